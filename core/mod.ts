@@ -1,0 +1,14 @@
+/**
+ * Iora's core layer: the runtime seam, errors, and the building blocks
+ * every other layer stands on.
+ *
+ * @example
+ * ```ts
+ * import { platform } from "./mod.ts";
+ * console.log(platform().name);
+ * ```
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./platform/mod.ts";

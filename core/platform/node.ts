@@ -1,0 +1,291 @@
+/**
+ * The Node implementation of the runtime seam. It also runs under Deno's
+ * Node compatibility layer, which is how the Deno test run covers it.
+ *
+ * @module
+ */
+import * as childProcess from "node:child_process";
+import * as nodeFs from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as os from "node:os";
+import * as nodePath from "node:path";
+import process from "node:process";
+import { Readable, Writable } from "node:stream";
+import * as workerThreads from "node:worker_threads";
+import { FileSystemError, type FileSystemErrorCode, IoraError, UnsupportedError } from "../errors.ts";
+import type {
+  ChildProcessHandle,
+  FileHandle,
+  FileInfo,
+  OpenOptions,
+  ParentPort,
+  Platform,
+  ProcessStatus,
+  ShutdownSignal,
+  SpawnOptions,
+  StdioMode,
+  TimerHandle,
+  Watcher,
+  WorkerHandle,
+  WorkerOptions,
+} from "./types.ts";
+
+const FS_CODES: Record<string, FileSystemErrorCode> = {
+  ENOENT: "NotFound",
+  EEXIST: "AlreadyExists",
+  EACCES: "PermissionDenied",
+  EPERM: "PermissionDenied",
+  ENOTDIR: "NotADirectory",
+  EISDIR: "IsADirectory",
+};
+
+function fsError(error: unknown, path: string): Error {
+  if (!(error instanceof Error)) return new FileSystemError("Io", path, String(error));
+  if (error instanceof IoraError) return error;
+  const code = (error as { code?: string }).code;
+  return new FileSystemError(FS_CODES[code ?? ""] ?? "Io", path, error.message, { cause: error });
+}
+
+async function fs<T>(path: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (error) {
+    throw fsError(error, path);
+  }
+}
+
+function openFlags(options: OpenOptions): string {
+  const write = options.write || options.append;
+  if (options.append) return options.read ? "a+" : "a";
+  if (!write) return "r";
+  if (options.truncate) return options.read ? "w+" : "w";
+  // Write without truncation: "r+" needs the file to exist, so create it first when asked.
+  return "r+";
+}
+
+async function open(path: string, options: OpenOptions): Promise<FileHandle> {
+  const write = options.write || options.append;
+  if (write && options.create && !options.truncate && !options.append) {
+    await fs(path, () => fsp.writeFile(path, new Uint8Array(0), { flag: "a", mode: options.mode }));
+  }
+  const handle = await fs(path, () => fsp.open(path, openFlags(options), options.mode));
+  let closed = false;
+  return {
+    write: (data) =>
+      fs(path, async () => {
+        let written = 0;
+        while (written < data.length) {
+          written += (await handle.write(data, written, data.length - written)).bytesWritten;
+        }
+        return written;
+      }),
+    read: (buffer) =>
+      fs(path, async () => {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length);
+        return bytesRead === 0 && buffer.length > 0 ? null : bytesRead;
+      }),
+    sync: () => fs(path, () => handle.sync()),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    },
+  };
+}
+
+function toInfo(stats: nodeFs.Stats): FileInfo {
+  return {
+    isFile: stats.isFile(),
+    isDirectory: stats.isDirectory(),
+    isSymlink: stats.isSymbolicLink(),
+    size: stats.size,
+    mtimeMs: stats.mtimeMs,
+  };
+}
+
+function watch(path: string, handler: (event: { kind: "modify" | "rename"; paths: string[] }) => void): Watcher {
+  let watcher: nodeFs.FSWatcher;
+  try {
+    watcher = nodeFs.watch(path, (eventType, filename) => {
+      const changed = filename ? nodePath.join(nodePath.dirname(path), String(filename)) : path;
+      handler({ kind: eventType === "change" ? "modify" : "rename", paths: [changed] });
+    });
+  } catch (error) {
+    throw fsError(error, path);
+  }
+  // A watcher error (the watched file vanished) ends watching rather than crashing the process.
+  watcher.on("error", () => watcher.close());
+  return { close: () => watcher.close() };
+}
+
+function stdio(mode: StdioMode | undefined, fallback: StdioMode): "pipe" | "inherit" | "ignore" {
+  const chosen = mode ?? fallback;
+  return chosen === "piped" ? "pipe" : chosen === "inherit" ? "inherit" : "ignore";
+}
+
+function spawn(command: string, options: SpawnOptions = {}): ChildProcessHandle {
+  const env = options.clearEnv ? { ...options.env } : { ...process.env, ...options.env };
+  const child = childProcess.spawn(command, options.args ?? [], {
+    cwd: options.cwd,
+    env,
+    stdio: [stdio(options.stdin, "null"), stdio(options.stdout, "piped"), stdio(options.stderr, "piped")],
+    shell: false,
+  });
+  const status = new Promise<ProcessStatus>((resolve, reject) => {
+    child.once("error", (error) => reject(fsError(error, command)));
+    child.once("exit", (code, signal) => resolve({ success: code === 0, code, signal }));
+  });
+  status.catch(() => {});
+  return {
+    pid: child.pid ?? -1,
+    stdin: child.stdin ? Writable.toWeb(child.stdin) as WritableStream<Uint8Array> : null,
+    stdout: child.stdout ? Readable.toWeb(child.stdout) as ReadableStream<Uint8Array> : null,
+    stderr: child.stderr ? Readable.toWeb(child.stderr) as ReadableStream<Uint8Array> : null,
+    status,
+    kill(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal as NodeJS.Signals);
+    },
+    unref: () => child.unref(),
+  };
+}
+
+function startWorker(url: string | URL, options: WorkerOptions = {}): WorkerHandle {
+  if (options.permissions !== undefined && options.permissions !== "inherit") {
+    throw new UnsupportedError(
+      "node",
+      "per-worker permissions",
+      "Node has no permission-scoped workers; run the code unsandboxed only if you trust it",
+    );
+  }
+  const worker = new workerThreads.Worker(typeof url === "string" ? new URL(url) : url, {
+    name: options.name,
+  });
+  let onError: (error: Error) => void = () => {};
+  worker.on("error", (error) => onError(error instanceof Error ? error : new Error(String(error))));
+  worker.on("exit", (code) => {
+    if (code !== 0 && code !== 1) onError(new Error(`worker exited with code ${code}`));
+  });
+  return {
+    postMessage: (message, transfer) =>
+      worker.postMessage(message, transfer as workerThreads.TransferListItem[] | undefined),
+    onMessage: (handler) => {
+      worker.removeAllListeners("message");
+      worker.on("message", handler);
+    },
+    onError: (handler) => {
+      onError = handler;
+    },
+    terminate: async () => {
+      await worker.terminate();
+    },
+    unref: () => worker.unref(),
+    ref: () => worker.ref(),
+  };
+}
+
+function parentPort(): ParentPort | null {
+  const port = workerThreads.parentPort;
+  if (!port) return null;
+  return {
+    postMessage: (message, transfer) =>
+      port.postMessage(message, transfer as workerThreads.TransferListItem[] | undefined),
+    onMessage: (handler) => {
+      port.removeAllListeners("message");
+      port.on("message", handler);
+    },
+  };
+}
+
+function writeAllSync(fd: number, data: Uint8Array): void {
+  let written = 0;
+  while (written < data.length) written += nodeFs.writeSync(fd, data, written);
+}
+
+/** The seam implemented with Node's built-in modules. */
+export const nodePlatform: Platform = {
+  name: "node",
+
+  readFile: (path) => fs(path, async () => new Uint8Array(await fsp.readFile(path))),
+  readTextFile: (path) => fs(path, () => fsp.readFile(path, "utf8")),
+  writeFile: (path, data, options) => fs(path, () => fsp.writeFile(path, data, { mode: options?.mode })),
+  writeTextFile: (path, text, options) =>
+    fs(path, () => fsp.writeFile(path, text, { encoding: "utf8", mode: options?.mode })),
+  appendFile: (path, data) => fs(path, () => fsp.appendFile(path, data)),
+  open,
+  rename: (from, to) => fs(from, () => fsp.rename(from, to)),
+  remove: (path, options) =>
+    fs(path, async () => {
+      const info = await fsp.lstat(path);
+      if (info.isDirectory()) await fsp.rm(path, { recursive: options?.recursive ?? false });
+      else await fsp.unlink(path);
+    }),
+  mkdir: (path, options) =>
+    fs(path, async () => {
+      await fsp.mkdir(path, { recursive: options?.recursive ?? false });
+    }),
+  stat: (path) => fs(path, async () => toInfo(await fsp.stat(path))),
+  readDir: (path) =>
+    fs(path, async () =>
+      (await fsp.readdir(path, { withFileTypes: true })).map((e) => ({
+        name: e.name,
+        isFile: e.isFile(),
+        isDirectory: e.isDirectory(),
+      }))),
+  syncDir: (path) =>
+    fs(path, async () => {
+      const dir = await fsp.open(path, "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    }),
+  makeTempDir: (options) =>
+    fs("<temp>", () => fsp.mkdtemp(nodePath.join(os.tmpdir(), options?.prefix ?? "tmp-"))),
+  realPath: (path) => fs(path, () => fsp.realpath(path)),
+  readTextFileSync: (path) => {
+    try {
+      return nodeFs.readFileSync(path, "utf8");
+    } catch (error) {
+      throw fsError(error, path);
+    }
+  },
+  watch,
+
+  getEnv: (name) => process.env[name],
+  setEnv: (name, value) => {
+    process.env[name] = value;
+  },
+  deleteEnv: (name) => {
+    delete process.env[name];
+  },
+  envObject: () => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    return env;
+  },
+  args: () => process.argv.slice(2),
+  cwd: () => process.cwd(),
+  pid: () => process.pid,
+  exit: (code) => process.exit(code),
+  spawn,
+  onSignal: (signal: ShutdownSignal, handler) => {
+    process.on(signal, handler);
+    return () => {
+      process.off(signal, handler);
+    };
+  },
+  writeStderr: (data) => writeAllSync(2, data),
+  writeStdout: (data) => writeAllSync(1, data),
+
+  startWorker,
+  parentPort,
+
+  now: () => performance.now(),
+  unrefTimer: (handle: TimerHandle) => {
+    (handle as { unref?: () => void }).unref?.();
+  },
+  refTimer: (handle: TimerHandle) => {
+    (handle as { ref?: () => void }).ref?.();
+  },
+};
