@@ -172,11 +172,14 @@ function denoPermissions(permissions: WorkerPermissions): Deno.PermissionOptions
 
 function startWorker(url: string | URL, options: WorkerOptions = {}): WorkerHandle {
   const permissions = options.permissions ?? "inherit";
-  const worker = new Worker(url, {
-    type: "module",
-    name: options.name,
-    deno: { permissions: permissions === "inherit" ? "inherit" : denoPermissions(permissions) },
-  } as WorkerOptions & { type: "module" });
+  const worker = new Worker(
+    url,
+    {
+      type: "module",
+      name: options.name,
+      deno: { permissions: permissions === "inherit" ? "inherit" : denoPermissions(permissions) },
+    } as WorkerOptions & { type: "module" },
+  );
   let onError: (error: Error) => void = () => {};
   worker.onerror = (event: ErrorEvent) => {
     event.preventDefault();

@@ -12,7 +12,12 @@ import * as nodePath from "node:path";
 import process from "node:process";
 import { Readable, Writable } from "node:stream";
 import * as workerThreads from "node:worker_threads";
-import { FileSystemError, type FileSystemErrorCode, IoraError, UnsupportedError } from "../errors.ts";
+import {
+  FileSystemError,
+  type FileSystemErrorCode,
+  IoraError,
+  UnsupportedError,
+} from "../errors.ts";
 import type {
   ChildProcessHandle,
   FileHandle,
@@ -103,7 +108,10 @@ function toInfo(stats: nodeFs.Stats): FileInfo {
   };
 }
 
-function watch(path: string, handler: (event: { kind: "modify" | "rename"; paths: string[] }) => void): Watcher {
+function watch(
+  path: string,
+  handler: (event: { kind: "modify" | "rename"; paths: string[] }) => void,
+): Watcher {
   let watcher: nodeFs.FSWatcher;
   try {
     watcher = nodeFs.watch(path, (eventType, filename) => {
@@ -128,7 +136,11 @@ function spawn(command: string, options: SpawnOptions = {}): ChildProcessHandle 
   const child = childProcess.spawn(command, options.args ?? [], {
     cwd: options.cwd,
     env,
-    stdio: [stdio(options.stdin, "null"), stdio(options.stdout, "piped"), stdio(options.stderr, "piped")],
+    stdio: [
+      stdio(options.stdin, "null"),
+      stdio(options.stdout, "piped"),
+      stdio(options.stderr, "piped"),
+    ],
     shell: false,
   });
   const status = new Promise<ProcessStatus>((resolve, reject) => {
@@ -143,7 +155,9 @@ function spawn(command: string, options: SpawnOptions = {}): ChildProcessHandle 
     stderr: child.stderr ? Readable.toWeb(child.stderr) as ReadableStream<Uint8Array> : null,
     status,
     kill(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal as NodeJS.Signals);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal as NodeJS.Signals);
+      }
     },
     unref: () => child.unref(),
   };
@@ -161,6 +175,8 @@ function startWorker(url: string | URL, options: WorkerOptions = {}): WorkerHand
     name: options.name,
   });
   let onError: (error: Error) => void = () => {};
+  let onMessage: (message: unknown) => void = () => {};
+  worker.on("message", (message) => onMessage(message));
   worker.on("error", (error) => onError(error instanceof Error ? error : new Error(String(error))));
   worker.on("exit", (code) => {
     if (code !== 0 && code !== 1) onError(new Error(`worker exited with code ${code}`));
@@ -169,8 +185,7 @@ function startWorker(url: string | URL, options: WorkerOptions = {}): WorkerHand
     postMessage: (message, transfer) =>
       worker.postMessage(message, transfer as workerThreads.TransferListItem[] | undefined),
     onMessage: (handler) => {
-      worker.removeAllListeners("message");
-      worker.on("message", handler);
+      onMessage = handler;
     },
     onError: (handler) => {
       onError = handler;
@@ -186,12 +201,14 @@ function startWorker(url: string | URL, options: WorkerOptions = {}): WorkerHand
 function parentPort(): ParentPort | null {
   const port = workerThreads.parentPort;
   if (!port) return null;
+  let onMessage: ((message: unknown) => void) | null = null;
   return {
     postMessage: (message, transfer) =>
       port.postMessage(message, transfer as workerThreads.TransferListItem[] | undefined),
     onMessage: (handler) => {
-      port.removeAllListeners("message");
-      port.on("message", handler);
+      // One listener for the port's life; a new handler replaces the old one.
+      if (!onMessage) port.on("message", (message) => onMessage?.(message));
+      onMessage = handler;
     },
   };
 }
@@ -207,7 +224,8 @@ export const nodePlatform: Platform = {
 
   readFile: (path) => fs(path, async () => new Uint8Array(await fsp.readFile(path))),
   readTextFile: (path) => fs(path, () => fsp.readFile(path, "utf8")),
-  writeFile: (path, data, options) => fs(path, () => fsp.writeFile(path, data, { mode: options?.mode })),
+  writeFile: (path, data, options) =>
+    fs(path, () => fsp.writeFile(path, data, { mode: options?.mode })),
   writeTextFile: (path, text, options) =>
     fs(path, () => fsp.writeFile(path, text, { encoding: "utf8", mode: options?.mode })),
   appendFile: (path, data) => fs(path, () => fsp.appendFile(path, data)),

@@ -1,0 +1,224 @@
+/**
+ * Builds the npm package into `npm/` — our replacement for dnt, which lives
+ * on JSR and is out of reach. Each module is transpiled on its own with the
+ * TypeScript compiler (`transpileModule` + `transpileDeclaration`, possible
+ * because the sources have no slow types), relative `.ts` specifiers are
+ * rewritten to `.js`, and `npm:` specifiers to bare package names.
+ *
+ * Besides the package it compiles the runtime-neutral tests (every
+ * `*_test.ts` except `*_deno_test.ts`), their fixtures and the benchmarks,
+ * which package.json's `files` keeps out of the published package.
+ *
+ * Usage: `deno task build:npm [--bench]` (`--bench` also installs the
+ * benchmark peers).
+ *
+ * @module
+ */
+import ts from "npm:typescript@6.0.3";
+
+const ROOT = new URL("../", import.meta.url);
+const OUT = new URL("npm/", ROOT);
+/** Folders published in the package. */
+const LIBRARY_DIRS = ["core", "parsers", "network", "dns", "http", "service", "plugins"];
+/** Layers with an export entry (plugins are reached through the service). */
+const LAYERS = ["core", "parsers", "network", "dns", "http", "service"];
+
+interface DenoConfig {
+  name: string;
+  version: string;
+  license: string;
+  imports: Record<string, string>;
+}
+
+async function walk(dir: URL, found: string[] = [], prefix = ""): Promise<string[]> {
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const rel = prefix + entry.name;
+      if (entry.isDirectory) await walk(new URL(`${entry.name}/`, dir), found, `${rel}/`);
+      else found.push(rel);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return found;
+}
+
+const NPM_SPECIFIER = /(["'])npm:((?:@[^/@"']+\/)?[^/@"']+)(?:@[^/"']*)?(\/[^"']*)?\1/g;
+const RELATIVE_TS = /((?:from|import)\s*\(?\s*)(["'])(\.\.?\/[^"']*?)\.ts\2/g;
+
+/** Rewrites `npm:` specifiers to bare names, recording each package and its version range. */
+function rewriteNpm(
+  code: string,
+  packages: Map<string, string>,
+  rangesFromSource: boolean,
+): string {
+  return code.replace(NPM_SPECIFIER, (_m, quote, name, sub = "") => {
+    if (rangesFromSource && !packages.has(name)) {
+      const range = /npm:(?:@[^/@"']+\/)?[^/@"']+@([^/"']+)/.exec(_m)?.[1] ?? "*";
+      packages.set(name, range);
+    }
+    return `${quote}${name}${sub}${quote}`;
+  });
+}
+
+function fail(file: string, diagnostics: readonly ts.Diagnostic[]): never {
+  const text = diagnostics
+    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))
+    .join("\n  ");
+  throw new Error(`cannot build ${file}:\n  ${text}`);
+}
+
+/** Compiles one module (and, for library code, its declarations) into `npm/`. */
+async function compile(rel: string, withDeclarations: boolean, devPackages: Map<string, string>) {
+  const source = await Deno.readTextFile(new URL(rel, ROOT));
+  const options: ts.CompilerOptions = {
+    module: ts.ModuleKind.ESNext,
+    target: ts.ScriptTarget.ES2022,
+    rewriteRelativeImportExtensions: true,
+    useDefineForClassFields: true,
+    sourceMap: false,
+  };
+  const js = ts.transpileModule(source, {
+    compilerOptions: options,
+    fileName: rel,
+    reportDiagnostics: true,
+  });
+  if (js.diagnostics?.length) fail(rel, js.diagnostics);
+  const outJs = new URL(rel.replace(/\.ts$/, ".js"), OUT);
+  await Deno.mkdir(new URL(".", outJs), { recursive: true });
+  await Deno.writeTextFile(outJs, rewriteNpm(js.outputText, devPackages, true));
+  if (!withDeclarations) return;
+  const dts = ts.transpileDeclaration(source, {
+    compilerOptions: { ...options, declaration: true, isolatedDeclarations: true },
+    fileName: rel,
+    reportDiagnostics: true,
+  });
+  if (dts.diagnostics?.length) fail(rel, dts.diagnostics);
+  const declarations = rewriteNpm(dts.outputText, devPackages, true).replace(
+    RELATIVE_TS,
+    "$1$2$3.js$2",
+  );
+  await Deno.writeTextFile(new URL(rel.replace(/\.ts$/, ".d.ts"), OUT), declarations);
+}
+
+function exportsMap(): Record<string, { types: string; default: string }> {
+  const entry = (path: string) => ({ types: `./${path}.d.ts`, default: `./${path}.js` });
+  const map: Record<string, { types: string; default: string }> = { ".": entry("mod") };
+  for (const layer of LAYERS) map[`./${layer}`] = entry(`${layer}/mod`);
+  return map;
+}
+
+function rangeOf(specifier: string): string {
+  return /^npm:(?:@[^/@]+\/)?[^/@]+@([^/]+)/.exec(specifier)?.[1] ?? "*";
+}
+
+/** Builds `npm/`; resolves with the list of compiled test files (relative to `npm/`). */
+export async function buildNpm(
+  options: { bench?: boolean; install?: boolean } = {},
+): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as DenoConfig;
+  await Deno.remove(OUT, { recursive: true }).catch(() => {});
+  await Deno.mkdir(OUT, { recursive: true });
+
+  const packages = new Map<string, string>();
+  const library = ["mod.ts"];
+  for (const dir of LIBRARY_DIRS) {
+    for (const f of await walk(new URL(`${dir}/`, ROOT), [], `${dir}/`)) {
+      if (f.endsWith(".ts") && !f.endsWith("_test.ts")) library.push(f);
+    }
+  }
+  const tests: string[] = [];
+  const testSupport: string[] = [];
+  for (const f of await walk(new URL("tests/", ROOT), [], "tests/")) {
+    if (f.endsWith("_deno_test.ts")) continue;
+    if (f.endsWith("_test.ts")) tests.push(f);
+    else testSupport.push(f);
+  }
+  const bench = (await walk(new URL("scripts/bench/", ROOT), [], "scripts/bench/"))
+    .filter((f) => f.endsWith(".ts"));
+
+  for (const f of library) await compile(f, true, packages);
+  const runtimePackages = new Map(packages);
+  for (const f of [...tests, ...testSupport.filter((f) => f.endsWith(".ts"))]) {
+    await compile(f, false, packages);
+  }
+  const testPackages = new Map([...packages].filter(([name]) => !runtimePackages.has(name)));
+  for (const f of bench) await compile(f, false, packages);
+  for (const f of testSupport.filter((f) => !f.endsWith(".ts"))) {
+    const target = new URL(f, OUT);
+    await Deno.mkdir(new URL(".", target), { recursive: true });
+    await Deno.copyFile(new URL(f, ROOT), target);
+  }
+  for (const f of await walk(new URL("config/", ROOT), [], "config/")) {
+    await Deno.mkdir(new URL("config/", OUT), { recursive: true });
+    await Deno.copyFile(new URL(f, ROOT), new URL(f, OUT));
+  }
+
+  // Bare specifiers mapped in deno.json ("smol-toml": "npm:smol-toml@^1") take that range.
+  const dependencies: Record<string, string> = {};
+  const devDependencies: Record<string, string> = {};
+  for (const [bare, specifier] of Object.entries(config.imports)) {
+    if (!specifier.startsWith("npm:")) continue;
+    const used = (await Promise.all(library.map((f) => Deno.readTextFile(new URL(f, ROOT)))))
+      .some((text) => text.includes(`"${bare}"`));
+    (used ? dependencies : devDependencies)[bare] = rangeOf(specifier);
+  }
+  for (const [name, range] of runtimePackages) dependencies[name] ??= range;
+  for (const [name, range] of testPackages) devDependencies[name] ??= range;
+  if (options.bench) {
+    for (const [name, range] of packages) {
+      if (!(name in dependencies)) devDependencies[name] ??= range;
+    }
+  }
+
+  const hasCli = library.includes("service/main.ts");
+  const pkg = {
+    name: config.name,
+    version: config.version,
+    description:
+      "Iora: a framework for high-performance networked services (Deno first, Node too).",
+    license: config.license,
+    type: "module",
+    engines: { node: ">=20" },
+    exports: exportsMap(),
+    ...(hasCli ? { bin: { iora: "./service/main.js" } } : {}),
+    files: [
+      "mod.js",
+      "mod.d.ts",
+      ...LIBRARY_DIRS.map((d) => `${d}/`),
+      "config/",
+      "README.md",
+      "LICENSE",
+    ],
+    dependencies,
+    devDependencies,
+  };
+  await Deno.writeTextFile(new URL("package.json", OUT), JSON.stringify(pkg, null, 2) + "\n");
+  await Deno.copyFile(new URL("README.md", ROOT), new URL("README.md", OUT)).catch(() => {});
+  await Deno.copyFile(new URL("LICENSE", ROOT), new URL("LICENSE", OUT));
+  if (hasCli) {
+    const main = new URL("service/main.js", OUT);
+    const text = await Deno.readTextFile(main);
+    if (!text.startsWith("#!")) await Deno.writeTextFile(main, `#!/usr/bin/env node\n${text}`);
+    await Deno.chmod(main, 0o755);
+  }
+
+  if (options.install ?? true) {
+    const npm = new Deno.Command("npm", {
+      args: ["install", "--no-audit", "--no-fund", "--loglevel=error"],
+      cwd: OUT,
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    const { success } = await npm.output();
+    if (!success) throw new Error("npm install in npm/ failed");
+  }
+  return tests.map((f) => f.replace(/\.ts$/, ".js"));
+}
+
+if (import.meta.main) {
+  const started = performance.now();
+  const tests = await buildNpm({ bench: Deno.args.includes("--bench") });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`npm/ built in ${seconds} s (${tests.length} test files for Node)`);
+}

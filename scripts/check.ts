@@ -1,0 +1,36 @@
+/**
+ * The `check` task: formatting, lint, type-check of everything, the JSDoc
+ * lint of the public surface and the JSR publish dry run. Runs every gate
+ * and fails when any fails.
+ *
+ * @module
+ */
+const ROOT = new URL("../", import.meta.url);
+const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as {
+  exports: Record<string, string>;
+};
+
+const gates: [string, string[]][] = [
+  ["fmt", ["fmt", "--check"]],
+  ["lint", ["lint"]],
+  ["type-check", ["check", "."]],
+  ["doc lint", ["doc", "--lint", ...Object.values(config.exports)]],
+  ["publish dry run", ["publish", "--dry-run", "--allow-dirty"]],
+];
+
+const failed: string[] = [];
+for (const [name, args] of gates) {
+  console.log(`== ${name}: deno ${args.join(" ")}`);
+  const { success } = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!success) failed.push(name);
+}
+if (failed.length > 0) {
+  console.error(`check failed: ${failed.join(", ")}`);
+  Deno.exit(1);
+}
+console.log("check passed");
