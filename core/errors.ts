@@ -17,6 +17,8 @@ export class IoraError extends Error {
   readonly code: string;
 
   /**
+   * Creates an error with a code.
+   *
    * @param code stable identifier of the failure
    * @param message human-readable description
    * @param options standard error options (`cause`)
@@ -44,6 +46,8 @@ export class UnsupportedError extends IoraError {
   readonly runtime: string;
 
   /**
+   * Creates the error for a feature `runtime` lacks.
+   *
    * @param runtime the runtime name, for example `"deno"` or `"node"`
    * @param feature what was asked for
    * @param hint optional advice on what to do instead
@@ -80,9 +84,12 @@ export type FileSystemErrorCode =
 export class FileSystemError extends IoraError {
   /** The path the operation was about. */
   readonly path: string;
+  /** The normalised failure. */
   declare readonly code: FileSystemErrorCode;
 
   /**
+   * Creates a file-system error for `path`.
+   *
    * @param code the normalised failure
    * @param path the path the operation was about
    * @param message the runtime's description
