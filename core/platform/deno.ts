@@ -49,6 +49,14 @@ async function fs<T>(path: string, op: () => Promise<T>): Promise<T> {
   }
 }
 
+function fsSync<T>(path: string, op: () => T): T {
+  try {
+    return op();
+  } catch (error) {
+    throw fsError(error, path);
+  }
+}
+
 function fileHandle(file: Deno.FsFile, path: string): FileHandle {
   let closed = false;
   return {
@@ -58,6 +66,15 @@ function fileHandle(file: Deno.FsFile, path: string): FileHandle {
         while (written < data.length) written += await file.write(data.subarray(written));
         return written;
       }),
+    writeSync: (data) => {
+      try {
+        let written = 0;
+        while (written < data.length) written += file.writeSync(data.subarray(written));
+        return written;
+      } catch (error) {
+        throw fsError(error, path);
+      }
+    },
     read: (buffer) => fs(path, () => file.read(buffer)),
     sync: () => fs(path, () => file.sync()),
     close: () => {
@@ -237,6 +254,9 @@ export const denoPlatform: Platform = {
   open: (path, options: OpenOptions) =>
     fs(path, async () => fileHandle(await Deno.open(path, options), path)),
   rename: (from, to) => fs(from, () => Deno.rename(from, to)),
+  openSync: (path, options: OpenOptions) => fsSync(path, () => fileHandle(Deno.openSync(path, options), path)),
+  renameSync: (from, to) => fsSync(from, () => Deno.renameSync(from, to)),
+  statSync: (path) => fsSync(path, () => toInfo(Deno.statSync(path))),
   remove: (path, options) => fs(path, () => Deno.remove(path, options)),
   mkdir: (path, options) => fs(path, () => Deno.mkdir(path, options)),
   stat: (path) => fs(path, async () => toInfo(await Deno.stat(path))),
@@ -271,6 +291,7 @@ export const denoPlatform: Platform = {
   args: () => [...Deno.args],
   cwd: () => Deno.cwd(),
   pid: () => Deno.pid,
+  execPath: () => Deno.execPath(),
   exit: (code) => Deno.exit(code),
   spawn,
   onSignal: (signal: ShutdownSignal, handler) => {

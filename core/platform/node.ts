@@ -84,6 +84,14 @@ async function open(path: string, options: OpenOptions): Promise<FileHandle> {
         }
         return written;
       }),
+    writeSync: (data) => {
+      try {
+        writeAllSync(handle.fd, data);
+        return data.length;
+      } catch (error) {
+        throw fsError(error, path);
+      }
+    },
     read: (buffer) =>
       fs(path, async () => {
         const { bytesRead } = await handle.read(buffer, 0, buffer.length);
@@ -94,6 +102,59 @@ async function open(path: string, options: OpenOptions): Promise<FileHandle> {
       if (closed) return;
       closed = true;
       await handle.close();
+    },
+  };
+}
+
+function fsSync<T>(path: string, op: () => T): T {
+  try {
+    return op();
+  } catch (error) {
+    throw fsError(error, path);
+  }
+}
+
+// A handle over a raw descriptor, for `openSync`; same behaviour as `open`'s.
+function openSync(path: string, options: OpenOptions): FileHandle {
+  const c = nodeFs.constants;
+  const write = options.write || options.append;
+  let flags = write ? (options.read ? c.O_RDWR : c.O_WRONLY) : c.O_RDONLY;
+  if (options.create) flags |= c.O_CREAT;
+  if (options.truncate) flags |= c.O_TRUNC;
+  if (options.append) flags |= c.O_APPEND;
+  const fd = fsSync(path, () => nodeFs.openSync(path, flags, options.mode));
+  let closed = false;
+  return {
+    write: (data) =>
+      fs(path, async () => {
+        let written = 0;
+        while (written < data.length) {
+          written += await new Promise<number>((resolve, reject) =>
+            nodeFs.write(fd, data, written, data.length - written, null, (e, n) => e ? reject(e) : resolve(n))
+          );
+        }
+        return written;
+      }),
+    writeSync: (data) => {
+      fsSync(path, () => writeAllSync(fd, data));
+      return data.length;
+    },
+    read: (buffer) =>
+      fs(path, async () => {
+        const bytesRead = await new Promise<number>((resolve, reject) =>
+          nodeFs.read(fd, buffer, 0, buffer.length, null, (e, n) => e ? reject(e) : resolve(n))
+        );
+        return bytesRead === 0 && buffer.length > 0 ? null : bytesRead;
+      }),
+    sync: () => fs(path, () => new Promise<void>((resolve, reject) => nodeFs.fsync(fd, (e) => e ? reject(e) : resolve()))),
+    close: () => {
+      if (!closed) {
+        closed = true;
+        try {
+          nodeFs.closeSync(fd);
+        } catch { /* already closed */ }
+      }
+      return Promise.resolve();
     },
   };
 }
@@ -231,6 +292,9 @@ export const nodePlatform: Platform = {
   appendFile: (path, data) => fs(path, () => fsp.appendFile(path, data)),
   open,
   rename: (from, to) => fs(from, () => fsp.rename(from, to)),
+  openSync,
+  renameSync: (from, to) => fsSync(from, () => nodeFs.renameSync(from, to)),
+  statSync: (path) => fsSync(path, () => toInfo(nodeFs.statSync(path))),
   remove: (path, options) =>
     fs(path, async () => {
       const info = await fsp.lstat(path);
@@ -285,6 +349,7 @@ export const nodePlatform: Platform = {
   args: () => process.argv.slice(2),
   cwd: () => process.cwd(),
   pid: () => process.pid,
+  execPath: () => process.execPath,
   exit: (code) => process.exit(code),
   spawn,
   onSignal: (signal: ShutdownSignal, handler) => {

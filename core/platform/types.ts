@@ -54,6 +54,11 @@ export interface OpenOptions {
 export interface FileHandle {
   /** Writes all of `data` (looping over short writes) and resolves with its length. */
   write(data: Uint8Array): Promise<number>;
+  /**
+   * Writes all of `data` synchronously and returns its length. For writers that must keep
+   * strict ordering under a producer that never yields (the logger's file sink).
+   */
+  writeSync(data: Uint8Array): number;
   /** Reads into `buffer`; resolves with the number of bytes read, or null at end of file. */
   read(buffer: Uint8Array): Promise<number | null>;
   /** Flushes the file's data and metadata to the disk (fsync). */
@@ -216,6 +221,12 @@ export interface Platform {
   open(path: string, options: OpenOptions): Promise<FileHandle>;
   /** Renames (atomically, on one file system) `from` to `to`, replacing `to`. */
   rename(from: string, to: string): Promise<void>;
+  /** Opens a file synchronously (for writers that cannot wait, such as log rotation). */
+  openSync(path: string, options: OpenOptions): FileHandle;
+  /** Renames synchronously, like {@linkcode Platform.rename}. */
+  renameSync(from: string, to: string): void;
+  /** Describes a path synchronously, like {@linkcode Platform.stat}. */
+  statSync(path: string): FileInfo;
   /** Removes a file or (with `recursive`) a directory tree. */
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
   /** Creates a directory (with `recursive`, its parents too; an existing one is fine). */
@@ -250,6 +261,8 @@ export interface Platform {
   cwd(): string;
   /** This process's id. */
   pid(): number;
+  /** The absolute path of the running runtime's executable (`deno` or `node`). */
+  execPath(): string;
   /** Ends the process with `code`. */
   exit(code: number): never;
   /** Starts a child process. */
