@@ -62,9 +62,12 @@ function rewriteNpm(
 }
 
 function fail(file: string, diagnostics: readonly ts.Diagnostic[]): never {
-  const text = diagnostics
-    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))
-    .join("\n  ");
+  const text = diagnostics.map((d) => {
+    const message = ts.flattenDiagnosticMessageText(d.messageText, "\n");
+    if (!d.file || d.start === undefined) return message;
+    const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
+    return `${file}:${line + 1}:${character + 1}: ${message}`;
+  }).join("\n  ");
   throw new Error(`cannot build ${file}:\n  ${text}`);
 }
 
@@ -110,6 +113,37 @@ function exportsMap(): Record<string, { types: string; default: string }> {
 
 function rangeOf(specifier: string): string {
   return /^npm:(?:@[^/@]+\/)?[^/@]+@([^/]+)/.exec(specifier)?.[1] ?? "*";
+}
+
+/**
+ * Type-checks the emitted declarations as a Node consumer would see them,
+ * so a declaration that only made sense to Deno fails the build.
+ */
+function checkDeclarations(library: string[]): void {
+  const rootNames = library.map((f) => new URL(f.replace(/\.ts$/, ".d.ts"), OUT).pathname);
+  const program = ts.createProgram(rootNames, {
+    noEmit: true,
+    strict: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    lib: ["lib.es2023.d.ts", "lib.dom.d.ts", "lib.esnext.disposable.d.ts"],
+    types: ["node"],
+    typeRoots: [new URL("node_modules/@types/", OUT).pathname],
+  });
+  const diagnostics = ts.getPreEmitDiagnostics(program);
+  if (diagnostics.length > 0) {
+    const host: ts.FormatDiagnosticsHost = {
+      getCanonicalFileName: (f) => f,
+      getCurrentDirectory: () => OUT.pathname,
+      getNewLine: () => "\n",
+    };
+    throw new Error(
+      `the npm declarations do not type-check:\n${
+        ts.formatDiagnostics(diagnostics.slice(0, 20), host)
+      }`,
+    );
+  }
 }
 
 /** Builds `npm/`; resolves with the list of compiled test files (relative to `npm/`). */
@@ -165,6 +199,8 @@ export async function buildNpm(
   }
   for (const [name, range] of runtimePackages) dependencies[name] ??= range;
   for (const [name, range] of testPackages) devDependencies[name] ??= range;
+  // The declarations are type-checked against Node's types after the install.
+  devDependencies["@types/node"] = "^20";
   if (options.bench) {
     for (const [name, range] of packages) {
       if (!(name in dependencies)) devDependencies[name] ??= range;
@@ -212,6 +248,7 @@ export async function buildNpm(
     });
     const { success } = await npm.output();
     if (!success) throw new Error("npm install in npm/ failed");
+    checkDeclarations(library);
   }
   return tests.map((f) => f.replace(/\.ts$/, ".js"));
 }
