@@ -128,6 +128,13 @@ async function main(): Promise<number> {
   let failed = 0;
   let broken = false;
 
+  // The build comes first: the Deno run includes a test of the package from a real Node process.
+  console.log("== npm build ==");
+  const compiled = await buildNpm();
+  const nodeTests = compiled.filter((f) =>
+    filters.length === 0 || filters.some((x) => f.includes(x))
+  );
+
   console.log("== Deno ==");
   const denoTests = await listTests(new URL("tests/", ROOT), "tests/", filters, () => false);
   const deno = await run(Deno.execPath(), [
@@ -142,12 +149,6 @@ async function main(): Promise<number> {
     failed += d.failed;
   }
   if (!deno.success || !d) broken = true;
-
-  console.log("== npm build ==");
-  const compiled = await buildNpm();
-  const nodeTests = compiled.filter((f) =>
-    filters.length === 0 || filters.some((x) => f.includes(x))
-  );
 
   console.log("== Node ==");
   const node = await run("node", [
