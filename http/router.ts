@@ -1,0 +1,252 @@
+/**
+ * A segment tree router: routes by method and path with static segments,
+ * `{param}` segments and a trailing `*` wildcard. A lookup walks one node
+ * per path segment, so its cost depends on the path's depth, never on the
+ * number of routes.
+ *
+ * @example
+ * ```ts
+ * import { Router } from "./router.ts";
+ * const router = new Router<string>();
+ * router.add("GET", "/users/{id}", "show user");
+ * const match = router.lookup("GET", "/users/42");
+ * if (match.kind === "found") console.log(match.handler, match.params.id); // show user 42
+ * ```
+ *
+ * @module
+ */
+import { IoraError } from "../core/errors.ts";
+
+/** Thrown for an invalid route pattern or a route registered twice. */
+export class RouterError extends IoraError {
+  /**
+   * @param code `"InvalidRoute"` or `"DuplicateRoute"`
+   * @param message what is wrong
+   */
+  constructor(code: "InvalidRoute" | "DuplicateRoute", message: string) {
+    super(code, message);
+  }
+}
+
+/** The outcome of {@linkcode Router.lookup}. */
+export type RouteMatch<H> =
+  | {
+    /** A route matched. */
+    kind: "found";
+    /** The route's handler. */
+    handler: H;
+    /** Percent-decoded parameters; a trailing wildcard is under `"*"`. */
+    params: Record<string, string>;
+    /** The pattern that matched, for logs and stats. */
+    pattern: string;
+  }
+  | {
+    /** No route has this path (404). */
+    kind: "notFound";
+  }
+  | {
+    /** The path exists for other methods (405). */
+    kind: "methodNotAllowed";
+    /** The methods the path accepts, for the `Allow` header. */
+    allow: string[];
+  };
+
+interface Route<H> {
+  handler: H;
+  pattern: string;
+}
+
+class Node<H> {
+  statics: Map<string, Node<H>> | null = null;
+  param: Node<H> | null = null;
+  paramName = "";
+  wildcard: Map<string, Route<H>> | null = null;
+  routes: Map<string, Route<H>> | null = null;
+}
+
+function safeDecode(s: string): string {
+  if (s.indexOf("%") === -1) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    // Malformed escapes stay as sent rather than failing the whole request.
+    return s;
+  }
+}
+
+const NOT_FOUND = Object.freeze({ kind: "notFound" as const });
+
+/**
+ * The router. `H` is whatever a route carries (a handler function).
+ * Precedence at each segment: static, then `{param}`, then `*`. `HEAD`
+ * falls back to the `GET` route of the same path.
+ *
+ * @example
+ * ```ts
+ * import { Router } from "./router.ts";
+ * const r = new Router<number>();
+ * r.add("GET", "/files/*", 1);
+ * const m = r.lookup("GET", "/files/a/b.txt");
+ * if (m.kind === "found") console.log(m.params["*"]); // a/b.txt
+ * console.log(r.lookup("POST", "/files/x")); // { kind: "methodNotAllowed", allow: ["GET", "HEAD"] }
+ * ```
+ */
+export class Router<H> {
+  #root = new Node<H>();
+  #size = 0;
+
+  /** Number of registered (method, pattern) routes. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Registers `handler` for `method` (or `"*"` for every method) and a
+   * pattern such as `/users/{id}/posts` or `/static/*`. Throws
+   * {@linkcode RouterError} for a malformed pattern or a duplicate.
+   */
+  add(method: string, pattern: string, handler: H): void {
+    if (!pattern.startsWith("/")) {
+      throw new RouterError("InvalidRoute", `route must start with "/": ${pattern}`);
+    }
+    const segments = pattern.slice(1).split("/");
+    let node = this.#root;
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i];
+      if (seg === "*") {
+        if (i !== segments.length - 1) {
+          throw new RouterError("InvalidRoute", `"*" must be the last segment: ${pattern}`);
+        }
+        node.wildcard ??= new Map();
+        this.#put(node.wildcard, method, pattern, handler);
+        return;
+      }
+      if (seg.startsWith("{") && seg.endsWith("}")) {
+        const name = seg.slice(1, -1);
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+          throw new RouterError("InvalidRoute", `invalid parameter name "${name}" in ${pattern}`);
+        }
+        if (node.param === null) {
+          node.param = new Node<H>();
+          node.paramName = name;
+        } else if (node.paramName !== name) {
+          throw new RouterError(
+            "InvalidRoute",
+            `parameter {${name}} conflicts with {${node.paramName}} at the same place: ${pattern}`,
+          );
+        }
+        node = node.param;
+        continue;
+      }
+      if (seg.includes("{") || seg.includes("}")) {
+        throw new RouterError("InvalidRoute", `a parameter must fill a whole segment: ${pattern}`);
+      }
+      node.statics ??= new Map();
+      let child = node.statics.get(seg);
+      if (child === undefined) {
+        child = new Node<H>();
+        node.statics.set(seg, child);
+      }
+      node = child;
+    }
+    node.routes ??= new Map();
+    this.#put(node.routes, method, pattern, handler);
+  }
+
+  #put(map: Map<string, Route<H>>, method: string, pattern: string, handler: H): void {
+    if (map.has(method)) {
+      throw new RouterError("DuplicateRoute", `${method} ${pattern} is already registered`);
+    }
+    map.set(method, { handler, pattern });
+    this.#size++;
+  }
+
+  /**
+   * Finds the route for `method` and `path` (the path without its query
+   * string, still percent-encoded).
+   */
+  lookup(method: string, path: string): RouteMatch<H> {
+    const params: string[] = [];
+    let allow: Map<string, Route<H>> | null = null;
+    const found = this.#walk(this.#root, path, 1, params, method, (routes) => {
+      allow ??= routes;
+    });
+    if (found !== null) {
+      const [route, node, names] = found;
+      void node;
+      const out: Record<string, string> = {};
+      for (let i = 0; i < names.length; i++) out[names[i]] = safeDecode(params[i]);
+      return { kind: "found", handler: route.handler, params: out, pattern: route.pattern };
+    }
+    if (allow === null) return NOT_FOUND;
+    const methods = [...(allow as Map<string, Route<H>>).keys()];
+    if (methods.includes("GET") && !methods.includes("HEAD")) methods.push("HEAD");
+    return { kind: "methodNotAllowed", allow: methods };
+  }
+
+  // Depth-first with backtracking: static first, then the parameter, then the wildcard.
+  #walk(
+    node: Node<H>,
+    path: string,
+    start: number,
+    params: string[],
+    method: string,
+    seen: (routes: Map<string, Route<H>>) => void,
+  ): [Route<H>, Node<H>, string[]] | null {
+    let end = path.indexOf("/", start);
+    if (end === -1) end = path.length;
+    const seg = path.slice(start, end);
+    const last = end === path.length;
+    if (node.statics !== null) {
+      const child = node.statics.get(seg);
+      if (child !== undefined) {
+        const r = last
+          ? this.#at(child, method, [], seen)
+          : this.#walk(child, path, end + 1, params, method, seen);
+        if (r !== null) return r;
+      }
+    }
+    if (node.param !== null && seg.length > 0) {
+      const depth = params.length;
+      params.push(seg);
+      const child = node.param;
+      const r = last
+        ? this.#at(child, method, [], seen)
+        : this.#walk(child, path, end + 1, params, method, seen);
+      if (r !== null) {
+        r[2].unshift(node.paramName);
+        return r;
+      }
+      params.length = depth;
+    }
+    if (node.wildcard !== null) {
+      const route = pick(node.wildcard, method);
+      if (route !== null) {
+        params.push(path.slice(start));
+        return [route, node, ["*"]];
+      }
+      seen(node.wildcard);
+    }
+    return null;
+  }
+
+  #at(
+    node: Node<H>,
+    method: string,
+    names: string[],
+    seen: (routes: Map<string, Route<H>>) => void,
+  ): [Route<H>, Node<H>, string[]] | null {
+    if (node.routes !== null) {
+      const route = pick(node.routes, method);
+      if (route !== null) return [route, node, names];
+      seen(node.routes);
+    }
+    // "/files/*" also answers "/files/" with an empty wildcard, never "/files".
+    return null;
+  }
+}
+
+function pick<H>(routes: Map<string, Route<H>>, method: string): Route<H> | null {
+  return routes.get(method) ?? (method === "HEAD" ? routes.get("GET") : undefined) ??
+    routes.get("*") ?? null;
+}
