@@ -1,0 +1,1008 @@
+/**
+ * Strict RFC 8259 JSON parsing with limits and positions, and stable pretty printing.
+ *
+ * @module
+ */
+import { IoraError } from "../core/errors.ts";
+
+/** A JSON value as plain JavaScript data: what `JSON.parse` returns, plus exact big numbers. */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | JsonRawNumber
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+/** Stable codes of {@linkcode JsonParseError}. */
+export type JsonParseErrorCode =
+  | "UnexpectedToken"
+  | "UnexpectedEnd"
+  | "TrailingData"
+  | "InvalidString"
+  | "InvalidEscape"
+  | "InvalidNumber"
+  | "InvalidUtf8"
+  | "DuplicateKey"
+  | "LoneSurrogate"
+  | "NumberPrecision"
+  | "LimitExceeded";
+
+/**
+ * A JSON number kept as its source text because no JavaScript number holds it exactly
+ * (produced when `bigNumbers: "text"`). {@linkcode stringifyJson} writes the text back verbatim.
+ *
+ * @example
+ * ```ts
+ * import { parseJson, JsonRawNumber } from "./json.ts";
+ * const v = parseJson("12345678901234567890", { bigNumbers: "text" });
+ * console.log(v instanceof JsonRawNumber && v.text); // "12345678901234567890"
+ * ```
+ */
+export class JsonRawNumber {
+  /** The number exactly as written in the JSON source. */
+  readonly text: string;
+
+  /**
+   * Wraps a number's source text.
+   *
+   * @param text the number's source text (must be valid JSON number syntax)
+   */
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  /** The source text. */
+  toString(): string {
+    return this.text;
+  }
+
+  /**
+   * Refuses `JSON.stringify`, which would round the number; use {@linkcode stringifyJson}.
+   */
+  toJSON(): never {
+    throw new TypeError(
+      "JsonRawNumber cannot be written by JSON.stringify without rounding; use stringifyJson",
+    );
+  }
+}
+
+/** Resource limits of the JSON parsers. Every limit is checked before the input is consumed. */
+export interface JsonLimits {
+  /** Largest input: bytes for byte input, UTF-16 code units for text. Default 64 MiB. */
+  maxBytes: number;
+  /** Deepest nesting of arrays and objects. Default 1024. */
+  maxDepth: number;
+  /** Longest string (keys included), in UTF-16 code units after unescaping. Default 16 Mi. */
+  maxStringLength: number;
+  /** Most elements in one array. Default 1,000,000. */
+  maxArrayLength: number;
+  /** Most keys in one object. Default 100,000. */
+  maxObjectKeys: number;
+}
+
+/** The default {@linkcode JsonLimits}. */
+export const DEFAULT_JSON_LIMITS: Readonly<JsonLimits> = Object.freeze({
+  maxBytes: 64 * 1024 * 1024,
+  maxDepth: 1024,
+  maxStringLength: 16 * 1024 * 1024,
+  maxArrayLength: 1_000_000,
+  maxObjectKeys: 100_000,
+});
+
+/** Options of {@linkcode parseJson}. */
+export interface JsonParseOptions {
+  /** Limits; missing fields take {@linkcode DEFAULT_JSON_LIMITS}. */
+  limits?: Partial<JsonLimits>;
+  /** Reject an object with the same key twice (default false: the last one wins). */
+  rejectDuplicateKeys?: boolean;
+  /** Reject strings holding an unpaired UTF-16 surrogate (default false). */
+  rejectLoneSurrogates?: boolean;
+  /**
+   * Keep numbers exact where a JavaScript number cannot: `"bigint"` turns integers beyond
+   * 2^53 into `bigint` and rejects other numbers that would round (code `NumberPrecision`);
+   * `"text"` keeps every such number as a {@linkcode JsonRawNumber}. Default: round like
+   * `JSON.parse`.
+   */
+  bigNumbers?: "bigint" | "text";
+  /** For byte input: replace invalid UTF-8 with U+FFFD instead of failing (default false). */
+  replaceInvalidUtf8?: boolean;
+}
+
+/**
+ * A JSON document that is malformed or breaks a limit, with the position of the problem.
+ *
+ * @example
+ * ```ts
+ * import { parseJson, JsonParseError } from "./json.ts";
+ * try {
+ *   parseJson('{"a": tru}');
+ * } catch (e) {
+ *   if (e instanceof JsonParseError) console.log(e.code, e.line, e.column);
+ * }
+ * ```
+ */
+export class JsonParseError extends IoraError {
+  /** The kind of failure. */
+  declare readonly code: JsonParseErrorCode;
+  /** 1-based line of the problem. */
+  readonly line: number;
+  /** 1-based column of the problem (in the input's units: code units or bytes). */
+  readonly column: number;
+  /** 0-based offset of the problem (in the input's units: code units or bytes). */
+  readonly offset: number;
+
+  /**
+   * Creates the error; the message gets the position appended.
+   *
+   * @param code the kind of failure
+   * @param message what is wrong (the position is appended)
+   * @param offset 0-based offset
+   * @param line 1-based line
+   * @param column 1-based column
+   */
+  constructor(
+    code: JsonParseErrorCode,
+    message: string,
+    offset: number,
+    line: number,
+    column: number,
+  ) {
+    super(code, `${message} at line ${line}, column ${column} (offset ${offset})`);
+    this.offset = offset;
+    this.line = line;
+    this.column = column;
+  }
+}
+
+/** The result of {@linkcode tryParseJson}. */
+export type JsonParseResult =
+  | { ok: true; value: JsonValue }
+  | { ok: false; error: JsonParseError };
+
+/** Merges user limits over the defaults. @internal */
+export function resolveJsonLimits(limits?: Partial<JsonLimits>): JsonLimits {
+  if (!limits) return DEFAULT_JSON_LIMITS;
+  return { ...DEFAULT_JSON_LIMITS, ...limits };
+}
+
+/** Computes line and column of `offset` in `text`. @internal */
+export function lineColumnAt(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(offset, text.length);
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/** Thrown internally with a text offset; converted to a JsonParseError by the caller. */
+class Failure {
+  constructor(
+    readonly code: JsonParseErrorCode,
+    readonly message: string,
+    readonly offset: number,
+  ) {}
+}
+
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const lenientDecoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
+/** Byte offset of the first invalid UTF-8 sequence (or -1). @internal */
+export function findInvalidUtf8(
+  bytes: Uint8Array,
+  start: number = 0,
+  end: number = bytes.length,
+): number {
+  let i = start;
+  while (i < end) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let min: number;
+    let cp: number;
+    if (b >= 0xc2 && b <= 0xdf) {
+      need = 1;
+      min = 0x80;
+      cp = b & 0x1f;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      min = 0x800;
+      cp = b & 0x0f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      min = 0x10000;
+      cp = b & 0x07;
+    } else return i;
+    for (let k = 1; k <= need; k++) {
+      if (i + k >= end) return i;
+      const c = bytes[i + k];
+      if ((c & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += need + 1;
+  }
+  return -1;
+}
+
+/** Decodes strict UTF-8 or fails with a JsonParseError at the offending byte. @internal */
+export function decodeJsonBytes(bytes: Uint8Array, lenient: boolean): string {
+  if (lenient) return lenientDecoder.decode(bytes);
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch {
+    const at = findInvalidUtf8(bytes);
+    const off = at < 0 ? bytes.length : at;
+    const { line, column } = byteLineColumn(bytes, off);
+    throw new JsonParseError("InvalidUtf8", "invalid UTF-8 sequence", off, line, column);
+  }
+}
+
+function byteLineColumn(bytes: Uint8Array, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    const c = bytes[i];
+    if (c === 10 || (c === 13 && bytes[i + 1] !== 10)) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/** Converts a failure at a text offset into a positioned error, in bytes for byte input. */
+function toError(f: Failure, text: string, bytes: Uint8Array | undefined): JsonParseError {
+  if (bytes) {
+    const byteOffset = utf8Encoder.encode(text.slice(0, f.offset)).length;
+    const { line, column } = byteLineColumn(bytes, byteOffset);
+    return new JsonParseError(f.code, f.message, byteOffset, line, column);
+  }
+  const { line, column } = lineColumnAt(text, f.offset);
+  return new JsonParseError(f.code, f.message, f.offset, line, column);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast path: a structural pre-pass proves the limits hold, then the engine's JSON.parse (which
+// is strict RFC 8259) builds the value. Anything unusual falls through to the exact parser.
+
+const depthCounts: Int32Array[] = [];
+
+/** Inputs up to this many code units are limit-checked after the engine's parse. */
+const POST_CHECK_MAX = 4 * 1024 * 1024;
+
+/** True when the structure of `text` certainly stays within `limits`. */
+function prepass(text: string, limits: JsonLimits): boolean {
+  const n = text.length;
+  const maxDepth = limits.maxDepth;
+  const checkStrings = n > limits.maxStringLength;
+  const maxArr = limits.maxArrayLength;
+  const maxObj = limits.maxObjectKeys;
+  // A container with k elements needs at least 2k - 1 characters between its brackets.
+  const checkCounts = n >= 2 * Math.min(maxArr, maxObj);
+  let counts = depthCounts[0];
+  if (!counts || counts.length < maxDepth + 2) {
+    counts = new Int32Array(Math.min(maxDepth, 1 << 16) + 2);
+    depthCounts[0] = counts;
+  }
+  let depth = 0;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      let j = text.indexOf('"', i + 1);
+      for (;;) {
+        if (j < 0) return false;
+        // An escaped quote has an odd run of backslashes before it.
+        let k = j - 1;
+        while (text.charCodeAt(k) === 92) k--;
+        if (((j - k) & 1) === 1) break;
+        j = text.indexOf('"', j + 1);
+      }
+      if (checkStrings && j - i - 1 > limits.maxStringLength) return false;
+      i = j + 1;
+      continue;
+    }
+    if (c === 123 || c === 91) {
+      if (++depth > maxDepth || depth >= counts.length) return false;
+      counts[depth] = c === 91 ? 1 : -1;
+    } else if (c === 125 || c === 93) {
+      if (depth === 0) return false;
+      depth--;
+    } else if (c === 44 && checkCounts && depth > 0) {
+      const v = counts[depth];
+      if (v > 0) {
+        if (v + 1 > maxArr) return false;
+        counts[depth] = v + 1;
+      } else {
+        if (1 - v > maxObj) return false;
+        counts[depth] = v - 1;
+      }
+    }
+    i++;
+  }
+  return true;
+}
+
+/**
+ * True when a value built by JSON.parse stays within the limits (and has no lone surrogate
+ * when asked). Recursion is bounded by maxDepth; a RangeError sends the caller to the exact
+ * parser.
+ */
+function withinLimits(
+  v: unknown,
+  depth: number,
+  limits: JsonLimits,
+  strings: boolean,
+  surrogates: boolean,
+): boolean {
+  if (typeof v === "string") {
+    return !((strings && v.length > limits.maxStringLength) || (surrogates && !isWellFormed(v)));
+  }
+  if (typeof v !== "object" || v === null) return true;
+  if (depth >= limits.maxDepth) return false;
+  if (Array.isArray(v)) {
+    if (v.length > limits.maxArrayLength) return false;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x === "object" || typeof x === "string") {
+        if (x !== null && !withinLimits(x, depth + 1, limits, strings, surrogates)) return false;
+      }
+    }
+    return true;
+  }
+  let n = 0;
+  const max = limits.maxObjectKeys;
+  const checkKeys = strings || surrogates;
+  for (const k in v) {
+    if (++n > max) return false;
+    if (checkKeys && !withinLimits(k, depth, limits, strings, surrogates)) return false;
+    const x = (v as Record<string, unknown>)[k];
+    if (typeof x === "object" || typeof x === "string") {
+      if (x !== null && !withinLimits(x, depth + 1, limits, strings, surrogates)) return false;
+    }
+  }
+  return true;
+}
+
+function isWellFormed(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c > 0xdbff) return false;
+    const d = s.charCodeAt(i + 1);
+    if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
+    i++;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The exact parser: iterative (no recursion, so maxDepth is only bounded by memory), checking
+// every limit at the token that would break it.
+
+interface Frame {
+  array: JsonValue[] | null;
+  object: Record<string, JsonValue> | null;
+  key: string;
+  /** Offset of the current key, for duplicate-key errors. */
+  keyAt: number;
+  count: number;
+}
+
+const WS = new Uint8Array(128);
+WS[32] =
+  WS[9] =
+  WS[10] =
+  WS[13] =
+    1;
+
+class ExactParser {
+  i = 0;
+  constructor(
+    readonly s: string,
+    readonly limits: JsonLimits,
+    readonly opts: JsonParseOptions,
+  ) {}
+
+  fail(code: JsonParseErrorCode, message: string, offset = this.i): never {
+    throw new Failure(code, message, offset);
+  }
+
+  ws(): number {
+    const s = this.s;
+    let i = this.i;
+    let c = s.charCodeAt(i);
+    while (c < 128 && WS[c] === 1) c = s.charCodeAt(++i);
+    this.i = i;
+    return c;
+  }
+
+  unexpected(): never {
+    if (this.i >= this.s.length) this.fail("UnexpectedEnd", "unexpected end of input");
+    const ch = this.s[this.i];
+    this.fail("UnexpectedToken", `unexpected character ${JSON.stringify(ch)}`);
+  }
+
+  parse(): JsonValue {
+    const stack: Frame[] = [];
+    const { maxDepth, maxArrayLength, maxObjectKeys } = this.limits;
+    const dup = this.opts.rejectDuplicateKeys === true;
+    let value: JsonValue;
+    for (;;) {
+      // Parse one value (containers open a frame and loop back here for their first member).
+      let c = this.ws();
+      if (c === 123 || c === 91) {
+        if (stack.length + 1 > maxDepth) {
+          this.fail("LimitExceeded", `nesting deeper than maxDepth ${maxDepth}`);
+        }
+        this.i++;
+        const close = c === 123 ? 125 : 93;
+        const next = this.ws();
+        if (next === close) {
+          this.i++;
+          value = c === 123 ? {} : [];
+        } else if (c === 91) {
+          stack.push({ array: [], object: null, key: "", keyAt: 0, count: 0 });
+          continue;
+        } else {
+          const frame: Frame = { array: null, object: {}, key: "", keyAt: 0, count: 0 };
+          stack.push(frame);
+          this.memberKey(frame, maxObjectKeys);
+          continue;
+        }
+      } else if (c === 34) {
+        value = this.string();
+      } else if (c === 45 || (c >= 48 && c <= 57)) {
+        value = this.number();
+      } else if (c === 116) value = this.literal("true", true);
+      else if (c === 102) value = this.literal("false", false);
+      else if (c === 110) value = this.literal("null", null);
+      else this.unexpected();
+
+      // Attach the value to its container, closing containers as far as they end.
+      for (;;) {
+        const top = stack[stack.length - 1];
+        if (top === undefined) {
+          this.ws();
+          if (this.i < this.s.length) {
+            this.fail("TrailingData", "unexpected data after the JSON value");
+          }
+          return value;
+        }
+        if (top.array !== null) {
+          top.array.push(value);
+          top.count++;
+          c = this.ws();
+          if (c === 44) {
+            this.i++;
+            if (top.count + 1 > maxArrayLength) {
+              this.ws();
+              this.fail("LimitExceeded", `array longer than maxArrayLength ${maxArrayLength}`);
+            }
+            break;
+          }
+          if (c !== 93) this.unexpected();
+          this.i++;
+          value = top.array;
+          stack.pop();
+        } else {
+          const obj = top.object!;
+          if (dup && Object.hasOwn(obj, top.key)) {
+            this.fail("DuplicateKey", `duplicate key ${JSON.stringify(top.key)}`, top.keyAt);
+          }
+          if (top.key === "__proto__") {
+            Object.defineProperty(obj, "__proto__", {
+              value,
+              writable: true,
+              enumerable: true,
+              configurable: true,
+            });
+          } else obj[top.key] = value;
+          c = this.ws();
+          if (c === 44) {
+            this.i++;
+            this.ws();
+            this.memberKey(top, maxObjectKeys);
+            break;
+          }
+          if (c !== 125) this.unexpected();
+          this.i++;
+          value = obj;
+          stack.pop();
+        }
+      }
+    }
+  }
+
+  /** Reads `"key" :` of the next member. */
+  memberKey(frame: Frame, maxObjectKeys: number): void {
+    if (this.s.charCodeAt(this.i) !== 34) this.unexpected();
+    const start = this.i;
+    if (++frame.count > maxObjectKeys) {
+      this.fail("LimitExceeded", `object with more than maxObjectKeys ${maxObjectKeys}`, start);
+    }
+    frame.key = this.string();
+    frame.keyAt = start;
+    if (this.ws() !== 58) this.unexpected();
+    this.i++;
+  }
+
+  literal<T extends JsonValue>(word: string, v: T): T {
+    const s = this.s;
+    for (let k = 0; k < word.length; k++) {
+      if (s.charCodeAt(this.i + k) !== word.charCodeAt(k)) {
+        this.i += k;
+        this.unexpected();
+      }
+    }
+    this.i += word.length;
+    return v;
+  }
+
+  string(): string {
+    const s = this.s;
+    const start = this.i;
+    const max = this.limits.maxStringLength;
+    let i = start + 1;
+    let out = "";
+    let runStart = i;
+    for (;;) {
+      const c = s.charCodeAt(i);
+      if (c === 34) break;
+      if (c === 92) {
+        out += s.slice(runStart, i);
+        const e = s.charCodeAt(i + 1);
+        switch (e) {
+          case 34:
+            out += '"';
+            break;
+          case 92:
+            out += "\\";
+            break;
+          case 47:
+            out += "/";
+            break;
+          case 98:
+            out += "\b";
+            break;
+          case 102:
+            out += "\f";
+            break;
+          case 110:
+            out += "\n";
+            break;
+          case 114:
+            out += "\r";
+            break;
+          case 116:
+            out += "\t";
+            break;
+          case 117: {
+            let code = 0;
+            for (let k = 2; k < 6; k++) {
+              const h = s.charCodeAt(i + k);
+              const d = h >= 48 && h <= 57
+                ? h - 48
+                : h >= 97 && h <= 102
+                ? h - 87
+                : h >= 65 && h <= 70
+                ? h - 55
+                : -1;
+              if (d < 0) {
+                if (i + k >= s.length) this.fail("UnexpectedEnd", "unterminated string", start);
+                this.fail("InvalidEscape", "invalid \\u escape", i);
+              }
+              code = code * 16 + d;
+            }
+            out += String.fromCharCode(code);
+            i += 4;
+            break;
+          }
+          default:
+            if (i + 1 >= s.length) this.fail("UnexpectedEnd", "unterminated string", start);
+            this.fail("InvalidEscape", "invalid escape sequence", i);
+        }
+        i += 2;
+        runStart = i;
+        if (out.length > max) {
+          this.fail("LimitExceeded", `string longer than maxStringLength ${max}`, start);
+        }
+        continue;
+      }
+      if (c < 32 || c !== c) {
+        if (i >= s.length) this.fail("UnexpectedEnd", "unterminated string", start);
+        this.fail("InvalidString", "control character in string", i);
+      }
+      i++;
+      if (i - runStart + out.length > max) {
+        this.fail("LimitExceeded", `string longer than maxStringLength ${max}`, start);
+      }
+    }
+    out += s.slice(runStart, i);
+    this.i = i + 1;
+    if (this.opts.rejectLoneSurrogates && !isWellFormed(out)) {
+      this.fail("LoneSurrogate", "string holds an unpaired surrogate", start);
+    }
+    return out;
+  }
+
+  number(): JsonValue {
+    const s = this.s;
+    const start = this.i;
+    let i = start;
+    if (s.charCodeAt(i) === 45) i++;
+    let c = s.charCodeAt(i);
+    if (c === 48) {
+      i++;
+    } else if (c >= 49 && c <= 57) {
+      do c = s.charCodeAt(++i); while (c >= 48 && c <= 57);
+    } else {
+      this.i = i;
+      if (i >= s.length) this.fail("UnexpectedEnd", "unexpected end of input");
+      this.fail("InvalidNumber", "invalid number", start);
+    }
+    let integer = true;
+    c = s.charCodeAt(i);
+    if (c === 46) {
+      integer = false;
+      c = s.charCodeAt(++i);
+      if (!(c >= 48 && c <= 57)) {
+        this.i = i;
+        this.fail("InvalidNumber", "expected a digit after the decimal point", i);
+      }
+      do c = s.charCodeAt(++i); while (c >= 48 && c <= 57);
+    }
+    if (c === 101 || c === 69) {
+      integer = false;
+      c = s.charCodeAt(++i);
+      if (c === 43 || c === 45) c = s.charCodeAt(++i);
+      if (!(c >= 48 && c <= 57)) {
+        this.i = i;
+        this.fail("InvalidNumber", "expected a digit in the exponent", i);
+      }
+      do c = s.charCodeAt(++i); while (c >= 48 && c <= 57);
+    }
+    this.i = i;
+    const text = s.slice(start, i);
+    const n = Number(text);
+    const mode = this.opts.bigNumbers;
+    if (mode === undefined) return n;
+    if (integer) {
+      if (Number.isSafeInteger(n)) return n === 0 && text[0] === "-" ? -0 : n;
+      return mode === "bigint" ? BigInt(text) : new JsonRawNumber(text);
+    }
+    if (isExactDecimal(text, n)) return n;
+    if (mode === "text") return new JsonRawNumber(text);
+    this.fail("NumberPrecision", `number ${text} cannot be held exactly`, start);
+  }
+}
+
+/** Splits a JSON number into its significant digits and decimal exponent. */
+function decimalParts(text: string): { neg: boolean; digits: string; exp: number } {
+  let neg = false;
+  let i = 0;
+  if (text[0] === "-") {
+    neg = true;
+    i = 1;
+  }
+  let mant = "";
+  let exp = 0;
+  let seenDot = false;
+  for (; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === ".") seenDot = true;
+    else if (ch === "e" || ch === "E") {
+      exp += Number(text.slice(i + 1));
+      break;
+    } else {
+      mant += ch;
+      if (seenDot) exp--;
+    }
+  }
+  const lead = mant.search(/[1-9]/);
+  if (lead < 0) return { neg, digits: "", exp: 0 };
+  let digits = mant.slice(lead);
+  const trimmed = digits.replace(/0+$/, "");
+  exp += digits.length - trimmed.length;
+  digits = trimmed;
+  return { neg, digits, exp };
+}
+
+/** True when the double `n` denotes exactly the decimal `text` as the shortest round trip. */
+function isExactDecimal(text: string, n: number): boolean {
+  if (!Number.isFinite(n)) return false;
+  const a = decimalParts(text);
+  if (a.digits === "") return true; // zero of any spelling
+  if (n === 0) return false; // underflow
+  const b = decimalParts(String(n));
+  return a.digits === b.digits && a.exp === b.exp;
+}
+
+function parseText(
+  text: string,
+  options: JsonParseOptions | undefined,
+  bytes?: Uint8Array,
+): JsonValue {
+  const limits = resolveJsonLimits(options?.limits);
+  const opts = options ?? {};
+  if (!bytes && text.length > limits.maxBytes) {
+    const { line, column } = lineColumnAt(text, limits.maxBytes);
+    throw new JsonParseError(
+      "LimitExceeded",
+      `input larger than maxBytes ${limits.maxBytes}`,
+      limits.maxBytes,
+      line,
+      column,
+    );
+  }
+  if (opts.rejectDuplicateKeys !== true && opts.bigNumbers === undefined) {
+    // Small inputs: the engine parses first and the value is checked after; the transient
+    // memory is a small multiple of POST_CHECK_MAX. Larger inputs are pre-scanned so no value
+    // is built unless every structural limit holds.
+    const small = text.length <= POST_CHECK_MAX;
+    if (small || prepass(text, limits)) {
+      let v: JsonValue | undefined;
+      try {
+        v = JSON.parse(text) as JsonValue;
+        const strings = small && text.length > limits.maxStringLength;
+        const surrogates = opts.rejectLoneSurrogates === true;
+        if ((small || surrogates) && !withinLimits(v, 0, limits, strings, surrogates)) {
+          v = undefined;
+        }
+      } catch {
+        v = undefined;
+      }
+      if (v !== undefined) return v;
+    }
+  }
+  try {
+    return new ExactParser(text, limits, opts).parse();
+  } catch (e) {
+    if (e instanceof Failure) throw toError(e, text, bytes);
+    if (e instanceof RangeError) {
+      throw toError(new Failure("LimitExceeded", "out of memory or stack", 0), text, bytes);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Parses strict RFC 8259 JSON from text or UTF-8 bytes into plain values.
+ *
+ * Exactly what `JSON.parse` accepts is accepted; on top, limits are enforced and every error is
+ * a {@linkcode JsonParseError} with line, column and offset.
+ *
+ * @param input JSON text, or UTF-8 bytes (invalid sequences are an error)
+ * @param options limits and strictness options
+ * @returns the parsed value
+ * @throws {JsonParseError} on malformed input or a broken limit
+ *
+ * @example
+ * ```ts
+ * import { parseJson } from "./json.ts";
+ * const v = parseJson('{"users": [{"name": "Alice"}]}') as { users: { name: string }[] };
+ * console.log(v.users[0].name); // "Alice"
+ * ```
+ */
+export function parseJson(input: string | Uint8Array, options?: JsonParseOptions): JsonValue {
+  if (typeof input === "string") return parseText(input, options);
+  const limits = resolveJsonLimits(options?.limits);
+  if (input.length > limits.maxBytes) {
+    const { line, column } = byteLineColumn(input, limits.maxBytes);
+    throw new JsonParseError(
+      "LimitExceeded",
+      `input larger than maxBytes ${limits.maxBytes}`,
+      limits.maxBytes,
+      line,
+      column,
+    );
+  }
+  const text = decodeJsonBytes(input, options?.replaceInvalidUtf8 === true);
+  return parseText(text, options, input);
+}
+
+/**
+ * Like {@linkcode parseJson} but never throws for bad input: returns `{ok, value}` or
+ * `{ok: false, error}`.
+ *
+ * @param input JSON text or UTF-8 bytes
+ * @param options limits and strictness options
+ * @returns the value or the parse error
+ *
+ * @example
+ * ```ts
+ * import { tryParseJson } from "./json.ts";
+ * const r = tryParseJson("[1, 2");
+ * if (!r.ok) console.log(r.error.code); // "UnexpectedEnd"
+ * ```
+ */
+export function tryParseJson(
+  input: string | Uint8Array,
+  options?: JsonParseOptions,
+): JsonParseResult {
+  try {
+    return { ok: true, value: parseJson(input, options) };
+  } catch (e) {
+    if (e instanceof JsonParseError) return { ok: false, error: e };
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stringify
+
+/** Options of {@linkcode stringifyJson}. */
+export interface JsonStringifyOptions {
+  /** Spaces per level (a number, capped at 10) or the indent string itself; default compact. */
+  indent?: number | string;
+  /** Write object keys in code-unit order, for stable output (default false). */
+  sortKeys?: boolean;
+}
+
+/** Stable codes of {@linkcode JsonStringifyError}. */
+export type JsonStringifyErrorCode = "Cycle" | "Unsupported" | "TooDeep";
+
+/**
+ * A value that cannot be written as JSON: a cycle, nesting beyond the call stack, or a
+ * symbol/function at the top level.
+ *
+ * @example
+ * ```ts
+ * import { stringifyJson, JsonStringifyError } from "./json.ts";
+ * const a: unknown[] = [];
+ * a.push(a);
+ * try { stringifyJson(a as never); } catch (e) { console.log(e instanceof JsonStringifyError); }
+ * ```
+ */
+export class JsonStringifyError extends IoraError {
+  /** The kind of failure. */
+  declare readonly code: JsonStringifyErrorCode;
+
+  /**
+   * Creates the error.
+   *
+   * @param code the kind of failure
+   * @param message what is wrong
+   */
+  constructor(code: JsonStringifyErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+// deno-lint-ignore no-control-regex
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"';
+}
+
+class Writer {
+  readonly indents: string[] = [""];
+  readonly seen = new Set<object>();
+  constructor(readonly unit: string, readonly sort: boolean) {}
+
+  indentAt(level: number): string {
+    let s = this.indents[level];
+    if (s === undefined) {
+      for (let l = this.indents.length; l <= level; l++) {
+        this.indents[l] = this.indents[l - 1] + this.unit;
+      }
+      s = this.indents[level];
+    }
+    return s;
+  }
+
+  /** Returns undefined for values JSON omits (undefined, functions, symbols). */
+  write(v: unknown, level: number): string | undefined {
+    switch (typeof v) {
+      case "string":
+        return quote(v);
+      case "number":
+        return Number.isFinite(v) ? String(v) : "null";
+      case "boolean":
+        return v ? "true" : "false";
+      case "bigint":
+        return v.toString();
+      case "object":
+        break;
+      default:
+        return undefined;
+    }
+    if (v === null) return "null";
+    if (v instanceof JsonRawNumber) return v.text;
+    const toJSON = (v as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === "function") return this.write(toJSON.call(v, ""), level);
+    if (this.seen.has(v)) throw new JsonStringifyError("Cycle", "cannot stringify a cyclic value");
+    this.seen.add(v);
+    const pretty = this.unit !== "";
+    const inner = pretty ? this.indentAt(level + 1) : "";
+    let out: string;
+    if (Array.isArray(v)) {
+      if (v.length === 0) out = "[]";
+      else {
+        const sep = pretty ? ",\n" + inner : ",";
+        out = pretty ? "[\n" + inner : "[";
+        for (let i = 0; i < v.length; i++) {
+          if (i > 0) out += sep;
+          out += this.write(v[i], level + 1) ?? "null";
+        }
+        out += pretty ? "\n" + this.indentAt(level) + "]" : "]";
+      }
+    } else {
+      const keys = Object.keys(v);
+      if (this.sort) keys.sort();
+      const sep = pretty ? ",\n" + inner : ",";
+      const colon = pretty ? ": " : ":";
+      out = pretty ? "{\n" + inner : "{";
+      let first = true;
+      for (const k of keys) {
+        const s = this.write((v as Record<string, unknown>)[k], level + 1);
+        if (s === undefined) continue;
+        if (!first) out += sep;
+        first = false;
+        out += quote(k) + colon + s;
+      }
+      if (first) out = "{}";
+      else out += pretty ? "\n" + this.indentAt(level) + "}" : "}";
+    }
+    this.seen.delete(v);
+    return out;
+  }
+}
+
+/**
+ * Writes a value as JSON, optionally pretty printed and with sorted keys (stable output).
+ * Like `JSON.stringify`, but also writes `bigint` and {@linkcode JsonRawNumber} exactly,
+ * stays linear on deep nesting, and throws {@linkcode JsonStringifyError} on cycles.
+ *
+ * @param value the value to write
+ * @param options indentation and key order
+ * @returns the JSON text
+ *
+ * @example
+ * ```ts
+ * import { stringifyJson } from "./json.ts";
+ * console.log(stringifyJson({ b: 1, a: [true] }, { indent: 2, sortKeys: true }));
+ * ```
+ */
+export function stringifyJson(value: JsonValue, options?: JsonStringifyOptions): string {
+  const ind = options?.indent;
+  const unit = typeof ind === "number"
+    ? " ".repeat(Math.max(0, Math.min(10, Math.floor(ind))))
+    : (ind ?? "").slice(0, 10);
+  const sort = options?.sortKeys === true;
+  if (unit === "" && !sort) {
+    try {
+      const s = JSON.stringify(value);
+      if (s !== undefined) return s;
+    } catch {
+      // bigint, JsonRawNumber or a cycle: our writer handles or names them.
+    }
+  }
+  let out: string | undefined;
+  try {
+    out = new Writer(unit, sort).write(value, 0);
+  } catch (e) {
+    if (e instanceof RangeError) {
+      throw new JsonStringifyError("TooDeep", "value nested too deeply to stringify");
+    }
+    throw e;
+  }
+  if (out === undefined) {
+    throw new JsonStringifyError("Unsupported", `cannot stringify a ${typeof value}`);
+  }
+  return out;
+}

@@ -1,0 +1,266 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  JsonParseError,
+  JsonRawNumber,
+  JsonStringifyError,
+  parseJson,
+  stringifyJson,
+  tryParseJson,
+} from "../../parsers/json.ts";
+import type { JsonValue } from "../../parsers/json.ts";
+
+const enc = new TextEncoder();
+
+function parseError(input: string | Uint8Array, options?: Parameters<typeof parseJson>[1]) {
+  const r = tryParseJson(input, options);
+  assert.equal(r.ok, false, `expected an error for ${String(input).slice(0, 60)}`);
+  return (r as { ok: false; error: JsonParseError }).error;
+}
+
+const VALID = [
+  "0",
+  "-0",
+  "1.5e+10",
+  "1E-2",
+  "-12.25",
+  '""',
+  '"\\u00e9\\ud83d\\ude00"',
+  "true",
+  "false",
+  "null",
+  "[]",
+  "{}",
+  ' [1, {"a": [null]}] ',
+  '{"__proto__": 1}',
+  '{"a":1,"a":2}',
+  "\t\r\n 1",
+  '"\u2028"',
+  '"\\/"',
+  "1e400",
+  "123456789012345678901234567890",
+];
+const INVALID = [
+  "",
+  " ",
+  "01",
+  "-",
+  "+1",
+  "1.",
+  ".5",
+  "1e",
+  "1e+",
+  "0x10",
+  "NaN",
+  "Infinity",
+  "tru",
+  "nul",
+  "[1,]",
+  "[,1]",
+  '{"a":1,}',
+  "{a:1}",
+  "{'a':1}",
+  '"\\x41"',
+  '"\\u12"',
+  '"a\nb"',
+  '"\t"',
+  "[1 2]",
+  "1 2",
+  "[",
+  "{",
+  '{"a"',
+  '{"a":',
+  '"abc',
+  "[1]]",
+  "\u00a01",
+  "\ufeff1",
+  "//c\n1",
+  "[1,2",
+];
+
+describe("parseJson", () => {
+  it("accepts exactly what JSON.parse accepts, with the same value", () => {
+    for (const t of VALID) assert.deepEqual(parseJson(t), JSON.parse(t), t);
+    for (const t of INVALID) {
+      assert.throws(() => JSON.parse(t));
+      assert.ok(parseError(t) instanceof JsonParseError, t);
+    }
+  });
+
+  it("agrees with JSON.parse on random and mutated text (property)", () => {
+    const chars = fc.constantFrom(...'{}[]:,"\\ 0123456789.eE+-truefalsn\nu\u00e9abc');
+    fc.assert(
+      fc.property(fc.array(chars, { maxLength: 40 }).map((a) => a.join("")), (t) => {
+        let expected: unknown;
+        let ok = true;
+        try {
+          expected = JSON.parse(t);
+        } catch {
+          ok = false;
+        }
+        const r = tryParseJson(t);
+        assert.equal(r.ok, ok, t);
+        if (ok && r.ok) assert.deepEqual(r.value, expected);
+        // The exact parser must agree as well.
+        const r2 = tryParseJson(t, { rejectDuplicateKeys: true });
+        if (!ok) assert.equal(r2.ok, false, t);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("round-trips generated values through stringify (property)", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.boolean(), fc.integer({ min: 0, max: 4 }), (v, sort, ind) => {
+        const text = stringifyJson(v as JsonValue, { sortKeys: sort, indent: ind });
+        assert.deepEqual(parseJson(text), JSON.parse(JSON.stringify(v)));
+        assert.deepEqual(parseJson(enc.encode(text)), JSON.parse(text));
+        assert.deepEqual(parseJson(text, { rejectDuplicateKeys: true }), JSON.parse(text));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("reports line, column and offset", () => {
+    const e = parseError('{\n  "a": tru\n}');
+    assert.equal(e.code, "UnexpectedToken");
+    assert.equal(e.line, 2);
+    assert.equal(e.column, 11);
+    assert.equal(e.offset, 12);
+    assert.match(e.message, /line 2, column 11/);
+    const end = parseError("[1, 2");
+    assert.equal(end.code, "UnexpectedEnd");
+    assert.equal(end.offset, 5);
+    assert.equal(parseError("1 2").code, "TrailingData");
+    assert.equal(parseError('"a\\qb"').code, "InvalidEscape");
+    assert.equal(parseError('"a\u0001"').code, "InvalidString");
+    assert.equal(parseError("-a").code, "InvalidNumber");
+  });
+
+  it("reports byte offsets for byte input", () => {
+    const e = parseError(enc.encode('["é", x]'));
+    assert.equal(e.offset, 7); // é is two bytes
+    assert.equal(e.column, 8);
+  });
+
+  it("rejects invalid UTF-8 unless asked to replace it", () => {
+    const bad = Uint8Array.from([0x5b, 0x22, 0x61, 0xc3, 0x28, 0x22, 0x5d]);
+    const e = parseError(bad);
+    assert.equal(e.code, "InvalidUtf8");
+    assert.equal(e.offset, 3);
+    assert.deepEqual(parseJson(bad, { replaceInvalidUtf8: true }), ["a\ufffd("]);
+    for (const seq of [[0xed, 0xa0, 0x80], [0xc0, 0x80], [0xf5, 0x80, 0x80, 0x80], [0xe2, 0x82]]) {
+      const b = Uint8Array.from([0x22, ...seq, 0x22]);
+      assert.equal(parseError(b).code, "InvalidUtf8", seq.join(","));
+    }
+    assert.deepEqual(parseJson(enc.encode('"😀"')), "😀");
+  });
+
+  it("rejects duplicate keys and lone surrogates when asked", () => {
+    const e = parseError('{"a":1,\n "a":2}', { rejectDuplicateKeys: true });
+    assert.equal(e.code, "DuplicateKey");
+    assert.equal(e.line, 2);
+    assert.equal(e.column, 2);
+    assert.deepEqual(parseJson('{"a":1,"a":2}'), { a: 2 });
+    assert.equal(parseError('["\\ud800"]', { rejectLoneSurrogates: true }).code, "LoneSurrogate");
+    assert.equal(parseError('{"\\udc00":1}', { rejectLoneSurrogates: true }).code, "LoneSurrogate");
+    assert.equal(parseJson('"\\ud83d\\ude00"', { rejectLoneSurrogates: true }), "😀");
+    assert.equal(parseJson('"\\ud800"'), "\ud800");
+  });
+
+  it("keeps __proto__ as an own key", () => {
+    for (const opts of [{}, { rejectDuplicateKeys: true }]) {
+      const v = parseJson('{"__proto__": {"x": 1}}', opts) as Record<string, unknown>;
+      assert.equal(Object.getPrototypeOf(v), Object.prototype);
+      assert.deepEqual(Object.keys(v), ["__proto__"]);
+    }
+  });
+
+  it("enforces each limit with code LimitExceeded and a position", () => {
+    const cases: [string, Parameters<typeof parseJson>[1], number][] = [
+      ["[[[1]]]", { limits: { maxDepth: 2 } }, 2],
+      ['["abcdef"]', { limits: { maxStringLength: 5 } }, 1],
+      ['["ab\\n\\ncd"]', { limits: { maxStringLength: 5 } }, 1],
+      ['{"abcdef":1}', { limits: { maxStringLength: 5 } }, 1],
+      ["[1,2,3,4]", { limits: { maxArrayLength: 3 } }, 7],
+      ['{"a":1,"b":2,"c":3}', { limits: { maxObjectKeys: 2 } }, 13],
+      ["[1,2,3]", { limits: { maxBytes: 4 } }, 4],
+    ];
+    for (const [text, opts, offset] of cases) {
+      const e = parseError(text, opts);
+      assert.equal(e.code, "LimitExceeded", text);
+      assert.equal(e.offset, offset, text);
+      // At the limit passes.
+    }
+    assert.deepEqual(parseJson("[[1]]", { limits: { maxDepth: 2 } }), [[1]]);
+    assert.deepEqual(parseJson("[1,2,3]", { limits: { maxArrayLength: 3 } }), [1, 2, 3]);
+    assert.deepEqual(parseJson('"ab\\ncd"', { limits: { maxStringLength: 5 } }), "ab\ncd");
+    assert.equal(
+      parseError(enc.encode("[1,2,3]"), { limits: { maxBytes: 4 } }).code,
+      "LimitExceeded",
+    );
+  });
+
+  it("enforces limits on large inputs through the pre-scan, and survives deep nesting", () => {
+    const big = "[" + "1,".repeat(2_200_000) + "1]"; // beyond the post-check size
+    const e = parseError(big);
+    assert.equal(e.code, "LimitExceeded");
+    assert.equal(e.offset, 2_000_001);
+    const deep = "[".repeat(100_000) + "]".repeat(100_000);
+    assert.equal(parseError(deep).code, "LimitExceeded");
+    const v = parseJson(deep, { limits: { maxDepth: 200_000 } });
+    assert.ok(Array.isArray(v));
+    const bigDeep = " ".repeat(5 * 1024 * 1024) + "[".repeat(2000) + "]".repeat(2000);
+    assert.equal(parseError(bigDeep, { limits: { maxBytes: 1e8 } }).code, "LimitExceeded");
+  });
+
+  it("keeps big numbers exact when asked", () => {
+    const src =
+      "[12345678901234567890, -9007199254740993, 1, 0.5, 1e400, 0.1000000000000000000001]";
+    const b = parseJson(src.replace(/, 1e400.*\]/, "]"), { bigNumbers: "bigint" }) as JsonValue[];
+    assert.deepEqual(b, [12345678901234567890n, -9007199254740993n, 1, 0.5]);
+    assert.equal(parseError("[1e400]", { bigNumbers: "bigint" }).code, "NumberPrecision");
+    const t = parseJson(src, { bigNumbers: "text" }) as JsonValue[];
+    assert.ok(t[0] instanceof JsonRawNumber);
+    assert.equal((t[4] as JsonRawNumber).text, "1e400");
+    assert.equal((t[5] as JsonRawNumber).text, "0.1000000000000000000001");
+    assert.equal(t[3], 0.5);
+    assert.equal(
+      stringifyJson(t),
+      "[12345678901234567890,-9007199254740993,1,0.5,1e400,0.1000000000000000000001]",
+    );
+    assert.equal(stringifyJson(b), "[12345678901234567890,-9007199254740993,1,0.5]");
+    assert.throws(() => JSON.stringify(t), TypeError);
+  });
+});
+
+describe("stringifyJson", () => {
+  it("matches JSON.stringify where it can", () => {
+    const v = { b: [1, 'x\n"', null, { c: true }], a: {}, e: [], u: undefined, f: 1.5e-7 };
+    assert.equal(stringifyJson(v as never), JSON.stringify(v));
+    assert.equal(stringifyJson(v as never, { indent: 2 }), JSON.stringify(v, null, 2));
+    assert.equal(stringifyJson(v as never, { indent: "\t" }), JSON.stringify(v, null, "\t"));
+    assert.equal(stringifyJson([NaN, undefined] as never, { indent: 1 }), "[\n null,\n null\n]");
+    assert.equal(stringifyJson("\ud800", { indent: 1 }), JSON.stringify("\ud800"));
+  });
+
+  it("sorts keys at every level", () => {
+    const v = { b: 1, a: { d: 1, c: [{ z: 1, y: 2 }] } };
+    assert.equal(stringifyJson(v, { sortKeys: true }), '{"a":{"c":[{"y":2,"z":1}],"d":1},"b":1}');
+  });
+
+  it("is linear on deep nesting and throws typed errors on cycles", () => {
+    let v: JsonValue = 1;
+    for (let i = 0; i < 600; i++) v = { k: [v] };
+    const s = stringifyJson(v, { indent: 2 });
+    assert.deepEqual(parseJson(s, { limits: { maxDepth: 7000 } }), v);
+    let deep: JsonValue = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    assert.throws(() => stringifyJson(deep, { indent: 1 }), JsonStringifyError);
+    const a: unknown[] = [];
+    a.push(a);
+    assert.throws(() => stringifyJson(a as JsonValue), JsonStringifyError);
+    assert.throws(() => stringifyJson(a as JsonValue, { indent: 1 }), JsonStringifyError);
+  });
+});
