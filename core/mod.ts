@@ -12,3 +12,4 @@
  */
 export * from "./errors.ts";
 export * from "./platform/mod.ts";
+export * from "./logger.ts";
