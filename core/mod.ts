@@ -14,3 +14,4 @@ export * from "./errors.ts";
 export * from "./platform/mod.ts";
 export * from "./logger.ts";
 export * from "./state_store.ts";
+export * from "./timer.ts";
