@@ -60,8 +60,7 @@ export type HttpParseErrorCode =
 /**
  * A message that cannot be parsed. `status` is the response a server
  * should send (400, 413, 414, 431, 501 or 505) before closing the
- * connection; `offset` is the byte offset in the stream where parsing
- * stopped, when known.
+ * connection.
  *
  * @example
  * ```ts
@@ -73,9 +72,12 @@ export type HttpParseErrorCode =
 export class HttpParseError extends IoraError {
   /** The HTTP status a server answers with. */
   readonly status: number;
+  /** The stable identifier of the failure. */
   declare readonly code: HttpParseErrorCode;
 
   /**
+   * Creates the error.
+   *
    * @param code stable identifier of the failure
    * @param status HTTP status code to answer with
    * @param message human-readable description
@@ -105,7 +107,11 @@ export class HttpHeaders implements Iterable<[string, string]> {
   #names: string[] = [];
   #values: string[] = [];
 
-  /** @param init initial fields, as pairs or a record */
+  /**
+   * Creates the collection, validating every field.
+   *
+   * @param init initial fields, as pairs or a record
+   */
   constructor(init?: Iterable<readonly [string, string]> | Record<string, string>) {
     if (init === undefined) return;
     if (Symbol.iterator in init) {
@@ -356,7 +362,20 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
   return out;
 }
 
-abstract class HttpParserBase<Head extends HttpHeadBase> {
+/**
+ * What the request and response parsers share: buffering, framing of
+ * bodies (length, chunked, until close) and the limits. Use
+ * {@linkcode HttpRequestParser} or {@linkcode HttpResponseParser}.
+ *
+ * @example
+ * ```ts
+ * import { HttpParserBase, HttpRequestParser } from "./message.ts";
+ * const p: HttpParserBase<import("./message.ts").HttpRequestHead> = new HttpRequestParser();
+ * console.log(p.idle); // true
+ * ```
+ */
+export abstract class HttpParserBase<Head extends HttpHeadBase> {
+  /** The effective limits. */
   protected readonly limits: HttpLimits;
   readonly #onBody: ((chunk: Uint8Array) => void) | undefined;
   #buf: Uint8Array = EMPTY;
@@ -369,8 +388,12 @@ abstract class HttpParserBase<Head extends HttpHeadBase> {
   #remaining = 0; // bytes left in a Content-Length body or in a chunk
   #parts: Uint8Array[] = [];
   #bodyBytes = 0;
-  #consumed = 0; // bytes consumed before #buf[0], for error offsets
 
+  /**
+   * Creates a parser.
+   *
+   * @param options limits and body streaming
+   */
   constructor(options: HttpParserOptions = {}) {
     this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
     this.#onBody = options.onBody;
@@ -380,7 +403,6 @@ abstract class HttpParserBase<Head extends HttpHeadBase> {
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     if (this.#pos === this.#len) {
-      this.#consumed += this.#pos;
       this.#buf = chunk;
       this.#pos = 0;
       this.#len = chunk.length;
@@ -390,7 +412,6 @@ abstract class HttpParserBase<Head extends HttpHeadBase> {
     const next = new Uint8Array(Math.max(pending + chunk.length, pending * 2));
     next.set(this.#buf.subarray(this.#pos, this.#len), 0);
     next.set(chunk, pending);
-    this.#consumed += this.#pos;
     this.#buf = next;
     this.#pos = 0;
     this.#len = pending + chunk.length;
@@ -419,6 +440,7 @@ abstract class HttpParserBase<Head extends HttpHeadBase> {
   /** Parses the head once its bytes are complete (subclass hook). */
   protected abstract parseHead(text: string): Head;
 
+  /** Throws an {@linkcode HttpParseError}. */
   protected fail(code: HttpParseErrorCode, status: number, message: string): never {
     throw new HttpParseError(code, status, message);
   }
@@ -654,6 +676,7 @@ abstract class HttpParserBase<Head extends HttpHeadBase> {
     this.fail("HeaderTooLarge", 431, `header section exceeds ${this.limits.maxHeaderBytes} bytes`);
   }
 
+  /** True for the request parser (chooses 414 over 431 for an endless request line). */
   protected abstract get isRequest(): boolean;
 
   // chunk-size [ chunk-ext ] where chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] )
@@ -903,7 +926,11 @@ function keepAliveOf(version: "1.0" | "1.1", connection: string[] | null): boole
  * ```
  */
 export class HttpRequestParser extends HttpParserBase<HttpRequestHead> {
-  /** @param options limits and body streaming */
+  /**
+   * Creates a parser.
+   *
+   * @param options limits and body streaming
+   */
   constructor(options?: HttpParserOptions) {
     super(options);
   }
@@ -1028,7 +1055,11 @@ export class HttpRequestParser extends HttpParserBase<HttpRequestHead> {
 export class HttpResponseParser extends HttpParserBase<HttpResponseHead> {
   #methods: string[] = [];
 
-  /** @param options limits and body streaming */
+  /**
+   * Creates a parser.
+   *
+   * @param options limits and body streaming
+   */
   constructor(options?: HttpParserOptions) {
     super(options);
   }

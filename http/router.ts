@@ -20,6 +20,8 @@ import { IoraError } from "../core/errors.ts";
 /** Thrown for an invalid route pattern or a route registered twice. */
 export class RouterError extends IoraError {
   /**
+   * Creates the error.
+   *
    * @param code `"InvalidRoute"` or `"DuplicateRoute"`
    * @param message what is wrong
    */

@@ -1,0 +1,1101 @@
+/**
+ * `WebhookServer`: a production HTTP/1.1 server on Iora's own transport,
+ * with a segment-tree router, JSON-first handlers, TLS, timeouts against
+ * slow clients, a connection cap, graceful shutdown, stats and an access
+ * log, and `mount` for standard fetch handlers (apps written for
+ * `Deno.serve` or Hono).
+ *
+ * @example
+ * ```ts
+ * import { WebhookServer } from "./server.ts";
+ * const server = new WebhookServer();
+ * server.onGet("/health", (_req, res) => res.setContent("OK", "text/plain"));
+ * server.on("/api/users").handleJson((body) => ({ status: "success", got: body }));
+ * await server.start({ hostname: "127.0.0.1", port: 0 });
+ * console.log(`listening on ${server.port}`);
+ * await server.stop();
+ * ```
+ *
+ * @module
+ */
+import { IoraError } from "../core/errors.ts";
+import type { LogFields } from "../core/logger.ts";
+import { platform } from "../core/platform/mod.ts";
+import {
+  JsonParseError,
+  type JsonParseOptions,
+  type JsonValue,
+  parseJson,
+} from "../parsers/json.ts";
+import {
+  DEFAULT_HTTP_LIMITS,
+  encodeChunk,
+  HttpHeaders,
+  type HttpLimits,
+  HttpParseError,
+  type HttpRequestMessage,
+  HttpRequestParser,
+  LAST_CHUNK,
+  STATUS_TEXT,
+} from "./message.ts";
+import { Router } from "./router.ts";
+
+/** Thrown for misuse of the server (starting twice, TLS on an unsupported runtime...). */
+export class WebhookServerError extends IoraError {
+  /**
+   * Creates the error.
+   *
+   * @param code stable identifier, such as `"AlreadyStarted"` or `"InvalidConfig"`
+   * @param message what went wrong
+   * @param options standard error options (`cause`)
+   */
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** The TLS settings of {@linkcode WebhookServer.enableTls}. */
+export interface WebhookTlsConfig {
+  /** Certificate chain, PEM text. Either this or `certFile`. */
+  cert?: string;
+  /** Path of the certificate chain (PEM). */
+  certFile?: string;
+  /** Private key, PEM text. Either this or `keyFile`. */
+  key?: string;
+  /** Path of the private key (PEM). */
+  keyFile?: string;
+  /** CA certificates (PEM) trusted for client certificates. */
+  ca?: string;
+  /** Path of the CA bundle trusted for client certificates. */
+  caFile?: string;
+  /** Require and verify a client certificate (Node only; Deno fails with a clear error). */
+  requireClientCert?: boolean;
+}
+
+/** What a {@linkcode ServerTransport} reports to the server. */
+export interface ServerTransportEvents {
+  /** A connection was accepted; `remoteAddress` is `host:port`. */
+  onAccept(sid: number, remoteAddress: string): void;
+  /** Bytes arrived; the server may keep a reference to `data`. */
+  onData(sid: number, data: Uint8Array): void;
+  /** The connection is gone (either side closed it, or it failed). */
+  onClose(sid: number): void;
+}
+
+/**
+ * The byte transport the server stands on: a listener whose sessions are
+ * numbered. The default is Iora's network transport; tests and embedders
+ * may pass another through {@linkcode WebhookServerOptions.transport}.
+ */
+export interface ServerTransport {
+  /** Binds and listens (TLS when `tls` is set); resolves with the bound port. */
+  listen(hostname: string, port: number, tls: WebhookTlsConfig | null): Promise<number>;
+  /** Queues bytes on a session, in order; never interleaves with other sends. */
+  send(sid: number, bytes: Uint8Array): void;
+  /** Like `send`, resolving once the session's write queue has room again (backpressure). */
+  sendAsync(sid: number, bytes: Uint8Array): Promise<void>;
+  /** Closes a session after its queued bytes are written. Harmless when already closed. */
+  close(sid: number): void;
+  /** Stops accepting; open sessions stay. */
+  stopListening(): Promise<void>;
+  /** Closes everything. */
+  stop(): Promise<void>;
+}
+
+/** Creates the transport for one `start()`, wired to the server's events. */
+export type ServerTransportFactory = (events: ServerTransportEvents) => ServerTransport;
+
+/** JSON limits of `handleJson` and `req.json()`. */
+export interface JsonConfig {
+  /** Largest JSON body in bytes (413 beyond it). Default 10 MiB. */
+  maxPayloadSize: number;
+  /** Limits passed to the JSON parser (depth, string length...). */
+  parseLimits: NonNullable<JsonParseOptions["limits"]>;
+}
+
+/** The minimal logger the access log needs; Iora's `Logger` fits. */
+export interface AccessLogger {
+  /** Logs one line per response. */
+  info(message: string, fields?: LogFields): void;
+  /** Logs handler failures. */
+  error(message: string, fields?: LogFields): void;
+}
+
+/** Options of {@linkcode WebhookServer}. */
+export interface WebhookServerOptions {
+  /** Parser limits; missing fields take {@linkcode DEFAULT_HTTP_LIMITS}. */
+  limits?: Partial<HttpLimits>;
+  /** Time allowed to receive a complete request head (slowloris guard). Default 10 s. */
+  headerTimeoutMs?: number;
+  /** Time an idle keep-alive connection stays open. Default 5 s. */
+  keepAliveTimeoutMs?: number;
+  /** Time allowed from the first byte of a request to the end of its response. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Open connections beyond this are answered 503 and closed. Default 10,000. */
+  maxConnections?: number;
+  /** Requests served on one connection before it is closed. Default unlimited. */
+  maxRequestsPerConnection?: number;
+  /** Where to write the access log and handler errors; none when absent. */
+  logger?: AccessLogger;
+  /** Answer with a `Date` header (RFC 9110 asks origin servers to). Default true. */
+  dateHeader?: boolean;
+  /** The transport to serve on; default Iora's network transport. */
+  transport?: ServerTransportFactory;
+}
+
+/** Where to listen. */
+export interface ListenOptions {
+  /** Interface to bind. Default `"0.0.0.0"`. */
+  hostname?: string;
+  /** Port; 0 picks a free one. Default the `setPort` value, else 8080. */
+  port?: number;
+}
+
+/** Options of {@linkcode WebhookServer.stop}. */
+export interface StopOptions {
+  /** How long in-flight requests may take before connections are cut. Default 10 s. */
+  timeoutMs?: number;
+}
+
+/** The counters of {@linkcode WebhookServer.getStats}. */
+export interface WebhookServerStats {
+  /** Requests parsed and dispatched. */
+  requests: number;
+  /** Responses by status class. */
+  responses: { "1xx": number; "2xx": number; "3xx": number; "4xx": number; "5xx": number };
+  /** Bytes received. */
+  bytesIn: number;
+  /** Bytes sent. */
+  bytesOut: number;
+  /** Connections open now. */
+  activeConnections: number;
+  /** Connections accepted since start (or reset). */
+  totalConnections: number;
+  /** Connections refused because of `maxConnections`. */
+  rejectedConnections: number;
+  /** Requests refused by the codec (4xx/5xx before any handler). */
+  parseErrors: number;
+  /** Header, request and idle timeouts that closed a connection. */
+  timeouts: number;
+  /** Handlers that threw or rejected. */
+  handlerErrors: number;
+}
+
+/** Tells long-running handlers that the server is stopping. */
+export interface ShutdownChecker {
+  /** True once `stop()` has begun. */
+  isShuttingDown(): boolean;
+}
+
+/**
+ * A request as handlers see it. Query and text are computed on first use.
+ *
+ * @example
+ * ```ts
+ * import { WebhookServer } from "./server.ts";
+ * new WebhookServer().onGet("/users/{id}", (req, res) => {
+ *   res.json({ id: req.params.id, q: req.query.get("q"), from: req.remoteAddress });
+ * });
+ * ```
+ */
+export class WebhookRequest {
+  /** The method (`GET`, `POST`...). */
+  readonly method: string;
+  /** The path, still percent-encoded, without the query string. */
+  readonly path: string;
+  /** The raw query string without `?` (empty when absent). */
+  readonly queryString: string;
+  /** Route parameters, percent-decoded; a trailing wildcard is under `"*"`. */
+  params: Record<string, string>;
+  /** The request's header fields. */
+  readonly headers: HttpHeaders;
+  /** The body bytes (empty when there is none). */
+  readonly body: Uint8Array;
+  /** The peer's address, `host:port`. */
+  readonly remoteAddress: string;
+  /** `"1.1"` or `"1.0"`. */
+  readonly version: "1.0" | "1.1";
+  /** The raw request target. */
+  readonly target: string;
+  #query: URLSearchParams | null = null;
+  #json: JsonConfig;
+
+  /**
+   * Wraps a parsed message.
+   *
+   * @param message the parsed message
+   * @param remoteAddress the peer's `host:port`
+   * @param json limits used by `json()`
+   */
+  constructor(message: HttpRequestMessage, remoteAddress: string, json: JsonConfig) {
+    this.method = message.method;
+    this.target = message.target;
+    let target = message.target;
+    if (target.charCodeAt(0) !== 47) {
+      // absolute-form: keep the path part only
+      const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+      target = m ? target.slice(m[0].length) || "/" : "/";
+    }
+    const q = target.indexOf("?");
+    this.path = q === -1 ? target : target.slice(0, q);
+    this.queryString = q === -1 ? "" : target.slice(q + 1);
+    this.params = EMPTY_PARAMS;
+    this.headers = message.headers;
+    this.body = message.body;
+    this.remoteAddress = remoteAddress;
+    this.version = message.version;
+    this.#json = json;
+  }
+
+  /** The parsed query string. */
+  get query(): URLSearchParams {
+    return this.#query ??= new URLSearchParams(this.queryString);
+  }
+
+  /** The body decoded as UTF-8. */
+  text(): string {
+    return DECODER.decode(this.body);
+  }
+
+  /**
+   * The body parsed by Iora's JSON parser with the server's JSON limits.
+   * Throws `JsonParseError` (with line, column and offset) on bad JSON.
+   */
+  json(): JsonValue {
+    if (this.body.length > this.#json.maxPayloadSize) {
+      throw new WebhookServerError(
+        "PayloadTooLarge",
+        `JSON body exceeds ${this.#json.maxPayloadSize} bytes`,
+      );
+    }
+    return parseJson(this.body, { limits: this.#json.parseLimits });
+  }
+}
+
+/** A body source for {@linkcode WebhookResponse.stream}. */
+export type BodyStream = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>;
+
+/**
+ * The response a handler fills in. Nothing is sent until the handler
+ * returns (or its promise settles); `stream` sends the body as it comes.
+ *
+ * @example
+ * ```ts
+ * import { WebhookServer } from "./server.ts";
+ * new WebhookServer().onPost("/echo", (req, res) => {
+ *   res.status = 201;
+ *   res.headers.set("x-echo", "1");
+ *   res.setContent(req.body, "application/octet-stream");
+ * });
+ * ```
+ */
+export class WebhookResponse {
+  /** The status code; default 200. */
+  status = 200;
+  /** Response header fields (`content-length` and framing are set by the server). */
+  readonly headers: HttpHeaders = new HttpHeaders();
+  /** The body: bytes, text (sent as UTF-8) or null for none. */
+  body: Uint8Array | string | null = null;
+  /** A streamed body, sent chunked, set through `stream`. */
+  streamBody: BodyStream | null = null;
+
+  /** Sets the body and its content type. */
+  setContent(body: string | Uint8Array, contentType: string): void {
+    this.body = body;
+    this.headers.set("content-type", contentType);
+  }
+
+  /** Sets a header field (replacing earlier ones of that name). */
+  setHeader(name: string, value: string): void {
+    this.headers.set(name, value);
+  }
+
+  /** Serializes `value` as the JSON body (`application/json`). */
+  json(value: unknown, status?: number): void {
+    if (status !== undefined) this.status = status;
+    this.body = JSON.stringify(value) ?? "null";
+    this.headers.set("content-type", "application/json");
+  }
+
+  /** Streams the body from a `ReadableStream` or async iterable (chunked on HTTP/1.1). */
+  stream(source: BodyStream, contentType?: string): void {
+    this.streamBody = source;
+    if (contentType !== undefined) this.headers.set("content-type", contentType);
+  }
+}
+
+/** A route handler; may be sync or async. */
+export type RouteHandler = (req: WebhookRequest, res: WebhookResponse) => void | Promise<void>;
+
+/** A JSON handler: receives the parsed body, returns the value to serialize. */
+export type JsonHandler = (
+  body: JsonValue,
+  req: WebhookRequest,
+) => unknown | Promise<unknown>;
+
+/** A standard fetch handler, as `Deno.serve` or Hono's `app.fetch` take. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** The fluent builder returned by {@linkcode WebhookServer.on}. */
+export interface RouteBuilder {
+  /**
+   * Serves JSON: the body is parsed with the JSON limits (400 with the
+   * position on bad JSON, 415 on a non-JSON content type, 413 when too
+   * large) and the return value is serialized (`undefined` gives 204).
+   * `methods` defaults to `["POST"]`.
+   */
+  handleJson(fn: JsonHandler, options?: { methods?: string[] }): RouteBuilder;
+  /** Registers a handler for `method` on this path. */
+  handle(method: string, handler: RouteHandler): RouteBuilder;
+}
+
+const DECODER = new TextDecoder();
+const ENCODER = new TextEncoder();
+const EMPTY_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const EMPTY = new Uint8Array(0);
+const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+interface Conn {
+  sid: number;
+  remote: string;
+  parser: HttpRequestParser;
+  busy: boolean;
+  closing: boolean;
+  requests: number;
+  /** When the current request's first byte arrived, or -1 while idle. */
+  requestStart: number;
+  /** True once the current request's head is complete. */
+  headDone: boolean;
+  lastActivity: number;
+  continueSent: boolean;
+  /** When the request being handled began (valid while busy). */
+  busySince: number;
+}
+
+interface Route {
+  handler: RouteHandler;
+}
+
+function statusClass(s: number): "1xx" | "2xx" | "3xx" | "4xx" | "5xx" {
+  return s < 200 ? "1xx" : s < 300 ? "2xx" : s < 400 ? "3xx" : s < 500 ? "4xx" : "5xx";
+}
+
+function zeroStats(): WebhookServerStats {
+  return {
+    requests: 0,
+    responses: { "1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0 },
+    bytesIn: 0,
+    bytesOut: 0,
+    activeConnections: 0,
+    totalConnections: 0,
+    rejectedConnections: 0,
+    parseErrors: 0,
+    timeouts: 0,
+    handlerErrors: 0,
+  };
+}
+
+// Writes `s` (code units <= 255, as validated by HttpHeaders) as latin1 bytes.
+function writeLatin1(s: string, out: Uint8Array, at: number): number {
+  for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
+  return at + s.length;
+}
+
+function isJsonContentType(ct: string | null): boolean {
+  if (ct === null) return false;
+  const semi = ct.indexOf(";");
+  const base = (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+  return base === "application/json" || (base.startsWith("application/") && base.endsWith("+json"));
+}
+
+/**
+ * The HTTP server. Register routes, then `start`; `stop` shuts down
+ * gracefully. See the module documentation for an example.
+ *
+ * @example
+ * ```ts
+ * import { WebhookServer } from "./server.ts";
+ * await using server = new WebhookServer({ headerTimeoutMs: 5_000 });
+ * server.onPost("/webhook", (req, res) => res.json({ received: req.body.length }));
+ * await server.start({ hostname: "127.0.0.1", port: 0 });
+ * ```
+ */
+export class WebhookServer implements AsyncDisposable {
+  readonly #router = new Router<Route>();
+  readonly #limits: HttpLimits;
+  readonly #headerTimeout: number;
+  readonly #idleTimeout: number;
+  readonly #requestTimeout: number;
+  readonly #maxConnections: number;
+  readonly #maxRequests: number;
+  readonly #logger: AccessLogger | undefined;
+  readonly #dateHeader: boolean;
+  #json: JsonConfig = { maxPayloadSize: 10 * 1024 * 1024, parseLimits: {} };
+  #tls: WebhookTlsConfig | null = null;
+  #port = 8080;
+  #boundPort = 0;
+  #hostname = "0.0.0.0";
+  #io: ServerTransport | null = null;
+  #conns = new Map<number, Conn>();
+  #stats = zeroStats();
+  #shuttingDown = false;
+  #sweep: ReturnType<typeof setInterval> | null = null;
+  #date = "";
+  #allClosed: (() => void) | null = null;
+  #ioFactory: ServerTransportFactory;
+
+  /**
+   * Creates a server; nothing listens until `start()`.
+   *
+   * @param options limits, timeouts, connection cap and logger
+   */
+  constructor(options: WebhookServerOptions = {}) {
+    this.#limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+    this.#headerTimeout = options.headerTimeoutMs ?? 10_000;
+    this.#idleTimeout = options.keepAliveTimeoutMs ?? 5_000;
+    this.#requestTimeout = options.requestTimeoutMs ?? 30_000;
+    this.#maxConnections = options.maxConnections ?? 10_000;
+    this.#maxRequests = options.maxRequestsPerConnection ?? Infinity;
+    this.#logger = options.logger;
+    this.#dateHeader = options.dateHeader ?? true;
+    this.#ioFactory = options.transport ?? defaultTransport;
+    this.#json.maxPayloadSize = Math.min(this.#json.maxPayloadSize, this.#limits.maxBodyBytes);
+  }
+
+  /** Sets the port `start()` uses when none is given. */
+  setPort(port: number): void {
+    this.#port = port;
+  }
+
+  /** The bound port once started (useful with port 0), else the configured one. */
+  get port(): number {
+    return this.#boundPort || this.#port;
+  }
+
+  /** True between `start()` and the end of `stop()`. */
+  get running(): boolean {
+    return this.#io !== null;
+  }
+
+  /** Sets the JSON limits of `handleJson` and `req.json()`. */
+  setJsonConfig(config: Partial<JsonConfig>): void {
+    this.#json = {
+      maxPayloadSize: config.maxPayloadSize ?? this.#json.maxPayloadSize,
+      parseLimits: config.parseLimits ?? this.#json.parseLimits,
+    };
+  }
+
+  /**
+   * Serves HTTPS from the next `start()`. Needs `cert`/`certFile` and
+   * `key`/`keyFile`. `requireClientCert` works on Node only; on Deno
+   * `start()` fails with an `UnsupportedError` naming the runtime.
+   */
+  enableTls(config: WebhookTlsConfig): void {
+    if (!(config.cert || config.certFile) || !(config.key || config.keyFile)) {
+      throw new WebhookServerError("InvalidConfig", "TLS needs a certificate and a private key");
+    }
+    this.#tls = { ...config };
+  }
+
+  /** Registers a handler for `GET` (and so `HEAD`). */
+  onGet(path: string, handler: RouteHandler): this {
+    return this.route("GET", path, handler);
+  }
+  /** Registers a handler for `POST`. */
+  onPost(path: string, handler: RouteHandler): this {
+    return this.route("POST", path, handler);
+  }
+  /** Registers a handler for `PUT`. */
+  onPut(path: string, handler: RouteHandler): this {
+    return this.route("PUT", path, handler);
+  }
+  /** Registers a handler for `DELETE`. */
+  onDelete(path: string, handler: RouteHandler): this {
+    return this.route("DELETE", path, handler);
+  }
+  /** Registers a handler for `PATCH`. */
+  onPatch(path: string, handler: RouteHandler): this {
+    return this.route("PATCH", path, handler);
+  }
+
+  /** Registers a handler for any method name (`"*"` for every method). */
+  route(method: string, path: string, handler: RouteHandler): this {
+    this.#router.add(method, path, { handler });
+    return this;
+  }
+
+  /** A fluent builder for `path`: `server.on("/api").handleJson(fn)`. */
+  on(path: string): RouteBuilder {
+    const builder: RouteBuilder = {
+      handleJson: (fn, options) => {
+        for (const m of options?.methods ?? ["POST"]) this.route(m, path, this.#jsonRoute(fn));
+        return builder;
+      },
+      handle: (method, handler) => {
+        this.route(method, path, handler);
+        return builder;
+      },
+    };
+    return builder;
+  }
+
+  /**
+   * Serves a standard fetch handler under `pathPrefix` (every method). The
+   * handler sees the URL with the prefix removed, so an app written for the
+   * root can be mounted anywhere.
+   *
+   * @example
+   * ```ts
+   * import { WebhookServer } from "./server.ts";
+   * const server = new WebhookServer();
+   * server.mount("/app", (request) => new Response(new URL(request.url).pathname));
+   * ```
+   */
+  mount(pathPrefix: string, handler: FetchHandler): this {
+    const prefix = pathPrefix.endsWith("/") ? pathPrefix.slice(0, -1) : pathPrefix;
+    const route = this.#fetchRoute(prefix, handler);
+    this.route("*", prefix === "" ? "/*" : `${prefix}/*`, route);
+    if (prefix !== "") this.route("*", prefix, route);
+    return this;
+  }
+
+  /** Tells handlers whether a shutdown has begun. */
+  getShutdownChecker(): ShutdownChecker {
+    return { isShuttingDown: () => this.#shuttingDown };
+  }
+
+  /** A snapshot of the counters. */
+  getStats(): WebhookServerStats {
+    return {
+      ...this.#stats,
+      responses: { ...this.#stats.responses },
+      activeConnections: this.#conns.size,
+    };
+  }
+
+  /** Zeroes the counters (active connections stay as they are). */
+  resetStats(): void {
+    this.#stats = zeroStats();
+  }
+
+  /**
+   * Binds and starts serving. Throws `AlreadyStarted` when running, and the
+   * transport's error when the port cannot be bound.
+   */
+  async start(options: ListenOptions = {}): Promise<void> {
+    if (this.#io !== null) throw new WebhookServerError("AlreadyStarted", "server already started");
+    this.#hostname = options.hostname ?? this.#hostname;
+    const port = options.port ?? this.#port;
+    this.#shuttingDown = false;
+    const io = this.#ioFactory({
+      onAccept: (sid, remote) => this.#onAccept(sid, remote),
+      onData: (sid, data) => this.#onData(sid, data),
+      onClose: (sid) => this.#onClose(sid),
+    });
+    this.#boundPort = await io.listen(this.#hostname, port, this.#tls);
+    this.#io = io;
+    this.#updateDate();
+    const period = Math.max(
+      20,
+      Math.min(1000, this.#headerTimeout / 4, this.#idleTimeout / 4, this.#requestTimeout / 4),
+    );
+    this.#sweep = setInterval(() => this.#onSweep(), period);
+    platform().unrefTimer(this.#sweep);
+  }
+
+  /**
+   * Graceful shutdown: stops accepting, closes idle keep-alive connections,
+   * lets in-flight requests finish (their responses carry
+   * `Connection: close`) until `timeoutMs`, then cuts what is left.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    const io = this.#io;
+    if (io === null) return;
+    this.#shuttingDown = true;
+    await io.stopListening();
+    for (const conn of this.#conns.values()) {
+      if (!conn.busy && conn.parser.idle) this.#closeConn(conn);
+    }
+    if (this.#conns.size > 0) {
+      const done = new Promise<void>((resolve) => (this.#allClosed = resolve));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, options.timeoutMs ?? 10_000);
+      });
+      await Promise.race([done, deadline]);
+      clearTimeout(timer);
+      this.#allClosed = null;
+    }
+    for (const conn of this.#conns.values()) this.#closeConn(conn);
+    if (this.#sweep !== null) clearInterval(this.#sweep);
+    this.#sweep = null;
+    await io.stop();
+    this.#conns.clear();
+    this.#io = null;
+    this.#boundPort = 0;
+  }
+
+  /** Same as `stop()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  #onAccept(sid: number, remote: string): void {
+    this.#stats.totalConnections++;
+    if (this.#conns.size >= this.#maxConnections || this.#shuttingDown) {
+      this.#stats.rejectedConnections++;
+      const body = this.#shuttingDown ? "server is shutting down" : "too many connections";
+      this.#send(sid, this.#errorBytes(503, "ServiceUnavailable", body));
+      this.#io?.close(sid);
+      return;
+    }
+    const now = platform().now();
+    this.#conns.set(sid, {
+      sid,
+      remote,
+      parser: new HttpRequestParser({ limits: this.#limits }),
+      busy: false,
+      closing: false,
+      requests: 0,
+      requestStart: now,
+      headDone: false,
+      lastActivity: now,
+      continueSent: false,
+      busySince: now,
+    });
+  }
+
+  #onClose(sid: number): void {
+    const conn = this.#conns.get(sid);
+    if (conn === undefined) return;
+    conn.closing = true;
+    this.#conns.delete(sid);
+    if (this.#conns.size === 0) this.#allClosed?.();
+  }
+
+  #onData(sid: number, data: Uint8Array): void {
+    const conn = this.#conns.get(sid);
+    this.#stats.bytesIn += data.length;
+    if (conn === undefined || conn.closing) return;
+    conn.lastActivity = platform().now();
+    if (conn.requestStart < 0) conn.requestStart = conn.lastActivity;
+    conn.parser.push(data);
+    if (conn.busy) {
+      // Pipelined bytes wait in the parser; refuse a client that floods while we work.
+      if (conn.parser.bufferedBytes > this.#limits.maxHeaderBytes + this.#limits.maxBodyBytes) {
+        this.#closeConn(conn);
+      }
+      return;
+    }
+    this.#drive(conn);
+  }
+
+  #closeConn(conn: Conn): void {
+    if (conn.closing) return;
+    conn.closing = true;
+    this.#io?.close(conn.sid);
+    this.#conns.delete(conn.sid);
+    if (this.#conns.size === 0) this.#allClosed?.();
+  }
+
+  #send(sid: number, bytes: Uint8Array): void {
+    this.#stats.bytesOut += bytes.length;
+    this.#io?.send(sid, bytes);
+  }
+
+  // Parses and dispatches as many requests as are complete, one at a time.
+  #drive(conn: Conn): void {
+    while (!conn.busy && !conn.closing) {
+      let msg: HttpRequestMessage | null;
+      try {
+        msg = conn.parser.next();
+      } catch (e) {
+        if (!(e instanceof HttpParseError)) throw e;
+        this.#stats.parseErrors++;
+        this.#stats.responses[statusClass(e.status)]++;
+        this.#send(conn.sid, this.#errorBytes(e.status, e.code, e.message));
+        this.#closeConn(conn);
+        return;
+      }
+      if (msg === null) {
+        const head = conn.parser.pendingHead;
+        if (head !== null) {
+          conn.headDone = true;
+          if (head.expectContinue && !conn.continueSent) {
+            conn.continueSent = true;
+            this.#send(conn.sid, CONTINUE);
+          }
+        } else if (conn.parser.idle) {
+          conn.requestStart = -1;
+          conn.headDone = false;
+        } else {
+          conn.headDone = false;
+        }
+        return;
+      }
+      conn.continueSent = false;
+      conn.requests++;
+      this.#stats.requests++;
+      const started = conn.requestStart < 0 ? platform().now() : conn.requestStart;
+      conn.requestStart = conn.parser.bufferedBytes > 0 ? platform().now() : -1;
+      conn.headDone = false;
+      const pending = this.#dispatch(conn, msg, started);
+      if (pending !== null) {
+        conn.busy = true;
+        conn.busySince = started;
+        pending.then(() => {
+          conn.busy = false;
+          if (!conn.closing) {
+            if (conn.requestStart < 0 && conn.parser.bufferedBytes > 0) {
+              conn.requestStart = platform().now();
+            }
+            this.#drive(conn);
+          }
+        });
+      }
+    }
+  }
+
+  // Runs the route; returns null when the response was written synchronously.
+  #dispatch(conn: Conn, msg: HttpRequestMessage, started: number): Promise<void> | null {
+    const req = new WebhookRequest(msg, conn.remote, this.#json);
+    const res = new WebhookResponse();
+    if (msg.unsupportedExpect !== null) {
+      res.json({ error: `unsupported expectation: ${msg.unsupportedExpect}` }, 417);
+      this.#finish(conn, msg, req, res, started);
+      return null;
+    }
+    const match = this.#router.lookup(msg.method, req.path);
+    if (match.kind !== "found") {
+      if (match.kind === "notFound") res.json({ error: "Not Found" }, 404);
+      else {
+        res.json({ error: "Method Not Allowed" }, 405);
+        res.headers.set("allow", match.allow.join(", "));
+      }
+      this.#finish(conn, msg, req, res, started);
+      return null;
+    }
+    req.params = match.params;
+    let result: void | Promise<void>;
+    try {
+      result = match.handler.handler(req, res);
+    } catch (e) {
+      this.#handlerFailed(res, e, req);
+      this.#finish(conn, msg, req, res, started);
+      return null;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        () => this.#finish(conn, msg, req, res, started) ?? undefined,
+        (e) => {
+          this.#handlerFailed(res, e, req);
+          return this.#finish(conn, msg, req, res, started) ?? undefined;
+        },
+      );
+    }
+    const finished = this.#finish(conn, msg, req, res, started);
+    return finished;
+  }
+
+  #handlerFailed(res: WebhookResponse, e: unknown, req: WebhookRequest): void {
+    res.streamBody = null;
+    res.headers.delete("content-type");
+    if (e instanceof WebhookServerError && e.code === "PayloadTooLarge") {
+      res.json({ error: e.message, code: e.code }, 413);
+      return;
+    }
+    if (e instanceof JsonParseError) {
+      res.json({
+        error: e.message,
+        code: e.code,
+        line: e.line,
+        column: e.column,
+        offset: e.offset,
+      }, 400);
+      return;
+    }
+    this.#stats.handlerErrors++;
+    // No stack or message in the response: it may carry internals.
+    res.json({ error: "Internal Server Error" }, 500);
+    this.#logger?.error("handler failed", {
+      method: req.method,
+      path: req.path,
+      error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+    });
+  }
+
+  // Writes the response; returns a promise only for streamed bodies.
+  #finish(
+    conn: Conn,
+    msg: HttpRequestMessage,
+    req: WebhookRequest,
+    res: WebhookResponse,
+    started: number,
+  ): Promise<void> | null {
+    if (conn.closing) return null;
+    const keepAlive = msg.keepAlive && !this.#shuttingDown && conn.requests < this.#maxRequests;
+    const status = res.status;
+    const bodiless = status < 200 || status === 204 || status === 304;
+    const isHead = msg.method === "HEAD";
+    if (res.streamBody !== null && !bodiless) {
+      return this.#stream(conn, msg, req, res, keepAlive, started);
+    }
+    let body: Uint8Array = EMPTY;
+    if (!bodiless && res.body !== null) {
+      body = typeof res.body === "string" ? ENCODER.encode(res.body) : res.body;
+    }
+    let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
+    res.headers.forEach((value, name) => {
+      if (
+        name !== "content-length" && name !== "transfer-encoding" && name !== "connection"
+      ) head += `${name}: ${value}\r\n`;
+    });
+    if (!bodiless) head += `content-length: ${body.length}\r\n`;
+    if (this.#dateHeader) head += this.#date;
+    if (!keepAlive) head += "connection: close\r\n";
+    else if (msg.version === "1.0") head += "connection: keep-alive\r\n";
+    head += "\r\n";
+    const sendBody = !isHead && body.length > 0;
+    const out = new Uint8Array(head.length + (sendBody ? body.length : 0));
+    writeLatin1(head, out, 0);
+    if (sendBody) out.set(body, head.length);
+    this.#send(conn.sid, out);
+    this.#afterResponse(conn, req, status, out.length, keepAlive, started);
+    return null;
+  }
+
+  async #stream(
+    conn: Conn,
+    msg: HttpRequestMessage,
+    req: WebhookRequest,
+    res: WebhookResponse,
+    keepAlive: boolean,
+    started: number,
+  ): Promise<void> {
+    // HTTP/1.0 has no chunked coding: the body ends with the connection.
+    const chunked = msg.version === "1.1";
+    if (!chunked) keepAlive = false;
+    let head = `HTTP/1.1 ${res.status} ${STATUS_TEXT[res.status] ?? "Unknown"}\r\n`;
+    res.headers.forEach((value, name) => {
+      if (
+        name !== "content-length" && name !== "transfer-encoding" && name !== "connection"
+      ) head += `${name}: ${value}\r\n`;
+    });
+    if (chunked) head += "transfer-encoding: chunked\r\n";
+    if (this.#dateHeader) head += this.#date;
+    if (!keepAlive) head += "connection: close\r\n";
+    head += "\r\n";
+    const headBytes = new Uint8Array(head.length);
+    writeLatin1(head, headBytes, 0);
+    this.#send(conn.sid, headBytes);
+    let total = headBytes.length;
+    const source = res.streamBody!;
+    const isHead = msg.method === "HEAD";
+    try {
+      if (!isHead) {
+        const iterable: AsyncIterable<Uint8Array | string> = source instanceof ReadableStream
+          ? readableToIterable(source)
+          : source;
+        for await (const piece of iterable) {
+          if (conn.closing) break;
+          const bytes = typeof piece === "string" ? ENCODER.encode(piece) : piece;
+          if (bytes.length === 0) continue;
+          const framed = chunked ? encodeChunk(bytes) : bytes;
+          total += framed.length;
+          await this.#sendAsync(conn.sid, framed);
+        }
+      } else if (source instanceof ReadableStream) {
+        await source.cancel().catch(() => {});
+      }
+      if (chunked && !conn.closing) {
+        this.#send(conn.sid, LAST_CHUNK);
+        total += LAST_CHUNK.length;
+      }
+    } catch (e) {
+      // The head is gone already: the only honest signal left is cutting the connection.
+      this.#stats.handlerErrors++;
+      this.#logger?.error("response stream failed", {
+        path: req.path,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      keepAlive = false;
+    }
+    this.#afterResponse(conn, req, res.status, total, keepAlive, started);
+  }
+
+  #sendAsync(sid: number, bytes: Uint8Array): Promise<void> {
+    this.#stats.bytesOut += bytes.length;
+    return this.#io?.sendAsync(sid, bytes) ?? Promise.resolve();
+  }
+
+  #afterResponse(
+    conn: Conn,
+    req: WebhookRequest,
+    status: number,
+    bytes: number,
+    keepAlive: boolean,
+    started: number,
+  ): void {
+    this.#stats.responses[statusClass(status)]++;
+    if (this.#logger !== undefined) {
+      this.#logger.info("request", {
+        method: req.method,
+        path: req.path,
+        status,
+        bytes,
+        ms: Math.round((platform().now() - started) * 100) / 100,
+        remote: req.remoteAddress,
+      });
+    }
+    if (!keepAlive) this.#closeConn(conn);
+    else conn.lastActivity = platform().now();
+  }
+
+  #errorBytes(status: number, code: string, message: string): Uint8Array {
+    const body = ENCODER.encode(JSON.stringify({ error: message, code }));
+    const head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${body.length}\r\n` +
+      `${this.#dateHeader ? this.#date : ""}connection: close\r\n\r\n`;
+    const out = new Uint8Array(head.length + body.length);
+    writeLatin1(head, out, 0);
+    out.set(body, head.length);
+    return out;
+  }
+
+  #updateDate(): void {
+    this.#date = `date: ${new Date().toUTCString()}\r\n`;
+  }
+
+  #onSweep(): void {
+    this.#updateDate();
+    const now = platform().now();
+    for (const conn of this.#conns.values()) {
+      if (conn.closing) continue;
+      if (conn.busy) {
+        if (now - conn.busySince > this.#requestTimeout) {
+          // A handler still running past the request deadline: give up on the connection.
+          this.#stats.timeouts++;
+          this.#closeConn(conn);
+        }
+        continue;
+      }
+      if (conn.requestStart < 0) {
+        if (now - conn.lastActivity > this.#idleTimeout) {
+          this.#stats.timeouts++;
+          this.#closeConn(conn);
+        }
+        continue;
+      }
+      const age = now - conn.requestStart;
+      if ((!conn.headDone && age > this.#headerTimeout) || age > this.#requestTimeout) {
+        this.#stats.timeouts++;
+        this.#stats.responses["4xx"]++;
+        this.#send(conn.sid, this.#errorBytes(408, "RequestTimeout", "request timed out"));
+        this.#closeConn(conn);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- adapters
+
+  #jsonRoute(fn: JsonHandler): RouteHandler {
+    return (req, res) => {
+      let value: JsonValue = null;
+      if (req.body.length > 0 || req.headers.has("content-type")) {
+        if (!isJsonContentType(req.headers.get("content-type"))) {
+          res.json({ error: "expected an application/json body" }, 415);
+          return;
+        }
+        if (req.body.length > this.#json.maxPayloadSize) {
+          res.json({ error: `JSON body exceeds ${this.#json.maxPayloadSize} bytes` }, 413);
+          return;
+        }
+        value = req.json();
+      }
+      const out = fn(value, req);
+      if (out instanceof Promise) {
+        return out.then((v) => {
+          if (v === undefined) res.status = 204;
+          else res.json(v);
+        });
+      }
+      if (out === undefined) res.status = 204;
+      else res.json(out);
+    };
+  }
+
+  #fetchRoute(prefix: string, handler: FetchHandler): RouteHandler {
+    return async (req, res) => {
+      const rest = req.path.slice(prefix.length) || "/";
+      const host = req.headers.get("host") ?? `${this.#hostname}:${this.port}`;
+      const url = `${this.#tls ? "https" : "http"}://${host}${rest}${
+        req.queryString ? `?${req.queryString}` : ""
+      }`;
+      const headers = req.headers.toHeaders();
+      const hasBody = req.method !== "GET" && req.method !== "HEAD" && req.body.length > 0;
+      const request = new Request(url, {
+        method: req.method,
+        headers,
+        body: hasBody ? (req.body as BodyInit) : undefined,
+      });
+      const response = await handler(request);
+      res.status = response.status;
+      response.headers.forEach((value, name) => {
+        if (name !== "set-cookie") res.headers.append(name, value);
+      });
+      for (const cookie of response.headers.getSetCookie()) {
+        res.headers.append("set-cookie", cookie);
+      }
+      if (response.body === null) return;
+      // Read the first pieces: a short body goes out with a length, a long one streams.
+      const reader = response.body.getReader();
+      const first = await reader.read();
+      if (first.done) return;
+      const second = await reader.read();
+      if (second.done) {
+        res.body = first.value;
+        return;
+      }
+      res.stream(prepend([first.value, second.value], reader));
+    };
+  }
+}
+
+async function* readableToIterable(stream: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function* prepend(
+  head: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): AsyncIterable<Uint8Array> {
+  try {
+    for (const h of head) yield h;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function defaultTransport(): ServerTransport {
+  // TODO(network): replace with the adapter over network/transport.ts once it lands.
+  throw new WebhookServerError(
+    "NoTransport",
+    "the network transport is not available yet; pass options.transport",
+  );
+}
