@@ -15,3 +15,4 @@ export * from "./platform/mod.ts";
 export * from "./logger.ts";
 export * from "./state_store.ts";
 export * from "./timer.ts";
+export * from "./config.ts";
