@@ -1,0 +1,297 @@
+/**
+ * The exported-API registry: plugins publish named functions, everyone
+ * else reaches them through one of three accessors that trade speed for
+ * safety across unloads and reloads.
+ *
+ * @module
+ */
+import { ApiUnavailableError, PluginError } from "./errors.ts";
+
+/**
+ * Any function. `never[]` parameters make every function type assignable
+ * to it without `any`.
+ */
+export type ApiFunction = (...args: never[]) => unknown;
+
+/** Longest accepted API name, in characters. */
+export const MAX_API_NAME_LENGTH = 256;
+
+/** One published function. Replaced, never mutated, except for `valid`. */
+interface ApiEntry {
+  readonly name: string;
+  readonly owner: string;
+  readonly fn: ApiFunction;
+  valid: boolean;
+}
+
+/** What {@linkcode ApiRegistry.listApis} reports about one API. */
+export interface ApiInfo {
+  /** The API name, such as `"kvstore.get"`. */
+  name: string;
+  /** The plugin that exported it. */
+  owner: string;
+}
+
+/**
+ * A handle on an exported API that stays safe across unloads and reloads:
+ * `call` throws {@linkcode ApiUnavailableError} while no plugin exports the
+ * name, and picks up the new function after a reload. The fast path is one
+ * property check on a cached entry; the registry is consulted only after
+ * the entry was invalidated.
+ *
+ * @example
+ * ```ts
+ * import { ApiRegistry } from "./api_registry.ts";
+ * const registry = new ApiRegistry();
+ * registry.exportApi("math", "math.add", (a: number, b: number) => a + b);
+ * const add = registry.getExportedApiSafe<(a: number, b: number) => number>("math.add");
+ * console.log(add.call(1, 2)); // 3
+ * registry.removeOwner("math");
+ * console.log(add.isAvailable()); // false
+ * ```
+ */
+export class SafeApiFunction<F extends ApiFunction> {
+  #registry: ApiRegistry;
+  #name: string;
+  #entry: ApiEntry | undefined;
+  #lastOwner = "";
+
+  /**
+   * Made by {@linkcode ApiRegistry.getExportedApiSafe}; not meant to be
+   * constructed directly.
+   *
+   * @param registry the registry to look the name up in
+   * @param name the API name
+   */
+  constructor(registry: ApiRegistry, name: string) {
+    this.#registry = registry;
+    this.#name = name;
+    this.#entry = registry._entry(name);
+    if (this.#entry) this.#lastOwner = this.#entry.owner;
+  }
+
+  /**
+   * Calls the API. Throws {@linkcode ApiUnavailableError} when no loaded
+   * plugin exports it.
+   *
+   * @param args the API's arguments
+   * @returns what the API returns
+   */
+  call(...args: Parameters<F>): ReturnType<F> {
+    let entry = this.#entry;
+    if (entry === undefined || !entry.valid) entry = this.#refresh();
+    return (entry.fn as unknown as (...a: Parameters<F>) => ReturnType<F>)(...args);
+  }
+
+  /**
+   * A plain function that forwards to {@linkcode SafeApiFunction.call}, for
+   * code that wants a callable.
+   *
+   * @returns a function with the API's signature
+   */
+  bind(): (...args: Parameters<F>) => ReturnType<F> {
+    return (...args) => this.call(...args);
+  }
+
+  /**
+   * True when a loaded plugin exports the name right now.
+   *
+   * @returns whether a call would reach a function
+   */
+  isAvailable(): boolean {
+    const entry = this.#entry;
+    if (entry !== undefined && entry.valid) return true;
+    const fresh = this.#registry._entry(this.#name);
+    if (fresh === undefined) return false;
+    this.#entry = fresh;
+    this.#lastOwner = fresh.owner;
+    return true;
+  }
+
+  /**
+   * The plugin that exports (or last exported) the API; empty when none
+   * ever did.
+   *
+   * @returns the owning module's name
+   */
+  getModuleName(): string {
+    this.isAvailable();
+    return this.#lastOwner;
+  }
+
+  /**
+   * The API name this handle calls.
+   *
+   * @returns the API name
+   */
+  getApiName(): string {
+    return this.#name;
+  }
+
+  #refresh(): ApiEntry {
+    const fresh = this.#registry._entry(this.#name);
+    if (fresh === undefined) {
+      this.#entry = undefined;
+      throw new ApiUnavailableError(
+        this.#name,
+        this.#lastOwner ? `module "${this.#lastOwner}" is not loaded` : "no module exports it",
+      );
+    }
+    this.#entry = fresh;
+    this.#lastOwner = fresh.owner;
+    return fresh;
+  }
+}
+
+/**
+ * Named functions published by plugins, each owned by the plugin that
+ * exported it and removed when that plugin unloads.
+ *
+ * @example
+ * ```ts
+ * import { ApiRegistry } from "./api_registry.ts";
+ * const registry = new ApiRegistry();
+ * registry.exportApi("greeter", "greet", (who: string) => `hello ${who}`);
+ * console.log(registry.callExportedApi<string>("greet", "you"));
+ * ```
+ */
+export class ApiRegistry {
+  #entries = new Map<string, ApiEntry>();
+
+  /**
+   * Publishes `fn` as `name`, owned by the module `owner`. The same owner
+   * may replace its own export; another owner's name is refused.
+   *
+   * @param owner the exporting module's name
+   * @param name the API name, 1 to {@linkcode MAX_API_NAME_LENGTH} characters
+   * @param fn the function
+   */
+  exportApi(owner: string, name: string, fn: ApiFunction): void {
+    if (typeof name !== "string" || name.length === 0 || name.length > MAX_API_NAME_LENGTH) {
+      throw new PluginError(
+        "InvalidApi",
+        owner,
+        `API names are strings of 1 to ${MAX_API_NAME_LENGTH} characters`,
+      );
+    }
+    if (typeof fn !== "function") {
+      throw new PluginError("InvalidApi", owner, `API "${name}" must be a function`);
+    }
+    const existing = this.#entries.get(name);
+    if (existing !== undefined) {
+      if (existing.owner !== owner) {
+        throw new PluginError(
+          "ApiConflict",
+          owner,
+          `API "${name}" is already exported by module "${existing.owner}"`,
+        );
+      }
+      existing.valid = false;
+    }
+    this.#entries.set(name, { name, owner, fn, valid: true });
+  }
+
+  /**
+   * Withdraws one API of `owner`; returns false when it had no such API.
+   *
+   * @param owner the exporting module's name
+   * @param name the API name
+   * @returns whether an API was removed
+   */
+  unexportApi(owner: string, name: string): boolean {
+    const entry = this.#entries.get(name);
+    if (entry === undefined || entry.owner !== owner) return false;
+    entry.valid = false;
+    this.#entries.delete(name);
+    return true;
+  }
+
+  /**
+   * Withdraws every API of `owner` (used when it unloads).
+   *
+   * @param owner the module's name
+   * @returns the names removed
+   */
+  removeOwner(owner: string): string[] {
+    const removed: string[] = [];
+    for (const [name, entry] of this.#entries) {
+      if (entry.owner === owner) {
+        entry.valid = false;
+        this.#entries.delete(name);
+        removed.push(name);
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * The function itself: the fastest accessor, but it goes stale when its
+   * plugin unloads (calling it then runs the old code against a plugin that
+   * has cleaned up). Throws {@linkcode ApiUnavailableError} when nobody
+   * exports `name` now.
+   *
+   * @param name the API name
+   * @returns the exported function
+   */
+  getExportedApi<F extends ApiFunction>(name: string): F {
+    const entry = this.#entries.get(name);
+    if (entry === undefined) throw new ApiUnavailableError(name, "no module exports it");
+    return entry.fn as F;
+  }
+
+  /**
+   * A {@linkcode SafeApiFunction}: checks availability on each call and
+   * follows reloads. It can be made before the API exists.
+   *
+   * @param name the API name
+   * @returns a safe handle on the API
+   */
+  getExportedApiSafe<F extends ApiFunction>(name: string): SafeApiFunction<F> {
+    return new SafeApiFunction<F>(this, name);
+  }
+
+  /**
+   * Looks `name` up and calls it, every time.
+   *
+   * @param name the API name
+   * @param args the API's arguments
+   * @returns what the API returns
+   */
+  callExportedApi<R = unknown>(name: string, ...args: unknown[]): R {
+    const entry = this.#entries.get(name);
+    if (entry === undefined) throw new ApiUnavailableError(name, "no module exports it");
+    return (entry.fn as unknown as (...a: unknown[]) => R)(...args);
+  }
+
+  /**
+   * True when `name` is exported now.
+   *
+   * @param name the API name
+   * @returns whether a module exports it
+   */
+  hasApi(name: string): boolean {
+    return this.#entries.has(name);
+  }
+
+  /**
+   * Every exported API with its owner, sorted by name.
+   *
+   * @returns the API list
+   */
+  listApis(): ApiInfo[] {
+    return [...this.#entries.values()]
+      .map((e) => ({ name: e.name, owner: e.owner }))
+      .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  }
+
+  /**
+   * Internal: the live entry for `name`, for {@linkcode SafeApiFunction}.
+   *
+   * @param name the API name
+   * @returns the entry, or undefined
+   * @internal
+   */
+  _entry(name: string): ApiEntry | undefined {
+    return this.#entries.get(name);
+  }
+}

@@ -1,0 +1,365 @@
+/**
+ * The service configuration: its shape, embedded defaults, validation with
+ * clear errors naming the offending key, and loading from TOML.
+ *
+ * @module
+ */
+import type { LogFormat, LogThreshold } from "../core/logger.ts";
+import { platform } from "../core/platform/mod.ts";
+import type { PermissionGrant, WorkerPermissions } from "../core/platform/mod.ts";
+import { parseToml } from "../parsers/toml.ts";
+import { ServiceConfigError } from "./errors.ts";
+import type { ModuleSpec, SandboxServiceName } from "./plugin_host.ts";
+
+/** TLS files of the HTTP server. */
+export interface TlsConfig {
+  /** PEM certificate chain. */
+  certFile: string;
+  /** PEM private key. */
+  keyFile: string;
+  /** PEM CA bundle for client certificates (refused on Deno: see the README). */
+  caFile?: string;
+}
+
+/** The HTTP server. */
+export interface ServerConfig {
+  /** Whether the service starts a server at all (default true). */
+  enabled: boolean;
+  /** The address to bind; default `127.0.0.1`. */
+  host: string;
+  /** The port; default 8080, 0 picks a free one. */
+  port: number;
+  /** TLS, when set. */
+  tls?: TlsConfig;
+}
+
+/** Log rotation of the log file. */
+export interface LogRotationConfig {
+  /** Rotate before the file exceeds this many bytes. */
+  maxBytes?: number;
+  /** Rotate when the UTC day changes. */
+  daily?: boolean;
+  /** Rotated files to keep (default 5). */
+  retain?: number;
+}
+
+/** Logging. */
+export interface LogConfig {
+  /** The threshold; default `"info"`. */
+  level: LogThreshold;
+  /** A log file; when absent, logs go to the console (stderr). */
+  file?: string;
+  /** Line format; default `"text"` on the console, `"json"` in a file. */
+  format?: LogFormat;
+  /** Rotation of `file`. */
+  rotation?: LogRotationConfig;
+}
+
+/** The state store. */
+export interface StateConfig {
+  /** The JSON file holding the state; default `iora_state.json` in the working directory. */
+  file: string;
+}
+
+/** Plugins. */
+export interface ModulesConfig {
+  /** Where relative module paths resolve; default `plugins`. */
+  directory: string;
+  /** Load `modules` at start-up (default true). */
+  autoLoad: boolean;
+  /** The modules, loaded in this order. */
+  modules: ModuleSpec[];
+}
+
+/** The whole service configuration. */
+export interface Config {
+  /** The HTTP server. */
+  server: ServerConfig;
+  /** Logging. */
+  log: LogConfig;
+  /** The state store. */
+  state: StateConfig;
+  /** Plugins. */
+  modules: ModulesConfig;
+}
+
+/** A partial configuration, as accepted by `IoraService.init`. */
+export interface ConfigInput {
+  /** The HTTP server. */
+  server?: Partial<ServerConfig>;
+  /** Logging. */
+  log?: Partial<LogConfig>;
+  /** The state store. */
+  state?: Partial<StateConfig>;
+  /** Plugins; module entries may be bare locations. */
+  modules?: Partial<Omit<ModulesConfig, "modules">> & { modules?: (string | ModuleSpec)[] };
+}
+
+/**
+ * The embedded defaults: 127.0.0.1:8080, console logging at info, state in
+ * `iora_state.json`, no plugins.
+ *
+ * @example
+ * ```ts
+ * import { defaultConfig } from "./config.ts";
+ * console.log(defaultConfig().server.port); // 8080
+ * ```
+ *
+ * @returns a fresh default configuration
+ */
+export function defaultConfig(): Config {
+  return {
+    server: { enabled: true, host: "127.0.0.1", port: 8080 },
+    log: { level: "info" },
+    state: { file: "iora_state.json" },
+    modules: { directory: "plugins", autoLoad: true, modules: [] },
+  };
+}
+
+type Table = Record<string, unknown>;
+
+function isTable(value: unknown): value is Table {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Date);
+}
+
+function table(value: unknown, key: string): Table {
+  if (value === undefined) return {};
+  if (!isTable(value)) throw new ServiceConfigError(key, "must be a table");
+  return value;
+}
+
+function checkKeys(t: Table, key: string, allowed: string[]): void {
+  for (const k of Object.keys(t)) {
+    if (!allowed.includes(k)) {
+      throw new ServiceConfigError(
+        key ? `${key}.${k}` : k,
+        `unknown key (expected one of: ${allowed.join(", ")})`,
+      );
+    }
+  }
+}
+
+function str(value: unknown, key: string, fallback: string): string;
+function str(value: unknown, key: string): string | undefined;
+function str(value: unknown, key: string, fallback?: string): string | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || value === "") {
+    throw new ServiceConfigError(key, "must be a non-empty string");
+  }
+  return value;
+}
+
+function bool(value: unknown, key: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new ServiceConfigError(key, "must be true or false");
+  return value;
+}
+
+function int(value: unknown, key: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "bigint") value = Number(value);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ServiceConfigError(key, `must be an integer in ${min}..${max}`);
+  }
+  return value;
+}
+
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "off"];
+const SERVICES: SandboxServiceName[] = ["logger", "apis", "state", "routes"];
+const PERMISSION_KINDS = ["read", "write", "net", "env", "run", "sys", "ffi", "import"] as const;
+
+function grant(value: unknown, key: string): PermissionGrant | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "boolean") return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === "string" && v !== "")) {
+    return value as string[];
+  }
+  throw new ServiceConfigError(key, "must be true, false or a list of non-empty strings");
+}
+
+function permissions(value: unknown, key: string): WorkerPermissions | undefined {
+  if (value === undefined) return undefined;
+  const t = table(value, key);
+  checkKeys(t, key, [...PERMISSION_KINDS]);
+  const out: WorkerPermissions = {};
+  for (const kind of PERMISSION_KINDS) {
+    const g = grant(t[kind], `${key}.${kind}`);
+    if (g !== undefined) out[kind] = g;
+  }
+  return out;
+}
+
+function moduleSpec(value: unknown, key: string): ModuleSpec {
+  if (typeof value === "string") {
+    if (value === "") throw new ServiceConfigError(key, "must be a non-empty string");
+    return { url: value };
+  }
+  const t = table(value, key);
+  checkKeys(t, key, [
+    "url",
+    "name",
+    "sandbox",
+    "permissions",
+    "services",
+    "timeoutMs",
+    "allowUnsandboxed",
+    "options",
+  ]);
+  const url = str(t.url, `${key}.url`);
+  if (url === undefined) throw new ServiceConfigError(`${key}.url`, "is required");
+  const spec: ModuleSpec = { url };
+  const name = str(t.name, `${key}.name`);
+  if (name !== undefined) spec.name = name;
+  if (t.sandbox !== undefined) spec.sandbox = bool(t.sandbox, `${key}.sandbox`, false);
+  const perms = permissions(t.permissions, `${key}.permissions`);
+  if (perms !== undefined) spec.permissions = perms;
+  if (t.services !== undefined) {
+    if (
+      !Array.isArray(t.services) ||
+      !t.services.every((s) => SERVICES.includes(s as SandboxServiceName))
+    ) {
+      throw new ServiceConfigError(
+        `${key}.services`,
+        `must be a list of: ${SERVICES.join(", ")}`,
+      );
+    }
+    spec.services = t.services as SandboxServiceName[];
+  }
+  const timeout = int(t.timeoutMs, `${key}.timeoutMs`, 1, 3_600_000);
+  if (timeout !== undefined) spec.timeoutMs = timeout;
+  if (t.allowUnsandboxed !== undefined) {
+    spec.allowUnsandboxed = bool(t.allowUnsandboxed, `${key}.allowUnsandboxed`, false);
+  }
+  if (t.options !== undefined) spec.options = table(t.options, `${key}.options`);
+  return spec;
+}
+
+/**
+ * Validates a configuration object (from TOML, JSON or code) over the
+ * defaults. Unknown keys and wrong types are refused with a
+ * {@linkcode ServiceConfigError} naming the key. A top-level `iora` table
+ * (the seed's `iora.server.port` style) is accepted too.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const config = parseConfig({ server: { port: 9000 }, modules: { modules: ["kv.ts"] } });
+ * console.log(config.server.port, config.modules.modules[0].url); // 9000 "kv.ts"
+ * ```
+ *
+ * @param input the configuration object
+ * @returns the full, validated configuration
+ */
+export function parseConfig(input: unknown): Config {
+  let root = table(input, "(root)");
+  if (isTable(root.iora) && Object.keys(root).length === 1) root = root.iora;
+  checkKeys(root, "", ["server", "log", "state", "modules"]);
+  const config = defaultConfig();
+
+  const server = table(root.server, "server");
+  checkKeys(server, "server", ["enabled", "host", "port", "tls"]);
+  config.server.enabled = bool(server.enabled, "server.enabled", true);
+  config.server.host = str(server.host, "server.host", config.server.host);
+  config.server.port = int(server.port, "server.port", 0, 65535) ?? config.server.port;
+  if (server.tls !== undefined) {
+    const tls = table(server.tls, "server.tls");
+    checkKeys(tls, "server.tls", ["certFile", "keyFile", "caFile"]);
+    const certFile = str(tls.certFile, "server.tls.certFile");
+    const keyFile = str(tls.keyFile, "server.tls.keyFile");
+    if (certFile === undefined || keyFile === undefined) {
+      throw new ServiceConfigError("server.tls", "needs both certFile and keyFile");
+    }
+    config.server.tls = { certFile, keyFile };
+    const caFile = str(tls.caFile, "server.tls.caFile");
+    if (caFile !== undefined) config.server.tls.caFile = caFile;
+  }
+
+  const log = table(root.log, "log");
+  checkKeys(log, "log", ["level", "file", "format", "rotation"]);
+  if (log.level !== undefined) {
+    if (!LEVELS.includes(log.level as string)) {
+      throw new ServiceConfigError("log.level", `must be one of: ${LEVELS.join(", ")}`);
+    }
+    config.log.level = log.level as LogThreshold;
+  }
+  const file = str(log.file, "log.file");
+  if (file !== undefined) config.log.file = file;
+  if (log.format !== undefined) {
+    if (log.format !== "text" && log.format !== "json") {
+      throw new ServiceConfigError("log.format", `must be "text" or "json"`);
+    }
+    config.log.format = log.format;
+  }
+  if (log.rotation !== undefined) {
+    const r = table(log.rotation, "log.rotation");
+    checkKeys(r, "log.rotation", ["maxBytes", "daily", "retain"]);
+    config.log.rotation = {};
+    const maxBytes = int(r.maxBytes, "log.rotation.maxBytes", 1, Number.MAX_SAFE_INTEGER);
+    if (maxBytes !== undefined) config.log.rotation.maxBytes = maxBytes;
+    if (r.daily !== undefined) {
+      config.log.rotation.daily = bool(r.daily, "log.rotation.daily", false);
+    }
+    const retain = int(r.retain, "log.rotation.retain", 0, 10_000);
+    if (retain !== undefined) config.log.rotation.retain = retain;
+  }
+
+  const state = table(root.state, "state");
+  checkKeys(state, "state", ["file"]);
+  config.state.file = str(state.file, "state.file", config.state.file);
+
+  const modules = table(root.modules, "modules");
+  checkKeys(modules, "modules", ["directory", "autoLoad", "modules"]);
+  config.modules.directory = str(modules.directory, "modules.directory", config.modules.directory);
+  config.modules.autoLoad = bool(modules.autoLoad, "modules.autoLoad", true);
+  if (modules.modules !== undefined) {
+    if (!Array.isArray(modules.modules)) {
+      throw new ServiceConfigError("modules.modules", "must be a list");
+    }
+    config.modules.modules = modules.modules.map((m, i) => moduleSpec(m, `modules.modules[${i}]`));
+  }
+  return config;
+}
+
+/**
+ * Reads and validates a TOML configuration file. Relative paths inside it
+ * (`log.file`, `state.file`, `modules.directory`, TLS files) are kept as
+ * written: they resolve against the working directory.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadConfigFile } from "./config.ts";
+ * const config = await loadConfigFile("config/iora.toml");
+ * ```
+ *
+ * @param path the TOML file
+ * @returns the validated configuration
+ */
+export async function loadConfigFile(path: string): Promise<Config> {
+  const text = await platform().readTextFile(path);
+  return parseConfigText(text, path);
+}
+
+/**
+ * Parses and validates TOML configuration text.
+ *
+ * @example
+ * ```ts
+ * import { parseConfigText } from "./config.ts";
+ * const config = parseConfigText("[server]\nport = 9090\n");
+ * console.log(config.server.port); // 9090
+ * ```
+ *
+ * @param text the TOML text
+ * @param source where it came from, for error messages
+ * @returns the validated configuration
+ */
+export function parseConfigText(text: string, source = "<config>"): Config {
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (error) {
+    throw new ServiceConfigError(source, (error as Error).message, { cause: error });
+  }
+  return parseConfig(raw);
+}

@@ -1,0 +1,364 @@
+/**
+ * `IoraService`: the service host. It owns the shared components (logger,
+ * state store, timers, HTTP server), the exported-API registry and the
+ * plugin host, and shuts all of them down gracefully.
+ *
+ * @module
+ */
+import { ConsoleSink, FileSink, Logger } from "../core/logger.ts";
+import type { LogSink } from "../core/logger.ts";
+import { platform } from "../core/platform/mod.ts";
+import { JsonFileStore } from "../core/state_store.ts";
+import { TimerService } from "../core/timer.ts";
+import { type ApiFunction, ApiRegistry, type SafeApiFunction } from "./api_registry.ts";
+import { type Config, type ConfigInput, loadConfigFile, parseConfig } from "./config.ts";
+import { IoraError } from "../core/errors.ts";
+import {
+  type LoadedModuleInfo,
+  type ModuleSpec,
+  PluginHost,
+  type PluginHostLogLevel,
+} from "./plugin_host.ts";
+
+/** Options of {@linkcode IoraService.init} and {@linkcode IoraService.create}. */
+export interface IoraServiceOptions {
+  /**
+   * Shut down gracefully on SIGINT/SIGTERM, then exit. Default true for
+   * `init` (the process-wide service), false for `create`.
+   */
+  handleSignals?: boolean;
+  /**
+   * Exit code `handleSignals` exits with once shut down; default 0. Set
+   * to null to shut down without exiting.
+   */
+  exitCode?: number | null;
+}
+
+/** Health as `GET /health` reports it. */
+export interface ServiceHealth {
+  /** `"ok"` while running, `"stopping"` during shutdown. */
+  status: "ok" | "stopping";
+  /** Milliseconds since the service started. */
+  uptimeMs: number;
+  /** The loaded modules. */
+  plugins: { name: string; sandboxed: boolean; apis: string[] }[];
+}
+
+/**
+ * The service host (the seed's `iora::IoraService`). `init` makes the
+ * process-wide instance; `create` makes an independent one (tests, several
+ * services in one process).
+ *
+ * @example
+ * ```ts ignore
+ * import { IoraService } from "./iora_service.ts";
+ * const service = await IoraService.init({ server: { port: 0 }, state: { file: "/tmp/s.json" } });
+ * await service.loadSingleModule("plugins/kvstore.ts");
+ * const set = service.getExportedApiSafe<(k: string, v: string) => void>("kvstore.set");
+ * set.call("a", "1");
+ * await IoraService.shutdown();
+ * ```
+ */
+export class IoraService implements AsyncDisposable {
+  static #instance: IoraService | undefined;
+
+  /** The validated configuration. */
+  readonly config: Config;
+  /** The service's logger. */
+  readonly logger: Logger;
+  /** The persistent key-value state (a JSON file). */
+  readonly stateStore: JsonFileStore;
+  /** Timers for the service and its plugins. */
+  readonly timerService: TimerService;
+  /** The exported-API registry. */
+  readonly apiRegistry: ApiRegistry;
+  /** The plugin host. */
+  readonly pluginHost: PluginHost;
+  /** When the service started, in `platform().now()` milliseconds. */
+  readonly startedAt: number;
+
+  #stopping: Promise<void> | undefined;
+  #signalOffs: (() => void)[] = [];
+
+  private constructor(config: Config, logger: Logger, stateStore: JsonFileStore) {
+    this.config = config;
+    this.logger = logger;
+    this.stateStore = stateStore;
+    this.startedAt = platform().now();
+    this.timerService = new TimerService({
+      name: "iora",
+      errorHandler: (error, message) => logger.error(`timer handler failed: ${message}`, { error }),
+    });
+    this.timerService.start();
+    this.apiRegistry = new ApiRegistry();
+    const pluginLog = logger.child({ component: "plugins" });
+    this.pluginHost = new PluginHost({
+      service: this,
+      registry: this.apiRegistry,
+      directory: config.modules.directory,
+      log: (level: PluginHostLogLevel, message: string) => pluginLog[level](message),
+      sandboxServices: {
+        state: (owner, op, args) => Promise.resolve(this.#sandboxState(owner, op, args)),
+      },
+    });
+  }
+
+  /**
+   * Creates and starts an independent service: logger, state store,
+   * timers, then the configured modules (when `modules.autoLoad`).
+   *
+   * @param config a configuration object, or the path of a TOML file
+   * @param options signal handling
+   * @returns the running service
+   */
+  static async create(
+    config: ConfigInput | string = {},
+    options: IoraServiceOptions = {},
+  ): Promise<IoraService> {
+    const full = typeof config === "string" ? await loadConfigFile(config) : parseConfig(config);
+    const sinks: LogSink[] = full.log.file
+      ? [
+        new FileSink({
+          path: full.log.file,
+          format: full.log.format ?? "json",
+          rotation: full.log.rotation,
+        }),
+      ]
+      : [new ConsoleSink({ format: full.log.format ?? "text" })];
+    const logger = new Logger({ level: full.log.level, sinks });
+    let stateStore: JsonFileStore;
+    try {
+      stateStore = await JsonFileStore.open(full.state.file, {
+        onFlushError: (error) => logger.error("state store flush failed", { error }),
+      });
+    } catch (error) {
+      logger.fatal("cannot open the state store", { file: full.state.file, error });
+      await logger.close();
+      throw error;
+    }
+    const service = new IoraService(full, logger, stateStore);
+    if (options.handleSignals) service.#handleSignals(options.exitCode ?? 0);
+    try {
+      await service.#start();
+    } catch (error) {
+      await service.shutdown();
+      throw error;
+    }
+    return service;
+  }
+
+  /**
+   * Creates the process-wide service. Fails when one is already running.
+   *
+   * @param config a configuration object, or the path of a TOML file
+   * @param options signal handling (on by default here)
+   * @returns the running service
+   */
+  static async init(
+    config: ConfigInput | string = {},
+    options: IoraServiceOptions = {},
+  ): Promise<IoraService> {
+    if (IoraService.#instance) {
+      throw new IoraError("AlreadyInitialized", "IoraService.init was already called");
+    }
+    const service = await IoraService.create(config, { handleSignals: true, ...options });
+    IoraService.#instance = service;
+    return service;
+  }
+
+  /**
+   * The process-wide service, or undefined before `init`.
+   *
+   * @returns the service or undefined
+   */
+  static instance(): IoraService | undefined {
+    return IoraService.#instance;
+  }
+
+  /**
+   * The process-wide service; throws before `init`.
+   *
+   * @returns the service
+   */
+  static instanceRef(): IoraService {
+    const service = IoraService.#instance;
+    if (!service) throw new IoraError("NotInitialized", "IoraService.init has not been called");
+    return service;
+  }
+
+  /** Shuts the process-wide service down (no-op when there is none). */
+  static async shutdown(): Promise<void> {
+    const service = IoraService.#instance;
+    if (service) await service.shutdown();
+  }
+
+  /**
+   * Exports `fn` as `name`. Inside a plugin's `onLoad` the export belongs
+   * to that plugin (and goes away when it unloads); elsewhere it belongs
+   * to the host. Prefer the plugin's own `this.exportApi`.
+   *
+   * @param name the API name
+   * @param fn the function
+   */
+  exportApi(name: string, fn: ApiFunction): void {
+    this.apiRegistry.exportApi(this.pluginHost.currentlyLoading() ?? "host", name, fn);
+  }
+
+  /**
+   * The exported function itself (fastest; stale after its plugin unloads).
+   *
+   * @param name the API name
+   * @returns the function
+   */
+  getExportedApi<F extends ApiFunction>(name: string): F {
+    return this.apiRegistry.getExportedApi<F>(name);
+  }
+
+  /**
+   * A handle that throws `ApiUnavailableError` after an unload and follows reloads.
+   *
+   * @param name the API name
+   * @returns the safe handle
+   */
+  getExportedApiSafe<F extends ApiFunction>(name: string): SafeApiFunction<F> {
+    return this.apiRegistry.getExportedApiSafe<F>(name);
+  }
+
+  /**
+   * Looks `name` up and calls it.
+   *
+   * @param name the API name
+   * @param args its arguments
+   * @returns its result
+   */
+  callExportedApi<R = unknown>(name: string, ...args: unknown[]): R {
+    return this.apiRegistry.callExportedApi<R>(name, ...args);
+  }
+
+  /**
+   * Loads one module (see {@linkcode PluginHost.loadSingleModule}).
+   *
+   * @param spec its location or full spec
+   * @returns the module name
+   */
+  loadSingleModule(spec: string | ModuleSpec): Promise<string> {
+    return this.pluginHost.loadSingleModule(spec);
+  }
+
+  /**
+   * Unloads one module.
+   *
+   * @param name the module name
+   */
+  unloadSingleModule(name: string): Promise<void> {
+    return this.pluginHost.unloadSingleModule(name);
+  }
+
+  /**
+   * Reloads one module with fresh code.
+   *
+   * @param name the module name
+   */
+  reloadModule(name: string): Promise<void> {
+    return this.pluginHost.reloadModule(name);
+  }
+
+  /**
+   * The loaded modules.
+   *
+   * @returns one entry per module
+   */
+  listModules(): LoadedModuleInfo[] {
+    return this.pluginHost.listModules();
+  }
+
+  /**
+   * The service's health, as `GET /health` reports it.
+   *
+   * @returns status, uptime and plugins
+   */
+  health(): ServiceHealth {
+    return {
+      status: this.#stopping ? "stopping" : "ok",
+      uptimeMs: Math.round(platform().now() - this.startedAt),
+      plugins: this.listModules().map((m) => ({
+        name: m.name,
+        sandboxed: m.sandboxed,
+        apis: m.apis,
+      })),
+    };
+  }
+
+  /**
+   * Graceful shutdown: unloads plugins in reverse dependency order, stops
+   * the server and timers, flushes the state store and the logs. Safe to
+   * call more than once.
+   */
+  shutdown(): Promise<void> {
+    this.#stopping ??= this.#shutdown();
+    return this.#stopping;
+  }
+
+  /** Same as {@linkcode IoraService.shutdown}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  async #start(): Promise<void> {
+    if (this.config.modules.autoLoad && this.config.modules.modules.length > 0) {
+      const { loaded, failed } = await this.pluginHost.loadModules(this.config.modules.modules);
+      this.logger.info("modules loaded", { loaded, failed: failed.map((f) => f.spec.url) });
+    }
+  }
+
+  async #shutdown(): Promise<void> {
+    for (const off of this.#signalOffs) off();
+    this.#signalOffs = [];
+    this.logger.info("shutting down");
+    await this.pluginHost.unloadAll().catch((error) =>
+      this.logger.error("unloading plugins failed", { error })
+    );
+    this.timerService.stop();
+    await this.stateStore.close().catch((error) =>
+      this.logger.error("closing the state store failed", { error })
+    );
+    if (IoraService.#instance === this) IoraService.#instance = undefined;
+    this.logger.info("stopped");
+    await this.logger.close();
+  }
+
+  #handleSignals(exitCode: number | null): void {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      this.#signalOffs.push(
+        platform().onSignal(signal, () => {
+          this.logger.info(`received ${signal}`);
+          this.shutdown().finally(() => {
+            if (exitCode !== null) platform().exit(exitCode);
+          });
+        }),
+      );
+    }
+  }
+
+  #sandboxState(owner: string, op: "get" | "set" | "remove" | "keys", args: unknown[]): unknown {
+    // Each sandbox sees only its own keys: they are stored under "<module>:".
+    const prefix = `${owner}:`;
+    const key = (value: unknown) => {
+      if (typeof value !== "string") throw new TypeError("state keys are strings");
+      return prefix + value;
+    };
+    switch (op) {
+      case "get":
+        return this.stateStore.get(key(args[0]));
+      case "set": {
+        if (typeof args[1] !== "string") throw new TypeError("state values are strings");
+        this.stateStore.set(key(args[0]), args[1]);
+        return undefined;
+      }
+      case "remove":
+        return this.stateStore.remove(key(args[0]));
+      case "keys":
+        return this.stateStore.findKeysWithPrefix(prefix).map((k) => k.slice(prefix.length));
+    }
+  }
+}
