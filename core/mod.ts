@@ -16,3 +16,4 @@ export * from "./logger.ts";
 export * from "./state_store.ts";
 export * from "./timer.ts";
 export * from "./config.ts";
+export * from "./blocking_queue.ts";
