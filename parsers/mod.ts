@@ -32,3 +32,4 @@ export type {
 } from "./json.ts";
 export { parseToml, stringifyToml, TomlParseError } from "./toml.ts";
 export type { TomlTable } from "./toml.ts";
+export * from "./xml/mod.ts";

@@ -1,0 +1,1274 @@
+/**
+ * The strict XML 1.0 (Fifth Edition) pull parser: the one tokenizer under SAX and DOM.
+ *
+ * @module
+ */
+import { findInvalidUtf8 } from "../json.ts";
+import {
+  DEFAULT_XML_LIMITS,
+  TokenKind,
+  type XmlAttribute,
+  type XmlLimits,
+  XmlParseError,
+  type XmlParseErrorCode,
+  type XmlParseOptions,
+  type XmlToken,
+} from "./types.ts";
+
+const XML_NS = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
+
+/** Signals that the buffered input ends inside a token and more must be fed. */
+const NEED_MORE = Symbol("needMore");
+
+// Characters outside XML's Char production, and unpaired surrogates.
+const BAD_CHAR =
+  // deno-lint-ignore no-control-regex
+  /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+// ASCII name characters: 1 = may start a name, 2 = may continue one.
+const NAME = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[A-Za-z_:]/.test(ch)) NAME[c] = 3;
+  else if (/[0-9.\-]/.test(ch)) NAME[c] = 2;
+}
+
+function isNameStartNonAscii(c: number): boolean {
+  return (c >= 0xc0 && c <= 0xd6) || (c >= 0xd8 && c <= 0xf6) || (c >= 0xf8 && c <= 0x2ff) ||
+    (c >= 0x370 && c <= 0x37d) || (c >= 0x37f && c <= 0x1fff) || (c >= 0x200c && c <= 0x200d) ||
+    (c >= 0x2070 && c <= 0x218f) || (c >= 0x2c00 && c <= 0x2fef) || (c >= 0x3001 && c <= 0xd7ff) ||
+    (c >= 0xf900 && c <= 0xfdcf) || (c >= 0xfdf0 && c <= 0xfffd);
+}
+
+function isNameCharNonAscii(c: number): boolean {
+  return isNameStartNonAscii(c) || c === 0xb7 || (c >= 0x300 && c <= 0x36f) ||
+    (c >= 0x203f && c <= 0x2040);
+}
+
+/** True when `c` (a code point) is an XML Char. */
+function isXmlChar(c: number): boolean {
+  return c === 9 || c === 10 || c === 13 || (c >= 0x20 && c <= 0xd7ff) ||
+    (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+}
+
+/** True when `s` is a Name by the XML 1.0 production. */
+function isName(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128) {
+      if ((NAME[c] & (i === 0 ? 1 : 2)) === 0) return false;
+    } else if (c >= 0xd800 && c <= 0xdb7f) {
+      const d = s.charCodeAt(i + 1);
+      if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
+      i++;
+    } else if (i === 0 ? !isNameStartNonAscii(c) : !isNameCharNonAscii(c)) return false;
+  }
+  return true;
+}
+
+const PREDEFINED: Record<string, string> = {
+  lt: "<",
+  gt: ">",
+  amp: "&",
+  apos: "'",
+  quot: '"',
+};
+
+interface EntityDecl {
+  /** Replacement text with character references already expanded, or null when external. */
+  value: string | null;
+}
+
+/** Thrown inside the tokenizer with a buffer offset; turned into an XmlParseError. */
+class Failure {
+  constructor(
+    readonly code: XmlParseErrorCode,
+    readonly message: string,
+    readonly at: number,
+  ) {}
+}
+
+/**
+ * Decodes character references and the five predefined entities in `text`.
+ *
+ * @param text raw character data, e.g. `a &lt; b &#x41;`
+ * @returns the decoded text
+ * @throws {XmlParseError} on an unknown entity or a malformed reference
+ *
+ * @example
+ * ```ts
+ * import { decodeEntities } from "./parser.ts";
+ * console.log(decodeEntities("Tom &amp; Jerry &#x263A;")); // "Tom & Jerry ☺"
+ * ```
+ */
+export function decodeEntities(text: string): string {
+  if (text.indexOf("&") < 0) return text;
+  return text.replace(/&([^;&]*);|&/g, (m: string, ref: string | undefined, off: number) => {
+    const pos = lineColumn(text, off);
+    if (ref === undefined) {
+      throw new XmlParseError(
+        "InvalidReference",
+        "'&' must start a reference",
+        pos.line,
+        pos.column,
+      );
+    }
+    if (ref.charCodeAt(0) === 35) {
+      const hex = ref.charCodeAt(1) === 120;
+      const digits = ref.slice(hex ? 2 : 1);
+      const ok = (hex ? /^[0-9a-fA-F]{1,8}$/ : /^[0-9]{1,10}$/).test(digits);
+      const cp = ok ? parseInt(digits, hex ? 16 : 10) : -1;
+      if (!isXmlChar(cp)) {
+        throw new XmlParseError(
+          "InvalidReference",
+          `invalid character reference ${m}`,
+          pos.line,
+          pos.column,
+        );
+      }
+      return String.fromCodePoint(cp);
+    }
+    if (!Object.hasOwn(PREDEFINED, ref)) {
+      throw new XmlParseError("UndefinedEntity", `undefined entity ${m}`, pos.line, pos.column);
+    }
+    return PREDEFINED[ref];
+  });
+}
+
+function lineColumn(text: string, off: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf("\n"); i >= 0 && i < off; i = text.indexOf("\n", i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, column: off - start + 1 };
+}
+
+function encodingOf(bytes: Uint8Array): { label: string; bomLength: number } {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    return { label: "utf-8", bomLength: 3 };
+  }
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return { label: "utf-16be", bomLength: 2 };
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return { label: "utf-16le", bomLength: 2 };
+  return { label: "utf-8", bomLength: 0 };
+}
+
+/** The tokenizer behind XmlParser; its private surface stays out of the public docs. */
+class Tokenizer {
+  private buf = "";
+  private pos = 0;
+  private finished = false;
+  private base = 0;
+  private line = 1;
+  private lineStart = 0;
+  private cursor = 0;
+  private token: XmlToken | undefined;
+  private pendingEnd: XmlToken | undefined;
+  private names: string[] = [];
+  private nsMarks: number[] = [];
+  private nsPrefixes: string[] = ["xml", ""];
+  private nsUris: string[] = [XML_NS, ""];
+  private rootSeen = false;
+  private rootClosed = false;
+  private doctypeSeen = false;
+  private tokens = 0;
+  private expansions = 0;
+  private entities: Map<string, EntityDecl> | undefined;
+  private heldBack = "";
+  private decoder: TextDecoder | undefined;
+  private pendingBytes: Uint8Array | undefined;
+  private byteMode = false;
+  private failed: XmlParseError | undefined;
+  private readonly limits: XmlLimits;
+  private readonly ns: boolean;
+  private readonly allowDoctype: boolean;
+
+  /**
+   * Creates a parser.
+   *
+   * @param input the whole document; omit it to feed chunks with `feed()` and `end()`
+   * @param options limits, namespace processing and DOCTYPE policy
+   */
+  constructor(input?: string | Uint8Array, options?: XmlParseOptions) {
+    this.limits = options?.limits
+      ? { ...DEFAULT_XML_LIMITS, ...options.limits }
+      : DEFAULT_XML_LIMITS;
+    this.ns = options?.namespaces !== false;
+    this.allowDoctype = options?.allowDoctype === true;
+    if (input !== undefined) {
+      this.feed(input);
+      this.end();
+    }
+  }
+
+  /**
+   * Appends a chunk of the document (split anywhere). Text and bytes must not be mixed.
+   *
+   * @param chunk the next piece of text, or of the encoded bytes
+   * @throws {XmlParseError} on bytes that are not valid in the document's encoding
+   */
+  feed(chunk: string | Uint8Array): void {
+    if (this.finished) throw new TypeError("XmlParser.feed() after end()");
+    if (this.failed) throw this.failed;
+    let text: string;
+    if (typeof chunk === "string") {
+      text = chunk;
+    } else {
+      this.byteMode = true;
+      text = this.decodeBytes(chunk, false);
+    }
+    this.append(text);
+  }
+
+  /** Marks the end of the input: parsing can complete. */
+  end(): void {
+    if (this.finished) return;
+    if (this.byteMode) {
+      const tail = this.decodeBytes(new Uint8Array(0), true);
+      if (tail) this.append(tail);
+    }
+    this.finished = true;
+    const held = this.heldBack;
+    this.heldBack = "";
+    if (held) this.buf += held === "\r" ? "\n" : held;
+  }
+
+  /** True when the last next() stopped for lack of input: feed more, then call next() again. */
+  get needsInput(): boolean {
+    return this.waiting;
+  }
+
+  private waiting = false;
+
+  private decodeBytes(chunk: Uint8Array, final: boolean): string {
+    let bytes = chunk;
+    if (!this.decoder) {
+      if (this.pendingBytes) {
+        const joined = new Uint8Array(this.pendingBytes.length + chunk.length);
+        joined.set(this.pendingBytes);
+        joined.set(chunk, this.pendingBytes.length);
+        bytes = joined;
+      }
+      if (bytes.length < 3 && !final) {
+        this.pendingBytes = bytes;
+        return "";
+      }
+      this.pendingBytes = undefined;
+      const { label } = encodingOf(bytes);
+      this.decoder = new TextDecoder(label, { fatal: true });
+    }
+    try {
+      return this.decoder.decode(bytes, { stream: !final });
+    } catch {
+      let prefix = "";
+      const bad = this.decoder.encoding === "utf-8" ? findInvalidUtf8(bytes) : -1;
+      if (bad > 0) {
+        prefix = new TextDecoder("utf-8", { fatal: false }).decode(bytes.subarray(0, bad));
+      }
+      const at = this.buf.length + this.heldBack.length + prefix.length;
+      this.buf += this.heldBack + prefix;
+      this.heldBack = "";
+      throw this.fail(
+        new Failure("InvalidEncoding", `invalid ${this.decoder.encoding} sequence`, at),
+      );
+    }
+  }
+
+  private append(text: string): void {
+    if (text.length === 0) return;
+    let t = this.heldBack + text;
+    this.heldBack = "";
+    // A CR or a high surrogate at the end may pair with the next chunk's first character.
+    const last = t.charCodeAt(t.length - 1);
+    if (last === 13 || (last >= 0xd800 && last <= 0xdbff)) {
+      this.heldBack = t.slice(-1);
+      t = t.slice(0, -1);
+    }
+    if (t.indexOf("\r") >= 0) t = t.replace(/\r\n?/g, "\n");
+    if (this.base === 0 && this.buf.length === 0 && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
+    // Drop consumed text so a long stream keeps a small buffer.
+    if (this.pos > 65536 && this.pos > this.buf.length >> 1) {
+      const cut = this.pos;
+      this.buf = this.buf.slice(cut);
+      this.pos -= cut;
+      this.base += cut;
+      this.cursor -= cut;
+      this.lineStart -= cut;
+    }
+    this.buf = this.buf.length === 0 ? t : this.buf + t;
+  }
+
+  /** The token read by the last successful {@linkcode XmlParser.next}. */
+  current(): XmlToken {
+    if (!this.token) throw new TypeError("XmlParser.current() before a successful next()");
+    return this.token;
+  }
+
+  /**
+   * Reads the next token.
+   *
+   * @returns true when a token was read; false at the end of the document, or, when feeding
+   *   chunks, when more input is needed first (see {@linkcode XmlParser.needsInput})
+   * @throws {XmlParseError} when the document is not well-formed or breaks a limit
+   */
+  next(): boolean {
+    if (this.failed) throw this.failed;
+    this.waiting = false;
+    if (this.pendingEnd) {
+      this.token = this.pendingEnd;
+      this.pendingEnd = undefined;
+      this.afterEnd();
+      return true;
+    }
+    for (;;) {
+      const start = this.pos;
+      try {
+        const t = this.read();
+        if (t === null) continue; // skipped whitespace outside the root element
+        if (t === undefined) return false;
+        if (++this.tokens > this.limits.maxTokens) {
+          throw new Failure("LimitExceeded", `more than maxTokens ${this.limits.maxTokens}`, start);
+        }
+        this.token = t;
+        return true;
+      } catch (e) {
+        if (e === NEED_MORE) {
+          this.pos = start;
+          this.waiting = true;
+          const pending = this.buf.length - start;
+          if (pending > this.limits.maxTextLength + 4 * this.limits.maxNameLength + 65536) {
+            throw this.fail(new Failure("LimitExceeded", "token larger than maxTextLength", start));
+          }
+          return false;
+        }
+        if (e instanceof Failure) throw this.fail(e);
+        if (e instanceof RangeError) {
+          throw this.fail(new Failure("LimitExceeded", "document too complex", start));
+        }
+        throw e;
+      }
+    }
+  }
+
+  private fail(f: Failure): XmlParseError {
+    this.advanceLines(Math.min(Math.max(f.at, this.cursor), this.buf.length));
+    const err = new XmlParseError(f.code, f.message, this.line, f.at - this.lineStart + 1);
+    this.failed = err;
+    return err;
+  }
+
+  private advanceLines(to: number): void {
+    const buf = this.buf;
+    let i = this.cursor;
+    for (;;) {
+      const nl = buf.indexOf("\n", i);
+      if (nl < 0 || nl >= to) break;
+      this.line++;
+      this.lineStart = nl + 1;
+      i = nl + 1;
+    }
+    this.cursor = to;
+  }
+
+  private more(at: number): never {
+    if (!this.finished) throw NEED_MORE;
+    throw new Failure("UnexpectedEnd", "unexpected end of document", at);
+  }
+
+  private newToken(kind: TokenKind, at: number): XmlToken {
+    this.advanceLines(at);
+    return {
+      kind,
+      name: "",
+      prefix: "",
+      localName: "",
+      namespaceUri: "",
+      attributes: [],
+      text: "",
+      selfClosing: false,
+      line: this.line,
+      column: at - this.lineStart + 1,
+    };
+  }
+
+  /** Reads one token: a token, null for skipped whitespace, undefined at the end. */
+  private read(): XmlToken | null | undefined {
+    const buf = this.buf;
+    const start = this.pos;
+    if (start >= buf.length) {
+      if (!this.finished) throw NEED_MORE;
+      if (!this.rootSeen) throw new Failure("UnexpectedEnd", "no root element", start);
+      if (this.names.length > 0) {
+        throw new Failure(
+          "UnexpectedEnd",
+          `unclosed element <${this.names[this.names.length - 1]}>`,
+          start,
+        );
+      }
+      return undefined;
+    }
+    if (buf.charCodeAt(start) !== 60) return this.text(start);
+    const c = buf.charCodeAt(start + 1);
+    if (c !== c) this.more(start);
+    if (c === 47) return this.endTag(start);
+    if (c === 63) return this.pi(start);
+    if (c === 33) {
+      if (buf.startsWith("<!--", start)) return this.comment(start);
+      if (buf.startsWith("<![CDATA[", start)) return this.cdata(start);
+      if (buf.startsWith("<!DOCTYPE", start)) return this.doctype(start);
+      if (
+        buf.length - start < 9 &&
+        ["<!DOCTYPE", "<![CDATA[", "<!--"].some((m) => m.startsWith(buf.slice(start)))
+      ) {
+        this.more(start);
+      }
+      throw new Failure("InvalidSyntax", "invalid markup after '<!'", start);
+    }
+    return this.startTag(start);
+  }
+
+  private checkChars(s: string, at: number): void {
+    const m = BAD_CHAR.exec(s);
+    if (m) {
+      throw new Failure(
+        "InvalidCharacter",
+        `character U+${
+          s.charCodeAt(m.index).toString(16).toUpperCase().padStart(4, "0")
+        } not allowed`,
+        at + m.index,
+      );
+    }
+  }
+
+  private text(start: number): XmlToken | null {
+    const buf = this.buf;
+    let end = buf.indexOf("<", start);
+    if (end < 0) {
+      if (!this.finished) throw NEED_MORE;
+      end = buf.length;
+    }
+    const raw = buf.slice(start, end);
+    if (this.names.length === 0) {
+      if (/^[ \t\n]*$/.test(raw)) {
+        this.pos = end;
+        return null;
+      }
+      const off = raw.search(/[^ \t\n]/);
+      throw new Failure("InvalidSyntax", "text outside the root element", start + off);
+    }
+    if (raw.length > this.limits.maxTextLength) {
+      throw new Failure(
+        "LimitExceeded",
+        `text longer than maxTextLength ${this.limits.maxTextLength}`,
+        start,
+      );
+    }
+    this.checkChars(raw, start);
+    const cdEnd = raw.indexOf("]]>");
+    if (cdEnd >= 0) throw new Failure("InvalidSyntax", "']]>' not allowed in text", start + cdEnd);
+    const t = this.newToken(TokenKind.Text, start);
+    t.text = raw.indexOf("&") < 0 ? raw : this.expand(raw, start, false, 0, new Set());
+    this.pos = end;
+    return t;
+  }
+
+  /**
+   * Expands references in `raw` (text content or an attribute value when `attr`). Entity
+   * replacement text is expanded recursively, counted against maxEntityExpansions.
+   */
+  private expand(
+    raw: string,
+    at: number,
+    attr: boolean,
+    depth: number,
+    active: Set<string>,
+  ): string {
+    let out = "";
+    let i = 0;
+    const max = this.limits.maxTextLength;
+    for (;;) {
+      const amp = raw.indexOf("&", i);
+      const chunk = amp < 0 ? raw.slice(i) : raw.slice(i, amp);
+      out += attr ? chunk.replace(/[\t\n\r]/g, " ") : chunk;
+      if (amp < 0) break;
+      const semi = raw.indexOf(";", amp + 1);
+      if (semi < 0) {
+        throw new Failure("InvalidReference", "'&' must start a reference", at + (depth ? 0 : amp));
+      }
+      const ref = raw.slice(amp + 1, semi);
+      const refAt = at + (depth ? 0 : amp);
+      if (ref.charCodeAt(0) === 35) {
+        const hex = ref.charCodeAt(1) === 120;
+        const digits = ref.slice(hex ? 2 : 1);
+        if (!(hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits)) {
+          throw new Failure("InvalidReference", `invalid character reference &${ref};`, refAt);
+        }
+        const cp = digits.length > 8 ? -1 : parseInt(digits, hex ? 16 : 10);
+        if (!isXmlChar(cp)) {
+          throw new Failure(
+            "InvalidReference",
+            `reference &${ref}; is not an XML character`,
+            refAt,
+          );
+        }
+        out += String.fromCodePoint(cp);
+      } else {
+        if (!isName(ref)) {
+          throw new Failure("InvalidReference", `invalid entity reference &${ref};`, refAt);
+        }
+        const pre = PREDEFINED[ref];
+        if (pre !== undefined && Object.hasOwn(PREDEFINED, ref)) out += pre;
+        else {
+          const decl = this.entities?.get(ref);
+          if (!decl) throw new Failure("UndefinedEntity", `undefined entity &${ref};`, refAt);
+          if (decl.value === null) {
+            throw new Failure("ExternalEntity", `external entity &${ref}; is never loaded`, refAt);
+          }
+          if (active.has(ref)) {
+            throw new Failure("RecursiveEntity", `entity &${ref}; refers to itself`, refAt);
+          }
+          if (++this.expansions > this.limits.maxEntityExpansions) {
+            throw new Failure(
+              "LimitExceeded",
+              `more than maxEntityExpansions ${this.limits.maxEntityExpansions}`,
+              refAt,
+            );
+          }
+          if (decl.value.indexOf("<") >= 0) {
+            throw new Failure(
+              attr ? "InvalidSyntax" : "Unsupported",
+              attr
+                ? `'<' in the value of &${ref}; used in an attribute`
+                : `markup in entity &${ref}; is not supported`,
+              refAt,
+            );
+          }
+          active.add(ref);
+          out += this.expand(decl.value, refAt, attr, depth + 1, active);
+          active.delete(ref);
+        }
+      }
+      if (out.length > max) {
+        throw new Failure("LimitExceeded", `text longer than maxTextLength ${max}`, refAt);
+      }
+      i = semi + 1;
+    }
+    if (out.length > max) {
+      throw new Failure("LimitExceeded", `text longer than maxTextLength ${max}`, at);
+    }
+    return out;
+  }
+
+  /** Scans a Name at `i`; returns its end. */
+  private name(i: number): number {
+    const buf = this.buf;
+    const start = i;
+    const max = this.limits.maxNameLength;
+    let c = buf.charCodeAt(i);
+    if (c !== c) this.more(i);
+    if (c < 128) {
+      if ((NAME[c] & 1) === 0) {
+        throw new Failure("InvalidName", "expected a name", i);
+      }
+    } else if (!isNameStartNonAscii(c) && !(c >= 0xd800 && c <= 0xdb7f)) {
+      throw new Failure("InvalidName", "invalid name start character", i);
+    }
+    for (;;) {
+      if (c >= 0xd800 && c <= 0xdbff) {
+        const d = buf.charCodeAt(i + 1);
+        if (d !== d) this.more(i);
+        if (c > 0xdb7f || !(d >= 0xdc00 && d <= 0xdfff)) {
+          throw new Failure("InvalidName", "invalid name character", i);
+        }
+        i += 2;
+      } else i++;
+      if (i - start > max) {
+        throw new Failure("LimitExceeded", `name longer than maxNameLength ${max}`, start);
+      }
+      c = buf.charCodeAt(i);
+      if (c < 128) {
+        if ((NAME[c] & 2) === 0) break;
+      } else if (c !== c) {
+        this.more(i);
+      } else if (!isNameCharNonAscii(c) && !(c >= 0xd800 && c <= 0xdbff)) break;
+    }
+    return i;
+  }
+
+  private ws(i: number): number {
+    const buf = this.buf;
+    let c = buf.charCodeAt(i);
+    while (c === 32 || c === 10 || c === 9) c = buf.charCodeAt(++i);
+    if (c !== c) this.more(i);
+    return i;
+  }
+
+  private splitName(name: string, at: number, t: { prefix: string; localName: string }): void {
+    const colon = name.indexOf(":");
+    if (colon < 0 || !this.ns) {
+      t.prefix = "";
+      t.localName = name;
+      return;
+    }
+    if (colon === 0 || colon === name.length - 1 || name.indexOf(":", colon + 1) >= 0) {
+      throw new Failure("Namespace", `${JSON.stringify(name)} is not a valid qualified name`, at);
+    }
+    t.prefix = name.slice(0, colon);
+    t.localName = name.slice(colon + 1);
+    if (!isName(t.localName) || !isName(t.prefix)) {
+      throw new Failure("Namespace", `${JSON.stringify(name)} is not a valid qualified name`, at);
+    }
+  }
+
+  private lookup(prefix: string): string | undefined {
+    const p = this.nsPrefixes;
+    for (let i = p.length - 1; i >= 0; i--) if (p[i] === prefix) return this.nsUris[i];
+    return undefined;
+  }
+
+  private startTag(start: number): XmlToken {
+    const buf = this.buf;
+    if (this.rootClosed) throw new Failure("InvalidSyntax", "a second root element", start);
+    if (this.names.length >= this.limits.maxDepth) {
+      throw new Failure(
+        "LimitExceeded",
+        `nesting deeper than maxDepth ${this.limits.maxDepth}`,
+        start,
+      );
+    }
+    const nameEnd = this.name(start + 1);
+    const name = buf.slice(start + 1, nameEnd);
+    const attrs: XmlAttribute[] = [];
+    const attrAt: number[] = [];
+    let i = nameEnd;
+    let selfClosing = false;
+    for (;;) {
+      const afterWs = this.ws(i);
+      const c = buf.charCodeAt(afterWs);
+      if (c === 62) {
+        i = afterWs + 1;
+        break;
+      }
+      if (c === 47) {
+        const d = buf.charCodeAt(afterWs + 1);
+        if (d !== d) this.more(afterWs);
+        if (d !== 62) throw new Failure("InvalidSyntax", "expected '>' after '/'", afterWs + 1);
+        selfClosing = true;
+        i = afterWs + 2;
+        break;
+      }
+      if (afterWs === i) {
+        throw new Failure("InvalidSyntax", "expected whitespace before an attribute", i);
+      }
+      if (attrs.length >= this.limits.maxAttributes) {
+        throw new Failure(
+          "LimitExceeded",
+          `more than maxAttributes ${this.limits.maxAttributes}`,
+          afterWs,
+        );
+      }
+      const aEnd = this.name(afterWs);
+      const aName = buf.slice(afterWs, aEnd);
+      let j = this.ws(aEnd);
+      if (buf.charCodeAt(j) !== 61) {
+        throw new Failure("InvalidSyntax", "expected '=' after the attribute name", j);
+      }
+      j = this.ws(j + 1);
+      const q = buf.charCodeAt(j);
+      if (q !== 34 && q !== 39) {
+        throw new Failure("InvalidSyntax", "expected a quoted attribute value", j);
+      }
+      const close = buf.indexOf(q === 34 ? '"' : "'", j + 1);
+      if (close < 0) this.more(j);
+      const raw = buf.slice(j + 1, close);
+      if (raw.length > this.limits.maxTextLength) {
+        throw new Failure("LimitExceeded", `attribute value longer than maxTextLength`, j);
+      }
+      const lt = raw.indexOf("<");
+      if (lt >= 0) {
+        throw new Failure("InvalidSyntax", "'<' not allowed in an attribute value", j + 1 + lt);
+      }
+      this.checkChars(raw, j + 1);
+      let value = raw;
+      if (raw.indexOf("&") >= 0) value = this.expand(raw, j + 1, true, 0, new Set());
+      else if (/[\t\n]/.test(raw)) value = raw.replace(/[\t\n]/g, " ");
+      for (let k = 0; k < attrs.length; k++) {
+        if (attrs[k].name === aName) {
+          throw new Failure("DuplicateAttribute", `duplicate attribute ${aName}`, afterWs);
+        }
+      }
+      attrs.push({ name: aName, prefix: "", localName: aName, namespaceUri: "", value });
+      attrAt.push(afterWs);
+      i = close + 1;
+    }
+    const t = this.newToken(TokenKind.StartElement, start);
+    t.name = name;
+    t.localName = name;
+    t.attributes = attrs;
+    t.selfClosing = selfClosing;
+    this.nsMarks.push(this.nsPrefixes.length);
+    if (this.ns) this.resolveNamespaces(t, start, attrAt);
+    this.names.push(name);
+    this.rootSeen = true;
+    this.pos = i;
+    if (selfClosing) {
+      const e = this.newToken(TokenKind.EndElement, start);
+      e.name = name;
+      e.prefix = t.prefix;
+      e.localName = t.localName;
+      e.namespaceUri = t.namespaceUri;
+      this.pendingEnd = e;
+    }
+    return t;
+  }
+
+  private resolveNamespaces(t: XmlToken, start: number, attrAt: number[]): void {
+    const attrs = t.attributes;
+    for (let k = 0; k < attrs.length; k++) {
+      const a = attrs[k];
+      const n = a.name;
+      if (n === "xmlns" || n.startsWith("xmlns:")) {
+        const prefix = n === "xmlns" ? "" : n.slice(6);
+        const uri = a.value;
+        if (prefix !== "") {
+          this.splitName(n, attrAt[k], a);
+          if (prefix === "xmlns") {
+            throw new Failure("Namespace", "the xmlns prefix must not be declared", attrAt[k]);
+          }
+          if (uri === "") {
+            throw new Failure("Namespace", `prefix ${prefix} bound to an empty URI`, attrAt[k]);
+          }
+        } else {
+          a.prefix = "";
+          a.localName = "xmlns";
+        }
+        if (prefix === "xml" ? uri !== XML_NS : uri === XML_NS) {
+          throw new Failure(
+            "Namespace",
+            "the xml prefix and its namespace belong only to each other",
+            attrAt[k],
+          );
+        }
+        if (uri === XMLNS_NS) {
+          throw new Failure("Namespace", "the xmlns namespace must not be bound", attrAt[k]);
+        }
+        a.namespaceUri = XMLNS_NS;
+        this.nsPrefixes.push(prefix);
+        this.nsUris.push(uri);
+      }
+    }
+    this.splitName(t.name, start + 1, t);
+    const uri = this.lookup(t.prefix);
+    if (uri === undefined) throw new Failure("Namespace", `unbound prefix ${t.prefix}`, start + 1);
+    if (t.prefix === "xmlns") {
+      throw new Failure("Namespace", "element names must not use the xmlns prefix", start + 1);
+    }
+    t.namespaceUri = uri;
+    let prefixed = 0;
+    for (let k = 0; k < attrs.length; k++) {
+      const a = attrs[k];
+      if (a.namespaceUri === XMLNS_NS) continue;
+      this.splitName(a.name, attrAt[k], a);
+      if (a.prefix === "") continue;
+      const u = this.lookup(a.prefix);
+      if (u === undefined || u === "") {
+        throw new Failure("Namespace", `unbound prefix ${a.prefix}`, attrAt[k]);
+      }
+      a.namespaceUri = u;
+      prefixed++;
+    }
+    if (prefixed > 1) {
+      for (let k = 0; k < attrs.length; k++) {
+        const a = attrs[k];
+        if (a.prefix === "" || a.namespaceUri === XMLNS_NS) continue;
+        for (let m = 0; m < k; m++) {
+          const b = attrs[m];
+          if (b.prefix !== "" && b.localName === a.localName && b.namespaceUri === a.namespaceUri) {
+            throw new Failure(
+              "DuplicateAttribute",
+              `attributes ${b.name} and ${a.name} have the same expanded name`,
+              attrAt[k],
+            );
+          }
+        }
+      }
+    }
+  }
+
+  private afterEnd(): void {
+    this.names.pop();
+    const mark = this.nsMarks.pop()!;
+    this.nsPrefixes.length = mark;
+    this.nsUris.length = mark;
+    if (this.names.length === 0) this.rootClosed = true;
+  }
+
+  private endTag(start: number): XmlToken {
+    const buf = this.buf;
+    const nameEnd = this.name(start + 2);
+    const name = buf.slice(start + 2, nameEnd);
+    const j = this.ws(nameEnd);
+    if (buf.charCodeAt(j) !== 62) {
+      throw new Failure("InvalidSyntax", "expected '>' to end the end tag", j);
+    }
+    const open = this.names[this.names.length - 1];
+    if (open === undefined) {
+      throw new Failure("MismatchedTag", `end tag </${name}> without a start tag`, start);
+    }
+    if (open !== name) {
+      throw new Failure("MismatchedTag", `expected </${open}>, found </${name}>`, start);
+    }
+    const t = this.newToken(TokenKind.EndElement, start);
+    t.name = name;
+    if (this.ns) {
+      this.splitName(name, start + 2, t);
+      t.namespaceUri = this.lookup(t.prefix) ?? "";
+    } else t.localName = name;
+    this.pos = j + 1;
+    this.afterEnd();
+    return t;
+  }
+
+  private comment(start: number): XmlToken {
+    const buf = this.buf;
+    const dd = buf.indexOf("--", start + 4);
+    if (dd < 0) this.more(start);
+    if (dd + 2 >= buf.length) this.more(start);
+    if (buf.charCodeAt(dd + 2) !== 62) {
+      throw new Failure("InvalidSyntax", "'--' not allowed in a comment", dd);
+    }
+    const text = buf.slice(start + 4, dd);
+    if (text.length > this.limits.maxTextLength) {
+      throw new Failure("LimitExceeded", "comment longer than maxTextLength", start);
+    }
+    this.checkChars(text, start + 4);
+    const t = this.newToken(TokenKind.Comment, start);
+    t.text = text;
+    this.pos = dd + 3;
+    return t;
+  }
+
+  private cdata(start: number): XmlToken {
+    const buf = this.buf;
+    if (this.names.length === 0) {
+      throw new Failure("InvalidSyntax", "CDATA outside the root element", start);
+    }
+    const end = buf.indexOf("]]>", start + 9);
+    if (end < 0) this.more(start);
+    const text = buf.slice(start + 9, end);
+    if (text.length > this.limits.maxTextLength) {
+      throw new Failure("LimitExceeded", "CDATA longer than maxTextLength", start);
+    }
+    this.checkChars(text, start + 9);
+    const t = this.newToken(TokenKind.CData, start);
+    t.text = text;
+    this.pos = end + 3;
+    return t;
+  }
+
+  private pi(start: number): XmlToken {
+    const buf = this.buf;
+    const nameEnd = this.name(start + 2);
+    const target = buf.slice(start + 2, nameEnd);
+    if (target.toLowerCase() === "xml") {
+      if (target === "xml" && start === 0 && this.base === 0) return this.xmlDecl(start, nameEnd);
+      throw new Failure(
+        "InvalidSyntax",
+        "the XML declaration is only allowed at the very start",
+        start,
+      );
+    }
+    if (this.ns && target.indexOf(":") >= 0) {
+      throw new Failure(
+        "Namespace",
+        "a processing instruction target must not contain ':'",
+        start + 2,
+      );
+    }
+    const end = buf.indexOf("?>", nameEnd);
+    if (end < 0) this.more(start);
+    let text = "";
+    if (end !== nameEnd) {
+      const j = this.ws(nameEnd);
+      if (j === nameEnd) {
+        throw new Failure("InvalidSyntax", "expected whitespace after the PI target", j);
+      }
+      text = buf.slice(j, end);
+      if (text.length > this.limits.maxTextLength) {
+        throw new Failure("LimitExceeded", "PI longer than maxTextLength", start);
+      }
+      this.checkChars(text, j);
+    }
+    const t = this.newToken(TokenKind.ProcessingInstruction, start);
+    t.name = target;
+    t.localName = target;
+    t.text = text;
+    this.pos = end + 2;
+    return t;
+  }
+
+  private xmlDecl(start: number, i: number): XmlToken {
+    const buf = this.buf;
+    const end = buf.indexOf("?>", i);
+    if (end < 0) this.more(start);
+    const t = this.newToken(TokenKind.XmlDeclaration, start);
+    t.name = "xml";
+    t.localName = "xml";
+    const order = ["version", "encoding", "standalone"];
+    let next = 0;
+    for (;;) {
+      const j = this.ws(i);
+      if (j === end) break;
+      if (j === i) {
+        throw new Failure("InvalidSyntax", "expected whitespace in the XML declaration", j);
+      }
+      const nEnd = this.name(j);
+      const name = buf.slice(j, nEnd);
+      const idx = order.indexOf(name, next);
+      if (idx < 0 || (idx > 0 && next === 0)) {
+        throw new Failure(
+          "InvalidSyntax",
+          `unexpected ${JSON.stringify(name)} in the XML declaration`,
+          j,
+        );
+      }
+      next = idx + 1;
+      let k = this.ws(nEnd);
+      if (buf.charCodeAt(k) !== 61) throw new Failure("InvalidSyntax", "expected '='", k);
+      k = this.ws(k + 1);
+      const q = buf.charCodeAt(k);
+      if (q !== 34 && q !== 39) throw new Failure("InvalidSyntax", "expected a quoted value", k);
+      const close = buf.indexOf(q === 34 ? '"' : "'", k + 1);
+      if (close < 0 || close > end) throw new Failure("InvalidSyntax", "unterminated value", k);
+      const value = buf.slice(k + 1, close);
+      const ok = name === "version"
+        ? /^1\.[0-9]+$/.test(value)
+        : name === "encoding"
+        ? /^[A-Za-z][A-Za-z0-9._-]*$/.test(value)
+        : value === "yes" || value === "no";
+      if (!ok) {
+        throw new Failure("InvalidSyntax", `invalid ${name} ${JSON.stringify(value)}`, k + 1);
+      }
+      if (name === "encoding" && this.byteMode) this.checkEncoding(value, k + 1);
+      t.attributes.push({ name, prefix: "", localName: name, namespaceUri: "", value });
+      i = close + 1;
+    }
+    if (next === 0) {
+      throw new Failure("InvalidSyntax", "the XML declaration needs a version", start);
+    }
+    this.pos = end + 2;
+    return t;
+  }
+
+  private checkEncoding(declared: string, at: number): void {
+    const actual = this.decoder?.encoding ?? "utf-8";
+    const d = declared.toLowerCase();
+    const ok = actual === "utf-8"
+      ? d === "utf-8" || d === "utf8" || d === "us-ascii" || d === "ascii"
+      : d === "utf-16" || d === actual;
+    if (!ok) {
+      throw new Failure(
+        "InvalidEncoding",
+        `declared encoding ${declared} is not the document's ${actual} (only UTF-8 and UTF-16 are supported)`,
+        at,
+      );
+    }
+  }
+
+  // ---- DOCTYPE: internal subset only ----
+
+  private quoted(i: number): number {
+    const buf = this.buf;
+    const q = buf.charCodeAt(i);
+    if (q !== 34 && q !== 39) {
+      if (q !== q) this.more(i);
+      throw new Failure("InvalidSyntax", "expected a quoted literal", i);
+    }
+    const close = buf.indexOf(q === 34 ? '"' : "'", i + 1);
+    if (close < 0) this.more(i);
+    return close + 1;
+  }
+
+  private externalId(i: number): number {
+    const buf = this.buf;
+    if (buf.startsWith("SYSTEM", i)) {
+      const j = this.ws(i + 6);
+      if (j === i + 6) throw new Failure("InvalidSyntax", "expected whitespace after SYSTEM", j);
+      return this.quoted(j);
+    }
+    if (buf.startsWith("PUBLIC", i)) {
+      let j = this.ws(i + 6);
+      if (j === i + 6) throw new Failure("InvalidSyntax", "expected whitespace after PUBLIC", j);
+      const pubEnd = this.quoted(j);
+      if (!/^[ \n\ra-zA-Z0-9\-'()+,./:=?;!*#@$_%]*$/.test(buf.slice(j + 1, pubEnd - 1))) {
+        throw new Failure("InvalidSyntax", "invalid public identifier", j);
+      }
+      j = this.ws(pubEnd);
+      if (j === pubEnd) {
+        throw new Failure("InvalidSyntax", "expected whitespace before the system literal", j);
+      }
+      return this.quoted(j);
+    }
+    return -1;
+  }
+
+  private doctype(start: number): XmlToken {
+    if (!this.allowDoctype) {
+      throw new Failure(
+        "DoctypeNotAllowed",
+        "DOCTYPE is not allowed (enable allowDoctype for internal entities)",
+        start,
+      );
+    }
+    if (this.doctypeSeen || this.rootSeen) {
+      throw new Failure("InvalidSyntax", "DOCTYPE in the wrong place", start);
+    }
+    const buf = this.buf;
+    let i = this.ws(start + 9);
+    if (i === start + 9) throw new Failure("InvalidSyntax", "expected whitespace after DOCTYPE", i);
+    const nameEnd = this.name(i);
+    const name = buf.slice(i, nameEnd);
+    i = this.ws(nameEnd);
+    if (i > nameEnd) {
+      const e = this.externalId(i);
+      if (e >= 0) i = this.ws(e);
+    }
+    let subset = "";
+    const entities = new Map<string, EntityDecl>();
+    if (buf.charCodeAt(i) === 91) {
+      const subStart = i + 1;
+      i = this.internalSubset(subStart, entities);
+      subset = buf.slice(subStart, i);
+      i = this.ws(i + 1);
+    }
+    if (buf.charCodeAt(i) !== 62) {
+      if (i >= buf.length) this.more(i);
+      throw new Failure("InvalidSyntax", "expected '>' to end the DOCTYPE", i);
+    }
+    const t = this.newToken(TokenKind.Doctype, start);
+    t.name = name;
+    t.localName = name;
+    t.text = subset;
+    this.entities = entities;
+    this.doctypeSeen = true;
+    this.pos = i + 1;
+    return t;
+  }
+
+  /** Parses the internal subset from `i`; returns the offset of its closing ']'. */
+  private internalSubset(i: number, entities: Map<string, EntityDecl>): number {
+    const buf = this.buf;
+    for (;;) {
+      i = this.ws(i);
+      const c = buf.charCodeAt(i);
+      if (c === 93) return i;
+      if (c === 37) {
+        throw new Failure("Unsupported", "parameter entity references are not supported", i);
+      }
+      if (buf.startsWith("<!--", i)) {
+        const dd = buf.indexOf("--", i + 4);
+        if (dd < 0 || dd + 2 >= buf.length) this.more(i);
+        if (buf.charCodeAt(dd + 2) !== 62) {
+          throw new Failure("InvalidSyntax", "'--' not allowed in a comment", dd);
+        }
+        this.checkChars(buf.slice(i + 4, dd), i + 4);
+        i = dd + 3;
+      } else if (buf.startsWith("<?", i)) {
+        const end = buf.indexOf("?>", i);
+        if (end < 0) this.more(i);
+        const nEnd = this.name(i + 2);
+        if (buf.slice(i + 2, nEnd).toLowerCase() === "xml") {
+          throw new Failure("InvalidSyntax", "reserved PI target", i);
+        }
+        this.checkChars(buf.slice(nEnd, end), nEnd);
+        i = end + 2;
+      } else if (buf.startsWith("<!ENTITY", i)) {
+        i = this.entityDecl(i, entities);
+      } else if (
+        buf.startsWith("<!ELEMENT", i) || buf.startsWith("<!ATTLIST", i) ||
+        buf.startsWith("<!NOTATION", i)
+      ) {
+        const kw = buf.startsWith("<!ELEMENT", i) ? 9 : buf.startsWith("<!ATTLIST", i) ? 9 : 10;
+        let j = this.ws(i + kw);
+        if (j === i + kw) {
+          throw new Failure("InvalidSyntax", "expected whitespace in a declaration", j);
+        }
+        j = this.name(j);
+        // The rest up to '>' with quoted literals skipped; '<' and '%' are refused inside.
+        for (;;) {
+          const ch = buf.charCodeAt(j);
+          if (ch !== ch) this.more(i);
+          if (ch === 62) break;
+          if (ch === 34 || ch === 39) {
+            j = this.quoted(j);
+            continue;
+          }
+          if (ch === 60) throw new Failure("InvalidSyntax", "'<' inside a declaration", j);
+          if (ch === 37) {
+            throw new Failure("Unsupported", "parameter entity references are not supported", j);
+          }
+          j++;
+        }
+        this.checkChars(buf.slice(i, j), i);
+        i = j + 1;
+      } else {
+        if (i >= buf.length) this.more(i);
+        throw new Failure("InvalidSyntax", "invalid declaration in the internal subset", i);
+      }
+    }
+  }
+
+  private entityDecl(i: number, entities: Map<string, EntityDecl>): number {
+    const buf = this.buf;
+    let j = this.ws(i + 8);
+    if (j === i + 8) throw new Failure("InvalidSyntax", "expected whitespace after <!ENTITY", j);
+    let parameter = false;
+    if (buf.charCodeAt(j) === 37) {
+      parameter = true;
+      const k = this.ws(j + 1);
+      if (k === j + 1) throw new Failure("InvalidSyntax", "expected whitespace after '%'", k);
+      j = k;
+    }
+    const nEnd = this.name(j);
+    const name = buf.slice(j, nEnd);
+    if (this.ns && name.indexOf(":") >= 0) {
+      throw new Failure("Namespace", "entity names must not contain ':'", j);
+    }
+    let k = this.ws(nEnd);
+    if (k === nEnd) {
+      throw new Failure("InvalidSyntax", "expected whitespace after the entity name", k);
+    }
+    let decl: EntityDecl;
+    const q = buf.charCodeAt(k);
+    if (q === 34 || q === 39) {
+      const end = this.quoted(k);
+      const literal = buf.slice(k + 1, end - 1);
+      if (literal.length > this.limits.maxTextLength) {
+        throw new Failure("LimitExceeded", "entity value longer than maxTextLength", k);
+      }
+      this.checkChars(literal, k + 1);
+      const pct = literal.indexOf("%");
+      if (pct >= 0) {
+        throw new Failure(
+          "Unsupported",
+          "parameter entity references are not supported",
+          k + 1 + pct,
+        );
+      }
+      decl = { value: this.entityValue(literal, k + 1) };
+      k = this.ws(end);
+    } else {
+      const e = this.externalId(k);
+      if (e < 0) throw new Failure("InvalidSyntax", "expected an entity value or external ID", k);
+      k = this.ws(e);
+      if (!parameter && k > e && buf.startsWith("NDATA", k)) {
+        const m = this.ws(k + 5);
+        if (m === k + 5) throw new Failure("InvalidSyntax", "expected whitespace after NDATA", m);
+        k = this.ws(this.name(m));
+      }
+      decl = { value: null };
+    }
+    if (buf.charCodeAt(k) !== 62) {
+      if (k >= buf.length) this.more(k);
+      throw new Failure("InvalidSyntax", "expected '>' to end the entity declaration", k);
+    }
+    if (!parameter && !entities.has(name) && !Object.hasOwn(PREDEFINED, name)) {
+      entities.set(name, decl);
+    }
+    return k + 1;
+  }
+
+  /** Expands character references of an entity literal; checks the other references' syntax. */
+  private entityValue(literal: string, at: number): string {
+    if (literal.indexOf("&") < 0) return literal;
+    return literal.replace(/&([^;]*);|&/g, (m: string, ref: string | undefined, off: number) => {
+      if (ref === undefined) {
+        throw new Failure("InvalidReference", "'&' must start a reference", at + off);
+      }
+      if (ref.charCodeAt(0) === 35) {
+        const hex = ref.charCodeAt(1) === 120;
+        const digits = ref.slice(hex ? 2 : 1);
+        const cp = (hex ? /^[0-9a-fA-F]{1,8}$/ : /^[0-9]{1,10}$/).test(digits)
+          ? parseInt(digits, hex ? 16 : 10)
+          : -1;
+        if (!isXmlChar(cp)) {
+          throw new Failure("InvalidReference", `invalid character reference ${m}`, at + off);
+        }
+        return String.fromCodePoint(cp);
+      }
+      if (!isName(ref)) throw new Failure("InvalidReference", `invalid reference ${m}`, at + off);
+      return m;
+    });
+  }
+}
+
+/**
+ * The strict, secure XML 1.0 pull parser. Give it a whole document (text or bytes in UTF-8 or
+ * UTF-16 with BOM) or feed chunks with {@linkcode XmlParser.feed} and {@linkcode XmlParser.end};
+ * call {@linkcode XmlParser.next} and read {@linkcode XmlParser.current}.
+ *
+ * Never reads anything external; a DOCTYPE is refused unless `allowDoctype`, and then only
+ * internal entities are expanded, under `maxEntityExpansions`.
+ *
+ * @example
+ * ```ts
+ * import { XmlParser, TokenKind } from "./mod.ts";
+ * const p = new XmlParser("<root><item id='1'>Hello</item></root>");
+ * while (p.next()) {
+ *   const t = p.current();
+ *   if (t.kind === TokenKind.StartElement) console.log(t.name, t.attributes.map((a) => a.value));
+ * }
+ * ```
+ */
+export class XmlParser {
+  #t: Tokenizer;
+
+  /**
+   * Creates a parser.
+   *
+   * @param input the whole document; omit it to feed chunks with `feed()` and `end()`
+   * @param options limits, namespace processing and DOCTYPE policy
+   */
+  constructor(input?: string | Uint8Array, options?: XmlParseOptions) {
+    this.#t = new Tokenizer(input, options);
+  }
+
+  /**
+   * Appends a chunk of the document (split anywhere). Text and bytes must not be mixed.
+   *
+   * @param chunk the next piece of text, or of the encoded bytes
+   * @throws {XmlParseError} on bytes that are not valid in the document's encoding
+   */
+  feed(chunk: string | Uint8Array): void {
+    this.#t.feed(chunk);
+  }
+
+  /** Marks the end of the input: parsing can complete. */
+  end(): void {
+    this.#t.end();
+  }
+
+  /** True when the last next() stopped for lack of input: feed more, then call next() again. */
+  get needsInput(): boolean {
+    return this.#t.needsInput;
+  }
+
+  /**
+   * Reads the next token.
+   *
+   * @returns true when a token was read; false at the end of the document, or, when feeding
+   *   chunks, when more input is needed first (see {@linkcode XmlParser.needsInput})
+   * @throws {XmlParseError} when the document is not well-formed or breaks a limit
+   */
+  next(): boolean {
+    return this.#t.next();
+  }
+
+  /** The token read by the last successful {@linkcode XmlParser.next}. */
+  current(): XmlToken {
+    return this.#t.current();
+  }
+}

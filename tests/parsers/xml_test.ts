@@ -1,0 +1,392 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  buildDom,
+  decodeEntities,
+  runSax,
+  TokenKind,
+  XmlElement,
+  XmlParseError,
+  XmlParser,
+} from "../../parsers/xml/mod.ts";
+import type { XmlParseOptions, XmlToken } from "../../parsers/xml/mod.ts";
+
+function tokens(input: string | Uint8Array, options?: XmlParseOptions): XmlToken[] {
+  const p = new XmlParser(input, options);
+  const out: XmlToken[] = [];
+  while (p.next()) out.push(p.current());
+  return out;
+}
+
+function xmlError(input: string | Uint8Array, options?: XmlParseOptions): XmlParseError {
+  try {
+    tokens(input, options);
+  } catch (e) {
+    if (e instanceof XmlParseError) return e;
+    throw e;
+  }
+  assert.fail(`expected an XmlParseError for ${String(input).slice(0, 80)}`);
+}
+
+const WELL_FORMED = [
+  "<a/>",
+  "<?xml version='1.0'?><a/>",
+  '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<a/>\n',
+  "<!-- c --><?pi data?><a>t<b x='1' y=\"2\"/>&lt;&#65;&#x42;<![CDATA[<&]]></a><!--x-->",
+  "<a xmlns='urn:d' xmlns:p='urn:p'><p:b p:c='1' c='2'/></a>",
+  "<a xml:lang='en'/>",
+  "<a xmlns:xml='http://www.w3.org/XML/1998/namespace'/>",
+  "<é:ü xmlns:é='urn:x'>\u{10000}</é:ü>",
+  "<a b = 'c' ></a >",
+  "<a>]]</a>",
+  "<a xmlns=''/>",
+];
+
+const MALFORMED: [string, string][] = [
+  ["", "UnexpectedEnd"],
+  ["<a>", "UnexpectedEnd"],
+  ["<a></b>", "MismatchedTag"],
+  ["<a/><b/>", "InvalidSyntax"],
+  ["text<a/>", "InvalidSyntax"],
+  ["<a/>text", "InvalidSyntax"],
+  ["<1a/>", "InvalidName"],
+  ["<a b='1' b='2'/>", "DuplicateAttribute"],
+  ["<a xmlns:p='u' xmlns:q='u' p:x='1' q:x='2'/>", "DuplicateAttribute"],
+  ["<a b=1/>", "InvalidSyntax"],
+  ["<a b='<'/>", "InvalidSyntax"],
+  ["<a b='1'c='2'/>", "InvalidSyntax"],
+  ["<a>&unknown;</a>", "UndefinedEntity"],
+  ["<a>& </a>", "InvalidReference"],
+  ["<a>&#0;</a>", "InvalidReference"],
+  ["<a>&#xD800;</a>", "InvalidReference"],
+  ["<a>\u0001</a>", "InvalidCharacter"],
+  ["<a>\uFFFF</a>", "InvalidCharacter"],
+  ["<a>]]></a>", "InvalidSyntax"],
+  ["<a><!-- a -- b --></a>", "InvalidSyntax"],
+  ["<a><!-- a ---></a>", "InvalidSyntax"],
+  ["<![CDATA[x]]><a/>", "InvalidSyntax"],
+  [" <?xml version='1.0'?><a/>", "InvalidSyntax"],
+  ["<?xml version='2.0'?><a/>", "InvalidSyntax"],
+  ["<?xml encoding='UTF-8'?><a/>", "InvalidSyntax"],
+  ["<?xml version='1.0' standalone='maybe'?><a/>", "InvalidSyntax"],
+  ["<a><?xml version='1.0'?></a>", "InvalidSyntax"],
+  ["<a><?XmL x?></a>", "InvalidSyntax"],
+  ["<p:a/>", "Namespace"],
+  ["<a p:b='1'/>", "Namespace"],
+  ["<a xmlns:p=''/>", "Namespace"],
+  ["<a xmlns:xmlns='urn:x'/>", "Namespace"],
+  ["<a xmlns:xml='urn:x'/>", "Namespace"],
+  ["<a xmlns:p='http://www.w3.org/XML/1998/namespace'/>", "Namespace"],
+  ["<a xmlns='http://www.w3.org/2000/xmlns/'/>", "Namespace"],
+  ["<a:b:c xmlns:a='u'/>", "Namespace"],
+  ["<a><?p:q x?></a>", "Namespace"],
+  ["<!DOCTYPE a><a/>", "DoctypeNotAllowed"],
+  ["<a></a", "UnexpectedEnd"],
+  ["<a b='1", "UnexpectedEnd"],
+];
+
+describe("XmlParser", () => {
+  it("accepts well-formed documents", () => {
+    for (const doc of WELL_FORMED) assert.doesNotThrow(() => tokens(doc), doc);
+  });
+
+  it("rejects malformed documents with the right code", () => {
+    for (const [doc, code] of MALFORMED) assert.equal(xmlError(doc).code, code, doc);
+  });
+
+  it("reports line and column in every error", () => {
+    const e = xmlError("<a>\n  <b>\n  </c>\n</a>");
+    assert.equal(e.code, "MismatchedTag");
+    assert.equal(e.line, 3);
+    assert.equal(e.column, 3);
+    assert.match(e.message, /line 3, column 3/);
+    const e2 = xmlError("<a>\r\n<b x='1' x='2'/></a>");
+    assert.equal(e2.line, 2);
+    assert.equal(e2.column, 10);
+  });
+
+  it("produces tokens with names, namespaces, positions and decoded values", () => {
+    const ts = tokens(
+      "<?xml version='1.0'?>\n<r xmlns='urn:d' xmlns:p='urn:p'>\n <p:i p:k='a\tb&amp;' k='&#10;'>x &gt; y</p:i><e/></r>",
+    );
+    assert.deepEqual(ts.map((t) => t.kind), [
+      "XmlDeclaration",
+      "StartElement",
+      "Text",
+      "StartElement",
+      "Text",
+      "EndElement",
+      "StartElement",
+      "EndElement",
+      "EndElement",
+    ]);
+    const i = ts[3];
+    assert.equal(i.name, "p:i");
+    assert.equal(i.prefix, "p");
+    assert.equal(i.localName, "i");
+    assert.equal(i.namespaceUri, "urn:p");
+    assert.equal(i.line, 3);
+    assert.equal(i.column, 2);
+    assert.deepEqual(i.attributes.map((a) => [a.name, a.namespaceUri, a.value]), [
+      ["p:k", "urn:p", "a b&"],
+      ["k", "", "\n"],
+    ]);
+    assert.equal(ts[4].text, "x > y");
+    assert.equal(ts[1].namespaceUri, "urn:d");
+    assert.equal(ts[6].namespaceUri, "urn:d");
+    assert.equal(ts[6].selfClosing, true);
+    assert.equal(ts[0].attributes[0].value, "1.0");
+  });
+
+  it("normalises line ends", () => {
+    const ts = tokens("<a>1\r\n2\r3</a>");
+    assert.equal(ts[1].text, "1\n2\n3");
+  });
+
+  it("decodes UTF-8 and UTF-16 with BOM and rejects bad bytes", () => {
+    const doc = "<?xml version='1.0' encoding='UTF-16'?><a>é\u{1F600}</a>";
+    const le = new Uint8Array(2 + doc.length * 2);
+    const be = new Uint8Array(2 + doc.length * 2);
+    le.set([0xff, 0xfe]);
+    be.set([0xfe, 0xff]);
+    for (let k = 0; k < doc.length; k++) {
+      const c = doc.charCodeAt(k);
+      le[2 + 2 * k] = c & 0xff;
+      le[3 + 2 * k] = c >> 8;
+      be[2 + 2 * k] = c >> 8;
+      be[3 + 2 * k] = c & 0xff;
+    }
+    assert.equal(buildDom(le).root.text(), "é\u{1F600}");
+    assert.equal(buildDom(be).root.text(), "é\u{1F600}");
+    const utf8 = new TextEncoder().encode("\ufeff<a>é</a>");
+    assert.equal(buildDom(utf8).root.text(), "é");
+    const bad = Uint8Array.from([0x3c, 0x61, 0x3e, 0x0a, 0x78, 0xc3, 0x28, 0x3c, 0x2f, 0x61, 0x3e]);
+    const e = xmlError(bad);
+    assert.equal(e.code, "InvalidEncoding");
+    assert.equal(e.line, 2);
+    assert.equal(e.column, 2);
+    assert.equal(
+      xmlError(new TextEncoder().encode("<?xml version='1.0' encoding='ISO-8859-1'?><a/>")).code,
+      "InvalidEncoding",
+    );
+  });
+
+  it("gives the same tokens when fed in chunks split anywhere (property)", () => {
+    const doc =
+      "<?xml version='1.0'?><!--c--><r xmlns:p='urn:p'>\r\n<p:i a='1 &amp; 2'>t&#x1F600;é</p:i>" +
+      "<![CDATA[x]]y]]><?pi d?><e/>\u{1F600}</r>";
+    const whole = tokens(doc);
+    const bytes = new TextEncoder().encode(doc);
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(bytes.length), { maxLength: 8 }),
+        fc.boolean(),
+        (cuts, asBytes) => {
+          const points = [0, ...cuts.sort((a, b) => a - b), bytes.length];
+          const p = new XmlParser();
+          const out: XmlToken[] = [];
+          for (let k = 0; k + 1 < points.length; k++) {
+            p.feed(
+              asBytes
+                ? bytes.subarray(points[k], points[k + 1])
+                : doc.slice(points[k], points[k + 1]),
+            );
+            while (p.next()) out.push(p.current());
+            assert.ok(p.needsInput);
+          }
+          p.end();
+          while (p.next()) out.push(p.current());
+          assert.deepEqual(out, whole);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("enforces limits", () => {
+    const cases: [string, XmlParseOptions][] = [
+      ["<a><a><a/></a></a>", { limits: { maxDepth: 2 } }],
+      ["<a b='1' c='2' d='3'/>", { limits: { maxAttributes: 2 } }],
+      ["<abcdefgh/>", { limits: { maxNameLength: 4 } }],
+      ["<a>123456</a>", { limits: { maxTextLength: 5 } }],
+      ["<a>&lt;&lt;&lt;</a>", { limits: { maxTextLength: 2 } }],
+      ["<a><b/><b/><b/></a>", { limits: { maxTokens: 4 } }],
+    ];
+    for (const [doc, opts] of cases) assert.equal(xmlError(doc, opts).code, "LimitExceeded", doc);
+    // An unterminated huge token fed in chunks is refused without buffering forever.
+    const p = new XmlParser(undefined, { limits: { maxTextLength: 1000, maxNameLength: 10 } });
+    p.feed("<a>");
+    assert.throws(() => {
+      for (let k = 0; k < 200; k++) {
+        p.feed("x".repeat(1000));
+        while (p.next());
+      }
+    }, (e: unknown) => e instanceof XmlParseError && e.code === "LimitExceeded");
+  });
+
+  it("is secure with DOCTYPE: internal entities only, billion laughs stopped", () => {
+    const ok = tokens(
+      "<!DOCTYPE a [<!ENTITY e 'x&amp;y'><!ENTITY f '&e;&e;'><!ELEMENT a ANY>]><a t='&f;'>&f;</a>",
+      {
+        allowDoctype: true,
+      },
+    );
+    assert.equal(ok[0].kind, TokenKind.Doctype);
+    assert.equal(ok[1].attributes[0].value, "x&yx&y");
+    assert.equal(ok[2].text, "x&yx&y");
+    let lol = "<!DOCTYPE l [<!ENTITY l0 'lol'>";
+    for (let k = 1; k < 10; k++) lol += `<!ENTITY l${k} '${`&l${k - 1};`.repeat(10)}'>`;
+    lol += "]><l>&l9;</l>";
+    assert.equal(xmlError(lol, { allowDoctype: true }).code, "LimitExceeded");
+    assert.equal(xmlError(lol).code, "DoctypeNotAllowed");
+    const xxe = "<!DOCTYPE a [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><a>&x;</a>";
+    assert.equal(xmlError(xxe, { allowDoctype: true }).code, "ExternalEntity");
+    assert.equal(
+      xmlError("<!DOCTYPE a [<!ENTITY % p SYSTEM 'http://x/'>%p;]><a/>", { allowDoctype: true })
+        .code,
+      "Unsupported",
+    );
+    assert.equal(
+      xmlError("<!DOCTYPE a [<!ENTITY e '&e;'>]><a>&e;</a>", { allowDoctype: true }).code,
+      "RecursiveEntity",
+    );
+    assert.equal(
+      xmlError("<!DOCTYPE a [<!ENTITY e '<b/>'>]><a>&e;</a>", { allowDoctype: true }).code,
+      "Unsupported",
+    );
+    assert.equal(
+      xmlError("<!DOCTYPE a [<!ENTITY e 'x'>]><a/><!DOCTYPE a>", { allowDoctype: true }).code,
+      "InvalidSyntax",
+    );
+    assert.equal(
+      xmlError("<!DOCTYPE a [<!BOGUS>]><a/>", { allowDoctype: true }).code,
+      "InvalidSyntax",
+    );
+  });
+
+  it("decodeEntities handles predefined and character references", () => {
+    assert.equal(
+      decodeEntities("a &lt; b &amp;&amp; &#x41;&#66; &apos;&quot;&gt;"),
+      "a < b && AB '\">",
+    );
+    assert.throws(() => decodeEntities("&nope;"), XmlParseError);
+    assert.throws(() => decodeEntities("&#1;"), XmlParseError);
+  });
+});
+
+describe("runSax", () => {
+  it("calls back per token and routes errors to onError", () => {
+    const seen: string[] = [];
+    runSax(new XmlParser("<a><!--c--><?p d?>t<![CDATA[x]]><b/></a>"), {
+      onStartElement: (t) => seen.push(`+${t.name}`),
+      onEndElement: (t) => seen.push(`-${t.name}`),
+      onText: (t) => seen.push(`t:${t.text}`),
+      onCData: (t) => seen.push(`c:${t.text}`),
+      onComment: (t) => seen.push(`!${t.text}`),
+      onProcessingInstruction: (t) => seen.push(`?${t.name}`),
+    });
+    assert.deepEqual(seen, ["+a", "!c", "?p", "t:t", "c:x", "+b", "-b", "-a"]);
+    let err: XmlParseError | undefined;
+    assert.equal(runSax(new XmlParser("<a></b>"), { onError: (e) => (err = e) }), false);
+    assert.equal(err?.code, "MismatchedTag");
+    assert.throws(() => runSax(new XmlParser("<a></b>"), {}), XmlParseError);
+  });
+});
+
+describe("buildDom", () => {
+  it("navigates and serializes", () => {
+    const doc = buildDom(
+      "<?xml version='1.0'?><rss><channel><title>T &amp; U</title><item id='1'>A</item><item id='2'>B</item></channel></rss>",
+    );
+    const channel = doc.root.childByName("channel")!;
+    assert.equal(channel.parent, doc.root);
+    assert.equal(channel.childByName("title")!.text(), "T & U");
+    assert.deepEqual(channel.childrenByName("item").map((e) => e.getAttribute("id")), ["1", "2"]);
+    assert.equal(doc.find("rss/channel/item")!.text(), "A");
+    assert.equal(doc.root.findAll("channel/item").length, 2);
+    assert.equal(doc.root.findAll("*/*").length, 3);
+    assert.equal(
+      doc.toString(),
+      '<?xml version="1.0"?><rss><channel><title>T &amp; U</title><item id="1">A</item><item id="2">B</item></channel></rss>',
+    );
+    const ns = buildDom("<a xmlns:p='urn:p' p:x='1'/>").root;
+    assert.equal(ns.getAttribute("x", "urn:p"), "1");
+    assert.equal(ns.getAttribute("p:x"), "1");
+  });
+
+  it("round-trips generated trees: serialize, parse, serialize (property)", () => {
+    const name = fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9._-]{0,6}$/);
+    const textArb = fc.string({
+      unit: fc.constantFrom(..."ab <>&\"'\t\né\u{1F600}]"),
+      maxLength: 12,
+    });
+    const tree = fc.letrec((tie) => ({
+      el: fc.record({
+        name,
+        attrs: fc.uniqueArray(fc.tuple(name, textArb), { selector: (a) => a[0], maxLength: 3 }),
+        children: fc.array(fc.oneof({ depthSize: "small" }, textArb, tie("el")), { maxLength: 4 }),
+      }),
+    })).el;
+    type Gen = { name: string; attrs: [string, string][]; children: (string | Gen)[] };
+    const toElement = (g: Gen): XmlElement => {
+      const e = new XmlElement(
+        g.name,
+        g.attrs.map(([n, v]) => ({
+          name: n,
+          prefix: "",
+          localName: n,
+          namespaceUri: "",
+          value: v,
+        })),
+      );
+      for (const c of g.children) {
+        if (typeof c === "string") {
+          e.children.push({ kind: "Text", text: c, cdata: false, parent: e });
+        } else e.children.push(toElement(c));
+      }
+      return e;
+    };
+    fc.assert(
+      fc.property(tree, (g) => {
+        const s1 = toElement(g as Gen).toString();
+        const s2 = buildDom(s1).root.toString();
+        assert.equal(s2, buildDom(s2).root.toString());
+        assert.equal(buildDom(s1).root.text(), buildDom(s2).root.text());
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("mutated and truncated documents only ever raise XmlParseError (fuzz)", () => {
+    const seed =
+      "<?xml version='1.0'?><!DOCTYPE r [<!ENTITY e 'v'>]><r xmlns:p='urn:p'><p:i a='1 &amp;'>t&e;&#x41;</p:i><![CDATA[c]]><!--k--><?pi x?></r>";
+    const alphabet = [..."<>/!?-[]&;#x'\"=: \nabp\u0000\u{1F600}"];
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(seed.length), fc.nat(3), fc.constantFrom(...alphabet)), {
+          maxLength: 6,
+        }),
+        fc.nat(seed.length),
+        (edits, cut) => {
+          let doc = seed;
+          for (const [at, op, ch] of edits) {
+            if (op === 0) doc = doc.slice(0, at) + doc.slice(at + 1);
+            else if (op === 1) doc = doc.slice(0, at) + ch + doc.slice(at);
+            else doc = doc.slice(0, at) + ch + doc.slice(at + 1);
+          }
+          if (edits.length === 0) doc = doc.slice(0, cut);
+          for (const allowDoctype of [true, false]) {
+            try {
+              buildDom(doc, { allowDoctype });
+            } catch (e) {
+              if (!(e instanceof XmlParseError)) throw e;
+              assert.ok(e.line >= 1 && e.column >= 1);
+            }
+          }
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+});
