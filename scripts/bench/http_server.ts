@@ -1,0 +1,225 @@
+/**
+ * HTTP server throughput: wrk (64 keep-alive connections, one thread)
+ * against a JSON hello route and a `/users/{id}` route, our
+ * `WebhookServer` against the runtime's own server and a popular
+ * framework, in one run, printing requests per second and ratios.
+ *
+ * - Deno: ours, raw `Deno.serve`, npm `hono` on `Deno.serve`.
+ * - Node: ours, raw `node:http`, npm `fastify`.
+ *
+ * The server process is pinned to core 0 and wrk to core 1 (taskset) when
+ * the machine has them. Usage: `deno run -A scripts/bench/http_server.ts
+ * [--duration=5]`, or `node npm/scripts/bench/http_server.js` after the
+ * npm build.
+ *
+ * @module
+ */
+import { createServer } from "node:http";
+import { platform } from "../../core/platform/mod.ts";
+import { type ServerTransportFactory, WebhookServer } from "../../http/server.ts";
+
+const isDeno = "Deno" in globalThis;
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+const args: string[] = isDeno ? g.Deno.args : g.process.argv.slice(2);
+const arg = (name: string, fallback: string): string =>
+  args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
+const duration = Number(arg("duration", "5"));
+const connections = Number(arg("connections", "64"));
+const pid: number = isDeno ? g.Deno.pid : g.process.pid;
+
+interface Running {
+  port: number;
+  stop(): Promise<void>;
+}
+type Candidate = { name: string; start(port: number): Promise<Running> };
+
+const USER = (id: string): string => JSON.stringify({ id, name: "Ada", email: "ada@example.com" });
+
+async function run(cmd: string, argv: string[]): Promise<string> {
+  const child = platform().spawn(cmd, { args: argv });
+  const [out, , status] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.status,
+  ]);
+  if (!status.success) throw new Error(`${cmd} ${argv.join(" ")} failed`);
+  return out;
+}
+
+let pinned = false;
+async function pin(): Promise<void> {
+  try {
+    await run("taskset", ["-p", "-c", "0", String(pid)]);
+    pinned = true;
+  } catch {
+    pinned = false;
+  }
+}
+
+async function wrk(url: string, seconds: number): Promise<number> {
+  const wrkArgs = ["-t1", `-c${connections}`, `-d${seconds}s`, url];
+  const out = pinned
+    ? await run("taskset", ["-c", "1", "wrk", ...wrkArgs])
+    : await run("wrk", wrkArgs);
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
+  if (errors) console.log(`    (${url}: ${errors[0]})`);
+  return m ? Number(m[1]) : 0;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const a = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return typeof a === "object" && a ? a.port : 0;
+}
+
+async function oursTransport(): Promise<{ factory?: ServerTransportFactory; label: string }> {
+  const probe = new WebhookServer();
+  try {
+    await probe.start({ hostname: "127.0.0.1", port: 0 });
+    await probe.stop();
+    return { label: "network transport" };
+  } catch (e) {
+    if ((e as { code?: string }).code !== "NoTransport") throw e;
+    // TODO(network): drop once the network layer's transport is the default.
+    const mod = await import("../../tests/http/_net_transport.ts");
+    return { factory: mod.netTransport, label: "node:net stand-in transport" };
+  }
+}
+
+const ours = (factory?: ServerTransportFactory): Candidate => ({
+  name: "iora WebhookServer",
+  async start(port) {
+    const server = new WebhookServer({ transport: factory });
+    server.onGet("/json", (_req, res) => res.json({ message: "Hello, World!" }));
+    server.onGet(
+      "/users/{id}",
+      (req, res) => res.setContent(USER(req.params.id), "application/json"),
+    );
+    await server.start({ hostname: "127.0.0.1", port });
+    return { port, stop: () => server.stop({ timeoutMs: 100 }) };
+  },
+});
+
+const denoServe: Candidate = {
+  name: "Deno.serve",
+  start(port) {
+    const server = g.Deno.serve(
+      { hostname: "127.0.0.1", port, onListen() {} },
+      (req: Request) => {
+        const path = new URL(req.url).pathname;
+        if (path === "/json") return Response.json({ message: "Hello, World!" });
+        if (path.startsWith("/users/")) {
+          return new Response(USER(path.slice(7)), {
+            headers: { "content-type": "application/json" },
+          });
+        }
+        return new Response("not found", { status: 404 });
+      },
+    );
+    return Promise.resolve({ port, stop: () => server.shutdown() });
+  },
+};
+
+const hono: Candidate = {
+  name: "hono on Deno.serve",
+  async start(port) {
+    const { Hono } = await import("npm:hono@4.6.14");
+    const app = new Hono();
+    app.get("/json", (c) => c.json({ message: "Hello, World!" }));
+    app.get("/users/:id", (c) => {
+      c.header("content-type", "application/json");
+      return c.body(USER(c.req.param("id")));
+    });
+    const server = g.Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, app.fetch);
+    return { port, stop: () => server.shutdown() };
+  },
+};
+
+const nodeHttp: Candidate = {
+  name: "node:http",
+  async start(port) {
+    const server = createServer((req, res) => {
+      const path = req.url ?? "/";
+      if (path === "/json") {
+        const body = JSON.stringify({ message: "Hello, World!" });
+        res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+        res.end(body);
+      } else if (path.startsWith("/users/")) {
+        const body = USER(path.slice(7));
+        res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+        res.end(body);
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
+    return {
+      port,
+      stop: () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    };
+  },
+};
+
+const fastify: Candidate = {
+  name: "fastify",
+  async start(port) {
+    const { default: Fastify } = await import("npm:fastify@5.2.0");
+    const app = Fastify({ logger: false });
+    app.get("/json", () => ({ message: "Hello, World!" }));
+    app.get("/users/:id", (req, reply) => {
+      reply.header("content-type", "application/json");
+      return USER((req.params as { id: string }).id);
+    });
+    await app.listen({ port, host: "127.0.0.1" });
+    return { port, stop: () => app.close() };
+  },
+};
+
+await pin();
+const transport = await oursTransport();
+const candidates = isDeno ? [ours(transport.factory), denoServe, hono] : [
+  ours(transport.factory),
+  nodeHttp,
+  fastify,
+];
+const runtime = isDeno ? `Deno ${g.Deno.version.deno}` : `Node ${g.process.version}`;
+console.log(
+  `${runtime}; wrk -t1 -c${connections} -d${duration}s; ${
+    pinned ? "server on core 0, wrk on core 1" : "unpinned"
+  }; ours on the ${transport.label}`,
+);
+const results = new Map<string, Record<string, number>>();
+for (const c of candidates) {
+  const port = await freePort();
+  const server = await c.start(port);
+  const row: Record<string, number> = {};
+  for (const path of ["/json", "/users/42"]) {
+    await wrk(`http://127.0.0.1:${port}${path}`, 1); // warm-up
+    row[path] = await wrk(`http://127.0.0.1:${port}${path}`, duration);
+  }
+  await server.stop();
+  results.set(c.name, row);
+  console.log(
+    `  ${c.name.padEnd(22)} /json ${row["/json"].toFixed(0).padStart(8)} req/s   /users/{id} ${
+      row["/users/42"].toFixed(0).padStart(8)
+    } req/s`,
+  );
+}
+const mine = results.get("iora WebhookServer")!;
+for (const [name, row] of results) {
+  if (name === "iora WebhookServer") continue;
+  console.log(
+    `  ours / ${name.padEnd(20)} /json ${
+      (mine["/json"] / row["/json"]).toFixed(2)
+    }x   /users/{id} ${(mine["/users/42"] / row["/users/42"]).toFixed(2)}x`,
+  );
+}
