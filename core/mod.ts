@@ -17,3 +17,4 @@ export * from "./state_store.ts";
 export * from "./timer.ts";
 export * from "./config.ts";
 export * from "./blocking_queue.ts";
+export * from "./event_queue.ts";
