@@ -1,0 +1,176 @@
+/**
+ * `deno task soak`: robustness of `WebhookServer` under abuse and load.
+ *
+ * 1. Slowloris: 1,000 connections each send half a request head and stall.
+ *    A new client must still be served at once, and every stalled
+ *    connection must be closed by the header timeout.
+ * 2. Malformed flood: thousands of broken or smuggling requests, each must
+ *    get its 4xx/5xx answer, and the server must still serve afterwards.
+ * 3. Load: wrk at full speed for 60 s (`--seconds=N`); open sessions must
+ *    return to zero and memory must stay bounded.
+ *
+ * Exits non-zero on any failure. Usage: `deno task soak [--seconds=60]
+ * [--idle=1000] [--flood=5000]`.
+ *
+ * @module
+ */
+import { connect, type Socket } from "node:net";
+import { platform } from "../core/platform/mod.ts";
+import { type ServerTransportFactory, WebhookServer } from "../http/server.ts";
+
+const isDeno = "Deno" in globalThis;
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+const args: string[] = isDeno ? g.Deno.args : g.process.argv.slice(2);
+const arg = (name: string, fallback: number): number =>
+  Number(args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback);
+const seconds = arg("seconds", 60);
+const idleCount = arg("idle", 1000);
+const floodCount = arg("flood", 5000);
+const headerTimeoutMs = 2000;
+
+const failures: string[] = [];
+function check(ok: boolean, what: string): void {
+  console.log(`  ${ok ? "ok  " : "FAIL"} ${what}`);
+  if (!ok) failures.push(what);
+}
+
+function rss(): number {
+  return isDeno ? g.Deno.memoryUsage().rss : g.process.memoryUsage().rss;
+}
+
+async function transportFactory(): Promise<ServerTransportFactory | undefined> {
+  const probe = new WebhookServer();
+  try {
+    await probe.start({ hostname: "127.0.0.1", port: 0 });
+    await probe.stop();
+    return undefined;
+  } catch (e) {
+    if ((e as { code?: string }).code !== "NoTransport") throw e;
+    // TODO(network): drop once the network layer's transport is the default.
+    return (await import("../tests/http/_net_transport.ts")).netTransport;
+  }
+}
+
+function exchange(port: number, data: string, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    let text = "";
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(text);
+    }, timeoutMs);
+    s.on("data", (d: Uint8Array) => (text += new TextDecoder().decode(d)));
+    s.on("error", () => {});
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+    s.on("connect", () => s.write(data));
+  });
+}
+
+const server = new WebhookServer({
+  transport: await transportFactory(),
+  headerTimeoutMs,
+  keepAliveTimeoutMs: 2000,
+  maxConnections: idleCount + 1000,
+});
+server.onGet("/json", (_q, r) => r.json({ message: "Hello, World!" }));
+server.onPost("/echo", (q, r) => r.setContent(q.body, "application/octet-stream"));
+await server.start({ hostname: "127.0.0.1", port: 0 });
+const port = server.port;
+const base = `http://127.0.0.1:${port}`;
+
+try {
+  console.log(`slowloris: ${idleCount} connections holding half a header`);
+  const stalled: Socket[] = [];
+  const closed: Promise<void>[] = [];
+  for (let i = 0; i < idleCount; i++) {
+    const s = connect(port, "127.0.0.1");
+    s.on("error", () => {});
+    s.resume(); // the 408 answer must be read for the close to surface
+    closed.push(new Promise((r) => s.on("close", () => r())));
+    s.on("connect", () => s.write("GET /json HTTP/1.1\r\nHost: x\r\nX-Half: "));
+    stalled.push(s);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = platform().now();
+  const fresh = await fetch(`${base}/json`);
+  await fresh.text();
+  const servedIn = platform().now() - t0;
+  check(
+    fresh.status === 200 && servedIn < 1000,
+    `a new client is served (${servedIn.toFixed(0)} ms)`,
+  );
+  const deadline = new Promise<string>((r) => setTimeout(() => r("timeout"), headerTimeoutMs * 4));
+  const outcome = await Promise.race([Promise.all(closed).then(() => "closed"), deadline]);
+  check(outcome === "closed", `all stalled connections closed by the header timeout`);
+  for (const s of stalled) s.destroy();
+
+  console.log(`malformed flood: ${floodCount} requests`);
+  const bad: Array<[string, number]> = [
+    [
+      "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+      400,
+    ],
+    ["GET /json HTTP/1.1\r\nHost: h\r\nX: a\r\n folded\r\n\r\n", 400],
+    ["GET /json HTTP/1.1\r\n\r\n", 400],
+    ["GET /json HTTP/9.9\r\nHost: h\r\n\r\n", 505],
+    ["POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501],
+    ["POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400],
+    ["\x00\x01\x02garbage\r\n\r\n", 400],
+  ];
+  let right = 0;
+  const batch = 100;
+  for (let i = 0; i < floodCount; i += batch) {
+    const answers = await Promise.all(
+      Array.from({ length: Math.min(batch, floodCount - i) }, (_, j) => {
+        const [input, status] = bad[(i + j) % bad.length];
+        return exchange(port, input).then((t) => t.startsWith(`HTTP/1.1 ${status} `));
+      }),
+    );
+    right += answers.filter(Boolean).length;
+  }
+  check(right === floodCount, `${right}/${floodCount} malformed requests got the right status`);
+  const after = await fetch(`${base}/json`);
+  check(after.status === 200 && (await after.text()).includes("Hello"), "server still serves");
+
+  console.log(`load: wrk for ${seconds} s`);
+  const before = rss();
+  const samples: number[] = [];
+  const sampler = setInterval(() => samples.push(rss()), 1000);
+  const child = platform().spawn("wrk", {
+    args: ["-t1", "-c64", `-d${seconds}s`, `${base}/json`],
+  });
+  const [out, , status] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.status,
+  ]);
+  clearInterval(sampler);
+  check(status.success, "wrk ran");
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? "?";
+  console.log(`  ${rps} req/s`);
+  const half = samples.slice(Math.floor(samples.length / 2));
+  const firstHalfMax = Math.max(...samples.slice(0, Math.ceil(samples.length / 2)), before);
+  const secondHalfMax = Math.max(...half, 0);
+  check(
+    secondHalfMax < firstHalfMax * 1.5 + 32 * 1024 * 1024,
+    `memory bounded (rss start ${(before / 2 ** 20).toFixed(0)} MiB, first half max ${
+      (firstHalfMax / 2 ** 20).toFixed(0)
+    } MiB, second half max ${(secondHalfMax / 2 ** 20).toFixed(0)} MiB)`,
+  );
+  const settle = platform().now();
+  while (server.getStats().activeConnections > 0 && platform().now() - settle < 5000) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  check(server.getStats().activeConnections === 0, "no open sessions left after the load");
+} finally {
+  await server.stop({ timeoutMs: 1000 });
+}
+console.log(failures.length === 0 ? "soak passed" : `soak FAILED: ${failures.join("; ")}`);
+if (failures.length > 0) {
+  if (isDeno) g.Deno.exit(1);
+  else g.process.exit(1);
+}
