@@ -753,6 +753,10 @@ export class WebhookServer implements AsyncDisposable {
             }
             this.#drive(conn);
           }
+        }).catch((e) => {
+          // Only a bug of ours lands here; never let it become an unhandled rejection.
+          this.#logger?.error("connection failed", { error: String(e) });
+          this.#closeConn(conn);
         });
       }
     }
@@ -836,6 +840,12 @@ export class WebhookServer implements AsyncDisposable {
   ): Promise<void> | null {
     if (conn.closing) return null;
     const keepAlive = msg.keepAlive && !this.#shuttingDown && conn.requests < this.#maxRequests;
+    if (
+      !Number.isInteger(res.status) || res.status < 200 || res.status > 999 ||
+      (res.body !== null && typeof res.body !== "string" && !(res.body instanceof Uint8Array))
+    ) {
+      this.#handlerFailed(res, new TypeError(`invalid response (status ${res.status})`), req);
+    }
     const status = res.status;
     const bodiless = status < 200 || status === 204 || status === 304;
     const isHead = msg.method === "HEAD";

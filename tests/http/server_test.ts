@@ -101,6 +101,12 @@ describe("WebhookServer", () => {
         return { status: "success", name: b.name };
       });
       s.on("/api/none").handleJson(() => undefined);
+      s.onGet("/bad-status", (_q, r) => {
+        r.status = 42;
+      });
+      s.onGet("/bad-body", (_q, r) => {
+        r.body = { not: "bytes" } as unknown as string;
+      });
       s.onGet("/stream", (_req, res) => {
         res.stream(
           (async function* () {
@@ -174,6 +180,11 @@ describe("WebhookServer", () => {
       assert.doesNotMatch(text, /secret|at /);
     }
     assert.ok(logs.some((l) => l.level === "error" && l.message === "handler failed"));
+    for (const path of ["/bad-status", "/bad-body"]) {
+      const r = await fetch(`${base}${path}`);
+      assert.equal(r.status, 500, path);
+      await r.body?.cancel();
+    }
   });
 
   it("handleJson: parses, serializes, and answers 400/413/415", async () => {
