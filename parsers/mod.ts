@@ -33,3 +33,5 @@ export type {
 export { parseToml, stringifyToml, TomlParseError } from "./toml.ts";
 export type { TomlTable } from "./toml.ts";
 export * from "./xml/mod.ts";
+export { JsonStreamParser } from "./json_stream.ts";
+export type { JsonStreamItem, JsonStreamOptions, JsonStreamToken } from "./json_stream.ts";

@@ -1,0 +1,514 @@
+/**
+ * Incremental JSON: chunks in (split anywhere), complete values out at a chosen depth.
+ *
+ * @module
+ */
+import {
+  DEFAULT_JSON_LIMITS,
+  type JsonLimits,
+  JsonParseError,
+  type JsonValue,
+  parseJson,
+} from "./json.ts";
+
+/** A value completed by {@linkcode JsonStreamParser}. */
+export interface JsonStreamItem {
+  /** The value. */
+  value: JsonValue;
+  /** Its key in the parent object, its index in the parent array, or its sequence number. */
+  key: string | number;
+}
+
+/** A token event of {@linkcode JsonStreamParser} (only when `onToken` is given). */
+export interface JsonStreamToken {
+  /** What was read. */
+  type: "startObject" | "endObject" | "startArray" | "endArray" | "key" | "value";
+  /** The key (for `key`) or the scalar (for `value`). */
+  value?: JsonValue;
+  /** Nesting depth of the token (0 = top level). */
+  depth: number;
+}
+
+/** Options of {@linkcode JsonStreamParser}. */
+export interface JsonStreamOptions {
+  /**
+   * The depth whose values are emitted: 1 (default) emits the elements of a top-level array
+   * (or the members of a top-level object); 0 emits whole top-level values and then accepts
+   * any number of them separated by whitespace (NDJSON, concatenated JSON).
+   */
+  depth?: number;
+  /**
+   * Limits as for parseJson; `maxBytes` bounds each emitted value (the stream itself is
+   * unbounded), in UTF-16 code units.
+   */
+  limits?: Partial<JsonLimits>;
+  /**
+   * Token events. Tokens above the emit depth arrive as they are read; tokens inside an
+   * emitted value arrive when that value completes, just before it is returned.
+   */
+  onToken?: (token: JsonStreamToken) => void;
+}
+
+const enum State {
+  Value,
+  FirstArray,
+  FirstObject,
+  Key,
+  Colon,
+  Comma,
+  Done,
+}
+
+const enum Capture {
+  None,
+  Str,
+  Container,
+  Scalar,
+}
+
+interface Level {
+  array: boolean;
+  count: number;
+  key: string;
+}
+
+/**
+ * An incremental JSON parser. Feed chunks of text or UTF-8 bytes with `write()`, get the
+ * values completed so far at the chosen depth; `end()` finishes. Every guarantee of
+ * parseJson holds: strict grammar, limits, and errors with line, column and offset
+ * (offsets count UTF-16 code units of the decoded text).
+ *
+ * @example
+ * ```ts
+ * import { JsonStreamParser } from "./json_stream.ts";
+ * const p = new JsonStreamParser();
+ * const got = [...p.write('[{"a": 1}, {"a"'), ...p.write(": 2}]"), ...p.end()];
+ * console.log(got.map((i) => i.value)); // [{a: 1}, {a: 2}]
+ * ```
+ */
+export class JsonStreamParser {
+  #emitDepth: number;
+  #limits: JsonLimits;
+  #onToken: ((token: JsonStreamToken) => void) | undefined;
+  #decoder: TextDecoder | undefined;
+  #state = State.Value;
+  #stack: Level[] = [];
+  #capture = Capture.None;
+  #capDepth = 0;
+  #inString = false;
+  #escaped = false;
+  #pieces: string[] = [];
+  #capLength = 0;
+  #capStart = 0;
+  #capLine = 1;
+  #capColumn = 1;
+  #captureIsKey = false;
+  #sequence = 0;
+  #offset = 0; // global offset of the current chunk's start
+  #line = 1;
+  #lineStart = 0; // global offset where the current line starts
+  #ended = false;
+  #failed: JsonParseError | undefined;
+  #out: JsonStreamItem[] = [];
+
+  /**
+   * Creates a parser.
+   *
+   * @param options emit depth, limits and token events
+   */
+  constructor(options?: JsonStreamOptions) {
+    this.#emitDepth = Math.max(0, Math.floor(options?.depth ?? 1));
+    this.#limits = { ...DEFAULT_JSON_LIMITS, ...options?.limits };
+    this.#onToken = options?.onToken;
+  }
+
+  /**
+   * Feeds the next chunk (text or UTF-8 bytes; do not mix).
+   *
+   * @param chunk the next piece of the stream, split anywhere
+   * @returns the values completed by this chunk
+   * @throws {JsonParseError} on malformed input or a broken limit
+   */
+  write(chunk: string | Uint8Array): JsonStreamItem[] {
+    if (this.#failed) throw this.#failed;
+    if (this.#ended) throw new TypeError("JsonStreamParser.write() after end()");
+    let text: string;
+    if (typeof chunk === "string") text = chunk;
+    else {
+      this.#decoder ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+      try {
+        text = this.#decoder.decode(chunk, { stream: true });
+      } catch {
+        throw this.#error("InvalidUtf8", "invalid UTF-8 sequence", this.#offset);
+      }
+    }
+    this.#out = [];
+    this.#run(text);
+    return this.#out;
+  }
+
+  /**
+   * Ends the stream.
+   *
+   * @returns the values completed by the end (such as a final top-level number)
+   * @throws {JsonParseError} when the stream ends inside a value
+   */
+  end(): JsonStreamItem[] {
+    if (this.#failed) throw this.#failed;
+    if (this.#ended) return [];
+    this.#out = [];
+    if (this.#decoder) {
+      let tail: string;
+      try {
+        tail = this.#decoder.decode();
+      } catch {
+        throw this.#error("InvalidUtf8", "invalid UTF-8 sequence at the end", this.#offset);
+      }
+      if (tail) this.#run(tail);
+    }
+    this.#ended = true;
+    if (this.#capture === Capture.Scalar) this.#finishCapture();
+    if (this.#capture !== Capture.None || this.#stack.length > 0) {
+      throw this.#error("UnexpectedEnd", "unexpected end of input", this.#offset);
+    }
+    if (this.#state !== State.Done && this.#emitDepth !== 0) {
+      throw this.#error("UnexpectedEnd", "unexpected end of input", this.#offset);
+    }
+    return this.#out;
+  }
+
+  /**
+   * A Web `TransformStream` over this parser: chunks in, {@linkcode JsonStreamItem}s out.
+   *
+   * @returns the transform stream
+   *
+   * @example
+   * ```ts
+   * import { JsonStreamParser } from "./json_stream.ts";
+   * const items = ReadableStream.from(["[1,", "2]"]).pipeThrough(new JsonStreamParser().toTransformStream());
+   * for await (const item of items) console.log(item.value);
+   * ```
+   */
+  toTransformStream(): TransformStream<string | Uint8Array, JsonStreamItem> {
+    return new TransformStream<string | Uint8Array, JsonStreamItem>({
+      transform: (chunk, controller) => {
+        for (const item of this.write(chunk)) controller.enqueue(item);
+      },
+      flush: (controller) => {
+        for (const item of this.end()) controller.enqueue(item);
+      },
+    });
+  }
+
+  #error(code: JsonParseError["code"], message: string, offset: number): JsonParseError {
+    const err = new JsonParseError(code, message, offset, this.#line, offset - this.#lineStart + 1);
+    this.#failed = err;
+    return err;
+  }
+
+  /** Advances the line counter to global offset `to` within chunk `s`. */
+  #countLines(s: string, from: number, to: number): void {
+    let k = s.indexOf("\n", from);
+    while (k >= 0 && k < to) {
+      this.#line++;
+      this.#lineStart = this.#offset + k + 1;
+      k = s.indexOf("\n", k + 1);
+    }
+  }
+
+  #run(s: string): void {
+    const n = s.length;
+    let i = 0;
+    let counted = 0;
+    try {
+      while (i < n) {
+        if (this.#capture !== Capture.None) {
+          const end = this.#scan(s, i);
+          if (end < 0) {
+            this.#append(s, i, n);
+            i = n;
+            break;
+          }
+          this.#append(s, i, end);
+          this.#countLines(s, counted, end);
+          counted = end;
+          i = end;
+          this.#finishCapture();
+          continue;
+        }
+        const c = s.charCodeAt(i);
+        if (c === 32 || c === 10 || c === 13 || c === 9) {
+          i++;
+          continue;
+        }
+        this.#countLines(s, counted, i);
+        counted = i;
+        const at = this.#offset + i;
+        switch (this.#state) {
+          case State.Done:
+            throw this.#error("TrailingData", "unexpected data after the JSON value", at);
+          case State.FirstArray:
+            if (c === 93) {
+              i++;
+              this.#close(true);
+              continue;
+            }
+            this.#state = State.Value;
+            break;
+          case State.FirstObject:
+          case State.Key:
+            if (c === 125 && this.#state === State.FirstObject) {
+              i++;
+              this.#close(false);
+              continue;
+            }
+            if (c !== 34) throw this.#unexpected(s, i);
+            this.#startCapture(Capture.Str, s, i, true);
+            i++;
+            continue;
+          case State.Colon:
+            if (c !== 58) throw this.#unexpected(s, i);
+            i++;
+            this.#state = State.Value;
+            continue;
+          case State.Comma: {
+            const top = this.#stack[this.#stack.length - 1];
+            if (c === 44) {
+              i++;
+              this.#state = top.array ? State.Value : State.Key;
+              continue;
+            }
+            if (c === (top.array ? 93 : 125)) {
+              i++;
+              this.#close(top.array);
+              continue;
+            }
+            throw this.#unexpected(s, i);
+          }
+        }
+        // State.Value
+        const depth = this.#stack.length;
+        if ((c === 91 || c === 123) && depth < this.#emitDepth) {
+          if (depth + 1 > this.#limits.maxDepth) {
+            throw this.#error(
+              "LimitExceeded",
+              `nesting deeper than maxDepth ${this.#limits.maxDepth}`,
+              at,
+            );
+          }
+          this.#stack.push({ array: c === 91, count: 0, key: "" });
+          this.#onToken?.({ type: c === 91 ? "startArray" : "startObject", depth });
+          this.#state = c === 91 ? State.FirstArray : State.FirstObject;
+          i++;
+          continue;
+        }
+        if (c === 91 || c === 123) {
+          this.#startCapture(Capture.Container, s, i, false);
+          this.#capDepth = 1;
+          i++;
+        } else if (c === 34) {
+          this.#startCapture(Capture.Str, s, i, false);
+          i++;
+        } else if (c === 45 || (c >= 48 && c <= 57) || c === 116 || c === 102 || c === 110) {
+          this.#startCapture(Capture.Scalar, s, i, false);
+        } else throw this.#unexpected(s, i);
+      }
+      this.#countLines(s, counted, n);
+    } catch (e) {
+      if (e instanceof JsonParseError) {
+        this.#failed = e;
+      }
+      throw e;
+    } finally {
+      this.#offset += n;
+    }
+  }
+
+  #unexpected(s: string, i: number): JsonParseError {
+    return this.#error(
+      "UnexpectedToken",
+      `unexpected character ${JSON.stringify(s[i])}`,
+      this.#offset + i,
+    );
+  }
+
+  #startCapture(kind: Capture, s: string, i: number, isKey: boolean): void {
+    this.#capture = kind;
+    this.#captureIsKey = isKey;
+    this.#inString = kind === Capture.Str;
+    this.#escaped = false;
+    this.#pieces = [];
+    this.#capLength = 0;
+    this.#capStart = this.#offset + i;
+    this.#capLine = this.#line;
+    this.#capColumn = this.#capStart - this.#lineStart + 1;
+    if (kind !== Capture.Scalar) {
+      // The opening quote or bracket is consumed by the caller; record it.
+      this.#pieces.push(s[i]);
+      this.#capLength = 1;
+    }
+  }
+
+  #append(s: string, from: number, to: number): void {
+    if (to <= from) return;
+    this.#capLength += to - from;
+    if (this.#capLength > this.#limits.maxBytes) {
+      throw this.#error(
+        "LimitExceeded",
+        `value larger than maxBytes ${this.#limits.maxBytes}`,
+        this.#capStart,
+      );
+    }
+    this.#pieces.push(from === 0 && to === s.length ? s : s.slice(from, to));
+  }
+
+  /** Scans the captured value from `i`; returns the offset just past its end, or -1. */
+  #scan(s: string, i: number): number {
+    const n = s.length;
+    if (this.#capture === Capture.Scalar) {
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c === 44 || c === 93 || c === 125 || c === 32 || c === 10 || c === 13 || c === 9) {
+          return i;
+        }
+        if (c === 34 || c === 91 || c === 123 || c === 58) return i;
+      }
+      return -1;
+    }
+    let depth = this.#capDepth;
+    let inString = this.#inString;
+    if (this.#escaped) {
+      this.#escaped = false;
+      i++;
+    }
+    const maxDepth = this.#limits.maxDepth - this.#stack.length;
+    // The next backslash, found once and reused: scanning for it per string would be quadratic.
+    let nextBackslash = -2;
+    while (i < n) {
+      if (inString) {
+        const q = s.indexOf('"', i);
+        if (nextBackslash !== -1 && nextBackslash < i) nextBackslash = s.indexOf("\\", i);
+        if (nextBackslash >= 0 && (q < 0 || nextBackslash < q)) {
+          if (nextBackslash + 1 >= n) {
+            this.#escaped = true;
+            i = n;
+            break;
+          }
+          i = nextBackslash + 2;
+          continue;
+        }
+        if (q < 0) {
+          i = n;
+          break;
+        }
+        inString = false;
+        i = q + 1;
+        if (this.#capture === Capture.Str) {
+          this.#inString = false;
+          return i;
+        }
+        continue;
+      }
+      const c = s.charCodeAt(i++);
+      if (c === 34) inString = true;
+      else if (c === 91 || c === 123) {
+        if (++depth > maxDepth) {
+          throw this.#error(
+            "LimitExceeded",
+            `nesting deeper than maxDepth ${this.#limits.maxDepth}`,
+            this.#offset + i - 1,
+          );
+        }
+      } else if ((c === 93 || c === 125) && --depth === 0) {
+        this.#capDepth = 0;
+        this.#inString = false;
+        return i;
+      }
+    }
+    this.#capDepth = depth;
+    this.#inString = inString;
+    return -1;
+  }
+
+  #finishCapture(): void {
+    const text = this.#pieces.length === 1 ? this.#pieces[0] : this.#pieces.join("");
+    this.#pieces = [];
+    const isKey = this.#captureIsKey;
+    this.#capture = Capture.None;
+    const depth = this.#stack.length;
+    let value: JsonValue;
+    try {
+      value = parseJson(text, {
+        limits: { ...this.#limits, maxDepth: Math.max(0, this.#limits.maxDepth - depth) },
+      });
+    } catch (e) {
+      if (!(e instanceof JsonParseError)) throw e;
+      const line = e.line === 1 ? this.#capLine : this.#capLine + e.line - 1;
+      const column = e.line === 1 ? this.#capColumn + e.column - 1 : e.column;
+      const msg = e.message.replace(/ at line \d+, column \d+ \(offset \d+\)$/, "");
+      const err = new JsonParseError(e.code, msg, this.#capStart + e.offset, line, column);
+      this.#failed = err;
+      throw err;
+    }
+    if (isKey) {
+      const top = this.#stack[depth - 1];
+      if (top.count + 1 > this.#limits.maxObjectKeys) {
+        throw this.#error(
+          "LimitExceeded",
+          `object with more than maxObjectKeys ${this.#limits.maxObjectKeys}`,
+          this.#capStart,
+        );
+      }
+      top.key = value as string;
+      this.#onToken?.({ type: "key", value, depth });
+      this.#state = State.Colon;
+      return;
+    }
+    if (this.#onToken) emitTokens(value, depth, this.#onToken);
+    if (depth === this.#emitDepth) {
+      const top = this.#stack[depth - 1];
+      const key = top === undefined ? this.#sequence : top.array ? top.count : top.key;
+      this.#out.push({ value, key });
+    }
+    this.#afterValue();
+  }
+
+  #afterValue(): void {
+    const top = this.#stack[this.#stack.length - 1];
+    if (top === undefined) {
+      this.#sequence++;
+      this.#state = this.#emitDepth === 0 ? State.Value : State.Done;
+      return;
+    }
+    top.count++;
+    if (top.array && top.count > this.#limits.maxArrayLength) {
+      throw this.#error(
+        "LimitExceeded",
+        `array longer than maxArrayLength ${this.#limits.maxArrayLength}`,
+        this.#capStart,
+      );
+    }
+    this.#state = State.Comma;
+  }
+
+  #close(array: boolean): void {
+    this.#stack.pop();
+    this.#onToken?.({ type: array ? "endArray" : "endObject", depth: this.#stack.length });
+    this.#afterValue();
+  }
+}
+
+function emitTokens(v: JsonValue, depth: number, on: (t: JsonStreamToken) => void): void {
+  if (Array.isArray(v)) {
+    on({ type: "startArray", depth });
+    for (const x of v) emitTokens(x, depth + 1, on);
+    on({ type: "endArray", depth });
+  } else if (typeof v === "object" && v !== null && !(v.constructor !== Object)) {
+    on({ type: "startObject", depth });
+    for (const k of Object.keys(v)) {
+      on({ type: "key", value: k, depth: depth + 1 });
+      emitTokens((v as Record<string, JsonValue>)[k], depth + 1, on);
+    }
+    on({ type: "endObject", depth });
+  } else on({ type: "value", value: v, depth });
+}

@@ -1,0 +1,179 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { JsonParseError, parseJson, stringifyJson, tryParseJson } from "../../parsers/json.ts";
+import type { JsonValue } from "../../parsers/json.ts";
+import { JsonStreamParser } from "../../parsers/json_stream.ts";
+import type {
+  JsonStreamItem,
+  JsonStreamOptions,
+  JsonStreamToken,
+} from "../../parsers/json_stream.ts";
+
+function feed(chunks: (string | Uint8Array)[], options?: JsonStreamOptions): JsonStreamItem[] {
+  const p = new JsonStreamParser(options);
+  const out: JsonStreamItem[] = [];
+  for (const c of chunks) out.push(...p.write(c));
+  out.push(...p.end());
+  return out;
+}
+
+function split<T extends string | Uint8Array>(whole: T, cuts: number[]): T[] {
+  const points = [
+    0,
+    ...cuts.map((c) => c % (whole.length + 1)).sort((a, b) => a - b),
+    whole.length,
+  ];
+  const out: T[] = [];
+  for (let k = 0; k + 1 < points.length; k++) out.push(whole.slice(points[k], points[k + 1]) as T);
+  return out;
+}
+
+describe("JsonStreamParser", () => {
+  it("emits the elements of a top-level array, and object members with their keys", () => {
+    assert.deepEqual(feed(['[{"a": 1}, {"a"', ': 2}, "x\\', '"y", 3', "]"]).map((i) => i.value), [
+      { a: 1 },
+      { a: 2 },
+      'x"y',
+      3,
+    ]);
+    assert.deepEqual(feed(['{"a": [1], "b": 2}']), [{ value: [1], key: "a" }, {
+      value: 2,
+      key: "b",
+    }]);
+    assert.deepEqual(feed(["[[1,[2]],[3]]"], { depth: 2 }).map((i) => i.value), [1, [2], 3]);
+    assert.deepEqual(feed(["[]"]), []);
+    assert.deepEqual(feed(["5"]), []);
+  });
+
+  it("reads NDJSON and concatenated values at depth 0", () => {
+    const items = feed(['1 {"a":[1]}\n"s"\r\n', "2"], { depth: 0 });
+    assert.deepEqual(items.map((i) => i.value), [1, { a: [1] }, "s", 2]);
+    assert.deepEqual(items.map((i) => i.key), [0, 1, 2, 3]);
+  });
+
+  it("gives parseJson's values for chunks split anywhere, text or bytes (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.jsonValue(), { maxLength: 5 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.boolean(),
+        (values, cuts, bytes) => {
+          const text = stringifyJson(values as JsonValue[], { indent: cuts.length % 3 });
+          const expected = parseJson(text) as JsonValue[];
+          const chunks = bytes ? split(new TextEncoder().encode(text), cuts) : split(text, cuts);
+          assert.deepEqual(feed(chunks).map((i) => i.value), expected);
+          const nd = values.map((v) => stringifyJson(v as JsonValue)).join("\n");
+          assert.deepEqual(feed(split(nd, cuts), { depth: 0 }).map((i) => i.value), expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("rejects what parseJson rejects, only with JsonParseError (fuzz)", () => {
+    const chars = fc.constantFrom(...'{}[]:,"\\ 0123456789.e-truefalsn\nu');
+    fc.assert(
+      fc.property(
+        fc.array(chars, { maxLength: 30 }).map((a) => a.join("")),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        (t, cuts) => {
+          let ok = true;
+          try {
+            feed(split(t, cuts));
+          } catch (e) {
+            if (!(e instanceof JsonParseError)) throw e;
+            ok = false;
+          }
+          if (ok) assert.ok(tryParseJson(t).ok, t);
+          else if (!/^\s*\[/.test(t) || t.trim() !== "") {
+            // Anything parseJson accepts, the stream accepts too.
+            assert.equal(
+              tryParseJson(t).ok && /^\s*[[{]/.test(t) ? "accepted" : "rejected",
+              "rejected",
+              t,
+            );
+          }
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  it("reports positions across chunks", () => {
+    const p = new JsonStreamParser();
+    p.write('[1,\n {"a": 1},\n');
+    assert.throws(() => p.write(' {"b": tru}]'), (e: unknown) => {
+      assert.ok(e instanceof JsonParseError);
+      assert.equal(e.code, "UnexpectedToken");
+      assert.equal(e.line, 3);
+      assert.equal(e.column, 11);
+      assert.equal(e.offset, 25);
+      return true;
+    });
+    assert.throws(() => p.write("x"), JsonParseError);
+    assert.throws(
+      () => feed(["[1,2"]),
+      (e: unknown) => e instanceof JsonParseError && e.code === "UnexpectedEnd",
+    );
+    assert.throws(
+      () => feed(["[1] 2"]),
+      (e: unknown) => e instanceof JsonParseError && e.code === "TrailingData",
+    );
+    assert.throws(
+      () => feed([Uint8Array.from([0x5b, 0xff, 0x5d])]),
+      (e: unknown) => e instanceof JsonParseError && e.code === "InvalidUtf8",
+    );
+  });
+
+  it("enforces limits without buffering past them", () => {
+    const limit = (chunks: string[], limits: JsonStreamOptions["limits"], depth = 1) =>
+      assert.throws(
+        () => feed(chunks, { limits, depth }),
+        (e: unknown) => e instanceof JsonParseError && e.code === "LimitExceeded",
+      );
+    limit(["[[[[1]]]]"], { maxDepth: 3 });
+    limit(["[1,2,3]"], { maxArrayLength: 2 });
+    limit(['{"a":1,"b":2}'], { maxObjectKeys: 1 });
+    limit(['["abcdef"]'], { maxStringLength: 3 });
+    const p = new JsonStreamParser({ limits: { maxBytes: 1000 } });
+    p.write('["');
+    assert.throws(() => {
+      for (let k = 0; k < 100; k++) p.write("x".repeat(100));
+    }, (e: unknown) => e instanceof JsonParseError && e.code === "LimitExceeded");
+  });
+
+  it("emits token events", () => {
+    const tokens: JsonStreamToken[] = [];
+    feed(['{"k": [1, {"x": null}]}'], { onToken: (t) => tokens.push(t) });
+    assert.deepEqual(tokens.map((t) => t.type + (t.value === undefined ? "" : `:${t.value}`)), [
+      "startObject",
+      "key:k",
+      "startArray",
+      "value:1",
+      "startObject",
+      "key:x",
+      "value:null",
+      "endObject",
+      "endArray",
+      "endObject",
+    ]);
+  });
+
+  it("works as a TransformStream", async () => {
+    const source = new ReadableStream<string>({
+      start(c) {
+        for (const s of ['[{"a":', "1},2,", "3]"]) c.enqueue(s);
+        c.close();
+      },
+    });
+    const got: JsonValue[] = [];
+    const reader = source.pipeThrough(new JsonStreamParser().toTransformStream()).getReader();
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      got.push(r.value.value);
+    }
+    assert.deepEqual(got, [{ a: 1 }, 2, 3]);
+  });
+});
