@@ -4,15 +4,15 @@
  *
  * @module
  */
+import { ConfigLoader } from "../core/config.ts";
 import type { LogFormat, LogThreshold } from "../core/logger.ts";
-import { platform } from "../core/platform/mod.ts";
 import type { PermissionGrant, WorkerPermissions } from "../core/platform/mod.ts";
 import { parseToml } from "../parsers/toml.ts";
 import { ServiceConfigError } from "./errors.ts";
 import type { ModuleSpec, SandboxServiceName } from "./plugin_host.ts";
 
 /** TLS files of the HTTP server. */
-export interface TlsConfig {
+export interface ServiceTlsConfig {
   /** PEM certificate chain. */
   certFile: string;
   /** PEM private key. */
@@ -22,7 +22,7 @@ export interface TlsConfig {
 }
 
 /** The HTTP server. */
-export interface ServerConfig {
+export interface ServiceServerConfig {
   /** Whether the service starts a server at all (default true). */
   enabled: boolean;
   /** The address to bind; default `127.0.0.1`. */
@@ -30,11 +30,11 @@ export interface ServerConfig {
   /** The port; default 8080, 0 picks a free one. */
   port: number;
   /** TLS, when set. */
-  tls?: TlsConfig;
+  tls?: ServiceTlsConfig;
 }
 
 /** Log rotation of the log file. */
-export interface LogRotationConfig {
+export interface ServiceLogRotationConfig {
   /** Rotate before the file exceeds this many bytes. */
   maxBytes?: number;
   /** Rotate when the UTC day changes. */
@@ -44,7 +44,7 @@ export interface LogRotationConfig {
 }
 
 /** Logging. */
-export interface LogConfig {
+export interface ServiceLogConfig {
   /** The threshold; default `"info"`. */
   level: LogThreshold;
   /** A log file; when absent, logs go to the console (stderr). */
@@ -52,17 +52,17 @@ export interface LogConfig {
   /** Line format; default `"text"` on the console, `"json"` in a file. */
   format?: LogFormat;
   /** Rotation of `file`. */
-  rotation?: LogRotationConfig;
+  rotation?: ServiceLogRotationConfig;
 }
 
 /** The state store. */
-export interface StateConfig {
+export interface ServiceStateConfig {
   /** The JSON file holding the state; default `iora_state.json` in the working directory. */
   file: string;
 }
 
 /** Plugins. */
-export interface ModulesConfig {
+export interface ServiceModulesConfig {
   /** Where relative module paths resolve; default `plugins`. */
   directory: string;
   /** Load `modules` at start-up (default true). */
@@ -72,27 +72,27 @@ export interface ModulesConfig {
 }
 
 /** The whole service configuration. */
-export interface Config {
+export interface ServiceConfig {
   /** The HTTP server. */
-  server: ServerConfig;
+  server: ServiceServerConfig;
   /** Logging. */
-  log: LogConfig;
+  log: ServiceLogConfig;
   /** The state store. */
-  state: StateConfig;
+  state: ServiceStateConfig;
   /** Plugins. */
-  modules: ModulesConfig;
+  modules: ServiceModulesConfig;
 }
 
 /** A partial configuration, as accepted by `IoraService.init`. */
-export interface ConfigInput {
+export interface ServiceConfigInput {
   /** The HTTP server. */
-  server?: Partial<ServerConfig>;
+  server?: Partial<ServiceServerConfig>;
   /** Logging. */
-  log?: Partial<LogConfig>;
+  log?: Partial<ServiceLogConfig>;
   /** The state store. */
-  state?: Partial<StateConfig>;
+  state?: Partial<ServiceStateConfig>;
   /** Plugins; module entries may be bare locations. */
-  modules?: Partial<Omit<ModulesConfig, "modules">> & { modules?: (string | ModuleSpec)[] };
+  modules?: Partial<Omit<ServiceModulesConfig, "modules">> & { modules?: (string | ModuleSpec)[] };
 }
 
 /**
@@ -101,13 +101,13 @@ export interface ConfigInput {
  *
  * @example
  * ```ts
- * import { defaultConfig } from "./config.ts";
- * console.log(defaultConfig().server.port); // 8080
+ * import { defaultServiceConfig } from "./config.ts";
+ * console.log(defaultServiceConfig().server.port); // 8080
  * ```
  *
  * @returns a fresh default configuration
  */
-export function defaultConfig(): Config {
+export function defaultServiceConfig(): ServiceConfig {
   return {
     server: { enabled: true, host: "127.0.0.1", port: 8080 },
     log: { level: "info" },
@@ -243,19 +243,19 @@ function moduleSpec(value: unknown, key: string): ModuleSpec {
  *
  * @example
  * ```ts
- * import { parseConfig } from "./config.ts";
- * const config = parseConfig({ server: { port: 9000 }, modules: { modules: ["kv.ts"] } });
+ * import { parseServiceConfig } from "./config.ts";
+ * const config = parseServiceConfig({ server: { port: 9000 }, modules: { modules: ["kv.ts"] } });
  * console.log(config.server.port, config.modules.modules[0].url); // 9000 "kv.ts"
  * ```
  *
  * @param input the configuration object
  * @returns the full, validated configuration
  */
-export function parseConfig(input: unknown): Config {
+export function parseServiceConfig(input: unknown): ServiceConfig {
   let root = table(input, "(root)");
   if (isTable(root.iora) && Object.keys(root).length === 1) root = root.iora;
   checkKeys(root, "", ["server", "log", "state", "modules"]);
-  const config = defaultConfig();
+  const config = defaultServiceConfig();
 
   const server = table(root.server, "server");
   checkKeys(server, "server", ["enabled", "host", "port", "tls"]);
@@ -322,22 +322,28 @@ export function parseConfig(input: unknown): Config {
 }
 
 /**
- * Reads and validates a TOML configuration file. Relative paths inside it
- * (`log.file`, `state.file`, `modules.directory`, TLS files) are kept as
- * written: they resolve against the working directory.
+ * Reads and validates a TOML configuration file through a
+ * {@linkcode ConfigLoader}, so environment overrides apply
+ * (`IORA__SERVER__PORT=9000`). Relative paths inside it (`log.file`,
+ * `state.file`, `modules.directory`, TLS files) are kept as written: they
+ * resolve against the working directory.
  *
  * @example
  * ```ts ignore
- * import { loadConfigFile } from "./config.ts";
- * const config = await loadConfigFile("config/iora.toml");
+ * import { loadServiceConfig } from "./config.ts";
+ * const config = await loadServiceConfig("config/iora.toml");
  * ```
  *
  * @param path the TOML file
+ * @param loader the loader to use (kept by `IoraService` as its `configLoader`)
  * @returns the validated configuration
  */
-export async function loadConfigFile(path: string): Promise<Config> {
-  const text = await platform().readTextFile(path);
-  return parseConfigText(text, path);
+export async function loadServiceConfig(
+  path: string,
+  loader: ConfigLoader = new ConfigLoader(),
+): Promise<ServiceConfig> {
+  const config = await loader.load(path);
+  return parseServiceConfig(config.toObject());
 }
 
 /**
@@ -345,8 +351,8 @@ export async function loadConfigFile(path: string): Promise<Config> {
  *
  * @example
  * ```ts
- * import { parseConfigText } from "./config.ts";
- * const config = parseConfigText("[server]\nport = 9090\n");
+ * import { parseServiceConfigText } from "./config.ts";
+ * const config = parseServiceConfigText("[server]\nport = 9090\n");
  * console.log(config.server.port); // 9090
  * ```
  *
@@ -354,12 +360,12 @@ export async function loadConfigFile(path: string): Promise<Config> {
  * @param source where it came from, for error messages
  * @returns the validated configuration
  */
-export function parseConfigText(text: string, source = "<config>"): Config {
+export function parseServiceConfigText(text: string, source = "<config>"): ServiceConfig {
   let raw: unknown;
   try {
     raw = parseToml(text);
   } catch (error) {
     throw new ServiceConfigError(source, (error as Error).message, { cause: error });
   }
-  return parseConfig(raw);
+  return parseServiceConfig(raw);
 }

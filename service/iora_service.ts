@@ -5,13 +5,20 @@
  *
  * @module
  */
+import { ConfigLoader } from "../core/config.ts";
 import { ConsoleSink, FileSink, Logger } from "../core/logger.ts";
 import type { LogSink } from "../core/logger.ts";
 import { platform } from "../core/platform/mod.ts";
 import { JsonFileStore } from "../core/state_store.ts";
 import { TimerService } from "../core/timer.ts";
+import { type RouteBuilder, type ServerTransportFactory, WebhookServer } from "../http/server.ts";
 import { type ApiFunction, ApiRegistry, type SafeApiFunction } from "./api_registry.ts";
-import { type Config, type ConfigInput, loadConfigFile, parseConfig } from "./config.ts";
+import {
+  loadServiceConfig,
+  parseServiceConfig,
+  type ServiceConfig,
+  type ServiceConfigInput,
+} from "./config.ts";
 import { IoraError } from "../core/errors.ts";
 import {
   type LoadedModuleInfo,
@@ -23,8 +30,9 @@ import {
 /** Options of {@linkcode IoraService.init} and {@linkcode IoraService.create}. */
 export interface IoraServiceOptions {
   /**
-   * Shut down gracefully on SIGINT/SIGTERM, then exit. Default true for
-   * `init` (the process-wide service), false for `create`.
+   * Shut down gracefully on SIGINT/SIGTERM, then exit; the process stays
+   * alive until then, even with no server. Default true for `init` (the
+   * process-wide service), false for `create`.
    */
   handleSignals?: boolean;
   /**
@@ -32,6 +40,15 @@ export interface IoraServiceOptions {
    * to null to shut down without exiting.
    */
   exitCode?: number | null;
+  /**
+   * Adjusts the validated configuration before anything starts (the CLI's
+   * `--port` and `--log-level` use it).
+   *
+   * @param config the configuration, to modify in place
+   */
+  override?(config: ServiceConfig): void;
+  /** The byte transport of the HTTP server; default Iora's network transport. */
+  serverTransport?: ServerTransportFactory;
 }
 
 /** Health as `GET /health` reports it. */
@@ -63,7 +80,11 @@ export class IoraService implements AsyncDisposable {
   static #instance: IoraService | undefined;
 
   /** The validated configuration. */
-  readonly config: Config;
+  readonly config: ServiceConfig;
+  /** The loader the configuration file was read with (empty when configured in code). */
+  readonly configLoader: ConfigLoader;
+  /** The HTTP server (started from `config.server` unless `server.enabled = false`). */
+  readonly webhookServer: WebhookServer;
   /** The service's logger. */
   readonly logger: Logger;
   /** The persistent key-value state (a JSON file). */
@@ -79,9 +100,21 @@ export class IoraService implements AsyncDisposable {
 
   #stopping: Promise<void> | undefined;
   #signalOffs: (() => void)[] = [];
+  #sandboxRoutes = new Map<
+    string,
+    { owner: string; handler: (body: unknown) => Promise<unknown> }
+  >();
+  #routedPaths = new Set<string>();
 
-  private constructor(config: Config, logger: Logger, stateStore: JsonFileStore) {
+  private constructor(
+    config: ServiceConfig,
+    configLoader: ConfigLoader,
+    logger: Logger,
+    stateStore: JsonFileStore,
+    transport: ServerTransportFactory | undefined,
+  ) {
     this.config = config;
+    this.configLoader = configLoader;
     this.logger = logger;
     this.stateStore = stateStore;
     this.startedAt = platform().now();
@@ -90,6 +123,10 @@ export class IoraService implements AsyncDisposable {
       errorHandler: (error, message) => logger.error(`timer handler failed: ${message}`, { error }),
     });
     this.timerService.start();
+    this.webhookServer = new WebhookServer({
+      logger: logger.child({ component: "http" }),
+      transport,
+    });
     this.apiRegistry = new ApiRegistry();
     const pluginLog = logger.child({ component: "plugins" });
     this.pluginHost = new PluginHost({
@@ -99,6 +136,12 @@ export class IoraService implements AsyncDisposable {
       log: (level: PluginHostLogLevel, message: string) => pluginLog[level](message),
       sandboxServices: {
         state: (owner, op, args) => Promise.resolve(this.#sandboxState(owner, op, args)),
+        addRoute: (owner, path, handler) => this.#addSandboxRoute(owner, path, handler),
+        removeRoutes: (owner) => {
+          for (const [path, route] of this.#sandboxRoutes) {
+            if (route.owner === owner) this.#sandboxRoutes.delete(path);
+          }
+        },
       },
     });
   }
@@ -112,10 +155,20 @@ export class IoraService implements AsyncDisposable {
    * @returns the running service
    */
   static async create(
-    config: ConfigInput | string = {},
+    config: ServiceConfigInput | string = {},
     options: IoraServiceOptions = {},
   ): Promise<IoraService> {
-    const full = typeof config === "string" ? await loadConfigFile(config) : parseConfig(config);
+    const configLoader = new ConfigLoader();
+    let full: ServiceConfig;
+    if (typeof config === "string") full = await loadServiceConfig(config, configLoader);
+    else {
+      configLoader.loadString("", "<code>");
+      full = parseServiceConfig(config);
+    }
+    if (options.override) {
+      options.override(full);
+      full = parseServiceConfig(full);
+    }
     const sinks: LogSink[] = full.log.file
       ? [
         new FileSink({
@@ -136,7 +189,13 @@ export class IoraService implements AsyncDisposable {
       await logger.close();
       throw error;
     }
-    const service = new IoraService(full, logger, stateStore);
+    const service = new IoraService(
+      full,
+      configLoader,
+      logger,
+      stateStore,
+      options.serverTransport,
+    );
     if (options.handleSignals) service.#handleSignals(options.exitCode ?? 0);
     try {
       await service.#start();
@@ -155,7 +214,7 @@ export class IoraService implements AsyncDisposable {
    * @returns the running service
    */
   static async init(
-    config: ConfigInput | string = {},
+    config: ServiceConfigInput | string = {},
     options: IoraServiceOptions = {},
   ): Promise<IoraService> {
     if (IoraService.#instance) {
@@ -236,6 +295,16 @@ export class IoraService implements AsyncDisposable {
   }
 
   /**
+   * Routes on the HTTP server: `service.on("/api/x").handleJson(fn)`.
+   *
+   * @param path the route path (`{name}` parameters, `*` wildcard)
+   * @returns the route builder
+   */
+  on(path: string): RouteBuilder {
+    return this.webhookServer.on(path);
+  }
+
+  /**
    * Loads one module (see {@linkcode PluginHost.loadSingleModule}).
    *
    * @param spec its location or full spec
@@ -305,6 +374,14 @@ export class IoraService implements AsyncDisposable {
   }
 
   async #start(): Promise<void> {
+    const { server } = this.config;
+    if (server.enabled) {
+      this.webhookServer.onGet("/health", (_req, res) => res.json(this.health()));
+      if (server.tls) this.webhookServer.enableTls({ ...server.tls });
+      await this.webhookServer.start({ hostname: server.host, port: server.port });
+      const scheme = server.tls ? "https" : "http";
+      this.logger.info(`listening on ${scheme}://${server.host}:${this.webhookServer.port}`);
+    }
     if (this.config.modules.autoLoad && this.config.modules.modules.length > 0) {
       const { loaded, failed } = await this.pluginHost.loadModules(this.config.modules.modules);
       this.logger.info("modules loaded", { loaded, failed: failed.map((f) => f.spec.url) });
@@ -318,7 +395,11 @@ export class IoraService implements AsyncDisposable {
     await this.pluginHost.unloadAll().catch((error) =>
       this.logger.error("unloading plugins failed", { error })
     );
+    await this.webhookServer.stop({ timeoutMs: 5000 }).catch((error) =>
+      this.logger.error("stopping the HTTP server failed", { error })
+    );
     this.timerService.stop();
+    this.configLoader.close();
     await this.stateStore.close().catch((error) =>
       this.logger.error("closing the state store failed", { error })
     );
@@ -328,6 +409,10 @@ export class IoraService implements AsyncDisposable {
   }
 
   #handleSignals(exitCode: number | null): void {
+    // Signal listeners do not hold the event loop: without a server or a
+    // pending timer the process would end at once.
+    const keepAlive = setInterval(() => {}, 2 ** 30);
+    this.#signalOffs.push(() => clearInterval(keepAlive));
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       this.#signalOffs.push(
         platform().onSignal(signal, () => {
@@ -338,6 +423,33 @@ export class IoraService implements AsyncDisposable {
         }),
       );
     }
+  }
+
+  #addSandboxRoute(
+    owner: string,
+    path: string,
+    handler: (body: unknown) => Promise<unknown>,
+  ): void {
+    const existing = this.#sandboxRoutes.get(path);
+    if (existing && existing.owner !== owner) {
+      throw new IoraError("RouteConflict", `route ${path} belongs to module "${existing.owner}"`);
+    }
+    this.#sandboxRoutes.set(path, { owner, handler });
+    if (this.#routedPaths.has(path)) return;
+    this.#routedPaths.add(path);
+    // The server has no route removal: the route stays, and answers 503
+    // once its sandbox is gone (or until a reload registers it again).
+    this.webhookServer.route("POST", path, async (req, res) => {
+      const route = this.#sandboxRoutes.get(path);
+      if (!route) {
+        res.json({ error: "the module serving this route is not loaded" }, 503);
+        return;
+      }
+      const body = req.body.length > 0 ? req.json() : null;
+      const result = await route.handler(body);
+      if (result === undefined) res.status = 204;
+      else res.json(result);
+    });
   }
 
   #sandboxState(owner: string, op: "get" | "set" | "remove" | "keys", args: unknown[]): unknown {

@@ -8,8 +8,10 @@ import type { WorkerPermissions } from "../../core/platform/mod.ts";
 import { ApiRegistry } from "../../service/api_registry.ts";
 import { ApiUnavailableError, PluginError } from "../../service/errors.ts";
 import { type ModuleSpec, type PluginEvent, PluginHost } from "../../service/plugin_host.ts";
+import { IoraService } from "../../service/iora_service.ts";
 import { deferred, type TempDir, tempDir } from "../harness.ts";
 import { pluginFixture } from "./_fixtures.ts";
+import { netTransport } from "./_net_transport.ts";
 
 type Probe = { ok: true; value: string } | { ok: false; error: string };
 const DENIED = /NotCapable|PermissionDenied|Requires .* access/;
@@ -332,6 +334,47 @@ describe("sandboxed plugins (Deno workers)", () => {
           `${r.name}: ${r.message}`,
         );
       } else assert.ok(typeof r === "object");
+    }
+  });
+
+  it("through IoraService: a granted sandbox serves a route and keeps its own state keys", async () => {
+    await using tmp = await tempDir();
+    const service = await IoraService.create({
+      server: { port: 0 },
+      log: { level: "warn", file: tmp.join("iora.log") },
+      state: { file: tmp.join("state.json") },
+      modules: {
+        modules: [{
+          url: pluginFixture("sandbox_services"),
+          name: "svc",
+          sandbox: true,
+          services: ["state", "routes"],
+          options: { route: "/svc/echo" },
+        }],
+      },
+    }, { serverTransport: netTransport });
+    try {
+      const url = `http://127.0.0.1:${service.webhookServer.port}/svc/echo`;
+      const post = () =>
+        fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: "[1,2]",
+        });
+      const served = await post();
+      assert.equal(served.status, 200);
+      assert.deepEqual(await served.json(), { echoed: [1, 2], by: "svc" });
+      const remember = service.getExportedApiSafe<(k: string, v: string) => Promise<string>>(
+        "svc.remember",
+      );
+      assert.equal(await remember.call("color", "blue"), "blue");
+      assert.equal(service.stateStore.get("svc:color"), "blue", "sandbox keys are namespaced");
+      await service.unloadSingleModule("svc");
+      const gone = await post();
+      assert.equal(gone.status, 503);
+      await gone.body?.cancel();
+    } finally {
+      await service.shutdown();
     }
   });
 });

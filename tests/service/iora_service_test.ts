@@ -1,0 +1,172 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { platform } from "../../core/platform/mod.ts";
+import { IoraService, type IoraServiceOptions } from "../../service/iora_service.ts";
+import { ApiUnavailableError, ServiceConfigError } from "../../service/errors.ts";
+import type { ServiceConfigInput } from "../../service/config.ts";
+import { type TempDir, tempDir } from "../harness.ts";
+import { pluginFixture } from "./_fixtures.ts";
+import { netTransport } from "./_net_transport.ts";
+
+function baseConfig(dir: TempDir, extra: ServiceConfigInput = {}): ServiceConfigInput {
+  return {
+    ...extra,
+    server: { host: "127.0.0.1", port: 0, ...extra.server },
+    log: { level: "debug", file: dir.join("iora.log"), ...extra.log },
+    state: { file: dir.join("state.json"), ...extra.state },
+  };
+}
+
+const options: IoraServiceOptions = { serverTransport: netTransport };
+
+async function post(port: number, path: string, body: unknown): Promise<Response> {
+  return await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+describe("IoraService", () => {
+  it("starts the server, serves /health with uptime and plugins, routes for plugins", async () => {
+    await using dir = await tempDir();
+    const service = await IoraService.create(
+      baseConfig(dir, {
+        modules: { modules: [pluginFixture("base"), pluginFixture("service_user")] },
+      }),
+      options,
+    );
+    try {
+      const port = service.webhookServer.port;
+      assert.ok(port > 0);
+      const response = await fetch(`http://127.0.0.1:${port}/health`);
+      assert.equal(response.status, 200);
+      const health = await response.json();
+      assert.equal(health.status, "ok");
+      assert.equal(typeof health.uptimeMs, "number");
+      assert.deepEqual(health.plugins.map((p: { name: string }) => p.name), [
+        "base",
+        "service_user",
+      ]);
+      const echoed = await post(port, "/user/echo", { a: 1 });
+      assert.deepEqual(await echoed.json(), { echoed: { a: 1 } });
+    } finally {
+      await service.shutdown();
+    }
+  });
+
+  it("loads configured modules in order, logs and skips failures, and honours autoLoad", async () => {
+    await using dir = await tempDir();
+    const modules = [pluginFixture("base"), pluginFixture("failing"), pluginFixture("dependent")];
+    const service = await IoraService.create(
+      baseConfig(dir, { server: { enabled: false }, modules: { modules } }),
+    );
+    assert.deepEqual(service.listModules().map((m) => m.name), ["base", "dependent"]);
+    await service.shutdown();
+    const log = await platform().readTextFile(dir.join("iora.log"));
+    assert.match(log, /failing on purpose/);
+
+    const idle = await IoraService.create(
+      baseConfig(dir, { server: { enabled: false }, modules: { modules, autoLoad: false } }),
+    );
+    assert.deepEqual(idle.listModules(), []);
+    await idle.shutdown();
+  });
+
+  it("attributes service.exportApi inside onLoad to the loading plugin", async () => {
+    await using dir = await tempDir();
+    const service = await IoraService.create(baseConfig(dir), options);
+    try {
+      service.exportApi("host.thing", () => "host");
+      await service.loadSingleModule(pluginFixture("service_user"));
+      const safe = service.getExportedApiSafe<() => string>("user.viaService");
+      assert.equal(safe.call(), "owned by the plugin");
+      assert.equal(safe.getModuleName(), "service_user");
+      assert.equal(service.callExportedApi("host.thing"), "host");
+      await service.unloadSingleModule("service_user");
+      assert.throws(() => safe.call(), ApiUnavailableError);
+      assert.equal(service.getExportedApi<() => string>("host.thing")(), "host");
+      assert.equal(service.stateStore.get("user.unloaded"), "yes");
+    } finally {
+      await service.shutdown();
+    }
+  });
+
+  it("shuts down gracefully: plugins in reverse dependency order, state flushed, logs closed", async () => {
+    await using dir = await tempDir();
+    const service = await IoraService.create(
+      baseConfig(dir, {
+        modules: {
+          modules: [
+            pluginFixture("base"),
+            { url: pluginFixture("service_user"), options: { requireBase: true } },
+          ],
+        },
+      }),
+      options,
+    );
+    const port = service.webhookServer.port;
+    await service.shutdown();
+    await service.shutdown(); // twice is harmless
+    assert.deepEqual(service.listModules(), []);
+    assert.equal(service.health().status, "stopping");
+    const state = JSON.parse(await platform().readTextFile(dir.join("state.json")));
+    assert.equal(Object.values(state).includes("yes"), true, `state: ${JSON.stringify(state)}`);
+    const log = await platform().readTextFile(dir.join("iora.log"));
+    const order = ['module \\"service_user\\" unloaded', 'module \\"base\\" unloaded', "stopped"]
+      .map((needle) => log.indexOf(needle));
+    assert.ok(order.every((i) => i >= 0), log);
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      order,
+      "service_user, then base, then stopped",
+    );
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/health`), "the server is stopped");
+  });
+
+  it("is a process-wide singleton through init/instance/instanceRef/shutdown", async () => {
+    await using dir = await tempDir();
+    assert.equal(IoraService.instance(), undefined);
+    assert.throws(() => IoraService.instanceRef(), { code: "NotInitialized" });
+    const service = await IoraService.init(baseConfig(dir, { server: { enabled: false } }), {
+      handleSignals: false,
+    });
+    try {
+      assert.equal(IoraService.instanceRef(), service);
+      await assert.rejects(IoraService.init(baseConfig(dir)), { code: "AlreadyInitialized" });
+    } finally {
+      await IoraService.shutdown();
+    }
+    assert.equal(IoraService.instance(), undefined);
+  });
+
+  it("reads a TOML file with environment overrides and rejects bad config clearly", async () => {
+    await using dir = await tempDir();
+    const file = dir.join("iora.toml");
+    await platform().writeTextFile(
+      file,
+      `[server]\nenabled = false\nport = 1234\n[log]\nlevel = "warn"\nfile = "${
+        dir.join("x.log")
+      }"\n` +
+        `[state]\nfile = "${dir.join("s.json")}"\n`,
+    );
+    platform().setEnv("IORA__SERVER__PORT", "4321");
+    try {
+      const service = await IoraService.create(file);
+      assert.equal(service.config.server.port, 4321);
+      assert.equal(service.config.log.level, "warn");
+      assert.equal(service.configLoader.path, file);
+      await service.shutdown();
+    } finally {
+      platform().deleteEnv("IORA__SERVER__PORT");
+    }
+    await assert.rejects(
+      IoraService.create(baseConfig(dir, { server: { port: 70000 } })),
+      (e: unknown) => e instanceof ServiceConfigError && e.key === "server.port",
+    );
+    await assert.rejects(
+      IoraService.create({ ...baseConfig(dir), bogus: 1 } as ServiceConfigInput),
+      (e: unknown) => e instanceof ServiceConfigError && e.key === "bogus",
+    );
+  });
+});
