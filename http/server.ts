@@ -353,6 +353,7 @@ const DECODER = new TextDecoder();
 const ENCODER = new TextEncoder();
 const EMPTY_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const EMPTY = new Uint8Array(0);
+const NON_ASCII = /[\u0080-\uffff]/;
 const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 interface Conn {
@@ -852,25 +853,42 @@ export class WebhookServer implements AsyncDisposable {
     if (res.streamBody !== null && !bodiless) {
       return this.#stream(conn, msg, req, res, keepAlive, started);
     }
+    // An ASCII string body is encoded together with the head in one native call.
+    let text: string | null = null;
     let body: Uint8Array = EMPTY;
     if (!bodiless && res.body !== null) {
-      body = typeof res.body === "string" ? ENCODER.encode(res.body) : res.body;
+      if (typeof res.body !== "string") body = res.body;
+      else if (!NON_ASCII.test(res.body)) text = res.body;
+      else body = ENCODER.encode(res.body);
     }
+    const length = text !== null ? text.length : body.length;
     let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
     res.headers.forEach((value, name) => {
       if (
         name !== "content-length" && name !== "transfer-encoding" && name !== "connection"
       ) head += `${name}: ${value}\r\n`;
     });
-    if (!bodiless) head += `content-length: ${body.length}\r\n`;
+    if (!bodiless) head += `content-length: ${length}\r\n`;
     if (this.#dateHeader) head += this.#date;
     if (!keepAlive) head += "connection: close\r\n";
     else if (msg.version === "1.0") head += "connection: keep-alive\r\n";
     head += "\r\n";
-    const sendBody = !isHead && body.length > 0;
-    const out = new Uint8Array(head.length + (sendBody ? body.length : 0));
-    writeLatin1(head, out, 0);
-    if (sendBody) out.set(body, head.length);
+    let out: Uint8Array;
+    if (!NON_ASCII.test(head)) {
+      if (isHead || length === 0) out = ENCODER.encode(head);
+      else if (text !== null) out = ENCODER.encode(head + text);
+      else {
+        out = new Uint8Array(head.length + body.length);
+        ENCODER.encodeInto(head, out);
+        out.set(body, head.length);
+      }
+    } else {
+      const bodyBytes = text !== null ? ENCODER.encode(text) : body;
+      const sendBody = !isHead && bodyBytes.length > 0;
+      out = new Uint8Array(head.length + (sendBody ? bodyBytes.length : 0));
+      writeLatin1(head, out, 0);
+      if (sendBody) out.set(bodyBytes, head.length);
+    }
     this.#send(conn.sid, out);
     this.#afterResponse(conn, req, status, out.length, keepAlive, started);
     return null;

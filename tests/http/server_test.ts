@@ -101,6 +101,7 @@ describe("WebhookServer", () => {
         return { status: "success", name: b.name };
       });
       s.on("/api/none").handleJson(() => undefined);
+      s.onGet("/utf8", (_q, r) => r.setContent("h\u00e9llo \u2713", "text/plain; charset=utf-8"));
       s.onGet("/bad-status", (_q, r) => {
         r.status = 42;
       });
@@ -224,6 +225,12 @@ describe("WebhookServer", () => {
     } finally {
       server.setJsonConfig({ maxPayloadSize: 1 << 20 });
     }
+  });
+
+  it("sends UTF-8 text with its byte length", async () => {
+    const r = await fetch(`${base}/utf8`);
+    assert.equal(r.headers.get("content-length"), "10");
+    assert.equal(await r.text(), "h\u00e9llo \u2713");
   });
 
   it("streams a chunked body", async () => {
