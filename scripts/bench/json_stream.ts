@@ -82,7 +82,8 @@ for (const f of files) {
       n++;
     };
     for (const c of parts) p.write(c);
-    p.end();
+    // It ends itself after a single top-level value.
+    if (!p.isEnded) p.end();
     return n;
   });
   const sj = await mbps(bytes.length, () =>
