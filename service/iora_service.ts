@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigLoader } from "../core/config.ts";
+import { EventQueue } from "../core/event_queue.ts";
 import { ConsoleSink, FileSink, Logger } from "../core/logger.ts";
 import type { LogSink } from "../core/logger.ts";
 import { platform } from "../core/platform/mod.ts";
@@ -91,6 +92,8 @@ export class IoraService implements AsyncDisposable {
   readonly stateStore: JsonFileStore;
   /** Timers for the service and its plugins. */
   readonly timerService: TimerService;
+  /** Topic-based publish/subscribe between plugins (drained at shutdown). */
+  readonly eventQueue: EventQueue;
   /** The exported-API registry. */
   readonly apiRegistry: ApiRegistry;
   /** The plugin host. */
@@ -123,6 +126,10 @@ export class IoraService implements AsyncDisposable {
       errorHandler: (error, message) => logger.error(`timer handler failed: ${message}`, { error }),
     });
     this.timerService.start();
+    this.eventQueue = new EventQueue({
+      onHandlerError: (error, event) =>
+        logger.error("event handler failed", { topic: event.topic, error }),
+    });
     this.webhookServer = new WebhookServer({
       logger: logger.child({ component: "http" }),
       transport,
@@ -397,6 +404,9 @@ export class IoraService implements AsyncDisposable {
     );
     await this.webhookServer.stop({ timeoutMs: 5000 }).catch((error) =>
       this.logger.error("stopping the HTTP server failed", { error })
+    );
+    await this.eventQueue.close().catch((error) =>
+      this.logger.error("closing the event queue failed", { error })
     );
     this.timerService.stop();
     this.configLoader.close();

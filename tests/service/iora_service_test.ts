@@ -4,7 +4,7 @@ import { platform } from "../../core/platform/mod.ts";
 import { IoraService, type IoraServiceOptions } from "../../service/iora_service.ts";
 import { ApiUnavailableError, ServiceConfigError } from "../../service/errors.ts";
 import type { ServiceConfigInput } from "../../service/config.ts";
-import { type TempDir, tempDir } from "../harness.ts";
+import { deferred, type TempDir, tempDir } from "../harness.ts";
 import { pluginFixture } from "./_fixtures.ts";
 import { netTransport } from "./_net_transport.ts";
 
@@ -168,5 +168,24 @@ describe("IoraService", () => {
       IoraService.create({ ...baseConfig(dir), bogus: 1 } as ServiceConfigInput),
       (e: unknown) => e instanceof ServiceConfigError && e.key === "bogus",
     );
+  });
+
+  it("exposes the event queue and the timer service, and drains events at shutdown", async () => {
+    await using dir = await tempDir();
+    const service = await IoraService.create(baseConfig(dir, { server: { enabled: false } }));
+    const fired = deferred<string>("a timer");
+    service.timerService.scheduleAfter(1, () => fired.resolve("fired"));
+    assert.equal(await fired.wait(), "fired");
+    const seen: unknown[] = [];
+    service.eventQueue.subscribe("orders.*", (payload) => void seen.push(payload));
+    await service.eventQueue.publish("orders.created", { id: 1 });
+    service.eventQueue.tryPublish("orders.paid", { id: 1 });
+    await service.shutdown();
+    assert.deepEqual(
+      seen,
+      [{ id: 1 }, { id: 1 }],
+      "buffered events were delivered before stopping",
+    );
+    assert.equal(service.eventQueue.closed, true);
   });
 });
