@@ -11,3 +11,8 @@ export function pluginFixture(name: string): string {
 export function serviceModule(name: string): string {
   return new URL(`../../service/${name}${ext}`, import.meta.url).href;
 }
+
+/** The URL of a module under `plugins/` with the right extension. */
+export function shippedPlugin(name: string): string {
+  return new URL(`../../plugins/${name}${ext}`, import.meta.url).href;
+}

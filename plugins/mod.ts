@@ -1,0 +1,15 @@
+/**
+ * Ready plugins: the KVStore plugin (`kvstore.ts`, over {@linkcode KvStore})
+ * and the sample microservice (`microservice.ts`). A plugin is loaded by
+ * location (`modules = ["kvstore.ts"]` with `directory` pointing here);
+ * this entry exports the reusable building blocks.
+ *
+ * @example
+ * ```ts
+ * import { KvStore } from "./mod.ts";
+ * console.log(typeof KvStore.open);
+ * ```
+ *
+ * @module
+ */
+export * from "./kv_store.ts";
