@@ -1,8 +1,8 @@
 /**
  * Builds the npm package into `npm/` — our replacement for dnt, which lives
  * on JSR and is out of reach. Each module is transpiled on its own with the
- * TypeScript compiler (`transpileModule` + `transpileDeclaration`, possible
- * because the sources have no slow types), relative `.ts` specifiers are
+ * TypeScript compiler (`transpileModule` per file, declarations from one
+ * unchecked program, possible because the sources have no slow types), relative `.ts` specifiers are
  * rewritten to `.js`, and `npm:` specifiers to bare package names.
  *
  * Besides the package it compiles the runtime-neutral tests (every
@@ -71,8 +71,8 @@ function fail(file: string, diagnostics: readonly ts.Diagnostic[]): never {
   throw new Error(`cannot build ${file}:\n  ${text}`);
 }
 
-/** Compiles one module (and, for library code, its declarations) into `npm/`. */
-async function compile(rel: string, withDeclarations: boolean, devPackages: Map<string, string>) {
+/** Transpiles one module into `npm/`. */
+async function compile(rel: string, devPackages: Map<string, string>) {
   const source = await Deno.readTextFile(new URL(rel, ROOT));
   const options: ts.CompilerOptions = {
     module: ts.ModuleKind.ESNext,
@@ -90,18 +90,6 @@ async function compile(rel: string, withDeclarations: boolean, devPackages: Map<
   const outJs = new URL(rel.replace(/\.ts$/, ".js"), OUT);
   await Deno.mkdir(new URL(".", outJs), { recursive: true });
   await Deno.writeTextFile(outJs, rewriteNpm(js.outputText, devPackages, true));
-  if (!withDeclarations) return;
-  const dts = ts.transpileDeclaration(source, {
-    compilerOptions: { ...options, declaration: true, isolatedDeclarations: true },
-    fileName: rel,
-    reportDiagnostics: true,
-  });
-  if (dts.diagnostics?.length) fail(rel, dts.diagnostics);
-  const declarations = rewriteNpm(dts.outputText, devPackages, true).replace(
-    RELATIVE_TS,
-    "$1$2$3.js$2",
-  );
-  await Deno.writeTextFile(new URL(rel.replace(/\.ts$/, ".d.ts"), OUT), declarations);
 }
 
 function exportsMap(): Record<string, { types: string; default: string }> {
@@ -116,6 +104,39 @@ function rangeOf(specifier: string): string {
 }
 
 /**
+ * Emits the library's declarations in one program. `noCheck` and
+ * `noResolve` keep it fast and independent of Deno's types, which works
+ * because the sources are written for isolated declarations. (Per-file
+ * `transpileDeclaration` emits computed symbol methods twice.)
+ */
+async function emitDeclarations(library: string[], packages: Map<string, string>): Promise<void> {
+  const program = ts.createProgram(library.map((f) => new URL(f, ROOT).pathname), {
+    declaration: true,
+    emitDeclarationOnly: true,
+    noCheck: true,
+    noResolve: true,
+    // Symbol.dispose must be known as a well-known symbol, or methods named by it are emitted twice.
+    lib: ["lib.esnext.d.ts", "lib.dom.d.ts"],
+    isolatedDeclarations: true,
+    allowImportingTsExtensions: true,
+    rewriteRelativeImportExtensions: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    skipLibCheck: true,
+    rootDir: ROOT.pathname,
+    outDir: OUT.pathname,
+  });
+  const written: Promise<void>[] = [];
+  const result = program.emit(undefined, (fileName, text) => {
+    const declarations = rewriteNpm(text, packages, true).replace(RELATIVE_TS, "$1$2$3.js$2");
+    written.push(Deno.writeTextFile(fileName, declarations));
+  });
+  await Promise.all(written);
+  if (result.diagnostics.length > 0) fail("declarations", result.diagnostics);
+}
+
+/**
  * Type-checks the emitted declarations as a Node consumer would see them,
  * so a declaration that only made sense to Deno fails the build.
  */
@@ -127,7 +148,7 @@ function checkDeclarations(library: string[]): void {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    lib: ["lib.es2023.d.ts", "lib.dom.d.ts", "lib.esnext.disposable.d.ts"],
+    lib: ["lib.esnext.d.ts", "lib.dom.d.ts"],
     types: ["node"],
     typeRoots: [new URL("node_modules/@types/", OUT).pathname],
   });
@@ -171,13 +192,14 @@ export async function buildNpm(
   const bench = (await walk(new URL("scripts/bench/", ROOT), [], "scripts/bench/"))
     .filter((f) => f.endsWith(".ts"));
 
-  for (const f of library) await compile(f, true, packages);
+  for (const f of library) await compile(f, packages);
+  await emitDeclarations(library, packages);
   const runtimePackages = new Map(packages);
   for (const f of [...tests, ...testSupport.filter((f) => f.endsWith(".ts"))]) {
-    await compile(f, false, packages);
+    await compile(f, packages);
   }
   const testPackages = new Map([...packages].filter(([name]) => !runtimePackages.has(name)));
-  for (const f of bench) await compile(f, false, packages);
+  for (const f of bench) await compile(f, packages);
   for (const f of testSupport.filter((f) => !f.endsWith(".ts"))) {
     const target = new URL(f, OUT);
     await Deno.mkdir(new URL(".", target), { recursive: true });
