@@ -13,3 +13,4 @@
  * @module
  */
 export * from "./kv_store.ts";
+export { localSummary, MAX_TEXT_LENGTH, type SummaryJob } from "./microservice.ts";
