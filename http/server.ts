@@ -39,6 +39,7 @@ import {
   STATUS_TEXT,
 } from "./message.ts";
 import { Router } from "./router.ts";
+import { type TlsConfig, TlsMode, type Transport } from "../network/transport.ts";
 
 /** Thrown for misuse of the server (starting twice, TLS on an unsupported runtime...). */
 export class WebhookServerError extends IoraError {
@@ -1120,8 +1121,84 @@ async function* prepend(
   }
 }
 
+/**
+ * Adapts an Iora network {@linkcode Transport} to the server. `create` is
+ * called once per `start()` with the TLS settings (or undefined for plain
+ * TCP) and returns a fresh transport the server then owns.
+ *
+ * @example
+ * ```ts ignore
+ * import { networkServerTransport, WebhookServer } from "./server.ts";
+ * const server = new WebhookServer({
+ *   transport: networkServerTransport((tls) => createMyTransport({ tls })),
+ * });
+ * ```
+ */
+export function networkServerTransport(
+  create: (tls: TlsConfig | undefined) => Transport,
+): ServerTransportFactory {
+  return (events) => {
+    let transport: Transport | null = null;
+    return {
+      async listen(hostname, port, tls) {
+        const t = create(
+          tls
+            ? {
+              cert: tls.cert,
+              certFile: tls.certFile,
+              key: tls.key,
+              keyFile: tls.keyFile,
+              ca: tls.ca,
+              caFile: tls.caFile,
+              requireClientCert: tls.requireClientCert,
+            }
+            : undefined,
+        );
+        t.setCallbacks({
+          onAccept: (sid, info) => {
+            const host = info.remoteAddress.includes(":")
+              ? `[${info.remoteAddress}]`
+              : info.remoteAddress;
+            events.onAccept(sid, `${host}:${info.remotePort}`);
+          },
+          onData: (sid, data) => events.onData(sid, data),
+          onClose: (sid) => events.onClose(sid),
+        });
+        transport = t;
+        try {
+          const listener = await t.listen(hostname, port, tls ? TlsMode.Server : TlsMode.None);
+          return listener.port;
+        } catch (e) {
+          transport = null;
+          await t.stop();
+          throw e;
+        }
+      },
+      send(sid, bytes) {
+        transport?.send(sid, bytes);
+      },
+      sendAsync(sid, bytes) {
+        // A session that closed under us ends the stream; the close event reports it.
+        return transport?.sendAsync(sid, bytes).catch(() => {}) ?? Promise.resolve();
+      },
+      close(sid) {
+        transport?.close(sid);
+      },
+      stopListening() {
+        return transport?.stopListening() ?? Promise.resolve();
+      },
+      async stop() {
+        const t = transport;
+        transport = null;
+        await t?.stop();
+      },
+    };
+  };
+}
+
 function defaultTransport(): ServerTransport {
-  // TODO(network): replace with the adapter over network/transport.ts once it lands.
+  // TODO(network): networkServerTransport over the network layer's TCP/TLS transport once
+  // its concrete class lands (only network/transport.ts, the interface, exists so far).
   throw new WebhookServerError(
     "NoTransport",
     "the network transport is not available yet; pass options.transport",
