@@ -22,7 +22,8 @@ export type RpcHandler = (args: unknown[]) => unknown;
 interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  deadline: number;
+  timeoutError: (() => Error) | undefined;
 }
 
 export function toWireError(error: unknown): WireError {
@@ -76,6 +77,10 @@ export class RpcPeer {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #closed: Error | undefined;
+  // One timer for every deadline (re-armed for the earliest one): a timer
+  // per request would cost more than the message round trip itself.
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
   onProtocolError: (detail: string) => void = () => {};
 
   constructor(post: (message: RpcMessage) => void) {
@@ -107,22 +112,19 @@ export class RpcPeer {
     if (this.#closed) return Promise.reject(this.#closed);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      if (timeout && Number.isFinite(timeout.ms)) {
-        timer = setTimeout(() => {
-          this.#pending.delete(id);
-          reject(timeout.error());
-        }, timeout.ms);
-      }
-      this.#pending.set(id, { resolve, reject, timer });
+      const deadline = timeout && Number.isFinite(timeout.ms)
+        ? performance.now() + timeout.ms
+        : Infinity;
+      this.#pending.set(id, { resolve, reject, deadline, timeoutError: timeout?.error });
       try {
         this.#post({ iora: 1, k: "req", id, op, args });
       } catch (error) {
         // Arguments that cannot be structured-cloned fail here, not remotely.
         this.#pending.delete(id);
-        clearTimeout(timer);
         reject(error);
+        return;
       }
+      if (deadline < this.#timerAt) this.#arm(deadline);
     });
   }
 
@@ -135,7 +137,7 @@ export class RpcPeer {
       const pending = this.#pending.get(message.id);
       if (!pending) return; // late answer after a timeout
       this.#pending.delete(message.id);
-      clearTimeout(pending.timer);
+      if (this.#pending.size === 0) this.#disarm();
       if (message.ok) pending.resolve(message.value);
       else pending.reject(fromWireError(message.error));
       return;
@@ -175,11 +177,35 @@ export class RpcPeer {
   close(error: Error): void {
     if (this.#closed) return;
     this.#closed = error;
-    for (const pending of this.#pending.values()) {
-      clearTimeout(pending.timer);
-      pending.reject(error);
-    }
+    this.#disarm();
+    for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
+  }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, at - performance.now()));
+  }
+
+  #disarm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, pending] of this.#pending) {
+      if (pending.deadline <= now) {
+        this.#pending.delete(id);
+        pending.reject(pending.timeoutError ? pending.timeoutError() : new Error("timed out"));
+      } else if (pending.deadline < next) next = pending.deadline;
+    }
+    if (next < Infinity && !this.#closed) this.#arm(next);
   }
 
   #reply(id: number, ok: boolean, value: unknown, error?: WireError): void {

@@ -277,6 +277,18 @@ describe("sandboxed plugins (Deno workers)", () => {
     await host.unloadAll();
   });
 
+  it("a sandbox that breaks the message protocol is treated as crashed", async () => {
+    const { host, registry, logs } = setup();
+    await host.loadSingleModule({ url: pluginFixture("sandbox_crash"), name: "g", sandbox: true });
+    const unloaded = deferred<PluginEvent>("the hostile plugin's unload");
+    host.onEvent((e) => e.type === "unloaded" && e.name === "g" && unloaded.resolve(e));
+    await registry.callExportedApi<Promise<string>>("g.garbage").catch(() => {});
+    const event = await unloaded.wait();
+    assert.equal(event.type === "unloaded" && event.reason, "crashed");
+    assert.ok(logs.some((l) => l.includes("broke the protocol")));
+    await host.unloadAll();
+  });
+
   it("a module that throws or hangs while loading fails the load and leaves no worker", async () => {
     const { host } = setup();
     await assert.rejects(
