@@ -1,0 +1,455 @@
+/**
+ * TCP and TLS on Deno: `Deno.listen`, `Deno.listenTls`, `Deno.connect`,
+ * `Deno.connectTls`, `Deno.startTls`.
+ *
+ * @module
+ */
+import { UnsupportedError } from "../../core/errors.ts";
+import { TransportError } from "../transport.ts";
+import type {
+  RawConn,
+  RawConnHandlers,
+  RawListener,
+  ResolvedTls,
+  TcpConnectOptions,
+  TcpListenOptions,
+} from "../_adapter.ts";
+
+/** Writes smaller than this are merged when they queue up behind a pending write. */
+const COALESCE_LIMIT = 256 * 1024;
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : "";
+}
+
+/** Maps a Deno socket error to a {@linkcode TransportError}. */
+export function mapDenoError(error: unknown, what: string, tlsPhase: boolean): TransportError {
+  if (error instanceof TransportError) return error;
+  const name = errorName(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (name === "ConnectionRefused") {
+    return new TransportError("ConnectionRefused", `${what}: connection refused`, {
+      cause: error,
+    });
+  }
+  if (name === "AddrInUse") {
+    return new TransportError("AddressInUse", `${what}: address in use`, { cause: error });
+  }
+  if (name === "TimedOut") {
+    return new TransportError("ConnectTimeout", `${what}: timed out`, { cause: error });
+  }
+  if (name === "AbortError") {
+    return new TransportError("Aborted", `${what}: aborted`, { cause: error });
+  }
+  if (tlsPhase || name === "InvalidData" || /certificate|tls|handshake/i.test(message)) {
+    return new TransportError("TlsHandshake", `${what}: TLS handshake failed: ${message}`, {
+      cause: error,
+    });
+  }
+  return new TransportError("ConnectFailed", `${what}: ${message}`, { cause: error });
+}
+
+class DenoConn implements RawConn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly tls: boolean;
+  readonly alpnProtocol: string | null;
+  #conn: Deno.Conn;
+  #handlers: RawConnHandlers | null = null;
+  #readBufferSize: number;
+  #queue: Uint8Array[] = [];
+  #queueHead = 0;
+  #queued = 0;
+  #writing = false;
+  #ending = false;
+  #closed = false;
+  #paused = false;
+  #wake: (() => void) | null = null;
+
+  constructor(conn: Deno.Conn, tls: boolean, alpn: string | null, readBufferSize: number) {
+    this.#conn = conn;
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    const local = conn.localAddr as Deno.NetAddr;
+    this.remoteAddress = remote.hostname;
+    this.remotePort = remote.port;
+    this.localAddress = local.hostname;
+    this.localPort = local.port;
+    this.tls = tls;
+    this.alpnProtocol = alpn;
+    this.#readBufferSize = readBufferSize;
+  }
+
+  get writableLength(): number {
+    return this.#queued;
+  }
+
+  start(handlers: RawConnHandlers): void {
+    this.#handlers = handlers;
+    this.#readLoop();
+  }
+
+  async #readLoop(): Promise<void> {
+    const buffer = new Uint8Array(this.#readBufferSize);
+    const handlers = this.#handlers!;
+    try {
+      for (;;) {
+        if (this.#paused) {
+          await new Promise<void>((resolve) => this.#wake = resolve);
+          this.#wake = null;
+        }
+        if (this.#closed) return;
+        const n = await this.#conn.read(buffer);
+        if (this.#closed) return;
+        if (n === null) {
+          handlers.onEnd();
+          return;
+        }
+        // A copy sized to the data: the callee may keep it, and small reads stay small.
+        handlers.onData(buffer.slice(0, n));
+      }
+    } catch (error) {
+      if (!this.#closed) handlers.onError(error);
+    }
+  }
+
+  write(data: Uint8Array): void {
+    if (this.#closed || this.#ending || data.length === 0) return;
+    this.#queued += data.length;
+    if (this.#writing) {
+      this.#queue.push(data);
+      return;
+    }
+    this.#writing = true;
+    this.#pump(data);
+  }
+
+  #next(): Uint8Array | null {
+    const queue = this.#queue;
+    const available = queue.length - this.#queueHead;
+    if (available === 0) return null;
+    let chunk: Uint8Array;
+    if (available === 1 || queue[this.#queueHead].length >= COALESCE_LIMIT) {
+      chunk = queue[this.#queueHead++];
+    } else {
+      // Merge queued small writes into one syscall.
+      let end = this.#queueHead;
+      let size = 0;
+      while (end < queue.length && size + queue[end].length <= COALESCE_LIMIT) {
+        size += queue[end++].length;
+      }
+      if (end === this.#queueHead) {
+        chunk = queue[this.#queueHead++];
+      } else {
+        chunk = new Uint8Array(size);
+        let offset = 0;
+        for (let i = this.#queueHead; i < end; i++) {
+          chunk.set(queue[i], offset);
+          offset += queue[i].length;
+        }
+        this.#queueHead = end;
+      }
+    }
+    if (this.#queueHead === queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 1024) {
+      this.#queue = queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    return chunk;
+  }
+
+  async #pump(first: Uint8Array): Promise<void> {
+    let chunk: Uint8Array | null = first;
+    try {
+      while (chunk !== null) {
+        let offset = 0;
+        while (offset < chunk.length) {
+          offset += await this.#conn.write(offset === 0 ? chunk : chunk.subarray(offset));
+          if (this.#closed) return;
+        }
+        this.#queued -= chunk.length;
+        chunk = this.#next();
+      }
+    } catch (error) {
+      this.#writing = false;
+      if (!this.#closed) this.#handlers?.onError(error);
+      return;
+    }
+    this.#writing = false;
+    if (this.#ending) {
+      this.#finish();
+      return;
+    }
+    this.#handlers?.onDrain();
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    const wake = this.#wake;
+    if (wake) wake();
+  }
+
+  end(): void {
+    if (this.#closed || this.#ending) return;
+    this.#ending = true;
+    if (!this.#writing) this.#finish();
+  }
+
+  destroy(): void {
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    this.#queueHead = 0;
+    this.#queued = 0;
+    try {
+      this.#conn.close();
+    } catch { /* already closed by the runtime */ }
+    const wake = this.#wake;
+    if (wake) wake();
+    this.#handlers?.onClosed();
+  }
+}
+
+function tune(conn: Deno.Conn, options: { noDelay: boolean; keepAlive: boolean }): void {
+  // TLS connections do not expose these in Deno; plain TCP ones do.
+  const tcp = conn as Partial<Pick<Deno.TcpConn, "setNoDelay" | "setKeepAlive">>;
+  try {
+    tcp.setNoDelay?.(options.noDelay);
+    tcp.setKeepAlive?.(options.keepAlive);
+  } catch { /* the socket may already be closed */ }
+}
+
+function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  onTimeout: () => TransportError,
+  signal?: AbortSignal,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(onTimeout());
+    }, ms);
+    const onAbort = () => {
+      cleanup();
+      reject(new TransportError("Aborted", "aborted", { cause: signal?.reason }));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        cleanup();
+        resolve(value);
+      },
+      (error) => {
+        cleanup();
+        reject(error);
+      },
+    );
+  });
+}
+
+function checkServerTls(tls: ResolvedTls): { cert: string; key: string } {
+  if (tls.requireClientCert) {
+    throw new UnsupportedError(
+      "deno",
+      "TLS servers requiring client certificates (requireClientCert)",
+      "Deno.listenTls cannot request client certificates; terminate mTLS in front, or run on Node",
+    );
+  }
+  if (!tls.cert || !tls.key) {
+    throw new TransportError("TlsConfig", "a TLS listener needs a certificate and a key");
+  }
+  return { cert: tls.cert, key: tls.key };
+}
+
+/** Binds a TCP or TLS listener with Deno's APIs. */
+export function listenTcp(options: TcpListenOptions): Promise<RawListener> {
+  try {
+    return Promise.resolve(listenNow(options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function listenNow(options: TcpListenOptions): RawListener {
+  const what = `listen on ${options.host}:${options.port}`;
+  let listener: Deno.Listener;
+  const tls = options.tls;
+  try {
+    if (tls) {
+      const { cert, key } = checkServerTls(tls);
+      listener = Deno.listenTls({
+        hostname: options.host,
+        port: options.port,
+        cert,
+        key,
+        alpnProtocols: tls.alpnProtocols,
+      });
+    } else {
+      listener = Deno.listen({ hostname: options.host, port: options.port });
+    }
+  } catch (error) {
+    if (error instanceof UnsupportedError || error instanceof TransportError) throw error;
+    const mapped = mapDenoError(error, what, false);
+    if (mapped.code === "AddressInUse") throw mapped;
+    throw new TransportError("ListenFailed", `${what}: ${mapped.message}`, { cause: error });
+  }
+  const addr = listener.addr as Deno.NetAddr;
+  let closed = false;
+  const handshake = async (conn: Deno.TlsConn) => {
+    try {
+      const info = await withTimeout(
+        conn.handshake(),
+        tls!.handshakeTimeoutMs,
+        () => new TransportError("TlsHandshake", "TLS handshake timed out"),
+      );
+      if (closed) {
+        conn.close();
+        return;
+      }
+      tune(conn, options);
+      options.onConnection(
+        new DenoConn(conn, true, info.alpnProtocol ?? null, options.readBufferSize),
+      );
+    } catch (error) {
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+      options.onError(mapDenoError(error, "TLS accept", true), true);
+    }
+  };
+  (async () => {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (closed) return;
+        const name = errorName(error);
+        if (name === "BadResource" || name === "Interrupted") return;
+        options.onError(mapDenoError(error, "accept", false), false);
+        // A failed accept (for example EMFILE) must not spin the loop.
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        continue;
+      }
+      if (tls) {
+        handshake(conn as Deno.TlsConn);
+      } else {
+        tune(conn, options);
+        options.onConnection(new DenoConn(conn, false, null, options.readBufferSize));
+      }
+    }
+  })();
+  return {
+    host: addr.hostname,
+    port: addr.port,
+    close(): Promise<void> {
+      if (!closed) {
+        closed = true;
+        try {
+          listener.close();
+        } catch { /* already closed */ }
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Opens a TCP or TLS connection with Deno's APIs. */
+export async function connectTcp(options: TcpConnectOptions): Promise<RawConn> {
+  const what = `connect to ${options.host}:${options.port}`;
+  const tls = options.tls;
+  if (tls && !tls.verifyPeer) {
+    throw new UnsupportedError(
+      "deno",
+      "TLS connections without peer verification (verifyPeer: false)",
+      "pass the server's CA in tls.ca instead, or use the node adapter",
+    );
+  }
+  if (options.signal?.aborted) {
+    throw new TransportError("Aborted", `${what}: aborted`, { cause: options.signal.reason });
+  }
+  const serverName = tls?.serverName;
+  const splitSni = tls !== null && serverName !== undefined && serverName !== options.host;
+  if (splitSni && tls!.cert) {
+    throw new UnsupportedError(
+      "deno",
+      "a TLS server name different from the host together with a client certificate",
+      "connect to the server name itself, or use the node adapter",
+    );
+  }
+  const controller = new AbortController();
+  let phaseTls = false;
+  let conn: Deno.Conn | null = null;
+  const attempt = async (): Promise<RawConn> => {
+    if (tls && !splitSni) {
+      phaseTls = true;
+      const c = await Deno.connectTls({
+        hostname: options.host,
+        port: options.port,
+        caCerts: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        alpnProtocols: tls.alpnProtocols,
+      });
+      conn = c;
+      const info = await c.handshake();
+      return new DenoConn(c, true, info.alpnProtocol ?? null, options.readBufferSize);
+    }
+    const plain = await Deno.connect({
+      hostname: options.host,
+      port: options.port,
+      signal: controller.signal,
+    });
+    conn = plain;
+    if (!tls) return new DenoConn(plain, false, null, options.readBufferSize);
+    phaseTls = true;
+    const c = await Deno.startTls(plain, {
+      hostname: serverName,
+      caCerts: tls.ca,
+      alpnProtocols: tls.alpnProtocols,
+    });
+    conn = c;
+    const info = await c.handshake();
+    return new DenoConn(c, true, info.alpnProtocol ?? null, options.readBufferSize);
+  };
+  const pending = attempt();
+  try {
+    const raw = await withTimeout(
+      pending,
+      options.timeoutMs,
+      () =>
+        new TransportError(
+          "ConnectTimeout",
+          `${what} timed out after ${options.timeoutMs} ms`,
+        ),
+      options.signal,
+    );
+    tune(conn!, options);
+    return raw;
+  } catch (error) {
+    controller.abort();
+    // The attempt may still finish after a timeout: close whatever it opened.
+    pending.then((raw) => raw.destroy(), () => {});
+    const current = conn as Deno.Conn | null;
+    try {
+      current?.close();
+    } catch { /* already closed */ }
+    throw mapDenoError(error, what, phaseTls);
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * TCP and TLS on Node (and on Deno's Node compatibility): `node:net`,
+ * `node:tls`.
+ *
+ * @module
+ */
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { UnsupportedError } from "../../core/errors.ts";
+import { detectRuntime } from "../../core/platform/mod.ts";
+import { TransportError } from "../transport.ts";
+import type {
+  RawConn,
+  RawConnHandlers,
+  RawListener,
+  ResolvedTls,
+  TcpConnectOptions,
+  TcpListenOptions,
+} from "../_adapter.ts";
+import { isIpLiteral } from "../_adapter.ts";
+
+/** OpenSSL verification failures, as Node reports them in `error.code`. */
+const TLS_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+  "ERR_TLS_HANDSHAKE_TIMEOUT",
+]);
+
+/** Maps a Node socket error to a {@linkcode TransportError}. */
+export function mapNodeError(error: unknown, what: string, tlsPhase: boolean): TransportError {
+  if (error instanceof TransportError) return error;
+  const code = (error as { code?: string } | null)?.code ?? "";
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === "ECONNREFUSED") {
+    return new TransportError("ConnectionRefused", `${what}: connection refused`, {
+      cause: error,
+    });
+  }
+  if (code === "EADDRINUSE") {
+    return new TransportError("AddressInUse", `${what}: address in use`, { cause: error });
+  }
+  if (code === "ETIMEDOUT") {
+    return new TransportError("ConnectTimeout", `${what}: timed out`, { cause: error });
+  }
+  if (
+    tlsPhase || TLS_CODES.has(code) || code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS")
+  ) {
+    return new TransportError("TlsHandshake", `${what}: TLS handshake failed: ${message}`, {
+      cause: error,
+    });
+  }
+  return new TransportError("ConnectFailed", `${what}: ${message}`, { cause: error });
+}
+
+class NodeConn implements RawConn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly tls: boolean;
+  readonly alpnProtocol: string | null;
+  #socket: net.Socket;
+
+  constructor(socket: net.Socket, isTls: boolean) {
+    this.#socket = socket;
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = socket.localAddress ?? "";
+    this.localPort = socket.localPort ?? 0;
+    this.tls = isTls;
+    const alpn = isTls ? (socket as tls.TLSSocket).alpnProtocol : false;
+    this.alpnProtocol = typeof alpn === "string" ? alpn : null;
+  }
+
+  get writableLength(): number {
+    return this.#socket.writableLength;
+  }
+
+  start(handlers: RawConnHandlers): void {
+    const socket = this.#socket;
+    // Plain Uint8Array views: Buffer's `slice` shares memory, which callers would not expect.
+    socket.on("data", (chunk: Uint8Array) => {
+      handlers.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    });
+    socket.on("end", () => handlers.onEnd());
+    socket.on("error", (error: Error) => handlers.onError(error));
+    socket.on("drain", () => handlers.onDrain());
+    socket.on("close", () => handlers.onClosed());
+    if (socket.destroyed) queueMicrotask(() => handlers.onClosed());
+  }
+
+  write(data: Uint8Array): void {
+    if (data.length === 0) return;
+    const socket = this.#socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    socket.write(data);
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  end(): void {
+    const socket = this.#socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    // `end` flushes, then the socket is destroyed even if the peer never answers the FIN.
+    socket.end(() => socket.destroy());
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+}
+
+function tune(socket: net.Socket, options: TcpListenOptions | TcpConnectOptions): void {
+  socket.setNoDelay(options.noDelay);
+  socket.setKeepAlive(options.keepAlive, options.keepAliveDelayMs);
+}
+
+function secureOptions(config: ResolvedTls): tls.SecureContextOptions {
+  return {
+    cert: config.cert,
+    key: config.key,
+    ca: config.ca,
+    minVersion: "TLSv1.2",
+  };
+}
+
+/** Binds a TCP or TLS listener with `node:net`/`node:tls`. */
+export function listenTcp(options: TcpListenOptions): Promise<RawListener> {
+  const what = `listen on ${options.host}:${options.port}`;
+  const config = options.tls;
+  let server: net.Server;
+  if (config) {
+    if (config.requireClientCert && detectRuntime() === "deno") {
+      return Promise.reject(
+        new UnsupportedError(
+          "deno",
+          "TLS servers requiring client certificates (requireClientCert)",
+          "Deno's node:tls drops such handshakes; run the server on Node",
+        ),
+      );
+    }
+    if (!config.cert || !config.key) {
+      return Promise.reject(
+        new TransportError("TlsConfig", "a TLS listener needs a certificate and a key"),
+      );
+    }
+    try {
+      server = tls.createServer({
+        ...secureOptions(config),
+        requestCert: config.requireClientCert,
+        rejectUnauthorized: config.requireClientCert,
+        ALPNProtocols: config.alpnProtocols,
+        handshakeTimeout: config.handshakeTimeoutMs,
+      });
+    } catch (error) {
+      return Promise.reject(
+        new TransportError("TlsConfig", `${what}: bad TLS settings: ${String(error)}`, {
+          cause: error,
+        }),
+      );
+    }
+    server.on("secureConnection", (socket: tls.TLSSocket) => {
+      tune(socket, options);
+      options.onConnection(new NodeConn(socket, true));
+    });
+    server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
+      socket.destroy();
+      options.onError(mapNodeError(error, "TLS accept", true), true);
+    });
+  } else {
+    server = net.createServer();
+    server.on("connection", (socket: net.Socket) => {
+      tune(socket, options);
+      options.onConnection(new NodeConn(socket, false));
+    });
+  }
+  return new Promise((resolve, reject) => {
+    const onListenError = (error: Error) => {
+      const mapped = mapNodeError(error, what, false);
+      reject(
+        mapped.code === "AddressInUse"
+          ? mapped
+          : new TransportError("ListenFailed", `${what}: ${mapped.message}`, { cause: error }),
+      );
+    };
+    server.once("error", onListenError);
+    server.listen({ host: options.host, port: options.port }, () => {
+      server.off("error", onListenError);
+      server.on(
+        "error",
+        (error: Error) => options.onError(mapNodeError(error, "accept", false), false),
+      );
+      const address = server.address() as net.AddressInfo;
+      let closing: Promise<void> | null = null;
+      resolve({
+        host: address.address,
+        port: address.port,
+        close(): Promise<void> {
+          closing ??= new Promise<void>((done) => server.close(() => done()));
+          return closing;
+        },
+      });
+    });
+  });
+}
+
+/** Opens a TCP or TLS connection with `node:net`/`node:tls`. */
+export function connectTcp(options: TcpConnectOptions): Promise<RawConn> {
+  const what = `connect to ${options.host}:${options.port}`;
+  const config = options.tls;
+  if (options.signal?.aborted) {
+    return Promise.reject(
+      new TransportError("Aborted", `${what}: aborted`, { cause: options.signal.reason }),
+    );
+  }
+  return new Promise<RawConn>((resolve, reject) => {
+    let socket: net.Socket;
+    let tcpUp = false;
+    let settled = false;
+    const serverName = config?.serverName ?? options.host;
+    try {
+      if (config) {
+        socket = tls.connect({
+          ...secureOptions(config),
+          host: options.host,
+          port: options.port,
+          // SNI must be a DNS name; IP literals are still checked against IP SANs.
+          servername: isIpLiteral(serverName) ? undefined : serverName,
+          checkServerIdentity: (_host, cert) => tls.checkServerIdentity(serverName, cert),
+          rejectUnauthorized: config.verifyPeer,
+          ALPNProtocols: config.alpnProtocols,
+        });
+      } else {
+        socket = net.connect({ host: options.host, port: options.port });
+      }
+    } catch (error) {
+      reject(mapNodeError(error, what, config !== null));
+      return;
+    }
+    const finish = (error: TransportError | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      socket.off("error", onError);
+      socket.off(config ? "secureConnect" : "connect", onReady);
+      if (error) {
+        socket.destroy();
+        reject(error);
+      } else {
+        tune(socket, options);
+        resolve(new NodeConn(socket, config !== null));
+      }
+    };
+    const onReady = () => finish(null);
+    const onError = (error: Error) => finish(mapNodeError(error, what, config !== null && tcpUp));
+    const onAbort = () =>
+      finish(new TransportError("Aborted", `${what}: aborted`, { cause: options.signal?.reason }));
+    const timer = setTimeout(
+      () =>
+        finish(
+          new TransportError("ConnectTimeout", `${what} timed out after ${options.timeoutMs} ms`),
+        ),
+      options.timeoutMs,
+    );
+    socket.once("connect", () => {
+      tcpUp = true;
+    });
+    socket.once(config ? "secureConnect" : "connect", onReady);
+    socket.on("error", onError);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
