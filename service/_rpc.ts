@@ -82,6 +82,10 @@ export class RpcPeer {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   onProtocolError: (detail: string) => void = () => {};
+  // Requests from the other side being served now, and the most allowed:
+  // a flooding sandbox gets errors instead of growing the host's memory.
+  #inbound = 0;
+  maxInbound = 1024;
 
   constructor(post: (message: RpcMessage) => void) {
     this.#post = post;
@@ -156,6 +160,13 @@ export class RpcPeer {
       return;
     }
     const { id, op, args } = message;
+    if (this.#inbound >= this.maxInbound) {
+      this.#reply(id, false, undefined, {
+        name: "Error",
+        message: `more than ${this.maxInbound} concurrent requests`,
+      });
+      return;
+    }
     const handler = this.#handlers.get(op);
     if (!handler) {
       this.#reply(id, false, undefined, { name: "Error", message: `unknown operation "${op}"` });
@@ -168,9 +179,20 @@ export class RpcPeer {
       this.#reply(id, false, undefined, toWireError(error));
       return;
     }
-    Promise.resolve(result).then(
-      (value) => this.#reply(id, true, value),
-      (error) => this.#reply(id, false, undefined, toWireError(error)),
+    if (!(result instanceof Promise)) {
+      this.#reply(id, true, result);
+      return;
+    }
+    this.#inbound++;
+    result.then(
+      (value) => {
+        this.#inbound--;
+        this.#reply(id, true, value);
+      },
+      (error) => {
+        this.#inbound--;
+        this.#reply(id, false, undefined, toWireError(error));
+      },
     );
   }
 

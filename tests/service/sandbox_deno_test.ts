@@ -9,7 +9,7 @@ import { ApiRegistry } from "../../service/api_registry.ts";
 import { ApiUnavailableError, PluginError } from "../../service/errors.ts";
 import { type ModuleSpec, type PluginEvent, PluginHost } from "../../service/plugin_host.ts";
 import { IoraService } from "../../service/iora_service.ts";
-import { deferred, type TempDir, tempDir } from "../harness.ts";
+import { deferred, type TempDir, tempDir, waitFor } from "../harness.ts";
 import { pluginFixture } from "./_fixtures.ts";
 import { netTransport } from "./_net_transport.ts";
 
@@ -188,6 +188,39 @@ describe("sandboxed plugins (Deno workers)", () => {
     // The sandboxed dependent hears about its dependency going away.
     await host.unloadSingleModule("base");
     assert.ok(logs.includes("warn: [svc] dependency base unloaded"));
+    await host.unloadAll();
+  });
+
+  it("a sandbox flooding the host with requests gets errors beyond the in-flight cap", async () => {
+    const { host, registry, logs } = setup();
+    const gate = deferred<void>("the release of the waiting calls");
+    let waiting = 0;
+    registry.exportApi("host", "test.wait", async () => {
+      waiting++;
+      await gate.wait();
+      return "done";
+    });
+    await host.loadSingleModule({
+      url: pluginFixture("sandbox_services"),
+      name: "flooder",
+      sandbox: true,
+      services: ["apis", "logger"],
+    });
+    const flood = registry.callExportedApi<
+      Promise<{ ok: number; refused: number; reason: string }>
+    >(
+      "flooder.flood",
+      1100,
+      "test.wait",
+    );
+    // Every request has been answered or is waiting: only then release them.
+    const refusals = () => logs.filter((l) => l.endsWith("request refused")).length;
+    await waitFor(() => waiting + refusals() === 1100, { what: "all 1100 requests to arrive" });
+    assert.equal(waiting, 1024);
+    gate.resolve();
+    const result = await flood;
+    assert.deepEqual([result.ok, result.refused], [1024, 76]);
+    assert.match(result.reason, /more than 1024 concurrent requests/);
     await host.unloadAll();
   });
 
