@@ -18,3 +18,4 @@ export * from "./timer.ts";
 export * from "./config.ts";
 export * from "./blocking_queue.ts";
 export * from "./event_queue.ts";
+export * from "./shell_runner.ts";

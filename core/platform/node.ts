@@ -204,11 +204,20 @@ function spawn(command: string, options: SpawnOptions = {}): ChildProcessHandle 
     ],
     shell: false,
   });
+  // Our own flag: Deno's node:child_process sets `signalCode` at kill() time, which would
+  // make a SIGKILL after an ignored SIGTERM look unnecessary.
+  let exited = false;
   const status = new Promise<ProcessStatus>((resolve, reject) => {
     child.once("error", (error) => reject(fsError(error, command)));
-    child.once("exit", (code, signal) => resolve({ success: code === 0, code, signal }));
+    child.once("exit", (code, signal) => {
+      exited = true;
+      resolve({ success: code === 0, code, signal });
+    });
   });
   status.catch(() => {});
+  // Cancelling the web stream destroys the Node stream with an AbortError (and a child that
+  // exits early breaks stdin): the web side already reports these, they must not go uncaught.
+  for (const s of [child.stdin, child.stdout, child.stderr]) s?.on("error", () => {});
   return {
     pid: child.pid ?? -1,
     stdin: child.stdin ? Writable.toWeb(child.stdin) as WritableStream<Uint8Array> : null,
@@ -216,8 +225,11 @@ function spawn(command: string, options: SpawnOptions = {}): ChildProcessHandle 
     stderr: child.stderr ? Readable.toWeb(child.stderr) as ReadableStream<Uint8Array> : null,
     status,
     kill(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill(signal as NodeJS.Signals);
+      if (!exited && child.pid !== undefined) {
+        // process.kill, not child.kill: Deno's compat ignores a second child.kill().
+        try {
+          process.kill(child.pid, signal as NodeJS.Signals);
+        } catch { /* exited in the meantime */ }
       }
     },
     unref: () => child.unref(),

@@ -1,0 +1,157 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ShellRunner, ShellRunnerError } from "../../core/shell_runner.ts";
+import { platform, setPlatform } from "../../core/platform/mod.ts";
+import { availablePlatforms, tempDir, withDeadline } from "../harness.ts";
+
+function code(c: string) {
+  return (e: unknown) => e instanceof ShellRunnerError && e.code === c;
+}
+
+/** True while a process with this id exists (`kill -0` succeeds). */
+async function alive(pid: number): Promise<boolean> {
+  const r = await new ShellRunner().run("kill", ["-0", String(pid)]);
+  return r.code === 0;
+}
+
+for (const p of availablePlatforms()) {
+  describe(`ShellRunner on ${p.name}`, () => {
+    const use = async (fn: () => Promise<void>): Promise<void> => {
+      const previous = setPlatform(p);
+      try {
+        await fn();
+      } finally {
+        setPlatform(previous);
+      }
+    };
+    const runner = new ShellRunner();
+
+    it("passes arguments as a vector: shell metacharacters stay literal", () =>
+      use(async () => {
+        const nasty = [
+          "$(touch /tmp/iora-pwned); `id`",
+          "a && b || c ; d | e > f < g",
+          "*",
+          "'\"\\",
+          "$HOME ${PATH}",
+          "line\nbreak",
+        ];
+        const r = await runner.run("printf", ["%s\\n", ...nasty]);
+        assert.equal(r.code, 0);
+        assert.equal(r.stdout, nasty.map((a) => a + "\n").join(""));
+        await assert.rejects(platform().stat("/tmp/iora-pwned"));
+      }));
+
+    it("uses a shell only when asked, with args as positional parameters", () =>
+      use(async () => {
+        const r = await runner.run('echo "$1|$2"', ["a b", "$(c)"], { shell: true });
+        assert.equal(r.stdout, "a b|$(c)\n");
+        const status = await runner.run("exit 3", [], { shell: true });
+        assert.equal(status.code, 3);
+        assert.equal(status.signal, null);
+      }));
+
+    it("checks the allow-list before spawning", () =>
+      use(async () => {
+        const strict = new ShellRunner({ allowedCommands: ["echo"] });
+        assert.equal((await strict.run("echo", ["ok"])).stdout, "ok\n");
+        await assert.rejects(strict.run("rm", ["-rf", "/tmp/x"]), code("CommandNotAllowed"));
+        await assert.rejects(strict.run("/bin/echo", ["x"]), code("CommandNotAllowed"));
+        await assert.rejects(strict.run("echo", ["x"], { shell: true }), code("CommandNotAllowed"));
+        assert.equal(strict.getStats().refused, 3);
+        assert.equal(strict.getStats().runs, 1);
+      }));
+
+    it("feeds stdin as text or bytes", () =>
+      use(async () => {
+        assert.equal((await runner.run("cat", [], { stdin: "héllo\n" })).stdout, "héllo\n");
+        const bytes = new Uint8Array(70_000).fill(65);
+        assert.equal((await runner.run("wc", ["-c"], { stdin: bytes })).stdout.trim(), "70000");
+      }));
+
+    it("merges or clears the environment and honours cwd", () =>
+      use(async () => {
+        await using dir = await tempDir();
+        const merged = await runner.run("/usr/bin/env", [], { env: { IORA_T: "1" } });
+        assert.match(merged.stdout, /^IORA_T=1$/m);
+        assert.match(merged.stdout, /^PATH=/m);
+        const clean = await runner.run("/usr/bin/env", [], { clearEnv: true, env: { ONLY: "x" } });
+        assert.equal(clean.stdout, "ONLY=x\n");
+        const pwd = await runner.run("pwd", [], { cwd: dir.path });
+        assert.equal(pwd.stdout.trim(), await platform().realPath(dir.path));
+      }));
+
+    it("kills a timed-out command, and the process is gone afterwards", () =>
+      use(async () => {
+        const r = await runner.run("sleep", ["30"], { timeoutMs: 100 });
+        assert.equal(r.timedOut, true);
+        assert.equal(r.signal, "SIGTERM");
+        assert.equal(r.code, null);
+        assert.ok(r.durationMs < 10_000);
+        assert.equal(await alive(r.pid), false);
+      }));
+
+    it("escalates to SIGKILL when SIGTERM is ignored", () =>
+      use(async () => {
+        const r = await runner.run(
+          "trap '' TERM; echo ready; i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done",
+          [],
+          {
+            shell: true,
+            timeoutMs: 150,
+            killGraceMs: 150,
+          },
+        );
+        assert.equal(r.timedOut, true);
+        assert.equal(r.signal, "SIGKILL");
+        assert.ok(r.durationMs < 5000, "ended by SIGKILL, not by the loop's own end");
+        assert.equal(r.stdout, "ready\n");
+        assert.equal(await alive(r.pid), false);
+      }));
+
+    it("caps output per stream and reports the truncation", () =>
+      use(async () => {
+        const r = await runner.run("head", ["-c", "200000", "/dev/zero"], { maxOutputBytes: 1000 });
+        assert.equal(r.code, 0, "the process was drained, not blocked");
+        assert.equal(r.stdout.length, 1000);
+        assert.deepEqual(r.truncated, { stdout: true, stderr: false });
+        const exact = await runner.run("printf", ["12345"], { maxOutputBytes: 5 });
+        assert.deepEqual(exact.truncated, { stdout: false, stderr: false });
+        assert.equal(exact.stdout, "12345");
+      }));
+
+    it("does not wait forever for a grandchild holding the pipe", () =>
+      use(async () => {
+        const r = await withDeadline(
+          runner.run("sleep 20 & echo $!", [], { shell: true }),
+          5000,
+          "run() despite a background grandchild",
+        );
+        const orphan = Number(r.stdout.trim());
+        assert.ok(orphan > 0);
+        await runner.run("kill", ["-KILL", String(orphan)]);
+      }));
+
+    it("aborts through an AbortSignal", () =>
+      use(async () => {
+        const controller = new AbortController();
+        const running = runner.run("sleep", ["30"], { signal: controller.signal });
+        setTimeout(() => controller.abort(), 50);
+        const r = await running;
+        assert.equal(r.aborted, true);
+        assert.equal(r.timedOut, false);
+        assert.equal(r.signal, "SIGTERM");
+      }));
+
+    it("rejects a missing command and bad arguments clearly", () =>
+      use(async () => {
+        await assert.rejects(runner.run("/nonexistent/iora-cmd"), code("SpawnFailed"));
+        await assert.rejects(runner.run(""), code("InvalidArgument"));
+        await assert.rejects(runner.run("echo", ["a\0b"]), code("InvalidArgument"));
+        await assert.rejects(
+          runner.run("echo", [], { timeoutMs: -1 }),
+          code("InvalidArgument"),
+        );
+      }));
+  });
+}
