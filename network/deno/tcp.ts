@@ -333,7 +333,7 @@ function listenNow(options: TcpListenOptions): RawListener {
       options.onError(mapDenoError(error, "TLS accept", true), true);
     }
   };
-  (async () => {
+  const acceptLoop = (async () => {
     for (;;) {
       let conn: Deno.Conn;
       try {
@@ -346,6 +346,12 @@ function listenNow(options: TcpListenOptions): RawListener {
         // A failed accept (for example EMFILE) must not spin the loop.
         await new Promise((resolve) => setTimeout(resolve, 10));
         continue;
+      }
+      if (closed) {
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+        return;
       }
       if (tls) {
         handshake(conn as Deno.TlsConn);
@@ -365,7 +371,8 @@ function listenNow(options: TcpListenOptions): RawListener {
           listener.close();
         } catch { /* already closed */ }
       }
-      return Promise.resolve();
+      // The socket is really gone only once the pending accept has failed.
+      return acceptLoop;
     },
   };
 }
