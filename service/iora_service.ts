@@ -50,6 +50,11 @@ export interface IoraServiceOptions {
   override?(config: ServiceConfig): void;
   /** The byte transport of the HTTP server; default Iora's network transport. */
   serverTransport?: ServerTransportFactory;
+  /**
+   * How long shutdown waits for plugins to unload before it goes on
+   * without them, in milliseconds; default 10000.
+   */
+  unloadTimeoutMs?: number;
 }
 
 /** Health as `GET /health` reports it. */
@@ -102,6 +107,7 @@ export class IoraService implements AsyncDisposable {
   readonly startedAt: number;
 
   #stopping: Promise<void> | undefined;
+  #unloadTimeoutMs = 10_000;
   #signalOffs: (() => void)[] = [];
   #sandboxRoutes = new Map<
     string,
@@ -203,6 +209,7 @@ export class IoraService implements AsyncDisposable {
       stateStore,
       options.serverTransport,
     );
+    service.#unloadTimeoutMs = options.unloadTimeoutMs ?? 10_000;
     if (options.handleSignals) service.#handleSignals(options.exitCode ?? 0);
     try {
       await service.#start();
@@ -399,9 +406,22 @@ export class IoraService implements AsyncDisposable {
     for (const off of this.#signalOffs) off();
     this.#signalOffs = [];
     this.logger.info("shutting down");
-    await this.pluginHost.unloadAll().catch((error) =>
-      this.logger.error("unloading plugins failed", { error })
-    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.#unloadTimeoutMs);
+    });
+    const unloaded = await Promise.race([
+      this.pluginHost.unloadAll().catch((error) =>
+        this.logger.error("unloading plugins failed", { error })
+      ),
+      deadline,
+    ]);
+    clearTimeout(timer);
+    if (unloaded === "timeout") {
+      this.logger.error(`plugins did not unload within ${this.#unloadTimeoutMs} ms; going on`, {
+        still: this.listModules().map((m) => m.name),
+      });
+    }
     await this.webhookServer.stop({ timeoutMs: 5000 }).catch((error) =>
       this.logger.error("stopping the HTTP server failed", { error })
     );

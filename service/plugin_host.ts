@@ -317,6 +317,8 @@ export class PluginHost {
    * loads before earlier ones.
    */
   unloadAll(): Promise<void> {
+    // Shutdown waits behind a running hook rather than failing: a signal may
+    // arrive while a plugin's onLoad is awaiting something.
     return this.#exclusive(async () => {
       while (this.#records.size > 0) {
         const names = [...this.#records.keys()];
@@ -326,7 +328,7 @@ export class PluginHost {
           this.#log("error", `unloading "${next}" failed: ${errorOf(error).message}`)
         );
       }
-    });
+    }, true);
   }
 
   /**
@@ -382,8 +384,8 @@ export class PluginHost {
     this.#options.log?.(level, message);
   }
 
-  #exclusive<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.#hookDepth > 0) {
+  #exclusive<T>(operation: () => Promise<T>, duringHook = false): Promise<T> {
+    if (this.#hookDepth > 0 && !duringHook) {
       return Promise.reject(
         new PluginError(
           "Reentrant",

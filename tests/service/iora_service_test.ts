@@ -188,4 +188,40 @@ describe("IoraService", () => {
     );
     assert.equal(service.eventQueue.closed, true);
   });
+
+  it("shutdown waits for a plugin still loading, then unloads it", async () => {
+    await using dir = await tempDir();
+    const service = await IoraService.create(baseConfig(dir, { server: { enabled: false } }));
+    const gate = deferred<void>("the gate");
+    const entered = deferred<void>("onLoad waiting on the gate");
+    service.exportApi("test.gate", () => {
+      entered.resolve();
+      return gate.wait();
+    });
+    const loading = service.loadSingleModule({
+      url: pluginFixture("slow"),
+      options: { gateOnLoad: true },
+    });
+    await entered.wait();
+    const stopping = service.shutdown();
+    gate.resolve();
+    assert.equal(await loading, "slow");
+    await stopping;
+    assert.deepEqual(service.listModules(), []);
+  });
+
+  it("shutdown goes on when a plugin's onUnload hangs past unloadTimeoutMs", async () => {
+    await using dir = await tempDir();
+    const service = await IoraService.create(
+      baseConfig(dir, {
+        server: { enabled: false },
+        modules: { modules: [{ url: pluginFixture("slow"), options: { hangOnUnload: true } }] },
+      }),
+      { unloadTimeoutMs: 200 },
+    );
+    await service.shutdown();
+    const log = await platform().readTextFile(dir.join("iora.log"));
+    assert.match(log, /did not unload within 200 ms/);
+    assert.match(log, /"stopped"/);
+  });
 });
