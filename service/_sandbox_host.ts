@@ -227,7 +227,9 @@ export class SandboxConnection {
       try {
         bridge.exportApi(text(api, "API name", 256));
       } catch (error) {
+        // Refused during the load, this fails the load; later it is logged.
         this.exportErrors.push(error as Error);
+        bridge.log("error", `export refused: ${(error as Error).message}`);
       }
     });
     rpc.handle("require", ([dependency]) => bridge.require(text(dependency, "module name")));
