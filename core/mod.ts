@@ -19,3 +19,4 @@ export * from "./config.ts";
 export * from "./blocking_queue.ts";
 export * from "./event_queue.ts";
 export * from "./shell_runner.ts";
+export * from "./expiring_cache.ts";
