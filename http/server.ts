@@ -39,7 +39,13 @@ import {
   STATUS_TEXT,
 } from "./message.ts";
 import { Router } from "./router.ts";
-import { type TlsConfig, TlsMode, type Transport } from "../network/transport.ts";
+import {
+  type TlsConfig,
+  TlsMode,
+  type Transport,
+  type TransportConfig,
+} from "../network/transport.ts";
+import { SharedTransport } from "../network/shared_transport.ts";
 
 /** Thrown for misuse of the server (starting twice, TLS on an unsupported runtime...). */
 export class WebhookServerError extends IoraError {
@@ -140,8 +146,13 @@ export interface WebhookServerOptions {
   logger?: AccessLogger;
   /** Answer with a `Date` header (RFC 9110 asks origin servers to). Default true. */
   dateHeader?: boolean;
-  /** The transport to serve on; default Iora's network transport. */
+  /** The transport to serve on; default Iora's network transport (`SharedTransport`). */
   transport?: ServerTransportFactory;
+  /**
+   * Settings of the default transport (adapter `runtime`, write-queue
+   * limits, backpressure...). TLS comes from `enableTls`. Ignored with `transport`.
+   */
+  network?: Omit<TransportConfig, "tls">;
 }
 
 /** Where to listen. */
@@ -460,7 +471,9 @@ export class WebhookServer implements AsyncDisposable {
     this.#maxRequests = options.maxRequestsPerConnection ?? Infinity;
     this.#logger = options.logger;
     this.#dateHeader = options.dateHeader ?? true;
-    this.#ioFactory = options.transport ?? defaultTransport;
+    const network = options.network ?? {};
+    this.#ioFactory = options.transport ??
+      networkServerTransport((tls) => new SharedTransport({ ...network, tls }));
     this.#json.maxPayloadSize = Math.min(this.#json.maxPayloadSize, this.#limits.maxBodyBytes);
   }
 
@@ -614,7 +627,9 @@ export class WebhookServer implements AsyncDisposable {
     const io = this.#io;
     if (io === null) return;
     this.#shuttingDown = true;
-    await io.stopListening();
+    // Not awaited before draining: on the Node adapter the listener's close settles only once
+    // every connection is gone (net.Server.close semantics). It stops accepting at once.
+    const listenerClosed = io.stopListening().catch(() => {});
     for (const conn of this.#conns.values()) {
       if (!conn.busy && conn.parser.idle) this.#closeConn(conn);
     }
@@ -632,6 +647,7 @@ export class WebhookServer implements AsyncDisposable {
     if (this.#sweep !== null) clearInterval(this.#sweep);
     this.#sweep = null;
     await io.stop();
+    await listenerClosed;
     this.#conns.clear();
     this.#io = null;
     this.#boundPort = 0;
@@ -1194,13 +1210,4 @@ export function networkServerTransport(
       },
     };
   };
-}
-
-function defaultTransport(): ServerTransport {
-  // TODO(network): networkServerTransport over the network layer's TCP/TLS transport once
-  // its concrete class lands (only network/transport.ts, the interface, exists so far).
-  throw new WebhookServerError(
-    "NoTransport",
-    "the network transport is not available yet; pass options.transport",
-  );
 }

@@ -14,9 +14,9 @@
  *
  * @module
  */
-import { connect, type Socket } from "node:net";
 import { platform } from "../core/platform/mod.ts";
-import { type ServerTransportFactory, WebhookServer } from "../http/server.ts";
+import { WebhookServer } from "../http/server.ts";
+import { SharedTransport } from "../network/shared_transport.ts";
 
 const isDeno = "Deno" in globalThis;
 // deno-lint-ignore no-explicit-any
@@ -39,39 +39,36 @@ function rss(): number {
   return isDeno ? g.Deno.memoryUsage().rss : g.process.memoryUsage().rss;
 }
 
-async function transportFactory(): Promise<ServerTransportFactory | undefined> {
-  const probe = new WebhookServer();
-  try {
-    await probe.start({ hostname: "127.0.0.1", port: 0 });
-    await probe.stop();
-    return undefined;
-  } catch (e) {
-    if ((e as { code?: string }).code !== "NoTransport") throw e;
-    // TODO(network): drop once the network layer's transport is the default.
-    return (await import("../tests/http/_net_transport.ts")).netTransport;
-  }
+// Raw clients on our own transport: exact bytes out, everything back until the close.
+const client = new SharedTransport({ maxSessions: idleCount + 1000 });
+const received = new Map<number, string>();
+const closers = new Map<number, () => void>();
+client.setCallbacks({
+  onData: (sid, d) => received.set(sid, (received.get(sid) ?? "") + new TextDecoder().decode(d)),
+  onClose: (sid) => closers.get(sid)?.(),
+});
+
+async function open(port: number, data: string): Promise<{ sid: number; closed: Promise<void> }> {
+  const sid = await client.connect("127.0.0.1", port);
+  const closed = new Promise<void>((r) => closers.set(sid, r));
+  if (client.getSessionInfo(sid) === undefined) closers.get(sid)?.();
+  client.send(sid, new TextEncoder().encode(data));
+  return { sid, closed };
 }
 
-function exchange(port: number, data: string, timeoutMs = 10_000): Promise<string> {
-  return new Promise((resolve) => {
-    const s = connect(port, "127.0.0.1");
-    let text = "";
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve(text);
-    }, timeoutMs);
-    s.on("data", (d: Uint8Array) => (text += new TextDecoder().decode(d)));
-    s.on("error", () => {});
-    s.on("close", () => {
-      clearTimeout(timer);
-      resolve(text);
-    });
-    s.on("connect", () => s.write(data));
-  });
+async function exchange(port: number, data: string, timeoutMs = 10_000): Promise<string> {
+  const { sid, closed } = await open(port, data);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+  clearTimeout(timer);
+  client.abort(sid);
+  const text = received.get(sid) ?? "";
+  received.delete(sid);
+  closers.delete(sid);
+  return text;
 }
 
 const server = new WebhookServer({
-  transport: await transportFactory(),
   headerTimeoutMs,
   keepAliveTimeoutMs: 2000,
   maxConnections: idleCount + 1000,
@@ -84,16 +81,13 @@ const base = `http://127.0.0.1:${port}`;
 
 try {
   console.log(`slowloris: ${idleCount} connections holding half a header`);
-  const stalled: Socket[] = [];
-  const closed: Promise<void>[] = [];
-  for (let i = 0; i < idleCount; i++) {
-    const s = connect(port, "127.0.0.1");
-    s.on("error", () => {});
-    s.resume(); // the 408 answer must be read for the close to surface
-    closed.push(new Promise((r) => s.on("close", () => r())));
-    s.on("connect", () => s.write("GET /json HTTP/1.1\r\nHost: x\r\nX-Half: "));
-    stalled.push(s);
-  }
+  const stalled = await Promise.all(
+    Array.from(
+      { length: idleCount },
+      () => open(port, "GET /json HTTP/1.1\r\nHost: x\r\nX-Half: "),
+    ),
+  );
+  const closed = stalled.map((c) => c.closed);
   await new Promise((r) => setTimeout(r, 300));
   const t0 = platform().now();
   const fresh = await fetch(`${base}/json`);
@@ -106,7 +100,7 @@ try {
   const deadline = new Promise<string>((r) => setTimeout(() => r("timeout"), headerTimeoutMs * 4));
   const outcome = await Promise.race([Promise.all(closed).then(() => "closed"), deadline]);
   check(outcome === "closed", `all stalled connections closed by the header timeout`);
-  for (const s of stalled) s.destroy();
+  for (const c of stalled) client.abort(c.sid);
 
   console.log(`malformed flood: ${floodCount} requests`);
   const bad: Array<[string, number]> = [
@@ -167,6 +161,7 @@ try {
   }
   check(server.getStats().activeConnections === 0, "no open sessions left after the load");
 } finally {
+  await client.stop();
   await server.stop({ timeoutMs: 1000 });
 }
 console.log(failures.length === 0 ? "soak passed" : `soak FAILED: ${failures.join("; ")}`);

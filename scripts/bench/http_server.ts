@@ -16,7 +16,7 @@
  */
 import { createServer } from "node:http";
 import { platform } from "../../core/platform/mod.ts";
-import { type ServerTransportFactory, WebhookServer } from "../../http/server.ts";
+import { WebhookServer } from "../../http/server.ts";
 
 const isDeno = "Deno" in globalThis;
 // deno-lint-ignore no-explicit-any
@@ -76,24 +76,10 @@ async function freePort(): Promise<number> {
   return typeof a === "object" && a ? a.port : 0;
 }
 
-async function oursTransport(): Promise<{ factory?: ServerTransportFactory; label: string }> {
-  const probe = new WebhookServer();
-  try {
-    await probe.start({ hostname: "127.0.0.1", port: 0 });
-    await probe.stop();
-    return { label: "network transport" };
-  } catch (e) {
-    if ((e as { code?: string }).code !== "NoTransport") throw e;
-    // TODO(network): drop once the network layer's transport is the default.
-    const mod = await import("../../tests/http/_net_transport.ts");
-    return { factory: mod.netTransport, label: "node:net stand-in transport" };
-  }
-}
-
-const ours = (factory?: ServerTransportFactory): Candidate => ({
+const ours: Candidate = {
   name: "iora WebhookServer",
   async start(port) {
-    const server = new WebhookServer({ transport: factory });
+    const server = new WebhookServer();
     server.onGet("/json", (_req, res) => res.json({ message: "Hello, World!" }));
     server.onGet(
       "/users/{id}",
@@ -102,7 +88,7 @@ const ours = (factory?: ServerTransportFactory): Candidate => ({
     await server.start({ hostname: "127.0.0.1", port });
     return { port, stop: () => server.stop({ timeoutMs: 100 }) };
   },
-});
+};
 
 const denoServe: Candidate = {
   name: "Deno.serve",
@@ -185,17 +171,12 @@ const fastify: Candidate = {
 };
 
 await pin();
-const transport = await oursTransport();
-const candidates = isDeno ? [ours(transport.factory), denoServe, hono] : [
-  ours(transport.factory),
-  nodeHttp,
-  fastify,
-];
+const candidates = isDeno ? [ours, denoServe, hono] : [ours, nodeHttp, fastify];
 const runtime = isDeno ? `Deno ${g.Deno.version.deno}` : `Node ${g.process.version}`;
 console.log(
   `${runtime}; wrk -t1 -c${connections} -d${duration}s; ${
     pinned ? "server on core 0, wrk on core 1" : "unpinned"
-  }; ours on the ${transport.label}`,
+  }; ours on SharedTransport`,
 );
 const results = new Map<string, Record<string, number>>();
 for (const c of candidates) {
