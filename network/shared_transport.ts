@@ -383,6 +383,20 @@ export class SharedTransport implements Transport {
     });
   }
 
+  /**
+   * Resolves once the write queue is at or under the high-water mark (at
+   * once when it is). Rejects with `SessionNotFound` or `SessionClosed`.
+   */
+  drain(sid: SessionId): Promise<void> {
+    const s = this.#sessions.get(sid);
+    if (s === undefined) return Promise.reject(sessionNotFound(sid));
+    if (s.reason !== null) return Promise.reject(s.error ?? sessionGone(sid, s.reason));
+    if (s.conn.writableLength <= this.#config.highWaterMark) return RESOLVED;
+    return new Promise<void>((resolve, reject) => {
+      (s.waiters ??= []).push({ resolve, reject });
+    });
+  }
+
   /** Sends many messages in order; returns how many were queued. */
   sendBatch(items: Iterable<readonly [SessionId, Uint8Array]>): number {
     let sent = 0;

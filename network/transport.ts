@@ -313,6 +313,12 @@ export interface Transport extends AsyncDisposable {
    * mark. Rejects with `SessionClosed`/`Backpressure` when the bytes cannot go.
    */
   sendAsync(sid: SessionId, data: Uint8Array): Promise<void>;
+  /**
+   * Resolves once the session's write queue is at or under the high-water
+   * mark (at once when it already is); rejects with `SessionNotFound` or
+   * `SessionClosed`. With `pauseReading` it gives a producer flow control.
+   */
+  drain(sid: SessionId): Promise<void>;
   /** Sends many messages; returns how many were queued. */
   sendBatch(items: Iterable<readonly [SessionId, Uint8Array]>): number;
   /** Closes a session after its queued bytes are written. Harmless when already closed. */

@@ -15,8 +15,10 @@ import type {
   TcpListenOptions,
 } from "../_adapter.ts";
 
-/** Writes smaller than this are merged when they queue up behind a pending write. */
-const COALESCE_LIMIT = 256 * 1024;
+/** Queued writes smaller than this are merged (up to COALESCE_LIMIT) into one syscall. */
+const SMALL_WRITE = 16 * 1024;
+/** Largest merged write. */
+const COALESCE_LIMIT = 64 * 1024;
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : "";
@@ -91,7 +93,8 @@ class DenoConn implements RawConn {
   }
 
   async #readLoop(): Promise<void> {
-    const buffer = new Uint8Array(this.#readBufferSize);
+    const size = this.#readBufferSize;
+    let buffer = new Uint8Array(size);
     const handlers = this.#handlers!;
     try {
       for (;;) {
@@ -106,8 +109,15 @@ class DenoConn implements RawConn {
           handlers.onEnd();
           return;
         }
-        // A copy sized to the data: the callee may keep it, and small reads stay small.
-        handlers.onData(buffer.slice(0, n));
+        if (n >= size >>> 1) {
+          // A big read keeps its buffer (no copy); the next read gets a fresh one.
+          const full = buffer;
+          buffer = new Uint8Array(size);
+          handlers.onData(full.subarray(0, n));
+        } else {
+          // A small read is copied out, so a kept reference does not pin the whole buffer.
+          handlers.onData(buffer.slice(0, n));
+        }
       }
     } catch (error) {
       if (!this.#closed) handlers.onError(error);
@@ -130,13 +140,16 @@ class DenoConn implements RawConn {
     const available = queue.length - this.#queueHead;
     if (available === 0) return null;
     let chunk: Uint8Array;
-    if (available === 1 || queue[this.#queueHead].length >= COALESCE_LIMIT) {
+    if (available === 1 || queue[this.#queueHead].length >= SMALL_WRITE) {
       chunk = queue[this.#queueHead++];
     } else {
       // Merge queued small writes into one syscall.
       let end = this.#queueHead;
       let size = 0;
-      while (end < queue.length && size + queue[end].length <= COALESCE_LIMIT) {
+      while (
+        end < queue.length && queue[end].length < SMALL_WRITE &&
+        size + queue[end].length <= COALESCE_LIMIT
+      ) {
         size += queue[end++].length;
       }
       if (end === this.#queueHead) {
