@@ -37,6 +37,15 @@ export interface ExpiringCacheOptions<K, V> {
   onEvict?: (key: K, value: V, reason: EvictionReason) => void;
   /** The clock, in milliseconds; default `Date.now`. */
   now?: () => number;
+  /**
+   * How long a clock reading is reused, in milliseconds: reading the clock
+   * costs more than a cache hit, so by default (`Date.now` clock) one
+   * reading serves every operation within 1 ms, and an entry may outlive
+   * its TTL by at most that much. `0` reads the clock on every operation
+   * (the default when a custom `now` is given). Tests driving the cache with
+   * `mock.timers` should mock `setTimeout` along with `Date`, or set `0`.
+   */
+  clockResolutionMs?: number;
 }
 
 /** Counters of an {@linkcode ExpiringCache}. */
@@ -99,6 +108,9 @@ export class ExpiringCache<K, V> implements Disposable {
   #max: number;
   #onEvict: ((key: K, value: V, reason: EvictionReason) => void) | undefined;
   #now: () => number;
+  #resolution: number;
+  #cachedNow = -1;
+  #clockTimer: ReturnType<typeof setTimeout> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #hits = 0;
   #misses = 0;
@@ -122,6 +134,10 @@ export class ExpiringCache<K, V> implements Disposable {
     this.#max = max;
     this.#onEvict = options.onEvict;
     this.#now = options.now ?? Date.now;
+    this.#resolution = options.clockResolutionMs ?? (options.now ? 0 : 1);
+    if (!(this.#resolution >= 0)) {
+      throw new ExpiringCacheError("clockResolutionMs must be >= 0");
+    }
     const sweep = options.sweepIntervalMs ??
       Math.max(1000, Math.min(this.#ttl, 60_000));
     if (!(sweep >= 0)) throw new ExpiringCacheError("sweepIntervalMs must be >= 0");
@@ -150,7 +166,7 @@ export class ExpiringCache<K, V> implements Disposable {
       this.#misses++;
       return undefined;
     }
-    if (node.expiresAt <= this.#now()) {
+    if (node.expiresAt <= this.#time()) {
       this.#misses++;
       this.#expirations++;
       this.#remove(node, "expired");
@@ -167,14 +183,14 @@ export class ExpiringCache<K, V> implements Disposable {
   /** The live value for `key` without touching recency or counters, or undefined. */
   peek(key: K): V | undefined {
     const node = this.#map.get(key);
-    return node !== undefined && node.expiresAt > this.#now() ? node.value : undefined;
+    return node !== undefined && node.expiresAt > this.#time() ? node.value : undefined;
   }
 
   /** True when `key` has a live entry (does not touch recency or counters). */
   has(key: K): boolean {
     const node = this.#map.get(key);
     if (node === undefined) return false;
-    if (node.expiresAt <= this.#now()) {
+    if (node.expiresAt <= this.#time()) {
       this.#expirations++;
       this.#remove(node, "expired");
       return false;
@@ -189,7 +205,7 @@ export class ExpiringCache<K, V> implements Disposable {
       if (!(ttlMs > 0)) throw new ExpiringCacheError("a per-entry ttlMs must be positive");
       ttl = ttlMs;
     }
-    const expiresAt = this.#now() + ttl;
+    const expiresAt = this.#time() + ttl;
     const existing = this.#map.get(key);
     if (existing !== undefined) {
       existing.value = value;
@@ -203,7 +219,7 @@ export class ExpiringCache<K, V> implements Disposable {
     if (this.#map.size >= this.#max) {
       const lru = this.#tail!;
       // A stale entry at the tail is an expiration, not a capacity eviction.
-      if (lru.expiresAt <= this.#now()) {
+      if (lru.expiresAt <= this.#time()) {
         this.#expirations++;
         this.#remove(lru, "expired");
       } else {
@@ -221,7 +237,7 @@ export class ExpiringCache<K, V> implements Disposable {
   delete(key: K): boolean {
     const node = this.#map.get(key);
     if (node === undefined) return false;
-    const live = node.expiresAt > this.#now();
+    const live = node.expiresAt > this.#time();
     this.#remove(node, live ? "deleted" : "expired");
     if (!live) this.#expirations++;
     return live;
@@ -238,7 +254,7 @@ export class ExpiringCache<K, V> implements Disposable {
 
   /** Removes every expired entry now; returns how many. (The sweep calls this.) */
   purgeExpired(): number {
-    const now = this.#now();
+    const now = this.#time();
     let removed = 0;
     for (const node of this.#map.values()) {
       if (node.expiresAt <= now) {
@@ -252,7 +268,7 @@ export class ExpiringCache<K, V> implements Disposable {
 
   /** Live keys, most recently used first. */
   keys(): K[] {
-    const now = this.#now();
+    const now = this.#time();
     const out: K[] = [];
     for (let n = this.#head; n !== null; n = n.older) if (n.expiresAt > now) out.push(n.key);
     return out;
@@ -281,12 +297,32 @@ export class ExpiringCache<K, V> implements Disposable {
   close(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    if (this.#clockTimer !== undefined) clearTimeout(this.#clockTimer);
+    this.#expireReading();
   }
 
   /** Same as {@linkcode ExpiringCache.close}. */
   [Symbol.dispose](): void {
     this.close();
   }
+
+  #time(): number {
+    if (this.#resolution === 0) return this.#now();
+    let t = this.#cachedNow;
+    if (t < 0) {
+      t = this.#cachedNow = this.#now();
+      this.#clockTimer = setTimeout(this.#expireReading, this.#resolution);
+      try {
+        platform().unrefTimer(this.#clockTimer);
+      } catch { /* a fake timer (mock.timers) has nothing to unref */ }
+    }
+    return t;
+  }
+
+  #expireReading = (): void => {
+    this.#cachedNow = -1;
+    this.#clockTimer = undefined;
+  };
 
   #pushHead(node: Node<K, V>): void {
     node.newer = null;

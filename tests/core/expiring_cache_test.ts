@@ -51,7 +51,7 @@ describe("ExpiringCache", () => {
   });
 
   it("expires lazily and per entry (mock timers)", () => {
-    mock.timers.enable({ apis: ["setInterval", "Date"], now: 1_000_000 });
+    mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 1_000_000 });
     const reasons: EvictionReason[] = [];
     using cache = new ExpiringCache<string, string>({
       ttlMs: 1000,
@@ -77,7 +77,7 @@ describe("ExpiringCache", () => {
   });
 
   it("sweeps expired entries on its timer without any access (mock timers)", () => {
-    mock.timers.enable({ apis: ["setInterval", "Date"], now: 0 });
+    mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 0 });
     const swept: string[] = [];
     using cache = new ExpiringCache<string, number>({
       ttlMs: 500,
