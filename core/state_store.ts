@@ -113,12 +113,14 @@ export class StateStore {
   set(key: string, value: string): void {
     checkString("key", key);
     checkString(`value of ${JSON.stringify(key)}`, value);
+    this.checkWritable();
     this.#entries.set(foldKey(key), [key, value]);
     this.changed();
   }
 
   /** Removes `key`; true when it was there. */
   remove(key: string): boolean {
+    this.checkWritable();
     const removed = this.#entries.delete(foldKey(key));
     if (removed) this.changed();
     return removed;
@@ -149,6 +151,7 @@ export class StateStore {
 
   /** Removes every key. */
   clear(): void {
+    this.checkWritable();
     if (this.#entries.size === 0) return;
     this.#entries.clear();
     this.changed();
@@ -160,6 +163,9 @@ export class StateStore {
     for (const [key, value] of this.#entries.values()) out[key] = value;
     return out;
   }
+
+  /** Called before every change; subclasses throw here to refuse it. */
+  protected checkWritable(): void {}
 
   /** Called after every change; subclasses hook persistence here. */
   protected changed(): void {}
@@ -357,12 +363,16 @@ export class JsonFileStore extends StateStore implements AsyncDisposable {
     return this.#dirty;
   }
 
-  /** Schedules the debounced background write. */
-  protected override changed(): void {
-    if (this.#loading) return;
+  /** Refuses changes after `close()`, before anything is modified. */
+  protected override checkWritable(): void {
     if (this.#closed) {
       throw new StateStoreError("Closed", `state store ${this.path} is closed`, this.path);
     }
+  }
+
+  /** Schedules the debounced background write. */
+  protected override changed(): void {
+    if (this.#loading) return;
     this.#dirty = true;
     this.#version++;
     if (this.#timer !== undefined) clearTimeout(this.#timer);

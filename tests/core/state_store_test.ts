@@ -93,6 +93,7 @@ for (const p of availablePlatforms()) {
           () => store.set("late", "x"),
           (e) => (e as StateStoreError).code === "Closed",
         );
+        assert.equal(store.has("late"), false, "a refused change leaves the store as it was");
         assert.deepEqual(JSON.parse(await platform().readTextFile(path)), {
           Leader: "node-2",
           epoch: "7",
