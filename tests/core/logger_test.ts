@@ -104,6 +104,35 @@ describe("Logger", () => {
     }
   });
 
+  it("a file sink whose disk fails reports once and never throws into the caller", async () => {
+    await using dir = await tempDir();
+    const written: string[] = [];
+    const real = platform();
+    // A disk that fails every write (ENOSPC-like): a double only for the failure, real file otherwise.
+    setPlatform({
+      ...real,
+      writeStderr: (d: Uint8Array) => written.push(decoder.decode(d)),
+      openSync: (path, options) => ({
+        ...real.openSync(path, options),
+        writeSync: () => {
+          throw new Error("no space left on device");
+        },
+      }),
+    });
+    try {
+      const sink = new FileSink({ path: dir.join("full.log"), maxBufferBytes: 1024 });
+      const logger = new Logger({ sinks: [sink] });
+      for (let i = 0; i < 200; i++) logger.info("into the void", { i });
+      await logger.close();
+      assert.equal(sink.getStats().failed, 200);
+      assert.equal(sink.getStats().written, 0);
+      assert.equal(written.length, 1);
+      assert.match(written[0], /full\.log.*no space left/);
+    } finally {
+      setPlatform(real);
+    }
+  });
+
   it("external handlers receive every record and can be removed", () => {
     const logger = new Logger({ sinks: [] });
     const seen: string[] = [];
