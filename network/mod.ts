@@ -19,3 +19,4 @@ export * from "./transport.ts";
 export { availableAdapters } from "./adapters.ts";
 export * from "./shared_transport.ts";
 export * from "./shared_udp_transport.ts";
+export * from "./sync_async_transport.ts";
