@@ -2,7 +2,8 @@
  * The sample microservice plugin (the seed's text-summarization sample),
  * showing how a plugin uses the service: routes on the WebhookServer,
  * asynchronous work on the TimerService, status in the StateStore, events
- * on the EventQueue, structured logs, exported APIs and result webhooks.
+ * on the EventQueue, summaries in the ExpiringCache, structured logs,
+ * exported APIs and result webhooks.
  *
  * Routes (prefix configurable, default `/summarize`):
  * - `POST /summarize` `{ "text": "...", "callbackUrl"?: "..." }` → 202 `{ id, status: "queued" }`
@@ -63,6 +64,15 @@ export const MAX_TEXT_LENGTH = 100_000;
 export function localSummary(text: string, maxSentences: number): string {
   const sentences = text.replace(/\s+/g, " ").trim().match(/[^.!?]+[.!?]*/g) ?? [];
   return sentences.slice(0, maxSentences).map((s) => s.trim()).join(" ");
+}
+
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16);
 }
 
 /**
@@ -172,7 +182,19 @@ export default class MicroservicePlugin extends Plugin {
     }
   }
 
+  // Summaries are cached in the service's ExpiringCache: the same text is
+  // not sent upstream twice while its entry lives. Degraded ones are not kept.
   async #summarize(text: string): Promise<{ summary: string; degraded: boolean }> {
+    const cache = this.service.cache;
+    const key = `${this.name}:summary:${fnv1a(text)}:${text.length}`;
+    const hit = cache.get(key) as { text: string; summary: string } | undefined;
+    if (hit && hit.text === text) return { summary: hit.summary, degraded: false };
+    const result = await this.#summarizeUncached(text);
+    if (!result.degraded) cache.set(key, { text, summary: result.summary });
+    return result;
+  }
+
+  async #summarizeUncached(text: string): Promise<{ summary: string; degraded: boolean }> {
     const maxSentences = typeof this.options.maxSentences === "number"
       ? this.options.maxSentences
       : 2;

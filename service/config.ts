@@ -61,6 +61,14 @@ export interface ServiceStateConfig {
   file: string;
 }
 
+/** The shared in-memory cache (`IoraService.cache`). */
+export interface ServiceCacheConfig {
+  /** Default time to live of an entry, in milliseconds; default 300000 (5 min). */
+  ttlMs: number;
+  /** The most entries kept (least recently used evicted first); default 10000. */
+  maxSize: number;
+}
+
 /** Plugins. */
 export interface ServiceModulesConfig {
   /** Where relative module paths resolve; default `plugins`. */
@@ -79,6 +87,8 @@ export interface ServiceConfig {
   log: ServiceLogConfig;
   /** The state store. */
   state: ServiceStateConfig;
+  /** The shared cache. */
+  cache: ServiceCacheConfig;
   /** Plugins. */
   modules: ServiceModulesConfig;
 }
@@ -91,13 +101,15 @@ export interface ServiceConfigInput {
   log?: Partial<ServiceLogConfig>;
   /** The state store. */
   state?: Partial<ServiceStateConfig>;
+  /** The shared cache. */
+  cache?: Partial<ServiceCacheConfig>;
   /** Plugins; module entries may be bare locations. */
   modules?: Partial<Omit<ServiceModulesConfig, "modules">> & { modules?: (string | ModuleSpec)[] };
 }
 
 /**
  * The embedded defaults: 127.0.0.1:8080, console logging at info, state in
- * `iora_state.json`, no plugins.
+ * `iora_state.json`, a 5-minute cache of 10,000 entries, no plugins.
  *
  * @example
  * ```ts
@@ -112,6 +124,7 @@ export function defaultServiceConfig(): ServiceConfig {
     server: { enabled: true, host: "127.0.0.1", port: 8080 },
     log: { level: "info" },
     state: { file: "iora_state.json" },
+    cache: { ttlMs: 300_000, maxSize: 10_000 },
     modules: { directory: "plugins", autoLoad: true, modules: [] },
   };
 }
@@ -254,7 +267,7 @@ function moduleSpec(value: unknown, key: string): ModuleSpec {
 export function parseServiceConfig(input: unknown): ServiceConfig {
   let root = table(input, "(root)");
   if (isTable(root.iora) && Object.keys(root).length === 1) root = root.iora;
-  checkKeys(root, "", ["server", "log", "state", "modules"]);
+  checkKeys(root, "", ["server", "log", "state", "cache", "modules"]);
   const config = defaultServiceConfig();
 
   const server = table(root.server, "server");
@@ -307,6 +320,13 @@ export function parseServiceConfig(input: unknown): ServiceConfig {
   const state = table(root.state, "state");
   checkKeys(state, "state", ["file"]);
   config.state.file = str(state.file, "state.file", config.state.file);
+
+  const cache = table(root.cache, "cache");
+  checkKeys(cache, "cache", ["ttlMs", "maxSize"]);
+  config.cache.ttlMs = int(cache.ttlMs, "cache.ttlMs", 1, Number.MAX_SAFE_INTEGER) ??
+    config.cache.ttlMs;
+  config.cache.maxSize = int(cache.maxSize, "cache.maxSize", 1, 100_000_000) ??
+    config.cache.maxSize;
 
   const modules = table(root.modules, "modules");
   checkKeys(modules, "modules", ["directory", "autoLoad", "modules"]);

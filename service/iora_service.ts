@@ -7,6 +7,7 @@
  */
 import { ConfigLoader } from "../core/config.ts";
 import { EventQueue } from "../core/event_queue.ts";
+import { ExpiringCache } from "../core/expiring_cache.ts";
 import { ConsoleSink, FileSink, Logger } from "../core/logger.ts";
 import type { LogSink } from "../core/logger.ts";
 import { platform } from "../core/platform/mod.ts";
@@ -99,6 +100,8 @@ export class IoraService implements AsyncDisposable {
   readonly timerService: TimerService;
   /** Topic-based publish/subscribe between plugins (drained at shutdown). */
   readonly eventQueue: EventQueue;
+  /** A shared TTL + LRU cache (sized by `config.cache`). Prefix keys with your plugin's name. */
+  readonly cache: ExpiringCache<string, unknown>;
   /** The exported-API registry. */
   readonly apiRegistry: ApiRegistry;
   /** The plugin host. */
@@ -132,6 +135,10 @@ export class IoraService implements AsyncDisposable {
       errorHandler: (error, message) => logger.error(`timer handler failed: ${message}`, { error }),
     });
     this.timerService.start();
+    this.cache = new ExpiringCache<string, unknown>({
+      ttlMs: config.cache.ttlMs,
+      maxSize: config.cache.maxSize,
+    });
     this.eventQueue = new EventQueue({
       onHandlerError: (error, event) =>
         logger.error("event handler failed", { topic: event.topic, error }),
@@ -429,6 +436,7 @@ export class IoraService implements AsyncDisposable {
       this.logger.error("closing the event queue failed", { error })
     );
     this.timerService.stop();
+    this.cache.close();
     this.configLoader.close();
     await this.stateStore.close().catch((error) =>
       this.logger.error("closing the state store failed", { error })

@@ -98,6 +98,7 @@ describe("iora CLI", () => {
     assert.deepEqual(config.server, { enabled: true, host: "127.0.0.1", port: 8080 });
     assert.equal(config.log.level, "info");
     assert.equal(config.state.file, "iora_state.json");
+    assert.deepEqual(config.cache, { ttlMs: 300000, maxSize: 10000 });
     assert.deepEqual(config.modules, { directory: "plugins", autoLoad: true, modules: [] });
   });
 

@@ -6,7 +6,6 @@ import { ApiUnavailableError, ServiceConfigError } from "../../service/errors.ts
 import type { ServiceConfigInput } from "../../service/config.ts";
 import { deferred, type TempDir, tempDir } from "../harness.ts";
 import { pluginFixture } from "./_fixtures.ts";
-import { netTransport } from "./_net_transport.ts";
 
 function baseConfig(dir: TempDir, extra: ServiceConfigInput = {}): ServiceConfigInput {
   return {
@@ -17,7 +16,7 @@ function baseConfig(dir: TempDir, extra: ServiceConfigInput = {}): ServiceConfig
   };
 }
 
-const options: IoraServiceOptions = { serverTransport: netTransport };
+const options: IoraServiceOptions = {};
 
 async function post(port: number, path: string, body: unknown): Promise<Response> {
   return await fetch(`http://127.0.0.1:${port}${path}`, {

@@ -9,9 +9,9 @@ import { localSummary, type SummaryJob } from "../../plugins/microservice.ts";
 import { IoraService } from "../../service/iora_service.ts";
 import { deferred, type TempDir, tempDir } from "../harness.ts";
 import { shippedPlugin } from "./_fixtures.ts";
-import { netTransport } from "./_net_transport.ts";
 
 const TEXT = "Iora hosts plugins. It loads them at runtime. It also sandboxes them. The end.";
+const OTHER = "Upstream is down now. The plugin degrades. It still answers.";
 
 async function body(req: IncomingMessage): Promise<string> {
   let text = "";
@@ -30,7 +30,7 @@ async function start(dir: TempDir, options: Record<string, unknown>): Promise<Io
     log: { level: "warn", file: dir.join("iora.log") },
     state: { file: dir.join("state.json") },
     modules: { modules: [{ url: shippedPlugin("microservice"), options }] },
-  }, { serverTransport: netTransport });
+  });
 }
 
 function post(service: IoraService, path: string, payload: unknown): Promise<Response> {
@@ -116,12 +116,17 @@ describe("sample microservice plugin", () => {
       assert.equal(callbacks[0].summary, `model summary of ${TEXT.length} chars`);
       assert.equal(callbacks[0].degraded, undefined);
       assert.deepEqual(seenAuth, ["Bearer sk-test"]);
+      assert.equal(
+        await service.callExportedApi<Promise<string>>("microservice.summarize", TEXT),
+        `model summary of ${TEXT.length} chars`,
+      );
+      assert.equal(seenAuth.length, 1, "the same text is answered from the cache");
 
       upstreamOk = false;
       callbackArrived = deferred<void>("a second callback");
-      await (await post(service, "/summarize", { text: TEXT, callbackUrl })).body?.cancel();
+      await (await post(service, "/summarize", { text: OTHER, callbackUrl })).body?.cancel();
       await callbackArrived.wait();
-      assert.equal(callbacks[1].summary, localSummary(TEXT, 2));
+      assert.equal(callbacks[1].summary, localSummary(OTHER, 2));
       assert.equal(callbacks[1].degraded, true);
     } finally {
       await service.shutdown();

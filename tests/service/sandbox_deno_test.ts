@@ -11,7 +11,6 @@ import { type ModuleSpec, type PluginEvent, PluginHost } from "../../service/plu
 import { IoraService } from "../../service/iora_service.ts";
 import { deferred, type TempDir, tempDir, waitFor } from "../harness.ts";
 import { pluginFixture } from "./_fixtures.ts";
-import { netTransport } from "./_net_transport.ts";
 
 type Probe = { ok: true; value: string } | { ok: false; error: string };
 const DENIED = /NotCapable|PermissionDenied|Requires .* access/;
@@ -397,7 +396,7 @@ describe("sandboxed plugins (Deno workers)", () => {
           options: { route: "/svc/echo" },
         }],
       },
-    }, { serverTransport: netTransport });
+    });
     try {
       const url = `http://127.0.0.1:${service.webhookServer.port}/svc/echo`;
       const post = () =>
