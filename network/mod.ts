@@ -20,3 +20,5 @@ export { availableAdapters } from "./adapters.ts";
 export * from "./shared_transport.ts";
 export * from "./shared_udp_transport.ts";
 export * from "./sync_async_transport.ts";
+export * from "./circuit_breaker.ts";
+export * from "./health_monitor.ts";
