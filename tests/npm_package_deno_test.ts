@@ -28,9 +28,9 @@ test("every export entry of the npm package loads in Node and runs on Node's pla
   await platform().stat(new URL("package.json", npmDir).pathname).catch(() => {
     throw new Error("npm/ is not built: run `deno task build:npm` first");
   });
-  const entries = Object.keys(config.exports).map((key) =>
-    key === "." ? config.name : `${config.name}/${key.slice(2)}`
-  );
+  // "./cli" runs the CLI when imported; Node users get it as the package's `iora` bin.
+  const layers = Object.keys(config.exports).filter((key) => key !== "./cli");
+  const entries = layers.map((key) => key === "." ? config.name : `${config.name}/${key.slice(2)}`);
   const script = `
     const loaded = {};
     for (const name of ${
@@ -52,7 +52,8 @@ test("the npm package declares its layers, engines and runtime dependencies", as
   assert.equal(pkg.name, config.name);
   assert.equal(pkg.version, config.version);
   assert.equal(pkg.engines.node, ">=20");
-  for (const key of Object.keys(config.exports)) {
+  assert.equal(pkg.bin.iora, "./service/main.js");
+  for (const key of Object.keys(config.exports).filter((key) => key !== "./cli")) {
     assert.ok(pkg.exports[key]?.types?.endsWith(".d.ts"), `types for ${key}`);
   }
   assert.ok("smol-toml" in pkg.dependencies);
