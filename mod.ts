@@ -12,4 +12,8 @@
  * @module
  */
 export * from "./core/mod.ts";
+export * from "./parsers/mod.ts";
+export * from "./network/mod.ts";
 export * from "./dns/mod.ts";
+export * from "./http/mod.ts";
+export * from "./service/mod.ts";

@@ -157,11 +157,11 @@ function deepFreeze<T>(value: T): T {
  *
  * @example
  * ```ts
- * import { parseToml } from "./config.ts";
- * console.log(parseToml("a = 9007199254740993").a); // 9007199254740993n
+ * import { parseConfigToml } from "./config.ts";
+ * console.log(parseConfigToml("a = 9007199254740993").a); // 9007199254740993n
  * ```
  */
-export function parseToml(text: string, file = "<string>"): ConfigTable {
+export function parseConfigToml(text: string, file = "<string>"): ConfigTable {
   try {
     return parse(text, { integersAsBigInt: "asNeeded" }) as ConfigTable;
   } catch (error) {
@@ -421,7 +421,7 @@ export class ConfigLoader implements Disposable {
    */
   constructor(options: ConfigLoaderOptions = {}) {
     this.#defaults = typeof options.defaults === "string"
-      ? parseToml(options.defaults, "<defaults>")
+      ? parseConfigToml(options.defaults, "<defaults>")
       // A private copy: snapshots are frozen and must not freeze the caller's object.
       : structuredClone(options.defaults ?? {});
     this.#prefix = options.envPrefix ?? "IORA";
@@ -463,7 +463,7 @@ export class ConfigLoader implements Disposable {
   }
 
   #build(text: string, file: string): Config {
-    const data = merge(this.#defaults, parseToml(text, file));
+    const data = merge(this.#defaults, parseConfigToml(text, file));
     const origins = new Map<string, string>();
     if (this.#prefix !== false) this.#applyEnv(data, origins);
     return new Config(data, file, origins);

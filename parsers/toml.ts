@@ -71,7 +71,8 @@ export class TomlParseError extends IoraError {
  */
 export function parseToml(text: string): TomlTable {
   try {
-    return smolParse(text) as TomlTable;
+    // Integers beyond 2^53 come back as bigint: never silently rounded.
+    return smolParse(text, { integersAsBigInt: "asNeeded" }) as TomlTable;
   } catch (e) {
     if (e instanceof TomlError) {
       const first = e.message.split("\n")[0];

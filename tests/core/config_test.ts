@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Config, ConfigError, ConfigLoader, parseToml } from "../../core/config.ts";
+import { Config, ConfigError, ConfigLoader, parseConfigToml } from "../../core/config.ts";
 import { HandlerSink, Logger, type LogRecord } from "../../core/logger.ts";
 import { platform, setPlatform } from "../../core/platform/mod.ts";
 import { availablePlatforms, deferred, tempDir } from "../harness.ts";
@@ -27,7 +27,7 @@ function isConfigError(code: string, check: (e: ConfigError) => boolean = () => 
 }
 
 describe("Config getters", () => {
-  const config = new Config(parseToml(SAMPLE, "sample.toml"), "sample.toml");
+  const config = new Config(parseConfigToml(SAMPLE, "sample.toml"), "sample.toml");
 
   it("reads typed values on dotted paths", () => {
     assert.equal(config.getString("title"), "iora");
@@ -91,7 +91,7 @@ describe("Config getters", () => {
 
   it("reports parse errors with file, line and column", () => {
     assert.throws(
-      () => parseToml('a = 1\nb = "unterminated\n', "broken.toml"),
+      () => parseConfigToml('a = 1\nb = "unterminated\n', "broken.toml"),
       isConfigError(
         "ParseError",
         (e) =>

@@ -23,4 +23,11 @@ describe("toml facade", () => {
     });
     void e;
   });
+
+  it("keeps integers beyond 2^53 exact as bigint", () => {
+    const v = parseToml("big = 9007199254740993\nsmall = 42\n");
+    assert.equal(v.big, 9007199254740993n);
+    assert.equal(v.small, 42);
+    assert.match(stringifyToml(v), /big = 9007199254740993\b/);
+  });
 });
