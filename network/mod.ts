@@ -22,3 +22,4 @@ export * from "./shared_udp_transport.ts";
 export * from "./sync_async_transport.ts";
 export * from "./circuit_breaker.ts";
 export * from "./health_monitor.ts";
+export * from "./unified_shared_transport.ts";
