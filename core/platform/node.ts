@@ -59,53 +59,6 @@ async function fs<T>(path: string, op: () => Promise<T>): Promise<T> {
   }
 }
 
-function openFlags(options: OpenOptions): string {
-  const write = options.write || options.append;
-  if (options.append) return options.read ? "a+" : "a";
-  if (!write) return "r";
-  if (options.truncate) return options.read ? "w+" : "w";
-  // Write without truncation: "r+" needs the file to exist, so create it first when asked.
-  return "r+";
-}
-
-async function open(path: string, options: OpenOptions): Promise<FileHandle> {
-  const write = options.write || options.append;
-  if (write && options.create && !options.truncate && !options.append) {
-    await fs(path, () => fsp.writeFile(path, new Uint8Array(0), { flag: "a", mode: options.mode }));
-  }
-  const handle = await fs(path, () => fsp.open(path, openFlags(options), options.mode));
-  let closed = false;
-  return {
-    write: (data) =>
-      fs(path, async () => {
-        let written = 0;
-        while (written < data.length) {
-          written += (await handle.write(data, written, data.length - written)).bytesWritten;
-        }
-        return written;
-      }),
-    writeSync: (data) => {
-      try {
-        writeAllSync(handle.fd, data);
-        return data.length;
-      } catch (error) {
-        throw fsError(error, path);
-      }
-    },
-    read: (buffer) =>
-      fs(path, async () => {
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length);
-        return bytesRead === 0 && buffer.length > 0 ? null : bytesRead;
-      }),
-    sync: () => fs(path, () => handle.sync()),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await handle.close();
-    },
-  };
-}
-
 function fsSync<T>(path: string, op: () => T): T {
   try {
     return op();
@@ -114,23 +67,31 @@ function fsSync<T>(path: string, op: () => T): T {
   }
 }
 
-// A handle over a raw descriptor, for `openSync`; same behaviour as `open`'s.
-function openSync(path: string, options: OpenOptions): FileHandle {
+function openFlags(options: OpenOptions): number {
   const c = nodeFs.constants;
   const write = options.write || options.append;
   let flags = write ? (options.read ? c.O_RDWR : c.O_WRONLY) : c.O_RDONLY;
   if (options.create) flags |= c.O_CREAT;
   if (options.truncate) flags |= c.O_TRUNC;
   if (options.append) flags |= c.O_APPEND;
-  const fd = fsSync(path, () => nodeFs.openSync(path, flags, options.mode));
+  return flags;
+}
+
+/** Runs a callback-style `node:fs` call on a descriptor as a promise. */
+function onFd<T>(call: (done: (error: Error | null, result: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => call((e, result) => e ? reject(e) : resolve(result)));
+}
+
+// One handle over a raw descriptor serves both `open` and `openSync`.
+function fdHandle(fd: number, path: string): FileHandle {
   let closed = false;
   return {
     write: (data) =>
       fs(path, async () => {
         let written = 0;
         while (written < data.length) {
-          written += await new Promise<number>((resolve, reject) =>
-            nodeFs.write(fd, data, written, data.length - written, null, (e, n) => e ? reject(e) : resolve(n))
+          written += await onFd<number>((done) =>
+            nodeFs.write(fd, data, written, data.length - written, null, done)
           );
         }
         return written;
@@ -141,12 +102,12 @@ function openSync(path: string, options: OpenOptions): FileHandle {
     },
     read: (buffer) =>
       fs(path, async () => {
-        const bytesRead = await new Promise<number>((resolve, reject) =>
-          nodeFs.read(fd, buffer, 0, buffer.length, null, (e, n) => e ? reject(e) : resolve(n))
+        const bytesRead = await onFd<number>((done) =>
+          nodeFs.read(fd, buffer, 0, buffer.length, null, done)
         );
         return bytesRead === 0 && buffer.length > 0 ? null : bytesRead;
       }),
-    sync: () => fs(path, () => new Promise<void>((resolve, reject) => nodeFs.fsync(fd, (e) => e ? reject(e) : resolve()))),
+    sync: () => fs(path, () => onFd<void>((done) => nodeFs.fsync(fd, (e) => done(e, undefined)))),
     close: () => {
       if (!closed) {
         closed = true;
@@ -157,6 +118,21 @@ function openSync(path: string, options: OpenOptions): FileHandle {
       return Promise.resolve();
     },
   };
+}
+
+async function open(path: string, options: OpenOptions): Promise<FileHandle> {
+  const fd = await fs(
+    path,
+    () => onFd<number>((done) => nodeFs.open(path, openFlags(options), options.mode, done)),
+  );
+  return fdHandle(fd, path);
+}
+
+function openSync(path: string, options: OpenOptions): FileHandle {
+  return fdHandle(
+    fsSync(path, () => nodeFs.openSync(path, openFlags(options), options.mode)),
+    path,
+  );
 }
 
 function toInfo(stats: nodeFs.Stats): FileInfo {
