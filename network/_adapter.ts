@@ -36,7 +36,7 @@ export interface RawConnHandlers {
   onEnd(): void;
   /** A socket error; the connection is unusable. */
   onError(error: unknown): void;
-  /** The write queue became empty. */
+  /** The write queue became empty, or fell back under the high-water mark. */
   onDrain(): void;
   /** The connection is fully closed; called exactly once, last. */
   onClosed(): void;
@@ -82,6 +82,8 @@ export interface SocketOptions {
   keepAliveDelayMs: number;
   /** Read buffer size (where the adapter owns the buffer). */
   readBufferSize: number;
+  /** `onDrain` also fires when the write queue falls back to this size (where the adapter owns the queue). */
+  highWaterMark: number;
 }
 
 /** Options of {@linkcode NetworkAdapter.listenTcp}. */

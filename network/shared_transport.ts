@@ -168,6 +168,7 @@ export class SharedTransport implements Transport {
       keepAlive: c.keepAlive,
       keepAliveDelayMs: c.keepAliveDelayMs,
       readBufferSize: c.readBufferSize,
+      highWaterMark: c.highWaterMark,
       onConnection: (conn) => this.#accepted(conn, id),
       onError: (error, tlsFailure) => {
         this.#stats.errors++;
@@ -223,7 +224,11 @@ export class SharedTransport implements Transport {
       onData: (data) => {
         s.last = this.#clock;
         stats.bytesIn += data.length;
-        this.#onData(sid, data);
+        try {
+          this.#onData(sid, data);
+        } catch (error) {
+          this.#callbackFailed(s, error);
+        }
       },
       onEnd: () => this.#closeSession(s, "remote", undefined, true),
       onError: (error) => {
@@ -243,6 +248,17 @@ export class SharedTransport implements Transport {
       onClosed: () => this.#closed(s),
     });
     return s;
+  }
+
+  /** A throwing `onData` must not kill the read loop (Deno) or the process (Node): close the session. */
+  #callbackFailed(s: Session, error: unknown): void {
+    this.#stats.errors++;
+    const failure = new TransportError("Io", `onData callback of session ${s.sid} threw`, {
+      cause: error,
+      sid: s.sid,
+    });
+    this.#closeSession(s, "error", failure, false);
+    this.#onError(failure, s.sid);
   }
 
   #closeSession(
@@ -312,6 +328,7 @@ export class SharedTransport implements Transport {
         keepAlive: c.keepAlive,
         keepAliveDelayMs: c.keepAliveDelayMs,
         readBufferSize: c.readBufferSize,
+        highWaterMark: c.highWaterMark,
       });
     } catch (error) {
       this.#stats.errors++;

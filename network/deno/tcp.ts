@@ -11,6 +11,7 @@ import type {
   RawConnHandlers,
   RawListener,
   ResolvedTls,
+  SocketOptions,
   TcpConnectOptions,
   TcpListenOptions,
 } from "../_adapter.ts";
@@ -61,6 +62,8 @@ class DenoConn implements RawConn {
   #conn: Deno.Conn;
   #handlers: RawConnHandlers | null = null;
   #readBufferSize: number;
+  #highWaterMark: number;
+  #wantDrain = false;
   #queue: Uint8Array[] = [];
   #queueHead = 0;
   #queued = 0;
@@ -70,7 +73,7 @@ class DenoConn implements RawConn {
   #paused = false;
   #wake: (() => void) | null = null;
 
-  constructor(conn: Deno.Conn, tls: boolean, alpn: string | null, readBufferSize: number) {
+  constructor(conn: Deno.Conn, tls: boolean, alpn: string | null, options: SocketOptions) {
     this.#conn = conn;
     const remote = conn.remoteAddr as Deno.NetAddr;
     const local = conn.localAddr as Deno.NetAddr;
@@ -80,7 +83,8 @@ class DenoConn implements RawConn {
     this.localPort = local.port;
     this.tls = tls;
     this.alpnProtocol = alpn;
-    this.#readBufferSize = readBufferSize;
+    this.#readBufferSize = options.readBufferSize;
+    this.#highWaterMark = options.highWaterMark;
   }
 
   get writableLength(): number {
@@ -127,6 +131,7 @@ class DenoConn implements RawConn {
   write(data: Uint8Array): void {
     if (this.#closed || this.#ending || data.length === 0) return;
     this.#queued += data.length;
+    if (this.#queued > this.#highWaterMark) this.#wantDrain = true;
     if (this.#writing) {
       this.#queue.push(data);
       return;
@@ -184,6 +189,12 @@ class DenoConn implements RawConn {
           if (this.#closed) return;
         }
         this.#queued -= chunk.length;
+        if (this.#wantDrain && this.#queued <= this.#highWaterMark) {
+          // Wake waiting producers as soon as there is room, not only once the queue is empty.
+          this.#wantDrain = false;
+          this.#handlers?.onDrain();
+          if (this.#closed) return;
+        }
         chunk = this.#next();
       }
     } catch (error) {
@@ -337,7 +348,7 @@ function listenNow(options: TcpListenOptions): RawListener {
       }
       tune(conn, options);
       options.onConnection(
-        new DenoConn(conn, true, info.alpnProtocol ?? null, options.readBufferSize),
+        new DenoConn(conn, true, info.alpnProtocol ?? null, options),
       );
     } catch (error) {
       try {
@@ -370,7 +381,7 @@ function listenNow(options: TcpListenOptions): RawListener {
         handshake(conn as Deno.TlsConn);
       } else {
         tune(conn, options);
-        options.onConnection(new DenoConn(conn, false, null, options.readBufferSize));
+        options.onConnection(new DenoConn(conn, false, null, options));
       }
     }
   })();
@@ -429,7 +440,7 @@ export async function connectTcp(options: TcpConnectOptions): Promise<RawConn> {
       });
       conn = c;
       const info = await c.handshake();
-      return new DenoConn(c, true, info.alpnProtocol ?? null, options.readBufferSize);
+      return new DenoConn(c, true, info.alpnProtocol ?? null, options);
     }
     const plain = await Deno.connect({
       hostname: options.host,
@@ -437,7 +448,7 @@ export async function connectTcp(options: TcpConnectOptions): Promise<RawConn> {
       signal: controller.signal,
     });
     conn = plain;
-    if (!tls) return new DenoConn(plain, false, null, options.readBufferSize);
+    if (!tls) return new DenoConn(plain, false, null, options);
     phaseTls = true;
     const c = await Deno.startTls(plain, {
       hostname: serverName,
@@ -446,7 +457,7 @@ export async function connectTcp(options: TcpConnectOptions): Promise<RawConn> {
     });
     conn = c;
     const info = await c.handshake();
-    return new DenoConn(c, true, info.alpnProtocol ?? null, options.readBufferSize);
+    return new DenoConn(c, true, info.alpnProtocol ?? null, options);
   };
   const pending = attempt();
   try {

@@ -69,9 +69,15 @@ class NodeConn implements RawConn {
   readonly tls: boolean;
   readonly alpnProtocol: string | null;
   #socket: net.Socket;
+  #early: Error | null = null;
+  #holdErrors = (error: Error): void => {
+    this.#early ??= error;
+  };
 
   constructor(socket: net.Socket, isTls: boolean) {
     this.#socket = socket;
+    // Until `start`, an error must not go unheard (Node would throw it).
+    socket.on("error", this.#holdErrors);
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
     this.localAddress = socket.localAddress ?? "";
@@ -95,7 +101,11 @@ class NodeConn implements RawConn {
     socket.on("error", (error: Error) => handlers.onError(error));
     socket.on("drain", () => handlers.onDrain());
     socket.on("close", () => handlers.onClosed());
-    if (socket.destroyed) queueMicrotask(() => handlers.onClosed());
+    socket.off("error", this.#holdErrors);
+    // Closed before anyone listened: report it (the transport ignores a second report).
+    if (socket.closed) queueMicrotask(() => handlers.onClosed());
+    const early = this.#early;
+    if (early) queueMicrotask(() => handlers.onError(early));
   }
 
   write(data: Uint8Array): void {

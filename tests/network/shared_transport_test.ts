@@ -239,6 +239,24 @@ for (const runtime of availableAdapters()) {
       assert.equal(pair.server.getStats().backpressureCloses, 0);
     });
 
+    it("closes a session whose onData throws, without crashing", async () => {
+      await using pair = await echoPair(runtime, false);
+      const failed = deferred<TransportError>("callback failure");
+      const closed = deferred<CloseReason>("close");
+      pair.client.setCallbacks({
+        onData: () => {
+          throw new Error("handler bug");
+        },
+        onError: (error) => failed.resolve(error),
+        onClose: (_sid, reason) => closed.resolve(reason),
+      });
+      const sid = await pair.client.connect("127.0.0.1", pair.port);
+      pair.client.send(sid, utf8("boom"));
+      const error = await failed.wait();
+      assert.match(error.message, /onData callback/);
+      assert.equal(await closed.wait(), "error");
+    });
+
     it("closes idle sessions", async () => {
       await using pair = await echoPair(runtime, false, { idleTimeoutMs: 100 });
       const closed = deferred<CloseReason>("idle close");
