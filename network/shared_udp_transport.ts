@@ -151,7 +151,7 @@ export class SharedUdpTransport implements Transport {
         if (s === undefined) return;
         s.last = this.#clock;
         this.#stats.bytesIn += data.length;
-        this.#onData(s.sid, data);
+        this.#deliver(s, data);
         return;
       }
       if (this.#sessions.size >= this.#config.maxSessions) {
@@ -165,7 +165,24 @@ export class SharedUdpTransport implements Transport {
     }
     s.last = this.#clock;
     this.#stats.bytesIn += data.length;
-    this.#onData(s.sid, data);
+    this.#deliver(s, data);
+  }
+
+  /** A throwing `onData` must not take the socket (or the process) down: drop the session. */
+  #deliver(s: UdpSession, data: Uint8Array): void {
+    try {
+      this.#onData(s.sid, data);
+    } catch (error) {
+      this.#stats.errors++;
+      this.#end(s, "error");
+      this.#onError(
+        new TransportError("Io", `onData callback of session ${s.sid} threw`, {
+          cause: error,
+          sid: s.sid,
+        }),
+        s.sid,
+      );
+    }
   }
 
   #newSession(
