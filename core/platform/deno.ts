@@ -254,7 +254,8 @@ export const denoPlatform: Platform = {
   open: (path, options: OpenOptions) =>
     fs(path, async () => fileHandle(await Deno.open(path, options), path)),
   rename: (from, to) => fs(from, () => Deno.rename(from, to)),
-  openSync: (path, options: OpenOptions) => fsSync(path, () => fileHandle(Deno.openSync(path, options), path)),
+  openSync: (path, options: OpenOptions) =>
+    fsSync(path, () => fileHandle(Deno.openSync(path, options), path)),
   renameSync: (from, to) => fsSync(from, () => Deno.renameSync(from, to)),
   statSync: (path) => fsSync(path, () => toInfo(Deno.statSync(path))),
   remove: (path, options) => fs(path, () => Deno.remove(path, options)),
