@@ -9,45 +9,8 @@
 import { JSONParser } from "npm:@streamparser/json@0.0.22";
 import streamJson from "npm:stream-json@1.9.1";
 import Assembler from "npm:stream-json@1.9.1/Assembler.js";
-import { platform } from "../../core/platform/mod.ts";
 import { JsonStreamParser } from "../../parsers/json_stream.ts";
-
-const isDeno = "Deno" in globalThis;
-const runtime = isDeno ? "deno" : "node";
-
-async function corpus(sub: string, name: string): Promise<Uint8Array> {
-  // The corpus sits beside the repository; the npm build sits one level deeper.
-  for (const rel of ["../../../shared/corpus/", "../../../../shared/corpus/"]) {
-    const url = new URL(`${rel}${sub}/${name}`, import.meta.url);
-    try {
-      return await platform().readFile(decodeURIComponent(url.pathname));
-    } catch {
-      // try the next location
-    }
-  }
-  throw new Error(`corpus file ${sub}/${name} not found beside the repository`);
-}
-
-/** MB/s of `fn` over `bytes` bytes, after warm-up, for about `ms` milliseconds. */
-async function mbps(bytes: number, fn: () => unknown, ms = 700): Promise<number> {
-  for (let i = 0; i < 3; i++) await fn();
-  let n = 0;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < ms || n < 3) {
-    await fn();
-    n++;
-    t = performance.now();
-  }
-  return (bytes * n) / 1e6 / ((t - t0) / 1000);
-}
-
-function row(file: string, name: string, v: number, peer?: number): void {
-  const ratio = peer === undefined ? "" : `  ours/peer ${(v / peer).toFixed(2)}x`;
-  console.log(
-    `${runtime}  ${file.padEnd(26)} ${name.padEnd(34)} ${v.toFixed(1).padStart(8)} MB/s${ratio}`,
-  );
-}
+import { corpus, mbps, row } from "./_harness.ts";
 
 const CHUNK = 64 * 1024;
 function chunks(bytes: Uint8Array): Uint8Array[] {

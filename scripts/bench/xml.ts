@@ -9,45 +9,8 @@ import { SaxesParser } from "npm:saxes@6.0.0";
 import sax from "npm:sax@1.4.1";
 import { XMLParser } from "npm:fast-xml-parser@4.5.0";
 import { parse as txmlParse } from "npm:txml@5.1.1";
-import { platform } from "../../core/platform/mod.ts";
 import { buildDom, XmlParser } from "../../parsers/xml/mod.ts";
-
-const isDeno = "Deno" in globalThis;
-const runtime = isDeno ? "deno" : "node";
-
-async function corpus(sub: string, name: string): Promise<Uint8Array> {
-  // The corpus sits beside the repository; the npm build sits one level deeper.
-  for (const rel of ["../../../shared/corpus/", "../../../../shared/corpus/"]) {
-    const url = new URL(`${rel}${sub}/${name}`, import.meta.url);
-    try {
-      return await platform().readFile(decodeURIComponent(url.pathname));
-    } catch {
-      // try the next location
-    }
-  }
-  throw new Error(`corpus file ${sub}/${name} not found beside the repository`);
-}
-
-/** MB/s of `fn` over `bytes` bytes, after warm-up, for about `ms` milliseconds. */
-async function mbps(bytes: number, fn: () => unknown, ms = 700): Promise<number> {
-  for (let i = 0; i < 3; i++) await fn();
-  let n = 0;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < ms || n < 3) {
-    await fn();
-    n++;
-    t = performance.now();
-  }
-  return (bytes * n) / 1e6 / ((t - t0) / 1000);
-}
-
-function row(file: string, name: string, v: number, peer?: number): void {
-  const ratio = peer === undefined ? "" : `  ours/peer ${(v / peer).toFixed(2)}x`;
-  console.log(
-    `${runtime}  ${file.padEnd(26)} ${name.padEnd(34)} ${v.toFixed(1).padStart(8)} MB/s${ratio}`,
-  );
-}
+import { corpus, mbps, row, runtime } from "./_harness.ts";
 
 for (const f of ["feed.xml", "soap.xml"]) {
   const bytes = await corpus("xml", f);

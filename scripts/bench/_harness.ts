@@ -1,0 +1,47 @@
+/**
+ * Shared pieces of the parser benchmarks (not a benchmark itself): the corpus location, the
+ * timing loop and the row printer. Works from `scripts/bench/` under Deno and from the npm
+ * build's `npm/scripts/bench/` under Node.
+ *
+ * @module
+ */
+import { platform } from "../../core/platform/mod.ts";
+
+/** `"deno"` or `"node"`, printed at the start of every row. */
+export const runtime: string = "Deno" in globalThis ? "deno" : "node";
+
+/** Reads `/work/shared/corpus/<sub>/<name>`, found relative to this script. */
+export async function corpus(sub: string, name: string): Promise<Uint8Array> {
+  // The corpus sits beside the repository; the npm build sits one level deeper.
+  for (const rel of ["../../../shared/corpus/", "../../../../shared/corpus/"]) {
+    const url = new URL(`${rel}${sub}/${name}`, import.meta.url);
+    try {
+      return await platform().readFile(decodeURIComponent(url.pathname));
+    } catch {
+      // try the next location
+    }
+  }
+  throw new Error(`corpus file ${sub}/${name} not found beside the repository`);
+}
+
+/** MB/s of `fn` over `bytes` bytes, after warm-up, for about `ms` milliseconds. */
+export async function mbps(bytes: number, fn: () => unknown, ms = 700): Promise<number> {
+  for (let i = 0; i < 3; i++) await fn();
+  let n = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < ms || n < 3) {
+    await fn();
+    n++;
+    t = performance.now();
+  }
+  return (bytes * n) / 1e6 / ((t - t0) / 1000);
+}
+
+/** Prints one figure, with `ours/peer` when a peer figure is given. */
+export function row(file: string, name: string, v: number, peer?: number): void {
+  const ratio = peer === undefined ? "" : `  ours/peer ${(v / peer).toFixed(2)}x`;
+  console.log(
+    `${runtime}  ${file.padEnd(26)} ${name.padEnd(34)} ${v.toFixed(1).padStart(8)} MB/s${ratio}`,
+  );
+}
