@@ -889,10 +889,38 @@ function quote(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"';
 }
 
+/** Deepest subtree handed whole to the engine's `JSON.stringify`. */
+const NATIVE_MAX_DEPTH = 48;
+/** Ancestors up to this level are checked for cycles by a scan, deeper ones by a set. */
+const PATH_SCAN = 32;
+
+/** The sorted order of one object shape's keys, with each key already quoted. */
+interface KeyOrder {
+  /** The keys in `Object.keys` order (the shape). */
+  keys: string[];
+  /** The keys in code-unit order. */
+  sorted: string[];
+  /** `quote(key) + colon` for each of `sorted`. */
+  prefixes: string[];
+}
+
 class Writer {
   readonly indents: string[] = [""];
+  /** Ancestors at levels below PATH_SCAN, by level. */
+  readonly path: object[] = [];
+  /** Ancestors at levels from PATH_SCAN on. */
   readonly seen = new Set<object>();
-  constructor(readonly unit: string, readonly sort: boolean) {}
+  /** Key orders of recently seen object shapes, by first key. */
+  readonly orders = new Map<string, KeyOrder[]>();
+  readonly pretty: boolean;
+  readonly colon: string;
+  /** Levels below this one do not try the native path (a check above already failed deep). */
+  nativeFrom = 0;
+
+  constructor(readonly unit: string, readonly sort: boolean) {
+    this.pretty = unit !== "";
+    this.colon = this.pretty ? ": " : ":";
+  }
 
   indentAt(level: number): string {
     let s = this.indents[level];
@@ -903,6 +931,67 @@ class Writer {
       s = this.indents[level];
     }
     return s;
+  }
+
+  /**
+   * -1 when `JSON.stringify` writes `v` exactly as this writer would: plain objects and arrays
+   * only (no toJSON, bigint or JsonRawNumber), keys already in order when sorting, at most
+   * `budget` levels deep (which also rules out cycles). Otherwise the level (relative to `v`)
+   * where the check failed.
+   */
+  native(v: unknown, budget: number): number {
+    if (typeof v !== "object") return typeof v === "bigint" ? 0 : -1;
+    if (v === null) return -1;
+    if (budget === 0) return 0;
+    if (Array.isArray(v)) {
+      if (Object.getPrototypeOf(v) !== Array.prototype) return 0;
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (typeof x === "object" ? x !== null : typeof x === "bigint") {
+          const r = this.native(x, budget - 1);
+          if (r >= 0) return r + 1;
+        }
+      }
+      return -1;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if ((proto !== Object.prototype && proto !== null) || "toJSON" in v) return 0;
+    const keys = Object.keys(v);
+    if (this.sort) {
+      for (let i = 1; i < keys.length; i++) if (!(keys[i - 1] < keys[i])) return 0;
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const x = (v as Record<string, unknown>)[keys[i]];
+      if (typeof x === "object" ? x !== null : typeof x === "bigint") {
+        const r = this.native(x, budget - 1);
+        if (r >= 0) return r + 1;
+      }
+    }
+    return -1;
+  }
+
+  /** The sorted order of `keys`, cached per shape. */
+  order(keys: string[]): KeyOrder {
+    const n = keys.length;
+    let bucket = this.orders.get(keys[0]);
+    if (bucket === undefined) {
+      bucket = [];
+      this.orders.set(keys[0], bucket);
+    }
+    search: for (let b = 0; b < bucket.length; b++) {
+      const o = bucket[b];
+      const k = o.keys;
+      if (k.length !== n) continue;
+      for (let i = 1; i < n; i++) if (k[i] !== keys[i]) continue search;
+      return o;
+    }
+    const sorted = keys.slice().sort();
+    const prefixes = sorted.map((k) => quote(k) + this.colon);
+    const o: KeyOrder = { keys, sorted, prefixes };
+    // A handful of shapes per first key; beyond that the oldest gives way.
+    if (bucket.length >= 8) bucket.shift();
+    bucket.push(o);
+    return o;
   }
 
   /** Returns undefined for values JSON omits (undefined, functions, symbols). */
@@ -925,9 +1014,30 @@ class Writer {
     if (v instanceof JsonRawNumber) return v.text;
     const toJSON = (v as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === "function") return this.write(toJSON.call(v, ""), level);
-    if (this.seen.has(v)) throw new JsonStringifyError("Cycle", "cannot stringify a cyclic value");
-    this.seen.add(v);
-    const pretty = this.unit !== "";
+    const nativeFrom = this.nativeFrom;
+    if (level >= nativeFrom) {
+      const r = this.native(v, NATIVE_MAX_DEPTH);
+      if (r < 0) {
+        if (!this.pretty) return JSON.stringify(v);
+        const s = JSON.stringify(v, null, this.unit);
+        return level === 0 ? s : s.replaceAll("\n", "\n" + this.indentAt(level));
+      }
+      // Children on the failing path would fail again: skip the check for a while below.
+      if (r > 8) this.nativeFrom = level + (r >> 1);
+    }
+    if (level < PATH_SCAN) {
+      const path = this.path;
+      for (let i = 0; i < level; i++) {
+        if (path[i] === v) throw new JsonStringifyError("Cycle", "cannot stringify a cyclic value");
+      }
+      path[level] = v;
+    } else {
+      if (this.seen.has(v)) {
+        throw new JsonStringifyError("Cycle", "cannot stringify a cyclic value");
+      }
+      this.seen.add(v);
+    }
+    const pretty = this.pretty;
     const inner = pretty ? this.indentAt(level + 1) : "";
     let out: string;
     if (Array.isArray(v)) {
@@ -943,22 +1053,36 @@ class Writer {
       }
     } else {
       const keys = Object.keys(v);
-      if (this.sort) keys.sort();
       const sep = pretty ? ",\n" + inner : ",";
-      const colon = pretty ? ": " : ":";
       out = pretty ? "{\n" + inner : "{";
       let first = true;
-      for (const k of keys) {
-        const s = this.write((v as Record<string, unknown>)[k], level + 1);
-        if (s === undefined) continue;
-        if (!first) out += sep;
-        first = false;
-        out += quote(k) + colon + s;
+      if (keys.length === 0) {
+        // nothing to write
+      } else if (this.sort) {
+        const { sorted, prefixes } = this.order(keys);
+        for (let i = 0; i < sorted.length; i++) {
+          const s = this.write((v as Record<string, unknown>)[sorted[i]], level + 1);
+          if (s === undefined) continue;
+          if (first) first = false;
+          else out += sep;
+          out += prefixes[i] + s;
+        }
+      } else {
+        const colon = this.colon;
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i];
+          const s = this.write((v as Record<string, unknown>)[k], level + 1);
+          if (s === undefined) continue;
+          if (first) first = false;
+          else out += sep;
+          out += quote(k) + colon + s;
+        }
       }
       if (first) out = "{}";
       else out += pretty ? "\n" + this.indentAt(level) + "}" : "}";
     }
-    this.seen.delete(v);
+    if (level >= PATH_SCAN) this.seen.delete(v);
+    this.nativeFrom = nativeFrom;
     return out;
   }
 }

@@ -250,6 +250,100 @@ describe("stringifyJson", () => {
     assert.equal(stringifyJson(v, { sortKeys: true }), '{"a":{"c":[{"y":2,"z":1}],"d":1},"b":1}');
   });
 
+  it("writes exactly what a plain recursive writer writes (property)", () => {
+    // The reference: sorted keys in code-unit order, JSON.stringify's own indentation rules.
+    const ref = (v: unknown, sort: boolean, unit: string, ind: string): string | undefined => {
+      if (typeof v === "bigint") return v.toString();
+      if (v instanceof JsonRawNumber) return v.text;
+      if (typeof v !== "object" || v === null) return JSON.stringify(v);
+      const inner = ind + unit;
+      const nl = unit === "" ? "" : "\n";
+      if (Array.isArray(v)) {
+        if (v.length === 0) return "[]";
+        const items = v.map((x) => nl + inner + (ref(x, sort, unit, inner) ?? "null"));
+        return "[" + items.join(",") + nl + ind + "]";
+      }
+      const keys = Object.keys(v);
+      if (sort) keys.sort();
+      const items: string[] = [];
+      for (const k of keys) {
+        const s = ref((v as Record<string, unknown>)[k], sort, unit, inner);
+        if (s !== undefined) items.push(nl + inner + JSON.stringify(k) + (nl ? ": " : ":") + s);
+      }
+      return items.length === 0 ? "{}" : "{" + items.join(",") + nl + ind + "}";
+    };
+    const key = fc.oneof(fc.string({ maxLength: 3 }), fc.constantFrom("0", "10", "9", "__proto__"));
+    const leaf = fc.oneof(
+      fc.double(),
+      fc.integer(),
+      fc.string({ maxLength: 4 }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.bigInt().map((b) => b * 10n ** 20n),
+      fc.constant(new JsonRawNumber("1e400")),
+    );
+    const { tree } = fc.letrec((tie) => ({
+      tree: fc.oneof({ depthSize: "small" }, leaf, tie("arr"), tie("obj")),
+      arr: fc.array(tie("tree"), { maxLength: 5 }),
+      obj: fc.array(fc.tuple(key, tie("tree")), { maxLength: 5 }).map((entries) => {
+        const o: Record<string, unknown> = {};
+        for (const [k, x] of entries) {
+          Object.defineProperty(o, k, { value: x, enumerable: true, writable: true });
+        }
+        return o;
+      }),
+    }));
+    // Deep chains exercise the switch between the engine's writer and ours.
+    const deep = fc.tuple(tree, fc.integer({ min: 0, max: 120 })).map(([t, d]) => {
+      let v = t;
+      for (let i = 0; i < d; i++) {
+        v = i % 3 === 0 ? [v, 1] : i % 3 === 1 ? { b: v, a: 2 } : { k: v };
+      }
+      return v;
+    });
+    fc.assert(
+      fc.property(
+        fc.oneof(tree, deep),
+        fc.boolean(),
+        fc.constantFrom(0, 1, 2, "\t"),
+        (v, sort, i) => {
+          fc.pre(v !== undefined); // a top-level undefined is an error of its own
+          const unit = typeof i === "number" ? " ".repeat(i) : i;
+          assert.equal(
+            stringifyJson(v as JsonValue, { sortKeys: sort, indent: i }),
+            ref(v, sort, unit, ""),
+          );
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("keeps toJSON, prototypes and cycles below the engine's fast path", () => {
+    class Point {
+      constructor(readonly x: number, readonly y: number) {}
+    }
+    const withToJson = { b: { toJSON: () => ({ z: 1, y: 2 }) }, a: [new Date(0)] };
+    assert.equal(
+      stringifyJson(withToJson as never, { sortKeys: true }),
+      '{"a":["1970-01-01T00:00:00.000Z"],"b":{"y":2,"z":1}}',
+    );
+    assert.equal(
+      stringifyJson([new Point(1, 2)] as never, { indent: 1 }),
+      '[\n {\n  "x": 1,\n  "y": 2\n }\n]',
+    );
+    const inner: unknown[] = [1];
+    const outer = { a: [[inner]], b: 2 };
+    inner.push(outer);
+    assert.throws(() => stringifyJson(outer as never, { sortKeys: true }), JsonStringifyError);
+    let chain: unknown = [];
+    const bottom = chain as unknown[];
+    for (let i = 0; i < 200; i++) chain = { k: chain };
+    bottom.push(chain);
+    assert.throws(() => stringifyJson(chain as never, { indent: 2 }), JsonStringifyError);
+  });
+
   it("is linear on deep nesting and throws typed errors on cycles", () => {
     let v: JsonValue = 1;
     for (let i = 0; i < 600; i++) v = { k: [v] };
