@@ -20,3 +20,4 @@ export * from "./blocking_queue.ts";
 export * from "./event_queue.ts";
 export * from "./shell_runner.ts";
 export * from "./expiring_cache.ts";
+export * from "./thread_pool.ts";

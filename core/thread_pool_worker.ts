@@ -1,0 +1,143 @@
+/**
+ * The worker side of {@linkcode ThreadPool}: started by the pool (never
+ * imported by applications), it imports task modules on demand, runs the
+ * named exports and sends results back in batches, one message per burst.
+ *
+ * @module
+ */
+import { availablePlatforms, platform } from "./platform/mod.ts";
+import type { ParentPort } from "./platform/mod.ts";
+
+/** A task as the pool sends it: id, module URL, export name, arguments. */
+type WireTask = [id: number, moduleUrl: string, exportName: string, args: unknown[]];
+
+/** A serialised error: what survives the trip to the pool. */
+interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: unknown;
+}
+
+/** A result as sent back: id, ok flag, value or error, run time in milliseconds. */
+type WireResult = [id: number, ok: boolean, value: unknown, ms: number];
+
+/** The brand of a result that carries a transfer list (see `transferResult`). */
+const TRANSFER_BRAND = "@iora/transfer";
+
+type Module = Record<string, unknown>;
+
+function findPort(): ParentPort {
+  // The pool names the runtime implementation it started us with, so a Node-style
+  // worker started under Deno listens on the Node port.
+  const wanted = new URL(import.meta.url).searchParams.get("platform");
+  const chosen = availablePlatforms().find((p) => p.name === wanted);
+  const port = chosen?.parentPort() ?? platform().parentPort();
+  if (port === null) throw new Error("thread_pool_worker.ts must run inside a worker");
+  return port;
+}
+
+function serialiseError(error: unknown): WireError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      stack: error.stack,
+      code: typeof code === "string" || typeof code === "number" ? code : undefined,
+    };
+  }
+  return { name: "Error", message: String(error) };
+}
+
+const port = findPort();
+const modules = new Map<string, Module | Promise<Module>>();
+let outbox: WireResult[] = [];
+let transfer: Transferable[] = [];
+let flushQueued = false;
+
+function flush(): void {
+  flushQueued = false;
+  const results = outbox;
+  const list = transfer;
+  outbox = [];
+  transfer = [];
+  try {
+    port.postMessage({ t: "done", results }, list);
+  } catch {
+    // Some result could not be cloned: send them one by one, failing only the culprits.
+    for (const result of results) {
+      try {
+        port.postMessage({ t: "done", results: [result] }, list);
+      } catch (error) {
+        const failure = serialiseError(error);
+        failure.message = `the task's result could not be sent to the pool: ${failure.message}`;
+        port.postMessage({ t: "done", results: [[result[0], false, failure, result[3]]] });
+      }
+    }
+  }
+}
+
+function finish(id: number, ok: boolean, value: unknown, started: number): void {
+  if (
+    ok && typeof value === "object" && value !== null &&
+    (value as Record<string, unknown>)[TRANSFER_BRAND] === true
+  ) {
+    const branded = value as { value: unknown; transfer: Transferable[] };
+    transfer.push(...branded.transfer);
+    value = branded.value;
+  }
+  outbox.push([id, ok, ok ? value : serialiseError(value), performance.now() - started]);
+  if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flush);
+  }
+}
+
+function call(module: Module, task: WireTask, started: number): void {
+  const [id, moduleUrl, exportName, args] = task;
+  const fn = module[exportName];
+  if (typeof fn !== "function") {
+    const error = new TypeError(`${moduleUrl} has no exported function "${exportName}"`);
+    finish(id, false, error, started);
+    return;
+  }
+  try {
+    const result = (fn as (...a: unknown[]) => unknown)(...args);
+    if (result instanceof Promise) {
+      result.then(
+        (value) => finish(id, true, value, started),
+        (error) => finish(id, false, error, started),
+      );
+    } else {
+      finish(id, true, result, started);
+    }
+  } catch (error) {
+    finish(id, false, error, started);
+  }
+}
+
+function run(task: WireTask): void {
+  const started = performance.now();
+  const moduleUrl = task[1];
+  let module = modules.get(moduleUrl);
+  if (module === undefined) {
+    module = import(moduleUrl) as Promise<Module>;
+    modules.set(moduleUrl, module);
+    module.then((m) => modules.set(moduleUrl, m), () => modules.delete(moduleUrl));
+  }
+  if (module instanceof Promise) {
+    module.then(
+      (m) => call(m, task, started),
+      (error) => finish(task[0], false, error, started),
+    );
+  } else {
+    call(module, task, started);
+  }
+}
+
+port.onMessage((message) => {
+  const { t, tasks } = message as { t: string; tasks: WireTask[] };
+  if (t === "run") { for (const task of tasks) run(task); }
+});
+port.postMessage({ t: "ready" });
