@@ -362,15 +362,16 @@ export class BlockingQueue<T> implements AsyncIterable<T> {
     }
   }
 
-  /** Yields items until the queue is closed and drained. */
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      // Drain synchronously what is there: one promise per item only when waiting.
-      while (this.#items.size > 0) yield this.#take();
-      const result = await this.dequeue();
-      if (result.done) return;
-      yield result.value;
-    }
+  /**
+   * Yields items until the queue is closed and drained. A plain iterator
+   * over `dequeue()` rather than an async generator: one promise per item,
+   * no generator machinery.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: () => this.dequeue() as Promise<IteratorResult<T>>,
+      return: (): Promise<IteratorResult<T>> => Promise.resolve({ done: true, value: undefined }),
+    };
   }
 
   /** Removes the oldest item and lets the first waiting producer in. */

@@ -136,6 +136,8 @@ const MOVED = 4; // rescheduled from inside its own (periodic) handler
 // (until one slot has been reused 2^29 times while the old id was kept).
 const SLOT_SPACE = 2 ** 24;
 const GEN_SPACE = 2 ** 29;
+/** How long one runtime timer callback may keep running handlers that fell due meanwhile. */
+const FIRE_BUDGET_MS = 10;
 /** The largest accepted `maxConcurrentTimers`: dead heap entries also hold slots. */
 const MAX_TIMERS = 8_000_000;
 
@@ -490,19 +492,21 @@ export class TimerService implements Disposable {
     this.#disarm();
   }
 
-  #less(a: number, b: number): boolean {
-    const d = this.#deadline;
-    return d[a] < d[b] || (d[a] === d[b] && this.#seqOf[a] < this.#seqOf[b]);
-  }
+  // The comparisons below are inlined on local copies of the arrays: this is the hot path.
 
   #siftUp(slot: number, start: number): number {
     const heap = this.#heap;
     const pos = this.#pos;
+    const d = this.#deadline;
+    const q = this.#seqOf;
+    const sd = d[slot];
+    const sq = q[slot];
     let i = start;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const p = heap[parent];
-      if (!this.#less(slot, p)) break;
+      const pd = d[p];
+      if (pd < sd || (pd === sd && q[p] < sq)) break;
       heap[i] = p;
       pos[p] = i;
       i = parent;
@@ -515,14 +519,27 @@ export class TimerService implements Disposable {
   #siftDown(slot: number, start: number): void {
     const heap = this.#heap;
     const pos = this.#pos;
+    const d = this.#deadline;
+    const q = this.#seqOf;
     const n = this.#heapLen;
+    const sd = d[slot];
+    const sq = q[slot];
     let i = start;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
-      if (child + 1 < n && this.#less(heap[child + 1], heap[child])) child++;
-      const c = heap[child];
-      if (!this.#less(c, slot)) break;
+      let c = heap[child];
+      let cd = d[c];
+      if (child + 1 < n) {
+        const r = heap[child + 1];
+        const rd = d[r];
+        if (rd < cd || (rd === cd && q[r] < q[c])) {
+          child++;
+          c = r;
+          cd = rd;
+        }
+      }
+      if (sd < cd || (sd === cd && sq < q[c])) break;
       heap[i] = c;
       pos[c] = i;
       i = child;
@@ -540,9 +557,31 @@ export class TimerService implements Disposable {
   #popTop(): number {
     const heap = this.#heap;
     const top = heap[0];
-    const last = heap[--this.#heapLen];
-    if (this.#heapLen > 0) this.#siftDown(last, 0);
+    const n = --this.#heapLen;
     this.#stats.heapOperations++;
+    if (n === 0) return top;
+    // Floyd's pop: walk the hole down to a leaf along the smaller children (one comparison
+    // per level), then sift the last element up from there; it rarely moves far.
+    const pos = this.#pos;
+    const d = this.#deadline;
+    const q = this.#seqOf;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      let c = heap[child];
+      if (child + 1 < n) {
+        const r = heap[child + 1];
+        if (d[r] < d[c] || (d[r] === d[c] && q[r] < q[c])) {
+          child++;
+          c = r;
+        }
+      }
+      heap[i] = c;
+      pos[c] = i;
+      i = child;
+    }
+    this.#siftUp(heap[n], i);
     return top;
   }
 
@@ -595,7 +634,10 @@ export class TimerService implements Disposable {
     this.#armed = undefined;
     this.#armedAt = Infinity;
     this.#stats.runtimeTimerFires++;
-    const now = this.#clock();
+    let now = this.#clock();
+    // Timers that fall due while handlers run are run in this turn too (re-reading the clock
+    // is cheaper than a runtime timer round trip), within a budget so I/O is not starved.
+    const budgetEnd = now + FIRE_BUDGET_MS;
     // Timers added or moved by the handlers below wait for the next turn.
     const seqLimit = this.#seq;
     while (this.#heapLen > 0) {
@@ -607,7 +649,11 @@ export class TimerService implements Disposable {
         continue;
       }
       const deadline = this.#deadline[slot];
-      if (deadline > now || this.#seqOf[slot] >= seqLimit) break;
+      if (this.#seqOf[slot] >= seqLimit) break;
+      if (deadline > now) {
+        now = this.#clock();
+        if (deadline > now || now >= budgetEnd) break;
+      }
       this.#popTop();
       const handler = this.#handlers[slot]!;
       const interval = this.#interval[slot];
