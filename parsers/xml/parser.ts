@@ -18,6 +18,9 @@ import {
 const XML_NS = "http://www.w3.org/XML/1998/namespace";
 const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
 
+/** `Tokenizer.nextNewline` must be searched again (the buffer changed). */
+const UNKNOWN = -2;
+
 /** Signals that the buffered input ends inside a token and more must be fed. */
 const NEED_MORE = Symbol("needMore");
 
@@ -25,6 +28,34 @@ const NEED_MORE = Symbol("needMore");
 const BAD_CHAR =
   // deno-lint-ignore no-control-regex
   /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// The non-surrogate part of BAD_CHAR as one character class, which the regexp engine scans
+// quickly; unpaired surrogates are found by String.prototype.isWellFormed.
+// deno-lint-ignore no-control-regex
+const BAD_CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
+
+/** Strings up to this length are classified by one loop instead of several native scans. */
+const SHORT = 96;
+/** {@link classify} flags. */
+const F_SUSPECT = 1, F_AMP = 2, F_TAB_NL = 4, F_LT = 8, F_RBRACKET = 16;
+
+/**
+ * One pass over a short string: F_SUSPECT for a control character or anything from U+D800 up
+ * (the exact check decides), F_AMP for '&', F_TAB_NL for a tab or newline, F_LT for '<',
+ * F_RBRACKET for ']'.
+ */
+function classify(s: string): number {
+  let f = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x3d) {
+      if (c === 38) f |= F_AMP;
+      else if (c === 60) f |= F_LT;
+      else if (c < 32) f |= c === 9 || c === 10 ? F_TAB_NL : F_SUSPECT;
+    } else if (c === 93) f |= F_RBRACKET;
+    else if (c >= 0xd800) f |= F_SUSPECT;
+  }
+  return f;
+}
 
 // ASCII name characters: 1 = may start a name, 2 = may continue one.
 const NAME = new Uint8Array(128);
@@ -39,6 +70,16 @@ function isNameStartNonAscii(c: number): boolean {
     (c >= 0x370 && c <= 0x37d) || (c >= 0x37f && c <= 0x1fff) || (c >= 0x200c && c <= 0x200d) ||
     (c >= 0x2070 && c <= 0x218f) || (c >= 0x2c00 && c <= 0x2fef) || (c >= 0x3001 && c <= 0xd7ff) ||
     (c >= 0xf900 && c <= 0xfdcf) || (c >= 0xfdf0 && c <= 0xfffd);
+}
+
+/** String.prototype.isWellFormed (ES2024), where the engine has it. */
+const nativeWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean })
+  .isWellFormed;
+
+/** True when `s` holds no unpaired surrogate. */
+function isWellFormed(s: string): boolean {
+  if (nativeWellFormed !== undefined) return nativeWellFormed.call(s);
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }
 
 function isNameCharNonAscii(c: number): boolean {
@@ -165,9 +206,13 @@ class Tokenizer {
   private line = 1;
   private lineStart = 0;
   private cursor = 0;
+  /** Offset of the first newline at or after `cursor` (-1: none in `buf`), or UNKNOWN. */
+  private nextNewline = UNKNOWN;
   private token: XmlToken | undefined;
   private pendingEnd: XmlToken | undefined;
   private names: string[] = [];
+  /** Prefix, local name and namespace of each open element, for its end tag. */
+  private openParts: string[] = [];
   private nsMarks: number[] = [];
   private nsPrefixes: string[] = ["xml", ""];
   private nsUris: string[] = [XML_NS, ""];
@@ -234,6 +279,7 @@ class Tokenizer {
     const held = this.heldBack;
     this.heldBack = "";
     if (held) this.buf += held === "\r" ? "\n" : held;
+    this.nextNewline = UNKNOWN;
   }
 
   /** True when the last next() stopped for lack of input: feed more, then call next() again. */
@@ -270,6 +316,7 @@ class Tokenizer {
       }
       const at = this.buf.length + this.heldBack.length + prefix.length;
       this.buf += this.heldBack + prefix;
+      this.nextNewline = UNKNOWN;
       this.heldBack = "";
       throw this.fail(
         new Failure("InvalidEncoding", `invalid ${this.decoder.encoding} sequence`, at),
@@ -299,6 +346,7 @@ class Tokenizer {
       this.lineStart -= cut;
     }
     this.buf = this.buf.length === 0 ? t : this.buf + t;
+    this.nextNewline = UNKNOWN;
   }
 
   /** The token read by the last successful {@linkcode XmlParser.next}. */
@@ -362,14 +410,16 @@ class Tokenizer {
 
   private advanceLines(to: number): void {
     const buf = this.buf;
-    let i = this.cursor;
-    for (;;) {
-      const nl = buf.indexOf("\n", i);
-      if (nl < 0 || nl >= to) break;
+    // The next newline at or after the cursor, remembered: a long line with many tokens would
+    // otherwise be searched to its end once per token.
+    let nl = this.nextNewline;
+    if (nl === UNKNOWN || (nl >= 0 && nl < this.cursor)) nl = buf.indexOf("\n", this.cursor);
+    while (nl >= 0 && nl < to) {
       this.line++;
       this.lineStart = nl + 1;
-      i = nl + 1;
+      nl = buf.indexOf("\n", nl + 1);
     }
+    this.nextNewline = nl;
     this.cursor = to;
   }
 
@@ -431,6 +481,11 @@ class Tokenizer {
   }
 
   private checkChars(s: string, at: number): void {
+    if (
+      s.length <= SHORT ? (classify(s) & F_SUSPECT) === 0 : !BAD_CONTROL.test(s) && isWellFormed(s)
+    ) {
+      return;
+    }
     const m = BAD_CHAR.exec(s);
     if (m) {
       throw new Failure(
@@ -466,11 +521,14 @@ class Tokenizer {
         start,
       );
     }
-    this.checkChars(raw, start);
-    const cdEnd = raw.indexOf("]]>");
+    const f = raw.length <= SHORT ? classify(raw) : F_SUSPECT | F_AMP | F_RBRACKET;
+    if ((f & F_SUSPECT) !== 0) this.checkChars(raw, start);
+    const cdEnd = (f & F_RBRACKET) !== 0 ? raw.indexOf("]]>") : -1;
     if (cdEnd >= 0) throw new Failure("InvalidSyntax", "']]>' not allowed in text", start + cdEnd);
     const t = this.newToken(TokenKind.Text, start);
-    t.text = raw.indexOf("&") < 0 ? raw : this.expand(raw, start, false, 0, new Set());
+    t.text = (f & F_AMP) === 0 || raw.indexOf("&") < 0
+      ? raw
+      : this.expand(raw, start, false, 0, new Set());
     this.pos = end;
     return t;
   }
@@ -618,7 +676,10 @@ class Tokenizer {
     }
     t.prefix = name.slice(0, colon);
     t.localName = name.slice(colon + 1);
-    if (!isName(t.localName) || !isName(t.prefix)) {
+    // `name` is a Name (scanned by name()), so both parts are Names if the local part may start
+    // one.
+    const c = name.charCodeAt(colon + 1);
+    if (c < 128 ? (NAME[c] & 1) === 0 : !isNameStartNonAscii(c) && !(c >= 0xd800 && c <= 0xdb7f)) {
       throw new Failure("Namespace", `${JSON.stringify(name)} is not a valid qualified name`, at);
     }
   }
@@ -687,14 +748,16 @@ class Tokenizer {
       if (raw.length > this.limits.maxTextLength) {
         throw new Failure("LimitExceeded", `attribute value longer than maxTextLength`, j);
       }
-      const lt = raw.indexOf("<");
+      const f = raw.length <= SHORT ? classify(raw) : F_SUSPECT | F_AMP | F_TAB_NL | F_LT;
+      const lt = (f & F_LT) !== 0 ? raw.indexOf("<") : -1;
       if (lt >= 0) {
         throw new Failure("InvalidSyntax", "'<' not allowed in an attribute value", j + 1 + lt);
       }
-      this.checkChars(raw, j + 1);
+      if ((f & F_SUSPECT) !== 0) this.checkChars(raw, j + 1);
       let value = raw;
-      if (raw.indexOf("&") >= 0) value = this.expand(raw, j + 1, true, 0, new Set());
-      else if (/[\t\n]/.test(raw)) value = raw.replace(/[\t\n]/g, " ");
+      if ((f & F_AMP) !== 0 && raw.indexOf("&") >= 0) {
+        value = this.expand(raw, j + 1, true, 0, new Set());
+      } else if ((f & F_TAB_NL) !== 0 && /[\t\n]/.test(raw)) value = raw.replace(/[\t\n]/g, " ");
       for (let k = 0; k < attrs.length; k++) {
         if (attrs[k].name === aName) {
           throw new Failure("DuplicateAttribute", `duplicate attribute ${aName}`, afterWs);
@@ -712,6 +775,7 @@ class Tokenizer {
     this.nsMarks.push(this.nsPrefixes.length);
     if (this.ns) this.resolveNamespaces(t, start, attrAt);
     this.names.push(name);
+    this.openParts.push(t.prefix, t.localName, t.namespaceUri);
     this.rootSeen = true;
     this.pos = i;
     if (selfClosing) {
@@ -800,6 +864,7 @@ class Tokenizer {
 
   private afterEnd(): void {
     this.names.pop();
+    this.openParts.length -= 3;
     const mark = this.nsMarks.pop()!;
     this.nsPrefixes.length = mark;
     this.nsUris.length = mark;
@@ -808,6 +873,28 @@ class Tokenizer {
 
   private endTag(start: number): XmlToken {
     const buf = this.buf;
+    const openName = this.names[this.names.length - 1];
+    if (openName !== undefined && buf.startsWith(openName, start + 2)) {
+      // The usual case: the name of the open element, then optional whitespace and '>'.
+      let j = start + 2 + openName.length;
+      let c = buf.charCodeAt(j);
+      if (c === 32 || c === 10 || c === 9) {
+        j = this.ws(j);
+        c = buf.charCodeAt(j);
+      }
+      if (c === 62) {
+        const t = this.newToken(TokenKind.EndElement, start);
+        const parts = this.openParts;
+        const k = parts.length - 3;
+        t.name = openName;
+        t.prefix = parts[k];
+        t.localName = parts[k + 1];
+        t.namespaceUri = parts[k + 2];
+        this.pos = j + 1;
+        this.afterEnd();
+        return t;
+      }
+    }
     const nameEnd = this.name(start + 2);
     const name = buf.slice(start + 2, nameEnd);
     const j = this.ws(nameEnd);
