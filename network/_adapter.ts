@@ -30,7 +30,7 @@ export interface ResolvedTls {
 
 /** What a raw connection reports. */
 export interface RawConnHandlers {
-  /** Bytes arrived (a buffer the adapter never reuses). */
+  /** Bytes arrived (a view of memory the adapter never writes again). */
   onData(data: Uint8Array): void;
   /** The peer ended its side. */
   onEnd(): void;

@@ -174,7 +174,8 @@ export class SyncAsyncTransport implements Transport {
       this.#onData(sid, data);
       return;
     }
-    s.chunks.push(data);
+    // A small view into a large read buffer would pin the whole buffer while it waits here.
+    s.chunks.push(data.length < data.buffer.byteLength >>> 3 ? data.slice() : data);
     s.buffered += data.length;
     this.#serve(sid, s);
     if (!s.paused && s.buffered > this.#maxBuffered && s.buffered >= this.#want(s)) {

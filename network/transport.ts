@@ -181,7 +181,9 @@ export interface TransportCallbacks {
   onConnect?: (sid: SessionId, info: SessionInfo) => void;
   /**
    * Bytes arrived. `data` belongs to the callee: the transport never reuses
-   * it, so keeping a reference is safe.
+   * it, so keeping a reference is safe. It may be a view into a larger read
+   * buffer (`data.buffer`); a callee that keeps many small chunks for long
+   * should copy them (`data.slice()`) so they do not pin that buffer.
    */
   onData?: (sid: SessionId, data: Uint8Array) => void;
   /** The session is gone; called exactly once per session. */

@@ -68,6 +68,8 @@ class DenoConn implements RawConn {
   #queueHead = 0;
   #queued = 0;
   #writing = false;
+  #current: Uint8Array | null = null;
+  #offset = 0;
   #ending = false;
   #closed = false;
   #paused = false;
@@ -98,7 +100,12 @@ class DenoConn implements RawConn {
 
   async #readLoop(): Promise<void> {
     const size = this.#readBufferSize;
-    let buffer = new Uint8Array(size);
+    // Reads land in a slab and are handed out as views of it. A region once handed out is never
+    // written again (the next read goes after it, or into a fresh slab), so every view is owned
+    // by its receiver, while small reads cost neither an allocation nor a copy each.
+    const floor = size >>> 2;
+    let slab = new Uint8Array(size);
+    let used = 0;
     const handlers = this.#handlers!;
     try {
       for (;;) {
@@ -107,21 +114,19 @@ class DenoConn implements RawConn {
           this.#wake = null;
         }
         if (this.#closed) return;
-        const n = await this.#conn.read(buffer);
+        if (size - used < floor) {
+          slab = new Uint8Array(size);
+          used = 0;
+        }
+        const n = await this.#conn.read(used === 0 ? slab : slab.subarray(used));
         if (this.#closed) return;
         if (n === null) {
           handlers.onEnd();
           return;
         }
-        if (n >= size >>> 1) {
-          // A big read keeps its buffer (no copy); the next read gets a fresh one.
-          const full = buffer;
-          buffer = new Uint8Array(size);
-          handlers.onData(full.subarray(0, n));
-        } else {
-          // A small read is copied out, so a kept reference does not pin the whole buffer.
-          handlers.onData(buffer.slice(0, n));
-        }
+        const start = used;
+        used += n;
+        handlers.onData(start === 0 && n === size ? slab : slab.subarray(start, used));
       }
     } catch (error) {
       if (!this.#closed) handlers.onError(error);
@@ -179,27 +184,42 @@ class DenoConn implements RawConn {
     return chunk;
   }
 
-  async #pump(first: Uint8Array): Promise<void> {
-    let chunk: Uint8Array | null = first;
+  // The write loop runs on promise callbacks bound once, not an async function: one promise
+  // per write instead of three.
+  #pump(chunk: Uint8Array): void {
+    this.#current = chunk;
+    this.#offset = 0;
+    this.#conn.write(chunk).then(this.#written, this.#writeFailed);
+  }
+
+  readonly #written = (n: number): void => {
+    if (this.#closed) return;
     try {
-      while (chunk !== null) {
-        let offset = 0;
-        while (offset < chunk.length) {
-          offset += await this.#conn.write(offset === 0 ? chunk : chunk.subarray(offset));
-          if (this.#closed) return;
-        }
-        this.#queued -= chunk.length;
-        if (this.#wantDrain && this.#queued <= this.#highWaterMark) {
-          // Wake waiting producers as soon as there is room, not only once the queue is empty.
-          this.#wantDrain = false;
-          this.#handlers?.onDrain();
-          if (this.#closed) return;
-        }
-        chunk = this.#next();
-      }
+      this.#advance(n);
     } catch (error) {
-      this.#writing = false;
-      if (!this.#closed) this.#handlers?.onError(error);
+      // A throwing drain handler must not become an unhandled rejection.
+      this.#writeFailed(error);
+    }
+  };
+
+  #advance(n: number): void {
+    const chunk = this.#current!;
+    this.#offset += n;
+    if (this.#offset < chunk.length) {
+      this.#conn.write(chunk.subarray(this.#offset)).then(this.#written, this.#writeFailed);
+      return;
+    }
+    this.#current = null;
+    this.#queued -= chunk.length;
+    if (this.#wantDrain && this.#queued <= this.#highWaterMark) {
+      // Wake waiting producers as soon as there is room, not only once the queue is empty.
+      this.#wantDrain = false;
+      this.#handlers?.onDrain();
+      if (this.#closed) return;
+    }
+    const next = this.#next();
+    if (next !== null) {
+      this.#pump(next);
       return;
     }
     this.#writing = false;
@@ -209,6 +229,18 @@ class DenoConn implements RawConn {
     }
     this.#handlers?.onDrain();
   }
+
+  readonly #writeFailed = (error: unknown): void => {
+    this.#writing = false;
+    this.#current = null;
+    if (this.#closed) return;
+    try {
+      this.#handlers?.onError(error);
+    } catch {
+      // The transport's error handler closes the session; nothing is left to tell.
+      this.destroy();
+    }
+  };
 
   pause(): void {
     this.#paused = true;
