@@ -237,6 +237,13 @@ function rebuildError(wire: WireError): ThreadPoolError {
  * worker's message and stack. Workers are started with the platform's
  * `startWorker`, inheriting the parent's permissions.
  *
+ * Tasks sent to one worker run there in order, so a task stuck without a
+ * timeout also holds the tasks queued behind it on that worker; give tasks
+ * that may hang a `timeoutMs` (they then run alone), or set
+ * `concurrentTasksPerWorker: 1`. Idle workers do not keep a Node process
+ * alive; Deno workers cannot be unref'd, so on Deno a pool with
+ * `minThreads > 0` keeps the process alive until `close()` (use `await using`).
+ *
  * @example
  * ```ts
  * import { ThreadPool } from "./thread_pool.ts";
