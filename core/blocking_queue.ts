@@ -72,6 +72,10 @@ const EMPTY: DequeueResult<never> = Object.freeze({
   reason: "empty",
 });
 
+// Settled promises are immutable, so every fast-path call can share one.
+const QUEUED: Promise<boolean> = Promise.resolve(true);
+const NOT_QUEUED: Promise<boolean> = Promise.resolve(false);
+
 /** A growable ring buffer: O(1) push/shift without `Array.prototype.shift`. */
 class Ring<T> {
   #buf: (T | undefined)[];
@@ -256,13 +260,15 @@ export class BlockingQueue<T> implements AsyncIterable<T> {
    *   (before or while waiting). Rejects with `signal.reason` when aborted.
    */
   queue(item: T, options?: number | WaitOptions): Promise<boolean> {
+    // Fast path of the common call: no options, room available.
+    if (options === undefined && !this.#closed && this.tryQueue(item)) return QUEUED;
     const { timeoutMs, signal } = typeof options === "number"
       ? { timeoutMs: options }
       : options ?? {};
     checkTimeout(timeoutMs);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.tryQueue(item)) return Promise.resolve(true);
-    if (this.#closed || timeoutMs === 0) return Promise.resolve(false);
+    if (this.tryQueue(item)) return QUEUED;
+    if (this.#closed || timeoutMs === 0) return NOT_QUEUED;
     return new Promise<boolean>((resolve, reject) => {
       const waiter: ProducerWaiter<T> = { settled: false, cleanup: undefined, item, resolve };
       this.#producers.push(waiter);
@@ -289,6 +295,9 @@ export class BlockingQueue<T> implements AsyncIterable<T> {
    *   `signal.reason` when aborted.
    */
   dequeue(options?: number | WaitOptions): Promise<DequeueResult<T>> {
+    if (options === undefined && this.#items.size > 0) {
+      return Promise.resolve({ done: false, value: this.#take() });
+    }
     const { timeoutMs, signal } = typeof options === "number"
       ? { timeoutMs: options }
       : options ?? {};
