@@ -15,8 +15,8 @@
  * entry objects and the id map went: the heap is a struct of typed arrays
  * indexed by slot and a `TimerId` encodes slot and generation, which made
  * scheduling ~3x faster (1M pairs in ~0.35 s on Deno). Cancellation is lazy
- * (an O(1) flag, dropped when it surfaces; the heap is compacted when more
- * than half of it is dead).
+ * (an O(1) flag, dropped when it surfaces; the heap is compacted when three
+ * quarters of it are dead).
  *
  * @module
  */
@@ -245,8 +245,9 @@ export class TimerService implements Disposable {
     this.#errorHandler = config.errorHandler;
     this.#unref = config.unref ?? false;
     this.#platform = platform();
-    const p = this.#platform;
-    this.#clock = config.clock ?? (() => p.now());
+    // `performance.now()` is what every platform's `now()` returns; called directly because
+    // the extra call shows up in the cost of scheduling a timer (one clock read each).
+    this.#clock = config.clock ?? (() => performance.now());
     this.#stats = this.#freshStats();
   }
 
@@ -358,7 +359,9 @@ export class TimerService implements Disposable {
     if (this.#interval[slot] > 0) this.#stats.periodicTimersActive--;
     if (this.#live === 0) {
       this.#clear();
-    } else if (this.#stale > 1024 && this.#stale * 2 > this.#heapLen) {
+    } else if (this.#stale > 1024 && this.#stale > 3 * this.#live) {
+      // Compacting only when three quarters are dead keeps mass cancellation O(n) overall
+      // (n + n/4 + ...) while the heap stays within 4x the live timers.
       this.#compact();
     }
     return true;
@@ -470,7 +473,8 @@ export class TimerService implements Disposable {
   }
 
   #growSlots(): void {
-    const size = Math.min(this.#state.length * 2, SLOT_SPACE);
+    // Quadrupling: fewer copies of the eight arrays on the way to a million timers.
+    const size = Math.min(this.#state.length * 4, SLOT_SPACE);
     this.#deadline = grow(this.#deadline, size);
     this.#seqOf = grow(this.#seqOf, size);
     this.#interval = grow(this.#interval, size);
