@@ -151,10 +151,15 @@ for (const runtime of availablePlatforms()) {
 
     it("spreads concurrent work over its workers", async () => {
       await using pool = new ThreadPool(2, 2, options);
-      const who = await Promise.all(
-        Array.from({ length: 8 }, () => pool.enqueue<string>(TASKS, "sleepWho", 30)),
-      );
-      assert.equal(new Set(who).size, 2, "both workers ran tasks");
+      // A slow machine may start the second worker late; once both run, a burst uses both.
+      let seen = 0;
+      for (let attempt = 0; attempt < 20 && seen < 2; attempt++) {
+        const who = await Promise.all(
+          Array.from({ length: 8 }, () => pool.enqueue<string>(TASKS, "sleepWho", 30)),
+        );
+        seen = new Set(who).size;
+      }
+      assert.equal(seen, 2, "both workers ran tasks of one burst");
       assert.equal(pool.getStats().threads, 2);
     });
 
