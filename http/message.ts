@@ -175,26 +175,37 @@ export class HttpHeaders implements Iterable<[string, string]> {
 
   /** Replaces every field called `name` with one field. */
   set(name: string, value: string): void {
-    const lower = validateFieldName(name);
+    this._setLower(validateFieldName(name), value);
+  }
+
+  /** `set` for a name known to be a lower-case token; the value is still validated. @internal */
+  _setLower(lower: string, value: string): void {
     const v = validateFieldValue(value);
-    this.delete(lower);
+    this.#remove(lower);
     this.#names.push(lower);
     this.#values.push(v);
   }
 
   /** Removes every field called `name`. */
   delete(name: string): void {
-    const lower = name.toLowerCase();
-    let j = 0;
-    for (let i = 0; i < this.#names.length; i++) {
-      if (this.#names[i] !== lower) {
-        this.#names[j] = this.#names[i];
-        this.#values[j] = this.#values[i];
+    this.#remove(name.toLowerCase());
+  }
+
+  #remove(lower: string): void {
+    const names = this.#names;
+    const values = this.#values;
+    const first = names.indexOf(lower);
+    if (first === -1) return;
+    let j = first;
+    for (let i = first; i < names.length; i++) {
+      if (names[i] !== lower) {
+        names[j] = names[i];
+        values[j] = values[i];
         j++;
       }
     }
-    this.#names.length = j;
-    this.#values.length = j;
+    names.length = j;
+    values.length = j;
   }
 
   /** Adds a field the parser already validated (lower-cased name). @internal */
@@ -213,6 +224,52 @@ export class HttpHeaders implements Iterable<[string, string]> {
     return this.entries();
   }
 
+  /**
+   * The fields as `name: value` lines (CRLF-terminated), leaving out the
+   * framing fields the server writes itself. @internal
+   */
+  _serializeExceptFraming(): string {
+    let out = "";
+    const names = this.#names;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (!isFramingField(name)) out += `${name}: ${this.#values[i]}\r\n`;
+    }
+    return out;
+  }
+
+  /** The byte length of `_writeExceptFraming`'s output. @internal */
+  _lengthExceptFraming(): number {
+    let n = 0;
+    const names = this.#names;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (!isFramingField(name)) n += name.length + this.#values[i].length + 4;
+    }
+    return n;
+  }
+
+  /**
+   * Writes the `_serializeExceptFraming` lines as latin1 bytes into `out` at
+   * `at` (every code unit is at most 255: `append` and `set` refuse others);
+   * returns the end offset. @internal
+   */
+  _writeExceptFraming(out: Uint8Array, at: number): number {
+    const names = this.#names;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (isFramingField(name)) continue;
+      for (let k = 0; k < name.length; k++) out[at++] = name.charCodeAt(k);
+      out[at++] = 58;
+      out[at++] = 32;
+      const value = this.#values[i];
+      for (let k = 0; k < value.length; k++) out[at++] = value.charCodeAt(k);
+      out[at++] = 13;
+      out[at++] = 10;
+    }
+    return at;
+  }
+
   /** Calls `fn` for every field, without allocating an iterator. */
   forEach(fn: (value: string, name: string) => void): void {
     for (let i = 0; i < this.#names.length; i++) fn(this.#values[i], this.#names[i]);
@@ -224,6 +281,11 @@ export class HttpHeaders implements Iterable<[string, string]> {
     for (let i = 0; i < this.#names.length; i++) h.append(this.#names[i], this.#values[i]);
     return h;
   }
+}
+
+// The fields a server or client writes itself from the message's framing.
+function isFramingField(lower: string): boolean {
+  return lower === "content-length" || lower === "transfer-encoding" || lower === "connection";
 }
 
 // Token characters (RFC 9110 section 5.6.2), indexed by char code.
@@ -492,7 +554,6 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
           this.#pos = end + 4;
           this.#scan = 0;
           this.#head = head;
-          this.#parts = [];
           this.#bodyBytes = 0;
           if (head.bodyKind === "none") return this.#complete(null);
           if (head.bodyKind === "length") {
@@ -618,7 +679,7 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
         o += p.length;
       }
     }
-    this.#parts = [];
+    if (parts.length !== 0) this.#parts = [];
     this.#head = null;
     this.#state = State.Head;
     const msg = head as Head & HttpMessageBody;
@@ -715,13 +776,13 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
 }
 
 // Parses CRLF-separated field lines of `text` from `from` into `headers`.
-// `special`, when given, receives the lower-cased name of each field for framing checks.
+// `framing`, when given, collects the fields that decide framing, for the checks after.
 function parseFieldLines(
   text: string,
   from: number,
   headers: HttpHeaders,
   maxCount: number,
-  special: ((lower: string, value: string) => void) | null,
+  framing: Framing | null,
 ): void {
   let pos = from;
   const len = text.length;
@@ -772,7 +833,7 @@ function parseFieldLines(
     const lower = text.slice(pos, colon).toLowerCase();
     const value = text.slice(a, b);
     headers._appendTrusted(lower, value);
-    if (special !== null) special(lower, value);
+    if (framing !== null) collect(framing, lower, value);
     pos = eol + 2;
   }
 }
@@ -785,26 +846,24 @@ interface Framing {
   expect: string | null;
 }
 
-function collect(framing: Framing): (lower: string, value: string) => void {
-  return (lower, value) => {
-    switch (lower) {
-      case "content-length":
-        (framing.contentLength ??= []).push(value);
-        break;
-      case "transfer-encoding":
-        (framing.transferEncoding ??= []).push(value);
-        break;
-      case "connection":
-        (framing.connection ??= []).push(value);
-        break;
-      case "host":
-        framing.host++;
-        break;
-      case "expect":
-        framing.expect = framing.expect === null ? value : `${framing.expect}, ${value}`;
-        break;
-    }
-  };
+function collect(framing: Framing, lower: string, value: string): void {
+  switch (lower) {
+    case "content-length":
+      (framing.contentLength ??= []).push(value);
+      break;
+    case "transfer-encoding":
+      (framing.transferEncoding ??= []).push(value);
+      break;
+    case "connection":
+      (framing.connection ??= []).push(value);
+      break;
+    case "host":
+      framing.host++;
+      break;
+    case "expect":
+      framing.expect = framing.expect === null ? value : `${framing.expect}, ${value}`;
+      break;
+  }
 }
 
 function listTokens(values: string[]): string[] {
@@ -993,7 +1052,7 @@ export class HttpRequestParser extends HttpParserBase<HttpRequestHead> {
       expect: null,
     };
     if (eol < text.length) {
-      parseFieldLines(text, eol + 2, headers, limits.maxHeaderCount, collect(framing));
+      parseFieldLines(text, eol + 2, headers, limits.maxHeaderCount, framing);
     }
     if (framing.host > 1) throw new HttpParseError("InvalidHeader", 400, "more than one Host");
     if (framing.host === 0 && version === "1.1") {
@@ -1125,7 +1184,7 @@ export class HttpResponseParser extends HttpParserBase<HttpResponseHead> {
       expect: null,
     };
     if (eol < text.length) {
-      parseFieldLines(text, eol + 2, headers, this.limits.maxHeaderCount, collect(framing));
+      parseFieldLines(text, eol + 2, headers, this.limits.maxHeaderCount, framing);
     }
     const method = this.#methods[0] ?? "GET";
     let bodyKind: BodyKind;

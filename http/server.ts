@@ -314,7 +314,7 @@ export class WebhookResponse {
   /** Sets the body and its content type. */
   setContent(body: string | Uint8Array, contentType: string): void {
     this.body = body;
-    this.headers.set("content-type", contentType);
+    this.headers._setLower("content-type", contentType);
   }
 
   /** Sets a header field (replacing earlier ones of that name). */
@@ -326,7 +326,7 @@ export class WebhookResponse {
   json(value: unknown, status?: number): void {
     if (status !== undefined) this.status = status;
     this.body = JSON.stringify(value) ?? "null";
-    this.headers.set("content-type", "application/json");
+    this.headers._setLower("content-type", "application/json");
   }
 
   /** Streams the body from a `ReadableStream` or async iterable (chunked on HTTP/1.1). */
@@ -365,7 +365,9 @@ const DECODER = new TextDecoder();
 const ENCODER = new TextEncoder();
 const EMPTY_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const EMPTY = new Uint8Array(0);
-const NON_ASCII = /[\u0080-\uffff]/;
+/** String bodies up to this length are checked and copied in JS; longer ones take the encoder. */
+const SHORT_TEXT = 2048;
+const STATUS_LINES: Uint8Array[] = [];
 const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 interface Conn {
@@ -414,6 +416,56 @@ function writeLatin1(s: string, out: Uint8Array, at: number): number {
   return at + s.length;
 }
 
+const CONTENT_LENGTH = ENCODER.encode("content-length: ");
+const CONNECTION_CLOSE = ENCODER.encode("connection: close\r\n");
+const KEEP_ALIVE = ENCODER.encode("connection: keep-alive\r\n");
+/** Responses up to this size are carved out of a shared slab instead of allocated each. */
+const SLAB_PIECE = 4096;
+const SLAB_SIZE = 64 * 1024;
+
+// Small copies in a loop: cheaper than TypedArray.prototype.set's checks at these sizes.
+function copyBytes(src: Uint8Array, out: Uint8Array, at: number): number {
+  if (src.length > 64) {
+    out.set(src, at);
+    return at + src.length;
+  }
+  for (let i = 0; i < src.length; i++) out[at++] = src[i];
+  return at;
+}
+
+function decimalLength(n: number): number {
+  let digits = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    digits++;
+  }
+  return digits;
+}
+
+function writeDecimal(n: number, digits: number, out: Uint8Array, at: number): void {
+  for (let i = at + digits - 1; i >= at; i--) {
+    out[i] = 48 + n % 10;
+    n = Math.floor(n / 10);
+  }
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+// The status line's bytes, built once per status code.
+function statusLine(status: number): Uint8Array {
+  let line = STATUS_LINES[status];
+  if (line === undefined) {
+    const text = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
+    line = new Uint8Array(text.length);
+    writeLatin1(text, line, 0);
+    STATUS_LINES[status] = line;
+  }
+  return line;
+}
+
 function isJsonContentType(ct: string | null): boolean {
   if (ct === null) return false;
   const semi = ct.indexOf(";");
@@ -454,6 +506,14 @@ export class WebhookServer implements AsyncDisposable {
   #shuttingDown = false;
   #sweep: ReturnType<typeof setInterval> | null = null;
   #date = "";
+  #dateBytes: Uint8Array = EMPTY;
+  #slab: Uint8Array = EMPTY;
+  #slabUsed = 0;
+  /**
+   * The time read when the current batch of bytes arrived: one clock read per `onData`, shared
+   * by every stamp taken while handling it (the clock costs more than a request's framing).
+   */
+  #now = 0;
   #allClosed: (() => void) | null = null;
   #ioFactory: ServerTransportFactory;
 
@@ -697,8 +757,10 @@ export class WebhookServer implements AsyncDisposable {
     const conn = this.#conns.get(sid);
     this.#stats.bytesIn += data.length;
     if (conn === undefined || conn.closing) return;
-    conn.lastActivity = platform().now();
-    if (conn.requestStart < 0) conn.requestStart = conn.lastActivity;
+    const now = platform().now();
+    this.#now = now;
+    conn.lastActivity = now;
+    if (conn.requestStart < 0) conn.requestStart = now;
     conn.parser.push(data);
     if (conn.busy) {
       // Pipelined bytes wait in the parser; refuse a client that floods while we work.
@@ -756,8 +818,8 @@ export class WebhookServer implements AsyncDisposable {
       conn.continueSent = false;
       conn.requests++;
       this.#stats.requests++;
-      const started = conn.requestStart < 0 ? platform().now() : conn.requestStart;
-      conn.requestStart = conn.parser.bufferedBytes > 0 ? platform().now() : -1;
+      const started = conn.requestStart < 0 ? this.#now : conn.requestStart;
+      conn.requestStart = conn.parser.bufferedBytes > 0 ? this.#now : -1;
       conn.headDone = false;
       const pending = this.#dispatch(conn, msg, started);
       if (pending !== null) {
@@ -765,9 +827,10 @@ export class WebhookServer implements AsyncDisposable {
         conn.busySince = started;
         pending.then(() => {
           conn.busy = false;
+          this.#now = platform().now();
           if (!conn.closing) {
             if (conn.requestStart < 0 && conn.parser.bufferedBytes > 0) {
-              conn.requestStart = platform().now();
+              conn.requestStart = this.#now;
             }
             this.#drive(conn);
           }
@@ -810,8 +873,12 @@ export class WebhookServer implements AsyncDisposable {
     }
     if (result instanceof Promise) {
       return result.then(
-        () => this.#finish(conn, msg, req, res, started) ?? undefined,
+        () => {
+          this.#now = platform().now();
+          return this.#finish(conn, msg, req, res, started) ?? undefined;
+        },
         (e) => {
+          this.#now = platform().now();
           this.#handlerFailed(res, e, req);
           return this.#finish(conn, msg, req, res, started) ?? undefined;
         },
@@ -870,41 +937,42 @@ export class WebhookServer implements AsyncDisposable {
     if (res.streamBody !== null && !bodiless) {
       return this.#stream(conn, msg, req, res, keepAlive, started);
     }
-    // An ASCII string body is encoded together with the head in one native call.
+    // One buffer per response, written in place: the cached status line, the fields (latin1:
+    // HttpHeaders allows no code unit above 255), the framing, then the body. A short ASCII
+    // text body is copied in the same pass; anything else goes through the encoder.
     let text: string | null = null;
     let body: Uint8Array = EMPTY;
     if (!bodiless && res.body !== null) {
-      if (typeof res.body !== "string") body = res.body;
-      else if (!NON_ASCII.test(res.body)) text = res.body;
-      else body = ENCODER.encode(res.body);
+      const b = res.body;
+      if (typeof b !== "string") body = b;
+      else if (b.length <= SHORT_TEXT && isAscii(b)) text = b;
+      else body = ENCODER.encode(b);
     }
     const length = text !== null ? text.length : body.length;
-    let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
-    res.headers.forEach((value, name) => {
-      if (
-        name !== "content-length" && name !== "transfer-encoding" && name !== "connection"
-      ) head += `${name}: ${value}\r\n`;
-    });
-    if (!bodiless) head += `content-length: ${length}\r\n`;
-    if (this.#dateHeader) head += this.#date;
-    if (!keepAlive) head += "connection: close\r\n";
-    else if (msg.version === "1.0") head += "connection: keep-alive\r\n";
-    head += "\r\n";
-    let out: Uint8Array;
-    if (!NON_ASCII.test(head)) {
-      if (isHead || length === 0) out = ENCODER.encode(head);
-      else if (text !== null) out = ENCODER.encode(head + text);
-      else {
-        out = new Uint8Array(head.length + body.length);
-        ENCODER.encodeInto(head, out);
-        out.set(body, head.length);
-      }
-    } else {
-      const bodyBytes = text !== null ? ENCODER.encode(text) : body;
-      const sendBody = !isHead && bodyBytes.length > 0;
-      out = new Uint8Array(head.length + (sendBody ? bodyBytes.length : 0));
-      writeLatin1(head, out, 0);
-      if (sendBody) out.set(bodyBytes, head.length);
+    const headers = res.headers;
+    const line = statusLine(status);
+    const digits = bodiless ? 0 : decimalLength(length);
+    const date = this.#dateHeader ? this.#dateBytes : EMPTY;
+    const connection = !keepAlive ? CONNECTION_CLOSE : msg.version === "1.0" ? KEEP_ALIVE : EMPTY;
+    const headEnd = line.length + headers._lengthExceptFraming() +
+      (bodiless ? 0 : CONTENT_LENGTH.length + digits + 2) + date.length + connection.length + 2;
+    const out = this.#allocate(isHead ? headEnd : headEnd + length);
+    let at = copyBytes(line, out, 0);
+    at = headers._writeExceptFraming(out, at);
+    if (!bodiless) {
+      at = copyBytes(CONTENT_LENGTH, out, at);
+      writeDecimal(length, digits, out, at);
+      at += digits;
+      out[at++] = 13;
+      out[at++] = 10;
+    }
+    at = copyBytes(date, out, at);
+    at = copyBytes(connection, out, at);
+    out[at++] = 13;
+    out[at++] = 10;
+    if (!isHead) {
+      if (text !== null) writeLatin1(text, out, at);
+      else if (length > 0) out.set(body, at);
     }
     this.#send(conn.sid, out);
     this.#afterResponse(conn, req, status, out.length, keepAlive, started);
@@ -922,12 +990,8 @@ export class WebhookServer implements AsyncDisposable {
     // HTTP/1.0 has no chunked coding: the body ends with the connection.
     const chunked = msg.version === "1.1";
     if (!chunked) keepAlive = false;
-    let head = `HTTP/1.1 ${res.status} ${STATUS_TEXT[res.status] ?? "Unknown"}\r\n`;
-    res.headers.forEach((value, name) => {
-      if (
-        name !== "content-length" && name !== "transfer-encoding" && name !== "connection"
-      ) head += `${name}: ${value}\r\n`;
-    });
+    let head = `HTTP/1.1 ${res.status} ${STATUS_TEXT[res.status] ?? "Unknown"}\r\n` +
+      res.headers._serializeExceptFraming();
     if (chunked) head += "transfer-encoding: chunked\r\n";
     if (this.#dateHeader) head += this.#date;
     if (!keepAlive) head += "connection: close\r\n";
@@ -967,6 +1031,7 @@ export class WebhookServer implements AsyncDisposable {
       });
       keepAlive = false;
     }
+    this.#now = platform().now();
     this.#afterResponse(conn, req, res.status, total, keepAlive, started);
   }
 
@@ -995,7 +1060,7 @@ export class WebhookServer implements AsyncDisposable {
       });
     }
     if (!keepAlive) this.#closeConn(conn);
-    else conn.lastActivity = platform().now();
+    else conn.lastActivity = this.#now;
   }
 
   #errorBytes(status: number, code: string, message: string): Uint8Array {
@@ -1009,8 +1074,22 @@ export class WebhookServer implements AsyncDisposable {
     return out;
   }
 
+  // A buffer for one response. Small ones are views of a shared slab: a region once handed out
+  // is never written again (the transport owns it), and a view costs no allocation of its own.
+  #allocate(size: number): Uint8Array {
+    if (size > SLAB_PIECE) return new Uint8Array(size);
+    let used = this.#slabUsed;
+    if (SLAB_SIZE - used < size || this.#slab === EMPTY) {
+      this.#slab = new Uint8Array(SLAB_SIZE);
+      used = 0;
+    }
+    this.#slabUsed = used + size;
+    return this.#slab.subarray(used, used + size);
+  }
+
   #updateDate(): void {
     this.#date = `date: ${new Date().toUTCString()}\r\n`;
+    this.#dateBytes = ENCODER.encode(this.#date);
   }
 
   #onSweep(): void {
