@@ -149,3 +149,18 @@ export function deferred<T = void>(what = "an event"): Deferred<T> {
 
 /** The directory of the repository's test fixtures, as a file URL. */
 export const fixturesUrl: URL = new URL("./fixtures/", import.meta.url);
+
+/**
+ * The command line that runs a fixture module (a path under
+ * `tests/fixtures/`, without extension) with the runtime running the tests:
+ * `deno run <permissions> x.ts` under Deno, `node x.js` under Node.
+ */
+export function fixtureCommand(
+  name: string,
+  permissions: string[] = ["--allow-read", "--allow-write", "--allow-env"],
+): { command: string; args: string[] } {
+  const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
+  const script = decodeURIComponent(new URL(`${name}.${ext}`, fixturesUrl).pathname);
+  const args = isDeno ? ["run", ...permissions, script] : [script];
+  return { command: platform().execPath(), args };
+}

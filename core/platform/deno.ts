@@ -215,7 +215,7 @@ function startWorker(url: string | URL, options: WorkerOptions = {}): WorkerHand
       worker.terminate();
       return Promise.resolve();
     },
-    // Deno workers do not keep the process alive by themselves once idle.
+    // Deno has no API to unref a worker: a live worker keeps the process alive until terminated.
     unref: () => {},
     ref: () => {},
   };

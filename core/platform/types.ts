@@ -178,7 +178,7 @@ export interface WorkerHandle {
   onError(handler: (error: Error) => void): void;
   /** Stops the worker at once. Resolves when it is gone. */
   terminate(): Promise<void>;
-  /** Lets the process exit while the worker is idle (no-op where the runtime cannot). */
+  /** Lets the process exit while the worker is idle. A no-op on Deno, which has no way to unref a worker. */
   unref(): void;
   /** Keeps the process alive while the worker exists (undoes `unref`). */
   ref(): void;

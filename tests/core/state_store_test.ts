@@ -8,8 +8,8 @@ import {
   StateStoreError,
   writeFileAtomic,
 } from "../../core/state_store.ts";
-import { detectRuntime, platform, setPlatform } from "../../core/platform/mod.ts";
-import { availablePlatforms, deferred, fixturesUrl, tempDir, waitFor } from "../harness.ts";
+import { platform, setPlatform } from "../../core/platform/mod.ts";
+import { availablePlatforms, deferred, fixtureCommand, tempDir, waitFor } from "../harness.ts";
 
 describe("StateStore", () => {
   it("matches keys case-insensitively and keeps the last spelling", () => {
@@ -149,19 +149,12 @@ describe("JsonFileStore crash safety", () => {
   it("survives SIGKILL at random moments mid-flush: the file always holds a flushed state", async () => {
     await using dir = await tempDir();
     const path = dir.join("state.json");
-    const runtime = detectRuntime();
-    const fixture = new URL(
-      `core/json_store_writer.${runtime === "deno" ? "ts" : "js"}`,
-      fixturesUrl,
-    );
-    const script = decodeURIComponent(fixture.pathname);
-    const args = runtime === "deno"
-      ? ["run", "--allow-read", "--allow-write", "--allow-env", script, path]
-      : [script, path];
+    const { command, args: fixtureArgs } = fixtureCommand("core/json_store_writer");
+    const args = [...fixtureArgs, path];
     const rounds = 25;
     let lastAcked = 0;
     for (let round = 0; round < rounds; round++) {
-      const child = platform().spawn(platform().execPath(), {
+      const child = platform().spawn(command, {
         args,
         env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
         stdout: "piped",

@@ -8,7 +8,8 @@ import {
   TimerService,
   TimerServicePool,
 } from "../../core/timer.ts";
-import { deferred, withDeadline } from "../harness.ts";
+import { deferred, fixtureCommand, withDeadline } from "../harness.ts";
+import { platform } from "../../core/platform/mod.ts";
 
 /** A manual clock that moves together with the mocked setTimeout. */
 function fakeTime(): {
@@ -557,5 +558,23 @@ describe("TimerServicePool", () => {
     } finally {
       mock.timers.reset();
     }
+  });
+});
+
+describe("TimerService and the process lifetime", () => {
+  it("lets the process exit when idle, and with pending timers when unref'd", async () => {
+    const { command, args } = fixtureCommand("core/timer_exit");
+    const child = platform().spawn(command, { args, env: { NO_COLOR: "1" } });
+    const [out, err, status] = await withDeadline(
+      Promise.all([
+        new Response(child.stdout).text(),
+        new Response(child.stderr).text(),
+        child.status,
+      ]),
+      30_000,
+      "the process to exit by itself",
+    ).finally(() => child.kill("SIGKILL"));
+    assert.equal(status.code, 0, err);
+    assert.equal(out.trim(), "armed");
   });
 });
