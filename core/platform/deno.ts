@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { FileSystemError, type FileSystemErrorCode, IoraError } from "../errors.ts";
+import type { FileSystemErrorCode } from "../errors.ts";
+import { fsWrappers } from "./_fs.ts";
 import type {
   ChildProcessHandle,
   DirEntry,
@@ -34,28 +35,9 @@ function fsErrorTypes(): [new (...args: never[]) => Error, FileSystemErrorCode][
   ];
 }
 
-function fsError(error: unknown, path: string): Error {
-  if (!(error instanceof Error)) return new FileSystemError("Io", path, String(error));
-  if (error instanceof IoraError) return error;
-  const found = fsErrorTypes().find(([type]) => error instanceof type);
-  return new FileSystemError(found ? found[1] : "Io", path, error.message, { cause: error });
-}
-
-async function fs<T>(path: string, op: () => Promise<T>): Promise<T> {
-  try {
-    return await op();
-  } catch (error) {
-    throw fsError(error, path);
-  }
-}
-
-function fsSync<T>(path: string, op: () => T): T {
-  try {
-    return op();
-  } catch (error) {
-    throw fsError(error, path);
-  }
-}
+const { fsError, fs, fsSync } = fsWrappers((error) =>
+  fsErrorTypes().find(([type]) => error instanceof type)?.[1]
+);
 
 function fileHandle(file: Deno.FsFile, path: string): FileHandle {
   let closed = false;
@@ -66,15 +48,12 @@ function fileHandle(file: Deno.FsFile, path: string): FileHandle {
         while (written < data.length) written += await file.write(data.subarray(written));
         return written;
       }),
-    writeSync: (data) => {
-      try {
+    writeSync: (data) =>
+      fsSync(path, () => {
         let written = 0;
         while (written < data.length) written += file.writeSync(data.subarray(written));
         return written;
-      } catch (error) {
-        throw fsError(error, path);
-      }
-    },
+      }),
     read: (buffer) => fs(path, () => file.read(buffer)),
     sync: () => fs(path, () => file.sync()),
     close: () => {
@@ -276,13 +255,7 @@ export const denoPlatform: Platform = {
     }),
   makeTempDir: (options) => fs("<temp>", () => Deno.makeTempDir({ prefix: options?.prefix })),
   realPath: (path) => fs(path, () => Deno.realPath(path)),
-  readTextFileSync: (path) => {
-    try {
-      return Deno.readTextFileSync(path);
-    } catch (error) {
-      throw fsError(error, path);
-    }
-  },
+  readTextFileSync: (path) => fsSync(path, () => Deno.readTextFileSync(path)),
   watch,
 
   getEnv: (name) => Deno.env.get(name),

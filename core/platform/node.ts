@@ -12,12 +12,8 @@ import * as nodePath from "node:path";
 import process from "node:process";
 import { Readable, Writable } from "node:stream";
 import * as workerThreads from "node:worker_threads";
-import {
-  FileSystemError,
-  type FileSystemErrorCode,
-  IoraError,
-  UnsupportedError,
-} from "../errors.ts";
+import { type FileSystemErrorCode, UnsupportedError } from "../errors.ts";
+import { fsWrappers } from "./_fs.ts";
 import type {
   ChildProcessHandle,
   FileHandle,
@@ -44,28 +40,9 @@ const FS_CODES: Record<string, FileSystemErrorCode> = {
   EISDIR: "IsADirectory",
 };
 
-function fsError(error: unknown, path: string): Error {
-  if (!(error instanceof Error)) return new FileSystemError("Io", path, String(error));
-  if (error instanceof IoraError) return error;
-  const code = (error as { code?: string }).code;
-  return new FileSystemError(FS_CODES[code ?? ""] ?? "Io", path, error.message, { cause: error });
-}
-
-async function fs<T>(path: string, op: () => Promise<T>): Promise<T> {
-  try {
-    return await op();
-  } catch (error) {
-    throw fsError(error, path);
-  }
-}
-
-function fsSync<T>(path: string, op: () => T): T {
-  try {
-    return op();
-  } catch (error) {
-    throw fsError(error, path);
-  }
-}
+const { fsError, fs, fsSync } = fsWrappers((error) =>
+  FS_CODES[(error as { code?: string }).code ?? ""]
+);
 
 function openFlags(options: OpenOptions): number {
   const c = nodeFs.constants;
@@ -313,13 +290,7 @@ export const nodePlatform: Platform = {
   makeTempDir: (options) =>
     fs("<temp>", () => fsp.mkdtemp(nodePath.join(os.tmpdir(), options?.prefix ?? "tmp-"))),
   realPath: (path) => fs(path, () => fsp.realpath(path)),
-  readTextFileSync: (path) => {
-    try {
-      return nodeFs.readFileSync(path, "utf8");
-    } catch (error) {
-      throw fsError(error, path);
-    }
-  },
+  readTextFileSync: (path) => fsSync(path, () => nodeFs.readFileSync(path, "utf8")),
   watch,
 
   getEnv: (name) => process.env[name],
