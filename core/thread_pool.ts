@@ -6,6 +6,7 @@
  * @module
  */
 import { IoraError } from "./errors.ts";
+import type { WireError, WireResult, WireTask } from "./_thread_pool_wire.ts";
 import { platform } from "./platform/mod.ts";
 import type { Platform, TimerHandle, WorkerHandle } from "./platform/mod.ts";
 
@@ -165,15 +166,6 @@ export function transferResult<T>(value: T, transfer: Transferable[]): TransferR
   return { "@iora/transfer": true, value, transfer };
 }
 
-interface WireError {
-  name: string;
-  message: string;
-  stack?: string;
-  code?: unknown;
-}
-
-type WireResult = [id: number, ok: boolean, value: unknown, ms: number];
-
 interface Task {
   id: number;
   moduleUrl: string;
@@ -209,6 +201,27 @@ const WORKER_EXTENSION = new URL(import.meta.url).pathname.endsWith(".js") ? ".j
 function hardwareThreads(): number {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   return nav?.hardwareConcurrency ?? 2;
+}
+
+type Counters = Omit<ThreadPoolStats, "queued" | "running" | "threads">;
+
+function zeroStats(peakThreads: number): Counters {
+  return {
+    submitted: 0,
+    completed: 0,
+    failed: 0,
+    timedOut: 0,
+    aborted: 0,
+    rejected: 0,
+    workersCrashed: 0,
+    workersStarted: 0,
+    workersStopped: 0,
+    peakThreads,
+  };
+}
+
+function wireTask(task: Task): WireTask {
+  return [task.id, task.moduleUrl, task.exportName, task.args];
 }
 
 function rebuildError(wire: WireError): ThreadPoolError {
@@ -278,18 +291,7 @@ export class ThreadPool implements AsyncDisposable {
   #closed: Promise<void> | undefined;
   #idleWaiters: (() => void)[] = [];
   #roomWaiters: (() => void)[] = [];
-  #stats = {
-    submitted: 0,
-    completed: 0,
-    failed: 0,
-    timedOut: 0,
-    aborted: 0,
-    rejected: 0,
-    workersCrashed: 0,
-    workersStarted: 0,
-    workersStopped: 0,
-    peakThreads: 0,
-  };
+  #stats: Counters = zeroStats(0);
 
   /**
    * Creates the pool and starts `minThreads` workers.
@@ -497,18 +499,7 @@ export class ThreadPool implements AsyncDisposable {
 
   /** Zeroes the counters (`peakThreads` restarts from the current thread count). */
   resetStats(): void {
-    this.#stats = {
-      submitted: 0,
-      completed: 0,
-      failed: 0,
-      timedOut: 0,
-      aborted: 0,
-      rejected: 0,
-      workersCrashed: 0,
-      workersStarted: 0,
-      workersStopped: 0,
-      peakThreads: this.#workers.length,
-    };
+    this.#stats = zeroStats(this.#workers.length);
   }
 
   // ---- queue -------------------------------------------------------------------------------
@@ -613,11 +604,11 @@ export class ThreadPool implements AsyncDisposable {
     if (!slot.alive) return;
     const batch = slot.outbox;
     slot.outbox = [];
-    const tasks = [];
+    const tasks: WireTask[] = [];
     const transfer: Transferable[] = [];
     for (const task of batch) {
       if (task.settled) continue;
-      tasks.push([task.id, task.moduleUrl, task.exportName, task.args]);
+      tasks.push(wireTask(task));
       if (task.transfer) transfer.push(...task.transfer);
     }
     if (tasks.length === 0) return;
@@ -629,7 +620,7 @@ export class ThreadPool implements AsyncDisposable {
         if (task.settled) continue;
         try {
           slot.handle.postMessage(
-            { t: "run", tasks: [[task.id, task.moduleUrl, task.exportName, task.args]] },
+            { t: "run", tasks: [wireTask(task)] },
             task.transfer ?? [],
           );
         } catch {

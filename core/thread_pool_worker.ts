@@ -7,23 +7,12 @@
  */
 import { availablePlatforms, platform } from "./platform/mod.ts";
 import type { ParentPort } from "./platform/mod.ts";
-
-/** A task as the pool sends it: id, module URL, export name, arguments. */
-type WireTask = [id: number, moduleUrl: string, exportName: string, args: unknown[]];
-
-/** A serialised error: what survives the trip to the pool. */
-interface WireError {
-  name: string;
-  message: string;
-  stack?: string;
-  code?: unknown;
-}
-
-/** A result as sent back: id, ok flag, value or error, run time in milliseconds. */
-type WireResult = [id: number, ok: boolean, value: unknown, ms: number];
-
-/** The brand of a result that carries a transfer list (see `transferResult`). */
-const TRANSFER_BRAND = "@iora/transfer";
+import {
+  TRANSFER_BRAND,
+  type WireError,
+  type WireResult,
+  type WireTask,
+} from "./_thread_pool_wire.ts";
 
 type Module = Record<string, unknown>;
 
