@@ -6,7 +6,7 @@
  * @module
  */
 import { createServer } from "node:net";
-import { availablePlatforms, platform } from "../core/platform/mod.ts";
+import { availablePlatforms, platform, setPlatform } from "../core/platform/mod.ts";
 import type { Platform } from "../core/platform/mod.ts";
 
 export { availablePlatforms };
@@ -40,6 +40,19 @@ export async function tempDir(prefix = "iora-test-"): Promise<TempDir> {
       await platform().remove(path, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Runs `fn` with `p` as the current platform, restoring the previous one
+ * afterwards; for tests that loop over {@linkcode availablePlatforms}.
+ */
+export async function withPlatform<T>(p: Platform, fn: () => Promise<T>): Promise<T> {
+  const previous = setPlatform(p);
+  try {
+    return await fn();
+  } finally {
+    setPlatform(previous);
+  }
 }
 
 /** Resolves with a TCP port on 127.0.0.1 that was free a moment ago. */

@@ -2,8 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Config, ConfigError, ConfigLoader, parseConfigToml } from "../../core/config.ts";
 import { HandlerSink, Logger, type LogRecord } from "../../core/logger.ts";
-import { platform, setPlatform } from "../../core/platform/mod.ts";
-import { availablePlatforms, deferred, tempDir } from "../harness.ts";
+import { platform } from "../../core/platform/mod.ts";
+import { availablePlatforms, deferred, tempDir, withPlatform } from "../harness.ts";
 
 const SAMPLE = `
 title = "iora"
@@ -154,9 +154,8 @@ describe("ConfigLoader", () => {
 
 for (const p of availablePlatforms()) {
   describe(`ConfigLoader hot reload on ${p.name}`, () => {
-    it("swaps on a good change and keeps the last good configuration on a broken one", async () => {
-      const previous = setPlatform(p);
-      try {
+    it("swaps on a good change and keeps the last good configuration on a broken one", () =>
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         const path = dir.join("app.toml");
         await platform().writeTextFile(path, "[server]\nport = 1\n");
@@ -191,9 +190,6 @@ for (const p of availablePlatforms()) {
         await platform().rename(dir.join("app.toml.new"), path);
         assert.equal(await swapped.wait(), 4);
         assert.deepEqual(loader.getStats(), { reloads: 2, reloadErrors: 1 });
-      } finally {
-        setPlatform(previous);
-      }
-    });
+      }));
   });
 }

@@ -13,7 +13,7 @@ import {
 } from "../../core/logger.ts";
 import { FileSystemError } from "../../core/errors.ts";
 import { platform, setPlatform } from "../../core/platform/mod.ts";
-import { availablePlatforms, tempDir } from "../harness.ts";
+import { availablePlatforms, tempDir, withPlatform } from "../harness.ts";
 
 const decoder = new TextDecoder();
 
@@ -159,17 +159,8 @@ describe("Logger", () => {
 
 for (const p of availablePlatforms()) {
   describe(`FileSink on ${p.name}`, () => {
-    const use = async <T>(fn: () => Promise<T>): Promise<T> => {
-      const previous = setPlatform(p);
-      try {
-        return await fn();
-      } finally {
-        setPlatform(previous);
-      }
-    };
-
     it("rejects a file in a missing directory at construction", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         assert.throws(
           () => new FileSink({ path: dir.join("nope/app.log") }),
@@ -179,7 +170,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("flush puts every earlier record on disk; close drops later ones", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         const sink = new FileSink({ path: dir.join("app.log"), flushIntervalMs: 60_000 });
         const logger = new Logger({ sinks: [sink] });
@@ -195,7 +186,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("many concurrent loggers across several rotations lose and duplicate no line", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         const path = dir.join("app.log");
         const sink = new FileSink({
@@ -236,7 +227,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("keeps only `retain` rotated files", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         const sink = new FileSink({
           path: dir.join("r.log"),
@@ -252,7 +243,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("rotates when the day changes, between two records", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         const sink = new FileSink({ path: dir.join("d.log"), rotation: { daily: true } });
         const now = Date.now();
@@ -271,7 +262,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("'block' keeps memory bounded under a producer that never yields, losing nothing", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         const path = dir.join("b.log");
         const sink = new FileSink({ path, maxBufferBytes: 8 * 1024, flushIntervalMs: 60_000 });
@@ -285,7 +276,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("'drop' discards and counts when the batch is full, then says so in the file", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         const path = dir.join("x.log");
         const sink = new FileSink({
@@ -306,7 +297,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("writes readable text when asked", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         const logger = new Logger({
           sinks: [new FileSink({ path: dir.join("t.log"), format: "text" })],

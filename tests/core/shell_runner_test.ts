@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ShellRunner, ShellRunnerError } from "../../core/shell_runner.ts";
-import { platform, setPlatform } from "../../core/platform/mod.ts";
-import { availablePlatforms, tempDir, withDeadline } from "../harness.ts";
+import { platform } from "../../core/platform/mod.ts";
+import { availablePlatforms, tempDir, withDeadline, withPlatform } from "../harness.ts";
 
 function code(c: string) {
   return (e: unknown) => e instanceof ShellRunnerError && e.code === c;
@@ -16,18 +16,10 @@ async function alive(pid: number): Promise<boolean> {
 
 for (const p of availablePlatforms()) {
   describe(`ShellRunner on ${p.name}`, () => {
-    const use = async (fn: () => Promise<void>): Promise<void> => {
-      const previous = setPlatform(p);
-      try {
-        await fn();
-      } finally {
-        setPlatform(previous);
-      }
-    };
     const runner = new ShellRunner();
 
     it("passes arguments as a vector: shell metacharacters stay literal", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         const nasty = [
           "$(touch /tmp/iora-pwned); `id`",
           "a && b || c ; d | e > f < g",
@@ -43,7 +35,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("uses a shell only when asked, with args as positional parameters", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         const r = await runner.run('echo "$1|$2"', ["a b", "$(c)"], { shell: true });
         assert.equal(r.stdout, "a b|$(c)\n");
         const status = await runner.run("exit 3", [], { shell: true });
@@ -52,7 +44,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("checks the allow-list before spawning", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         const strict = new ShellRunner({ allowedCommands: ["echo"] });
         assert.equal((await strict.run("echo", ["ok"])).stdout, "ok\n");
         await assert.rejects(strict.run("rm", ["-rf", "/tmp/x"]), code("CommandNotAllowed"));
@@ -63,14 +55,14 @@ for (const p of availablePlatforms()) {
       }));
 
     it("feeds stdin as text or bytes", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         assert.equal((await runner.run("cat", [], { stdin: "héllo\n" })).stdout, "héllo\n");
         const bytes = new Uint8Array(70_000).fill(65);
         assert.equal((await runner.run("wc", ["-c"], { stdin: bytes })).stdout.trim(), "70000");
       }));
 
     it("merges or clears the environment and honours cwd", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         const merged = await runner.run("/usr/bin/env", [], { env: { IORA_T: "1" } });
         assert.match(merged.stdout, /^IORA_T=1$/m);
@@ -82,7 +74,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("kills a timed-out command, and the process is gone afterwards", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         const r = await runner.run("sleep", ["30"], { timeoutMs: 100 });
         assert.equal(r.timedOut, true);
         assert.equal(r.signal, "SIGTERM");
@@ -92,7 +84,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("escalates to SIGKILL when SIGTERM is ignored", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         const r = await runner.run(
           "trap '' TERM; echo ready; i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done",
           [],
@@ -110,7 +102,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("caps output per stream and reports the truncation", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         const r = await runner.run("head", ["-c", "200000", "/dev/zero"], { maxOutputBytes: 1000 });
         assert.equal(r.code, 0, "the process was drained, not blocked");
         assert.equal(r.stdout.length, 1000);
@@ -121,7 +113,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("does not wait forever for a grandchild holding the pipe", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         const r = await withDeadline(
           runner.run("sleep 20 & echo $!", [], { shell: true }),
           5000,
@@ -133,7 +125,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("aborts through an AbortSignal", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         const controller = new AbortController();
         const running = runner.run("sleep", ["30"], { signal: controller.signal });
         setTimeout(() => controller.abort(), 50);
@@ -144,7 +136,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("rejects a missing command and bad arguments clearly", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await assert.rejects(runner.run("/nonexistent/iora-cmd"), code("SpawnFailed"));
         await assert.rejects(runner.run(""), code("InvalidArgument"));
         await assert.rejects(runner.run("echo", ["a\0b"]), code("InvalidArgument"));

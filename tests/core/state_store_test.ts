@@ -8,8 +8,15 @@ import {
   StateStoreError,
   writeFileAtomic,
 } from "../../core/state_store.ts";
-import { platform, setPlatform } from "../../core/platform/mod.ts";
-import { availablePlatforms, deferred, fixtureCommand, tempDir, waitFor } from "../harness.ts";
+import { platform } from "../../core/platform/mod.ts";
+import {
+  availablePlatforms,
+  deferred,
+  fixtureCommand,
+  tempDir,
+  waitFor,
+  withPlatform,
+} from "../harness.ts";
 
 describe("StateStore", () => {
   it("matches keys case-insensitively and keeps the last spelling", () => {
@@ -70,17 +77,8 @@ describe("StateStore", () => {
 
 for (const p of availablePlatforms()) {
   describe(`JsonFileStore on ${p.name}`, () => {
-    const use = async <T>(fn: () => Promise<T>): Promise<T> => {
-      const previous = setPlatform(p);
-      try {
-        return await fn();
-      } finally {
-        setPlatform(previous);
-      }
-    };
-
     it("persists across reopen, flushing on close", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         const path = dir.join("state.json");
         const store = await JsonFileStore.open(path, { flushDelayMs: 60_000 });
@@ -104,7 +102,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("debounces background flushes into one write", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         const path = dir.join("s.json");
         await using store = await JsonFileStore.open(path, { flushDelayMs: 30 });
@@ -115,7 +113,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("refuses a corrupt file, naming it and leaving it untouched", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         for (const bad of ['{"a": "1",', "[1,2]", '{"a": 1}', "null"]) {
           const path = dir.join("bad.json");
@@ -131,7 +129,7 @@ for (const p of availablePlatforms()) {
       }));
 
     it("writes atomically and removes temporary files a crash left behind", () =>
-      use(async () => {
+      withPlatform(p, async () => {
         await using dir = await tempDir();
         const path = dir.join("a.json");
         await platform().writeTextFile(dir.join(".a.json.tmp-1-1"), "{half");

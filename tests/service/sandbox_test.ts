@@ -3,17 +3,16 @@
 // running it unsandboxed. Runs under Deno too, by driving the Node seam.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { nodePlatform, setPlatform } from "../../core/platform/mod.ts";
+import { nodePlatform } from "../../core/platform/mod.ts";
 import { ApiRegistry } from "../../service/api_registry.ts";
 import { PluginError } from "../../service/errors.ts";
 import { PluginHost } from "../../service/plugin_host.ts";
-import { isDeno } from "../harness.ts";
+import { isDeno, withPlatform } from "../harness.ts";
 import { pluginFixture } from "./_fixtures.ts";
 
 describe("sandboxed plugins on node", () => {
   it("refuses a sandboxed module with a clear error naming the runtime", async () => {
-    const previous = setPlatform(nodePlatform);
-    try {
+    await withPlatform(nodePlatform, async () => {
       const logs: string[] = [];
       const host = new PluginHost({
         service: {},
@@ -38,9 +37,7 @@ describe("sandboxed plugins on node", () => {
       );
       assert.deepEqual(host.listModules(), []);
       assert.ok(logs.some((l) => l.startsWith("error:") && l.includes("untrusted")));
-    } finally {
-      setPlatform(previous);
-    }
+    });
   });
 
   // Under Deno the Node seam would start a node:worker_threads worker
