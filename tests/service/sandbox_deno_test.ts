@@ -26,6 +26,9 @@ function setup() {
     registry,
     log: (level, message) => logs.push(`${level}: ${message}`),
     sandboxTimeoutMs: 2000,
+    // Generous: on a cold cache a worker type-checks its modules before it starts, which can
+    // take many seconds on a loaded machine. The load-timeout test uses its own short limit.
+    sandboxLoadTimeoutMs: 60_000,
     sandboxServices: {
       state: (_owner, op, args) => {
         const [key, value] = args as [string, string];
