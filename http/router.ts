@@ -96,6 +96,8 @@ const NOT_FOUND = Object.freeze({ kind: "notFound" as const });
 export class Router<H> {
   #root = new Node<H>();
   #size = 0;
+  /** Routes whose pattern is all static segments, by pattern: one map lookup for those. */
+  #exact = new Map<string, Map<string, Route<H>>>();
 
   /** Number of registered (method, pattern) routes. */
   get size(): number {
@@ -153,6 +155,8 @@ export class Router<H> {
     }
     node.routes ??= new Map();
     this.#put(node.routes, method, pattern, handler);
+    // The walk tries static children first, so an all-static match is what it would find too.
+    if (!pattern.includes("{")) this.#exact.set(pattern, node.routes);
   }
 
   #put(map: Map<string, Route<H>>, method: string, pattern: string, handler: H): void {
@@ -168,6 +172,13 @@ export class Router<H> {
    * string, still percent-encoded).
    */
   lookup(method: string, path: string): RouteMatch<H> {
+    const exact = this.#exact.get(path);
+    if (exact !== undefined) {
+      const route = pick(exact, method);
+      if (route !== null) {
+        return { kind: "found", handler: route.handler, params: {}, pattern: route.pattern };
+      }
+    }
     const params: string[] = [];
     let allow: Map<string, Route<H>> | null = null;
     const found = this.#walk(this.#root, path, 1, params, method, (routes) => {
