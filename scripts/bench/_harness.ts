@@ -42,6 +42,44 @@ export async function mbps(bytes: number, fn: () => unknown, ms = 700): Promise<
   return (bytes * n) / 1e6 / ((t - t0) / 1000);
 }
 
+/**
+ * MB/s of `peer` and of `ours`, measured in alternating slices of about 50 ms for `ms`
+ * milliseconds each after a warm-up of both, so that a load change on a shared machine hits both
+ * alike and their ratio stays meaningful.
+ */
+export async function mbpsPair(
+  bytes: number,
+  peer: () => unknown,
+  ours: () => unknown,
+  ms = 1000,
+): Promise<{ peer: number; ours: number }> {
+  const fns = [peer, ours];
+  const w0 = performance.now();
+  for (let i = 0; i < 3 || performance.now() - w0 < 300; i++) {
+    await peer();
+    await ours();
+  }
+  const count = [0, 0];
+  const time = [0, 0];
+  while (time[0] < ms || time[1] < ms || count[0] < 3 || count[1] < 3) {
+    for (let k = 0; k < 2; k++) {
+      const fn = fns[k];
+      const t0 = performance.now();
+      let t = t0;
+      let n = 0;
+      do {
+        await fn();
+        n++;
+        t = performance.now();
+      } while (t - t0 < 50);
+      count[k] += n;
+      time[k] += t - t0;
+    }
+  }
+  const rate = (k: number) => (bytes * count[k]) / 1e6 / (time[k] / 1000);
+  return { peer: rate(0), ours: rate(1) };
+}
+
 /** Prints one figure, with `ours/peer` when a peer figure is given. */
 export function row(file: string, name: string, v: number, peer?: number): void {
   const ratio = peer === undefined ? "" : `  ours/peer ${(v / peer).toFixed(2)}x`;

@@ -6,21 +6,23 @@
  * @module
  */
 import { parseJson } from "../../parsers/json.ts";
-import { corpus, mbps, row } from "./_harness.ts";
+import { corpus, mbps, mbpsPair, row } from "./_harness.ts";
 
 const files = ["twitter.json", "citm_catalog.json", "geo_numbers.json", "deep_nesting.json"];
 for (const f of files) {
   const bytes = await corpus("json", f);
   const text = new TextDecoder().decode(bytes);
-  const peerText = await mbps(bytes.length, () => JSON.parse(text));
-  const oursText = await mbps(bytes.length, () => parseJson(text));
-  row(f, "JSON.parse(text)", peerText);
-  row(f, "parseJson(text)", oursText, peerText);
+  const t = await mbpsPair(bytes.length, () => JSON.parse(text), () => parseJson(text));
+  row(f, "JSON.parse(text)", t.peer);
+  row(f, "parseJson(text)", t.ours, t.peer);
   const td = new TextDecoder();
-  const peerBytes = await mbps(bytes.length, () => JSON.parse(td.decode(bytes)));
-  const oursBytes = await mbps(bytes.length, () => parseJson(bytes));
-  row(f, "JSON.parse(TextDecoder(bytes))", peerBytes);
-  row(f, "parseJson(bytes)", oursBytes, peerBytes);
+  const b = await mbpsPair(
+    bytes.length,
+    () => JSON.parse(td.decode(bytes)),
+    () => parseJson(bytes),
+  );
+  row(f, "JSON.parse(TextDecoder(bytes))", b.peer);
+  row(f, "parseJson(bytes)", b.ours, b.peer);
   const exact = await mbps(bytes.length, () => parseJson(text, { rejectDuplicateKeys: true }));
-  row(f, "parseJson(text, rejectDuplicateKeys)", exact, peerText);
+  row(f, "parseJson(text, rejectDuplicateKeys)", exact, t.peer);
 }

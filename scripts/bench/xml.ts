@@ -10,27 +10,32 @@ import sax from "npm:sax@1.4.1";
 import { XMLParser } from "npm:fast-xml-parser@4.5.0";
 import { parse as txmlParse } from "npm:txml@5.1.1";
 import { buildDom, XmlParser } from "../../parsers/xml/mod.ts";
-import { corpus, mbps, row, runtime } from "./_harness.ts";
+import { corpus, mbps, mbpsPair, row, runtime } from "./_harness.ts";
 
 for (const f of ["feed.xml", "soap.xml"]) {
   const bytes = await corpus("xml", f);
   const text = new TextDecoder().decode(bytes);
   for (const ns of [true, false]) {
     const label = ns ? "ns" : "no-ns";
-    const ours = await mbps(bytes.length, () => {
-      const p = new XmlParser(text, { namespaces: ns });
-      let n = 0;
-      while (p.next()) n++;
-      return n;
-    });
-    const saxes = await mbps(bytes.length, () => {
-      const p = new SaxesParser({ xmlns: ns });
-      let n = 0;
-      p.on("opentag", () => n++);
-      p.on("text", () => n++);
-      p.write(text).close();
-      return n;
-    });
+    const pair = await mbpsPair(
+      bytes.length,
+      () => {
+        const p = new SaxesParser({ xmlns: ns });
+        let n = 0;
+        p.on("opentag", () => n++);
+        p.on("text", () => n++);
+        p.write(text).close();
+        return n;
+      },
+      () => {
+        const p = new XmlParser(text, { namespaces: ns });
+        let n = 0;
+        while (p.next()) n++;
+        return n;
+      },
+    );
+    const ours = pair.ours;
+    const saxes = pair.peer;
     const saxjs = await mbps(bytes.length, () => {
       const p = sax.parser(true, { xmlns: ns });
       let n = 0;

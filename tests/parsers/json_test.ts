@@ -202,6 +202,46 @@ describe("parseJson", () => {
     );
   });
 
+  it("enforces depth, array and object limits exactly on small inputs (property)", () => {
+    const fits = (v: unknown, depth: number, l: Record<string, number>): boolean => {
+      if (typeof v === "string") return v.length <= l.maxStringLength;
+      if (typeof v !== "object" || v === null) return true;
+      if (depth >= l.maxDepth) return false;
+      const items = Array.isArray(v) ? v : Object.values(v);
+      if (items.length > (Array.isArray(v) ? l.maxArrayLength : l.maxObjectKeys)) return false;
+      if (!Array.isArray(v) && Object.keys(v).some((k) => k.length > l.maxStringLength)) {
+        return false;
+      }
+      return items.every((x) => fits(x, depth + 1, l));
+    };
+    // Number runs followed by containers exercise the walk's skipping of numbers.
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small" },
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.tuple(fc.array(fc.double({ noNaN: true, noDefaultInfinity: true })), tie("value"))
+          .map(([nums, x]) => [...nums, x]),
+        fc.dictionary(fc.string({ maxLength: 3 }), tie("value"), { maxKeys: 6 }),
+      ),
+    }));
+    const limits = fc.record({
+      maxDepth: fc.integer({ min: 1, max: 6 }),
+      maxArrayLength: fc.integer({ min: 0, max: 8 }),
+      maxObjectKeys: fc.integer({ min: 0, max: 6 }),
+      maxStringLength: fc.integer({ min: 0, max: 12 }),
+    });
+    fc.assert(
+      fc.property(value, limits, (v, l) => {
+        const text = JSON.stringify(v);
+        const r = tryParseJson(text, { limits: l });
+        assert.equal(r.ok, fits(JSON.parse(text), 0, l), text);
+        if (!r.ok) assert.equal(r.error.code, "LimitExceeded");
+        assert.equal(tryParseJson(enc.encode(text), { limits: l }).ok, r.ok);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it("enforces limits on large inputs through the pre-scan, and survives deep nesting", () => {
     const big = "[" + "1,".repeat(2_200_000) + "1]"; // beyond the post-check size
     const e = parseError(big);
