@@ -3,9 +3,8 @@ import assert from "node:assert/strict";
 import { platform } from "../../core/platform/mod.ts";
 import { CLI_USAGE, IORA_VERSION, parseCliArgs } from "../../service/cli.ts";
 import { loadServiceConfig } from "../../service/config.ts";
-import { WebhookServer } from "../../http/server.ts";
 import { ServiceConfigError } from "../../service/errors.ts";
-import { freePort, isDeno, tempDir } from "../harness.ts";
+import { freePort, isDeno, type TempDir, tempDir } from "../harness.ts";
 import { serviceModule } from "./_fixtures.ts";
 
 const decoder = new TextDecoder();
@@ -55,17 +54,39 @@ async function runToEnd(
   return { code: status.code, out, err };
 }
 
-// The HTTP server needs the network layer's transport; until it lands the
-// end-to-end run cannot listen, and says so.
-async function serverCanListen(): Promise<boolean> {
-  const server = new WebhookServer();
-  try {
-    await server.start({ hostname: "127.0.0.1", port: 0 });
-    await server.stop();
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code !== "NoTransport";
+interface RunningCli {
+  /** The first line the CLI printed on stdout (its "listening on" banner). */
+  banner: string;
+  /** All of stderr, once the process has exited. */
+  stderr: Promise<string>;
+  /** Sends SIGTERM and waits for the exit code. */
+  terminate(): Promise<number | null>;
+}
+
+// Writes `toml` as the config file in `dir`, starts the CLI on it and waits for its banner.
+async function startCli(dir: TempDir, toml: string, extra: string[]): Promise<RunningCli> {
+  const configFile = dir.join("iora.toml");
+  await platform().writeTextFile(configFile, toml);
+  const { command, args } = cliCommand(["--config", configFile, ...extra]);
+  const child = platform().spawn(command, { args, cwd: dir.path });
+  const stderr = readAll(child.stderr);
+  const reader = child.stdout!.getReader();
+  let banner = "";
+  while (!banner.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    banner += decoder.decode(value);
   }
+  return {
+    banner,
+    stderr,
+    terminate: async () => {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      reader.releaseLock();
+      return status.code;
+    },
+  };
 }
 
 describe("iora CLI", () => {
@@ -117,67 +138,39 @@ describe("iora CLI", () => {
     assert.match(bad.err, /--port: must be an integer/);
   });
 
-  it("starts, serves GET /health, and stops gracefully on SIGTERM", async (t) => {
-    if (!(await serverCanListen())) {
-      t.skip("WebhookServer has no default transport yet (network layer pending)");
-      return;
-    }
+  it("starts, serves GET /health, and stops gracefully on SIGTERM", async () => {
     await using dir = await tempDir();
-    const configFile = dir.join("iora.toml");
-    await platform().writeTextFile(
-      configFile,
-      `[log]\nlevel = "info"\n[state]\nfile = "${dir.join("state.json")}"\n`,
-    );
     const port = await freePort();
-    const { command, args } = cliCommand(["--config", configFile, "--port", String(port)]);
-    const child = platform().spawn(command, { args, cwd: dir.path });
-    const stderr = readAll(child.stderr);
-    const reader = child.stdout!.getReader();
-    let out = "";
-    while (!out.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += decoder.decode(value);
-    }
+    const cli = await startCli(
+      dir,
+      `[log]\nlevel = "info"\n[state]\nfile = "${dir.join("state.json")}"\n`,
+      ["--port", String(port)],
+    );
     assert.match(
-      out,
+      cli.banner,
       new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`),
-      await Promise.race([stderr, Promise.resolve("")]),
+      await Promise.race([cli.stderr, Promise.resolve("")]),
     );
     const response = await fetch(`http://127.0.0.1:${port}/health`);
     const health = await response.json();
     assert.equal(health.status, "ok");
     assert.deepEqual(health.plugins, []);
-    child.kill("SIGTERM");
-    const status = await child.status;
-    reader.releaseLock();
-    assert.equal(status.code, 0, await stderr);
-    assert.match(await stderr, /shutting down/);
+    const code = await cli.terminate();
+    assert.equal(code, 0, await cli.stderr);
+    assert.match(await cli.stderr, /shutting down/);
   });
 
   it("runs without a server and shuts down gracefully on SIGTERM, flushing state", async () => {
     await using dir = await tempDir();
-    const configFile = dir.join("iora.toml");
-    await platform().writeTextFile(
-      configFile,
+    const cli = await startCli(
+      dir,
       `[server]\nenabled = false\n[state]\nfile = "${dir.join("state.json")}"\n`,
+      ["--log-level", "debug"],
     );
-    const { command, args } = cliCommand(["--config", configFile, "--log-level", "debug"]);
-    const child = platform().spawn(command, { args, cwd: dir.path });
-    const stderr = readAll(child.stderr);
-    const reader = child.stdout!.getReader();
-    let out = "";
-    while (!out.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += decoder.decode(value);
-    }
-    assert.match(out, /iora .* listening on no HTTP server/);
-    child.kill("SIGTERM");
-    const status = await child.status;
-    reader.releaseLock();
-    const err = await stderr;
-    assert.equal(status.code, 0, err);
+    assert.match(cli.banner, /iora .* listening on no HTTP server/);
+    const code = await cli.terminate();
+    const err = await cli.stderr;
+    assert.equal(code, 0, err);
     assert.match(err, /received SIGTERM/);
     assert.match(err, /stopped/);
   });
