@@ -1,39 +1,19 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { platform } from "../../core/platform/mod.ts";
-import { IoraService, type IoraServiceOptions } from "../../service/iora_service.ts";
+import { IoraService } from "../../service/iora_service.ts";
 import { ApiUnavailableError, ServiceConfigError } from "../../service/errors.ts";
 import type { ServiceConfigInput } from "../../service/config.ts";
-import { deferred, type TempDir, tempDir } from "../harness.ts";
-import { pluginFixture } from "./_fixtures.ts";
-
-function baseConfig(dir: TempDir, extra: ServiceConfigInput = {}): ServiceConfigInput {
-  return {
-    ...extra,
-    server: { host: "127.0.0.1", port: 0, ...extra.server },
-    log: { level: "debug", file: dir.join("iora.log"), ...extra.log },
-    state: { file: dir.join("state.json"), ...extra.state },
-  };
-}
-
-const options: IoraServiceOptions = {};
-
-async function post(port: number, path: string, body: unknown): Promise<Response> {
-  return await fetch(`http://127.0.0.1:${port}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-}
+import { deferred, tempDir } from "../harness.ts";
+import { pluginFixture, postJson, serviceConfig } from "./_fixtures.ts";
 
 describe("IoraService", () => {
   it("starts the server, serves /health with uptime and plugins, routes for plugins", async () => {
     await using dir = await tempDir();
     const service = await IoraService.create(
-      baseConfig(dir, {
+      serviceConfig(dir, {
         modules: { modules: [pluginFixture("base"), pluginFixture("service_user")] },
       }),
-      options,
     );
     try {
       const port = service.webhookServer.port;
@@ -47,7 +27,7 @@ describe("IoraService", () => {
         "base",
         "service_user",
       ]);
-      const echoed = await post(port, "/user/echo", { a: 1 });
+      const echoed = await postJson(port, "/user/echo", { a: 1 });
       assert.deepEqual(await echoed.json(), { echoed: { a: 1 } });
     } finally {
       await service.shutdown();
@@ -58,7 +38,7 @@ describe("IoraService", () => {
     await using dir = await tempDir();
     const modules = [pluginFixture("base"), pluginFixture("failing"), pluginFixture("dependent")];
     const service = await IoraService.create(
-      baseConfig(dir, { server: { enabled: false }, modules: { modules } }),
+      serviceConfig(dir, { server: { enabled: false }, modules: { modules } }),
     );
     assert.deepEqual(service.listModules().map((m) => m.name), ["base", "dependent"]);
     await service.shutdown();
@@ -66,7 +46,7 @@ describe("IoraService", () => {
     assert.match(log, /failing on purpose/);
 
     const idle = await IoraService.create(
-      baseConfig(dir, { server: { enabled: false }, modules: { modules, autoLoad: false } }),
+      serviceConfig(dir, { server: { enabled: false }, modules: { modules, autoLoad: false } }),
     );
     assert.deepEqual(idle.listModules(), []);
     await idle.shutdown();
@@ -74,7 +54,7 @@ describe("IoraService", () => {
 
   it("attributes service.exportApi inside onLoad to the loading plugin", async () => {
     await using dir = await tempDir();
-    const service = await IoraService.create(baseConfig(dir), options);
+    const service = await IoraService.create(serviceConfig(dir));
     try {
       service.exportApi("host.thing", () => "host");
       await service.loadSingleModule(pluginFixture("service_user"));
@@ -94,7 +74,7 @@ describe("IoraService", () => {
   it("shuts down gracefully: plugins in reverse dependency order, state flushed, logs closed", async () => {
     await using dir = await tempDir();
     const service = await IoraService.create(
-      baseConfig(dir, {
+      serviceConfig(dir, {
         modules: {
           modules: [
             pluginFixture("base"),
@@ -102,7 +82,6 @@ describe("IoraService", () => {
           ],
         },
       }),
-      options,
     );
     const port = service.webhookServer.port;
     await service.shutdown();
@@ -127,12 +106,12 @@ describe("IoraService", () => {
     await using dir = await tempDir();
     assert.equal(IoraService.instance(), undefined);
     assert.throws(() => IoraService.instanceRef(), { code: "NotInitialized" });
-    const service = await IoraService.init(baseConfig(dir, { server: { enabled: false } }), {
+    const service = await IoraService.init(serviceConfig(dir, { server: { enabled: false } }), {
       handleSignals: false,
     });
     try {
       assert.equal(IoraService.instanceRef(), service);
-      await assert.rejects(IoraService.init(baseConfig(dir)), { code: "AlreadyInitialized" });
+      await assert.rejects(IoraService.init(serviceConfig(dir)), { code: "AlreadyInitialized" });
     } finally {
       await IoraService.shutdown();
     }
@@ -160,18 +139,18 @@ describe("IoraService", () => {
       platform().deleteEnv("IORA__SERVER__PORT");
     }
     await assert.rejects(
-      IoraService.create(baseConfig(dir, { server: { port: 70000 } })),
+      IoraService.create(serviceConfig(dir, { server: { port: 70000 } })),
       (e: unknown) => e instanceof ServiceConfigError && e.key === "server.port",
     );
     await assert.rejects(
-      IoraService.create({ ...baseConfig(dir), bogus: 1 } as ServiceConfigInput),
+      IoraService.create({ ...serviceConfig(dir), bogus: 1 } as ServiceConfigInput),
       (e: unknown) => e instanceof ServiceConfigError && e.key === "bogus",
     );
   });
 
   it("exposes the event queue and the timer service, and drains events at shutdown", async () => {
     await using dir = await tempDir();
-    const service = await IoraService.create(baseConfig(dir, { server: { enabled: false } }));
+    const service = await IoraService.create(serviceConfig(dir, { server: { enabled: false } }));
     const fired = deferred<string>("a timer");
     service.timerService.scheduleAfter(1, () => fired.resolve("fired"));
     assert.equal(await fired.wait(), "fired");
@@ -190,7 +169,7 @@ describe("IoraService", () => {
 
   it("shutdown waits for a plugin still loading, then unloads it", async () => {
     await using dir = await tempDir();
-    const service = await IoraService.create(baseConfig(dir, { server: { enabled: false } }));
+    const service = await IoraService.create(serviceConfig(dir, { server: { enabled: false } }));
     const gate = deferred<void>("the gate");
     const entered = deferred<void>("onLoad waiting on the gate");
     service.exportApi("test.gate", () => {
@@ -212,7 +191,7 @@ describe("IoraService", () => {
   it("shutdown goes on when a plugin's onUnload hangs past unloadTimeoutMs", async () => {
     await using dir = await tempDir();
     const service = await IoraService.create(
-      baseConfig(dir, {
+      serviceConfig(dir, {
         server: { enabled: false },
         modules: { modules: [{ url: pluginFixture("slow"), options: { hangOnUnload: true } }] },
       }),

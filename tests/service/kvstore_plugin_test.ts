@@ -6,7 +6,7 @@ import { platform } from "../../core/platform/mod.ts";
 import { KvStore, KvStoreError } from "../../plugins/kv_store.ts";
 import { IoraService } from "../../service/iora_service.ts";
 import { tempDir } from "../harness.ts";
-import { shippedPlugin } from "./_fixtures.ts";
+import { serviceConfig, shippedPlugin } from "./_fixtures.ts";
 
 const text = (bytes: Uint8Array | undefined) =>
   bytes === undefined ? undefined : new TextDecoder().decode(bytes);
@@ -154,14 +154,13 @@ describe("KvStore", () => {
 describe("KVStore plugin", () => {
   it("exports kvstore.* through the service, persists across reload", async () => {
     await using dir = await tempDir();
-    const service = await IoraService.create({
+    const service = await IoraService.create(serviceConfig(dir, {
       server: { enabled: false },
-      log: { level: "warn", file: dir.join("iora.log") },
-      state: { file: dir.join("state.json") },
+      log: { level: "warn" },
       modules: {
         modules: [{ url: shippedPlugin("kvstore"), options: { path: dir.join("kv.bin") } }],
       },
-    });
+    }));
     try {
       const set = service.getExportedApiSafe<(k: string, v: string) => Promise<void>>(
         "kvstore.set",

@@ -8,7 +8,7 @@ import { platform } from "../../core/platform/mod.ts";
 import { localSummary, type SummaryJob } from "../../plugins/microservice.ts";
 import { IoraService } from "../../service/iora_service.ts";
 import { deferred, type TempDir, tempDir } from "../harness.ts";
-import { shippedPlugin } from "./_fixtures.ts";
+import { postJson, serviceConfig, shippedPlugin } from "./_fixtures.ts";
 
 const TEXT = "Iora hosts plugins. It loads them at runtime. It also sandboxes them. The end.";
 const OTHER = "Upstream is down now. The plugin degrades. It still answers.";
@@ -25,20 +25,14 @@ async function listen(server: Server): Promise<number> {
 }
 
 async function start(dir: TempDir, options: Record<string, unknown>): Promise<IoraService> {
-  return await IoraService.create({
-    server: { port: 0 },
-    log: { level: "warn", file: dir.join("iora.log") },
-    state: { file: dir.join("state.json") },
+  return await IoraService.create(serviceConfig(dir, {
+    log: { level: "warn" },
     modules: { modules: [{ url: shippedPlugin("microservice"), options }] },
-  });
+  }));
 }
 
 function post(service: IoraService, path: string, payload: unknown): Promise<Response> {
-  return fetch(`http://127.0.0.1:${service.webhookServer.port}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(payload),
-  });
+  return postJson(service.webhookServer.port, path, payload);
 }
 
 describe("sample microservice plugin", () => {
