@@ -138,8 +138,9 @@ describe("EventQueue", () => {
     const publishes = Array.from({ length: 6 }, (_, i) => events.publish("t", i));
     let settled = 0;
     for (const p of publishes) void p.then(() => settled++);
+    // A short wait to see that no more than that settles: event 0 is in the
+    // handler, 1 and 2 fill the buffer, so 3 published at most.
     await new Promise((resolve) => setTimeout(resolve, 10));
-    // Event 0 is in the handler, 1 and 2 fill the buffer: 3 published at most.
     assert.ok(settled <= 3, `settled ${settled}`);
     assert.equal(events.tryPublish("t", 99), false, "tryPublish never waits");
     gate.resolve();
@@ -166,12 +167,14 @@ describe("EventQueue", () => {
     const events = new EventQueue<number>({ capacity: 1 });
     const seen: number[] = [];
     const gate = deferred("gate");
+    const taken = deferred("the handler taking event 1");
     events.subscribe("t", async (n) => {
+      taken.resolve();
       await gate.wait();
       seen.push(n);
     });
-    await events.publish("t", 1); // taken by the handler
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await events.publish("t", 1);
+    await taken.wait();
     events.tryPublish("t", 2); // buffered
     const blocked = events.publish("t", 3); // waits for room
     const closing = events.close();

@@ -9,7 +9,7 @@ import {
   type PluginHostOptions,
   resolveModuleUrl,
 } from "../../service/plugin_host.ts";
-import { tempDir } from "../harness.ts";
+import { deferred, tempDir } from "../harness.ts";
 import { pluginFixture, serviceModule } from "./_fixtures.ts";
 
 interface TestService {
@@ -222,12 +222,13 @@ describe("PluginHost (trusted plugins)", () => {
     const safe = registry.getExportedApiSafe<(a: number, b: number) => number>("base.add");
     let ok = 0;
     let unavailable = 0;
+    const someCalled = deferred("the first calls through the API");
     const caller = async (id: number) => {
       for (let i = 0; i < 300; i++) {
         try {
           assert.equal(safe.call(id, i), id + i);
           assert.equal(registry.callExportedApi("base.add", id, i), id + i);
-          ok++;
+          if (++ok === 8) someCalled.resolve();
         } catch (error) {
           if (!(error instanceof ApiUnavailableError)) throw error;
           unavailable++;
@@ -236,7 +237,7 @@ describe("PluginHost (trusted plugins)", () => {
       }
     };
     const callers = [1, 2, 3, 4].map(caller);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await someCalled.wait();
     await host.unloadSingleModule("base");
     await Promise.all(callers);
     assert.ok(ok > 0, "some calls ran before the unload");
