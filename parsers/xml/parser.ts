@@ -72,13 +72,13 @@ function isNameStartNonAscii(c: number): boolean {
     (c >= 0xf900 && c <= 0xfdcf) || (c >= 0xfdf0 && c <= 0xfffd);
 }
 
-/** String.prototype.isWellFormed (ES2024), where the engine has it. */
-const nativeWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean })
-  .isWellFormed;
+/** Whether the engine has String.prototype.isWellFormed (ES2024; Node 20 and Deno do). */
+const hasWellFormed = typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed ===
+  "function";
 
 /** True when `s` holds no unpaired surrogate. */
 function isWellFormed(s: string): boolean {
-  if (nativeWellFormed !== undefined) return nativeWellFormed.call(s);
+  if (hasWellFormed) return (s as { isWellFormed(): boolean }).isWellFormed();
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }
 
@@ -107,6 +107,22 @@ function isName(s: string): boolean {
     } else if (i === 0 ? !isNameStartNonAscii(c) : !isNameCharNonAscii(c)) return false;
   }
   return true;
+}
+
+/** The predefined entity named by `s[from..to)`, without slicing it out; else undefined. */
+function predefinedAt(s: string, from: number, to: number): string | undefined {
+  const c = s.charCodeAt(from);
+  switch (to - from) {
+    case 2:
+      if (s.charCodeAt(from + 1) !== 116) return undefined; // 't'
+      return c === 108 ? "<" : c === 103 ? ">" : undefined; // lt, gt
+    case 3:
+      return c === 97 && s.startsWith("amp", from) ? "&" : undefined;
+    case 4:
+      if (c === 113 && s.startsWith("quot", from)) return '"';
+      return c === 97 && s.startsWith("apos", from) ? "'" : undefined;
+  }
+  return undefined;
 }
 
 const PREDEFINED: Record<string, string> = {
@@ -528,7 +544,7 @@ class Tokenizer {
     const t = this.newToken(TokenKind.Text, start);
     t.text = (f & F_AMP) === 0 || raw.indexOf("&") < 0
       ? raw
-      : this.expand(raw, start, false, 0, new Set());
+      : this.expand(raw, start, false, 0, undefined);
     this.pos = end;
     return t;
   }
@@ -542,7 +558,7 @@ class Tokenizer {
     at: number,
     attr: boolean,
     depth: number,
-    active: Set<string>,
+    active: Set<string> | undefined,
   ): string {
     let out = "";
     let i = 0;
@@ -556,16 +572,43 @@ class Tokenizer {
       if (semi < 0) {
         throw new Failure("InvalidReference", "'&' must start a reference", at + (depth ? 0 : amp));
       }
-      const ref = raw.slice(amp + 1, semi);
       const refAt = at + (depth ? 0 : amp);
-      if (ref.charCodeAt(0) === 35) {
-        const hex = ref.charCodeAt(1) === 120;
-        const digits = ref.slice(hex ? 2 : 1);
-        if (!(hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits)) {
-          throw new Failure("InvalidReference", `invalid character reference &${ref};`, refAt);
+      const pre = predefinedAt(raw, amp + 1, semi);
+      if (pre !== undefined) {
+        out += pre;
+        if (out.length > max) {
+          throw new Failure("LimitExceeded", `text longer than maxTextLength ${max}`, refAt);
         }
-        const cp = digits.length > 8 ? -1 : parseInt(digits, hex ? 16 : 10);
+        i = semi + 1;
+        continue;
+      }
+      if (raw.charCodeAt(amp + 1) === 35) {
+        const hex = raw.charCodeAt(amp + 2) === 120;
+        const from = amp + (hex ? 3 : 2);
+        let cp = 0;
+        let k = from;
+        for (; k < semi; k++) {
+          const h = raw.charCodeAt(k);
+          const d = h >= 48 && h <= 57
+            ? h - 48
+            : hex && h >= 97 && h <= 102
+            ? h - 87
+            : hex && h >= 65 && h <= 70
+            ? h - 55
+            : -1;
+          if (d < 0) break;
+          cp = cp * (hex ? 16 : 10) + d;
+        }
+        if (k < semi || k === from) {
+          throw new Failure(
+            "InvalidReference",
+            `invalid character reference &${raw.slice(amp + 1, semi)};`,
+            refAt,
+          );
+        }
+        if (semi - from > 8) cp = -1;
         if (!isXmlChar(cp)) {
+          const ref = raw.slice(amp + 1, semi);
           throw new Failure(
             "InvalidReference",
             `reference &${ref}; is not an XML character`,
@@ -574,6 +617,7 @@ class Tokenizer {
         }
         out += String.fromCodePoint(cp);
       } else {
+        const ref = raw.slice(amp + 1, semi);
         if (!isName(ref)) {
           throw new Failure("InvalidReference", `invalid entity reference &${ref};`, refAt);
         }
@@ -585,7 +629,8 @@ class Tokenizer {
           if (decl.value === null) {
             throw new Failure("ExternalEntity", `external entity &${ref}; is never loaded`, refAt);
           }
-          if (active.has(ref)) {
+          if (active === undefined) active = new Set();
+          else if (active.has(ref)) {
             throw new Failure("RecursiveEntity", `entity &${ref}; refers to itself`, refAt);
           }
           if (++this.expansions > this.limits.maxEntityExpansions) {
@@ -756,7 +801,7 @@ class Tokenizer {
       if ((f & F_SUSPECT) !== 0) this.checkChars(raw, j + 1);
       let value = raw;
       if ((f & F_AMP) !== 0 && raw.indexOf("&") >= 0) {
-        value = this.expand(raw, j + 1, true, 0, new Set());
+        value = this.expand(raw, j + 1, true, 0, undefined);
       } else if ((f & F_TAB_NL) !== 0 && /[\t\n]/.test(raw)) value = raw.replace(/[\t\n]/g, " ");
       for (let k = 0; k < attrs.length; k++) {
         if (attrs[k].name === aName) {
@@ -864,10 +909,15 @@ class Tokenizer {
 
   private afterEnd(): void {
     this.names.pop();
-    this.openParts.length -= 3;
+    this.openParts.pop();
+    this.openParts.pop();
+    this.openParts.pop();
     const mark = this.nsMarks.pop()!;
-    this.nsPrefixes.length = mark;
-    this.nsUris.length = mark;
+    // Setting an array's length is a slow runtime call; most elements declare no namespace.
+    while (this.nsPrefixes.length > mark) {
+      this.nsPrefixes.pop();
+      this.nsUris.pop();
+    }
     if (this.names.length === 0) this.rootClosed = true;
   }
 
