@@ -55,73 +55,62 @@ async function minimal(): Promise<number> {
   return sum;
 }
 
-async function oursAwaitBoth(): Promise<number> {
-  const q = new BlockingQueue<number>(CAPACITY);
+// Our variants: one consumer shape and one producer shape per case, so each
+// hot loop stays a plain loop with no callback per item.
+type Queue = BlockingQueue<number>;
+
+async function consumeDequeue(q: Queue): Promise<number> {
   let sum = 0;
-  const consumer = (async () => {
-    for (;;) {
-      const r = await q.dequeue();
-      if (r.done) return;
-      sum += r.value;
-    }
-  })();
+  for (;;) {
+    const r = await q.dequeue();
+    if (r.done) return sum;
+    sum += r.value;
+  }
+}
+
+async function consumeBatch(q: Queue): Promise<number> {
+  let sum = 0;
+  for (;;) {
+    const batch = await q.dequeueBatch(CAPACITY);
+    if (batch.length === 0) return sum;
+    for (const n of batch) sum += n;
+  }
+}
+
+async function consumeIterator(q: Queue): Promise<number> {
+  let sum = 0;
+  for await (const n of q) sum += n;
+  return sum;
+}
+
+async function produceAwait(q: Queue): Promise<void> {
   for (let i = 0; i < ITEMS; i++) await q.queue(i);
-  q.close();
-  await consumer;
-  return sum;
 }
 
-async function oursTryFirst(): Promise<number> {
-  const q = new BlockingQueue<number>(CAPACITY);
-  let sum = 0;
-  const consumer = (async () => {
-    for (;;) {
-      const r = await q.dequeue();
-      if (r.done) return;
-      sum += r.value;
-    }
-  })();
+async function produceTryFirst(q: Queue): Promise<void> {
   for (let i = 0; i < ITEMS; i++) if (!q.tryQueue(i)) await q.queue(i);
-  q.close();
-  await consumer;
-  return sum;
 }
 
-async function oursBatch(): Promise<number> {
-  const q = new BlockingQueue<number>(CAPACITY);
-  let sum = 0;
-  const consumer = (async () => {
-    for (;;) {
-      const batch = await q.dequeueBatch(CAPACITY);
-      if (batch.length === 0) return;
-      for (const n of batch) sum += n;
-    }
-  })();
-  for (let i = 0; i < ITEMS; i++) if (!q.tryQueue(i)) await q.queue(i);
-  q.close();
-  await consumer;
-  return sum;
-}
-
-async function oursIterator(): Promise<number> {
-  const q = new BlockingQueue<number>(CAPACITY);
-  let sum = 0;
-  const consumer = (async () => {
-    for await (const n of q) sum += n;
-  })();
-  for (let i = 0; i < ITEMS; i++) if (!q.tryQueue(i)) await q.queue(i);
-  q.close();
-  await consumer;
-  return sum;
+function ours(
+  consume: (q: Queue) => Promise<number>,
+  produce: (q: Queue) => Promise<void>,
+): () => Promise<number> {
+  return async () => {
+    const q = new BlockingQueue<number>(CAPACITY);
+    const consumer = consume(q);
+    await produce(q);
+    q.close();
+    return await consumer;
+  };
 }
 
 const expected = (ITEMS * (ITEMS - 1)) / 2;
 const cases: [string, () => Promise<number>][] = [
   ["minimal promise queue (peer)", minimal],
-  ["BlockingQueue await queue/dequeue", oursAwaitBoth],
-  ["BlockingQueue tryQueue + await dequeue", oursTryFirst],
-  ["BlockingQueue for await", oursIterator],
-  ["BlockingQueue dequeueBatch", oursBatch],
+  ["BlockingQueue await queue/dequeue", ours(consumeDequeue, produceAwait)],
+  ["BlockingQueue tryQueue + await dequeue", ours(consumeDequeue, produceTryFirst)],
+  ["BlockingQueue for await", ours(consumeIterator, produceTryFirst)],
+  ["BlockingQueue dequeueBatch", ours(consumeBatch, produceTryFirst)],
 ];
 const rates = new Map<string, number>();
 for (const [, run] of cases) await run(); // warm up the JIT for every case
