@@ -98,6 +98,9 @@ export class Router<H> {
   #size = 0;
   /** Routes whose pattern is all static segments, by pattern: one map lookup for those. */
   #exact = new Map<string, Map<string, Route<H>>>();
+  #params: string[] = [];
+  #names: string[] = [];
+  #allow: Map<string, Route<H>> | null = null;
 
   /** Number of registered (method, pattern) routes. */
   get size(): number {
@@ -179,33 +182,29 @@ export class Router<H> {
         return { kind: "found", handler: route.handler, params: {}, pattern: route.pattern };
       }
     }
-    const params: string[] = [];
-    let allow: Map<string, Route<H>> | null = null;
-    const found = this.#walk(this.#root, path, 1, params, method, (routes) => {
-      allow ??= routes;
-    });
-    if (found !== null) {
-      const [route, node, names] = found;
-      void node;
+    // Scratch state of one lookup (lookups are synchronous, so one set per router is enough).
+    const params = this.#params;
+    const names = this.#names;
+    params.length = 0;
+    names.length = 0;
+    this.#allow = null;
+    const route = this.#walk(this.#root, path, 1, method);
+    if (route !== null) {
       const out: Record<string, string> = {};
       for (let i = 0; i < names.length; i++) out[names[i]] = safeDecode(params[i]);
       return { kind: "found", handler: route.handler, params: out, pattern: route.pattern };
     }
+    const allow = this.#allow as Map<string, Route<H>> | null;
+    this.#allow = null;
     if (allow === null) return NOT_FOUND;
-    const methods = [...(allow as Map<string, Route<H>>).keys()];
+    const methods = [...allow.keys()];
     if (methods.includes("GET") && !methods.includes("HEAD")) methods.push("HEAD");
     return { kind: "methodNotAllowed", allow: methods };
   }
 
   // Depth-first with backtracking: static first, then the parameter, then the wildcard.
-  #walk(
-    node: Node<H>,
-    path: string,
-    start: number,
-    params: string[],
-    method: string,
-    seen: (routes: Map<string, Route<H>>) => void,
-  ): [Route<H>, Node<H>, string[]] | null {
+  // Captured values and their names go to #params/#names in path order.
+  #walk(node: Node<H>, path: string, start: number, method: string): Route<H> | null {
     let end = path.indexOf("/", start);
     if (end === -1) end = path.length;
     const seg = path.slice(start, end);
@@ -213,46 +212,37 @@ export class Router<H> {
     if (node.statics !== null) {
       const child = node.statics.get(seg);
       if (child !== undefined) {
-        const r = last
-          ? this.#at(child, method, [], seen)
-          : this.#walk(child, path, end + 1, params, method, seen);
+        const r = last ? this.#at(child, method) : this.#walk(child, path, end + 1, method);
         if (r !== null) return r;
       }
     }
     if (node.param !== null && seg.length > 0) {
-      const depth = params.length;
-      params.push(seg);
+      const depth = this.#params.length;
+      this.#params.push(seg);
+      this.#names.push(node.paramName);
       const child = node.param;
-      const r = last
-        ? this.#at(child, method, [], seen)
-        : this.#walk(child, path, end + 1, params, method, seen);
-      if (r !== null) {
-        r[2].unshift(node.paramName);
-        return r;
-      }
-      params.length = depth;
+      const r = last ? this.#at(child, method) : this.#walk(child, path, end + 1, method);
+      if (r !== null) return r;
+      this.#params.length = depth;
+      this.#names.length = depth;
     }
     if (node.wildcard !== null) {
       const route = pick(node.wildcard, method);
       if (route !== null) {
-        params.push(path.slice(start));
-        return [route, node, ["*"]];
+        this.#params.push(path.slice(start));
+        this.#names.push("*");
+        return route;
       }
-      seen(node.wildcard);
+      this.#allow ??= node.wildcard;
     }
     return null;
   }
 
-  #at(
-    node: Node<H>,
-    method: string,
-    names: string[],
-    seen: (routes: Map<string, Route<H>>) => void,
-  ): [Route<H>, Node<H>, string[]] | null {
+  #at(node: Node<H>, method: string): Route<H> | null {
     if (node.routes !== null) {
       const route = pick(node.routes, method);
-      if (route !== null) return [route, node, names];
-      seen(node.routes);
+      if (route !== null) return route;
+      this.#allow ??= node.routes;
     }
     // "/files/*" also answers "/files/" with an empty wildcard, never "/files".
     return null;
