@@ -161,22 +161,13 @@ export class ExpiringCache<K, V> implements Disposable {
 
   /** The live value for `key` (now the most recently used), or undefined. */
   get(key: K): V | undefined {
-    const node = this.#map.get(key);
+    const node = this.#live(key);
     if (node === undefined) {
       this.#misses++;
       return undefined;
     }
-    if (node.expiresAt <= this.#time()) {
-      this.#misses++;
-      this.#expirations++;
-      this.#remove(node, "expired");
-      return undefined;
-    }
     this.#hits++;
-    if (node !== this.#head) {
-      this.#unlink(node);
-      this.#pushHead(node);
-    }
+    this.#touch(node);
     return node.value;
   }
 
@@ -188,14 +179,7 @@ export class ExpiringCache<K, V> implements Disposable {
 
   /** True when `key` has a live entry (does not touch recency or counters). */
   has(key: K): boolean {
-    const node = this.#map.get(key);
-    if (node === undefined) return false;
-    if (node.expiresAt <= this.#time()) {
-      this.#expirations++;
-      this.#remove(node, "expired");
-      return false;
-    }
-    return true;
+    return this.#live(key) !== undefined;
   }
 
   /** Stores `value` under `key` for `ttlMs` (default: the cache's), evicting the LRU entry when full. */
@@ -205,21 +189,19 @@ export class ExpiringCache<K, V> implements Disposable {
       if (!(ttlMs > 0)) throw new ExpiringCacheError("a per-entry ttlMs must be positive");
       ttl = ttlMs;
     }
-    const expiresAt = this.#time() + ttl;
+    const now = this.#time();
+    const expiresAt = now + ttl;
     const existing = this.#map.get(key);
     if (existing !== undefined) {
       existing.value = value;
       existing.expiresAt = expiresAt;
-      if (existing !== this.#head) {
-        this.#unlink(existing);
-        this.#pushHead(existing);
-      }
+      this.#touch(existing);
       return this;
     }
     if (this.#map.size >= this.#max) {
       const lru = this.#tail!;
       // A stale entry at the tail is an expiration, not a capacity eviction.
-      if (lru.expiresAt <= this.#time()) {
+      if (lru.expiresAt <= now) {
         this.#expirations++;
         this.#remove(lru, "expired");
       } else {
@@ -323,6 +305,26 @@ export class ExpiringCache<K, V> implements Disposable {
     this.#cachedNow = -1;
     this.#clockTimer = undefined;
   };
+
+  // The entry under `key` if it has not expired; an expired one is removed on the way.
+  #live(key: K): Node<K, V> | undefined {
+    const node = this.#map.get(key);
+    if (node === undefined) return undefined;
+    if (node.expiresAt <= this.#time()) {
+      this.#expirations++;
+      this.#remove(node, "expired");
+      return undefined;
+    }
+    return node;
+  }
+
+  // Marks `node` most recently used.
+  #touch(node: Node<K, V>): void {
+    if (node !== this.#head) {
+      this.#unlink(node);
+      this.#pushHead(node);
+    }
+  }
 
   #pushHead(node: Node<K, V>): void {
     node.newer = null;
