@@ -173,7 +173,7 @@ export class StateStore {
 
 /** Options of {@linkcode JsonFileStore.open}. */
 export interface JsonFileStoreOptions {
-  /** Wait this long after a change before writing, collecting later changes; default 200 ms. */
+  /** Wait this long after the first unsaved change before writing, collecting later changes; default 200 ms. */
   flushDelayMs?: number;
   /** Permission bits of the file; default `0o600` (state may hold secrets). */
   mode?: number;
@@ -242,9 +242,10 @@ export async function writeFileAtomic(
 
 /**
  * A {@linkcode StateStore} persisted to a JSON object file (`{"key":
- * "value"}`). Loaded on open; changes are written in the background after
- * `flushDelayMs` (debounced) and on `flush()`/`close()`, always through
- * {@linkcode writeFileAtomic}, so the file is never torn. A corrupt file is
+ * "value"}`). Loaded on open; changes are written in the background
+ * `flushDelayMs` after the first unsaved one (batching those made meanwhile)
+ * and on `flush()`/`close()`, always through {@linkcode writeFileAtomic},
+ * so the file is never torn. A corrupt file is
  * a {@linkcode StateStoreError} naming it, and the file is left untouched.
  *
  * @example
@@ -370,12 +371,15 @@ export class JsonFileStore extends StateStore implements AsyncDisposable {
     }
   }
 
-  /** Schedules the debounced background write. */
+  /** Schedules the background write, unless one is already scheduled. */
   protected override changed(): void {
     if (this.#loading) return;
     this.#dirty = true;
     this.#version++;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    // The first unsaved change starts the clock and later ones ride along:
+    // no timer churn per set(), and a steady stream of changes still gets
+    // written every `flushDelayMs` instead of never.
+    if (this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.flush().catch((error) => this.#onFlushError(error));
