@@ -509,6 +509,9 @@ export class WebhookServer implements AsyncDisposable {
   #dateBytes: Uint8Array = EMPTY;
   #slab: Uint8Array = EMPTY;
   #slabUsed = 0;
+  /** The session whose sends are being held while its requests are driven, or -1. */
+  #corkSid = -1;
+  #corked: Uint8Array | null = null;
   /**
    * The time read when the current batch of bytes arrived: one clock read per `onData`, shared
    * by every stamp taken while handling it (the clock costs more than a request's framing).
@@ -775,6 +778,7 @@ export class WebhookServer implements AsyncDisposable {
   #closeConn(conn: Conn): void {
     if (conn.closing) return;
     conn.closing = true;
+    if (this.#corkSid === conn.sid) this.#flushCork();
     this.#io?.close(conn.sid);
     this.#conns.delete(conn.sid);
     if (this.#conns.size === 0) this.#allClosed?.();
@@ -782,11 +786,50 @@ export class WebhookServer implements AsyncDisposable {
 
   #send(sid: number, bytes: Uint8Array): void {
     this.#stats.bytesOut += bytes.length;
+    if (sid === this.#corkSid) {
+      // Responses to pipelined requests leave in one write. Consecutive slab views are
+      // adjacent in memory, so joining them is only a wider view.
+      const held = this.#corked;
+      if (held === null) {
+        this.#corked = bytes;
+        return;
+      }
+      if (held.buffer === bytes.buffer && held.byteOffset + held.length === bytes.byteOffset) {
+        this.#corked = new Uint8Array(held.buffer, held.byteOffset, held.length + bytes.length);
+        return;
+      }
+      this.#io?.send(sid, held);
+      this.#corked = bytes;
+      return;
+    }
     this.#io?.send(sid, bytes);
   }
 
-  // Parses and dispatches as many requests as are complete, one at a time.
+  #flushCork(): void {
+    const held = this.#corked;
+    const sid = this.#corkSid;
+    this.#corked = null;
+    this.#corkSid = -1;
+    if (held !== null) this.#io?.send(sid, held);
+  }
+
+  // Parses and dispatches as many requests as are complete, one at a time; what they send
+  // synchronously is held and written once at the end.
   #drive(conn: Conn): void {
+    if (this.#corkSid !== -1) {
+      // Never nested in practice; if it were, the outer drive keeps its own held bytes.
+      this.#driveCorked(conn);
+      return;
+    }
+    this.#corkSid = conn.sid;
+    try {
+      this.#driveCorked(conn);
+    } finally {
+      this.#flushCork();
+    }
+  }
+
+  #driveCorked(conn: Conn): void {
     while (!conn.busy && !conn.closing) {
       let msg: HttpRequestMessage | null;
       try {
@@ -1036,6 +1079,7 @@ export class WebhookServer implements AsyncDisposable {
   }
 
   #sendAsync(sid: number, bytes: Uint8Array): Promise<void> {
+    if (sid === this.#corkSid) this.#flushCork();
     this.#stats.bytesOut += bytes.length;
     return this.#io?.sendAsync(sid, bytes) ?? Promise.resolve();
   }

@@ -4,7 +4,11 @@ import { platform } from "../../core/platform/mod.ts";
 import { HandlerSink, Logger, type LogRecord } from "../../core/logger.ts";
 import { availableAdapters } from "../../network/adapters.ts";
 import type { RuntimeName } from "../../core/platform/types.ts";
-import { WebhookServer, type WebhookServerOptions } from "../../http/server.ts";
+import {
+  type ServerTransportEvents,
+  WebhookServer,
+  type WebhookServerOptions,
+} from "../../http/server.ts";
 import { deferred, isDeno, tempDir, waitFor } from "../harness.ts";
 import { generateTestCerts } from "../tls_certs.ts";
 import { RawClients } from "./_raw_client.ts";
@@ -477,3 +481,52 @@ for (const adapter of availableAdapters()) {
     });
   });
 }
+
+describe("WebhookServer write coalescing", () => {
+  it("answers pipelined requests that arrive together with one send, in order", async () => {
+    const sends: Array<[number, string]> = [];
+    let events: ServerTransportEvents | null = null;
+    const server = new WebhookServer({
+      transport: (e) => {
+        events = e;
+        return {
+          listen: () => Promise.resolve(1),
+          send: (sid, bytes) => void sends.push([sid, new TextDecoder().decode(bytes)]),
+          sendAsync: (sid, bytes) => {
+            sends.push([sid, new TextDecoder().decode(bytes)]);
+            return Promise.resolve();
+          },
+          close: () => {},
+          stopListening: () => Promise.resolve(),
+          stop: () => Promise.resolve(),
+        };
+      },
+    });
+    server.onGet("/n/{n}", (req, res) => res.setContent(`n=${req.params.n}`, "text/plain"));
+    await server.start({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const ev = events!;
+      ev.onAccept(7, "127.0.0.1:1");
+      ev.onData(
+        7,
+        new TextEncoder().encode(
+          "GET /n/1 HTTP/1.1\r\nHost: h\r\n\r\nGET /n/2 HTTP/1.1\r\nHost: h\r\n\r\n" +
+            "GET /missing HTTP/1.1\r\nHost: h\r\n\r\n",
+        ),
+      );
+      assert.equal(sends.length, 1);
+      const [sid, text] = sends[0];
+      assert.equal(sid, 7);
+      const statuses = [...text.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => m[1]);
+      assert.deepEqual(statuses, ["200", "200", "404"]);
+      assert.ok(text.indexOf("n=1") < text.indexOf("n=2"));
+      // A lone request still goes out at once.
+      ev.onData(7, new TextEncoder().encode("GET /n/3 HTTP/1.1\r\nHost: h\r\n\r\n"));
+      assert.equal(sends.length, 2);
+      assert.match(sends[1][1], /n=3$/);
+      assert.equal(server.getStats().bytesOut, sends[0][1].length + sends[1][1].length);
+    } finally {
+      await server.stop({ timeoutMs: 10 });
+    }
+  });
+});
