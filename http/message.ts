@@ -704,18 +704,17 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
         skipped++;
       }
     }
-    let i = this.#pos + this.#scan;
-    for (;;) {
-      const lf = buf.indexOf(10, i);
-      if (lf < 0 || lf >= limit) break;
-      if (lf === this.#pos || buf[lf - 1] !== 13) {
+    // A plain loop: heads are short, and a builtin call per line costs more than the bytes.
+    const pos = this.#pos;
+    for (let lf = pos + this.#scan; lf < limit; lf++) {
+      if (buf[lf] !== 10) continue;
+      if (lf === pos || buf[lf - 1] !== 13) {
         this.fail("InvalidLineEnding", 400, "line ending is a bare LF");
       }
-      if (lf - 3 >= this.#pos && buf[lf - 2] === 10 && buf[lf - 3] === 13) {
-        if (lf + 1 - this.#pos > this.limits.maxHeaderBytes) this.#tooLarge(lf, trailers);
+      if (lf - 3 >= pos && buf[lf - 2] === 10 && buf[lf - 3] === 13) {
+        if (lf + 1 - pos > this.limits.maxHeaderBytes) this.#tooLarge(lf, trailers);
         return lf - 3;
       }
-      i = lf + 1;
     }
     this.#scan = limit - this.#pos;
     const pending = limit - this.#pos;
