@@ -128,7 +128,8 @@ function writeRecord(
   return at + TRAILER;
 }
 
-type Write = { key: Uint8Array; value: Uint8Array | null };
+// `name` is the key as given, `key` its UTF-8 bytes: both are needed, so neither is re-derived.
+type Write = { name: string; key: Uint8Array; value: Uint8Array | null };
 
 function encode(writes: Write[]): Uint8Array {
   let size = writes.length > 1 ? recordSize(0, 0) : 0;
@@ -352,7 +353,7 @@ export class KvStore implements AsyncDisposable {
   async delete(key: string): Promise<boolean> {
     const keyBytes = this.#key(key);
     if (!this.#data.has(key)) return false;
-    await this.#write([{ key: keyBytes, value: null }]);
+    await this.#write([{ name: key, key: keyBytes, value: null }]);
     return true;
   }
 
@@ -414,7 +415,7 @@ export class KvStore implements AsyncDisposable {
     if (bytes.length > this.#options.maxValueBytes) {
       throw new KvStoreError("InvalidValue", `value exceeds ${this.#options.maxValueBytes} bytes`);
     }
-    return { key: keyBytes, value: bytes };
+    return { name: key, key: keyBytes, value: bytes };
   }
 
   #enqueue<T>(operation: () => Promise<T>): Promise<T> {
@@ -437,13 +438,12 @@ export class KvStore implements AsyncDisposable {
       this.#stats.writes++;
       // Memory changes only after the append: a failed write changes nothing.
       for (const w of writes) {
-        const key = decoder.decode(w.key);
-        const old = this.#data.get(key);
+        const old = this.#data.get(w.name);
         if (old) this.#liveBytes -= recordSize(w.key.length, old.length);
         if (w.value) {
-          this.#data.set(key, w.value);
+          this.#data.set(w.name, w.value);
           this.#liveBytes += recordSize(w.key.length, w.value.length);
-        } else this.#data.delete(key);
+        } else this.#data.delete(w.name);
       }
       const { compactRatio, compactMinBytes } = this.#options;
       if (this.#fileBytes > compactMinBytes && this.#fileBytes > compactRatio * this.#liveBytes) {
@@ -455,7 +455,7 @@ export class KvStore implements AsyncDisposable {
   async #compact(): Promise<void> {
     const p = platform();
     const writes: Write[] = [];
-    for (const [key, value] of this.#data) writes.push({ key: encoder.encode(key), value });
+    for (const [name, value] of this.#data) writes.push({ name, key: encoder.encode(name), value });
     const parts = writes.map((w) => encode([w]));
     const total = parts.reduce((n, b) => n + b.length, 0);
     const out = new Uint8Array(total);
