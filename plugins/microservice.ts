@@ -116,12 +116,12 @@ export default class MicroservicePlugin extends Plugin {
         return;
       }
       const id = `${Date.now().toString(36)}-${(this.#next++).toString(36)}`;
-      this.#save(service, { id, status: "queued" });
+      this.#save({ id, status: "queued" });
       // The work runs after the response: the caller polls or gets a callback.
       const timer = service.timerService.scheduleAfter(0, async () => {
         this.#timers.delete(timer);
         const callback = typeof callbackUrl === "string" ? callbackUrl : undefined;
-        await this.#process(service, id, text, callback);
+        await this.#process(id, text, callback);
       });
       this.#timers.add(timer);
       log.info("job queued", { id, chars: text.length });
@@ -129,7 +129,7 @@ export default class MicroservicePlugin extends Plugin {
     });
 
     service.webhookServer.onGet(`${prefix}/{id}`, (req, res) => {
-      const job = this.#active ? this.#load(service, req.params.id) : undefined;
+      const job = this.#active ? this.#load(req.params.id) : undefined;
       if (job) res.json(job);
       else res.json({ error: "no such job" }, 404);
     });
@@ -138,7 +138,7 @@ export default class MicroservicePlugin extends Plugin {
       "microservice.summarize",
       async (text: string) => (await this.#summarize(text)).summary,
     );
-    this.exportApi("microservice.status", (id: string) => this.#load(service, id));
+    this.exportApi("microservice.status", (id: string) => this.#load(id));
   }
 
   /** Cancels queued work. */
@@ -148,13 +148,8 @@ export default class MicroservicePlugin extends Plugin {
     this.#timers.clear();
   }
 
-  async #process(
-    service: IoraService,
-    id: string,
-    text: string,
-    callbackUrl?: string,
-  ): Promise<void> {
-    const log = service.logger.child({ plugin: this.name, id });
+  async #process(id: string, text: string, callbackUrl?: string): Promise<void> {
+    const log = this.service.logger.child({ plugin: this.name, id });
     let job: SummaryJob;
     try {
       const { summary, degraded } = await this.#summarize(text);
@@ -163,9 +158,9 @@ export default class MicroservicePlugin extends Plugin {
       job = { id, status: "failed", error: (error as Error).message };
     }
     if (!this.#active) return;
-    this.#save(service, job);
+    this.#save(job);
     log.info("job finished", { status: job.status, degraded: job.degraded ?? false });
-    service.eventQueue.tryPublish("microservice.completed", job);
+    this.service.eventQueue.tryPublish("microservice.completed", job);
     if (callbackUrl) {
       try {
         const response = await fetch(callbackUrl, {
@@ -242,12 +237,14 @@ export default class MicroservicePlugin extends Plugin {
     return typeof this.options.timeoutMs === "number" ? this.options.timeoutMs : 10_000;
   }
 
-  #save(service: IoraService, job: SummaryJob): void {
-    service.stateStore.set(`microservice:${job.id}`, JSON.stringify(job));
+  #save(job: SummaryJob): void {
+    this.service.stateStore.set(`microservice:${job.id}`, JSON.stringify(job));
   }
 
-  #load(service: IoraService, id: string): SummaryJob | undefined {
-    const raw = typeof id === "string" ? service.stateStore.get(`microservice:${id}`) : undefined;
+  #load(id: string): SummaryJob | undefined {
+    const raw = typeof id === "string"
+      ? this.service.stateStore.get(`microservice:${id}`)
+      : undefined;
     return raw === undefined ? undefined : JSON.parse(raw) as SummaryJob;
   }
 }
