@@ -409,8 +409,8 @@ export class FileSink implements LogSink {
   #daily: boolean;
   #retain: number;
   #mode: number;
+  // One formatted line per buffered record.
   #chunks: string[] = [];
-  #chunkRecords = 0;
   #buffered = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #handle: FileHandle | undefined;
@@ -485,7 +485,6 @@ export class FileSink implements LogSink {
     }
     const line = this.#format(record);
     this.#chunks.push(line);
-    this.#chunkRecords++;
     this.#buffered += line.length;
     if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
@@ -548,9 +547,8 @@ export class FileSink implements LogSink {
     }
     if (this.#chunks.length === 0 && this.#droppedSinceNotice === 0) return;
     let text = this.#chunks.length === 1 ? this.#chunks[0] : this.#chunks.join("");
-    const records = this.#chunkRecords;
+    const records = this.#chunks.length;
     this.#chunks = [];
-    this.#chunkRecords = 0;
     this.#buffered = 0;
     if (this.#droppedSinceNotice > 0) {
       text += formatJson(
