@@ -152,10 +152,14 @@ interface ProducerWaiter<T> extends Waiter {
   resolve(queued: boolean): void;
 }
 
-function checkTimeout(timeoutMs: number | undefined): void {
+// A bare number is a timeout; the timeout is checked here once for every waiting call.
+function waitOptions(options: number | WaitOptions | undefined): WaitOptions {
+  const parsed = typeof options === "number" ? { timeoutMs: options } : options ?? {};
+  const timeoutMs = parsed.timeoutMs;
   if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
     throw new BlockingQueueError("InvalidArgument", `timeoutMs must be >= 0, got ${timeoutMs}`);
   }
+  return parsed;
 }
 
 /**
@@ -261,11 +265,8 @@ export class BlockingQueue<T> implements AsyncIterable<T> {
    */
   queue(item: T, options?: number | WaitOptions): Promise<boolean> {
     // Fast path of the common call: no options, room available.
-    if (options === undefined && !this.#closed && this.tryQueue(item)) return QUEUED;
-    const { timeoutMs, signal } = typeof options === "number"
-      ? { timeoutMs: options }
-      : options ?? {};
-    checkTimeout(timeoutMs);
+    if (options === undefined && this.tryQueue(item)) return QUEUED;
+    const { timeoutMs, signal } = waitOptions(options);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.tryQueue(item)) return QUEUED;
     if (this.#closed || timeoutMs === 0) return NOT_QUEUED;
@@ -298,10 +299,7 @@ export class BlockingQueue<T> implements AsyncIterable<T> {
     if (options === undefined && this.#items.size > 0) {
       return Promise.resolve({ done: false, value: this.#take() });
     }
-    const { timeoutMs, signal } = typeof options === "number"
-      ? { timeoutMs: options }
-      : options ?? {};
-    checkTimeout(timeoutMs);
+    const { timeoutMs, signal } = waitOptions(options);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#items.size > 0) return Promise.resolve({ done: false, value: this.#take() });
     if (this.#closed) return Promise.resolve(CLOSED);
@@ -338,10 +336,7 @@ export class BlockingQueue<T> implements AsyncIterable<T> {
     if (!Number.isInteger(max) || max < 1) {
       throw new BlockingQueueError("InvalidArgument", `max must be a positive integer, got ${max}`);
     }
-    const { timeoutMs, signal } = typeof options === "number"
-      ? { timeoutMs: options }
-      : options ?? {};
-    checkTimeout(timeoutMs);
+    const { timeoutMs, signal } = waitOptions(options);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#items.size > 0 || this.#closed || timeoutMs === 0) {
       return Promise.resolve(this.tryDequeueBatch(max));
