@@ -943,6 +943,12 @@ const NATIVE_MAX_DEPTH = 48;
 /** Ancestors up to this level are checked for cycles by a scan, deeper ones by a set. */
 const PATH_SCAN = 32;
 
+/** True when `keys` are in code-unit order. */
+function inOrder(keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (!(keys[i - 1] < keys[i])) return false;
+  return true;
+}
+
 /** The sorted order of one object shape's keys, with each key already quoted. */
 interface KeyOrder {
   /** The keys in `Object.keys` order (the shape). */
@@ -1006,9 +1012,7 @@ class Writer {
     const proto = Object.getPrototypeOf(v);
     if ((proto !== Object.prototype && proto !== null) || "toJSON" in v) return 0;
     const keys = Object.keys(v);
-    if (this.sort) {
-      for (let i = 1; i < keys.length; i++) if (!(keys[i - 1] < keys[i])) return 0;
-    }
+    if (this.sort && !inOrder(keys)) return 0;
     for (let i = 0; i < keys.length; i++) {
       const x = (v as Record<string, unknown>)[keys[i]];
       if (typeof x === "object" ? x !== null : typeof x === "bigint") {
@@ -1064,8 +1068,14 @@ class Writer {
     const toJSON = (v as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === "function") return this.write(toJSON.call(v, ""), level);
     const nativeFrom = this.nativeFrom;
+    let keys: string[] | undefined;
     if (level >= nativeFrom) {
-      const r = this.native(v, NATIVE_MAX_DEPTH);
+      let r: number;
+      if (this.sort && !Array.isArray(v)) {
+        // An object whose keys are out of order is written here; its keys are needed anyway.
+        keys = Object.keys(v);
+        r = inOrder(keys) ? this.native(v, NATIVE_MAX_DEPTH) : 0;
+      } else r = this.native(v, NATIVE_MAX_DEPTH);
       if (r < 0) {
         if (!this.pretty) return JSON.stringify(v);
         const s = JSON.stringify(v, null, this.unit);
@@ -1101,7 +1111,7 @@ class Writer {
         out += pretty ? "\n" + this.indentAt(level) + "]" : "]";
       }
     } else {
-      const keys = Object.keys(v);
+      if (keys === undefined) keys = Object.keys(v);
       const sep = pretty ? ",\n" + inner : ",";
       out = pretty ? "{\n" + inner : "{";
       let first = true;
