@@ -248,7 +248,10 @@ export interface TransportConfig {
   keepAliveDelayMs?: number;
   /** Most sessions open at once; connections beyond are closed at accept. Default 65 536. */
   maxSessions?: number;
-  /** Size of the read buffer per read (Deno adapter). Default 64 KiB. */
+  /**
+   * Size of the read buffer per read (Deno adapter). Default 64 KiB. A
+   * stream whose reads keep filling it reads up to 4 times as much at once.
+   */
   readBufferSize?: number;
   /** TLS settings for `TlsMode.Server` listeners and `TlsMode.Client` connects. */
   tls?: TlsConfig;

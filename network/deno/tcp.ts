@@ -20,6 +20,8 @@ import type {
 const SMALL_WRITE = 16 * 1024;
 /** Largest merged write. */
 const COALESCE_LIMIT = 64 * 1024;
+/** Reads that keep filling the buffer grow it up to this many times `readBufferSize`. */
+const BULK_GROWTH = 4;
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : "";
@@ -99,11 +101,13 @@ class DenoConn implements RawConn {
   }
 
   async #readLoop(): Promise<void> {
-    const size = this.#readBufferSize;
+    const base = this.#readBufferSize;
     // Reads land in a slab and are handed out as views of it. A region once handed out is never
     // written again (the next read goes after it, or into a fresh slab), so every view is owned
-    // by its receiver, while small reads cost neither an allocation nor a copy each.
-    const floor = size >>> 2;
+    // by its receiver, while small reads cost neither an allocation nor a copy each. A stream
+    // whose reads fill all the room offered gets slabs up to BULK_GROWTH times bigger, so bulk
+    // transfers take fewer, larger reads; the size falls back once reads are small again.
+    let size = base;
     let slab = new Uint8Array(size);
     let used = 0;
     const handlers = this.#handlers!;
@@ -114,19 +118,25 @@ class DenoConn implements RawConn {
           this.#wake = null;
         }
         if (this.#closed) return;
-        if (size - used < floor) {
+        if (slab.length - used < base >>> 2) {
           slab = new Uint8Array(size);
           used = 0;
         }
+        const room = slab.length - used;
         const n = await this.#conn.read(used === 0 ? slab : slab.subarray(used));
         if (this.#closed) return;
         if (n === null) {
           handlers.onEnd();
           return;
         }
+        if (n === room) {
+          if (size < base * BULK_GROWTH) size *= 2;
+        } else if (n < base >>> 1) {
+          size = base;
+        }
         const start = used;
         used += n;
-        handlers.onData(start === 0 && n === size ? slab : slab.subarray(start, used));
+        handlers.onData(start === 0 && n === slab.length ? slab : slab.subarray(start, used));
       }
     } catch (error) {
       if (!this.#closed) handlers.onError(error);
