@@ -829,12 +829,51 @@ function parseFieldLines(
     if (++count > maxCount) {
       throw new HttpParseError("HeaderTooLarge", 431, `more than ${maxCount} header fields`);
     }
-    const lower = text.slice(pos, colon).toLowerCase();
+    const lower = knownField(text, pos, colon) ?? text.slice(pos, colon).toLowerCase();
     const value = text.slice(a, b);
     headers._appendTrusted(lower, value);
     if (framing !== null) collect(framing, lower, value);
     pos = eol + 2;
   }
+}
+
+// Common field names, by length: a match (case-insensitive) yields the constant, sparing a copy,
+// a lower-casing and a hash per field.
+const KNOWN_FIELDS: string[][] = [];
+for (
+  const name of [
+    "host",
+    "accept",
+    "cookie",
+    "origin",
+    "expect",
+    "referer",
+    "upgrade",
+    "connection",
+    "user-agent",
+    "content-type",
+    "content-length",
+    "cache-control",
+    "authorization",
+    "accept-encoding",
+    "accept-language",
+    "transfer-encoding",
+  ]
+) (KNOWN_FIELDS[name.length] ??= []).push(name);
+
+// `text[from, to)` holds token characters only (checked before), so `| 0x20` folds case
+// without letting anything else match.
+function knownField(text: string, from: number, to: number): string | null {
+  const candidates = KNOWN_FIELDS[to - from];
+  if (candidates === undefined) return null;
+  outer: for (let k = 0; k < candidates.length; k++) {
+    const name = candidates[k];
+    for (let i = 0; i < name.length; i++) {
+      if ((text.charCodeAt(from + i) | 0x20) !== name.charCodeAt(i)) continue outer;
+    }
+    return name;
+  }
+  return null;
 }
 
 interface Framing {
@@ -941,6 +980,20 @@ function checkTransferEncoding(values: string[], isRequest: boolean): boolean {
   return true;
 }
 
+// The common methods as constants: no copy per request, and map lookups by method then
+// compare an internalized string.
+function knownMethod(text: string, length: number): string | null {
+  if (length === 3) {
+    if (text.startsWith("GET")) return "GET";
+    if (text.startsWith("PUT")) return "PUT";
+  } else if (length === 4) {
+    if (text.startsWith("POST")) return "POST";
+    if (text.startsWith("HEAD")) return "HEAD";
+  } else if (length === 6 && text.startsWith("DELETE")) return "DELETE";
+  else if (length === 5 && text.startsWith("PATCH")) return "PATCH";
+  return null;
+}
+
 function parseVersion(v: string, what: string): "1.0" | "1.1" {
   if (v === "HTTP/1.1") return "1.1";
   if (v === "HTTP/1.0") return "1.0";
@@ -1021,7 +1074,7 @@ export class HttpRequestParser extends HttpParserBase<HttpRequestHead> {
     if (sp1 <= 0 || sp2 < 0 || sp2 >= eol) {
       throw new HttpParseError("InvalidStartLine", 400, "malformed request line");
     }
-    const method = text.slice(0, sp1);
+    const method = knownMethod(text, sp1) ?? text.slice(0, sp1);
     if (!isToken(method)) throw new HttpParseError("InvalidStartLine", 400, "invalid method");
     if (sp2 - sp1 - 1 > limits.maxUriLength) {
       throw new HttpParseError("UriTooLong", 414, `request target exceeds ${limits.maxUriLength}`);
@@ -1041,7 +1094,9 @@ export class HttpRequestParser extends HttpParserBase<HttpRequestHead> {
     ) {
       throw new HttpParseError("InvalidStartLine", 400, "invalid request target form");
     }
-    const version = parseVersion(text.slice(sp2 + 1, eol), "request line");
+    const version = eol - sp2 === 9 && text.startsWith("HTTP/1.1", sp2 + 1)
+      ? "1.1"
+      : parseVersion(text.slice(sp2 + 1, eol), "request line");
     const headers = new HttpHeaders();
     const framing: Framing = {
       contentLength: null,

@@ -75,6 +75,27 @@ describe("HttpRequestParser", () => {
     assert.equal(m.body.length, 0);
   });
 
+  it("folds the case of common and other field names alike", () => {
+    const [m] = parseAll(
+      "PATCH /x HTTP/1.1\r\nhOsT: a\r\nCONTENT-length: 2\r\nX-Host: b\r\nHosts: c\r\n" +
+        "Content_Type: d\r\nConnection: keep-alive\r\n\r\nhi",
+    );
+    assert.equal(m.method, "PATCH");
+    assert.deepEqual([...m.headers.entries()].map(([n]) => n), [
+      "host",
+      "content-length",
+      "x-host",
+      "hosts",
+      "content_type",
+      "connection",
+    ]);
+    assert.equal(m.headers.get("host"), "a");
+    assert.equal(m.contentLength, 2);
+    assert.equal(new TextDecoder().decode(m.body), "hi");
+    const [other] = parseAll("PATCHY /x HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert.equal(other.method, "PATCHY");
+  });
+
   it("parses Content-Length bodies and pipelined requests", () => {
     const msgs = parseAll(
       "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /g HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
