@@ -186,6 +186,13 @@ export class HttpHeaders implements Iterable<[string, string]> {
     this.#values.push(v);
   }
 
+  /** `set` for a field the caller knows is valid (a constant). @internal */
+  _setTrusted(lower: string, value: string): void {
+    this.#remove(lower);
+    this.#names.push(lower);
+    this.#values.push(value);
+  }
+
   /** Removes every field called `name`. */
   delete(name: string): void {
     this.#remove(name.toLowerCase());

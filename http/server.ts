@@ -326,7 +326,7 @@ export class WebhookResponse {
   json(value: unknown, status?: number): void {
     if (status !== undefined) this.status = status;
     this.body = JSON.stringify(value) ?? "null";
-    this.headers._setLower("content-type", "application/json");
+    this.headers._setTrusted("content-type", "application/json");
   }
 
   /** Streams the body from a `ReadableStream` or async iterable (chunked on HTTP/1.1). */
@@ -447,6 +447,16 @@ function writeDecimal(n: number, digits: number, out: Uint8Array, at: number): v
     out[i] = 48 + n % 10;
     n = Math.floor(n / 10);
   }
+}
+
+// Copies `s` as bytes while every code unit is ASCII; false at the first that is not.
+function writeAscii(s: string, out: Uint8Array, at: number): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127) return false;
+    out[at + i] = c;
+  }
+  return true;
 }
 
 function isAscii(s: string): boolean {
@@ -988,34 +998,44 @@ export class WebhookServer implements AsyncDisposable {
     if (!bodiless && res.body !== null) {
       const b = res.body;
       if (typeof b !== "string") body = b;
-      else if (b.length <= SHORT_TEXT && isAscii(b)) text = b;
+      else if (b.length <= SHORT_TEXT && (!isHead || isAscii(b))) text = b;
       else body = ENCODER.encode(b);
     }
-    const length = text !== null ? text.length : body.length;
-    const headers = res.headers;
-    const line = statusLine(status);
-    const digits = bodiless ? 0 : decimalLength(length);
-    const date = this.#dateHeader ? this.#dateBytes : EMPTY;
-    const connection = !keepAlive ? CONNECTION_CLOSE : msg.version === "1.0" ? KEEP_ALIVE : EMPTY;
-    const headEnd = line.length + headers._lengthExceptFraming() +
-      (bodiless ? 0 : CONTENT_LENGTH.length + digits + 2) + date.length + connection.length + 2;
-    const out = this.#allocate(isHead ? headEnd : headEnd + length);
-    let at = copyBytes(line, out, 0);
-    at = headers._writeExceptFraming(out, at);
-    if (!bodiless) {
-      at = copyBytes(CONTENT_LENGTH, out, at);
-      writeDecimal(length, digits, out, at);
-      at += digits;
+    let out: Uint8Array;
+    for (;;) {
+      const length = text !== null ? text.length : body.length;
+      const line = statusLine(status);
+      const digits = bodiless ? 0 : decimalLength(length);
+      const date = this.#dateHeader ? this.#dateBytes : EMPTY;
+      const connection = !keepAlive ? CONNECTION_CLOSE : msg.version === "1.0" ? KEEP_ALIVE : EMPTY;
+      const headEnd = line.length + res.headers._lengthExceptFraming() +
+        (bodiless ? 0 : CONTENT_LENGTH.length + digits + 2) + date.length + connection.length + 2;
+      out = this.#allocate(isHead ? headEnd : headEnd + length);
+      if (!isHead) {
+        // Text is assumed ASCII and copied in the same pass that checks it; on the first
+        // other character it goes through the encoder and the layout starts over.
+        if (text !== null) {
+          if (!writeAscii(text, out, headEnd)) {
+            body = ENCODER.encode(text);
+            text = null;
+            continue;
+          }
+        } else if (length > 0) out.set(body, headEnd);
+      }
+      let at = copyBytes(line, out, 0);
+      at = res.headers._writeExceptFraming(out, at);
+      if (!bodiless) {
+        at = copyBytes(CONTENT_LENGTH, out, at);
+        writeDecimal(length, digits, out, at);
+        at += digits;
+        out[at++] = 13;
+        out[at++] = 10;
+      }
+      at = copyBytes(date, out, at);
+      at = copyBytes(connection, out, at);
       out[at++] = 13;
       out[at++] = 10;
-    }
-    at = copyBytes(date, out, at);
-    at = copyBytes(connection, out, at);
-    out[at++] = 13;
-    out[at++] = 10;
-    if (!isHead) {
-      if (text !== null) writeLatin1(text, out, at);
-      else if (length > 0) out.set(body, at);
+      break;
     }
     this.#send(conn.sid, out);
     this.#afterResponse(conn, req, status, out.length, keepAlive, started);

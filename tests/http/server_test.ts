@@ -209,6 +209,9 @@ for (const adapter of availableAdapters()) {
       const r = await fetch(`${base}/utf8`);
       assert.equal(r.headers.get("content-length"), "10");
       assert.equal(await r.text(), "h\u00e9llo \u2713");
+      const head = await fetch(`${base}/utf8`, { method: "HEAD" });
+      assert.equal(head.headers.get("content-length"), "10");
+      assert.equal(await head.text(), "");
     });
 
     it("streams a chunked body", async () => {
