@@ -268,6 +268,17 @@ function byteLineColumn(bytes: Uint8Array, offset: number): { line: number; colu
   return { line, column: offset - lineStart + 1 };
 }
 
+/** The error for an input over `maxBytes`, positioned where the limit falls. */
+function inputTooLarge(maxBytes: number, at: { line: number; column: number }): JsonParseError {
+  return new JsonParseError(
+    "LimitExceeded",
+    `input larger than maxBytes ${maxBytes}`,
+    maxBytes,
+    at.line,
+    at.column,
+  );
+}
+
 /** Converts a failure at a text offset into a positioned error, in bytes for byte input. */
 function toError(f: Failure, text: string, bytes: Uint8Array | undefined): JsonParseError {
   if (bytes) {
@@ -784,14 +795,7 @@ function parseText(
   const limits = resolveJsonLimits(options?.limits);
   const opts = options ?? {};
   if (!bytes && text.length > limits.maxBytes) {
-    const { line, column } = lineColumnAt(text, limits.maxBytes);
-    throw new JsonParseError(
-      "LimitExceeded",
-      `input larger than maxBytes ${limits.maxBytes}`,
-      limits.maxBytes,
-      line,
-      column,
-    );
+    throw inputTooLarge(limits.maxBytes, lineColumnAt(text, limits.maxBytes));
   }
   if (opts.rejectDuplicateKeys !== true && opts.bigNumbers === undefined) {
     // Small inputs: the engine parses first and the value is checked after; the transient
@@ -850,14 +854,7 @@ export function parseJson(input: string | Uint8Array, options?: JsonParseOptions
   if (typeof input === "string") return parseText(input, options);
   const limits = resolveJsonLimits(options?.limits);
   if (input.length > limits.maxBytes) {
-    const { line, column } = byteLineColumn(input, limits.maxBytes);
-    throw new JsonParseError(
-      "LimitExceeded",
-      `input larger than maxBytes ${limits.maxBytes}`,
-      limits.maxBytes,
-      line,
-      column,
-    );
+    throw inputTooLarge(limits.maxBytes, byteLineColumn(input, limits.maxBytes));
   }
   const text = decodeJsonBytes(input, options?.replaceInvalidUtf8 === true);
   return parseText(text, options, input);
