@@ -1068,7 +1068,7 @@ export class WebhookServer implements AsyncDisposable {
     try {
       if (!isHead) {
         const iterable: AsyncIterable<Uint8Array | string> = source instanceof ReadableStream
-          ? readableToIterable(source)
+          ? readerChunks(source.getReader())
           : source;
         for await (const piece of iterable) {
           if (conn.closing) break;
@@ -1246,27 +1246,15 @@ export class WebhookServer implements AsyncDisposable {
         res.body = first.value;
         return;
       }
-      res.stream(prepend([first.value, second.value], reader));
+      res.stream(readerChunks(reader, [first.value, second.value]));
     };
   }
 }
 
-async function* readableToIterable(stream: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
-
-async function* prepend(
-  head: Uint8Array[],
+/** Yields `head` (pieces already read), then the rest of `reader`; releases its lock at the end. */
+async function* readerChunks(
   reader: ReadableStreamDefaultReader<Uint8Array>,
+  head: readonly Uint8Array[] = [],
 ): AsyncIterable<Uint8Array> {
   try {
     for (const h of head) yield h;
