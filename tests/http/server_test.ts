@@ -28,6 +28,18 @@ async function startServer(
 }
 
 /** Sends raw bytes and collects everything until the server closes. */
+/** A ReadableStream that hands out each string as its own UTF-8 piece. */
+function pieces(parts: string[]): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let next = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (next < parts.length) controller.enqueue(encoder.encode(parts[next++]));
+      else controller.close();
+    },
+  });
+}
+
 function raw(port: number, data: string): Promise<string> {
   return clients.exchange(port, data);
 }
@@ -94,6 +106,11 @@ for (const adapter of availableAdapters()) {
             "text/plain",
           );
         });
+        s.onGet("/web-stream", (_req, res) => {
+          res.stream(pieces(["web0;", "web1;", "web2;"]), "text/plain");
+        });
+        // A fetch handler whose body comes in several pieces: the server reads two, then streams.
+        s.mount("/parts", () => new Response(pieces(["p0;", "p1;", "p2;", "p3;"])));
         s.mount("/app", async (request) => {
           const url = new URL(request.url);
           const body = request.method === "POST" ? await request.text() : "";
@@ -218,6 +235,15 @@ for (const adapter of availableAdapters()) {
       const r = await fetch(`${base}/stream`);
       assert.equal(r.headers.get("transfer-encoding"), "chunked");
       assert.equal(await r.text(), "part0;part1;part2;part3;part4;");
+    });
+
+    it("streams a ReadableStream body, and a fetch handler's body of several pieces", async () => {
+      const web = await fetch(`${base}/web-stream`);
+      assert.equal(web.headers.get("transfer-encoding"), "chunked");
+      assert.equal(await web.text(), "web0;web1;web2;");
+      const parts = await fetch(`${base}/parts`);
+      assert.equal(parts.headers.get("transfer-encoding"), "chunked");
+      assert.equal(await parts.text(), "p0;p1;p2;p3;");
     });
 
     it("mounts a fetch handler with the prefix removed", async () => {
