@@ -7,6 +7,7 @@
  * @module
  */
 import type { RuntimeName } from "../core/platform/types.ts";
+import { TransportError } from "./transport.ts";
 
 /** TLS settings after files are read and defaults applied. */
 export interface ResolvedTls {
@@ -172,4 +173,31 @@ export function isIpv6(host: string): boolean {
 /** True when `host` is an IP literal (v4 or v6). */
 export function isIpLiteral(host: string): boolean {
   return isIpv6(host) || /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
+}
+
+/** What follows `what: ` in the message of each socket failure with a fixed wording. */
+const FAILURE_TEXT = {
+  ConnectionRefused: "connection refused",
+  AddressInUse: "address in use",
+  ConnectTimeout: "timed out",
+  Aborted: "aborted",
+} as const;
+
+/**
+ * A runtime's socket error as the {@linkcode TransportError} its adapter classified it as, worded
+ * alike on every runtime; `TlsHandshake` and `ConnectFailed` carry the runtime's own message.
+ */
+export function socketFailure(
+  code: keyof typeof FAILURE_TEXT | "TlsHandshake" | "ConnectFailed",
+  what: string,
+  error: unknown,
+): TransportError {
+  let text: string;
+  if (code === "TlsHandshake" || code === "ConnectFailed") {
+    const message = error instanceof Error ? error.message : String(error);
+    text = code === "TlsHandshake" ? `TLS handshake failed: ${message}` : message;
+  } else {
+    text = FAILURE_TEXT[code];
+  }
+  return new TransportError(code, `${what}: ${text}`, { cause: error });
 }

@@ -6,14 +6,15 @@
  */
 import { UnsupportedError } from "../../core/errors.ts";
 import { TransportError } from "../transport.ts";
-import type {
-  RawConn,
-  RawConnHandlers,
-  RawListener,
-  ResolvedTls,
-  SocketOptions,
-  TcpConnectOptions,
-  TcpListenOptions,
+import {
+  type RawConn,
+  type RawConnHandlers,
+  type RawListener,
+  type ResolvedTls,
+  socketFailure,
+  type SocketOptions,
+  type TcpConnectOptions,
+  type TcpListenOptions,
 } from "../_adapter.ts";
 
 /** Queued writes smaller than this are merged (up to COALESCE_LIMIT) into one syscall. */
@@ -32,26 +33,14 @@ export function mapDenoError(error: unknown, what: string, tlsPhase: boolean): T
   if (error instanceof TransportError) return error;
   const name = errorName(error);
   const message = error instanceof Error ? error.message : String(error);
-  if (name === "ConnectionRefused") {
-    return new TransportError("ConnectionRefused", `${what}: connection refused`, {
-      cause: error,
-    });
-  }
-  if (name === "AddrInUse") {
-    return new TransportError("AddressInUse", `${what}: address in use`, { cause: error });
-  }
-  if (name === "TimedOut") {
-    return new TransportError("ConnectTimeout", `${what}: timed out`, { cause: error });
-  }
-  if (name === "AbortError") {
-    return new TransportError("Aborted", `${what}: aborted`, { cause: error });
-  }
+  if (name === "ConnectionRefused") return socketFailure("ConnectionRefused", what, error);
+  if (name === "AddrInUse") return socketFailure("AddressInUse", what, error);
+  if (name === "TimedOut") return socketFailure("ConnectTimeout", what, error);
+  if (name === "AbortError") return socketFailure("Aborted", what, error);
   if (tlsPhase || name === "InvalidData" || /certificate|tls|handshake/i.test(message)) {
-    return new TransportError("TlsHandshake", `${what}: TLS handshake failed: ${message}`, {
-      cause: error,
-    });
+    return socketFailure("TlsHandshake", what, error);
   }
-  return new TransportError("ConnectFailed", `${what}: ${message}`, { cause: error });
+  return socketFailure("ConnectFailed", what, error);
 }
 
 class DenoConn implements RawConn {

@@ -17,7 +17,7 @@ import type {
   TcpConnectOptions,
   TcpListenOptions,
 } from "../_adapter.ts";
-import { isIpLiteral } from "../_adapter.ts";
+import { isIpLiteral, socketFailure } from "../_adapter.ts";
 
 /** OpenSSL verification failures, as Node reports them in `error.code`. */
 const TLS_CODES = new Set([
@@ -39,26 +39,15 @@ const TLS_CODES = new Set([
 export function mapNodeError(error: unknown, what: string, tlsPhase: boolean): TransportError {
   if (error instanceof TransportError) return error;
   const code = (error as { code?: string } | null)?.code ?? "";
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === "ECONNREFUSED") {
-    return new TransportError("ConnectionRefused", `${what}: connection refused`, {
-      cause: error,
-    });
-  }
-  if (code === "EADDRINUSE") {
-    return new TransportError("AddressInUse", `${what}: address in use`, { cause: error });
-  }
-  if (code === "ETIMEDOUT") {
-    return new TransportError("ConnectTimeout", `${what}: timed out`, { cause: error });
-  }
+  if (code === "ECONNREFUSED") return socketFailure("ConnectionRefused", what, error);
+  if (code === "EADDRINUSE") return socketFailure("AddressInUse", what, error);
+  if (code === "ETIMEDOUT") return socketFailure("ConnectTimeout", what, error);
   if (
     tlsPhase || TLS_CODES.has(code) || code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS")
   ) {
-    return new TransportError("TlsHandshake", `${what}: TLS handshake failed: ${message}`, {
-      cause: error,
-    });
+    return socketFailure("TlsHandshake", what, error);
   }
-  return new TransportError("ConnectFailed", `${what}: ${message}`, { cause: error });
+  return socketFailure("ConnectFailed", what, error);
 }
 
 class NodeConn implements RawConn {
