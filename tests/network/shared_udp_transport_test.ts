@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { availableAdapters } from "../../network/adapters.ts";
 import { SharedUdpTransport } from "../../network/shared_udp_transport.ts";
 import { type CloseReason, TransportError } from "../../network/transport.ts";
-import { deferred, withDeadline } from "../harness.ts";
+import { deferred } from "../harness.ts";
 import { Collector, text, utf8 } from "./_helpers.ts";
 
 for (const runtime of availableAdapters()) {
@@ -47,11 +47,12 @@ for (const runtime of availableAdapters()) {
     it("enforces the maximum datagram size both ways", async () => {
       const server = new SharedUdpTransport({ runtime, maxDatagramSize: 512 });
       const dropped = deferred<TransportError>("oversize drop");
+      const accepted = deferred<number>("session for the datagram within the limit");
       const got = new Collector();
       server.setCallbacks({
         onError: (error) => dropped.resolve(error),
         onData: (sid, data) => got.add(sid, data),
-        onAccept: () => {},
+        onAccept: (sid) => accepted.resolve(sid),
       });
       const { port } = await server.listen("127.0.0.1", 0);
       const client = new SharedUdpTransport({ runtime, maxDatagramSize: 4096 });
@@ -71,17 +72,7 @@ for (const runtime of availableAdapters()) {
         );
         assert.equal(strict.send(small, new Uint8Array(100)), true);
         // The server only sees the datagram within the limit.
-        const [serverSid] = await withDeadline(
-          (async () => {
-            for (;;) {
-              const sids = [...got.sizes.keys()];
-              if (sids.length > 0) return sids;
-              await new Promise((resolve) => setTimeout(resolve, 5));
-            }
-          })(),
-          5_000,
-        );
-        assert.equal((await got.waitFor(serverSid, 100)).length, 100);
+        assert.equal((await got.waitFor(await accepted.wait(), 100)).length, 100);
       } finally {
         await strict.stop();
         await client.stop();
@@ -108,6 +99,22 @@ for (const runtime of availableAdapters()) {
       } finally {
         await client.stop();
         await server.stop();
+      }
+    });
+
+    it("refuses a connect over maxSessions", async () => {
+      const t = new SharedUdpTransport({ runtime, maxSessions: 1 });
+      try {
+        await t.connect("127.0.0.1", 9);
+        await assert.rejects(
+          t.connect("127.0.0.1", 9),
+          (e: unknown) =>
+            e instanceof TransportError && e.code === "LimitExceeded" &&
+            e.message === "session limit 1 reached",
+        );
+        assert.equal(t.getStats().sessionsCurrent, 1);
+      } finally {
+        await t.stop();
       }
     });
 
