@@ -265,6 +265,25 @@ for (const runtime of availableAdapters()) {
       assert.equal(await closed.wait(5_000), "idle");
     });
 
+    it("holds to maxSessions on both sides", async () => {
+      await using pair = await echoPair(runtime, false, { maxSessions: 1 }, { maxSessions: 1 });
+      const refused = deferred<TransportError>("inbound over the limit");
+      pair.server.setCallbacks({ onError: (error) => refused.resolve(error as TransportError) });
+      await pair.client.connect("127.0.0.1", pair.port);
+      await rejectsWith(pair.client.connect("127.0.0.1", pair.port), "LimitExceeded");
+      // A second client gets through its own limit; the server turns it away.
+      const other = new SharedTransport({ runtime });
+      try {
+        await other.connect("127.0.0.1", pair.port);
+        const error = await refused.wait(5_000);
+        assert.equal(error.code, "LimitExceeded");
+        assert.equal(error.message, "session limit 1 reached");
+        assert.equal(pair.server.getStats().accepted, 1);
+      } finally {
+        await other.stop();
+      }
+    });
+
     it("reports a refused connection", async () => {
       const probe = new SharedTransport({ runtime });
       const { port } = await probe.listen("127.0.0.1", 0);
