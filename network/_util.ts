@@ -31,3 +31,8 @@ export function sessionNotFound(sid: SessionId): TransportError {
 export function sessionGone(sid: SessionId, reason: CloseReason): TransportError {
   return new TransportError("SessionClosed", `session ${sid} closed (${reason})`, { sid });
 }
+
+/** The error for a new session over `maxSessions`. */
+export function sessionLimitReached(maxSessions: number): TransportError {
+  return new TransportError("LimitExceeded", `session limit ${maxSessions} reached`);
+}

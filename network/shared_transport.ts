@@ -23,7 +23,13 @@ import type { RuntimeName } from "../core/platform/types.ts";
 import type { NetworkAdapter, RawConn, RawListener, ResolvedTls } from "./_adapter.ts";
 import { resolveConfig, type ResolvedConfig, sweepInterval } from "./_config.ts";
 import { resolveTls } from "./_tls.ts";
-import { allocateSessionId, checkEndpoint, sessionGone, sessionNotFound } from "./_util.ts";
+import {
+  allocateSessionId,
+  checkEndpoint,
+  sessionGone,
+  sessionLimitReached,
+  sessionNotFound,
+} from "./_util.ts";
 import { getAdapter } from "./adapters.ts";
 import {
   type Capabilities,
@@ -185,9 +191,7 @@ export class SharedTransport implements Transport {
     if (this.#sessions.size >= this.#config.maxSessions || !this.#listeners.has(listenerId)) {
       conn.destroy();
       this.#stats.errors++;
-      this.#onError(
-        new TransportError("LimitExceeded", `session limit ${this.#config.maxSessions} reached`),
-      );
+      this.#onError(sessionLimitReached(this.#config.maxSessions));
       return;
     }
     const s = this.#register(conn, false, listenerId);
@@ -308,10 +312,7 @@ export class SharedTransport implements Transport {
       throw new TransportError("InvalidArgument", "connect takes TlsMode.None or TlsMode.Client");
     }
     if (this.#sessions.size >= this.#config.maxSessions) {
-      throw new TransportError(
-        "LimitExceeded",
-        `session limit ${this.#config.maxSessions} reached`,
-      );
+      throw sessionLimitReached(this.#config.maxSessions);
     }
     this.start();
     const tls = tlsMode === TlsMode.Client ? await this.#tls("client", options.tls) : null;

@@ -25,7 +25,13 @@ import type { RuntimeName } from "../core/platform/types.ts";
 import type { NetworkAdapter, RawUdpSocket } from "./_adapter.ts";
 import { isIpv6 } from "./_adapter.ts";
 import { resolveConfig, type ResolvedConfig, sweepInterval } from "./_config.ts";
-import { allocateSessionId, checkEndpoint, sessionGone, sessionNotFound } from "./_util.ts";
+import {
+  allocateSessionId,
+  checkEndpoint,
+  sessionGone,
+  sessionLimitReached,
+  sessionNotFound,
+} from "./_util.ts";
 import { getAdapter } from "./adapters.ts";
 import {
   type Capabilities,
@@ -249,10 +255,7 @@ export class SharedUdpTransport implements Transport {
     }
     if (options.signal?.aborted) throw new TransportError("Aborted", "connect aborted");
     if (this.#sessions.size >= this.#config.maxSessions) {
-      throw new TransportError(
-        "LimitExceeded",
-        `session limit ${this.#config.maxSessions} reached`,
-      );
+      throw sessionLimitReached(this.#config.maxSessions);
     }
     this.start();
     const state: UdpSocketState = { listenerId: null, raw: null, peers: new Map() };
