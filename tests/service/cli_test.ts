@@ -4,7 +4,7 @@ import { platform } from "../../core/platform/mod.ts";
 import { CLI_USAGE, IORA_VERSION, parseCliArgs } from "../../service/cli.ts";
 import { loadServiceConfig } from "../../service/config.ts";
 import { ServiceConfigError } from "../../service/errors.ts";
-import { freePort, isDeno, type TempDir, tempDir } from "../harness.ts";
+import { fixturesUrl, freePort, isDeno, type TempDir, tempDir } from "../harness.ts";
 import { serviceModule } from "./_fixtures.ts";
 
 const decoder = new TextDecoder();
@@ -162,9 +162,15 @@ describe("iora CLI", () => {
 
   it("runs without a server and shuts down gracefully on SIGTERM, flushing state", async () => {
     await using dir = await tempDir();
+    // service_user writes one key when it loads and one when it unloads: both on disk after
+    // SIGTERM proves the order plugins-then-state and that the last write was flushed.
+    const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
+    const plugins = decodeURIComponent(new URL("plugins/", fixturesUrl).pathname);
+    const stateFile = dir.join("state.json");
     const cli = await startCli(
       dir,
-      `[server]\nenabled = false\n[state]\nfile = "${dir.join("state.json")}"\n`,
+      `[server]\nenabled = false\n[state]\nfile = "${stateFile}"\n` +
+        `[modules]\ndirectory = "${plugins}"\nmodules = ["service_user.${ext}"]\n`,
       ["--log-level", "debug"],
     );
     assert.match(cli.banner, /iora .* listening on no HTTP server/);
@@ -172,6 +178,9 @@ describe("iora CLI", () => {
     const err = await cli.stderr;
     assert.equal(code, 0, err);
     assert.match(err, /received SIGTERM/);
+    const state = JSON.parse(await platform().readTextFile(stateFile));
+    assert.equal(state["user.loaded"], "yes", err);
+    assert.equal(state["user.unloaded"], "yes", err);
     assert.match(err, /stopped/);
   });
 });
