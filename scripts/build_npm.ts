@@ -30,7 +30,8 @@ interface DenoConfig {
   imports: Record<string, string>;
 }
 
-async function walk(dir: URL, found: string[] = [], prefix = ""): Promise<string[]> {
+/** Lists the files under `dir` (recursively), as paths starting with `prefix`; none when it is missing. */
+export async function walk(dir: URL, found: string[] = [], prefix = ""): Promise<string[]> {
   try {
     for await (const entry of Deno.readDir(dir)) {
       const rel = prefix + entry.name;

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { buildNpm } from "./build_npm.ts";
+import { buildNpm, walk } from "./build_npm.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -101,24 +101,9 @@ export function nodeCounts(output: string): { passed: number; failed: number } |
   return { passed: Number(pass[1]), failed: Number(fail[1]) };
 }
 
-async function listTests(
-  dir: URL,
-  prefix: string,
-  filters: string[],
-  skip: (f: string) => boolean,
-) {
-  const found: string[] = [];
-  async function walk(url: URL, rel: string) {
-    for await (const e of Deno.readDir(url)) {
-      if (e.isDirectory) await walk(new URL(`${e.name}/`, url), `${rel}${e.name}/`);
-      else if (e.name.endsWith("_test.ts") || e.name.endsWith("_test.js")) found.push(rel + e.name);
-    }
-  }
-  await walk(dir, prefix);
-  return found.filter((f) =>
-    !skip(f) && (filters.length === 0 || filters.some((x) => f.includes(x)))
-  )
-    .sort();
+/** Keeps the paths containing any of the filters (all of them when there is none). */
+function matching(paths: string[], filters: string[]): string[] {
+  return paths.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 }
 
 async function main(): Promise<number> {
@@ -131,12 +116,14 @@ async function main(): Promise<number> {
   // The build comes first: the Deno run includes a test of the package from a real Node process.
   console.log("== npm build ==");
   const compiled = await buildNpm();
-  const nodeTests = compiled.filter((f) =>
-    filters.length === 0 || filters.some((x) => f.includes(x))
-  );
+  const nodeTests = matching(compiled, filters);
 
   console.log("== Deno ==");
-  const denoTests = await listTests(new URL("tests/", ROOT), "tests/", filters, () => false);
+  const denoTests = matching(
+    (await walk(new URL("tests/", ROOT), [], "tests/")).filter((f) => f.endsWith("_test.ts"))
+      .sort(),
+    filters,
+  );
   const deno = await run(Deno.execPath(), [
     "test",
     ...TEST_PERMISSIONS,
