@@ -33,29 +33,15 @@ const BAD_CHAR =
 // deno-lint-ignore no-control-regex
 const BAD_CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
 
-/** Strings up to this length are classified by one loop instead of several native scans. */
-const SHORT = 96;
-/** {@link classify} flags. */
-const F_SUSPECT = 1, F_AMP = 2, F_TAB_NL = 4, F_LT = 8, F_RBRACKET = 16;
-
 /**
- * One pass over a short string: F_SUSPECT for a control character or anything from U+D800 up
- * (the exact check decides), F_AMP for '&', F_TAB_NL for a tab or newline, F_LT for '<',
- * F_RBRACKET for ']'.
+ * Anything that may not be a Char: control characters, U+FFFE/U+FFFF and every surrogate (a
+ * paired one is fine; the exact check decides). One character class, which the regexp engine
+ * scans about as fast as a loop can; searched once over the buffer, not per token.
  */
-function classify(s: string): number {
-  let f = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x3d) {
-      if (c === 38) f |= F_AMP;
-      else if (c === 60) f |= F_LT;
-      else if (c < 32) f |= c === 9 || c === 10 ? F_TAB_NL : F_SUSPECT;
-    } else if (c === 93) f |= F_RBRACKET;
-    else if (c >= 0xd800) f |= F_SUSPECT;
-  }
-  return f;
-}
+const SUSPECT = /[^\t\n\x20-\uD7FF\uE000-\uFFFD]/g;
+
+/** What the `Tokenizer.find*` searches return when the buffer holds no such character. */
+const NONE = 0x7fffffff;
 
 // ASCII name characters: 1 = may start a name, 2 = may continue one.
 const NAME = new Uint8Array(128);
@@ -224,6 +210,20 @@ class Tokenizer {
   private cursor = 0;
   /** Offset of the first newline at or after `cursor` (-1: none in `buf`), or UNKNOWN. */
   private nextNewline = UNKNOWN;
+  // Remembered searches of `find*()`: `xAt` is the first x at or after `xFrom` (NONE: none in
+  // `buf`); `xFrom` NONE means nothing is remembered.
+  private ltAt = NONE;
+  private ltFrom = NONE;
+  private ampAt = NONE;
+  private ampFrom = NONE;
+  private suspectAt = NONE;
+  private suspectFrom = NONE;
+  private cdEndAt = NONE;
+  private cdEndFrom = NONE;
+  private tabAt = NONE;
+  private tabFrom = NONE;
+  private nlAt = NONE;
+  private nlFrom = NONE;
   private token: XmlToken | undefined;
   private pendingEnd: XmlToken | undefined;
   private names: string[] = [];
@@ -295,7 +295,7 @@ class Tokenizer {
     const held = this.heldBack;
     this.heldBack = "";
     if (held) this.buf += held === "\r" ? "\n" : held;
-    this.nextNewline = UNKNOWN;
+    this.grown();
   }
 
   /** True when the last next() stopped for lack of input: feed more, then call next() again. */
@@ -332,7 +332,7 @@ class Tokenizer {
       }
       const at = this.buf.length + this.heldBack.length + prefix.length;
       this.buf += this.heldBack + prefix;
-      this.nextNewline = UNKNOWN;
+      this.grown();
       this.heldBack = "";
       throw this.fail(
         new Failure("InvalidEncoding", `invalid ${this.decoder.encoding} sequence`, at),
@@ -355,14 +355,97 @@ class Tokenizer {
     // Drop consumed text so a long stream keeps a small buffer.
     if (this.pos > 65536 && this.pos > this.buf.length >> 1) {
       const cut = this.pos;
+      // Count the lines of the text dropped, or the newlines past the cursor would be lost.
+      this.advanceLines(cut);
       this.buf = this.buf.slice(cut);
       this.pos -= cut;
       this.base += cut;
       this.cursor -= cut;
       this.lineStart -= cut;
+      if (this.ltFrom !== NONE) this.ltFrom -= cut;
+      if (this.ltAt !== NONE) this.ltAt -= cut;
+      if (this.ampFrom !== NONE) this.ampFrom -= cut;
+      if (this.ampAt !== NONE) this.ampAt -= cut;
+      if (this.suspectFrom !== NONE) this.suspectFrom -= cut;
+      if (this.suspectAt !== NONE) this.suspectAt -= cut;
+      if (this.cdEndFrom !== NONE) this.cdEndFrom -= cut;
+      if (this.cdEndAt !== NONE) this.cdEndAt -= cut;
+      if (this.tabFrom !== NONE) this.tabFrom -= cut;
+      if (this.tabAt !== NONE) this.tabAt -= cut;
+      if (this.nlFrom !== NONE) this.nlFrom -= cut;
+      if (this.nlAt !== NONE) this.nlAt -= cut;
     }
     this.buf = this.buf.length === 0 ? t : this.buf + t;
+    this.grown();
+  }
+
+  /** The buffer got longer: searches that found nothing must look again. */
+  private grown(): void {
     this.nextNewline = UNKNOWN;
+    if (this.ltAt === NONE) this.ltFrom = NONE;
+    if (this.ampAt === NONE) this.ampFrom = NONE;
+    if (this.suspectAt === NONE) this.suspectFrom = NONE;
+    if (this.cdEndAt === NONE) this.cdEndFrom = NONE;
+    if (this.tabAt === NONE) this.tabFrom = NONE;
+    if (this.nlAt === NONE) this.nlFrom = NONE;
+  }
+
+  // The offset of the first such character at or after `from` in `buf`, or NONE. The last
+  // answer is remembered, so the many small questions a document asks (is there a '&' before
+  // the end of this text?) cost about one native scan of the buffer in all, not a call per token.
+
+  /** The first '<' at or after `from`, or NONE. */
+  private findLt(from: number): number {
+    if (this.ltAt >= from && from >= this.ltFrom) return this.ltAt;
+    const r = this.buf.indexOf("<", from);
+    this.ltFrom = from;
+    return this.ltAt = r < 0 ? NONE : r;
+  }
+
+  /** The first '&' at or after `from`, or NONE. */
+  private findAmp(from: number): number {
+    if (this.ampAt >= from && from >= this.ampFrom) return this.ampAt;
+    const r = this.buf.indexOf("&", from);
+    this.ampFrom = from;
+    return this.ampAt = r < 0 ? NONE : r;
+  }
+
+  /** The first SUSPECT character at or after `from`, or NONE. */
+  private findSuspect(from: number): number {
+    if (this.suspectAt >= from && from >= this.suspectFrom) return this.suspectAt;
+    SUSPECT.lastIndex = from;
+    const r = SUSPECT.test(this.buf) ? SUSPECT.lastIndex - 1 : NONE;
+    this.suspectFrom = from;
+    return this.suspectAt = r < 0 ? NONE : r;
+  }
+
+  /** The first "]]>" at or after `from`, or NONE. */
+  private findCdEnd(from: number): number {
+    if (this.cdEndAt >= from && from >= this.cdEndFrom) return this.cdEndAt;
+    const r = this.buf.indexOf("]]>", from);
+    this.cdEndFrom = from;
+    return this.cdEndAt = r < 0 ? NONE : r;
+  }
+
+  /** The first tab at or after `from`, or NONE. */
+  private findTab(from: number): number {
+    if (this.tabAt >= from && from >= this.tabFrom) return this.tabAt;
+    const r = this.buf.indexOf("\t", from);
+    this.tabFrom = from;
+    return this.tabAt = r < 0 ? NONE : r;
+  }
+
+  /** The first newline at or after `from`, or NONE. */
+  private findNl(from: number): number {
+    if (this.nlAt >= from && from >= this.nlFrom) return this.nlAt;
+    const r = this.buf.indexOf("\n", from);
+    this.nlFrom = from;
+    return this.nlAt = r < 0 ? NONE : r;
+  }
+
+  /** Checks that `s`, found at `at`, holds only Chars (a fast answer when it obviously does). */
+  private checkText(s: string, at: number): void {
+    if (this.findSuspect(at) < at + s.length) this.checkChars(s, at);
   }
 
   /** The token read by the last successful {@linkcode XmlParser.next}. */
@@ -497,11 +580,7 @@ class Tokenizer {
   }
 
   private checkChars(s: string, at: number): void {
-    if (
-      s.length <= SHORT ? (classify(s) & F_SUSPECT) === 0 : !BAD_CONTROL.test(s) && isWellFormed(s)
-    ) {
-      return;
-    }
+    if (!BAD_CONTROL.test(s) && isWellFormed(s)) return;
     const m = BAD_CHAR.exec(s);
     if (m) {
       throw new Failure(
@@ -516,8 +595,8 @@ class Tokenizer {
 
   private text(start: number): XmlToken | null {
     const buf = this.buf;
-    let end = buf.indexOf("<", start);
-    if (end < 0) {
+    let end = this.findLt(start);
+    if (end === NONE) {
       if (!this.finished) throw NEED_MORE;
       end = buf.length;
     }
@@ -537,14 +616,11 @@ class Tokenizer {
         start,
       );
     }
-    const f = raw.length <= SHORT ? classify(raw) : F_SUSPECT | F_AMP | F_RBRACKET;
-    if ((f & F_SUSPECT) !== 0) this.checkChars(raw, start);
-    const cdEnd = (f & F_RBRACKET) !== 0 ? raw.indexOf("]]>") : -1;
-    if (cdEnd >= 0) throw new Failure("InvalidSyntax", "']]>' not allowed in text", start + cdEnd);
+    if (this.findSuspect(start) < end) this.checkChars(raw, start);
+    const cdEnd = this.findCdEnd(start);
+    if (cdEnd < end) throw new Failure("InvalidSyntax", "']]>' not allowed in text", cdEnd);
     const t = this.newToken(TokenKind.Text, start);
-    t.text = (f & F_AMP) === 0 || raw.indexOf("&") < 0
-      ? raw
-      : this.expand(raw, start, false, 0, undefined);
+    t.text = this.findAmp(start) < end ? this.expand(raw, start, false, 0, undefined) : raw;
     this.pos = end;
     return t;
   }
@@ -789,20 +865,21 @@ class Tokenizer {
       }
       const close = buf.indexOf(q === 34 ? '"' : "'", j + 1);
       if (close < 0) this.more(j);
-      const raw = buf.slice(j + 1, close);
-      if (raw.length > this.limits.maxTextLength) {
+      if (close - j - 1 > this.limits.maxTextLength) {
         throw new Failure("LimitExceeded", `attribute value longer than maxTextLength`, j);
       }
-      const f = raw.length <= SHORT ? classify(raw) : F_SUSPECT | F_AMP | F_TAB_NL | F_LT;
-      const lt = (f & F_LT) !== 0 ? raw.indexOf("<") : -1;
-      if (lt >= 0) {
-        throw new Failure("InvalidSyntax", "'<' not allowed in an attribute value", j + 1 + lt);
+      const lt = this.findLt(j + 1);
+      if (lt < close) {
+        throw new Failure("InvalidSyntax", "'<' not allowed in an attribute value", lt);
       }
-      if ((f & F_SUSPECT) !== 0) this.checkChars(raw, j + 1);
+      const raw = buf.slice(j + 1, close);
+      if (this.findSuspect(j + 1) < close) this.checkChars(raw, j + 1);
       let value = raw;
-      if ((f & F_AMP) !== 0 && raw.indexOf("&") >= 0) {
+      if (this.findAmp(j + 1) < close) {
         value = this.expand(raw, j + 1, true, 0, undefined);
-      } else if ((f & F_TAB_NL) !== 0 && /[\t\n]/.test(raw)) value = raw.replace(/[\t\n]/g, " ");
+      } else if (this.findNl(j + 1) < close || this.findTab(j + 1) < close) {
+        value = raw.replace(/[\t\n]/g, " ");
+      }
       for (let k = 0; k < attrs.length; k++) {
         if (attrs[k].name === aName) {
           throw new Failure("DuplicateAttribute", `duplicate attribute ${aName}`, afterWs);
@@ -981,7 +1058,7 @@ class Tokenizer {
     if (text.length > this.limits.maxTextLength) {
       throw new Failure("LimitExceeded", "comment longer than maxTextLength", start);
     }
-    this.checkChars(text, start + 4);
+    this.checkText(text, start + 4);
     const t = this.newToken(TokenKind.Comment, start);
     t.text = text;
     this.pos = dd + 3;
@@ -993,13 +1070,13 @@ class Tokenizer {
     if (this.names.length === 0) {
       throw new Failure("InvalidSyntax", "CDATA outside the root element", start);
     }
-    const end = buf.indexOf("]]>", start + 9);
-    if (end < 0) this.more(start);
+    const end = this.findCdEnd(start + 9);
+    if (end === NONE) this.more(start);
     const text = buf.slice(start + 9, end);
     if (text.length > this.limits.maxTextLength) {
       throw new Failure("LimitExceeded", "CDATA longer than maxTextLength", start);
     }
-    this.checkChars(text, start + 9);
+    this.checkText(text, start + 9);
     const t = this.newToken(TokenKind.CData, start);
     t.text = text;
     this.pos = end + 3;
@@ -1037,7 +1114,7 @@ class Tokenizer {
       if (text.length > this.limits.maxTextLength) {
         throw new Failure("LimitExceeded", "PI longer than maxTextLength", start);
       }
-      this.checkChars(text, j);
+      this.checkText(text, j);
     }
     const t = this.newToken(TokenKind.ProcessingInstruction, start);
     t.name = target;

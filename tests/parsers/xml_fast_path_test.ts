@@ -1,0 +1,180 @@
+// The XML tokenizer's fast paths: remembered searches over the buffer ('<', '&', "]]>", tab,
+// newline, characters that may not be Chars) and cached names. Each test here puts the thing a
+// fast path could miss where only that fast path sees it, or compares a whole parse with one fed
+// in chunks (where remembered positions must be dropped or moved as the buffer grows and shrinks).
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { XmlParseError, XmlParser } from "../../parsers/xml/mod.ts";
+import type { XmlParseOptions, XmlToken } from "../../parsers/xml/mod.ts";
+
+type Outcome = { tokens: XmlToken[]; error?: [string, number, number] };
+
+function parseWhole(doc: string, options?: XmlParseOptions): Outcome {
+  const p = new XmlParser(doc, options);
+  const tokens: XmlToken[] = [];
+  try {
+    while (p.next()) tokens.push(p.current());
+  } catch (e) {
+    if (!(e instanceof XmlParseError)) throw e;
+    return { tokens, error: [e.code, e.line, e.column] };
+  }
+  return { tokens };
+}
+
+function parseChunks(doc: string, cuts: number[], options?: XmlParseOptions): Outcome {
+  const points = [0, ...cuts.filter((c) => c <= doc.length).sort((a, b) => a - b), doc.length];
+  const p = new XmlParser(undefined, options);
+  const tokens: XmlToken[] = [];
+  try {
+    for (let k = 0; k + 1 < points.length; k++) {
+      p.feed(doc.slice(points[k], points[k + 1]));
+      while (p.next()) tokens.push(p.current());
+    }
+    p.end();
+    while (p.next()) tokens.push(p.current());
+  } catch (e) {
+    if (!(e instanceof XmlParseError)) throw e;
+    return { tokens, error: [e.code, e.line, e.column] };
+  }
+  return { tokens };
+}
+
+function errorOf(doc: string, options?: XmlParseOptions): [string, number, number] | undefined {
+  return parseWhole(doc, options).error;
+}
+
+const BAD_CHARS = [
+  "\u0000",
+  "\u0001",
+  "\u0008",
+  "\u000B",
+  "\u000C",
+  "\u000E",
+  "\u001F",
+  "\uFFFE",
+  "\uFFFF",
+  // Lone surrogates (built at run time: the TypeScript tooling refuses them in literals).
+  ...[0xd800, 0xdbff, 0xdc00, 0xdfff].map((c) => String.fromCharCode(c)),
+];
+
+describe("XML fast paths", () => {
+  it("finds a character that is not a Char in every context, after valid suspects", () => {
+    // Each template puts the bad character at the marker; a valid surrogate pair and U+FFFD
+    // (both near the suspect range) come first, so a remembered "next suspect" is passed by.
+    const templates = [
+      "<r>\u{1F600}\uFFFD<a>x@y</a></r>",
+      "<r>\u{1F600}<a b='1' c='x@y'/></r>",
+      "<r><a b='\u{1F600}'/>\n<![CDATA[x@y]]></r>",
+      "<r><!--\u{1F600}-->\n<!--x@y--></r>",
+      "<r><?pi \u{1F600}?><?pi x@y?></r>",
+      "<r>\u{1F600}</r><!--x@y-->",
+      "<r>ok</r>\n<?pi x@y?>",
+      "<r>a &amp; \u{1F600} b@</r>",
+    ];
+    for (const tpl of templates) {
+      for (const bad of BAD_CHARS) {
+        const doc = tpl.replace("@", bad);
+        const at = doc.indexOf(bad);
+        const before = doc.slice(0, at);
+        const line = before.split("\n").length;
+        const column = at - (before.lastIndexOf("\n") + 1) + 1;
+        const label = `${JSON.stringify(tpl)} with U+${bad.charCodeAt(0).toString(16)}`;
+        assert.deepEqual(errorOf(doc), ["InvalidCharacter", line, column], label);
+        // The same when the suspect and the bad character arrive in different chunks.
+        for (const cut of [1, at - 1, at, at + 1]) {
+          assert.deepEqual(
+            parseChunks(doc, [cut]).error,
+            ["InvalidCharacter", line, column],
+            label,
+          );
+        }
+      }
+    }
+    assert.equal(errorOf("<r>\u{1F600}\u{10FFFF}\uD7FF\uE000\uFFFD\t\n</r>"), undefined);
+  });
+
+  it("finds '<' in an attribute value wherever the search for '<' last stopped", () => {
+    assert.deepEqual(errorOf("<r a='1' b='2<'>x</r>"), ["InvalidSyntax", 1, 14]);
+    assert.deepEqual(errorOf("<r>t<s a='1'/><s b='<'/></r>"), ["InvalidSyntax", 1, 21]);
+    assert.deepEqual(errorOf("<r>\n<s a='x' b=\"y<\"/></r>"), ["InvalidSyntax", 2, 14]);
+    // '>' is fine in a value, so the '<' after it belongs to the next tag.
+    assert.equal(errorOf("<r a='>'><s b='a>b'/></r>"), undefined);
+  });
+
+  it("decodes references and normalises whitespace only in the values that hold them", () => {
+    const p = new XmlParser(
+      "<r a='1' b='x&amp;y' c='p\tq' d='m\nn' e='z'>a&lt;b<s f='&#x9;'/>c</r>",
+    );
+    const ts: XmlToken[] = [];
+    while (p.next()) ts.push(p.current());
+    assert.deepEqual(ts[0].attributes.map((a) => a.value), ["1", "x&y", "p q", "m n", "z"]);
+    assert.equal(ts[1].text, "a<b");
+    assert.equal(ts[2].attributes[0].value, "\t");
+    assert.equal(ts[4].text, "c");
+  });
+
+  it("rejects ']]>' in text but not in CDATA or attribute values, in any position", () => {
+    assert.deepEqual(errorOf("<r><![CDATA[a]]>b]]></r>"), ["InvalidSyntax", 1, 18]);
+    assert.deepEqual(errorOf("<r>a<s/>b]]></r>"), ["InvalidSyntax", 1, 10]);
+    assert.equal(errorOf("<r a=']]>'><![CDATA[]]]]><![CDATA[>]]>]]&gt;</r>"), undefined);
+  });
+
+  it("gives the same tokens and errors fed in chunks as whole, for mutated documents", () => {
+    const seed = "<?xml version='1.0'?>\n<r xmlns='urn:d' xmlns:p='urn:p'>\n" +
+      "<p:i p:k='a\tb&amp;' k='&#10;\u{1F600}'>x &gt; y]]</p:i><e/>" +
+      "<![CDATA[<b>&c</b>]]]><!--c-->\u{1F600}<?pi d?><x:y xmlns:x='urn:x' x:z='1'/></r>\n";
+    const alphabet = [
+      ..."<>/!?-[]&;#x'\"=: \t\nabp\u0000\uFFFF\u{1F600}",
+      String.fromCharCode(0xd800),
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(seed.length), fc.nat(2), fc.constantFrom(...alphabet)), {
+          maxLength: 4,
+        }),
+        fc.array(fc.nat(seed.length + 8), { maxLength: 6 }),
+        fc.boolean(),
+        (edits, cuts, namespaces) => {
+          let doc = seed;
+          for (const [at, op, ch] of edits) {
+            if (op === 0) doc = doc.slice(0, at) + doc.slice(at + 1);
+            else if (op === 1) doc = doc.slice(0, at) + ch + doc.slice(at);
+            else doc = doc.slice(0, at) + ch + doc.slice(at + 1);
+          }
+          const whole = parseWhole(doc, { namespaces });
+          assert.deepEqual(parseChunks(doc, cuts, { namespaces }), whole);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("keeps remembered positions right when a long stream drops consumed input", () => {
+    // Over 64 KiB in small chunks, so the buffer is cut from the front several times, with a
+    // rare character ('&', tab, "]]>", '<' in a value, a bad character) near the end.
+    let body = "";
+    for (let k = 0; k < 1500; k++) {
+      body += `<item n="${k}" xmlns:q="urn:q${
+        k % 3
+      }"><q:t>text ${k} é</q:t><![CDATA[c${k}]]></item>\n`;
+    }
+    const tails: [string, [string, number, number] | undefined][] = [
+      ["<z a='x&amp;y\tz'>&lt;</z>", undefined],
+      ["<z>]]></z>", ["InvalidSyntax", 1502, 4]],
+      ["<z a='<'/>", ["InvalidSyntax", 1502, 7]],
+      ["<z>\u0001</z>", ["InvalidCharacter", 1502, 4]],
+      ["<z>&bogus;</z>", ["UndefinedEntity", 1502, 4]],
+    ];
+    for (const [tail, expected] of tails) {
+      const doc = `<r>\n${body}${tail}</r>`;
+      const whole = parseWhole(doc);
+      assert.deepEqual(whole.error, expected, tail);
+      for (const size of [997, 4096]) {
+        const cuts: number[] = [];
+        for (let c = size; c < doc.length; c += size) cuts.push(c);
+        assert.deepEqual(parseChunks(doc, cuts), whole, `${tail} in chunks of ${size}`);
+      }
+    }
+  });
+});
