@@ -453,7 +453,7 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
   #scan = 0; // where the search for the end of the head resumes, relative to #pos
   #state: State = State.Head;
   #error: HttpParseError | null = null;
-  #head: Head | null = null;
+  #head: (Head & HttpMessageBody) | null = null;
   #remaining = 0; // bytes left in a Content-Length body or in a chunk
   #parts: Uint8Array[] = [];
   #bodyBytes = 0;
@@ -507,7 +507,11 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
   }
 
   /** Parses the head once its bytes are complete (subclass hook). */
-  protected abstract parseHead(text: string): Head;
+  /**
+   * Parses a head. The result already has the body fields (`body`, `trailers`) that completing
+   * the message fills in, so the object keeps one shape from creation on.
+   */
+  protected abstract parseHead(text: string): Head & HttpMessageBody;
 
   /** Throws an {@linkcode HttpParseError}. */
   protected fail(code: HttpParseErrorCode, status: number, message: string): never {
@@ -689,10 +693,9 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
     if (parts.length !== 0) this.#parts = [];
     this.#head = null;
     this.#state = State.Head;
-    const msg = head as Head & HttpMessageBody;
-    msg.body = body;
-    msg.trailers = trailers;
-    return msg;
+    head.body = body;
+    head.trailers = trailers;
+    return head;
   }
 
   // Returns the index of the CRLFCRLF ending the head (or trailer section), or -1.
@@ -1072,7 +1075,7 @@ export class HttpRequestParser extends HttpParserBase<HttpRequestHead> {
   }
 
   /** Parses a request head. */
-  protected parseHead(text: string): HttpRequestHead {
+  protected parseHead(text: string): HttpRequestMessage {
     const limits = this.limits;
     let eol = text.indexOf("\r\n");
     if (eol < 0) eol = text.length;
@@ -1154,6 +1157,8 @@ export class HttpRequestParser extends HttpParserBase<HttpRequestHead> {
       contentLength,
       expectContinue,
       unsupportedExpect,
+      body: EMPTY,
+      trailers: null,
     };
   }
 }
@@ -1212,7 +1217,7 @@ export class HttpResponseParser extends HttpParserBase<HttpResponseHead> {
   }
 
   /** Parses a response head. */
-  protected parseHead(text: string): HttpResponseHead {
+  protected parseHead(text: string): HttpResponseMessage {
     let eol = text.indexOf("\r\n");
     if (eol < 0) eol = text.length;
     const sp1 = text.indexOf(" ");
@@ -1280,7 +1285,17 @@ export class HttpResponseParser extends HttpParserBase<HttpResponseHead> {
       bodyKind = "close";
       keepAlive = false;
     }
-    return { version, status, reason, headers, keepAlive, bodyKind, contentLength };
+    return {
+      version,
+      status,
+      reason,
+      headers,
+      keepAlive,
+      bodyKind,
+      contentLength,
+      body: EMPTY,
+      trailers: null,
+    };
   }
 }
 

@@ -37,7 +37,10 @@ export type RouteMatch<H> =
     kind: "found";
     /** The route's handler. */
     handler: H;
-    /** Percent-decoded parameters; a trailing wildcard is under `"*"`. */
+    /**
+     * Percent-decoded parameters; a trailing wildcard is under `"*"`. A route without
+     * parameters gets one shared frozen empty object.
+     */
     params: Record<string, string>;
     /** The pattern that matched, for logs and stats. */
     pattern: string;
@@ -56,6 +59,8 @@ export type RouteMatch<H> =
 interface Route<H> {
   handler: H;
   pattern: string;
+  /** The match of an all-static pattern, built once: such a route has no parameters. */
+  found: RouteMatch<H> | null;
 }
 
 class Node<H> {
@@ -77,6 +82,7 @@ function safeDecode(s: string): string {
 }
 
 const NOT_FOUND = Object.freeze({ kind: "notFound" as const });
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
  * The router. `H` is whatever a route carries (a handler function).
@@ -166,7 +172,10 @@ export class Router<H> {
     if (map.has(method)) {
       throw new RouterError("DuplicateRoute", `${method} ${pattern} is already registered`);
     }
-    map.set(method, { handler, pattern });
+    const found: RouteMatch<H> | null = pattern.includes("{") || pattern.endsWith("*")
+      ? null
+      : Object.freeze({ kind: "found", handler, params: NO_PARAMS, pattern });
+    map.set(method, { handler, pattern, found });
     this.#size++;
   }
 
@@ -178,9 +187,7 @@ export class Router<H> {
     const exact = this.#exact.get(path);
     if (exact !== undefined) {
       const route = pick(exact, method);
-      if (route !== null) {
-        return { kind: "found", handler: route.handler, params: {}, pattern: route.pattern };
-      }
+      if (route !== null) return route.found!;
     }
     // Scratch state of one lookup (lookups are synchronous, so one set per router is enough).
     const params = this.#params;

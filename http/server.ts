@@ -523,10 +523,16 @@ export class WebhookServer implements AsyncDisposable {
   #corkSid = -1;
   #corked: Uint8Array | null = null;
   /**
-   * The time read when the current batch of bytes arrived: one clock read per `onData`, shared
-   * by every stamp taken while handling it (the clock costs more than a request's framing).
+   * The coarse clock the timeout stamps come from: the time of the last sweep. Timeouts are only
+   * checked by the sweep anyway, so a stamp up to one period old costs no precision the sweep
+   * has, and saves a clock read per request (the clock costs more than a request's framing).
+   * The sweeps allow for that age (`#slack`) so a timeout never fires early.
    */
   #now = 0;
+  /** One sweep period: how much older than the event a stamp can be. */
+  #slack = 0;
+  /** Stamps read the real clock when the access log reports durations. */
+  readonly #precise: boolean;
   #allClosed: (() => void) | null = null;
   #ioFactory: ServerTransportFactory;
 
@@ -543,6 +549,7 @@ export class WebhookServer implements AsyncDisposable {
     this.#maxConnections = options.maxConnections ?? 10_000;
     this.#maxRequests = options.maxRequestsPerConnection ?? Infinity;
     this.#logger = options.logger;
+    this.#precise = options.logger !== undefined;
     this.#dateHeader = options.dateHeader ?? true;
     const network = options.network ?? {};
     this.#ioFactory = options.transport ??
@@ -683,10 +690,12 @@ export class WebhookServer implements AsyncDisposable {
     this.#boundPort = await io.listen(this.#hostname, port, this.#tls);
     this.#io = io;
     this.#updateDate();
+    this.#now = platform().now();
     const period = Math.max(
       20,
       Math.min(1000, this.#headerTimeout / 4, this.#idleTimeout / 4, this.#requestTimeout / 4),
     );
+    this.#slack = period;
     this.#sweep = setInterval(() => this.#onSweep(), period);
     platform().unrefTimer(this.#sweep);
   }
@@ -742,7 +751,7 @@ export class WebhookServer implements AsyncDisposable {
       this.#io?.close(sid);
       return;
     }
-    const now = platform().now();
+    const now = this.#time();
     this.#conns.set(sid, {
       sid,
       remote,
@@ -770,8 +779,7 @@ export class WebhookServer implements AsyncDisposable {
     const conn = this.#conns.get(sid);
     this.#stats.bytesIn += data.length;
     if (conn === undefined || conn.closing) return;
-    const now = platform().now();
-    this.#now = now;
+    const now = this.#time();
     conn.lastActivity = now;
     if (conn.requestStart < 0) conn.requestStart = now;
     conn.parser.push(data);
@@ -871,8 +879,8 @@ export class WebhookServer implements AsyncDisposable {
       conn.continueSent = false;
       conn.requests++;
       this.#stats.requests++;
-      const started = conn.requestStart < 0 ? this.#now : conn.requestStart;
-      conn.requestStart = conn.parser.bufferedBytes > 0 ? this.#now : -1;
+      const started = conn.requestStart < 0 ? this.#time() : conn.requestStart;
+      conn.requestStart = conn.parser.bufferedBytes > 0 ? this.#time() : -1;
       conn.headDone = false;
       const pending = this.#dispatch(conn, msg, started);
       if (pending !== null) {
@@ -880,10 +888,9 @@ export class WebhookServer implements AsyncDisposable {
         conn.busySince = started;
         pending.then(() => {
           conn.busy = false;
-          this.#now = platform().now();
           if (!conn.closing) {
             if (conn.requestStart < 0 && conn.parser.bufferedBytes > 0) {
-              conn.requestStart = this.#now;
+              conn.requestStart = this.#time();
             }
             this.#drive(conn);
           }
@@ -927,11 +934,9 @@ export class WebhookServer implements AsyncDisposable {
     if (result instanceof Promise) {
       return result.then(
         () => {
-          this.#now = platform().now();
           return this.#finish(conn, msg, req, res, started) ?? undefined;
         },
         (e) => {
-          this.#now = platform().now();
           this.#handlerFailed(res, e, req);
           return this.#finish(conn, msg, req, res, started) ?? undefined;
         },
@@ -1094,7 +1099,6 @@ export class WebhookServer implements AsyncDisposable {
       });
       keepAlive = false;
     }
-    this.#now = platform().now();
     this.#afterResponse(conn, req, res.status, total, keepAlive, started);
   }
 
@@ -1124,7 +1128,7 @@ export class WebhookServer implements AsyncDisposable {
       });
     }
     if (!keepAlive) this.#closeConn(conn);
-    else conn.lastActivity = this.#now;
+    else conn.lastActivity = this.#time();
   }
 
   #errorBytes(status: number, code: string, message: string): Uint8Array {
@@ -1156,9 +1160,16 @@ export class WebhookServer implements AsyncDisposable {
     this.#dateBytes = ENCODER.encode(this.#date);
   }
 
+  // A stamp for timeouts (and, with an access log, durations).
+  #time(): number {
+    return this.#precise ? platform().now() : this.#now;
+  }
+
   #onSweep(): void {
     this.#updateDate();
-    const now = platform().now();
+    this.#now = platform().now();
+    // Ages are measured against a stamp that may be one period old: allow for it.
+    const now = this.#now - this.#slack;
     for (const conn of this.#conns.values()) {
       if (conn.closing) continue;
       if (conn.busy) {

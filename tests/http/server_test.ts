@@ -357,8 +357,12 @@ for (const adapter of availableAdapters()) {
         keepAliveTimeoutMs: 200,
       });
       try {
+        const sent = platform().now();
         const slow = await raw(server.port, "GET / HTTP/1.1\r\nHost: h\r\nX-Slow: ");
         assert.match(slow, /^HTTP\/1\.1 408 /);
+        // Stamps come from a coarse clock; the timeout must still never fire early.
+        const waited = platform().now() - sent;
+        assert.ok(waited >= 195, `408 after ${waited.toFixed(0)} ms, before the 200 ms timeout`);
         const idle = await raw(server.port, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
         assert.match(idle, /^HTTP\/1\.1 200 /); // then closed by the idle timeout
         assert.ok(server.getStats().timeouts >= 2);
