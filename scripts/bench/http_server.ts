@@ -6,6 +6,9 @@
  *
  * - Deno: ours, raw `Deno.serve`, npm `hono` on `Deno.serve`.
  * - Node: ours, raw `node:http`, npm `fastify`.
+ * - The floor on each runtime: a loop over the runtime's own sockets that
+ *   parses nothing and writes a fixed response per read (`Deno.listen`,
+ *   `node:net`). Any HTTP server on those sockets costs at least this much.
  *
  * The server process is pinned to core 0 and wrk to core 1 (taskset) when
  * the machine has them. All servers run at once and the measuring rounds
@@ -19,6 +22,7 @@
  * @module
  */
 import { createServer } from "node:http";
+import { createServer as createNetServer, type Socket } from "node:net";
 import process from "node:process";
 import { platform } from "../../core/platform/mod.ts";
 import { WebhookServer } from "../../http/server.ts";
@@ -177,8 +181,90 @@ const fastify: Candidate = {
   },
 };
 
+// The socket floor: one read, one fixed response written, nothing parsed. wrk sends one request
+// per connection at a time, so each read is one whole request.
+const FLOOR_RESPONSES: Record<string, Uint8Array> = {};
+function floorResponse(path: string): Uint8Array {
+  if (FLOOR_RESPONSES[path] === undefined) {
+    const body = path === "/json" ? JSON.stringify({ message: "Hello, World!" }) : USER("42");
+    FLOOR_RESPONSES[path] = new TextEncoder().encode(
+      `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+  }
+  return FLOOR_RESPONSES[path];
+}
+// "GET /json ..." has a 'j' at offset 5.
+const floorPath = (b: Uint8Array): string => (b[5] === 106 ? "/json" : "/users/42");
+
+const denoFloor: Candidate = {
+  name: "floor: Deno.listen",
+  start(port) {
+    const listener = g.Deno.listen({ hostname: "127.0.0.1", port });
+    const conns = new Set<{ close(): void }>();
+    const serve = async (conn: {
+      read(b: Uint8Array): Promise<number | null>;
+      write(b: Uint8Array): Promise<number>;
+      close(): void;
+    }) => {
+      conns.add(conn);
+      const buf = new Uint8Array(4096);
+      try {
+        for (;;) {
+          const n = await conn.read(buf);
+          if (n === null) break;
+          await conn.write(floorResponse(floorPath(buf)));
+        }
+      } catch {
+        // closed by stop()
+      }
+      conns.delete(conn);
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    };
+    (async () => {
+      for await (const conn of listener) serve(conn);
+    })().catch(() => {});
+    return Promise.resolve({
+      port,
+      stop() {
+        listener.close();
+        for (const c of conns) c.close();
+        return Promise.resolve();
+      },
+    });
+  },
+};
+
+const nodeFloor: Candidate = {
+  name: "floor: node:net",
+  async start(port) {
+    const sockets = new Set<Socket>();
+    const server = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.setNoDelay(true);
+      socket.on("data", (b: Uint8Array) => socket.write(floorResponse(floorPath(b))));
+      socket.on("error", () => {});
+      socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
+    return {
+      port,
+      stop: () =>
+        new Promise<void>((r) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => r());
+        }),
+    };
+  },
+};
+
 await pin();
-const candidates = isDeno ? [ours, denoServe, hono] : [ours, nodeHttp, fastify];
+const candidates = isDeno
+  ? [ours, denoServe, hono, denoFloor]
+  : [ours, nodeHttp, fastify, nodeFloor];
 const runtime = isDeno ? `Deno ${g.Deno.version.deno}` : `Node ${g.process.version}`;
 const paths = ["/json", "/users/42"];
 console.log(
