@@ -30,6 +30,7 @@ import {
   sessionLimitReached,
   sessionNotFound,
 } from "./_util.ts";
+import { CallbackSet } from "./_callbacks.ts";
 import { getAdapter } from "./adapters.ts";
 import {
   type Capabilities,
@@ -50,7 +51,6 @@ import {
 } from "./transport.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const noop = (): void => {};
 
 interface Waiter {
   resolve(): void;
@@ -91,11 +91,7 @@ export class SharedTransport implements Transport {
   #serverTls: Promise<ResolvedTls> | null = null;
   #clientTls: Promise<ResolvedTls> | null = null;
   #allClosed: (() => void) | null = null;
-  #onAccept: NonNullable<TransportCallbacks["onAccept"]> = noop;
-  #onConnect: NonNullable<TransportCallbacks["onConnect"]> = noop;
-  #onData: NonNullable<TransportCallbacks["onData"]> = noop;
-  #onClose: NonNullable<TransportCallbacks["onClose"]> = noop;
-  #onError: NonNullable<TransportCallbacks["onError"]> = noop;
+  readonly #callbacks = new CallbackSet();
 
   /**
    * Creates a stopped transport; `listen` or `connect` start it.
@@ -112,11 +108,7 @@ export class SharedTransport implements Transport {
 
   /** Replaces the callbacks; absent ones become no-ops. */
   setCallbacks(callbacks: TransportCallbacks): void {
-    this.#onAccept = callbacks.onAccept ?? noop;
-    this.#onConnect = callbacks.onConnect ?? noop;
-    this.#onData = callbacks.onData ?? noop;
-    this.#onClose = callbacks.onClose ?? noop;
-    this.#onError = callbacks.onError ?? noop;
+    this.#callbacks.replace(callbacks);
   }
 
   /** Starts the idle sweeper (when an idle timeout is set). Idempotent. */
@@ -179,7 +171,7 @@ export class SharedTransport implements Transport {
       onError: (error, tlsFailure) => {
         this.#stats.errors++;
         if (tlsFailure) this.#stats.tlsFailures++;
-        this.#onError(error as TransportError);
+        this.#callbacks.onError(error as TransportError);
       },
     });
     const info: ListenerInfo = { id, host: raw.host, port: raw.port, tls: tls !== null };
@@ -191,13 +183,13 @@ export class SharedTransport implements Transport {
     if (this.#sessions.size >= this.#config.maxSessions || !this.#listeners.has(listenerId)) {
       conn.destroy();
       this.#stats.errors++;
-      this.#onError(sessionLimitReached(this.#config.maxSessions));
+      this.#callbacks.onError(sessionLimitReached(this.#config.maxSessions));
       return;
     }
     const s = this.#register(conn, false, listenerId);
     this.#stats.accepted++;
     if (conn.tls) this.#stats.tlsHandshakes++;
-    this.#onAccept(s.sid, s.info);
+    this.#callbacks.onAccept(s.sid, s.info);
   }
 
   #register(conn: RawConn, outbound: boolean, listenerId: number | null): Session {
@@ -229,7 +221,7 @@ export class SharedTransport implements Transport {
         s.last = this.#clock;
         stats.bytesIn += data.length;
         try {
-          this.#onData(sid, data);
+          this.#callbacks.onData(sid, data);
         } catch (error) {
           this.#callbackFailed(s, error);
         }
@@ -262,7 +254,7 @@ export class SharedTransport implements Transport {
       sid: s.sid,
     });
     this.#closeSession(s, "error", failure, false);
-    this.#onError(failure, s.sid);
+    this.#callbacks.onError(failure, s.sid);
   }
 
   #closeSession(
@@ -290,7 +282,7 @@ export class SharedTransport implements Transport {
       for (const w of waiters) w.reject(error);
     }
     try {
-      this.#onClose(s.sid, reason, s.error);
+      this.#callbacks.onClose(s.sid, reason, s.error);
     } finally {
       if (this.#sessions.size === 0 && this.#allClosed) this.#allClosed();
     }
@@ -341,7 +333,7 @@ export class SharedTransport implements Transport {
     const s = this.#register(conn, true, null);
     this.#stats.connected++;
     if (conn.tls) this.#stats.tlsHandshakes++;
-    this.#onConnect(s.sid, s.info);
+    this.#callbacks.onConnect(s.sid, s.info);
     return s.sid;
   }
 

@@ -32,6 +32,7 @@ import {
   sessionLimitReached,
   sessionNotFound,
 } from "./_util.ts";
+import { CallbackSet } from "./_callbacks.ts";
 import { getAdapter } from "./adapters.ts";
 import {
   type Capabilities,
@@ -51,7 +52,6 @@ import {
 } from "./transport.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const noop = (): void => {};
 
 interface UdpSocketState {
   /** Listener id, or null for a socket owned by one outbound session. */
@@ -81,11 +81,7 @@ export class SharedUdpTransport implements Transport {
   #stats: UnifiedStats = emptyStats();
   #clock = 0;
   #sweeper: ReturnType<typeof setInterval> | null = null;
-  #onAccept: NonNullable<TransportCallbacks["onAccept"]> = noop;
-  #onConnect: NonNullable<TransportCallbacks["onConnect"]> = noop;
-  #onData: NonNullable<TransportCallbacks["onData"]> = noop;
-  #onClose: NonNullable<TransportCallbacks["onClose"]> = noop;
-  #onError: NonNullable<TransportCallbacks["onError"]> = noop;
+  readonly #callbacks = new CallbackSet();
 
   /**
    * Creates a stopped transport; `listen` or `connect` start it.
@@ -102,11 +98,7 @@ export class SharedUdpTransport implements Transport {
 
   /** Replaces the callbacks; absent ones become no-ops. */
   setCallbacks(callbacks: TransportCallbacks): void {
-    this.#onAccept = callbacks.onAccept ?? noop;
-    this.#onConnect = callbacks.onConnect ?? noop;
-    this.#onData = callbacks.onData ?? noop;
-    this.#onClose = callbacks.onClose ?? noop;
-    this.#onError = callbacks.onError ?? noop;
+    this.#callbacks.replace(callbacks);
   }
 
   /** Starts the session expiry sweeper. Idempotent. */
@@ -133,7 +125,7 @@ export class SharedUdpTransport implements Transport {
       onMessage: (data, address, remotePort) => this.#message(state, data, address, remotePort),
       onOversize: (size, address, remotePort) => {
         this.#stats.errors++;
-        this.#onError(
+        this.#callbacks.onError(
           new TransportError(
             "DatagramTooLarge",
             `dropped a ${size}-byte datagram from ${address}:${remotePort} (limit ${this.#config.maxDatagramSize})`,
@@ -142,7 +134,9 @@ export class SharedUdpTransport implements Transport {
       },
       onError: (error) => {
         this.#stats.errors++;
-        this.#onError(new TransportError("Io", `UDP socket: ${String(error)}`, { cause: error }));
+        this.#callbacks.onError(
+          new TransportError("Io", `UDP socket: ${String(error)}`, { cause: error }),
+        );
       },
     });
   }
@@ -166,7 +160,7 @@ export class SharedUdpTransport implements Transport {
       }
       s = this.#newSession(state, address, port, false);
       this.#stats.accepted++;
-      this.#onAccept(s.sid, s.info);
+      this.#callbacks.onAccept(s.sid, s.info);
       if (!this.#sessions.has(s.sid)) return;
     }
     s.last = this.#clock;
@@ -177,11 +171,11 @@ export class SharedUdpTransport implements Transport {
   /** A throwing `onData` must not take the socket (or the process) down: drop the session. */
   #deliver(s: UdpSession, data: Uint8Array): void {
     try {
-      this.#onData(s.sid, data);
+      this.#callbacks.onData(s.sid, data);
     } catch (error) {
       this.#stats.errors++;
       this.#end(s, "error");
-      this.#onError(
+      this.#callbacks.onError(
         new TransportError("Io", `onData callback of session ${s.sid} threw`, {
           cause: error,
           sid: s.sid,
@@ -262,7 +256,7 @@ export class SharedUdpTransport implements Transport {
     state.raw = await this.#bind(isIpv6(host) ? "::" : "0.0.0.0", 0, state);
     const s = this.#newSession(state, host, port, true);
     this.#stats.connected++;
-    this.#onConnect(s.sid, s.info);
+    this.#callbacks.onConnect(s.sid, s.info);
     return s.sid;
   }
 
@@ -272,7 +266,7 @@ export class SharedUdpTransport implements Transport {
     if (s === undefined || s.socket.raw === null) return false;
     if (data.length > this.#config.maxDatagramSize) {
       this.#stats.errors++;
-      this.#onError(this.#tooLarge(sid, data.length), sid);
+      this.#callbacks.onError(this.#tooLarge(sid, data.length), sid);
       return false;
     }
     s.socket.raw.send(data, s.info.remotePort, s.info.remoteAddress);
@@ -319,7 +313,7 @@ export class SharedUdpTransport implements Transport {
       s.socket.raw = null;
     }
     this.#stats.closed++;
-    this.#onClose(s.sid, reason);
+    this.#callbacks.onClose(s.sid, reason);
   }
 
   /** Forgets a session (and closes its socket when it was connected). */

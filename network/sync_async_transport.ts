@@ -19,6 +19,7 @@
  * @module
  */
 import type { RuntimeName } from "../core/platform/types.ts";
+import { CallbackSet } from "./_callbacks.ts";
 import { sessionNotFound } from "./_util.ts";
 import {
   type Capabilities,
@@ -108,11 +109,7 @@ export class SyncAsyncTransport implements Transport {
   #states = new Map<SessionId, State>();
   #defaultMode: ReadMode;
   #maxBuffered: number;
-  #onAccept: NonNullable<TransportCallbacks["onAccept"]> = noop;
-  #onConnect: NonNullable<TransportCallbacks["onConnect"]> = noop;
-  #onData: NonNullable<TransportCallbacks["onData"]> = noop;
-  #onClose: NonNullable<TransportCallbacks["onClose"]> = noop;
-  #onError: NonNullable<TransportCallbacks["onError"]> = noop;
+  readonly #callbacks = new CallbackSet();
 
   /**
    * Wraps `base`, taking over its callbacks.
@@ -135,15 +132,15 @@ export class SyncAsyncTransport implements Transport {
     base.setCallbacks({
       onAccept: (sid, info) => {
         this.#state(sid);
-        this.#onAccept(sid, info);
+        this.#callbacks.onAccept(sid, info);
       },
       onConnect: (sid, info) => {
         this.#state(sid);
-        this.#onConnect(sid, info);
+        this.#callbacks.onConnect(sid, info);
       },
       onData: (sid, data) => this.#data(sid, data),
       onClose: (sid, reason, error) => this.#closed(sid, reason, error),
-      onError: (error, sid) => this.#onError(error, sid),
+      onError: (error, sid) => this.#callbacks.onError(error, sid),
     });
   }
 
@@ -171,7 +168,7 @@ export class SyncAsyncTransport implements Transport {
   #data(sid: SessionId, data: Uint8Array): void {
     const s = this.#states.get(sid) ?? this.#state(sid);
     if (s.mode === ReadMode.Callback) {
-      this.#onData(sid, data);
+      this.#callbacks.onData(sid, data);
       return;
     }
     // A small view into a large read buffer would pin the whole buffer while it waits here.
@@ -191,16 +188,12 @@ export class SyncAsyncTransport implements Transport {
       this.#serve(sid, s);
       if (s.buffered === 0) this.#states.delete(sid);
     }
-    this.#onClose(sid, reason, error);
+    this.#callbacks.onClose(sid, reason, error);
   }
 
   /** Replaces the callbacks; absent ones become no-ops. */
   setCallbacks(callbacks: TransportCallbacks): void {
-    this.#onAccept = callbacks.onAccept ?? noop;
-    this.#onConnect = callbacks.onConnect ?? noop;
-    this.#onData = callbacks.onData ?? noop;
-    this.#onClose = callbacks.onClose ?? noop;
-    this.#onError = callbacks.onError ?? noop;
+    this.#callbacks.replace(callbacks);
   }
 
   /**
@@ -228,7 +221,7 @@ export class SyncAsyncTransport implements Transport {
       s.chunks = [];
       s.buffered = 0;
       this.#resumeIfPaused(sid, s);
-      for (const c of chunks) this.#onData(sid, c);
+      for (const c of chunks) this.#callbacks.onData(sid, c);
       if (s.closed) this.#states.delete(sid);
     }
   }
