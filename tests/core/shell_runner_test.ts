@@ -128,7 +128,8 @@ for (const p of availablePlatforms()) {
       withPlatform(p, async () => {
         const controller = new AbortController();
         const running = runner.run("sleep", ["30"], { signal: controller.signal });
-        setTimeout(() => controller.abort(), 50);
+        // run() spawns and listens for the abort before it first yields: the child is running.
+        controller.abort();
         const r = await running;
         assert.equal(r.aborted, true);
         assert.equal(r.timedOut, false);
