@@ -937,6 +937,14 @@ function quote(s: string): string {
 
 /** Deepest subtree handed whole to the engine's `JSON.stringify`. */
 const NATIVE_MAX_DEPTH = 48;
+/** Deepest level where pretty printing hands a subtree to the engine and re-indents it. */
+const NATIVE_PRETTY_LEVEL = 16;
+/**
+ * Pretty printing of a value whose first path runs deeper than this is written by our writer:
+ * `JSON.stringify` builds every line's indentation anew, which costs more than our rope of
+ * shared indentation strings once the lines are deep.
+ */
+const DEEP_PRETTY = 64;
 /** Ancestors up to this level are checked for cycles by a scan, deeper ones by a set. */
 const PATH_SCAN = 32;
 
@@ -957,32 +965,35 @@ interface KeyOrder {
 }
 
 class Writer {
-  readonly indents: string[] = [""];
   /** Ancestors at levels below PATH_SCAN, by level. */
   readonly path: object[] = [];
   /** Ancestors at levels from PATH_SCAN on. */
   readonly seen = new Set<object>();
   /** Key orders of recently seen object shapes, by first key. */
   readonly orders = new Map<string, KeyOrder[]>();
-  readonly pretty: boolean;
   readonly colon: string;
   /** Levels below this one do not try the native path (a check above already failed deep). */
   nativeFrom = 0;
+  /** `"\n"` plus the indentation of each level, built on first use (pretty mode). */
+  readonly lines: string[] = ["\n"];
+  /**
+   * The pretty output so far. Appending builds a rope that the engine flattens once, copying
+   * each shared indentation string into place: no per-line indentation is built or copied twice.
+   */
+  out = "";
 
   constructor(readonly unit: string, readonly sort: boolean) {
-    this.pretty = unit !== "";
-    this.colon = this.pretty ? ": " : ":";
+    this.colon = unit !== "" ? ": " : ":";
   }
 
-  indentAt(level: number): string {
-    let s = this.indents[level];
-    if (s === undefined) {
-      for (let l = this.indents.length; l <= level; l++) {
-        this.indents[l] = this.indents[l - 1] + this.unit;
-      }
-      s = this.indents[level];
+  lineAt(level: number): string {
+    const lines = this.lines;
+    for (let l = lines.length; l <= level; l++) {
+      // join builds a flat string where + would build a rope as deep as the level: the final
+      // flatten then copies each line with one block copy instead of walking that rope (5x).
+      lines[l] = [lines[l - 1], this.unit].join("");
     }
-    return s;
+    return lines[level];
   }
 
   /**
@@ -1044,7 +1055,130 @@ class Writer {
     return o;
   }
 
-  /** Returns undefined for values JSON omits (undefined, functions, symbols). */
+  /**
+   * Appends `v` pretty printed at `level` to {@linkcode out}; false (and nothing appended) for
+   * values JSON omits (undefined, functions, symbols).
+   */
+  append(v: unknown, level: number): boolean {
+    switch (typeof v) {
+      case "string":
+        this.out += quote(v);
+        return true;
+      case "number":
+        this.out += Number.isFinite(v) ? String(v) : "null";
+        return true;
+      case "boolean":
+        this.out += v ? "true" : "false";
+        return true;
+      case "bigint":
+        this.out += v.toString();
+        return true;
+      case "object":
+        break;
+      default:
+        return false;
+    }
+    if (v === null) {
+      this.out += "null";
+      return true;
+    }
+    if (v instanceof JsonRawNumber) {
+      this.out += v.text;
+      return true;
+    }
+    const toJSON = (v as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === "function") return this.append(toJSON.call(v, ""), level);
+    const nativeFrom = this.nativeFrom;
+    let keys: string[] | undefined;
+    // Near the top, a plain subtree goes to the engine whole and is re-indented; deeper down the
+    // re-indenting copy costs more than it saves.
+    if (level >= nativeFrom && level <= NATIVE_PRETTY_LEVEL) {
+      let r: number;
+      if (this.sort && !Array.isArray(v)) {
+        keys = Object.keys(v);
+        r = inOrder(keys) ? this.native(v, NATIVE_MAX_DEPTH) : 0;
+      } else r = this.native(v, NATIVE_MAX_DEPTH);
+      if (r < 0) {
+        const s = JSON.stringify(v, null, this.unit);
+        this.out += level === 0 ? s : s.replaceAll("\n", this.lineAt(level));
+        return true;
+      }
+      if (r > 8) this.nativeFrom = level + (r >> 1);
+    }
+    this.enter(v, level);
+    const inner = this.lineAt(level + 1);
+    if (Array.isArray(v)) {
+      if (v.length === 0) this.out += "[]";
+      else {
+        this.out += "[" + inner;
+        const sep = "," + inner;
+        for (let i = 0; i < v.length; i++) {
+          if (i > 0) this.out += sep;
+          if (!this.append(v[i], level + 1)) this.out += "null";
+        }
+        this.out += this.lineAt(level) + "]";
+      }
+    } else {
+      if (keys === undefined) keys = Object.keys(v);
+      const before = this.out;
+      this.out += "{";
+      let sep = inner;
+      let first = true;
+      if (keys.length === 0) {
+        // nothing to write
+      } else if (this.sort) {
+        const { sorted, prefixes } = this.order(keys);
+        for (let i = 0; i < sorted.length; i++) {
+          const mark = this.out;
+          this.out += sep + prefixes[i];
+          // A member JSON omits is taken back off the rope (strings are immutable: the mark is
+          // the text before it).
+          if (!this.append((v as Record<string, unknown>)[sorted[i]], level + 1)) this.out = mark;
+          else if (first) {
+            first = false;
+            sep = "," + inner;
+          }
+        }
+      } else {
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i];
+          const mark = this.out;
+          this.out += sep + quote(k) + ": ";
+          if (!this.append((v as Record<string, unknown>)[k], level + 1)) this.out = mark;
+          else if (first) {
+            first = false;
+            sep = "," + inner;
+          }
+        }
+      }
+      if (first) this.out = before + "{}";
+      else this.out += this.lineAt(level) + "}";
+    }
+    if (level >= PATH_SCAN) this.seen.delete(v);
+    this.nativeFrom = nativeFrom;
+    return true;
+  }
+
+  /** Records `v` as an ancestor of what is written next, failing on a cycle. */
+  enter(v: object, level: number): void {
+    if (level < PATH_SCAN) {
+      const path = this.path;
+      for (let i = 0; i < level; i++) {
+        if (path[i] === v) throw new JsonStringifyError("Cycle", "cannot stringify a cyclic value");
+      }
+      path[level] = v;
+    } else {
+      if (this.seen.has(v)) {
+        throw new JsonStringifyError("Cycle", "cannot stringify a cyclic value");
+      }
+      this.seen.add(v);
+    }
+  }
+
+  /**
+   * Writes `v` compact (the sortKeys path); undefined for values JSON omits (undefined,
+   * functions, symbols).
+   */
   write(v: unknown, level: number): string | undefined {
     switch (typeof v) {
       case "string":
@@ -1073,44 +1207,25 @@ class Writer {
         keys = Object.keys(v);
         r = inOrder(keys) ? this.native(v, NATIVE_MAX_DEPTH) : 0;
       } else r = this.native(v, NATIVE_MAX_DEPTH);
-      if (r < 0) {
-        if (!this.pretty) return JSON.stringify(v);
-        const s = JSON.stringify(v, null, this.unit);
-        return level === 0 ? s : s.replaceAll("\n", "\n" + this.indentAt(level));
-      }
+      if (r < 0) return JSON.stringify(v);
       // Children on the failing path would fail again: skip the check for a while below.
       if (r > 8) this.nativeFrom = level + (r >> 1);
     }
-    if (level < PATH_SCAN) {
-      const path = this.path;
-      for (let i = 0; i < level; i++) {
-        if (path[i] === v) throw new JsonStringifyError("Cycle", "cannot stringify a cyclic value");
-      }
-      path[level] = v;
-    } else {
-      if (this.seen.has(v)) {
-        throw new JsonStringifyError("Cycle", "cannot stringify a cyclic value");
-      }
-      this.seen.add(v);
-    }
-    const pretty = this.pretty;
-    const inner = pretty ? this.indentAt(level + 1) : "";
+    this.enter(v, level);
     let out: string;
     if (Array.isArray(v)) {
       if (v.length === 0) out = "[]";
       else {
-        const sep = pretty ? ",\n" + inner : ",";
-        out = pretty ? "[\n" + inner : "[";
+        out = "[";
         for (let i = 0; i < v.length; i++) {
-          if (i > 0) out += sep;
+          if (i > 0) out += ",";
           out += this.write(v[i], level + 1) ?? "null";
         }
-        out += pretty ? "\n" + this.indentAt(level) + "]" : "]";
+        out += "]";
       }
     } else {
       if (keys === undefined) keys = Object.keys(v);
-      const sep = pretty ? ",\n" + inner : ",";
-      out = pretty ? "{\n" + inner : "{";
+      out = "{";
       let first = true;
       if (keys.length === 0) {
         // nothing to write
@@ -1120,27 +1235,55 @@ class Writer {
           const s = this.write((v as Record<string, unknown>)[sorted[i]], level + 1);
           if (s === undefined) continue;
           if (first) first = false;
-          else out += sep;
+          else out += ",";
           out += prefixes[i] + s;
         }
       } else {
-        const colon = this.colon;
         for (let i = 0; i < keys.length; i++) {
           const k = keys[i];
           const s = this.write((v as Record<string, unknown>)[k], level + 1);
           if (s === undefined) continue;
           if (first) first = false;
-          else out += sep;
-          out += quote(k) + colon + s;
+          else out += ",";
+          out += quote(k) + ":" + s;
         }
       }
-      if (first) out = "{}";
-      else out += pretty ? "\n" + this.indentAt(level) + "}" : "}";
+      out = first ? "{}" : out + "}";
     }
     if (level >= PATH_SCAN) this.seen.delete(v);
     this.nativeFrom = nativeFrom;
     return out;
   }
+}
+
+/**
+ * True when following the first nested object or array from `v` downwards (a cheap probe of the
+ * value's shape) goes more than `levels` levels deep.
+ */
+function deepPath(v: unknown, levels: number): boolean {
+  for (let d = 0; d <= levels; d++) {
+    if (typeof v !== "object" || v === null) return false;
+    let next: unknown = undefined;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (typeof x === "object" && x !== null) {
+          next = x;
+          break;
+        }
+      }
+    } else {
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        if (typeof x === "object" && x !== null) {
+          next = x;
+          break;
+        }
+      }
+    }
+    v = next;
+  }
+  return true;
 }
 
 /**
@@ -1164,9 +1307,9 @@ export function stringifyJson(value: JsonValue, options?: JsonStringifyOptions):
     ? " ".repeat(Math.max(0, Math.min(10, Math.floor(ind))))
     : (ind ?? "").slice(0, 10);
   const sort = options?.sortKeys === true;
-  if (unit === "" && !sort) {
+  if (!sort && (unit === "" || !deepPath(value, DEEP_PRETTY))) {
     try {
-      const s = JSON.stringify(value);
+      const s = unit === "" ? JSON.stringify(value) : JSON.stringify(value, null, unit);
       if (s !== undefined) return s;
     } catch {
       // bigint, JsonRawNumber or a cycle: our writer handles or names them.
@@ -1174,7 +1317,9 @@ export function stringifyJson(value: JsonValue, options?: JsonStringifyOptions):
   }
   let out: string | undefined;
   try {
-    out = new Writer(unit, sort).write(value, 0);
+    const w = new Writer(unit, sort);
+    if (unit === "") out = w.write(value, 0);
+    else if (w.append(value, 0)) out = w.out;
   } catch (e) {
     if (e instanceof RangeError) {
       throw new JsonStringifyError("TooDeep", "value nested too deeply to stringify");

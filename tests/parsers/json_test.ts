@@ -384,6 +384,35 @@ describe("stringifyJson", () => {
     assert.throws(() => stringifyJson(chain as never, { indent: 2 }), JsonStringifyError);
   });
 
+  it("pretty prints values deeper than the engine's writer is used for exactly like it", () => {
+    // The first path runs 150 levels deep, so our writer (not JSON.stringify) does the work:
+    // members JSON omits sit first, in the middle and last; arrays hold holes it writes as null.
+    let v: unknown = { last: [1, "x", null, true, -0, 1e21, "\u2028\ud800"], z: undefined };
+    for (let i = 0; i < 150; i++) {
+      v = i % 2 === 0
+        ? { u: undefined, k: v, f: () => 1, n: i, s: Symbol("s") }
+        : [v, undefined, { toJSON: () => ({ t: i }) }, new Date(0), [], {}];
+    }
+    for (const indent of [1, 2, "\t", "abcdefghijkl"]) {
+      assert.equal(stringifyJson(v as never, { indent }), JSON.stringify(v, null, indent));
+    }
+    const sorted = stringifyJson(v as never, { indent: 2, sortKeys: true });
+    assert.deepEqual(JSON.parse(sorted), JSON.parse(JSON.stringify(v)));
+    assert.ok(sorted.indexOf('"f"') < 0 && sorted.indexOf('"k"') < sorted.indexOf('"n"'));
+    // bigint and raw numbers deep down, where JSON.stringify would throw.
+    let b: JsonValue = [12345678901234567890n, new JsonRawNumber("1.000000000000000000001")];
+    for (let i = 0; i < 100; i++) b = { a: b };
+    const text = stringifyJson(b, { indent: 1 });
+    assert.ok(text.includes("\n" + " ".repeat(101) + "12345678901234567890,\n"));
+    assert.ok(text.includes(" ".repeat(101) + "1.000000000000000000001\n"));
+    // A cycle deep down is a typed error, not a stack overflow.
+    const chain: Record<string, unknown> = {};
+    let at = chain;
+    for (let i = 0; i < 100; i++) at = (at.k = {}) as Record<string, unknown>;
+    at.k = chain;
+    assert.throws(() => stringifyJson(chain as never, { indent: 2 }), JsonStringifyError);
+  });
+
   it("is linear on deep nesting and throws typed errors on cycles", () => {
     let v: JsonValue = 1;
     for (let i = 0; i < 600; i++) v = { k: [v] };
