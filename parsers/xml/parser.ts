@@ -119,6 +119,52 @@ const PREDEFINED: Record<string, string> = {
   quot: '"',
 };
 
+/** The attributes of every token but start tags and the XML declaration: one fewer allocation. */
+const NO_ATTRS: XmlAttribute[] = Object.freeze([]) as unknown as XmlAttribute[];
+
+/** A new number for every namespace scope of every parser (QName.epoch compares them). */
+let scopeEpoch = 0;
+
+/**
+ * An element or attribute name as written, split into prefix and local name once and shared by
+ * every occurrence (through NAME_CACHE, by every parser: it holds nothing of one document but
+ * the namespace URI it last resolved to, tagged with the scope that resolved it).
+ */
+class QName {
+  /** The prefix ("" when none, or when the name is not a valid qualified name). */
+  readonly prefix: string;
+  /** The name without its prefix (the whole name when not a valid qualified name). */
+  readonly localName: string;
+  /** False when the name has a colon but is no qualified name (Namespaces in XML 1.0). */
+  readonly valid: boolean;
+  /** `xmlns` or `xmlns:...`: a namespace declaration when used as an attribute name. */
+  readonly xmlns: boolean;
+  /** The namespace URI resolved in scope `epoch`. */
+  uri = "";
+  /** The scope (a `scopeEpoch` value) in which `uri` was resolved; -1 when none. */
+  epoch = -1;
+
+  constructor(readonly name: string) {
+    const colon = name.indexOf(":");
+    this.xmlns = colon < 0 ? name === "xmlns" : colon === 5 && name.startsWith("xmlns");
+    let valid = colon < 0;
+    if (!valid && colon > 0 && colon < name.length - 1 && name.indexOf(":", colon + 1) < 0) {
+      // `name` is a Name, so both parts are Names if the local part may start one.
+      const c = name.charCodeAt(colon + 1);
+      valid = c < 128
+        ? (NAME[c] & 1) !== 0
+        : isNameStartNonAscii(c) || (c >= 0xd800 && c <= 0xdb7f);
+    }
+    this.valid = valid;
+    this.prefix = valid && colon > 0 ? name.slice(0, colon) : "";
+    this.localName = valid && colon > 0 ? name.slice(colon + 1) : name;
+  }
+}
+
+/** Recently seen ASCII names by hash; a slot holds the last name that hashed to it. */
+const NAME_CACHE: (QName | undefined)[] = new Array(1024).fill(undefined);
+const NAME_CACHE_MASK = 1023;
+
 interface EntityDecl {
   /** Replacement text with character references already expanded, or null when external. */
   value: string | null;
@@ -226,9 +272,12 @@ class Tokenizer {
   private nlFrom = NONE;
   private token: XmlToken | undefined;
   private pendingEnd: XmlToken | undefined;
-  private names: string[] = [];
-  /** Prefix, local name and namespace of each open element, for its end tag. */
-  private openParts: string[] = [];
+  /** The start tag of each open element. */
+  private open: XmlToken[] = [];
+  /** Where the name `qname()` scanned last ends. */
+  private qEnd = 0;
+  /** Identifies the current namespace scope among all parsers' scopes (see QName.epoch). */
+  private epoch = ++scopeEpoch;
   private nsMarks: number[] = [];
   private nsPrefixes: string[] = ["xml", ""];
   private nsUris: string[] = [XML_NS, ""];
@@ -535,7 +584,7 @@ class Tokenizer {
       prefix: "",
       localName: "",
       namespaceUri: "",
-      attributes: [],
+      attributes: NO_ATTRS,
       text: "",
       selfClosing: false,
       line: this.line,
@@ -550,10 +599,10 @@ class Tokenizer {
     if (start >= buf.length) {
       if (!this.finished) throw NEED_MORE;
       if (!this.rootSeen) throw new Failure("UnexpectedEnd", "no root element", start);
-      if (this.names.length > 0) {
+      if (this.open.length > 0) {
         throw new Failure(
           "UnexpectedEnd",
-          `unclosed element <${this.names[this.names.length - 1]}>`,
+          `unclosed element <${this.open[this.open.length - 1].name}>`,
           start,
         );
       }
@@ -601,7 +650,7 @@ class Tokenizer {
       end = buf.length;
     }
     const raw = buf.slice(start, end);
-    if (this.names.length === 0) {
+    if (this.open.length === 0) {
       if (/^[ \t\n]*$/.test(raw)) {
         this.pos = end;
         return null;
@@ -785,51 +834,87 @@ class Tokenizer {
     return i;
   }
 
-  private splitName(name: string, at: number, t: { prefix: string; localName: string }): void {
-    const colon = name.indexOf(":");
-    if (colon < 0 || !this.ns) {
-      t.prefix = "";
-      t.localName = name;
-      return;
+  /**
+   * Scans an element or attribute name at `i` (its end goes to `qEnd`). ASCII names are looked up
+   * in NAME_CACHE by a hash taken while scanning, so a repeated name costs no slice and no split.
+   */
+  private qname(i: number): QName {
+    const buf = this.buf;
+    const start = i;
+    let c = buf.charCodeAt(i);
+    if (c < 128 && (NAME[c] & 1) !== 0) {
+      let h = c;
+      c = buf.charCodeAt(++i);
+      while (c < 128 && (NAME[c] & 2) !== 0) {
+        h = (h * 31 + c) | 0;
+        c = buf.charCodeAt(++i);
+      }
+      const len = i - start;
+      // Anything else (a non-ASCII character, the end of the buffer, a name over the limit)
+      // takes the exact scan below.
+      if (c < 128 && len <= this.limits.maxNameLength) {
+        this.qEnd = i;
+        const slot = (h ^ len) & NAME_CACHE_MASK;
+        const q = NAME_CACHE[slot];
+        if (q !== undefined && q.name.length === len) {
+          const n = q.name;
+          let k = 0;
+          while (k < len && n.charCodeAt(k) === buf.charCodeAt(start + k)) k++;
+          if (k === len) return q;
+        }
+        return NAME_CACHE[slot] = new QName(buf.slice(start, i));
+      }
     }
-    if (colon === 0 || colon === name.length - 1 || name.indexOf(":", colon + 1) >= 0) {
-      throw new Failure("Namespace", `${JSON.stringify(name)} is not a valid qualified name`, at);
-    }
-    t.prefix = name.slice(0, colon);
-    t.localName = name.slice(colon + 1);
-    // `name` is a Name (scanned by name()), so both parts are Names if the local part may start
-    // one.
-    const c = name.charCodeAt(colon + 1);
-    if (c < 128 ? (NAME[c] & 1) === 0 : !isNameStartNonAscii(c) && !(c >= 0xd800 && c <= 0xdb7f)) {
-      throw new Failure("Namespace", `${JSON.stringify(name)} is not a valid qualified name`, at);
-    }
+    const end = this.name(start);
+    this.qEnd = end;
+    return new QName(buf.slice(start, end));
   }
 
+  /** The URI bound to `prefix` in the current scope, or undefined. */
   private lookup(prefix: string): string | undefined {
     const p = this.nsPrefixes;
     for (let i = p.length - 1; i >= 0; i--) if (p[i] === prefix) return this.nsUris[i];
     return undefined;
   }
 
+  /** `q`'s namespace URI in the current scope (remembered in `q` for this scope), or undefined. */
+  private resolve(q: QName): string | undefined {
+    if (q.epoch === this.epoch) return q.uri;
+    const uri = this.lookup(q.prefix);
+    if (uri !== undefined) {
+      q.uri = uri;
+      q.epoch = this.epoch;
+    }
+    return uri;
+  }
+
   private startTag(start: number): XmlToken {
     const buf = this.buf;
     if (this.rootClosed) throw new Failure("InvalidSyntax", "a second root element", start);
-    if (this.names.length >= this.limits.maxDepth) {
+    const depth = this.open.length;
+    if (depth >= this.limits.maxDepth) {
       throw new Failure(
         "LimitExceeded",
         `nesting deeper than maxDepth ${this.limits.maxDepth}`,
         start,
       );
     }
-    const nameEnd = this.name(start + 1);
-    const name = buf.slice(start + 1, nameEnd);
+    const ns = this.ns;
+    const eq = this.qname(start + 1);
+    const name = eq.name;
     const attrs: XmlAttribute[] = [];
-    const attrAt: number[] = [];
-    let i = nameEnd;
+    let attrQ: QName[] | undefined;
+    let attrAt: number[] | undefined;
+    let declares = false;
+    let i = this.qEnd;
     let selfClosing = false;
     for (;;) {
-      const afterWs = this.ws(i);
-      const c = buf.charCodeAt(afterWs);
+      let c = buf.charCodeAt(i);
+      let afterWs = i;
+      if (c === 32 || c === 10 || c === 9) {
+        afterWs = this.ws(i);
+        c = buf.charCodeAt(afterWs);
+      }
       if (c === 62) {
         i = afterWs + 1;
         break;
@@ -842,6 +927,7 @@ class Tokenizer {
         i = afterWs + 2;
         break;
       }
+      if (c !== c) this.more(afterWs);
       if (afterWs === i) {
         throw new Failure("InvalidSyntax", "expected whitespace before an attribute", i);
       }
@@ -852,16 +938,22 @@ class Tokenizer {
           afterWs,
         );
       }
-      const aEnd = this.name(afterWs);
-      const aName = buf.slice(afterWs, aEnd);
-      let j = this.ws(aEnd);
+      const aq = this.qname(afterWs);
+      const aName = aq.name;
+      let j = this.qEnd;
       if (buf.charCodeAt(j) !== 61) {
-        throw new Failure("InvalidSyntax", "expected '=' after the attribute name", j);
+        j = this.ws(j);
+        if (buf.charCodeAt(j) !== 61) {
+          throw new Failure("InvalidSyntax", "expected '=' after the attribute name", j);
+        }
       }
-      j = this.ws(j + 1);
-      const q = buf.charCodeAt(j);
+      let q = buf.charCodeAt(++j);
       if (q !== 34 && q !== 39) {
-        throw new Failure("InvalidSyntax", "expected a quoted attribute value", j);
+        j = this.ws(j);
+        q = buf.charCodeAt(j);
+        if (q !== 34 && q !== 39) {
+          throw new Failure("InvalidSyntax", "expected a quoted attribute value", j);
+        }
       }
       const close = buf.indexOf(q === 34 ? '"' : "'", j + 1);
       if (close < 0) this.more(j);
@@ -880,24 +972,58 @@ class Tokenizer {
       } else if (this.findNl(j + 1) < close || this.findTab(j + 1) < close) {
         value = raw.replace(/[\t\n]/g, " ");
       }
-      for (let k = 0; k < attrs.length; k++) {
+      const n = attrs.length;
+      for (let k = 0; k < n; k++) {
         if (attrs[k].name === aName) {
           throw new Failure("DuplicateAttribute", `duplicate attribute ${aName}`, afterWs);
         }
       }
-      attrs.push({ name: aName, prefix: "", localName: aName, namespaceUri: "", value });
-      attrAt.push(afterWs);
+      if (ns) {
+        if (aq.xmlns) declares = true;
+        if (attrQ === undefined) {
+          attrQ = [aq];
+          attrAt = [afterWs];
+        } else {
+          attrQ.push(aq);
+          attrAt!.push(afterWs);
+        }
+        attrs.push({
+          name: aName,
+          prefix: aq.prefix,
+          localName: aq.localName,
+          namespaceUri: "",
+          value,
+        });
+      } else attrs.push({ name: aName, prefix: "", localName: aName, namespaceUri: "", value });
       i = close + 1;
     }
     const t = this.newToken(TokenKind.StartElement, start);
     t.name = name;
-    t.localName = name;
     t.attributes = attrs;
     t.selfClosing = selfClosing;
     this.nsMarks.push(this.nsPrefixes.length);
-    if (this.ns) this.resolveNamespaces(t, start, attrAt);
-    this.names.push(name);
-    this.openParts.push(t.prefix, t.localName, t.namespaceUri);
+    if (ns) {
+      if (declares) this.declare(attrs, attrQ!, attrAt!);
+      if (!eq.valid) {
+        throw new Failure(
+          "Namespace",
+          `${JSON.stringify(name)} is not a valid qualified name`,
+          start + 1,
+        );
+      }
+      const uri = this.resolve(eq);
+      if (uri === undefined) {
+        throw new Failure("Namespace", `unbound prefix ${eq.prefix}`, start + 1);
+      }
+      if (eq.prefix === "xmlns") {
+        throw new Failure("Namespace", "element names must not use the xmlns prefix", start + 1);
+      }
+      t.prefix = eq.prefix;
+      t.localName = eq.localName;
+      t.namespaceUri = uri;
+      if (attrQ !== undefined) this.resolveAttributes(attrs, attrQ, attrAt!);
+    } else t.localName = name;
+    this.open.push(t);
     this.rootSeen = true;
     this.pos = i;
     if (selfClosing) {
@@ -911,59 +1037,65 @@ class Tokenizer {
     return t;
   }
 
-  private resolveNamespaces(t: XmlToken, start: number, attrAt: number[]): void {
-    const attrs = t.attributes;
+  /** Binds the prefixes a start tag declares (its xmlns attributes), checking each binding. */
+  private declare(attrs: XmlAttribute[], qs: QName[], at: number[]): void {
     for (let k = 0; k < attrs.length; k++) {
+      const q = qs[k];
+      if (!q.xmlns) continue;
       const a = attrs[k];
-      const n = a.name;
-      if (n === "xmlns" || n.startsWith("xmlns:")) {
-        const prefix = n === "xmlns" ? "" : n.slice(6);
-        const uri = a.value;
-        if (prefix !== "") {
-          this.splitName(n, attrAt[k], a);
-          if (prefix === "xmlns") {
-            throw new Failure("Namespace", "the xmlns prefix must not be declared", attrAt[k]);
-          }
-          if (uri === "") {
-            throw new Failure("Namespace", `prefix ${prefix} bound to an empty URI`, attrAt[k]);
-          }
-        } else {
-          a.prefix = "";
-          a.localName = "xmlns";
-        }
-        if (prefix === "xml" ? uri !== XML_NS : uri === XML_NS) {
-          throw new Failure(
-            "Namespace",
-            "the xml prefix and its namespace belong only to each other",
-            attrAt[k],
-          );
-        }
-        if (uri === XMLNS_NS) {
-          throw new Failure("Namespace", "the xmlns namespace must not be bound", attrAt[k]);
-        }
-        a.namespaceUri = XMLNS_NS;
-        this.nsPrefixes.push(prefix);
-        this.nsUris.push(uri);
+      if (!q.valid) {
+        throw new Failure(
+          "Namespace",
+          `${JSON.stringify(q.name)} is not a valid qualified name`,
+          at[k],
+        );
       }
+      const prefix = q.prefix === "" ? "" : q.localName;
+      const uri = a.value;
+      if (prefix !== "") {
+        if (prefix === "xmlns") {
+          throw new Failure("Namespace", "the xmlns prefix must not be declared", at[k]);
+        }
+        if (uri === "") {
+          throw new Failure("Namespace", `prefix ${prefix} bound to an empty URI`, at[k]);
+        }
+      }
+      if (prefix === "xml" ? uri !== XML_NS : uri === XML_NS) {
+        throw new Failure(
+          "Namespace",
+          "the xml prefix and its namespace belong only to each other",
+          at[k],
+        );
+      }
+      if (uri === XMLNS_NS) {
+        throw new Failure("Namespace", "the xmlns namespace must not be bound", at[k]);
+      }
+      a.namespaceUri = XMLNS_NS;
+      this.nsPrefixes.push(prefix);
+      this.nsUris.push(uri);
     }
-    this.splitName(t.name, start + 1, t);
-    const uri = this.lookup(t.prefix);
-    if (uri === undefined) throw new Failure("Namespace", `unbound prefix ${t.prefix}`, start + 1);
-    if (t.prefix === "xmlns") {
-      throw new Failure("Namespace", "element names must not use the xmlns prefix", start + 1);
-    }
-    t.namespaceUri = uri;
+    this.epoch = ++scopeEpoch;
+  }
+
+  /** Gives the attributes (other than xmlns ones) their namespace; checks expanded names. */
+  private resolveAttributes(attrs: XmlAttribute[], qs: QName[], at: number[]): void {
     let prefixed = 0;
     for (let k = 0; k < attrs.length; k++) {
-      const a = attrs[k];
-      if (a.namespaceUri === XMLNS_NS) continue;
-      this.splitName(a.name, attrAt[k], a);
-      if (a.prefix === "") continue;
-      const u = this.lookup(a.prefix);
-      if (u === undefined || u === "") {
-        throw new Failure("Namespace", `unbound prefix ${a.prefix}`, attrAt[k]);
+      const q = qs[k];
+      if (q.xmlns) continue;
+      if (!q.valid) {
+        throw new Failure(
+          "Namespace",
+          `${JSON.stringify(q.name)} is not a valid qualified name`,
+          at[k],
+        );
       }
-      a.namespaceUri = u;
+      if (q.prefix === "") continue;
+      const u = this.resolve(q);
+      if (u === undefined || u === "") {
+        throw new Failure("Namespace", `unbound prefix ${q.prefix}`, at[k]);
+      }
+      attrs[k].namespaceUri = u;
       prefixed++;
     }
     if (prefixed > 1) {
@@ -976,7 +1108,7 @@ class Tokenizer {
             throw new Failure(
               "DuplicateAttribute",
               `attributes ${b.name} and ${a.name} have the same expanded name`,
-              attrAt[k],
+              at[k],
             );
           }
         }
@@ -985,25 +1117,25 @@ class Tokenizer {
   }
 
   private afterEnd(): void {
-    this.names.pop();
-    this.openParts.pop();
-    this.openParts.pop();
-    this.openParts.pop();
+    this.open.pop();
     const mark = this.nsMarks.pop()!;
-    // Setting an array's length is a slow runtime call; most elements declare no namespace.
-    while (this.nsPrefixes.length > mark) {
-      this.nsPrefixes.pop();
-      this.nsUris.pop();
+    if (this.nsPrefixes.length > mark) {
+      // Setting an array's length is a slow runtime call; most elements declare no namespace.
+      while (this.nsPrefixes.length > mark) {
+        this.nsPrefixes.pop();
+        this.nsUris.pop();
+      }
+      this.epoch = ++scopeEpoch;
     }
-    if (this.names.length === 0) this.rootClosed = true;
+    if (this.open.length === 0) this.rootClosed = true;
   }
 
   private endTag(start: number): XmlToken {
     const buf = this.buf;
-    const openName = this.names[this.names.length - 1];
-    if (openName !== undefined && buf.startsWith(openName, start + 2)) {
+    const open = this.open[this.open.length - 1];
+    if (open !== undefined && buf.startsWith(open.name, start + 2)) {
       // The usual case: the name of the open element, then optional whitespace and '>'.
-      let j = start + 2 + openName.length;
+      let j = start + 2 + open.name.length;
       let c = buf.charCodeAt(j);
       if (c === 32 || c === 10 || c === 9) {
         j = this.ws(j);
@@ -1011,12 +1143,10 @@ class Tokenizer {
       }
       if (c === 62) {
         const t = this.newToken(TokenKind.EndElement, start);
-        const parts = this.openParts;
-        const k = parts.length - 3;
-        t.name = openName;
-        t.prefix = parts[k];
-        t.localName = parts[k + 1];
-        t.namespaceUri = parts[k + 2];
+        t.name = open.name;
+        t.prefix = open.prefix;
+        t.localName = open.localName;
+        t.namespaceUri = open.namespaceUri;
         this.pos = j + 1;
         this.afterEnd();
         return t;
@@ -1028,22 +1158,14 @@ class Tokenizer {
     if (buf.charCodeAt(j) !== 62) {
       throw new Failure("InvalidSyntax", "expected '>' to end the end tag", j);
     }
-    const open = this.names[this.names.length - 1];
     if (open === undefined) {
       throw new Failure("MismatchedTag", `end tag </${name}> without a start tag`, start);
     }
-    if (open !== name) {
-      throw new Failure("MismatchedTag", `expected </${open}>, found </${name}>`, start);
+    if (open.name !== name) {
+      throw new Failure("MismatchedTag", `expected </${open.name}>, found </${name}>`, start);
     }
-    const t = this.newToken(TokenKind.EndElement, start);
-    t.name = name;
-    if (this.ns) {
-      this.splitName(name, start + 2, t);
-      t.namespaceUri = this.lookup(t.prefix) ?? "";
-    } else t.localName = name;
-    this.pos = j + 1;
-    this.afterEnd();
-    return t;
+    // Not reached: the same name is taken by the usual case above.
+    throw new Failure("InvalidSyntax", "expected '>' to end the end tag", j);
   }
 
   private comment(start: number): XmlToken {
@@ -1067,7 +1189,7 @@ class Tokenizer {
 
   private cdata(start: number): XmlToken {
     const buf = this.buf;
-    if (this.names.length === 0) {
+    if (this.open.length === 0) {
       throw new Failure("InvalidSyntax", "CDATA outside the root element", start);
     }
     const end = this.findCdEnd(start + 9);
@@ -1129,6 +1251,8 @@ class Tokenizer {
     const end = buf.indexOf("?>", i);
     if (end < 0) this.more(start);
     const t = this.newToken(TokenKind.XmlDeclaration, start);
+    const decl: XmlAttribute[] = [];
+    t.attributes = decl;
     t.name = "xml";
     t.localName = "xml";
     const order = ["version", "encoding", "standalone"];
@@ -1167,7 +1291,7 @@ class Tokenizer {
         throw new Failure("InvalidSyntax", `invalid ${name} ${JSON.stringify(value)}`, k + 1);
       }
       if (name === "encoding" && this.byteMode) this.checkEncoding(value, k + 1);
-      t.attributes.push({ name, prefix: "", localName: name, namespaceUri: "", value });
+      decl.push({ name, prefix: "", localName: name, namespaceUri: "", value });
       i = close + 1;
     }
     if (next === 0) {

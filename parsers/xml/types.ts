@@ -54,7 +54,10 @@ export interface XmlToken {
   localName: string;
   /** The element's namespace URI (`""` when none or when namespaces are off). */
   namespaceUri: string;
-  /** Attributes of a StartElement (or XmlDeclaration pseudo-attributes). */
+  /**
+   * Attributes of a StartElement (or XmlDeclaration pseudo-attributes); other kinds share one
+   * frozen empty array.
+   */
   attributes: XmlAttribute[];
   /** Text, CDATA, comment or PI content, or the DOCTYPE internal subset. */
   text: string;

@@ -177,4 +177,85 @@ describe("XML fast paths", () => {
       }
     }
   });
+
+  it("splits and resolves cached names right, however many and however alike", () => {
+    // More distinct names than the cache holds, many of the same length and close in hash, each
+    // used under two different bindings of its prefix and again after the cache moved on.
+    const names: string[] = [];
+    for (let k = 0; k < 3000; k++) names.push(`n${k.toString(36)}`, `N${k.toString(36)}`);
+    let doc = "<r xmlns:p='urn:1' xmlns='urn:d'>";
+    for (const n of names) doc += `<p:${n} p:${n}='1' ${n}='2'/><${n} xmlns:p='urn:2' p:a='x'/>`;
+    doc += `<p:n0 p:n0='1'/></r>`;
+    const p = new XmlParser(doc);
+    const seen: string[] = [];
+    while (p.next()) {
+      const t = p.current();
+      if (t.kind !== "StartElement") continue;
+      seen.push(
+        [
+          t.prefix,
+          t.localName,
+          t.namespaceUri,
+          ...t.attributes.map((a) => `${a.prefix}|${a.localName}|${a.namespaceUri}`),
+        ]
+          .join(" "),
+      );
+    }
+    const expected = [
+      " r urn:d xmlns|p|http://www.w3.org/2000/xmlns/ |xmlns|http://www.w3.org/2000/xmlns/",
+    ];
+    for (const n of names) {
+      expected.push(`p ${n} urn:1 p|${n}|urn:1 |${n}|`);
+      expected.push(` ${n} urn:d xmlns|p|http://www.w3.org/2000/xmlns/ p|a|urn:2`);
+    }
+    expected.push("p n0 urn:1 p|n0|urn:1");
+    assert.deepEqual(seen, expected);
+    // The same names without namespace processing are not split.
+    const q = new XmlParser("<r><p:a p:b='1'/></r>", { namespaces: false });
+    q.next();
+    q.next();
+    assert.deepEqual([q.current().prefix, q.current().localName], ["", "p:a"]);
+    assert.deepEqual([q.current().attributes[0].prefix, q.current().attributes[0].localName], [
+      "",
+      "p:b",
+    ]);
+  });
+
+  it("checks cached names as strictly as new ones", () => {
+    const cases: [string, string][] = [
+      ["<r><a:b/><a:b/></r>", "Namespace"],
+      ["<r xmlns:a='u'><a:b/><a:b:c/></r>", "Namespace"],
+      ["<r xmlns:a='u'><x a:b='1'/><x a:b='1' a:b='2'/></r>", "DuplicateAttribute"],
+      ["<r xmlns:a='u' xmlns:b='u'><x a:c='1'/><x b:c='1' a:c='2'/></r>", "DuplicateAttribute"],
+      ["<r><x xmlns:a='u' a:c='1'/><x a:c='1'/></r>", "Namespace"],
+      ["<r xmlns:='u'/>", "Namespace"],
+      ["<r xmlns:a:b='u'/>", "Namespace"],
+      ["<r><xmlns:a/></r>", "Namespace"],
+      ["<r><x:-a/></r>", "Namespace"],
+      ["<r><abc/><abcd/></abc></r>", "MismatchedTag"],
+    ];
+    for (const [doc, code] of cases) assert.equal(errorOf(doc)?.[0], code, doc);
+    // Names at the name length limit and one past it, cached or not.
+    const limits = { limits: { maxNameLength: 8 } };
+    assert.equal(errorOf("<r><abcdefgh/><abcdefgh/></r>", limits), undefined);
+    assert.deepEqual(errorOf("<r><abcdefgh/><abcdefghi/></r>", limits), ["LimitExceeded", 1, 16]);
+    assert.deepEqual(errorOf("<r><abcdefghé/></r>", limits), ["LimitExceeded", 1, 5]);
+    // Non-ASCII names take the exact scanner and come out the same.
+    const p = new XmlParser("<r xmlns:é='urn:é'><é:ü é:ö='1'/><é:ü é:ö='1'/></r>");
+    const ts: XmlToken[] = [];
+    while (p.next()) ts.push(p.current());
+    assert.deepEqual([ts[1].prefix, ts[1].localName, ts[1].namespaceUri], ["é", "ü", "urn:é"]);
+    assert.deepEqual(ts[3], { ...ts[1], column: 34 });
+  });
+
+  it("reads names split across chunks at every point", () => {
+    const doc =
+      "<root xmlns:pre='urn:p'><pre:element pre:attribute='v' plain='w'>t</pre:element></root>";
+    const whole = parseWhole(doc);
+    assert.equal(whole.error, undefined);
+    for (let cut = 1; cut < doc.length; cut++) {
+      assert.deepEqual(parseChunks(doc, [cut]), whole, `cut at ${cut}`);
+      assert.deepEqual(parseChunks(doc, [cut, cut + 1, cut + 3]), whole, `cuts from ${cut}`);
+    }
+  });
 });

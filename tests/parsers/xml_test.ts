@@ -80,6 +80,7 @@ const MALFORMED: [string, string][] = [
   ["<a xmlns:p='http://www.w3.org/XML/1998/namespace'/>", "Namespace"],
   ["<a xmlns='http://www.w3.org/2000/xmlns/'/>", "Namespace"],
   ["<a:b:c xmlns:a='u'/>", "Namespace"],
+  ["<a xmlns:='u'/>", "Namespace"],
   ["<a><?p:q x?></a>", "Namespace"],
   ["<!DOCTYPE a><a/>", "DoctypeNotAllowed"],
   ["<a></a", "UnexpectedEnd"],
