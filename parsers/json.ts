@@ -237,6 +237,88 @@ export function findInvalidUtf8(
   return -1;
 }
 
+/** The part of Node's `Buffer` the byte path uses. */
+interface NodeBufferView {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/** Node's `Buffer` constructor, as far as the byte path uses it. */
+interface NodeBufferClass {
+  from(buffer: ArrayBufferLike, byteOffset: number, length: number): NodeBufferView;
+  prototype: Partial<NodeBufferView>;
+}
+
+/**
+ * Node's `Buffer`, whose native latin1Slice copies bytes into a string several times faster than
+ * Node 20's TextDecoder decodes UTF-8. Not under Deno: its TextDecoder is the fast one there, and
+ * its `Buffer` a compatibility layer whose utf8Slice is slow.
+ */
+const nodeBuffer: NodeBufferClass | undefined = (() => {
+  const g = globalThis as unknown as { Deno?: unknown; Buffer?: NodeBufferClass };
+  const b = g.Deno === undefined ? g.Buffer : undefined;
+  return typeof b?.from === "function" && typeof b.prototype?.latin1Slice === "function" &&
+      typeof b.prototype.utf8Slice === "function"
+    ? b
+    : undefined;
+})();
+
+/** Inputs from this many bytes on try {@linkcode asciiJsonText} (on Node). */
+const ASCII_TEXT_MIN = 1024;
+
+const HIGH_BITS = 0x80808080 | 0;
+
+/**
+ * The JSON text of `bytes` in ASCII only, for the engine's parse on Node: ASCII spans are copied
+ * as Latin-1 (one block copy each) and every non-ASCII character is written as a `\uXXXX`
+ * escape, which JSON.parse turns back into the same UTF-16 code units. Non-ASCII characters are
+ * only legal inside strings, where the escape means the same; anywhere else both texts are
+ * invalid. Undefined (use the decoder) when a non-ASCII run is invalid UTF-8, follows a
+ * backslash (the escape would pair with it), or when there are too many runs for the escapes
+ * to pay. The text's offsets are not the input's: errors must be found on the decoded text.
+ */
+function asciiJsonText(bytes: Uint8Array, B: NodeBufferClass): string | undefined {
+  const n = bytes.length;
+  const buf = B.from(bytes.buffer, bytes.byteOffset, n);
+  // Whole 32-bit words are tested for a high bit; the bytes around them one at a time.
+  const head = Math.min(n, (4 - (bytes.byteOffset & 3)) & 3);
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset + head, (n - head) >> 2);
+  const nw = words.length;
+  const tail = head + nw * 4;
+  let runsLeft = (n >> 12) + 4;
+  let out = "";
+  let from = 0;
+  let i = 0;
+  for (;;) {
+    // Find the next non-ASCII byte at or after i.
+    while (i < n) {
+      if (i >= head && i < tail && ((i - head) & 3) === 0) {
+        let k = (i - head) >> 2;
+        while (k < nw && (words[k] & HIGH_BITS) === 0) k++;
+        i = head + k * 4;
+        if (k === nw) continue;
+      }
+      if (bytes[i] >= 0x80) break;
+      i++;
+    }
+    if (i >= n) break;
+    let j = i + 1;
+    while (j < n && bytes[j] >= 0x80) j++;
+    if (--runsLeft < 0 || bytes[i - 1] === 92 || findInvalidUtf8(bytes, i, j) >= 0) {
+      return undefined;
+    }
+    const chars = buf.utf8Slice(i, j);
+    out += buf.latin1Slice(from, i);
+    for (let k = 0; k < chars.length; k++) out += unicodeEscape(chars.charCodeAt(k));
+    from = i = j;
+  }
+  return from === 0 ? buf.latin1Slice(0, n) : out + buf.latin1Slice(from, n);
+}
+
+function unicodeEscape(c: number): string {
+  return "\\u" + (c < 0x1000 ? (c < 0x100 ? "00" : "0") : "") + c.toString(16);
+}
+
 /** Decodes strict UTF-8 or fails with a JsonParseError at the offending byte. @internal */
 export function decodeJsonBytes(bytes: Uint8Array, lenient: boolean): string {
   if (lenient) return lenientDecoder.decode(bytes);
@@ -787,6 +869,58 @@ function isExactDecimal(text: string, n: number): boolean {
   return a.digits === b.digits && a.exp === b.exp;
 }
 
+/** True when the options leave the engine's JSON.parse fit to build the value. */
+function engineCanParse(opts: JsonParseOptions): boolean {
+  return opts.rejectDuplicateKeys !== true && opts.bigNumbers === undefined;
+}
+
+/**
+ * True when `n` code units are too few to break the depth, array or object limits: nesting
+ * `d` deep takes `2d` characters, an array of `m` elements `2m + 1`, an object of `k` members
+ * `5k + 1` (`"":0` and a comma each).
+ */
+function shapeProven(n: number, limits: JsonLimits): boolean {
+  return n < 2 * limits.maxDepth + 2 && n < 2 * limits.maxArrayLength + 3 &&
+    n < 5 * limits.maxObjectKeys + 6;
+}
+
+/**
+ * The engine's parse of `text` when it is valid JSON within the limits (and free of lone
+ * surrogates when asked), else undefined: the exact parser then decides and positions the error.
+ */
+function engineParse(
+  text: string,
+  limits: JsonLimits,
+  opts: JsonParseOptions,
+): JsonValue | undefined {
+  const n = text.length;
+  // Small inputs: the engine parses first and the value is checked after; the transient memory
+  // is a small multiple of POST_CHECK_MAX. Larger inputs are pre-scanned so no value is built
+  // unless every structural limit holds.
+  const small = n <= POST_CHECK_MAX;
+  if (!small && !prepass(text, limits)) return undefined;
+  let v: JsonValue;
+  try {
+    v = JSON.parse(text) as JsonValue;
+  } catch {
+    return undefined;
+  }
+  try {
+    const strings = small && n > limits.maxStringLength;
+    const surrogates = opts.rejectLoneSurrogates === true;
+    if (strings || surrogates) {
+      return withinLimits(v, 0, limits, strings, surrogates) ? v : undefined;
+    }
+    if (!small || typeof v !== "object" || v === null || shapeProven(n, limits)) return v;
+    return fitsShape(v, limits.maxDepth, limits.maxArrayLength, limits.maxObjectKeys)
+      ? v
+      : undefined;
+  } catch {
+    // A RangeError from a walk too deep for the stack: the exact parser has no recursion.
+    return undefined;
+  }
+}
+
 function parseText(
   text: string,
   options: JsonParseOptions | undefined,
@@ -797,29 +931,9 @@ function parseText(
   if (!bytes && text.length > limits.maxBytes) {
     throw inputTooLarge(limits.maxBytes, lineColumnAt(text, limits.maxBytes));
   }
-  if (opts.rejectDuplicateKeys !== true && opts.bigNumbers === undefined) {
-    // Small inputs: the engine parses first and the value is checked after; the transient
-    // memory is a small multiple of POST_CHECK_MAX. Larger inputs are pre-scanned so no value
-    // is built unless every structural limit holds.
-    const small = text.length <= POST_CHECK_MAX;
-    if (small || prepass(text, limits)) {
-      let v: JsonValue | undefined;
-      try {
-        v = JSON.parse(text) as JsonValue;
-        const strings = small && text.length > limits.maxStringLength;
-        const surrogates = opts.rejectLoneSurrogates === true;
-        if (strings || surrogates) {
-          if (!withinLimits(v, 0, limits, strings, surrogates)) v = undefined;
-        } else if (small && typeof v === "object" && v !== null) {
-          if (!fitsShape(v, limits.maxDepth, limits.maxArrayLength, limits.maxObjectKeys)) {
-            v = undefined;
-          }
-        }
-      } catch {
-        v = undefined;
-      }
-      if (v !== undefined) return v;
-    }
+  if (engineCanParse(opts)) {
+    const v = engineParse(text, limits, opts);
+    if (v !== undefined) return v;
   }
   try {
     return new ExactParser(text, limits, opts).parse();
@@ -856,7 +970,15 @@ export function parseJson(input: string | Uint8Array, options?: JsonParseOptions
   if (input.length > limits.maxBytes) {
     throw inputTooLarge(limits.maxBytes, byteLineColumn(input, limits.maxBytes));
   }
-  const text = decodeJsonBytes(input, options?.replaceInvalidUtf8 === true);
+  const opts = options ?? {};
+  if (nodeBuffer !== undefined && input.length >= ASCII_TEXT_MIN && engineCanParse(opts)) {
+    const ascii = asciiJsonText(input, nodeBuffer);
+    if (ascii !== undefined) {
+      const v = engineParse(ascii, limits, opts);
+      if (v !== undefined) return v;
+    }
+  }
+  const text = decodeJsonBytes(input, opts.replaceInvalidUtf8 === true);
   return parseText(text, options, input);
 }
 
