@@ -274,8 +274,8 @@ const HIGH_BITS = 0x80808080 | 0;
  * escape, which JSON.parse turns back into the same UTF-16 code units. Non-ASCII characters are
  * only legal inside strings, where the escape means the same; anywhere else both texts are
  * invalid. Undefined (use the decoder) when a non-ASCII run is invalid UTF-8, follows a
- * backslash (the escape would pair with it), or when there are too many runs for the escapes
- * to pay. The text's offsets are not the input's: errors must be found on the decoded text.
+ * backslash (the escape would pair with it), or when non-ASCII input is too common for the
+ * escapes to pay. The text's offsets are not the input's: errors must be found on the decoded text.
  */
 function asciiJsonText(bytes: Uint8Array, B: NodeBufferClass): string | undefined {
   const n = bytes.length;
@@ -285,7 +285,10 @@ function asciiJsonText(bytes: Uint8Array, B: NodeBufferClass): string | undefine
   const words = new Int32Array(bytes.buffer, bytes.byteOffset + head, (n - head) >> 2);
   const nw = words.length;
   const tail = head + nw * 4;
+  // The escapes pay (and the text stays under a tenth larger than the input) only while
+  // non-ASCII input is rare: a run per 4 KiB, a byte in 32.
   let runsLeft = (n >> 12) + 4;
+  let bytesLeft = n >> 5;
   let out = "";
   let from = 0;
   let i = 0;
@@ -304,7 +307,10 @@ function asciiJsonText(bytes: Uint8Array, B: NodeBufferClass): string | undefine
     if (i >= n) break;
     let j = i + 1;
     while (j < n && bytes[j] >= 0x80) j++;
-    if (--runsLeft < 0 || bytes[i - 1] === 92 || findInvalidUtf8(bytes, i, j) >= 0) {
+    bytesLeft -= j - i;
+    if (
+      --runsLeft < 0 || bytesLeft < 0 || bytes[i - 1] === 92 || findInvalidUtf8(bytes, i, j) >= 0
+    ) {
       return undefined;
     }
     const chars = buf.utf8Slice(i, j);
@@ -869,6 +875,9 @@ function isExactDecimal(text: string, n: number): boolean {
   return a.digits === b.digits && a.exp === b.exp;
 }
 
+/** The options of a call without any (shared: a call allocates nothing for them). */
+const NO_OPTIONS: JsonParseOptions = Object.freeze({});
+
 /** True when the options leave the engine's JSON.parse fit to build the value. */
 function engineCanParse(opts: JsonParseOptions): boolean {
   return opts.rejectDuplicateKeys !== true && opts.bigNumbers === undefined;
@@ -927,7 +936,7 @@ function parseText(
   bytes?: Uint8Array,
 ): JsonValue {
   const limits = resolveJsonLimits(options?.limits);
-  const opts = options ?? {};
+  const opts = options ?? NO_OPTIONS;
   if (!bytes && text.length > limits.maxBytes) {
     throw inputTooLarge(limits.maxBytes, lineColumnAt(text, limits.maxBytes));
   }
@@ -970,7 +979,7 @@ export function parseJson(input: string | Uint8Array, options?: JsonParseOptions
   if (input.length > limits.maxBytes) {
     throw inputTooLarge(limits.maxBytes, byteLineColumn(input, limits.maxBytes));
   }
-  const opts = options ?? {};
+  const opts = options ?? NO_OPTIONS;
   if (nodeBuffer !== undefined && input.length >= ASCII_TEXT_MIN && engineCanParse(opts)) {
     const ascii = asciiJsonText(input, nodeBuffer);
     if (ascii !== undefined) {

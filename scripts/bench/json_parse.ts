@@ -1,7 +1,9 @@
 /**
  * JSON parse throughput: parseJson (default limits) against JSON.parse, from text and from
- * UTF-8 bytes (JSON.parse after TextDecoder). Usage: `deno run -A scripts/bench/json_parse.ts`
- * or `node npm/scripts/bench/json_parse.js` after the npm build.
+ * UTF-8 bytes (JSON.parse after TextDecoder), on each corpus file and on many small documents
+ * (the parts of twitter.json under 2 KB, like request bodies: short enough for the limits to
+ * hold by length alone). Usage: `deno run -A scripts/bench/json_parse.ts` or
+ * `node npm/scripts/bench/json_parse.js` after the npm build.
  *
  * @module
  */
@@ -26,3 +28,32 @@ for (const f of files) {
   const exact = await mbps(bytes.length, () => parseJson(text, { rejectDuplicateKeys: true }));
   row(f, "parseJson(text, rejectDuplicateKeys)", exact, t.peer);
 }
+
+// Small documents: every status of twitter.json, its user, entities and metadata under 2 KB.
+const twitter = JSON.parse(new TextDecoder().decode(await corpus("json", "twitter.json")));
+const texts: string[] = [];
+for (const s of twitter.statuses) {
+  for (const part of [s, s.user, s.entities, s.metadata]) {
+    const t = JSON.stringify(part);
+    if (t.length < 2000) texts.push(t);
+  }
+}
+const encoder = new TextEncoder();
+const docs = texts.map((t) => encoder.encode(t));
+const size = docs.reduce((n, d) => n + d.length, 0);
+const name = `${docs.length} small documents`;
+const t = await mbpsPair(
+  size,
+  () => texts.forEach((x) => JSON.parse(x)),
+  () => texts.forEach((x) => parseJson(x)),
+);
+row(name, "JSON.parse(text)", t.peer);
+row(name, "parseJson(text)", t.ours, t.peer);
+const td = new TextDecoder();
+const b = await mbpsPair(
+  size,
+  () => docs.forEach((d) => JSON.parse(td.decode(d))),
+  () => docs.forEach((d) => parseJson(d)),
+);
+row(name, "JSON.parse(TextDecoder(bytes))", b.peer);
+row(name, "parseJson(bytes)", b.ours, b.peer);

@@ -88,6 +88,13 @@ describe("parseJson(bytes)", () => {
     assert.deepEqual(parseJson(enc.encode(text)), v);
   });
 
+  it("parses long non-ASCII runs exactly", () => {
+    for (const ch of ["日", "é", "😀"]) {
+      const v = { d: JSON.parse(doc), long: ch.repeat(3000), k: [ch.repeat(40), "x" + ch] };
+      assert.deepEqual(parseJson(enc.encode(JSON.stringify(v))), v);
+    }
+  });
+
   it("rejects a backslash escaping a non-ASCII character", () => {
     const bad = enc.encode(`{"d":${doc},"k":"\\é"}`);
     const e = parseError(bad);
