@@ -207,7 +207,7 @@ export function decodeEntities(text: string): string {
     if (ref.charCodeAt(0) === 35) {
       const hex = ref.charCodeAt(1) === 120;
       const digits = ref.slice(hex ? 2 : 1);
-      const ok = (hex ? /^[0-9a-fA-F]{1,8}$/ : /^[0-9]{1,10}$/).test(digits);
+      const ok = (hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits);
       const cp = ok ? parseInt(digits, hex ? 16 : 10) : -1;
       if (!isXmlChar(cp)) {
         throw new XmlParseError(
@@ -669,9 +669,85 @@ class Tokenizer {
     const cdEnd = this.findCdEnd(start);
     if (cdEnd < end) throw new Failure("InvalidSyntax", "']]>' not allowed in text", cdEnd);
     const t = this.newToken(TokenKind.Text, start);
-    t.text = this.findAmp(start) < end ? this.expand(raw, start, false, 0, undefined) : raw;
+    t.text = this.findAmp(start) < end ? this.expandAt(start, end, false) : raw;
     this.pos = end;
     return t;
+  }
+
+  /**
+   * Expands the references in `buf[from..to)` (text content, or an attribute value when `attr`),
+   * reading the common ones in place: the five predefined entities and character references of
+   * Chars. Any other reference, errors included, is handed to {@linkcode expand}.
+   */
+  private expandAt(from: number, to: number, attr: boolean): string {
+    const buf = this.buf;
+    const max = this.limits.maxTextLength;
+    let out = "";
+    let i = from;
+    for (;;) {
+      let amp = this.findAmp(i);
+      if (amp >= to) amp = -1;
+      if (amp !== i) {
+        const chunk = buf.slice(i, amp < 0 ? to : amp);
+        out += attr ? chunk.replace(/[\t\n]/g, " ") : chunk;
+      }
+      if (amp < 0) break;
+      // The character at `to` is '<' or a quote, so a reference read here ends before it.
+      const c = buf.charCodeAt(amp + 1);
+      let end = -1;
+      if (c === 35) {
+        const hex = buf.charCodeAt(amp + 2) === 120;
+        const digits = amp + (hex ? 3 : 2);
+        let cp = 0;
+        let k = digits;
+        for (; k < digits + 8; k++) {
+          const h = buf.charCodeAt(k);
+          if (h >= 48 && h <= 57) cp = cp * (hex ? 16 : 10) + h - 48;
+          else if (hex && h >= 97 && h <= 102) cp = cp * 16 + h - 87;
+          else if (hex && h >= 65 && h <= 70) cp = cp * 16 + h - 55;
+          else break;
+        }
+        if (k > digits && buf.charCodeAt(k) === 59 && isXmlChar(cp)) {
+          out += cp < 0x10000 ? String.fromCharCode(cp) : String.fromCodePoint(cp);
+          end = k + 1;
+        }
+      } else if (c === 108 || c === 103) {
+        if (buf.charCodeAt(amp + 2) === 116 && buf.charCodeAt(amp + 3) === 59) {
+          out += c === 108 ? "<" : ">";
+          end = amp + 4;
+        }
+      } else if (c === 97) {
+        const d = buf.charCodeAt(amp + 2);
+        if (d === 109) {
+          if (buf.charCodeAt(amp + 3) === 112 && buf.charCodeAt(amp + 4) === 59) {
+            out += "&";
+            end = amp + 5;
+          }
+        } else if (
+          d === 112 && buf.charCodeAt(amp + 3) === 111 && buf.charCodeAt(amp + 4) === 115 &&
+          buf.charCodeAt(amp + 5) === 59
+        ) {
+          out += "'";
+          end = amp + 6;
+        }
+      } else if (
+        c === 113 && buf.charCodeAt(amp + 2) === 117 && buf.charCodeAt(amp + 3) === 111 &&
+        buf.charCodeAt(amp + 4) === 116 && buf.charCodeAt(amp + 5) === 59
+      ) {
+        out += '"';
+        end = amp + 6;
+      }
+      if (end < 0) {
+        const semi = buf.indexOf(";", amp + 1);
+        end = semi < 0 || semi >= to ? to : semi + 1;
+        out += this.expand(buf.slice(amp, end), amp, attr, 0, undefined);
+      }
+      if (out.length > max) {
+        throw new Failure("LimitExceeded", `text longer than maxTextLength ${max}`, amp);
+      }
+      i = end;
+    }
+    return out;
   }
 
   /**
@@ -722,7 +798,8 @@ class Tokenizer {
             ? h - 55
             : -1;
           if (d < 0) break;
-          cp = cp * (hex ? 16 : 10) + d;
+          // Past U+10FFFF it stays invalid however many digits follow (leading zeros are fine).
+          cp = Math.min(cp * (hex ? 16 : 10) + d, 0x110000);
         }
         if (k < semi || k === from) {
           throw new Failure(
@@ -731,7 +808,6 @@ class Tokenizer {
             refAt,
           );
         }
-        if (semi - from > 8) cp = -1;
         if (!isXmlChar(cp)) {
           const ref = raw.slice(amp + 1, semi);
           throw new Failure(
@@ -968,7 +1044,7 @@ class Tokenizer {
       if (this.findSuspect(j + 1) < close) this.checkChars(raw, j + 1);
       let value = raw;
       if (this.findAmp(j + 1) < close) {
-        value = this.expand(raw, j + 1, true, 0, undefined);
+        value = this.expandAt(j + 1, close, true);
       } else if (this.findNl(j + 1) < close || this.findTab(j + 1) < close) {
         value = raw.replace(/[\t\n]/g, " ");
       }
@@ -1529,7 +1605,7 @@ class Tokenizer {
       if (ref.charCodeAt(0) === 35) {
         const hex = ref.charCodeAt(1) === 120;
         const digits = ref.slice(hex ? 2 : 1);
-        const cp = (hex ? /^[0-9a-fA-F]{1,8}$/ : /^[0-9]{1,10}$/).test(digits)
+        const cp = (hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits)
           ? parseInt(digits, hex ? 16 : 10)
           : -1;
         if (!isXmlChar(cp)) {

@@ -258,4 +258,35 @@ describe("XML fast paths", () => {
       assert.deepEqual(parseChunks(doc, [cut, cut + 1, cut + 3]), whole, `cuts from ${cut}`);
     }
   });
+
+  it("reads references in place where they are common and hands the rest on", () => {
+    const p = new XmlParser(
+      "<r a='\tx&amp;\ny&#9;&lt;&gt;&quot;&apos;' b='&#x0000000041;&#00000000066;'>" +
+        "a&amp;b&#x1F600;c&#9;&#xd7ff;&#xE000;&#65533;&#x10FFFF;&#x0000000041;</r>",
+    );
+    const ts: XmlToken[] = [];
+    while (p.next()) ts.push(p.current());
+    assert.deepEqual(ts[0].attributes.map((a) => a.value), [" x& y\t<>\"'", "AB"]);
+    assert.equal(ts[1].text, "a&b\u{1F600}c\t\uD7FF\uE000\uFFFD\u{10FFFF}A");
+    const cases: [string, string, number][] = [
+      ["<r>&lt</r>", "InvalidReference", 4],
+      ["<r a='&amp'/>", "InvalidReference", 7],
+      ["<r>x&#x110000;</r>", "InvalidReference", 5],
+      ["<r>x&#1114112;</r>", "InvalidReference", 5],
+      ["<r>x&#x0000000000110000;</r>", "InvalidReference", 5],
+      ["<r>x&#xFFFE;</r>", "InvalidReference", 5],
+      ["<r>x&#0;</r>", "InvalidReference", 5],
+      ["<r>x&#x;</r>", "InvalidReference", 5],
+      ["<r>x&#12a;</r>", "InvalidReference", 5],
+      ["<r>x&#X41;</r>", "InvalidReference", 5],
+      ["<r>x&AMP;</r>", "UndefinedEntity", 5],
+      ["<r>x&ampx;</r>", "UndefinedEntity", 5],
+      ["<r>x&am;</r>", "UndefinedEntity", 5],
+      ["<r a='x&#1;'/>", "InvalidReference", 8],
+      ["<r a='x&q;'/>", "UndefinedEntity", 8],
+    ];
+    for (const [doc, code, column] of cases) {
+      assert.deepEqual(errorOf(doc), [code, 1, column], doc);
+    }
+  });
 });
