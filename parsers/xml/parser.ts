@@ -254,7 +254,7 @@ class Tokenizer {
   private line = 1;
   private lineStart = 0;
   private cursor = 0;
-  /** Offset of the first newline at or after `cursor` (-1: none in `buf`), or UNKNOWN. */
+  /** Offset of the first newline at or after `cursor` (NONE: none in `buf`), or UNKNOWN. */
   private nextNewline = UNKNOWN;
   // Remembered searches of `find*()`: `xAt` is the first x at or after `xFrom` (NONE: none in
   // `buf`); `xFrom` NONE means nothing is remembered.
@@ -556,16 +556,21 @@ class Tokenizer {
     return err;
   }
 
+  /** Counts the lines up to `to` (newToken() calls it only when a newline comes before). */
   private advanceLines(to: number): void {
     const buf = this.buf;
     // The next newline at or after the cursor, remembered: a long line with many tokens would
     // otherwise be searched to its end once per token.
     let nl = this.nextNewline;
-    if (nl === UNKNOWN || (nl >= 0 && nl < this.cursor)) nl = buf.indexOf("\n", this.cursor);
-    while (nl >= 0 && nl < to) {
+    if (nl === UNKNOWN) {
+      nl = buf.indexOf("\n", this.cursor);
+      if (nl < 0) nl = NONE;
+    }
+    while (nl < to) {
       this.line++;
       this.lineStart = nl + 1;
       nl = buf.indexOf("\n", nl + 1);
+      if (nl < 0) nl = NONE;
     }
     this.nextNewline = nl;
     this.cursor = to;
@@ -577,7 +582,8 @@ class Tokenizer {
   }
 
   private newToken(kind: TokenKind, at: number): XmlToken {
-    this.advanceLines(at);
+    // No newline since the last token (UNKNOWN is below any offset): nothing to count.
+    if (this.nextNewline < at) this.advanceLines(at);
     return {
       kind,
       name: "",
@@ -922,7 +928,7 @@ class Tokenizer {
       let h = c;
       c = buf.charCodeAt(++i);
       while (c < 128 && (NAME[c] & 2) !== 0) {
-        h = (h * 31 + c) | 0;
+        h = (Math.imul(h, 31) + c) | 0;
         c = buf.charCodeAt(++i);
       }
       const len = i - start;
