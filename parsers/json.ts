@@ -264,7 +264,7 @@ const nodeBuffer: NodeBufferClass | undefined = (() => {
 })();
 
 /** Inputs from this many bytes on try {@linkcode asciiJsonText} (on Node). */
-const ASCII_TEXT_MIN = 1024;
+const ASCII_TEXT_MIN = 16 * 1024;
 
 const HIGH_BITS = 0x80808080 | 0;
 

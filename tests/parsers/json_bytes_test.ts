@@ -1,7 +1,7 @@
 // The fast paths of parseJson: byte input (on Node an ASCII text with \u escapes for non-ASCII
-// runs; elsewhere the decoder) and the limit proofs from the input's length. Each test compares
-// against an independent reference (the fatal TextDecoder and JSON.parse) or a hand-computed
-// position, on inputs long enough to take the fast paths.
+// runs, from 16 KiB on; elsewhere the decoder) and the limit proofs from the input's length.
+// Each test compares against an independent reference (the fatal TextDecoder and JSON.parse) or
+// a hand-computed position, on inputs long enough to take the fast paths.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -52,7 +52,7 @@ function reference(bytes: Uint8Array): { value: unknown } | "utf8" | "json" {
 }
 
 describe("parseJson(bytes)", () => {
-  const doc = asciiDoc(3000);
+  const doc = asciiDoc(17_000);
 
   it("parses ASCII input at every word alignment", () => {
     for (let shift = 0; shift < 4; shift++) {
@@ -165,7 +165,7 @@ describe("parseJson(bytes)", () => {
         ),
         fc.integer({ min: 0, max: 3 }),
         (pairs, edits, shift) => {
-          const obj: Record<string, unknown> = { pad: doc.slice(0, 1200) };
+          const obj: Record<string, unknown> = { pad: doc.slice(0, 16_500) };
           for (const [k, v] of pairs) obj[k] = [v, { [v]: k }];
           const bytes = enc.encode(JSON.stringify(obj));
           // Edits land next to non-ASCII bytes, backslashes and quotes half of the time.
