@@ -40,6 +40,9 @@ const BAD_CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
  */
 const SUSPECT = /[^\t\n\x20-\uD7FF\uE000-\uFFFD]/g;
 
+/** A newline and 0 to 63 spaces: the usual indentation between tags. */
+const INDENT: string[] = Array.from({ length: 64 }, (_, k) => "\n" + " ".repeat(k));
+
 /** What the `Tokenizer.find*` searches return when the buffer holds no such character. */
 const NONE = 0x7fffffff;
 
@@ -274,11 +277,19 @@ class Tokenizer {
   private pendingEnd: XmlToken | undefined;
   /** The start tag of each open element. */
   private open: XmlToken[] = [];
+  /** The names and offsets of the attributes of the start tag being read (reused). */
+  private readonly attrQ: QName[] = [];
+  /** See `attrQ`. */
+  private readonly attrAt: number[] = [];
   /** Where the name `qname()` scanned last ends. */
   private qEnd = 0;
   /** Identifies the current namespace scope among all parsers' scopes (see QName.epoch). */
   private epoch = ++scopeEpoch;
-  private nsMarks: number[] = [];
+  /**
+   * For each open element that declares namespaces: its depth, then the length `nsPrefixes`
+   * had before its declarations (to restore at its end tag).
+   */
+  private nsScopes: number[] = [];
   private nsPrefixes: string[] = ["xml", ""];
   private nsUris: string[] = [XML_NS, ""];
   private rootSeen = false;
@@ -650,6 +661,20 @@ class Tokenizer {
 
   private text(start: number): XmlToken | null {
     const buf = this.buf;
+    if (buf.charCodeAt(start) === 10) {
+      // Indentation between tags, the most common text, needs no search and no checks, and its
+      // string is shared.
+      let i = start + 1;
+      let c = buf.charCodeAt(i);
+      while (c === 32) c = buf.charCodeAt(++i);
+      if (c === 60 && i - start <= INDENT.length && i - start <= this.limits.maxTextLength) {
+        this.pos = i;
+        if (this.open.length === 0) return null;
+        const t = this.newToken(TokenKind.Text, start);
+        t.text = INDENT[i - start - 1];
+        return t;
+      }
+    }
     let end = this.findLt(start);
     if (end === NONE) {
       if (!this.finished) throw NEED_MORE;
@@ -985,8 +1010,8 @@ class Tokenizer {
     const eq = this.qname(start + 1);
     const name = eq.name;
     const attrs: XmlAttribute[] = [];
-    let attrQ: QName[] | undefined;
-    let attrAt: number[] | undefined;
+    const attrQ = this.attrQ;
+    const attrAt = this.attrAt;
     let declares = false;
     let i = this.qEnd;
     let selfClosing = false;
@@ -1062,13 +1087,8 @@ class Tokenizer {
       }
       if (ns) {
         if (aq.xmlns) declares = true;
-        if (attrQ === undefined) {
-          attrQ = [aq];
-          attrAt = [afterWs];
-        } else {
-          attrQ.push(aq);
-          attrAt!.push(afterWs);
-        }
+        attrQ[n] = aq;
+        attrAt[n] = afterWs;
         attrs.push({
           name: aName,
           prefix: aq.prefix,
@@ -1083,9 +1103,8 @@ class Tokenizer {
     t.name = name;
     t.attributes = attrs;
     t.selfClosing = selfClosing;
-    this.nsMarks.push(this.nsPrefixes.length);
     if (ns) {
-      if (declares) this.declare(attrs, attrQ!, attrAt!);
+      if (declares) this.declare(attrs, attrQ, attrAt);
       if (!eq.valid) {
         throw new Failure(
           "Namespace",
@@ -1103,7 +1122,7 @@ class Tokenizer {
       t.prefix = eq.prefix;
       t.localName = eq.localName;
       t.namespaceUri = uri;
-      if (attrQ !== undefined) this.resolveAttributes(attrs, attrQ, attrAt!);
+      if (attrs.length > 0) this.resolveAttributes(attrs, attrQ, attrAt);
     } else t.localName = name;
     this.open.push(t);
     this.rootSeen = true;
@@ -1121,6 +1140,7 @@ class Tokenizer {
 
   /** Binds the prefixes a start tag declares (its xmlns attributes), checking each binding. */
   private declare(attrs: XmlAttribute[], qs: QName[], at: number[]): void {
+    this.nsScopes.push(this.open.length, this.nsPrefixes.length);
     for (let k = 0; k < attrs.length; k++) {
       const q = qs[k];
       if (!q.xmlns) continue;
@@ -1200,40 +1220,52 @@ class Tokenizer {
 
   private afterEnd(): void {
     this.open.pop();
-    const mark = this.nsMarks.pop()!;
-    if (this.nsPrefixes.length > mark) {
-      // Setting an array's length is a slow runtime call; most elements declare no namespace.
+    const depth = this.open.length;
+    const scopes = this.nsScopes;
+    if (scopes.length > 0 && scopes[scopes.length - 2] === depth) {
+      const mark = scopes.pop()!;
+      scopes.pop();
+      // Setting an array's length is a slow runtime call.
       while (this.nsPrefixes.length > mark) {
         this.nsPrefixes.pop();
         this.nsUris.pop();
       }
       this.epoch = ++scopeEpoch;
     }
-    if (this.open.length === 0) this.rootClosed = true;
+    if (depth === 0) this.rootClosed = true;
   }
 
   private endTag(start: number): XmlToken {
     const buf = this.buf;
     const open = this.open[this.open.length - 1];
-    if (open !== undefined && buf.startsWith(open.name, start + 2)) {
-      // The usual case: the name of the open element, then optional whitespace and '>'.
-      let j = start + 2 + open.name.length;
-      let c = buf.charCodeAt(j);
-      if (c === 32 || c === 10 || c === 9) {
-        j = this.ws(j);
-        c = buf.charCodeAt(j);
-      }
-      if (c === 62) {
-        const t = this.newToken(TokenKind.EndElement, start);
-        t.name = open.name;
-        t.prefix = open.prefix;
-        t.localName = open.localName;
-        t.namespaceUri = open.namespaceUri;
-        this.pos = j + 1;
-        this.afterEnd();
-        return t;
+    if (open !== undefined) {
+      // The usual case: the name of the open element, then optional whitespace and '>'. Names
+      // are short: comparing them here beats a call to startsWith().
+      const name = open.name;
+      const n = name.length;
+      const from = start + 2;
+      let k = 0;
+      while (k < n && name.charCodeAt(k) === buf.charCodeAt(from + k)) k++;
+      if (k === n) {
+        let j = from + n;
+        let c = buf.charCodeAt(j);
+        if (c === 32 || c === 10 || c === 9) {
+          j = this.ws(j);
+          c = buf.charCodeAt(j);
+        }
+        if (c === 62) {
+          const t = this.newToken(TokenKind.EndElement, start);
+          t.name = name;
+          t.prefix = open.prefix;
+          t.localName = open.localName;
+          t.namespaceUri = open.namespaceUri;
+          this.pos = j + 1;
+          this.afterEnd();
+          return t;
+        }
       }
     }
+    // Anything else is an error: find which.
     const nameEnd = this.name(start + 2);
     const name = buf.slice(start + 2, nameEnd);
     const j = this.ws(nameEnd);
@@ -1243,11 +1275,7 @@ class Tokenizer {
     if (open === undefined) {
       throw new Failure("MismatchedTag", `end tag </${name}> without a start tag`, start);
     }
-    if (open.name !== name) {
-      throw new Failure("MismatchedTag", `expected </${open.name}>, found </${name}>`, start);
-    }
-    // Not reached: the same name is taken by the usual case above.
-    throw new Failure("InvalidSyntax", "expected '>' to end the end tag", j);
+    throw new Failure("MismatchedTag", `expected </${open.name}>, found </${name}>`, start);
   }
 
   private comment(start: number): XmlToken {

@@ -289,4 +289,41 @@ describe("XML fast paths", () => {
       assert.deepEqual(errorOf(doc), [code, 1, column], doc);
     }
   });
+
+  it("treats indentation like any other text", () => {
+    const deep = " ".repeat(70);
+    const doc = `<r>\n  <a>\n    <b/>\n  </a>\n${deep}<c/>\n\t<d/>\n\n<e/>\n</r>\n  `;
+    const whole = parseWhole(doc);
+    assert.equal(whole.error, undefined);
+    assert.deepEqual(
+      whole.tokens.filter((t) => t.kind === "Text").map((t) => t.text),
+      ["\n  ", "\n    ", "\n  ", `\n${deep}`, "\n\t", "\n\n", "\n"],
+    );
+    assert.deepEqual(
+      whole.tokens.filter((t) => t.kind !== "Text").map((t) => [t.name, t.line, t.column]),
+      [
+        ["r", 1, 1],
+        ["a", 2, 3],
+        ["b", 3, 5],
+        ["b", 3, 5],
+        ["a", 4, 3],
+        ["c", 5, 71],
+        ["c", 5, 71],
+        ["d", 6, 2],
+        ["d", 6, 2],
+        ["e", 8, 1],
+        ["e", 8, 1],
+        ["r", 9, 1],
+      ],
+    );
+    for (let cut = 1; cut < doc.length; cut++) {
+      assert.deepEqual(parseChunks(doc, [cut]), whole, `cut at ${cut}`);
+    }
+    const limits = { limits: { maxTextLength: 3 } };
+    assert.equal(errorOf("<r>\n  <a/></r>", limits), undefined);
+    assert.deepEqual(errorOf("<r>\n   <a/></r>", limits), ["LimitExceeded", 1, 4]);
+    assert.deepEqual(errorOf("<r>\n  x<a/></r>"), undefined);
+    assert.deepEqual(errorOf("\n  <r/>\n  x"), ["InvalidSyntax", 3, 3]);
+    assert.deepEqual(errorOf("<r/>\n  \u0001"), ["InvalidSyntax", 2, 3]);
+  });
 });
