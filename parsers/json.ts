@@ -505,8 +505,10 @@ function fitsShape(v: object, left: number, maxArr: number, maxObj: number): boo
   for (const k in v) {
     if (++n > maxObj) return false;
     const x = (v as Record<string, unknown>)[k];
-    if (typeof x === "object" && x !== null && !fitsShape(x, left - 1, maxArr, maxObj)) {
-      return false;
+    if (typeof x === "object" && x !== null) {
+      // Empty arrays ("tags": []) are common and fit wherever a level is left: no call.
+      if (Array.isArray(x) && x.length === 0 && left > 1) continue;
+      if (!fitsShape(x, left - 1, maxArr, maxObj)) return false;
     }
   }
   return true;
