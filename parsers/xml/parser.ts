@@ -147,7 +147,14 @@ class QName {
   /** The scope (a `scopeEpoch` value) in which `uri` was resolved; -1 when none. */
   epoch = -1;
 
-  constructor(readonly name: string) {
+  /**
+   * Makes the record of `name`.
+   *
+   * @param name the name as written
+   * @param k1 its first four characters packed (see Tokenizer.qname), -1 when not cached
+   * @param k2 its next four characters packed
+   */
+  constructor(readonly name: string, readonly k1: number, readonly k2: number) {
     const colon = name.indexOf(":");
     this.xmlns = colon < 0 ? name === "xmlns" : colon === 5 && name.startsWith("xmlns");
     let valid = colon < 0;
@@ -950,10 +957,19 @@ class Tokenizer {
     const start = i;
     let c = buf.charCodeAt(i);
     if (c < 128 && (NAME[c] & 1) !== 0) {
-      let h = c;
+      // The first eight characters packed 7 bits each into k1 and k2: with the length, they
+      // are the name itself, so a cached name up to 8 characters is matched without reading
+      // it again. Longer names hash the rest and compare it.
+      let k1 = c;
+      let k2 = 0;
+      let h = 0;
+      let n = 1;
       c = buf.charCodeAt(++i);
       while (c < 128 && (NAME[c] & 2) !== 0) {
-        h = (Math.imul(h, 31) + c) | 0;
+        if (n < 4) k1 = (k1 << 7) | c;
+        else if (n < 8) k2 = (k2 << 7) | c;
+        else h = (Math.imul(h, 31) + c) | 0;
+        n++;
         c = buf.charCodeAt(++i);
       }
       const len = i - start;
@@ -961,20 +977,21 @@ class Tokenizer {
       // takes the exact scan below.
       if (c < 128 && len <= this.limits.maxNameLength) {
         this.qEnd = i;
-        const slot = (h ^ len) & NAME_CACHE_MASK;
+        const slot = (k1 ^ Math.imul(k2, 0x9e3779b1) ^ Math.imul(h, 31) ^ len) & NAME_CACHE_MASK;
         const q = NAME_CACHE[slot];
-        if (q !== undefined && q.name.length === len) {
-          const n = q.name;
-          let k = 0;
-          while (k < len && n.charCodeAt(k) === buf.charCodeAt(start + k)) k++;
+        if (q !== undefined && q.k1 === k1 && q.k2 === k2 && q.name.length === len) {
+          if (len <= 8) return q;
+          const name = q.name;
+          let k = 8;
+          while (k < len && name.charCodeAt(k) === buf.charCodeAt(start + k)) k++;
           if (k === len) return q;
         }
-        return NAME_CACHE[slot] = new QName(buf.slice(start, i));
+        return NAME_CACHE[slot] = new QName(buf.slice(start, i), k1, k2);
       }
     }
     const end = this.name(start);
     this.qEnd = end;
-    return new QName(buf.slice(start, end));
+    return new QName(buf.slice(start, end), -1, -1);
   }
 
   /** The URI bound to `prefix` in the current scope, or undefined. */

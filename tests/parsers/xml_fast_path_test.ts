@@ -326,4 +326,60 @@ describe("XML fast paths", () => {
     assert.deepEqual(errorOf("\n  <r/>\n  x"), ["InvalidSyntax", 3, 3]);
     assert.deepEqual(errorOf("<r/>\n  \u0001"), ["InvalidSyntax", 2, 3]);
   });
+
+  it("tells apart cached names that differ in one character at any position", () => {
+    // Names of every length up to 20 that differ from a base name in exactly one place, used
+    // as element and attribute names, again and again: each must come back as written.
+    const names: string[] = [];
+    for (let len = 1; len <= 20; len++) {
+      const base = "abcdefghijklmnopqrst".slice(0, len);
+      names.push(base);
+      for (let at = 0; at < len; at++) {
+        for (const ch of at === 0 ? ["B", "_"] : ["B", "9", "-", "."]) {
+          names.push(base.slice(0, at) + ch + base.slice(at + 1));
+        }
+      }
+    }
+    let doc = "<r>";
+    for (let round = 0; round < 3; round++) {
+      for (const n of names) doc += `<${n} ${n}="${n}"/>`;
+    }
+    doc += "</r>";
+    const p = new XmlParser(doc);
+    const got: string[] = [];
+    while (p.next()) {
+      const t = p.current();
+      if (t.kind === "StartElement" && t.name !== "r") {
+        got.push(`${t.name} ${t.localName} ${t.attributes[0].name} ${t.attributes[0].value}`);
+      }
+    }
+    const expected: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const n of names) expected.push(`${n} ${n} ${n} ${n}`);
+    }
+    assert.deepEqual(got, expected);
+
+    // Thousands of pseudo-random names, many sharing their first eight characters, many alike
+    // bit for bit: a cached name is only ever returned for itself.
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const first = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_";
+    const rest = first + "0123456789.-";
+    const pool: string[] = [];
+    for (let k = 0; k < 6000; k++) {
+      let n = k % 3 === 0 ? "prefixAB" : k % 3 === 1 ? "pref" : first[rand(first.length)];
+      const len = n.length + rand(8);
+      while (n.length < len) n += rest[rand(rest.length)];
+      pool.push(n);
+    }
+    const used: string[] = [];
+    for (let k = 0; k < 3 * pool.length; k++) used.push(pool[rand(pool.length)]);
+    const q = new XmlParser(`<r>${used.map((n) => `<${n}/>`).join("")}</r>`);
+    const seen: string[] = [];
+    while (q.next()) if (q.current().kind === "StartElement") seen.push(q.current().name);
+    assert.deepEqual(seen, ["r", ...used]);
+  });
 });
