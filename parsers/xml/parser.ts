@@ -1024,6 +1024,9 @@ class Tokenizer {
       );
     }
     const ns = this.ns;
+    // Lines counted up to the tag: the next newline is then past the tag's start, and a value
+    // that ends before it has none.
+    if (this.nextNewline < start) this.advanceLines(start);
     const eq = this.qname(start + 1);
     const name = eq.name;
     const attrs: XmlAttribute[] = [];
@@ -1093,7 +1096,9 @@ class Tokenizer {
       let value = raw;
       if (this.findAmp(j + 1) < close) {
         value = this.expandAt(j + 1, close, true);
-      } else if (this.findNl(j + 1) < close || this.findTab(j + 1) < close) {
+      } else if (
+        (this.nextNewline < close && this.findNl(j + 1) < close) || this.findTab(j + 1) < close
+      ) {
         value = raw.replace(/[\t\n]/g, " ");
       }
       const n = attrs.length;
