@@ -95,6 +95,39 @@ describe("parseJson(bytes)", () => {
     }
   });
 
+  it("keeps limits and options exact on large byte input with non-ASCII strings", () => {
+    const big = (tail: string) => enc.encode(`{"d":${doc},"t":${tail}}`);
+    // maxStringLength counts UTF-16 code units of the value, not bytes or escapes.
+    const limits = { maxStringLength: 10 };
+    assert.equal(
+      (parseJson(big(`"${"é".repeat(10)}"`), {
+        limits: { ...limits, maxStringLength: 20_000 },
+      }) as {
+        t: string;
+      }).t,
+      "é".repeat(10),
+    );
+    const long = big(`["${"é".repeat(11)}"]`);
+    const e1 = parseError(long, { limits: { maxStringLength: 10 } });
+    assert.equal(e1.code, "LimitExceeded");
+    assert.equal(e1.offset, long.lastIndexOf(0x22, long.length - 25));
+    const ok = parseJson(big(`["${"😀".repeat(5)}"]`), { limits: { maxStringLength: 16_000 } });
+    assert.deepEqual((ok as { t: string[] }).t, ["😀".repeat(5)]);
+    // Lone surrogates are only ever escapes (UTF-8 cannot hold them) and keep their position.
+    const lone = big(`["é", "\\ud800"]`);
+    const e2 = parseError(lone, { rejectLoneSurrogates: true });
+    assert.equal(e2.code, "LoneSurrogate");
+    assert.equal(e2.offset, lone.lastIndexOf(0x22, lone.length - 4));
+    assert.deepEqual(parseJson(lone), JSON.parse(new TextDecoder().decode(lone)));
+    // Duplicate keys and big numbers leave the engine out, with or without non-ASCII.
+    const dup = big(`{"é":1,"é":2}`);
+    const e3 = parseError(dup, { rejectDuplicateKeys: true });
+    assert.equal(e3.code, "DuplicateKey");
+    assert.equal(e3.offset, enc.encode(`{"d":${doc},"t":{"é":1,`).length);
+    const num = parseJson(big(`["é", 12345678901234567890]`), { bigNumbers: "bigint" });
+    assert.equal((num as { t: unknown[] }).t[1], 12345678901234567890n);
+  });
+
   it("rejects a backslash escaping a non-ASCII character", () => {
     const bad = enc.encode(`{"d":${doc},"k":"\\é"}`);
     const e = parseError(bad);
