@@ -361,8 +361,10 @@ class Tokenizer {
     this.finished = true;
     const held = this.heldBack;
     this.heldBack = "";
-    if (held) this.buf += held === "\r" ? "\n" : held;
-    this.grown();
+    if (held) {
+      this.buf += held === "\r" ? "\n" : held;
+      this.grown();
+    }
   }
 
   /** True when the last next() stopped for lack of input: feed more, then call next() again. */
@@ -417,7 +419,6 @@ class Tokenizer {
       this.heldBack = t.slice(-1);
       t = t.slice(0, -1);
     }
-    if (t.indexOf("\r") >= 0) t = t.replace(/\r\n?/g, "\n");
     if (this.base === 0 && this.buf.length === 0 && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
     // Drop consumed text so a long stream keeps a small buffer.
     if (this.pos > 65536 && this.pos > this.buf.length >> 1) {
@@ -442,8 +443,17 @@ class Tokenizer {
       if (this.nlFrom !== NONE) this.nlFrom -= cut;
       if (this.nlAt !== NONE) this.nlAt -= cut;
     }
-    this.buf = this.buf.length === 0 ? t : this.buf + t;
+    const from = this.buf.length;
+    this.buf = from === 0 ? t : this.buf + t;
     this.grown();
+    // Line ends are normalised before anything is parsed. A carriage return is not a Char, so
+    // when the search for those (needed anyway, and remembered) finds none, there is none.
+    if (this.findSuspect(from) !== NONE && t.indexOf("\r") >= 0) {
+      this.buf = this.buf.slice(0, from) + t.replace(/\r\n?/g, "\n");
+      this.suspectFrom = NONE;
+      this.suspectAt = NONE;
+      this.grown();
+    }
   }
 
   /** The buffer got longer: searches that found nothing must look again. */

@@ -382,4 +382,29 @@ describe("XML fast paths", () => {
     while (q.next()) if (q.current().kind === "StartElement") seen.push(q.current().name);
     assert.deepEqual(seen, ["r", ...used]);
   });
+
+  it("normalises carriage returns wherever they are, also after other suspects", () => {
+    const docs = [
+      "<r a='x\r\ny\rz'>\r\n<![CDATA[1\r\n2\r3]]>\r<!--\r\n--><?p \r?></r>\r\n",
+      "<r>\u{1F600}\r\n\u{1F600}<s\r\nb='\r'/></r>",
+      "<r>\uFFFD\r</r>",
+    ];
+    const expected = [
+      "<r a='x\ny\nz'>\n<![CDATA[1\n2\n3]]>\n<!--\n--><?p \n?></r>\n",
+      "<r>\u{1F600}\n\u{1F600}<s\nb='\n'/></r>",
+      "<r>\uFFFD\n</r>",
+    ];
+    for (let k = 0; k < docs.length; k++) {
+      const whole = parseWhole(docs[k]);
+      assert.equal(whole.error, undefined, docs[k]);
+      assert.deepEqual(whole, parseWhole(expected[k]), docs[k]);
+      for (let cut = 1; cut < docs[k].length; cut++) {
+        assert.deepEqual(parseChunks(docs[k], [cut]), whole, `${docs[k]} cut at ${cut}`);
+        assert.deepEqual(parseChunks(docs[k], [cut, cut + 2]), whole, `${docs[k]} cuts ${cut}`);
+      }
+    }
+    // A carriage return in markup is whitespace once normalised; the position after it counts
+    // as a new line.
+    assert.deepEqual(errorOf("<r>\r\n<a\r\n  b='1'\r  c></a></r>"), ["InvalidSyntax", 4, 4]);
+  });
 });
