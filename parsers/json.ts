@@ -286,9 +286,10 @@ function asciiJsonText(bytes: Uint8Array, B: NodeBufferClass): string | undefine
   const nw = words.length;
   const tail = head + nw * 4;
   // The escapes pay (and the text stays under a tenth larger than the input) only while
-  // non-ASCII input is rare: a run per 4 KiB, a byte in 32.
-  let runsLeft = (n >> 12) + 4;
-  let bytesLeft = n >> 5;
+  // non-ASCII input is rare: up to any point, a run per 4 KiB and a byte in 32 (plus some slack
+  // for a cluster). Input where it is common gives up within its first few KiB.
+  let runs = 0;
+  let nonAscii = 0;
   let out = "";
   let from = 0;
   let i = 0;
@@ -307,9 +308,10 @@ function asciiJsonText(bytes: Uint8Array, B: NodeBufferClass): string | undefine
     if (i >= n) break;
     let j = i + 1;
     while (j < n && bytes[j] >= 0x80) j++;
-    bytesLeft -= j - i;
+    nonAscii += j - i;
     if (
-      --runsLeft < 0 || bytesLeft < 0 || bytes[i - 1] === 92 || findInvalidUtf8(bytes, i, j) >= 0
+      ++runs > 64 + (i >> 12) || nonAscii > 1024 + (i >> 5) || bytes[i - 1] === 92 ||
+      findInvalidUtf8(bytes, i, j) >= 0
     ) {
       return undefined;
     }
