@@ -39,6 +39,35 @@ const BAD_CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
  * scans about as fast as a loop can; searched once over the buffer, not per token.
  */
 const SUSPECT = /[^\t\n\x20-\uD7FF\uE000-\uFFFD]/g;
+/** The control characters among SUSPECT (a carriage return included: see Tokenizer.append). */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x08\x0B-\x1F]/g;
+
+/**
+ * Whether String.prototype.isWellFormed is much faster than a regexp scan (engines that
+ * vectorise it), decided once, timing both on a sample, by the first large document. Then the
+ * non-Chars are searched as control characters by a narrower (faster) regexp, U+FFFE/U+FFFF by
+ * indexOf, and unpaired surrogates are ruled out per appended text by isWellFormed. Both ways
+ * find the same characters; only the time differs.
+ */
+let fastWellFormed: boolean | undefined;
+
+function probeWellFormed(): boolean {
+  if (!hasWellFormed) return false;
+  const sample = "\u0100a".repeat(1 << 15);
+  isWellFormed(sample);
+  CONTROL.lastIndex = 0;
+  CONTROL.test(sample);
+  const t0 = performance.now();
+  for (let k = 0; k < 4; k++) isWellFormed(sample);
+  const t1 = performance.now();
+  for (let k = 0; k < 4; k++) {
+    CONTROL.lastIndex = 0;
+    CONTROL.test(sample);
+  }
+  const t2 = performance.now();
+  return (t1 - t0) * 4 < t2 - t1;
+}
 
 /** A newline and 0 to 63 spaces: the usual indentation between tags. */
 const INDENT: string[] = Array.from({ length: 64 }, (_, k) => "\n" + " ".repeat(k));
@@ -266,6 +295,10 @@ class Tokenizer {
   private cursor = 0;
   /** Offset of the first newline at or after `cursor` (NONE: none in `buf`), or UNKNOWN. */
   private nextNewline = UNKNOWN;
+  /** Non-Chars are searched the split way (see fastWellFormed); decided at the first text. */
+  private split: boolean | undefined;
+  /** In split mode: some appended text has an unpaired surrogate, so search the plain way. */
+  private lone = false;
   // Remembered searches of `find*()`: `xAt` is the first x at or after `xFrom` (NONE: none in
   // `buf`); `xFrom` NONE means nothing is remembered.
   private ltAt = NONE;
@@ -363,6 +396,7 @@ class Tokenizer {
     this.heldBack = "";
     if (held) {
       this.buf += held === "\r" ? "\n" : held;
+      if (held !== "\r") this.lone = true;
       this.grown();
     }
   }
@@ -401,6 +435,7 @@ class Tokenizer {
       }
       const at = this.buf.length + this.heldBack.length + prefix.length;
       this.buf += this.heldBack + prefix;
+      this.lone = true;
       this.grown();
       this.heldBack = "";
       throw this.fail(
@@ -443,6 +478,11 @@ class Tokenizer {
       if (this.nlFrom !== NONE) this.nlFrom -= cut;
       if (this.nlAt !== NONE) this.nlAt -= cut;
     }
+    if (this.split === undefined) {
+      if (fastWellFormed === undefined && t.length >= 65536) fastWellFormed = probeWellFormed();
+      this.split = fastWellFormed === true;
+    }
+    if (this.split && !this.lone && !isWellFormed(t)) this.lone = true;
     const from = this.buf.length;
     this.buf = from === 0 ? t : this.buf + t;
     this.grown();
@@ -490,8 +530,19 @@ class Tokenizer {
   /** The first SUSPECT character at or after `from`, or NONE. */
   private findSuspect(from: number): number {
     if (this.suspectAt >= from && from >= this.suspectFrom) return this.suspectAt;
-    SUSPECT.lastIndex = from;
-    const r = SUSPECT.test(this.buf) ? SUSPECT.lastIndex - 1 : NONE;
+    const buf = this.buf;
+    let r: number;
+    if (this.split && !this.lone) {
+      CONTROL.lastIndex = from;
+      r = CONTROL.test(buf) ? CONTROL.lastIndex - 1 : NONE;
+      let f = buf.indexOf("\uFFFE", from);
+      if (f >= 0 && f < r) r = f;
+      f = buf.indexOf("\uFFFF", from);
+      if (f >= 0 && f < r) r = f;
+    } else {
+      SUSPECT.lastIndex = from;
+      r = SUSPECT.test(buf) ? SUSPECT.lastIndex - 1 : NONE;
+    }
     this.suspectFrom = from;
     return this.suspectAt = r < 0 ? NONE : r;
   }

@@ -59,6 +59,26 @@ const BAD_CHARS = [
 ];
 
 describe("XML fast paths", () => {
+  // A first large document lets the parser decide how it searches for non-Chars (see
+  // fastWellFormed in parser.ts), so the tests after this one run the way large documents do.
+  it("parses a large document in one piece and in chunks alike", () => {
+    let doc = "<r>\n";
+    for (let k = 0; k < 2000; k++) doc += `  <i n="${k}">é ${k} &amp; \u{1F600}</i>\n`;
+    doc += "</r>";
+    assert.ok(doc.length > 65536);
+    const whole = parseWhole(doc);
+    assert.equal(whole.error, undefined);
+    assert.equal(whole.tokens.length, 1 + 2000 * 4 + 2);
+    const cuts: number[] = [];
+    for (let c = 70000; c < doc.length; c += 70000) cuts.push(c);
+    assert.deepEqual(parseChunks(doc, [...cuts, 5, 6, 7]), whole);
+    const bad = doc.replace("é 1999", "\u0001 1999");
+    assert.equal(parseWhole(bad).error?.[0], "InvalidCharacter");
+    const lone = doc.replace("é 1999", String.fromCharCode(0xdc00));
+    assert.equal(parseWhole(lone).error?.[0], "InvalidCharacter");
+    assert.equal(parseChunks(lone, [100, 66000]).error?.[0], "InvalidCharacter");
+  });
+
   it("finds a character that is not a Char in every context, after valid suspects", () => {
     // Each template puts the bad character at the marker; a valid surrogate pair and U+FFFD
     // (both near the suspect range) come first, so a remembered "next suspect" is passed by.
@@ -92,6 +112,11 @@ describe("XML fast paths", () => {
       }
     }
     assert.equal(errorOf("<r>\u{1F600}\u{10FFFF}\uD7FF\uE000\uFFFD\t\n</r>"), undefined);
+    // An unpaired high surrogate held back at the end of a chunk, then the end of input.
+    const high = String.fromCharCode(0xd800);
+    assert.deepEqual(parseChunks(`<r/>${high}`, [5]).error, ["InvalidSyntax", 1, 5]);
+    assert.deepEqual(parseChunks(`<r>${high}`, [4]).error, ["InvalidCharacter", 1, 4]);
+    assert.deepEqual(parseChunks(`<r>a${high}</r>`, [5]).error, ["InvalidCharacter", 1, 5]);
   });
 
   it("finds '<' in an attribute value wherever the search for '<' last stopped", () => {
