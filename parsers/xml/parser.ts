@@ -344,6 +344,10 @@ class Tokenizer {
   private byteMode = false;
   private failed: XmlParseError | undefined;
   private readonly limits: XmlLimits;
+  // The limits read per token, as plain fields.
+  private readonly maxText: number;
+  private readonly maxName: number;
+  private readonly maxTokens: number;
   private readonly ns: boolean;
   private readonly allowDoctype: boolean;
 
@@ -357,6 +361,9 @@ class Tokenizer {
     this.limits = options?.limits
       ? { ...DEFAULT_XML_LIMITS, ...options.limits }
       : DEFAULT_XML_LIMITS;
+    this.maxText = this.limits.maxTextLength;
+    this.maxName = this.limits.maxNameLength;
+    this.maxTokens = this.limits.maxTokens;
     this.ns = options?.namespaces !== false;
     this.allowDoctype = options?.allowDoctype === true;
     if (input !== undefined) {
@@ -604,8 +611,8 @@ class Tokenizer {
         const t = this.read();
         if (t === null) continue; // skipped whitespace outside the root element
         if (t === undefined) return false;
-        if (++this.tokens > this.limits.maxTokens) {
-          throw new Failure("LimitExceeded", `more than maxTokens ${this.limits.maxTokens}`, start);
+        if (++this.tokens > this.maxTokens) {
+          throw new Failure("LimitExceeded", `more than maxTokens ${this.maxTokens}`, start);
         }
         this.token = t;
         return true;
@@ -614,7 +621,7 @@ class Tokenizer {
           this.pos = start;
           this.waiting = true;
           const pending = this.buf.length - start;
-          if (pending > this.limits.maxTextLength + 4 * this.limits.maxNameLength + 65536) {
+          if (pending > this.maxText + 4 * this.maxName + 65536) {
             throw this.fail(new Failure("LimitExceeded", "token larger than maxTextLength", start));
           }
           return false;
@@ -735,7 +742,7 @@ class Tokenizer {
       let i = start + 1;
       let c = buf.charCodeAt(i);
       while (c === 32) c = buf.charCodeAt(++i);
-      if (c === 60 && i - start <= INDENT.length && i - start <= this.limits.maxTextLength) {
+      if (c === 60 && i - start <= INDENT.length && i - start <= this.maxText) {
         this.pos = i;
         if (this.open.length === 0) return null;
         const t = this.newToken(TokenKind.Text, start);
@@ -757,10 +764,10 @@ class Tokenizer {
       const off = raw.search(/[^ \t\n]/);
       throw new Failure("InvalidSyntax", "text outside the root element", start + off);
     }
-    if (raw.length > this.limits.maxTextLength) {
+    if (raw.length > this.maxText) {
       throw new Failure(
         "LimitExceeded",
-        `text longer than maxTextLength ${this.limits.maxTextLength}`,
+        `text longer than maxTextLength ${this.maxText}`,
         start,
       );
     }
@@ -780,7 +787,7 @@ class Tokenizer {
    */
   private expandAt(from: number, to: number, attr: boolean): string {
     const buf = this.buf;
-    const max = this.limits.maxTextLength;
+    const max = this.maxText;
     let out = "";
     let i = from;
     for (;;) {
@@ -862,7 +869,7 @@ class Tokenizer {
   ): string {
     let out = "";
     let i = 0;
-    const max = this.limits.maxTextLength;
+    const max = this.maxText;
     for (;;) {
       const amp = raw.indexOf("&", i);
       const chunk = amp < 0 ? raw.slice(i) : raw.slice(i, amp);
@@ -969,7 +976,7 @@ class Tokenizer {
   private name(i: number): number {
     const buf = this.buf;
     const start = i;
-    const max = this.limits.maxNameLength;
+    const max = this.maxName;
     let c = buf.charCodeAt(i);
     if (c !== c) this.more(i);
     if (c < 128) {
@@ -1036,7 +1043,7 @@ class Tokenizer {
       const len = i - start;
       // Anything else (a non-ASCII character, the end of the buffer, a name over the limit)
       // takes the exact scan below.
-      if (c < 128 && len <= this.limits.maxNameLength) {
+      if (c < 128 && len <= this.maxName) {
         this.qEnd = i;
         const slot = (k1 ^ Math.imul(k2, 0x9e3779b1) ^ Math.imul(h, 31) ^ len) & NAME_CACHE_MASK;
         const q = NAME_CACHE[slot];
@@ -1145,7 +1152,7 @@ class Tokenizer {
       }
       const close = buf.indexOf(q === 34 ? '"' : "'", j + 1);
       if (close < 0) this.more(j);
-      if (close - j - 1 > this.limits.maxTextLength) {
+      if (close - j - 1 > this.maxText) {
         throw new Failure("LimitExceeded", `attribute value longer than maxTextLength`, j);
       }
       const lt = this.findLt(j + 1);
@@ -1370,7 +1377,7 @@ class Tokenizer {
       throw new Failure("InvalidSyntax", "'--' not allowed in a comment", dd);
     }
     const text = buf.slice(start + 4, dd);
-    if (text.length > this.limits.maxTextLength) {
+    if (text.length > this.maxText) {
       throw new Failure("LimitExceeded", "comment longer than maxTextLength", start);
     }
     this.checkText(text, start + 4);
@@ -1388,7 +1395,7 @@ class Tokenizer {
     const end = this.findCdEnd(start + 9);
     if (end === NONE) this.more(start);
     const text = buf.slice(start + 9, end);
-    if (text.length > this.limits.maxTextLength) {
+    if (text.length > this.maxText) {
       throw new Failure("LimitExceeded", "CDATA longer than maxTextLength", start);
     }
     this.checkText(text, start + 9);
@@ -1426,7 +1433,7 @@ class Tokenizer {
         throw new Failure("InvalidSyntax", "expected whitespace after the PI target", j);
       }
       text = buf.slice(j, end);
-      if (text.length > this.limits.maxTextLength) {
+      if (text.length > this.maxText) {
         throw new Failure("LimitExceeded", "PI longer than maxTextLength", start);
       }
       this.checkText(text, j);
@@ -1677,7 +1684,7 @@ class Tokenizer {
     if (q === 34 || q === 39) {
       const end = this.quoted(k);
       const literal = buf.slice(k + 1, end - 1);
-      if (literal.length > this.limits.maxTextLength) {
+      if (literal.length > this.maxText) {
         throw new Failure("LimitExceeded", "entity value longer than maxTextLength", k);
       }
       this.checkChars(literal, k + 1);
