@@ -79,7 +79,10 @@ export interface JsonLimits {
   maxStringLength: number;
   /** Most elements in one array. Default 1,000,000. */
   maxArrayLength: number;
-  /** Most keys in one object. Default 100,000. */
+  /**
+   * Most distinct keys in one object (a repeated key replaces its value and counts once; the
+   * streaming parser counts every member of the containers it does not build). Default 100,000.
+   */
   maxObjectKeys: number;
 }
 
@@ -679,10 +682,13 @@ class ExactParser {
   memberKey(frame: Frame, maxObjectKeys: number): void {
     if (this.s.charCodeAt(this.i) !== 34) this.unexpected();
     const start = this.i;
-    if (++frame.count > maxObjectKeys) {
+    const key = this.string();
+    // A repeated key replaces its value: only a new key makes the object larger, as it does
+    // on the engine's fast path, which never sees the repeats.
+    if (!Object.hasOwn(frame.object!, key) && ++frame.count > maxObjectKeys) {
       this.fail("LimitExceeded", `object with more than maxObjectKeys ${maxObjectKeys}`, start);
     }
-    frame.key = this.string();
+    frame.key = key;
     frame.keyAt = start;
     if (this.ws() !== 58) this.unexpected();
     this.i++;

@@ -202,6 +202,23 @@ describe("parseJson", () => {
     );
   });
 
+  it("counts a repeated key once against maxObjectKeys, on every parsing path", () => {
+    const limits = { maxObjectKeys: 2 };
+    const dup = '{"a":1,"b":2,"a":3}';
+    // The engine with the walk after it; the exact parser (big numbers keep the engine out);
+    // a large input, whose pre-scan counts members and hands over to the exact parser.
+    assert.deepEqual(parseJson(dup, { limits }), { a: 3, b: 2 });
+    assert.deepEqual(parseJson(dup, { limits, bigNumbers: "bigint" }), { a: 3, b: 2 });
+    assert.deepEqual(parseJson(enc.encode(dup), { limits }), { a: 3, b: 2 });
+    const large = " ".repeat(5 * 1024 * 1024) + dup;
+    assert.deepEqual(parseJson(large, { limits }), { a: 3, b: 2 });
+    // A third distinct key still breaks the limit, at its own position, on each path.
+    const third = '{"a":1,"a":2,"b":3,"c":4}';
+    assert.equal(parseError(third, { limits }).offset, 19);
+    assert.equal(parseError(third, { limits, bigNumbers: "text" }).offset, 19);
+    assert.equal(parseError(" ".repeat(5 * 1024 * 1024) + third, { limits }).offset, 5242899);
+  });
+
   it("enforces depth, array and object limits exactly on small inputs (property)", () => {
     const fits = (v: unknown, depth: number, l: Record<string, number>): boolean => {
       if (typeof v === "string") return v.length <= l.maxStringLength;
