@@ -49,6 +49,9 @@ export interface JsonStreamOptions {
   onToken?: (token: JsonStreamToken) => void;
 }
 
+/** The characters that change a value's nesting outside strings (global, for `lastIndex`). */
+const STRUCTURAL = /["[\]{}]/g;
+
 const enum State {
   Value,
   FirstArray,
@@ -409,7 +412,24 @@ export class JsonStreamParser {
         }
         continue;
       }
-      const c = s.charCodeAt(i++);
+      // Outside strings only quotes and brackets matter. The next one is looked for by hand a
+      // few characters ahead (dense nesting), then by the engine's regex, which crosses long
+      // runs of numbers and indentation faster than a loop.
+      let c = s.charCodeAt(i);
+      const near = i + 8 < n ? i + 8 : n;
+      while (i < near && c !== 34 && c !== 91 && c !== 93 && c !== 123 && c !== 125) {
+        c = s.charCodeAt(++i);
+      }
+      if (i === near) {
+        STRUCTURAL.lastIndex = i;
+        if (!STRUCTURAL.test(s)) {
+          i = n;
+          break;
+        }
+        i = STRUCTURAL.lastIndex - 1;
+        c = s.charCodeAt(i);
+      }
+      i++;
       if (c === 34) inString = true;
       else if (c === 91 || c === 123) {
         if (++depth > maxDepth) {
