@@ -133,6 +133,20 @@ describe("JsonStreamParser", () => {
         (e: unknown) => e instanceof JsonParseError && e.code === "LimitExceeded",
       );
     limit(["[[[[1]]]]"], { maxDepth: 3 });
+    // Brackets far apart (the scan's long hops), across chunks, and the offset of the one too deep.
+    const pad = " ".repeat(40);
+    const deep = `[${pad}[${pad}[1234567890123456,${pad}[${pad}1]]]]`;
+    for (const cut of [0, 10, 45, 60, 100]) {
+      assert.throws(
+        () => feed([deep.slice(0, cut), deep.slice(cut)], { limits: { maxDepth: 3 } }),
+        (e: unknown) =>
+          e instanceof JsonParseError && e.code === "LimitExceeded" &&
+          e.offset === deep.lastIndexOf("["),
+      );
+    }
+    assert.deepEqual(feed([deep.slice(0, 50), deep.slice(50)]).map((i) => i.value), [
+      [[1234567890123456, [1]]],
+    ]);
     limit(["[1,2,3]"], { maxArrayLength: 2 });
     limit(['{"a":1,"b":2}'], { maxObjectKeys: 1 });
     limit(['["abcdef"]'], { maxStringLength: 3 });
