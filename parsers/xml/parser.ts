@@ -75,6 +75,55 @@ const INDENT: string[] = Array.from({ length: 64 }, (_, k) => "\n" + " ".repeat(
 /** What the `Tokenizer.find*` searches return when the buffer holds no such character. */
 const NONE = 0x7fffffff;
 
+/**
+ * A search of the parse buffer that remembers its last answer. Asked again from anywhere between
+ * where it last looked and what it found, the answer still holds, so the many small questions a
+ * document asks (is there a '&' before the end of this text?) cost about one native scan of the
+ * buffer in all, not a call per token.
+ */
+class RememberedSearch {
+  /** Where the last search started, or NONE. */
+  from = NONE;
+  /** What it found, or NONE for nothing. */
+  at = NONE;
+
+  constructor(readonly needle: string) {}
+
+  /** The first `needle` in `buf` at or after `from`, or NONE. */
+  find(buf: string, from: number): number {
+    if (this.at >= from && from >= this.from) return this.at;
+    return this.remember(from, buf.indexOf(this.needle, from));
+  }
+
+  /** True when the last answer holds for a search from `from`. */
+  knows(from: number): boolean {
+    return this.at >= from && from >= this.from;
+  }
+
+  /** Keeps `found` (negative for nothing) as the answer from `from`, and returns it. */
+  remember(from: number, found: number): number {
+    this.from = from;
+    return this.at = found < 0 ? NONE : found;
+  }
+
+  /** The buffer dropped its first `cut` characters. */
+  shift(cut: number): void {
+    if (this.from !== NONE) this.from -= cut;
+    if (this.at !== NONE) this.at -= cut;
+  }
+
+  /** The buffer grew: a search that found nothing must look again. */
+  grown(): void {
+    if (this.at === NONE) this.from = NONE;
+  }
+
+  /** The buffer changed under the last answer. */
+  forget(): void {
+    this.from = NONE;
+    this.at = NONE;
+  }
+}
+
 // ASCII name characters: 1 = may start a name, 2 = may continue one.
 const NAME = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
@@ -301,18 +350,14 @@ class Tokenizer {
   private lone = false;
   // Remembered searches of `find*()`: `xAt` is the first x at or after `xFrom` (NONE: none in
   // `buf`); `xFrom` NONE means nothing is remembered.
-  private ltAt = NONE;
-  private ltFrom = NONE;
-  private ampAt = NONE;
-  private ampFrom = NONE;
-  private suspectAt = NONE;
-  private suspectFrom = NONE;
-  private cdEndAt = NONE;
-  private cdEndFrom = NONE;
-  private tabAt = NONE;
-  private tabFrom = NONE;
-  private nlAt = NONE;
-  private nlFrom = NONE;
+  private readonly lt = new RememberedSearch("<");
+  private readonly amp = new RememberedSearch("&");
+  /** Searched by `findSuspect` with regexes, so it has no needle. */
+  private readonly suspect = new RememberedSearch("");
+  private readonly cdEnd = new RememberedSearch("]]>");
+  private readonly tab = new RememberedSearch("\t");
+  private readonly nl = new RememberedSearch("\n");
+  private readonly searches = [this.lt, this.amp, this.suspect, this.cdEnd, this.tab, this.nl];
   private token: XmlToken | undefined;
   private pendingEnd: XmlToken | undefined;
   /** The start tag of each open element. */
@@ -472,18 +517,7 @@ class Tokenizer {
       this.base += cut;
       this.cursor -= cut;
       this.lineStart -= cut;
-      if (this.ltFrom !== NONE) this.ltFrom -= cut;
-      if (this.ltAt !== NONE) this.ltAt -= cut;
-      if (this.ampFrom !== NONE) this.ampFrom -= cut;
-      if (this.ampAt !== NONE) this.ampAt -= cut;
-      if (this.suspectFrom !== NONE) this.suspectFrom -= cut;
-      if (this.suspectAt !== NONE) this.suspectAt -= cut;
-      if (this.cdEndFrom !== NONE) this.cdEndFrom -= cut;
-      if (this.cdEndAt !== NONE) this.cdEndAt -= cut;
-      if (this.tabFrom !== NONE) this.tabFrom -= cut;
-      if (this.tabAt !== NONE) this.tabAt -= cut;
-      if (this.nlFrom !== NONE) this.nlFrom -= cut;
-      if (this.nlAt !== NONE) this.nlAt -= cut;
+      for (const search of this.searches) search.shift(cut);
     }
     if (this.split === undefined) {
       if (fastWellFormed === undefined && t.length >= 65536) fastWellFormed = probeWellFormed();
@@ -497,8 +531,7 @@ class Tokenizer {
     // when the search for those (needed anyway, and remembered) finds none, there is none.
     if (this.findSuspect(from) !== NONE && t.indexOf("\r") >= 0) {
       this.buf = this.buf.slice(0, from) + t.replace(/\r\n?/g, "\n");
-      this.suspectFrom = NONE;
-      this.suspectAt = NONE;
+      this.suspect.forget();
       this.grown();
     }
   }
@@ -506,37 +539,13 @@ class Tokenizer {
   /** The buffer got longer: searches that found nothing must look again. */
   private grown(): void {
     this.nextNewline = UNKNOWN;
-    if (this.ltAt === NONE) this.ltFrom = NONE;
-    if (this.ampAt === NONE) this.ampFrom = NONE;
-    if (this.suspectAt === NONE) this.suspectFrom = NONE;
-    if (this.cdEndAt === NONE) this.cdEndFrom = NONE;
-    if (this.tabAt === NONE) this.tabFrom = NONE;
-    if (this.nlAt === NONE) this.nlFrom = NONE;
-  }
-
-  // The offset of the first such character at or after `from` in `buf`, or NONE. The last
-  // answer is remembered, so the many small questions a document asks (is there a '&' before
-  // the end of this text?) cost about one native scan of the buffer in all, not a call per token.
-
-  /** The first '<' at or after `from`, or NONE. */
-  private findLt(from: number): number {
-    if (this.ltAt >= from && from >= this.ltFrom) return this.ltAt;
-    const r = this.buf.indexOf("<", from);
-    this.ltFrom = from;
-    return this.ltAt = r < 0 ? NONE : r;
-  }
-
-  /** The first '&' at or after `from`, or NONE. */
-  private findAmp(from: number): number {
-    if (this.ampAt >= from && from >= this.ampFrom) return this.ampAt;
-    const r = this.buf.indexOf("&", from);
-    this.ampFrom = from;
-    return this.ampAt = r < 0 ? NONE : r;
+    for (const search of this.searches) search.grown();
   }
 
   /** The first SUSPECT character at or after `from`, or NONE. */
   private findSuspect(from: number): number {
-    if (this.suspectAt >= from && from >= this.suspectFrom) return this.suspectAt;
+    const search = this.suspect;
+    if (search.knows(from)) return search.at;
     const buf = this.buf;
     let r: number;
     if (this.split && !this.lone) {
@@ -550,32 +559,7 @@ class Tokenizer {
       SUSPECT.lastIndex = from;
       r = SUSPECT.test(buf) ? SUSPECT.lastIndex - 1 : NONE;
     }
-    this.suspectFrom = from;
-    return this.suspectAt = r < 0 ? NONE : r;
-  }
-
-  /** The first "]]>" at or after `from`, or NONE. */
-  private findCdEnd(from: number): number {
-    if (this.cdEndAt >= from && from >= this.cdEndFrom) return this.cdEndAt;
-    const r = this.buf.indexOf("]]>", from);
-    this.cdEndFrom = from;
-    return this.cdEndAt = r < 0 ? NONE : r;
-  }
-
-  /** The first tab at or after `from`, or NONE. */
-  private findTab(from: number): number {
-    if (this.tabAt >= from && from >= this.tabFrom) return this.tabAt;
-    const r = this.buf.indexOf("\t", from);
-    this.tabFrom = from;
-    return this.tabAt = r < 0 ? NONE : r;
-  }
-
-  /** The first newline at or after `from`, or NONE. */
-  private findNl(from: number): number {
-    if (this.nlAt >= from && from >= this.nlFrom) return this.nlAt;
-    const r = this.buf.indexOf("\n", from);
-    this.nlFrom = from;
-    return this.nlAt = r < 0 ? NONE : r;
+    return search.remember(from, r);
   }
 
   /** Checks that `s`, found at `at`, holds only Chars (a fast answer when it obviously does). */
@@ -750,7 +734,7 @@ class Tokenizer {
         return t;
       }
     }
-    let end = this.findLt(start);
+    let end = this.lt.find(this.buf, start);
     if (end === NONE) {
       if (!this.finished) throw NEED_MORE;
       end = buf.length;
@@ -772,10 +756,10 @@ class Tokenizer {
       );
     }
     if (this.findSuspect(start) < end) this.checkChars(raw, start);
-    const cdEnd = this.findCdEnd(start);
+    const cdEnd = this.cdEnd.find(this.buf, start);
     if (cdEnd < end) throw new Failure("InvalidSyntax", "']]>' not allowed in text", cdEnd);
     const t = this.newToken(TokenKind.Text, start);
-    t.text = this.findAmp(start) < end ? this.expandAt(start, end, false) : raw;
+    t.text = this.amp.find(this.buf, start) < end ? this.expandAt(start, end, false) : raw;
     this.pos = end;
     return t;
   }
@@ -791,7 +775,7 @@ class Tokenizer {
     let out = "";
     let i = from;
     for (;;) {
-      let amp = this.findAmp(i);
+      let amp = this.amp.find(this.buf, i);
       if (amp >= to) amp = -1;
       if (amp !== i) {
         const chunk = buf.slice(i, amp < 0 ? to : amp);
@@ -1155,17 +1139,18 @@ class Tokenizer {
       if (close - j - 1 > this.maxText) {
         throw new Failure("LimitExceeded", `attribute value longer than maxTextLength`, j);
       }
-      const lt = this.findLt(j + 1);
+      const lt = this.lt.find(this.buf, j + 1);
       if (lt < close) {
         throw new Failure("InvalidSyntax", "'<' not allowed in an attribute value", lt);
       }
       const raw = buf.slice(j + 1, close);
       if (this.findSuspect(j + 1) < close) this.checkChars(raw, j + 1);
       let value = raw;
-      if (this.findAmp(j + 1) < close) {
+      if (this.amp.find(this.buf, j + 1) < close) {
         value = this.expandAt(j + 1, close, true);
       } else if (
-        (this.nextNewline < close && this.findNl(j + 1) < close) || this.findTab(j + 1) < close
+        (this.nextNewline < close && this.nl.find(this.buf, j + 1) < close) ||
+        this.tab.find(this.buf, j + 1) < close
       ) {
         value = raw.replace(/[\t\n]/g, " ");
       }
@@ -1392,7 +1377,7 @@ class Tokenizer {
     if (this.open.length === 0) {
       throw new Failure("InvalidSyntax", "CDATA outside the root element", start);
     }
-    const end = this.findCdEnd(start + 9);
+    const end = this.cdEnd.find(this.buf, start + 9);
     if (end === NONE) this.more(start);
     const text = buf.slice(start + 9, end);
     if (text.length > this.maxText) {
