@@ -377,6 +377,8 @@ class Tokenizer {
   private nsScopes: number[] = [];
   private nsPrefixes: string[] = ["xml", ""];
   private nsUris: string[] = [XML_NS, ""];
+  /** The first character of the input was looked at for a byte order mark. */
+  private bomSeen = false;
   private rootSeen = false;
   private rootClosed = false;
   private doctypeSeen = false;
@@ -506,7 +508,12 @@ class Tokenizer {
       this.heldBack = t.slice(-1);
       t = t.slice(0, -1);
     }
-    if (this.base === 0 && this.buf.length === 0 && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
+    // A byte order mark is skipped once, at the very start of text input (the decoder takes the
+    // one of byte input); any later U+FEFF is a character of the document.
+    if (!this.bomSeen && t.length > 0) {
+      this.bomSeen = true;
+      if (!this.byteMode && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
+    }
     // Drop consumed text so a long stream keeps a small buffer.
     if (this.pos > 65536 && this.pos > this.buf.length >> 1) {
       const cut = this.pos;
@@ -990,6 +997,17 @@ class Tokenizer {
       } else if (!isNameCharNonAscii(c) && !(c >= 0xd800 && c <= 0xdbff)) break;
     }
     return i;
+  }
+
+  /**
+   * True when `keyword` is at `i`; asks for more input when the buffer ends inside what could
+   * still become it (DOCTYPE declarations are re-read whole until they end).
+   */
+  private keyword(keyword: string, i: number): boolean {
+    const buf = this.buf;
+    if (buf.startsWith(keyword, i)) return true;
+    if (buf.length - i < keyword.length && keyword.startsWith(buf.slice(i))) this.more(i);
+    return false;
   }
 
   private ws(i: number): number {
@@ -1517,12 +1535,12 @@ class Tokenizer {
 
   private externalId(i: number): number {
     const buf = this.buf;
-    if (buf.startsWith("SYSTEM", i)) {
+    if (this.keyword("SYSTEM", i)) {
       const j = this.ws(i + 6);
       if (j === i + 6) throw new Failure("InvalidSyntax", "expected whitespace after SYSTEM", j);
       return this.quoted(j);
     }
-    if (buf.startsWith("PUBLIC", i)) {
+    if (this.keyword("PUBLIC", i)) {
       let j = this.ws(i + 6);
       if (j === i + 6) throw new Failure("InvalidSyntax", "expected whitespace after PUBLIC", j);
       const pubEnd = this.quoted(j);
@@ -1591,7 +1609,7 @@ class Tokenizer {
       if (c === 37) {
         throw new Failure("Unsupported", "parameter entity references are not supported", i);
       }
-      if (buf.startsWith("<!--", i)) {
+      if (this.keyword("<!--", i)) {
         const dd = buf.indexOf("--", i + 4);
         if (dd < 0 || dd + 2 >= buf.length) this.more(i);
         if (buf.charCodeAt(dd + 2) !== 62) {
@@ -1599,7 +1617,7 @@ class Tokenizer {
         }
         this.checkChars(buf.slice(i + 4, dd), i + 4);
         i = dd + 3;
-      } else if (buf.startsWith("<?", i)) {
+      } else if (this.keyword("<?", i)) {
         const end = buf.indexOf("?>", i);
         if (end < 0) this.more(i);
         const nEnd = this.name(i + 2);
@@ -1608,11 +1626,11 @@ class Tokenizer {
         }
         this.checkChars(buf.slice(nEnd, end), nEnd);
         i = end + 2;
-      } else if (buf.startsWith("<!ENTITY", i)) {
+      } else if (this.keyword("<!ENTITY", i)) {
         i = this.entityDecl(i, entities);
       } else if (
-        buf.startsWith("<!ELEMENT", i) || buf.startsWith("<!ATTLIST", i) ||
-        buf.startsWith("<!NOTATION", i)
+        this.keyword("<!ELEMENT", i) || this.keyword("<!ATTLIST", i) ||
+        this.keyword("<!NOTATION", i)
       ) {
         const kw = buf.startsWith("<!ELEMENT", i) ? 9 : buf.startsWith("<!ATTLIST", i) ? 9 : 10;
         let j = this.ws(i + kw);
@@ -1687,7 +1705,7 @@ class Tokenizer {
       const e = this.externalId(k);
       if (e < 0) throw new Failure("InvalidSyntax", "expected an entity value or external ID", k);
       k = this.ws(e);
-      if (!parameter && k > e && buf.startsWith("NDATA", k)) {
+      if (!parameter && k > e && this.keyword("NDATA", k)) {
         const m = this.ws(k + 5);
         if (m === k + 5) throw new Failure("InvalidSyntax", "expected whitespace after NDATA", m);
         k = this.ws(this.name(m));

@@ -19,6 +19,15 @@ function tokens(input: string | Uint8Array, options?: XmlParseOptions): XmlToken
   return out;
 }
 
+function outcome(f: () => XmlToken[]): XmlToken[] | [string, number, number] {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof XmlParseError) return [e.code, e.line, e.column];
+    throw e;
+  }
+}
+
 function xmlError(input: string | Uint8Array, options?: XmlParseOptions): XmlParseError {
   try {
     tokens(input, options);
@@ -203,6 +212,51 @@ describe("XmlParser", () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("reads a DOCTYPE fed one character at a time like the whole document", () => {
+    const docs = [
+      "<!DOCTYPE a SYSTEM 'x.dtd'><a/>",
+      "<!DOCTYPE a PUBLIC 'p' 'x.dtd'><a/>",
+      "<!DOCTYPE a [<!ENTITY e 'v'><!ENTITY n SYSTEM 'u' NDATA g><!ENTITY % p 'w'>]><a>&e;</a>",
+      "<!DOCTYPE a [<!ELEMENT a ANY><!ATTLIST a b CDATA 'd'><!NOTATION g SYSTEM 'x'>]><a/>",
+      "<!DOCTYPE a [<!-- c --><?pi x?>\n]>\n<a/>",
+      "<!DOCTYPE a [<!ENTITY e PUBLIC 's'>]><a/>",
+      "<!DOCTYPE a [<!BOGUS>]><a/>",
+    ];
+    for (const doc of docs) {
+      const whole = outcome(() => tokens(doc, { allowDoctype: true }));
+      const fed = outcome(() => {
+        const p = new XmlParser(undefined, { allowDoctype: true });
+        const out: XmlToken[] = [];
+        for (const ch of doc) {
+          p.feed(ch);
+          while (p.next()) out.push(p.current());
+        }
+        p.end();
+        while (p.next()) out.push(p.current());
+        return out;
+      });
+      assert.deepEqual(fed, whole, doc);
+    }
+  });
+
+  it("skips one byte order mark only, however the input is split", () => {
+    const doc = "\uFEFF\uFEFF<a/>";
+    assert.equal(xmlError(doc).code, "InvalidSyntax");
+    const p = new XmlParser();
+    assert.throws(() => {
+      for (const ch of doc) {
+        p.feed(ch);
+        while (p.next());
+      }
+      p.end();
+      while (p.next());
+    }, (e: unknown) => e instanceof XmlParseError && e.code === "InvalidSyntax");
+    // The decoder already took the byte order mark of byte input: a second one is text.
+    const bytes = new TextEncoder().encode(doc);
+    assert.equal(xmlError(bytes).code, "InvalidSyntax");
+    assert.equal(tokens(new TextEncoder().encode("\uFEFF<a/>")).length, 2);
   });
 
   it("enforces limits", () => {
