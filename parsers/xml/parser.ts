@@ -324,6 +324,35 @@ function lineColumn(text: string, off: number): { line: number; column: number }
   return { line, column: off - start + 1 };
 }
 
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * The bytes a streaming UTF-8 decoder holds back after `tail` (what it held before) and then
+ * `bytes` (both decoded without error): the start of a character that `bytes` ends inside.
+ */
+function incompleteUtf8(tail: Uint8Array, bytes: Uint8Array): Uint8Array {
+  const n = bytes.length;
+  if (n === 0) return tail;
+  if (bytes[n - 1] < 0x80) return NO_BYTES;
+  let all = bytes;
+  if (tail.length > 0 && n < 4) {
+    all = new Uint8Array(tail.length + n);
+    all.set(tail);
+    all.set(bytes, tail.length);
+  }
+  const m = all.length;
+  // The lead byte of the last character, at most three bytes back.
+  for (let k = m - 1; k >= 0 && k >= m - 4; k--) {
+    const b = all[k];
+    if (b < 0x80) return NO_BYTES;
+    if (b >= 0xc0) {
+      const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+      return m - k < need ? all.slice(k) : NO_BYTES;
+    }
+  }
+  return NO_BYTES;
+}
+
 function encodingOf(bytes: Uint8Array): { label: string; bomLength: number } {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     return { label: "utf-8", bomLength: 3 };
@@ -388,6 +417,8 @@ class Tokenizer {
   private heldBack = "";
   private decoder: TextDecoder | undefined;
   private pendingBytes: Uint8Array | undefined;
+  /** The bytes of a UTF-8 character the decoder holds until the next chunk completes it. */
+  private utf8Tail: Uint8Array = NO_BYTES;
   private byteMode = false;
   private failed: XmlParseError | undefined;
   private readonly limits: XmlLimits;
@@ -479,13 +510,26 @@ class Tokenizer {
       const { label } = encodingOf(bytes);
       this.decoder = new TextDecoder(label, { fatal: true });
     }
+    const tail = this.utf8Tail;
     try {
-      return this.decoder.decode(bytes, { stream: !final });
+      const text = this.decoder.decode(bytes, { stream: !final });
+      if (this.decoder.encoding === "utf-8") this.utf8Tail = incompleteUtf8(tail, bytes);
+      return text;
     } catch {
       let prefix = "";
-      const bad = this.decoder.encoding === "utf-8" ? findInvalidUtf8(bytes) : -1;
-      if (bad > 0) {
-        prefix = new TextDecoder("utf-8", { fatal: false }).decode(bytes.subarray(0, bad));
+      if (this.decoder.encoding === "utf-8") {
+        // The decoder held back the start of a character split at the last chunk's end: the
+        // bad sequence is searched from there, so its position counts that character.
+        if (tail.length > 0) {
+          const joined = new Uint8Array(tail.length + bytes.length);
+          joined.set(tail);
+          joined.set(bytes, tail.length);
+          bytes = joined;
+        }
+        const bad = findInvalidUtf8(bytes);
+        if (bad > 0) {
+          prefix = new TextDecoder("utf-8", { fatal: false }).decode(bytes.subarray(0, bad));
+        }
       }
       const at = this.buf.length + this.heldBack.length + prefix.length;
       this.buf += this.heldBack + prefix;
@@ -591,7 +635,19 @@ class Tokenizer {
     if (this.failed) throw this.failed;
     this.waiting = false;
     if (this.pendingEnd) {
-      this.token = this.pendingEnd;
+      const e = this.pendingEnd;
+      if (++this.tokens > this.maxTokens) {
+        // The end of a self-closing tag is a token of its own, at the tag's position.
+        const err = new XmlParseError(
+          "LimitExceeded",
+          `more than maxTokens ${this.maxTokens}`,
+          e.line,
+          e.column,
+        );
+        this.failed = err;
+        throw err;
+      }
+      this.token = e;
       this.pendingEnd = undefined;
       this.afterEnd();
       return true;

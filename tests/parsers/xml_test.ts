@@ -259,6 +259,36 @@ describe("XmlParser", () => {
     assert.equal(tokens(new TextEncoder().encode("\uFEFF<a/>")).length, 2);
   });
 
+  it("places a bad UTF-8 byte right when a character before it was split across chunks", () => {
+    const enc = new TextEncoder();
+    // "é" is bytes 4 and 5; the bad byte 0xFF is byte 8, column 4 of line 2.
+    const doc = Uint8Array.from([...enc.encode("<a>\né"), 0x78, 0x79, 0xff, ...enc.encode("</a>")]);
+    for (let cut = 0; cut <= doc.length; cut++) {
+      const p = new XmlParser();
+      const e = outcome(() => {
+        p.feed(doc.subarray(0, cut));
+        while (p.next());
+        p.feed(doc.subarray(cut));
+        p.end();
+        while (p.next());
+        return [];
+      });
+      assert.deepEqual(e, ["InvalidEncoding", 2, 4], `cut at ${cut}`);
+    }
+  });
+
+  it("counts the end of a self-closing tag as a token against maxTokens", () => {
+    const p = new XmlParser("<a><b/><b/></a>", { limits: { maxTokens: 4 } });
+    const seen: string[] = [];
+    const e = outcome(() => {
+      while (p.next()) seen.push(p.current().kind);
+      return [];
+    });
+    assert.deepEqual(e, ["LimitExceeded", 1, 8]);
+    assert.equal(seen.length, 4);
+    assert.equal(tokens("<a><b/><b/></a>", { limits: { maxTokens: 6 } }).length, 6);
+  });
+
   it("enforces limits", () => {
     const cases: [string, XmlParseOptions][] = [
       ["<a><a><a/></a></a>", { limits: { maxDepth: 2 } }],
