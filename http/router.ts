@@ -106,7 +106,8 @@ export class Router<H> {
   #exact = new Map<string, Map<string, Route<H>>>();
   #params: string[] = [];
   #names: string[] = [];
-  #allow: Map<string, Route<H>> | null = null;
+  /** The route sets of every node the path reached without a route for the method. */
+  #allow: Map<string, Route<H>>[] = [];
 
   /** Number of registered (method, pattern) routes. */
   get size(): number {
@@ -194,17 +195,21 @@ export class Router<H> {
     const names = this.#names;
     params.length = 0;
     names.length = 0;
-    this.#allow = null;
+    const allow = this.#allow;
+    allow.length = 0;
     const route = this.#walk(this.#root, path, 1, method);
     if (route !== null) {
       const out: Record<string, string> = {};
       for (let i = 0; i < names.length; i++) out[names[i]] = safeDecode(params[i]);
       return { kind: "found", handler: route.handler, params: out, pattern: route.pattern };
     }
-    const allow = this.#allow as Map<string, Route<H>> | null;
-    this.#allow = null;
-    if (allow === null) return NOT_FOUND;
-    const methods = [...allow.keys()];
+    if (allow.length === 0) return NOT_FOUND;
+    // Every route the path matches counts: "/a/b" for GET and "/a/*" for DELETE allow both.
+    const methods: string[] = [];
+    for (const routes of allow) {
+      for (const m of routes.keys()) if (!methods.includes(m)) methods.push(m);
+    }
+    allow.length = 0;
     if (methods.includes("GET") && !methods.includes("HEAD")) methods.push("HEAD");
     return { kind: "methodNotAllowed", allow: methods };
   }
@@ -240,7 +245,7 @@ export class Router<H> {
         this.#names.push("*");
         return route;
       }
-      this.#allow ??= node.wildcard;
+      this.#allow.push(node.wildcard);
     }
     return null;
   }
@@ -249,7 +254,7 @@ export class Router<H> {
     if (node.routes !== null) {
       const route = pick(node.routes, method);
       if (route !== null) return route;
-      this.#allow ??= node.routes;
+      this.#allow.push(node.routes);
     }
     // "/files/*" also answers "/files/" with an empty wildcard, never "/files".
     return null;

@@ -59,6 +59,24 @@ describe("Router", () => {
     assert.equal(found(r.lookup("PATCH", "/any")).handler, "any");
   });
 
+  it("405 Allow lists the methods of every route the path matches", () => {
+    const r = new Router<string>();
+    r.add("GET", "/a/b", "static");
+    r.add("DELETE", "/a/*", "wild");
+    r.add("PUT", "/a/{x}", "param");
+    r.add("PATCH", "/*", "root wild");
+    const m = r.lookup("POST", "/a/b");
+    assert.equal(m.kind, "methodNotAllowed");
+    if (m.kind === "methodNotAllowed") {
+      assert.deepEqual(m.allow.sort(), ["DELETE", "GET", "HEAD", "PATCH", "PUT"]);
+    }
+    // A later lookup starts from nothing.
+    const n = r.lookup("POST", "/z");
+    assert.equal(n.kind, "methodNotAllowed");
+    if (n.kind === "methodNotAllowed") assert.deepEqual(n.allow, ["PATCH"]);
+    assert.equal(found(r.lookup("DELETE", "/a/b")).handler, "wild");
+  });
+
   it("refuses malformed and duplicate patterns", () => {
     const r = new Router<string>();
     r.add("GET", "/u/{id}", "a");
