@@ -891,6 +891,8 @@ interface Framing {
   transferEncoding: string[] | null;
   connection: string[] | null;
   host: number;
+  /** The last Host value seen. */
+  hostValue: string;
   expect: string | null;
 }
 
@@ -907,11 +909,30 @@ function collect(framing: Framing, lower: string, value: string): void {
       break;
     case "host":
       framing.host++;
+      framing.hostValue = value;
       break;
     case "expect":
       framing.expect = framing.expect === null ? value : `${framing.expect}, ${value}`;
       break;
   }
+}
+
+// The bytes of uri-host [":" port] (RFC 3986: reg-name, IP-literal, IPv4): unreserved, "%",
+// sub-delims, ":", "[" and "]". Anything else ("/", "?", "#", "@", space, "\\") could make a URL
+// built from Host name another path or host than the one the request was routed by.
+const HOST_CHAR = new Uint8Array(128);
+for (
+  const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:[]"
+) {
+  HOST_CHAR[c.charCodeAt(0)] = 1;
+}
+
+function isValidHost(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || HOST_CHAR[c] === 0) return false;
+  }
+  return true;
 }
 
 function listTokens(values: string[]): string[] {
@@ -1113,12 +1134,17 @@ export class HttpRequestParser extends HttpParserBase<HttpRequestHead> {
       transferEncoding: null,
       connection: null,
       host: 0,
+      hostValue: "",
       expect: null,
     };
     if (eol < text.length) {
       parseFieldLines(text, eol + 2, headers, limits.maxHeaderCount, framing);
     }
     if (framing.host > 1) throw new HttpParseError("InvalidHeader", 400, "more than one Host");
+    if (framing.host === 1 && !isValidHost(framing.hostValue)) {
+      // RFC 9112 section 3.2: a Host with an invalid value gets 400.
+      throw new HttpParseError("InvalidHeader", 400, "Host is not a valid uri-host[:port]");
+    }
     if (framing.host === 0 && version === "1.1") {
       throw new HttpParseError("MissingHost", 400, "HTTP/1.1 request without Host");
     }
@@ -1247,6 +1273,7 @@ export class HttpResponseParser extends HttpParserBase<HttpResponseHead> {
       transferEncoding: null,
       connection: null,
       host: 0,
+      hostValue: "",
       expect: null,
     };
     if (eol < text.length) {

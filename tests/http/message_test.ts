@@ -75,6 +75,26 @@ describe("HttpRequestParser", () => {
     assert.equal(m.body.length, 0);
   });
 
+  it("accepts every form of uri-host[:port] in Host, and an empty one", () => {
+    for (
+      const host of [
+        "example.com:8080",
+        "[::1]:80",
+        "[v1.x]",
+        "127.0.0.1",
+        "a_b-c~d%41!$&'()*+,;=",
+        "",
+      ]
+    ) {
+      const [m] = parseAll(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      assert.equal(m.headers.get("host"), host);
+    }
+    // Only requests are checked: a response's stray Host field is none of our business.
+    const p = new HttpResponseParser();
+    p.push(b("HTTP/1.1 200 OK\r\nHost: a/b c\r\nContent-Length: 0\r\n\r\n"));
+    assert.equal(p.next()?.headers.get("host"), "a/b c");
+  });
+
   it("folds the case of common and other field names alike", () => {
     const [m] = parseAll(
       "PATCH /x HTTP/1.1\r\nhOsT: a\r\nCONTENT-length: 2\r\nX-Host: b\r\nHosts: c\r\n" +
@@ -317,6 +337,11 @@ describe("HttpRequestParser", () => {
       ["no colon", `GET / HTTP/1.1\r\n${H}Nope\r\n\r\n`, 400, "InvalidHeader"],
       ["missing Host", "GET / HTTP/1.1\r\nX: 1\r\n\r\n", 400, "MissingHost"],
       ["two Hosts", `GET / HTTP/1.1\r\n${H}${H}\r\n`, 400, "InvalidHeader"],
+      ["Host with a path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "InvalidHeader"],
+      ["Host with a query", "GET / HTTP/1.1\r\nHost: a?b\r\n\r\n", 400, "InvalidHeader"],
+      ["Host with userinfo", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400, "InvalidHeader"],
+      ["Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "InvalidHeader"],
+      ["Host with obs-text", "GET / HTTP/1.1\r\nHost: a\xe9\r\n\r\n", 400, "InvalidHeader"],
       ["HTTP/2.0", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505, "UnsupportedVersion"],
       ["HTTP/0.9", "GET / HTTP/0.9\r\n\r\n", 505, "UnsupportedVersion"],
       ["bad version", "GET / HTTX/1.1\r\nHost: h\r\n\r\n", 400, "InvalidStartLine"],
