@@ -246,7 +246,9 @@ export class WebhookRequest {
     if (target.charCodeAt(0) !== 47) {
       // absolute-form: keep the path part only
       const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target);
-      target = m ? target.slice(m[0].length) || "/" : "/";
+      target = m ? target.slice(m[0].length) : "";
+      // An empty path is "/" (RFC 9112 section 3.2.2), also before a query.
+      if (target.charCodeAt(0) !== 47) target = `/${target}`;
     }
     const q = target.indexOf("?");
     this.path = q === -1 ? target : target.slice(0, q);
@@ -385,6 +387,8 @@ interface Conn {
   continueSent: boolean;
   /** When the request being handled began (valid while busy). */
   busySince: number;
+  /** Cancels the body being streamed on this connection, once it closes; else null. */
+  cancelStream: (() => void) | null;
 }
 
 interface Route {
@@ -764,6 +768,7 @@ export class WebhookServer implements AsyncDisposable {
       lastActivity: now,
       continueSent: false,
       busySince: now,
+      cancelStream: null,
     });
   }
 
@@ -771,6 +776,7 @@ export class WebhookServer implements AsyncDisposable {
     const conn = this.#conns.get(sid);
     if (conn === undefined) return;
     conn.closing = true;
+    conn.cancelStream?.();
     this.#conns.delete(sid);
     if (this.#conns.size === 0) this.#allClosed?.();
   }
@@ -796,6 +802,7 @@ export class WebhookServer implements AsyncDisposable {
   #closeConn(conn: Conn): void {
     if (conn.closing) return;
     conn.closing = true;
+    conn.cancelStream?.();
     if (this.#corkSid === conn.sid) this.#flushCork();
     this.#io?.close(conn.sid);
     this.#conns.delete(conn.sid);
@@ -992,8 +999,18 @@ export class WebhookServer implements AsyncDisposable {
     const status = res.status;
     const bodiless = status < 200 || status === 204 || status === 304;
     const isHead = msg.method === "HEAD";
-    if (res.streamBody !== null && !bodiless) {
-      return this.#stream(conn, msg, req, res, keepAlive, started);
+    if (res.streamBody !== null) {
+      if (!bodiless) return this.#stream(conn, msg, req, res, keepAlive, started);
+      if (res.streamBody instanceof ReadableStream) res.streamBody.cancel().catch(() => {});
+    }
+    // HEAD without a body: the length the handler declares (a fetch app answering HEAD), or
+    // none, rather than a zero the GET response would contradict (RFC 9110 section 8.6).
+    let noLength = bodiless;
+    let declared = -1;
+    if (isHead && res.body === null && !bodiless) {
+      const value = res.headers.get("content-length");
+      if (value !== null && /^[0-9]{1,15}$/.test(value)) declared = Number(value);
+      else noLength = true;
     }
     // One buffer per response, written in place: the cached status line, the fields (latin1:
     // HttpHeaders allows no code unit above 255), the framing, then the body. A short ASCII
@@ -1008,13 +1025,13 @@ export class WebhookServer implements AsyncDisposable {
     }
     let out: Uint8Array;
     for (;;) {
-      const length = text !== null ? text.length : body.length;
+      const length = declared >= 0 ? declared : text !== null ? text.length : body.length;
       const line = statusLine(status);
-      const digits = bodiless ? 0 : decimalLength(length);
+      const digits = noLength ? 0 : decimalLength(length);
       const date = this.#dateHeader ? this.#dateBytes : EMPTY;
       const connection = !keepAlive ? CONNECTION_CLOSE : msg.version === "1.0" ? KEEP_ALIVE : EMPTY;
       const headEnd = line.length + res.headers._lengthExceptFraming() +
-        (bodiless ? 0 : CONTENT_LENGTH.length + digits + 2) + date.length + connection.length + 2;
+        (noLength ? 0 : CONTENT_LENGTH.length + digits + 2) + date.length + connection.length + 2;
       out = this.#allocate(isHead ? headEnd : headEnd + length);
       if (!isHead) {
         // Text is assumed ASCII and copied in the same pass that checks it; on the first
@@ -1029,7 +1046,7 @@ export class WebhookServer implements AsyncDisposable {
       }
       let at = copyBytes(line, out, 0);
       at = res.headers._writeExceptFraming(out, at);
-      if (!bodiless) {
+      if (!noLength) {
         at = copyBytes(CONTENT_LENGTH, out, at);
         writeDecimal(length, digits, out, at);
         at += digits;
@@ -1072,9 +1089,14 @@ export class WebhookServer implements AsyncDisposable {
     const isHead = msg.method === "HEAD";
     try {
       if (!isHead) {
-        const iterable: AsyncIterable<Uint8Array | string> = source instanceof ReadableStream
-          ? readerChunks(source.getReader())
-          : source;
+        let iterable: AsyncIterable<Uint8Array | string> = source as AsyncIterable<Uint8Array>;
+        if (source instanceof ReadableStream) {
+          const reader = source.getReader();
+          // A client that goes away cancels the source, which may be waiting for data that
+          // never comes (server-sent events): its pending read then ends.
+          conn.cancelStream = () => void reader.cancel().catch(() => {});
+          iterable = readerChunks(reader);
+        }
         for await (const piece of iterable) {
           if (conn.closing) break;
           const bytes = typeof piece === "string" ? ENCODER.encode(piece) : piece;
@@ -1086,7 +1108,7 @@ export class WebhookServer implements AsyncDisposable {
       } else if (source instanceof ReadableStream) {
         await source.cancel().catch(() => {});
       }
-      if (chunked && !conn.closing) {
+      if (chunked && !isHead && !conn.closing) {
         this.#send(conn.sid, LAST_CHUNK);
         total += LAST_CHUNK.length;
       }
@@ -1099,6 +1121,7 @@ export class WebhookServer implements AsyncDisposable {
       });
       keepAlive = false;
     }
+    conn.cancelStream = null;
     this.#afterResponse(conn, req, res.status, total, keepAlive, started);
   }
 
@@ -1248,18 +1271,58 @@ export class WebhookServer implements AsyncDisposable {
         res.headers.append("set-cookie", cookie);
       }
       if (response.body === null) return;
-      // Read the first pieces: a short body goes out with a length, a long one streams.
+      // Read the first piece; a body that ends right after it (a string, JSON) goes out with a
+      // length. Otherwise stream at once: the next piece may come much later (server-sent
+      // events), and the client must not wait for it to see the first.
       const reader = response.body.getReader();
       const first = await reader.read();
       if (first.done) return;
-      const second = await reader.read();
-      if (second.done) {
+      const read = reader.read();
+      const second = await Promise.race([read, soon()]);
+      if (second !== SOON && second.done) {
         res.body = first.value;
         return;
       }
-      res.stream(readerChunks(reader, [first.value, second.value]));
+      if (req.method === "HEAD") {
+        // No body goes out: release the app's stream; the length it declares (if any) stays.
+        reader.cancel().catch(() => {});
+        return;
+      }
+      let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = second === SOON
+        ? read
+        : null;
+      const ready = second === SOON ? [first.value] : [first.value, second.value];
+      // A stream of our own, so a client that goes away cancels the app's stream.
+      res.stream(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const piece of ready) controller.enqueue(piece);
+          },
+          async pull(controller) {
+            const next = await (pending ?? reader.read());
+            pending = null;
+            if (next.done) controller.close();
+            else controller.enqueue(next.value);
+          },
+          cancel(reason) {
+            return reader.cancel(reason);
+          },
+        }, { highWaterMark: 0 }),
+      );
     };
   }
+}
+
+const SOON: unique symbol = Symbol("soon");
+
+/**
+ * Settles after a few microtask turns: long enough for a read of data already queued in a
+ * stream (a `Response` of a string ends in one or two turns), too short for any I/O.
+ */
+function soon(): Promise<typeof SOON> {
+  let p = Promise.resolve<typeof SOON>(SOON);
+  for (let i = 0; i < 8; i++) p = p.then((v) => v);
+  return p;
 }
 
 /** Yields `head` (pieces already read), then the rest of `reader`; releases its lock at the end. */

@@ -1,0 +1,182 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { availableAdapters } from "../../network/adapters.ts";
+import type { RuntimeName } from "../../core/platform/types.ts";
+import { WebhookServer } from "../../http/server.ts";
+import { deferred, waitFor } from "../harness.ts";
+import { RawClients } from "./_raw_client.ts";
+
+const clients = new RawClients();
+after(() => clients[Symbol.asyncDispose]());
+
+const encoder = new TextEncoder();
+
+/** The status codes of every response in `text`, in order. */
+function statuses(text: string): string[] {
+  return [...text.matchAll(/HTTP\/1\.1 (\d+) /g)].map((m) => m[1]);
+}
+
+for (const runtime of availableAdapters() as RuntimeName[]) {
+  describe(`WebhookServer edge cases on the ${runtime} transport`, () => {
+    let server: WebhookServer;
+    const streamCancelled = deferred("the HEAD stream to be cancelled");
+    const sseFirstPieceSent = deferred("the SSE stream's first piece");
+    const sseCancelled = deferred("the SSE stream to be cancelled");
+    const appStreamCancelled = deferred("the route stream to be cancelled");
+
+    before(async () => {
+      server = new WebhookServer({ network: { runtime } });
+      server.onGet("/", (req, res) => res.json({ path: req.path, query: req.queryString }));
+      server.onGet("/gen", (_req, res) => {
+        res.stream(
+          (async function* () {
+            yield "a";
+            yield "b";
+          })(),
+          "text/plain",
+        );
+      });
+      server.onGet("/web", (_req, res) => {
+        res.stream(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              c.enqueue(encoder.encode("w"));
+            },
+            cancel() {
+              streamCancelled.resolve();
+            },
+          }),
+          "text/plain",
+        );
+      });
+      server.onGet("/forever", (_req, res) => {
+        res.stream(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              c.enqueue(encoder.encode("first;"));
+            },
+            cancel() {
+              appStreamCancelled.resolve();
+            },
+          }),
+          "text/plain",
+        );
+      });
+      server.onGet("/x", (_req, res) => res.setContent("x", "text/plain"));
+      server.onGet("/a/b", (_req, res) => res.json(1));
+      server.onDelete("/a/*", (_req, res) => res.json(1));
+      server.mount("/url", (request) => new Response(request.url));
+      server.mount(
+        "/sized",
+        () => new Response(null, { headers: { "content-length": "1234", "x-s": "1" } }),
+      );
+      // A server-sent-events app: one event now, the next one much later (here: never).
+      server.mount("/sse", () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              c.enqueue(encoder.encode("data: 1\n\n"));
+              sseFirstPieceSent.resolve();
+            },
+            cancel() {
+              sseCancelled.resolve();
+            },
+          }),
+          { headers: { "content-type": "text/event-stream" } },
+        ));
+      await server.start({ hostname: "127.0.0.1", port: 0 });
+    });
+
+    after(() => server.stop({ timeoutMs: 1000 }));
+
+    it("HEAD on a streamed route sends no body, not even the last chunk", async () => {
+      for (const path of ["/gen", "/web"]) {
+        const text = await clients.exchange(
+          server.port,
+          `HEAD ${path} HTTP/1.1\r\nHost: h\r\n\r\nGET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`,
+        );
+        assert.deepEqual(statuses(text), ["200", "200"], text);
+        const second = text.indexOf("HTTP/1.1", 1);
+        // The head's empty line is the last thing before the next response.
+        assert.equal(text.indexOf("\r\n\r\n"), second - 4, JSON.stringify(text));
+        assert.ok(text.endsWith("\r\n\r\nx"), JSON.stringify(text));
+      }
+      // The source of a HEAD response is not read, but it is released.
+      await streamCancelled.wait(5000);
+    });
+
+    it("HEAD keeps the length a fetch handler declares for a body it leaves out", async () => {
+      const text = await clients.exchange(
+        server.port,
+        "HEAD /sized HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+      );
+      assert.match(text, /^HTTP\/1\.1 200 /);
+      assert.match(text, /\r\ncontent-length: 1234\r\n/, text);
+      assert.match(text, /\r\nx-s: 1\r\n/);
+      assert.ok(text.endsWith("\r\n\r\n"));
+    });
+
+    it("refuses a Host that is not a valid authority (400), so mounts see the real path", async () => {
+      for (const host of ["a/evil?", "a#b", "u@host", "a b", "a\\b"]) {
+        const text = await clients.exchange(
+          server.port,
+          `GET /url/x HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+        );
+        assert.match(text, /^HTTP\/1\.1 400 /, `${host}: ${text.slice(0, 120)}`);
+      }
+      for (const host of ["example.com:8080", "[::1]:8080", "127.0.0.1", "xn--bcher-kva.example"]) {
+        const text = await clients.exchange(
+          server.port,
+          `GET /url/x?q=1 HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+        );
+        assert.match(text, /^HTTP\/1\.1 200 /, host);
+        assert.ok(text.endsWith(`http://${host}/x?q=1`), text);
+      }
+    });
+
+    it("absolute-form targets without a path serve '/' with the query", async () => {
+      const text = await clients.exchange(
+        server.port,
+        "GET http://h?a=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+      );
+      assert.match(text, /^HTTP\/1\.1 200 /);
+      assert.ok(text.endsWith('{"path":"/","query":"a=1"}'), text);
+    });
+
+    it("405 lists every method any matching route accepts", async () => {
+      const text = await clients.exchange(
+        server.port,
+        "POST /a/b HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+      );
+      assert.match(text, /^HTTP\/1\.1 405 /);
+      const allow = /\r\nallow: ([^\r]*)\r\n/.exec(text)?.[1] ?? "";
+      assert.deepEqual(allow.split(", ").sort(), ["DELETE", "GET", "HEAD"]);
+    });
+
+    it("a mounted streaming app's first piece goes out before its next one exists", async () => {
+      const conn = await clients.open(server.port);
+      try {
+        conn.write("GET /sse HTTP/1.1\r\nHost: h\r\n\r\n");
+        await sseFirstPieceSent.wait(5000);
+        await waitFor(() => conn.text.includes("data: 1\n\n"), {
+          timeoutMs: 5000,
+          what: "the first event to reach the client",
+        });
+        assert.match(conn.text, /^HTTP\/1\.1 200 /);
+        assert.match(conn.text, /content-type: text\/event-stream/);
+      } finally {
+        conn.close();
+      }
+      // The client is gone: the app's stream is cancelled, not left waiting forever.
+      await sseCancelled.wait(5000);
+    });
+
+    it("cancels a streamed body when the client goes away", async () => {
+      const conn = await clients.open(server.port);
+      conn.write("GET /forever HTTP/1.1\r\nHost: h\r\n\r\n");
+      await waitFor(() => conn.text.includes("first;"), { timeoutMs: 5000, what: "first piece" });
+      conn.close();
+      await appStreamCancelled.wait(5000);
+    });
+  });
+}
