@@ -538,6 +538,7 @@ export class WebhookServer implements AsyncDisposable {
   /** Stamps read the real clock when the access log reports durations. */
   readonly #precise: boolean;
   #allClosed: (() => void) | null = null;
+  #stopping: Promise<void> | null = null;
   #ioFactory: ServerTransportFactory;
 
   /**
@@ -707,11 +708,16 @@ export class WebhookServer implements AsyncDisposable {
   /**
    * Graceful shutdown: stops accepting, closes idle keep-alive connections,
    * lets in-flight requests finish (their responses carry
-   * `Connection: close`) until `timeoutMs`, then cuts what is left.
+   * `Connection: close`) until `timeoutMs`, then cuts what is left. A call
+   * made while a shutdown is under way waits for that one to end.
    */
-  async stop(options: StopOptions = {}): Promise<void> {
-    const io = this.#io;
-    if (io === null) return;
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.#io === null) return Promise.resolve();
+    return this.#stopping ??= this.#stop(options).finally(() => (this.#stopping = null));
+  }
+
+  async #stop(options: StopOptions): Promise<void> {
+    const io = this.#io!;
     this.#shuttingDown = true;
     // Not awaited before draining: on the Node adapter the listener's close settles only once
     // every connection is gone (net.Server.close semantics). It stops accepting at once.
@@ -1150,7 +1156,8 @@ export class WebhookServer implements AsyncDisposable {
         remote: req.remoteAddress,
       });
     }
-    if (!keepAlive) this.#closeConn(conn);
+    // A response begun before a shutdown (a stream) may have promised keep-alive; close anyway.
+    if (!keepAlive || this.#shuttingDown) this.#closeConn(conn);
     else conn.lastActivity = this.#time();
   }
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { availableAdapters } from "../../network/adapters.ts";
 import type { RuntimeName } from "../../core/platform/types.ts";
 import { WebhookServer } from "../../http/server.ts";
-import { deferred, waitFor } from "../harness.ts";
+import { deferred, waitFor, withDeadline } from "../harness.ts";
 import { RawClients } from "./_raw_client.ts";
 
 const clients = new RawClients();
@@ -177,6 +177,66 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
       await waitFor(() => conn.text.includes("first;"), { timeoutMs: 5000, what: "first piece" });
       conn.close();
       await appStreamCancelled.wait(5000);
+    });
+  });
+}
+
+for (const runtime of availableAdapters() as RuntimeName[]) {
+  describe(`WebhookServer shutdown edge cases on the ${runtime} transport`, () => {
+    it("closes a connection whose streamed response ends during shutdown", async () => {
+      const release = deferred("release the stream");
+      const server = new WebhookServer({ network: { runtime }, keepAliveTimeoutMs: 60_000 });
+      server.onGet("/stream", (_req, res) => {
+        res.stream(
+          (async function* () {
+            yield "one;";
+            await release.wait();
+            yield "two;";
+          })(),
+          "text/plain",
+        );
+      });
+      await server.start({ hostname: "127.0.0.1", port: 0 });
+      const conn = await clients.open(server.port);
+      try {
+        conn.write("GET /stream HTTP/1.1\r\nHost: h\r\n\r\n");
+        await waitFor(() => conn.text.includes("one;"), { timeoutMs: 5000, what: "first piece" });
+        const stopped = server.stop({ timeoutMs: 60_000 });
+        release.resolve();
+        // The response was begun as keep-alive; shutdown must still close it once it ends,
+        // not leave stop() waiting for the idle timeout or its own deadline.
+        await withDeadline(stopped, 5000, "stop() after the stream ended");
+        await withDeadline(conn.closed, 5000, "the connection to close");
+        assert.ok(conn.text.endsWith("two;\r\n0\r\n\r\n"), JSON.stringify(conn.text));
+      } finally {
+        conn.close();
+        await server.stop({ timeoutMs: 100 });
+      }
+    });
+
+    it("a second stop() while the first is draining waits for the same end", async () => {
+      const entered = deferred("handler entered");
+      const release = deferred("release");
+      const server = new WebhookServer({ network: { runtime } });
+      server.onGet("/slow", async (_req, res) => {
+        entered.resolve();
+        await release.wait();
+        res.json(1);
+      });
+      await server.start({ hostname: "127.0.0.1", port: 0 });
+      try {
+        const answer = clients.exchange(server.port, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+        await entered.wait();
+        const first = server.stop({ timeoutMs: 60_000 });
+        const second = server.stop({ timeoutMs: 60_000 });
+        release.resolve();
+        await withDeadline(Promise.all([first, second]), 5000, "both stops");
+        assert.match(await answer, /^HTTP\/1\.1 200 /);
+        assert.equal(server.running, false);
+      } finally {
+        release.resolve();
+        await server.stop({ timeoutMs: 100 });
+      }
     });
   });
 }
