@@ -952,14 +952,16 @@ function parseContentLength(values: string[], maxBody: number): number {
   for (const v of values) {
     for (const part of v.split(",")) {
       const t = trimOws(part);
-      if (t.length === 0 || t.length > 15) {
+      if (t.length === 0) {
         throw new HttpParseError(
-          t.length > 15 ? "BodyTooLarge" : "InvalidContentLength",
-          t.length > 15 ? 413 : 400,
+          "InvalidContentLength",
+          400,
           `invalid Content-Length: ${JSON.stringify(v)}`,
         );
       }
+      // Leading zeros are valid digits (1*DIGIT) and do not count towards the magnitude.
       let n = 0;
+      let significant = 0;
       for (let i = 0; i < t.length; i++) {
         const c = t.charCodeAt(i);
         if (c < 48 || c > 57) {
@@ -969,7 +971,15 @@ function parseContentLength(values: string[], maxBody: number): number {
             `invalid Content-Length: ${JSON.stringify(v)}`,
           );
         }
+        if (significant > 0 || c !== 48) significant++;
         n = n * 10 + (c - 48);
+      }
+      if (significant > 15) {
+        throw new HttpParseError(
+          "BodyTooLarge",
+          413,
+          `Content-Length ${t.slice(0, 32)} is too large`,
+        );
       }
       if (result !== -1 && result !== n) {
         throw new HttpParseError("InvalidContentLength", 400, "conflicting Content-Length values");

@@ -405,6 +405,14 @@ describe("HttpRequestParser", () => {
         { maxBodyBytes: 10 },
       );
       rejects("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999\r\n\r\n", 413);
+      rejects("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1234567890123456a\r\n\r\n", 400);
+    });
+    it("reads a Content-Length with many leading zeros by its value", () => {
+      const [m] = parseAll(
+        `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${"0".repeat(20)}3\r\n\r\nabc`,
+      );
+      assert.equal(m.contentLength, 3);
+      assert.equal(dec.decode(m.body), "abc");
     });
   });
 
