@@ -240,6 +240,36 @@ export function findInvalidUtf8(
   return -1;
 }
 
+/**
+ * The bytes a streaming UTF-8 decoder holds back after `tail` (what it held before) and then
+ * `bytes` (both decoded without error): the start of a character that `bytes` ends inside.
+ * @internal
+ */
+export function incompleteUtf8(tail: Uint8Array, bytes: Uint8Array): Uint8Array {
+  const n = bytes.length;
+  if (n === 0) return tail;
+  if (bytes[n - 1] < 0x80) return NO_BYTES;
+  let all = bytes;
+  if (tail.length > 0 && n < 4) {
+    all = new Uint8Array(tail.length + n);
+    all.set(tail);
+    all.set(bytes, tail.length);
+  }
+  const m = all.length;
+  // The lead byte of the last character, at most three bytes back.
+  for (let k = m - 1; k >= 0 && k >= m - 4; k--) {
+    const b = all[k];
+    if (b < 0x80) return NO_BYTES;
+    if (b >= 0xc0) {
+      const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+      return m - k < need ? all.slice(k) : NO_BYTES;
+    }
+  }
+  return NO_BYTES;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
 /** The part of Node's `Buffer` the byte path uses. */
 interface NodeBufferView {
   latin1Slice(start: number, end: number): string;

@@ -5,10 +5,14 @@
  */
 import {
   DEFAULT_JSON_LIMITS,
+  findInvalidUtf8,
+  incompleteUtf8,
   type JsonLimits,
   JsonParseError,
+  JsonRawNumber,
   type JsonValue,
   parseJson,
+  tryParseJson,
 } from "./json.ts";
 
 /** A value completed by {@linkcode JsonStreamParser}. */
@@ -110,6 +114,9 @@ export class JsonStreamParser {
   #offset = 0; // global offset of the current chunk's start
   #line = 1;
   #lineStart = 0; // global offset where the current line starts
+  #lastCR = false; // the last character counted was a carriage return (CR LF is one line end)
+  #nextCR = Infinity; // the first carriage return of the current chunk not counted yet
+  #utf8Tail: Uint8Array = new Uint8Array(0); // a character split at the last chunk's end
   #ended = false;
   #failed: JsonParseError | undefined;
   #out: JsonStreamItem[] = [];
@@ -139,10 +146,12 @@ export class JsonStreamParser {
     if (typeof chunk === "string") text = chunk;
     else {
       this.#decoder ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+      const tail = this.#utf8Tail;
       try {
         text = this.#decoder.decode(chunk, { stream: true });
+        this.#utf8Tail = incompleteUtf8(tail, chunk);
       } catch {
-        throw this.#error("InvalidUtf8", "invalid UTF-8 sequence", this.#offset);
+        this.#invalidUtf8(tail, chunk);
       }
     }
     this.#out = [];
@@ -160,6 +169,7 @@ export class JsonStreamParser {
     if (this.#failed) throw this.#failed;
     if (this.#ended) return [];
     this.#out = [];
+    this.#utf8Tail = new Uint8Array(0);
     if (this.#decoder) {
       let tail: string;
       try {
@@ -170,7 +180,9 @@ export class JsonStreamParser {
       if (tail) this.#run(tail);
     }
     this.#ended = true;
-    if (this.#capture === Capture.Scalar) this.#finishCapture();
+    // A value the stream ends in is parsed as far as it goes: parseJson names its first error
+    // (a bad token inside it, or the end).
+    if (this.#capture !== Capture.None) this.#finishCapture();
     if (this.#capture !== Capture.None || this.#stack.length > 0) {
       throw this.#error("UnexpectedEnd", "unexpected end of input", this.#offset);
     }
@@ -203,14 +215,41 @@ export class JsonStreamParser {
     });
   }
 
-  #error(code: JsonParseError["code"], message: string, offset: number): JsonParseError {
-    const err = new JsonParseError(code, message, offset, this.#line, offset - this.#lineStart + 1);
+  #error(
+    code: JsonParseError["code"],
+    message: string,
+    offset: number,
+    line: number = this.#line,
+    column: number = offset - this.#lineStart + 1,
+  ): JsonParseError {
+    const err = new JsonParseError(code, message, offset, line, column);
     this.#failed = err;
     return err;
   }
 
-  /** Advances the line counter to global offset `to` within chunk `s`. */
+  /** Fails at the first invalid byte of `chunk` (after `tail`, the decoder's held bytes). */
+  #invalidUtf8(tail: Uint8Array, chunk: Uint8Array): never {
+    const bytes = new Uint8Array(tail.length + chunk.length);
+    bytes.set(tail);
+    bytes.set(chunk, tail.length);
+    const bad = findInvalidUtf8(bytes);
+    // The valid text before it is read first: its lines count, and its errors come first.
+    if (bad > 0) {
+      this.#out = [];
+      this.#run(new TextDecoder().decode(bytes.subarray(0, bad)));
+    }
+    throw this.#error("InvalidUtf8", "invalid UTF-8 sequence", this.#offset);
+  }
+
+  /**
+   * Advances the line counter over `s[from..to)` (offsets in chunk `s`). Line ends are counted
+   * as parseJson counts them: LF, and CR not followed by LF.
+   */
   #countLines(s: string, from: number, to: number): void {
+    if (this.#lastCR || this.#nextCR < to) {
+      this.#countLinesCR(s, from, to);
+      return;
+    }
     let k = s.indexOf("\n", from);
     while (k >= 0 && k < to) {
       this.#line++;
@@ -219,8 +258,26 @@ export class JsonStreamParser {
     }
   }
 
+  #countLinesCR(s: string, from: number, to: number): void {
+    let cr = this.#lastCR;
+    for (let k = from; k < to; k++) {
+      const c = s.charCodeAt(k);
+      if (c === 10 || c === 13) {
+        // The LF of a CR LF ends the line the CR already counted.
+        if (!(c === 10 && cr)) this.#line++;
+        this.#lineStart = this.#offset + k + 1;
+      }
+      cr = c === 13;
+    }
+    if (to > from) this.#lastCR = cr;
+    const next = s.indexOf("\r", to);
+    this.#nextCR = next < 0 ? Infinity : next;
+  }
+
   #run(s: string): void {
     const n = s.length;
+    const cr = s.indexOf("\r");
+    this.#nextCR = cr < 0 ? Infinity : cr;
     let i = 0;
     let counted = 0;
     try {
@@ -236,7 +293,7 @@ export class JsonStreamParser {
           this.#countLines(s, counted, end);
           counted = end;
           i = end;
-          this.#finishCapture();
+          this.#finishCapture(s, end);
           continue;
         }
         const c = s.charCodeAt(i);
@@ -291,6 +348,17 @@ export class JsonStreamParser {
         }
         // State.Value
         const depth = this.#stack.length;
+        if (depth > 0) {
+          // An element beyond maxArrayLength fails where it starts, before it is read.
+          const top = this.#stack[depth - 1];
+          if (top.array && top.count + 1 > this.#limits.maxArrayLength) {
+            throw this.#error(
+              "LimitExceeded",
+              `array longer than maxArrayLength ${this.#limits.maxArrayLength}`,
+              at,
+            );
+          }
+        }
         if ((c === 91 || c === 123) && depth < this.#emitDepth) {
           if (depth + 1 > this.#limits.maxDepth) {
             throw this.#error(
@@ -360,6 +428,8 @@ export class JsonStreamParser {
         "LimitExceeded",
         `value larger than maxBytes ${this.#limits.maxBytes}`,
         this.#capStart,
+        this.#capLine,
+        this.#capColumn,
       );
     }
     this.#pieces.push(from === 0 && to === s.length ? s : s.slice(from, to));
@@ -450,19 +520,30 @@ export class JsonStreamParser {
     return -1;
   }
 
-  #finishCapture(): void {
+  /**
+   * Parses the captured value and hands it on. `s[end]`, when given, is the character that ended
+   * the capture (a scalar ends at the first character that cannot continue it).
+   */
+  #finishCapture(s?: string, end?: number): void {
     const text = this.#pieces.length === 1 ? this.#pieces[0] : this.#pieces.join("");
     this.#pieces = [];
     const isKey = this.#captureIsKey;
+    const kind = this.#capture;
     this.#capture = Capture.None;
     const depth = this.#stack.length;
     let value: JsonValue;
+    const limits = { ...this.#limits, maxDepth: Math.max(0, this.#limits.maxDepth - depth) };
     try {
-      value = parseJson(text, {
-        limits: { ...this.#limits, maxDepth: Math.max(0, this.#limits.maxDepth - depth) },
-      });
-    } catch (e) {
-      if (!(e instanceof JsonParseError)) throw e;
+      value = parseJson(text, { limits });
+    } catch (first) {
+      if (!(first instanceof JsonParseError)) throw first;
+      let e = first;
+      if (e.code === "UnexpectedEnd" && kind === Capture.Scalar && s !== undefined) {
+        // A scalar cut short by the character after it ("-]", "tru,"): parseJson names the
+        // error as it would in the whole text, at that character or before.
+        const r = tryParseJson(text + s[end!], { limits });
+        if (!r.ok) e = r.error;
+      }
       const line = e.line === 1 ? this.#capLine : this.#capLine + e.line - 1;
       const column = e.line === 1 ? this.#capColumn + e.column - 1 : e.column;
       const msg = e.message.replace(/ at line \d+, column \d+ \(offset \d+\)$/, "");
@@ -501,13 +582,6 @@ export class JsonStreamParser {
       return;
     }
     top.count++;
-    if (top.array && top.count > this.#limits.maxArrayLength) {
-      throw this.#error(
-        "LimitExceeded",
-        `array longer than maxArrayLength ${this.#limits.maxArrayLength}`,
-        this.#capStart,
-      );
-    }
     this.#state = State.Comma;
   }
 
@@ -523,7 +597,7 @@ function emitTokens(v: JsonValue, depth: number, on: (t: JsonStreamToken) => voi
     on({ type: "startArray", depth });
     for (const x of v) emitTokens(x, depth + 1, on);
     on({ type: "endArray", depth });
-  } else if (typeof v === "object" && v !== null && !(v.constructor !== Object)) {
+  } else if (typeof v === "object" && v !== null && !(v instanceof JsonRawNumber)) {
     on({ type: "startObject", depth });
     for (const k of Object.keys(v)) {
       on({ type: "key", value: k, depth: depth + 1 });

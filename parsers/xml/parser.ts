@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { findInvalidUtf8 } from "../json.ts";
+import { findInvalidUtf8, incompleteUtf8 } from "../json.ts";
 import {
   DEFAULT_XML_LIMITS,
   TokenKind,
@@ -325,33 +325,6 @@ function lineColumn(text: string, off: number): { line: number; column: number }
 }
 
 const NO_BYTES = new Uint8Array(0);
-
-/**
- * The bytes a streaming UTF-8 decoder holds back after `tail` (what it held before) and then
- * `bytes` (both decoded without error): the start of a character that `bytes` ends inside.
- */
-function incompleteUtf8(tail: Uint8Array, bytes: Uint8Array): Uint8Array {
-  const n = bytes.length;
-  if (n === 0) return tail;
-  if (bytes[n - 1] < 0x80) return NO_BYTES;
-  let all = bytes;
-  if (tail.length > 0 && n < 4) {
-    all = new Uint8Array(tail.length + n);
-    all.set(tail);
-    all.set(bytes, tail.length);
-  }
-  const m = all.length;
-  // The lead byte of the last character, at most three bytes back.
-  for (let k = m - 1; k >= 0 && k >= m - 4; k--) {
-    const b = all[k];
-    if (b < 0x80) return NO_BYTES;
-    if (b >= 0xc0) {
-      const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
-      return m - k < need ? all.slice(k) : NO_BYTES;
-    }
-  }
-  return NO_BYTES;
-}
 
 function encodingOf(bytes: Uint8Array): { label: string; bomLength: number } {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {

@@ -126,6 +126,82 @@ describe("JsonStreamParser", () => {
     );
   });
 
+  it("counts lines like parseJson: a lone carriage return ends a line, CR LF once", () => {
+    for (
+      const doc of ["[1,\r2,\rx]", "[1,\r\n2,\r\nx]", "[[1,\r2,\rx]]", '{"a":1,\r"b":\r\n\rx}']
+    ) {
+      const e = tryParseJson(doc);
+      assert.ok(!e.ok);
+      for (let cut = 0; cut <= doc.length; cut++) {
+        assert.throws(() => feed([doc.slice(0, cut), doc.slice(cut)]), (got: unknown) => {
+          assert.ok(got instanceof JsonParseError);
+          assert.deepEqual(
+            [got.offset, got.line, got.column],
+            [e.error.offset, e.error.line, e.error.column],
+            `${JSON.stringify(doc)} cut at ${cut}`,
+          );
+          return true;
+        });
+      }
+    }
+  });
+
+  it("reports an error inside a value the stream ends in, or a cut-short scalar, like parseJson", () => {
+    const cases: [string, number][] = [
+      ["[0-l t", 0],
+      ['[{"a": tru, "b": [', 0],
+      ['["ab\\u00zz', 0],
+      ["[[1,]", 0],
+      ["[-]", 1],
+      ["[1, tru,2]", 1],
+      ["[1.]", 1],
+      ["[2e ]", 1],
+      ["-", 0],
+    ];
+    for (const [doc, depth] of cases) {
+      const e = tryParseJson(doc);
+      assert.ok(!e.ok);
+      assert.throws(() => feed([doc], { depth }), (got: unknown) => {
+        assert.ok(got instanceof JsonParseError);
+        assert.deepEqual(
+          [got.code, got.offset, got.line, got.column],
+          [e.error.code, e.error.offset, e.error.line, e.error.column],
+          doc,
+        );
+        return true;
+      });
+    }
+  });
+
+  it("places invalid UTF-8 at the bad byte, also after a character split across chunks", () => {
+    const enc = new TextEncoder();
+    // "é" is bytes 6 and 7; the bad byte 0xFF is at offset 7 of the decoded text, on line 2.
+    const doc = Uint8Array.from([...enc.encode('[1,\n"é'), 0x61, 0xff, ...enc.encode('"]')]);
+    for (let cut = 0; cut <= doc.length; cut++) {
+      assert.throws(() => feed([doc.subarray(0, cut), doc.subarray(cut)]), (e: unknown) => {
+        assert.ok(e instanceof JsonParseError);
+        assert.deepEqual([e.code, e.offset, e.line, e.column], ["InvalidUtf8", 7, 2, 4], `${cut}`);
+        return true;
+      });
+    }
+  });
+
+  it("places limit errors at the value that breaks them, above the emit depth too", () => {
+    const at = (chunks: string[], options: JsonStreamOptions, where: [number, number, number]) =>
+      assert.throws(() => feed(chunks, options), (e: unknown) => {
+        assert.ok(e instanceof JsonParseError);
+        assert.equal(e.code, "LimitExceeded");
+        assert.deepEqual([e.offset, e.line, e.column], where, JSON.stringify(chunks));
+        return true;
+      });
+    // The third element of the top-level array, a container the stream does not capture.
+    at(["[[],[],[]]"], { depth: 2, limits: { maxArrayLength: 2 } }, [7, 1, 8]);
+    at(["[[1],\n[2],\n[3]]"], { depth: 2, limits: { maxArrayLength: 2 } }, [11, 3, 1]);
+    at(["[ 5 ]"], { limits: { maxArrayLength: 0 } }, [2, 1, 3]);
+    // A value over maxBytes is placed at its start, on its own line, however it was fed.
+    at(["[[1,\n2,\n", "3,4,5,6]]"], { limits: { maxBytes: 8 } }, [1, 1, 2]);
+  });
+
   it("enforces limits without buffering past them", () => {
     const limit = (chunks: string[], limits: JsonStreamOptions["limits"], depth = 1) =>
       assert.throws(
@@ -171,6 +247,22 @@ describe("JsonStreamParser", () => {
       "endObject",
       "endArray",
       "endObject",
+    ]);
+  });
+
+  it("gives token events for objects with a key named constructor", () => {
+    const tokens: string[] = [];
+    feed(['[{"constructor": {"a": 1}}]'], { onToken: (t) => tokens.push(t.type) });
+    assert.deepEqual(tokens, [
+      "startArray",
+      "startObject",
+      "key",
+      "startObject",
+      "key",
+      "value",
+      "endObject",
+      "endObject",
+      "endArray",
     ]);
   });
 
