@@ -960,6 +960,7 @@ export class WebhookServer implements AsyncDisposable {
   }
 
   #handlerFailed(res: WebhookResponse, e: unknown, req: WebhookRequest): void {
+    if (res.streamBody instanceof ReadableStream) res.streamBody.cancel().catch(() => {});
     res.streamBody = null;
     res.headers.delete("content-type");
     if (e instanceof WebhookServerError && e.code === "PayloadTooLarge") {

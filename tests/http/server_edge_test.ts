@@ -23,6 +23,7 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
     const sseFirstPieceSent = deferred("the SSE stream's first piece");
     const sseCancelled = deferred("the SSE stream to be cancelled");
     const appStreamCancelled = deferred("the route stream to be cancelled");
+    const failedStreamCancelled = deferred("the failed handler's stream to be cancelled");
 
     before(async () => {
       server = new WebhookServer({ network: { runtime } });
@@ -63,6 +64,16 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
         );
       });
       server.onGet("/x", (_req, res) => res.setContent("x", "text/plain"));
+      server.onGet("/fails-late", (_req, res) => {
+        res.stream(
+          new ReadableStream<Uint8Array>({
+            cancel() {
+              failedStreamCancelled.resolve();
+            },
+          }),
+        );
+        throw new Error("after setting headers");
+      });
       server.onGet("/a/b", (_req, res) => res.json(1));
       server.onDelete("/a/*", (_req, res) => res.json(1));
       server.mount("/url", (request) => new Response(request.url));
@@ -132,6 +143,17 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
         assert.match(text, /^HTTP\/1\.1 200 /, host);
         assert.ok(text.endsWith(`http://${host}/x?q=1`), text);
       }
+    });
+
+    it("a handler that fails after setting a stream gets a 500, and the stream is released", async () => {
+      const text = await clients.exchange(
+        server.port,
+        "GET /fails-late HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+      );
+      assert.match(text, /^HTTP\/1\.1 500 /);
+      assert.match(text, /content-type: application\/json/);
+      assert.ok(text.endsWith('{"error":"Internal Server Error"}'), text);
+      await failedStreamCancelled.wait(5000);
     });
 
     it("absolute-form targets without a path serve '/' with the query", async () => {
