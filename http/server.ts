@@ -1259,7 +1259,10 @@ export class WebhookServer implements AsyncDisposable {
   #fetchRoute(prefix: string, handler: FetchHandler): RouteHandler {
     return async (req, res) => {
       const rest = req.path.slice(prefix.length) || "/";
-      const host = req.headers.get("host") ?? `${this.#hostname}:${this.port}`;
+      // An empty Host is valid (RFC 9112 section 3.2) but would make the path the URL's host
+      // ("http:///x" parses as host "x"); an IPv6 address needs its brackets.
+      const host = req.headers.get("host") ||
+        `${this.#hostname.includes(":") ? `[${this.#hostname}]` : this.#hostname}:${this.port}`;
       const url = `${this.#tls ? "https" : "http"}://${host}${rest}${
         req.queryString ? `?${req.queryString}` : ""
       }`;

@@ -156,6 +156,17 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
       await failedStreamCancelled.wait(5000);
     });
 
+    it("a mounted app sees the request's path whatever the Host (empty, or none in HTTP/1.0)", async () => {
+      const empty = await clients.exchange(
+        server.port,
+        "GET /url/x/y?q HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n",
+      );
+      assert.match(empty, /^HTTP\/1\.1 200 /);
+      assert.ok(empty.endsWith(`http://127.0.0.1:${server.port}/x/y?q`), empty);
+      const none = await clients.exchange(server.port, "GET /url/x/y HTTP/1.0\r\n\r\n");
+      assert.ok(none.endsWith(`http://127.0.0.1:${server.port}/x/y`), none);
+    });
+
     it("absolute-form targets without a path serve '/' with the query", async () => {
       const text = await clients.exchange(
         server.port,
@@ -262,3 +273,24 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
     });
   });
 }
+
+describe("WebhookServer mount on an IPv6 wildcard address", () => {
+  it("builds a valid URL for a request without Host", async (t) => {
+    const server = new WebhookServer();
+    server.mount("/url", (request) => new Response(request.url));
+    try {
+      await server.start({ hostname: "::", port: 0 });
+    } catch {
+      t.skip("no IPv6 on this machine");
+      return;
+    }
+    try {
+      // Dual-stack: the IPv4 loopback reaches the "::" listener.
+      const text = await clients.exchange(server.port, "GET /url/x HTTP/1.0\r\n\r\n");
+      assert.match(text, /^HTTP\/1\.1 200 /, text);
+      assert.ok(text.endsWith(`http://[::]:${server.port}/x`), text);
+    } finally {
+      await server.stop();
+    }
+  });
+});
