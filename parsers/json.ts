@@ -402,10 +402,60 @@ function inputTooLarge(maxBytes: number, at: { line: number; column: number }): 
   );
 }
 
+/**
+ * The offset in `bytes` where their decoding, with each invalid sequence replaced by one U+FFFD
+ * as TextDecoder replaces it (the maximal subpart of a sequence), reaches `units` code units.
+ */
+function replacedByteOffset(bytes: Uint8Array, units: number): number {
+  const n = bytes.length;
+  let i = 0;
+  let u = 0;
+  while (i < n && u < units) {
+    const b = bytes[i];
+    let need = 0;
+    let lower = 0x80;
+    let upper = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lower = 0xa0;
+      else if (b === 0xed) upper = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lower = 0x90;
+      else if (b === 0xf4) upper = 0x8f;
+    }
+    if (need === 0) {
+      // ASCII, or a byte that starts nothing: one code unit either way.
+      i++;
+      u++;
+      continue;
+    }
+    let k = 1;
+    for (; k <= need; k++) {
+      const c = bytes[i + k];
+      if (!(c >= lower && c <= upper)) break;
+      lower = 0x80;
+      upper = 0xbf;
+    }
+    // A broken sequence is one U+FFFD; the byte that broke it starts the next one.
+    i += k <= need ? k : need + 1;
+    u += k <= need || need < 3 ? 1 : 2;
+  }
+  return i;
+}
+
 /** Converts a failure at a text offset into a positioned error, in bytes for byte input. */
-function toError(f: Failure, text: string, bytes: Uint8Array | undefined): JsonParseError {
+function toError(
+  f: Failure,
+  text: string,
+  bytes: Uint8Array | undefined,
+  replaced = false,
+): JsonParseError {
   if (bytes) {
-    const byteOffset = utf8Encoder.encode(text.slice(0, f.offset)).length;
+    const byteOffset = replaced
+      ? replacedByteOffset(bytes, f.offset)
+      : utf8Encoder.encode(text.slice(0, f.offset)).length;
     const { line, column } = byteLineColumn(bytes, byteOffset);
     return new JsonParseError(f.code, f.message, byteOffset, line, column);
   }
@@ -429,6 +479,9 @@ function prepass(text: string, limits: JsonLimits): boolean {
   const checkStrings = n > limits.maxStringLength;
   const maxArr = limits.maxArrayLength;
   const maxObj = limits.maxObjectKeys;
+  // Members are counted at commas, so a first member is never counted: a limit of zero (no
+  // member at all) is left to the exact parser.
+  if (maxArr < 1 || maxObj < 1) return false;
   // A container with k elements needs at least 2k - 1 characters between its brackets.
   const checkCounts = n >= 2 * Math.min(maxArr, maxObj);
   let counts = depthCounts[0];
@@ -987,7 +1040,8 @@ function parseText(
   try {
     return new ExactParser(text, limits, opts).parse();
   } catch (e) {
-    if (e instanceof Failure) throw toError(e, text, bytes);
+    const replaced = opts.replaceInvalidUtf8 === true;
+    if (e instanceof Failure) throw toError(e, text, bytes, replaced);
     if (e instanceof RangeError) {
       throw toError(new Failure("LimitExceeded", "out of memory or stack", 0), text, bytes);
     }

@@ -157,6 +157,38 @@ describe("parseJson", () => {
     assert.deepEqual(parseJson(enc.encode('"😀"')), "😀");
   });
 
+  it("reports byte offsets of the input when invalid UTF-8 is replaced", () => {
+    // Each case: bytes before "x" (which is the error), as TextDecoder replaces them.
+    const cases = [
+      [0xff, 0xff], // two invalid bytes: two U+FFFD, one byte each
+      [0xe0, 0x80], // E0 needs A0..BF next: two U+FFFD
+      [0xed, 0xa0, 0x80], // an encoded surrogate: three U+FFFD
+      [0xf0, 0x9f, 0x98], // a truncated four-byte character: one U+FFFD for three bytes
+      [0xc0, 0xaf], // an overlong: two U+FFFD
+      [0xf0, 0x9f, 0x98, 0x80, 0xc3], // an emoji (a surrogate pair), then a cut-off "é"
+    ];
+    for (const seq of cases) {
+      const b = Uint8Array.from([0x5b, 0x22, ...seq, 0x22, 0x2c, 0x0a, 0x20, 0x78, 0x5d]);
+      const e = parseError(b, { replaceInvalidUtf8: true });
+      assert.equal(e.code, "UnexpectedToken", seq.join(","));
+      assert.deepEqual([e.offset, e.line, e.column], [seq.length + 6, 2, 2], seq.join(","));
+    }
+  });
+
+  it("enforces maxArrayLength and maxObjectKeys of zero on large inputs", () => {
+    const pad = "x".repeat(5 * 1024 * 1024);
+    const arr = parseError(`["${pad}"]`, { limits: { maxArrayLength: 0 } });
+    assert.deepEqual([arr.code, arr.offset], ["LimitExceeded", 1]);
+    const obj = parseError(`{"a": "${pad}"}`, { limits: { maxObjectKeys: 0 } });
+    assert.deepEqual([obj.code, obj.offset], ["LimitExceeded", 1]);
+    assert.deepEqual(
+      parseJson(`[[], {}, "${pad.slice(0, 3)}"]`.padEnd(5 * 1024 * 1024 + 10), {
+        limits: { maxArrayLength: 3, maxObjectKeys: 0 },
+      }),
+      [[], {}, "xxx"],
+    );
+  });
+
   it("rejects duplicate keys and lone surrogates when asked", () => {
     const e = parseError('{"a":1,\n "a":2}', { rejectDuplicateKeys: true });
     assert.equal(e.code, "DuplicateKey");
