@@ -1232,7 +1232,8 @@ class Writer {
     if (v === null) return -1;
     if (budget === 0) return 0;
     if (Array.isArray(v)) {
-      if (Object.getPrototypeOf(v) !== Array.prototype) return 0;
+      // An array can have a toJSON too (the engine would call it and write its result as is).
+      if (Object.getPrototypeOf(v) !== Array.prototype || "toJSON" in v) return 0;
       for (let i = 0; i < v.length; i++) {
         const x = v[i];
         if (typeof x === "object" ? x !== null : typeof x === "bigint") {

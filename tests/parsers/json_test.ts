@@ -422,6 +422,17 @@ describe("stringifyJson", () => {
       stringifyJson([new Point(1, 2)] as never, { indent: 1 }),
       '[\n {\n  "x": 1,\n  "y": 2\n }\n]',
     );
+    // An array's own toJSON: its result is sorted and may hold big numbers like any value.
+    const arr = Object.assign([1], { toJSON: () => ({ z: [10n ** 20n], y: 2 }) });
+    assert.equal(
+      stringifyJson({ x: arr } as never, { sortKeys: true }),
+      '{"x":{"y":2,"z":[100000000000000000000]}}',
+    );
+    assert.equal(stringifyJson({ x: arr } as never), '{"x":{"z":[100000000000000000000],"y":2}}');
+    assert.equal(
+      stringifyJson({ x: arr } as never, { indent: 1, sortKeys: true }),
+      '{\n "x": {\n  "y": 2,\n  "z": [\n   100000000000000000000\n  ]\n }\n}',
+    );
     const inner: unknown[] = [1];
     const outer = { a: [[inner]], b: 2 };
     inner.push(outer);
