@@ -448,6 +448,8 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
   protected readonly limits: HttpLimits;
   readonly #onBody: ((chunk: Uint8Array) => void) | undefined;
   #buf: Uint8Array = EMPTY;
+  /** True when #buf was allocated here (its bytes past #len may be written); false for a caller's chunk. */
+  #owned = false;
   #pos = 0;
   #len = 0;
   #scan = 0; // where the search for the end of the head resumes, relative to #pos
@@ -480,6 +482,14 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
       this.#buf = chunk;
       this.#pos = 0;
       this.#len = chunk.length;
+      this.#owned = false;
+      return;
+    }
+    if (this.#owned && this.#buf.length - this.#len >= chunk.length) {
+      // Room left in a buffer of ours: append in place, so bytes trickling in (a slow head,
+      // requests pipelined behind a busy handler) cost linear time, not a copy of all per push.
+      this.#buf.set(chunk, this.#len);
+      this.#len += chunk.length;
       return;
     }
     const pending = this.#len - this.#pos;
@@ -489,6 +499,7 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
     this.#buf = next;
     this.#pos = 0;
     this.#len = pending + chunk.length;
+    this.#owned = true;
   }
 
   /** Bytes received but not yet consumed by a complete message. */
