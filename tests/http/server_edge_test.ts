@@ -23,6 +23,7 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
     const sseFirstPieceSent = deferred("the SSE stream's first piece");
     const sseCancelled = deferred("the SSE stream to be cancelled");
     const appStreamCancelled = deferred("the route stream to be cancelled");
+    const headStreamCancelled = deferred("the mounted HEAD stream to be cancelled");
     const failedStreamCancelled = deferred("the failed handler's stream to be cancelled");
 
     before(async () => {
@@ -81,6 +82,18 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
         "/sized",
         () => new Response(null, { headers: { "content-length": "1234", "x-s": "1" } }),
       );
+      server.mount("/head-stream", () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              c.enqueue(encoder.encode("never sent"));
+            },
+            cancel() {
+              headStreamCancelled.resolve();
+            },
+          }),
+          { headers: { "content-length": "99" } },
+        ));
       // A server-sent-events app: one event now, the next one much later (here: never).
       server.mount("/sse", () =>
         new Response(
@@ -125,6 +138,19 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
       assert.match(text, /\r\ncontent-length: 1234\r\n/, text);
       assert.match(text, /\r\nx-s: 1\r\n/);
       assert.ok(text.endsWith("\r\n\r\n"));
+    });
+
+    it("HEAD on a mounted streaming app: its headers and declared length, no body", async () => {
+      const text = await clients.exchange(
+        server.port,
+        "HEAD /head-stream HTTP/1.1\r\nHost: h\r\n\r\nGET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+      );
+      assert.deepEqual(statuses(text), ["200", "200"], text);
+      const second = text.indexOf("HTTP/1.1", 1);
+      assert.equal(text.indexOf("\r\n\r\n"), second - 4, JSON.stringify(text));
+      assert.match(text.slice(0, second), /\r\ncontent-length: 99\r\n/);
+      assert.doesNotMatch(text, /never sent/);
+      await headStreamCancelled.wait(5000);
     });
 
     it("refuses a Host that is not a valid authority (400), so mounts see the real path", async () => {
