@@ -1282,16 +1282,24 @@ export class WebhookServer implements AsyncDisposable {
         res.headers.append("set-cookie", cookie);
       }
       if (response.body === null) return;
-      // Read the first piece; a body that ends right after it (a string, JSON) goes out with a
-      // length. Otherwise stream at once: the next piece may come much later (server-sent
-      // events), and the client must not wait for it to see the first.
+      // A body whose pieces are already there (a string, JSON) goes out with a length. One that
+      // is still being produced streams at once: its next piece may come much later
+      // (server-sent events), and the client must not wait for it to see what is ready.
       const reader = response.body.getReader();
-      const first = await reader.read();
-      if (first.done) return;
-      const read = reader.read();
-      const second = await Promise.race([read, soon()]);
-      if (second !== SOON && second.done) {
-        res.body = first.value;
+      const ready: Uint8Array[] = [];
+      let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+      for (let i = 0; i < 2; i++) {
+        const read = reader.read();
+        const next = await Promise.race([read, soon()]);
+        if (next === SOON) {
+          pending = read;
+          break;
+        }
+        if (next.done) break;
+        ready.push(next.value);
+      }
+      if (pending === null && ready.length < 2) {
+        if (ready.length === 1) res.body = ready[0];
         return;
       }
       if (req.method === "HEAD") {
@@ -1299,10 +1307,6 @@ export class WebhookServer implements AsyncDisposable {
         reader.cancel().catch(() => {});
         return;
       }
-      let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = second === SOON
-        ? read
-        : null;
-      const ready = second === SOON ? [first.value] : [first.value, second.value];
       // A stream of our own, so a client that goes away cancels the app's stream.
       res.stream(
         new ReadableStream<Uint8Array>({

@@ -24,6 +24,7 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
     const sseCancelled = deferred("the SSE stream to be cancelled");
     const appStreamCancelled = deferred("the route stream to be cancelled");
     const headStreamCancelled = deferred("the mounted HEAD stream to be cancelled");
+    const quietCancelled = deferred("the quiet stream to be cancelled");
     const failedStreamCancelled = deferred("the failed handler's stream to be cancelled");
 
     before(async () => {
@@ -93,6 +94,16 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
             },
           }),
           { headers: { "content-length": "99" } },
+        ));
+      // An events app with nothing to say yet: its headers must still go out.
+      server.mount("/quiet", () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            cancel() {
+              quietCancelled.resolve();
+            },
+          }),
+          { headers: { "content-type": "text/event-stream" } },
         ));
       // A server-sent-events app: one event now, the next one much later (here: never).
       server.mount("/sse", () =>
@@ -228,6 +239,23 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
       }
       // The client is gone: the app's stream is cancelled, not left waiting forever.
       await sseCancelled.wait(5000);
+    });
+
+    it("a mounted app's headers go out before its stream has any data", async () => {
+      const conn = await clients.open(server.port);
+      try {
+        conn.write("GET /quiet HTTP/1.1\r\nHost: h\r\n\r\n");
+        await waitFor(() => conn.text.includes("\r\n\r\n"), {
+          timeoutMs: 5000,
+          what: "the response head",
+        });
+        assert.match(conn.text, /^HTTP\/1\.1 200 /);
+        assert.match(conn.text, /content-type: text\/event-stream/);
+        assert.match(conn.text, /transfer-encoding: chunked/);
+      } finally {
+        conn.close();
+      }
+      await quietCancelled.wait(5000);
     });
 
     it("cancels a streamed body when the client goes away", async () => {
