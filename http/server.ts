@@ -389,6 +389,8 @@ interface Conn {
   busySince: number;
   /** Cancels the body being streamed on this connection, once it closes; else null. */
   cancelStream: (() => void) | null;
+  /** When the connection began discarding input after a refused request, or -1. */
+  lingerSince: number;
 }
 
 interface Route {
@@ -426,6 +428,10 @@ const KEEP_ALIVE = ENCODER.encode("connection: keep-alive\r\n");
 /** Responses up to this size are carved out of a shared slab instead of allocated each. */
 const SLAB_PIECE = 4096;
 const SLAB_SIZE = 64 * 1024;
+/** After a refused request, input is dropped until the client is quiet this long... */
+const LINGER_QUIET_MS = 2_000;
+/** ...or for this long at most. */
+const LINGER_MAX_MS = 10_000;
 
 // Small copies in a loop: cheaper than TypedArray.prototype.set's checks at these sizes.
 function copyBytes(src: Uint8Array, out: Uint8Array, at: number): number {
@@ -723,7 +729,7 @@ export class WebhookServer implements AsyncDisposable {
     // every connection is gone (net.Server.close semantics). It stops accepting at once.
     const listenerClosed = io.stopListening().catch(() => {});
     for (const conn of this.#conns.values()) {
-      if (!conn.busy && conn.parser.idle) this.#closeConn(conn);
+      if (!conn.busy && (conn.parser.idle || conn.lingerSince >= 0)) this.#closeConn(conn);
     }
     if (this.#conns.size > 0) {
       const done = new Promise<void>((resolve) => (this.#allClosed = resolve));
@@ -775,6 +781,7 @@ export class WebhookServer implements AsyncDisposable {
       continueSent: false,
       busySince: now,
       cancelStream: null,
+      lingerSince: -1,
     });
   }
 
@@ -793,6 +800,7 @@ export class WebhookServer implements AsyncDisposable {
     if (conn === undefined || conn.closing) return;
     const now = this.#time();
     conn.lastActivity = now;
+    if (conn.lingerSince >= 0) return; // the rest of a refused request: dropped
     if (conn.requestStart < 0) conn.requestStart = now;
     conn.parser.push(data);
     if (conn.busy) {
@@ -870,7 +878,14 @@ export class WebhookServer implements AsyncDisposable {
         this.#stats.parseErrors++;
         this.#stats.responses[statusClass(e.status)]++;
         this.#send(conn.sid, this.#errorBytes(e.status, e.code, e.message));
-        this.#closeConn(conn);
+        if (e.status === 413 || conn.parser.pendingHead !== null) {
+          // Refused in or before a body: the client may still be sending it, and a socket
+          // closed with input pending answers with a reset, which clients report instead of
+          // the response (RFC 9112 section 9.6). Read and drop input for a while first.
+          conn.lingerSince = this.#time();
+        } else {
+          this.#closeConn(conn);
+        }
         return;
       }
       if (msg === null) {
@@ -1203,6 +1218,16 @@ export class WebhookServer implements AsyncDisposable {
     const now = this.#now - this.#slack;
     for (const conn of this.#conns.values()) {
       if (conn.closing) continue;
+      if (conn.lingerSince >= 0) {
+        // Done once the client is quiet for a moment, and in any case after a few seconds.
+        if (
+          now - conn.lastActivity > Math.min(LINGER_QUIET_MS, this.#idleTimeout) ||
+          now - conn.lingerSince > Math.min(LINGER_MAX_MS, this.#requestTimeout)
+        ) {
+          this.#closeConn(conn);
+        }
+        continue;
+      }
       if (conn.busy) {
         if (now - conn.busySince > this.#requestTimeout) {
           // A handler still running past the request deadline: give up on the connection.

@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { availableAdapters } from "../../network/adapters.ts";
 import type { RuntimeName } from "../../core/platform/types.ts";
-import { WebhookServer } from "../../http/server.ts";
+import { type ServerTransportEvents, WebhookServer } from "../../http/server.ts";
 import { deferred, waitFor, withDeadline } from "../harness.ts";
 import { RawClients } from "./_raw_client.ts";
 
@@ -347,4 +347,85 @@ describe("WebhookServer mount on an IPv6 wildcard address", () => {
       await server.stop();
     }
   });
+});
+
+describe("WebhookServer after refusing a request", () => {
+  it("reads and drops the rest of the upload before closing, then closes", async () => {
+    const sends: string[] = [];
+    const closed = deferred<number>("the session to be closed");
+    let closedSync = false;
+    let events: ServerTransportEvents | null = null;
+    const server = new WebhookServer({
+      limits: { maxBodyBytes: 1024 },
+      keepAliveTimeoutMs: 50,
+      transport: (e) => {
+        events = e;
+        return {
+          listen: () => Promise.resolve(1),
+          send: (_sid, bytes) => void sends.push(new TextDecoder().decode(bytes)),
+          sendAsync: (_sid, bytes) => {
+            sends.push(new TextDecoder().decode(bytes));
+            return Promise.resolve();
+          },
+          close: (sid) => {
+            closedSync = true;
+            closed.resolve(sid);
+          },
+          stopListening: () => Promise.resolve(),
+          stop: () => Promise.resolve(),
+        };
+      },
+    });
+    server.onPost("/up", (req, res) => res.json(req.body.length));
+    await server.start({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const ev = events!;
+      ev.onAccept(3, "127.0.0.1:1");
+      ev.onData(
+        3,
+        encoder.encode("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 5000000\r\n\r\nxxxx"),
+      );
+      assert.equal(sends.length, 1);
+      assert.match(sends[0], /^HTTP\/1\.1 413 /);
+      assert.match(sends[0], /connection: close/);
+      // Closing now would have the kernel answer the rest of the upload with a reset, and
+      // clients (Deno's and Node's fetch) report that instead of the 413.
+      assert.equal(closedSync, false);
+      ev.onData(3, new Uint8Array(64 * 1024));
+      ev.onData(3, encoder.encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+      assert.equal(sends.length, 1, "nothing more is parsed or answered");
+      // Once the client stops sending, the connection goes.
+      assert.equal(await closed.wait(5000), 3);
+    } finally {
+      await server.stop({ timeoutMs: 10 });
+    }
+  });
+
+  for (const runtime of availableAdapters() as RuntimeName[]) {
+    it(`fetch streaming an upload over the limit gets the 413 (${runtime} transport)`, async () => {
+      const server = new WebhookServer({ network: { runtime }, limits: { maxBodyBytes: 1 << 20 } });
+      server.onPost("/up", (req, res) => res.json(req.body.length));
+      await server.start({ hostname: "127.0.0.1", port: 0 });
+      try {
+        for (let i = 0; i < 3; i++) {
+          let sent = 0;
+          const body = new ReadableStream<Uint8Array>({
+            pull(c) {
+              if (sent++ < 200) c.enqueue(new Uint8Array(64 * 1024));
+              else c.close();
+            },
+          });
+          const r = await fetch(`http://127.0.0.1:${server.port}/up`, {
+            method: "POST",
+            body,
+            duplex: "half",
+          } as RequestInit);
+          assert.equal(r.status, 413);
+          await r.body?.cancel();
+        }
+      } finally {
+        await server.stop({ timeoutMs: 1000 });
+      }
+    });
+  }
 });
