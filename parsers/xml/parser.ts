@@ -326,6 +326,42 @@ function lineColumn(text: string, off: number): { line: number; column: number }
 
 const NO_BYTES = new Uint8Array(0);
 
+/**
+ * The bytes a streaming UTF-16 decoder holds back after `tail` (what it held before) and then
+ * `bytes` (both decoded without error): an odd last byte, after a high surrogate still unpaired.
+ */
+function incompleteUtf16(tail: Uint8Array, bytes: Uint8Array, le: boolean): Uint8Array {
+  const t = tail.length;
+  const m = t + bytes.length;
+  const at = (k: number): number => k < t ? tail[k] : bytes[k - t];
+  const odd = m & 1;
+  let keep = odd;
+  const u = m - odd - 2;
+  if (u >= 0) {
+    const unit = le ? at(u) | (at(u + 1) << 8) : (at(u) << 8) | at(u + 1);
+    if (unit >= 0xd800 && unit <= 0xdbff) keep += 2;
+  }
+  if (keep === 0) return NO_BYTES;
+  const out = new Uint8Array(keep);
+  for (let k = 0; k < keep; k++) out[k] = at(m - keep + k);
+  return out;
+}
+
+/** Byte offset of the first unpaired surrogate or odd last byte of UTF-16 `bytes` (or -1). */
+function findInvalidUtf16(bytes: Uint8Array, le: boolean): number {
+  const n = bytes.length;
+  for (let i = 0; i < n; i += 2) {
+    if (i + 1 >= n) return i;
+    const unit = le ? bytes[i] | (bytes[i + 1] << 8) : (bytes[i] << 8) | bytes[i + 1];
+    if (unit < 0xd800 || unit > 0xdfff) continue;
+    if (unit > 0xdbff || i + 3 >= n) return i;
+    const next = le ? bytes[i + 2] | (bytes[i + 3] << 8) : (bytes[i + 2] << 8) | bytes[i + 3];
+    if (next < 0xdc00 || next > 0xdfff) return i;
+    i += 2;
+  }
+  return -1;
+}
+
 function encodingOf(bytes: Uint8Array): { label: string; bomLength: number } {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     return { label: "utf-8", bomLength: 3 };
@@ -390,8 +426,12 @@ class Tokenizer {
   private heldBack = "";
   private decoder: TextDecoder | undefined;
   private pendingBytes: Uint8Array | undefined;
-  /** The bytes of a UTF-8 character the decoder holds until the next chunk completes it. */
-  private utf8Tail: Uint8Array = NO_BYTES;
+  /** Where the input turned out not to be in its encoding: the end of the readable text. */
+  private encodingFailure: Failure | undefined;
+  /** The bytes of a character the decoder holds until the next chunk completes it. */
+  private heldBytes: Uint8Array = NO_BYTES;
+  /** The decoder has decoded a chunk (the only one that may start with a byte order mark). */
+  private decodedOnce = false;
   private byteMode = false;
   private failed: XmlParseError | undefined;
   private readonly limits: XmlLimits;
@@ -424,14 +464,17 @@ class Tokenizer {
   }
 
   /**
-   * Appends a chunk of the document (split anywhere). Text and bytes must not be mixed.
+   * Appends a chunk of the document (split anywhere). Text and bytes must not be mixed. Bytes
+   * that are not valid in the document's encoding end the input there: `next()` reads the
+   * tokens before them, then throws an `InvalidEncoding` XmlParseError.
    *
    * @param chunk the next piece of text, or of the encoded bytes
-   * @throws {XmlParseError} on bytes that are not valid in the document's encoding
+   * @throws {XmlParseError} when an earlier call to `next()` failed
    */
   feed(chunk: string | Uint8Array): void {
     if (this.finished) throw new TypeError("XmlParser.feed() after end()");
     if (this.failed) throw this.failed;
+    if (this.encodingFailure) return;
     let text: string;
     if (typeof chunk === "string") {
       text = chunk;
@@ -444,9 +487,10 @@ class Tokenizer {
 
   /** Marks the end of the input: parsing can complete. */
   end(): void {
-    if (this.finished) return;
+    if (this.finished || this.encodingFailure) return;
     if (this.byteMode) {
       const tail = this.decodeBytes(new Uint8Array(0), true);
+      if (this.encodingFailure) return;
       if (tail) this.append(tail);
     }
     this.finished = true;
@@ -483,35 +527,45 @@ class Tokenizer {
       const { label } = encodingOf(bytes);
       this.decoder = new TextDecoder(label, { fatal: true });
     }
-    const tail = this.utf8Tail;
+    const tail = this.heldBytes;
+    const encoding = this.decoder.encoding;
+    const first = !this.decodedOnce;
+    this.decodedOnce = true;
     try {
       const text = this.decoder.decode(bytes, { stream: !final });
-      if (this.decoder.encoding === "utf-8") this.utf8Tail = incompleteUtf8(tail, bytes);
+      this.heldBytes = encoding === "utf-8"
+        ? incompleteUtf8(tail, bytes)
+        : incompleteUtf16(tail, bytes, encoding === "utf-16le");
       return text;
     } catch {
-      let prefix = "";
-      if (this.decoder.encoding === "utf-8") {
-        // The decoder held back the start of a character split at the last chunk's end: the
-        // bad sequence is searched from there, so its position counts that character.
-        if (tail.length > 0) {
-          const joined = new Uint8Array(tail.length + bytes.length);
-          joined.set(tail);
-          joined.set(bytes, tail.length);
-          bytes = joined;
-        }
-        const bad = findInvalidUtf8(bytes);
-        if (bad > 0) {
-          prefix = new TextDecoder("utf-8", { fatal: false }).decode(bytes.subarray(0, bad));
-        }
+      // The decoder held back the start of a character split at the last chunk's end: the
+      // bad sequence is searched from there, so its position counts that character.
+      if (tail.length > 0) {
+        const joined = new Uint8Array(tail.length + bytes.length);
+        joined.set(tail);
+        joined.set(bytes, tail.length);
+        bytes = joined;
       }
-      const at = this.buf.length + this.heldBack.length + prefix.length;
-      this.buf += this.heldBack + prefix;
+      const bad = encoding === "utf-8"
+        ? findInvalidUtf8(bytes)
+        : findInvalidUtf16(bytes, encoding === "utf-16le");
+      let prefix = "";
+      if (bad > 0) {
+        // Only the first bytes of the input can hold a byte order mark (which the decoder took).
+        prefix = new TextDecoder(encoding, { ignoreBOM: !first }).decode(bytes.subarray(0, bad));
+      }
+      // Line ends normalised as append() does, so the error's line and column are right.
+      prefix = (this.heldBack + prefix).replace(/\r\n?/g, "\n");
+      const at = this.buf.length + prefix.length;
+      this.buf += prefix;
+      this.bomSeen = true;
       this.lone = true;
       this.grown();
       this.heldBack = "";
-      throw this.fail(
-        new Failure("InvalidEncoding", `invalid ${this.decoder.encoding} sequence`, at),
-      );
+      // The input ends at the bad bytes. next() reads the tokens before them, as it would if
+      // they had come in another chunk, and fails where it needs more.
+      this.encodingFailure = new Failure("InvalidEncoding", `invalid ${encoding} sequence`, at);
+      return "";
     }
   }
 
@@ -638,6 +692,7 @@ class Tokenizer {
         return true;
       } catch (e) {
         if (e === NEED_MORE) {
+          if (this.encodingFailure) throw this.fail(this.encodingFailure);
           this.pos = start;
           this.waiting = true;
           const pending = this.buf.length - start;
@@ -1807,10 +1862,12 @@ export class XmlParser {
   }
 
   /**
-   * Appends a chunk of the document (split anywhere). Text and bytes must not be mixed.
+   * Appends a chunk of the document (split anywhere). Text and bytes must not be mixed. Bytes
+   * that are not valid in the document's encoding end the input there: `next()` reads the
+   * tokens before them, then throws an `InvalidEncoding` XmlParseError.
    *
    * @param chunk the next piece of text, or of the encoded bytes
-   * @throws {XmlParseError} on bytes that are not valid in the document's encoding
+   * @throws {XmlParseError} when an earlier call to `next()` failed
    */
   feed(chunk: string | Uint8Array): void {
     this.#t.feed(chunk);

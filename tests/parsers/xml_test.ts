@@ -277,6 +277,65 @@ describe("XmlParser", () => {
     }
   });
 
+  it("reads bytes up to an encoding error like any other input end, split anywhere (property)", () => {
+    const doc = "<?xml version='1.0'?>\r\n<r a='1'>\r\né\u{1F600}<b>t</b>x</r>";
+    const utf16 = (s: string, le: boolean): number[] => {
+      const out = le ? [0xff, 0xfe] : [0xfe, 0xff];
+      for (let k = 0; k < s.length; k++) {
+        const c = s.charCodeAt(k);
+        out.push(...(le ? [c & 0xff, c >> 8] : [c >> 8, c & 0xff]));
+      }
+      return out;
+    };
+    // A lone surrogate, encoded per encoding, inserted at a character boundary.
+    const encodings: [(s: string) => number[], number[]][] = [
+      [(s) => utf16(s, true), [0x00, 0xd8]],
+      [(s) => utf16(s, false), [0xdc, 0x00]],
+      [(s) => [...new TextEncoder().encode(s)], [0xed, 0xa0, 0x80]],
+    ];
+    fc.assert(
+      fc.property(
+        fc.nat(encodings.length - 1),
+        fc.nat(doc.length),
+        fc.array(fc.nat(200), { maxLength: 4 }),
+        (e, at, cuts) => {
+          const [encode, bad] = encodings[e];
+          const head = doc.slice(0, at);
+          if (/[\uD800-\uDBFF]$/.test(head)) return; // not between the halves of a pair
+          const bytes = Uint8Array.from([
+            ...encode(head),
+            ...bad,
+            ...encode(doc.slice(at)).slice(e < 2 ? 2 : 0),
+          ]);
+          const whole = outcome(() => tokens(bytes));
+          assert.ok(!Array.isArray(whole[whole.length - 1]) || whole.length === 3);
+          // The error is at the bad character (its line and column in the text before it),
+          // unless the text before it already is malformed.
+          const before = outcome(() => tokens(head));
+          const lines = head.replace(/\r\n?/g, "\n").replace(/^\uFEFF/, "").split("\n");
+          const expected = ["InvalidEncoding", lines.length, lines[lines.length - 1].length + 1];
+          if (Array.isArray(before) && before.length === 3 && before[0] !== "UnexpectedEnd") {
+            assert.deepEqual(whole, before);
+          } else assert.deepEqual(whole.slice(-3), expected);
+          const points = [0, ...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b)];
+          const fed = outcome(() => {
+            const p = new XmlParser();
+            const out: XmlToken[] = [];
+            for (let k = 0; k < points.length; k++) {
+              p.feed(bytes.subarray(points[k], points[k + 1] ?? bytes.length));
+              while (p.next()) out.push(p.current());
+            }
+            p.end();
+            while (p.next()) out.push(p.current());
+            return out;
+          });
+          assert.deepEqual(fed, whole);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("counts the end of a self-closing tag as a token against maxTokens", () => {
     const p = new XmlParser("<a><b/><b/></a>", { limits: { maxTokens: 4 } });
     const seen: string[] = [];
