@@ -1050,7 +1050,8 @@ export class WebhookServer implements AsyncDisposable {
       const length = declared >= 0 ? declared : text !== null ? text.length : body.length;
       const line = statusLine(status);
       const digits = noLength ? 0 : decimalLength(length);
-      const date = this.#dateHeader ? this.#dateBytes : EMPTY;
+      // Date is a singleton field: a handler's own (a proxied response's) replaces ours.
+      const date = this.#dateHeader && !res.headers.has("date") ? this.#dateBytes : EMPTY;
       const connection = !keepAlive ? CONNECTION_CLOSE : msg.version === "1.0" ? KEEP_ALIVE : EMPTY;
       const headEnd = line.length + res.headers._lengthExceptFraming() +
         (noLength ? 0 : CONTENT_LENGTH.length + digits + 2) + date.length + connection.length + 2;
@@ -1100,7 +1101,7 @@ export class WebhookServer implements AsyncDisposable {
     let head = `HTTP/1.1 ${res.status} ${STATUS_TEXT[res.status] ?? "Unknown"}\r\n` +
       res.headers._serializeExceptFraming();
     if (chunked) head += "transfer-encoding: chunked\r\n";
-    if (this.#dateHeader) head += this.#date;
+    if (this.#dateHeader && !res.headers.has("date")) head += this.#date;
     if (!keepAlive) head += "connection: close\r\n";
     head += "\r\n";
     const headBytes = new Uint8Array(head.length);

@@ -66,6 +66,20 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
         );
       });
       server.onGet("/x", (_req, res) => res.setContent("x", "text/plain"));
+      const date = "Tue, 01 Jan 2030 00:00:00 GMT";
+      server.onGet("/dated", (_req, res) => {
+        res.setHeader("Date", date);
+        res.setContent("d", "text/plain");
+      });
+      server.onGet("/dated-stream", (_req, res) => {
+        res.setHeader("date", date);
+        res.stream(
+          (async function* () {
+            yield "d";
+          })(),
+        );
+      });
+      server.mount("/proxy", () => new Response("upstream", { headers: { date } }));
       server.onGet("/fails-late", (_req, res) => {
         res.stream(
           new ReadableStream<Uint8Array>({
@@ -202,6 +216,24 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
       assert.ok(empty.endsWith(`http://127.0.0.1:${server.port}/x/y?q`), empty);
       const none = await clients.exchange(server.port, "GET /url/x/y HTTP/1.0\r\n\r\n");
       assert.ok(none.endsWith(`http://127.0.0.1:${server.port}/x/y`), none);
+    });
+
+    it("sends one Date field when the handler (or a proxied response) brings its own", async () => {
+      for (const path of ["/dated", "/proxy", "/dated-stream"]) {
+        const text = await clients.exchange(
+          server.port,
+          `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`,
+        );
+        assert.match(text, /^HTTP\/1\.1 200 /);
+        const dates = [...text.matchAll(/\r\ndate: ([^\r]*)/gi)].map((m) => m[1]);
+        assert.deepEqual(dates, ["Tue, 01 Jan 2030 00:00:00 GMT"], `${path}: ${text}`);
+      }
+      // Without one, the server's own.
+      const own = await clients.exchange(
+        server.port,
+        "GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+      );
+      assert.equal([...own.matchAll(/\r\ndate: /g)].length, 1);
     });
 
     it("absolute-form targets without a path serve '/' with the query", async () => {
