@@ -258,6 +258,10 @@ interface EntityDecl {
   value: string | null;
 }
 
+function tokenTooLarge(at: number): Failure {
+  return new Failure("LimitExceeded", "token larger than maxTextLength", at);
+}
+
 /** Thrown inside the tokenizer with a buffer offset; turned into an XmlParseError. */
 class Failure {
   constructor(
@@ -439,6 +443,8 @@ class Tokenizer {
   private readonly maxText: number;
   private readonly maxName: number;
   private readonly maxTokens: number;
+  /** The most characters one token may take in the input (with its markup and spaces). */
+  private readonly maxToken: number;
   private readonly ns: boolean;
   private readonly allowDoctype: boolean;
 
@@ -455,6 +461,7 @@ class Tokenizer {
     this.maxText = this.limits.maxTextLength;
     this.maxName = this.limits.maxNameLength;
     this.maxTokens = this.limits.maxTokens;
+    this.maxToken = this.maxText + 4 * this.maxName + 65536;
     this.ns = options?.namespaces !== false;
     this.allowDoctype = options?.allowDoctype === true;
     if (input !== undefined) {
@@ -683,6 +690,8 @@ class Tokenizer {
       const start = this.pos;
       try {
         const t = this.read();
+        // A token buffered whole may not be larger than one fed in chunks may grow (below).
+        if (this.pos - start > this.maxToken) throw tokenTooLarge(start);
         if (t === null) continue; // skipped whitespace outside the root element
         if (t === undefined) return false;
         if (++this.tokens > this.maxTokens) {
@@ -695,10 +704,7 @@ class Tokenizer {
           if (this.encodingFailure) throw this.fail(this.encodingFailure);
           this.pos = start;
           this.waiting = true;
-          const pending = this.buf.length - start;
-          if (pending > this.maxText + 4 * this.maxName + 65536) {
-            throw this.fail(new Failure("LimitExceeded", "token larger than maxTextLength", start));
-          }
+          if (this.buf.length - start > this.maxToken) throw this.fail(tokenTooLarge(start));
           return false;
         }
         if (e instanceof Failure) throw this.fail(e);

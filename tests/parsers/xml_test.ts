@@ -336,6 +336,36 @@ describe("XmlParser", () => {
     );
   });
 
+  it("bounds every token's size alike, whole or fed in chunks", () => {
+    const limits = { maxTextLength: 100, maxNameLength: 10 };
+    // The bound is maxTextLength + 4 maxNameLength + 64 Ki: a start tag of many attributes,
+    // an end tag or the space after the root element may pass it though each part is small.
+    const attrs = Array.from({ length: 800 }, (_, k) => ` a${k}='${"v".repeat(90)}'`).join("");
+    const docs = [
+      `<r${attrs}/>`,
+      `<r></r${" ".repeat(70_000)}>`,
+      `<r/>${" ".repeat(70_000)}<!---->`,
+      `<r${attrs.slice(0, 60_000)}/>`,
+    ];
+    for (const doc of docs) {
+      const whole = outcome(() => tokens(doc, { limits }));
+      for (const cut of [1, 5, 30_000, 66_000]) {
+        const fed = outcome(() => {
+          const p = new XmlParser(undefined, { limits });
+          const out: XmlToken[] = [];
+          p.feed(doc.slice(0, cut));
+          while (p.next()) out.push(p.current());
+          p.feed(doc.slice(cut));
+          p.end();
+          while (p.next()) out.push(p.current());
+          return out;
+        });
+        assert.deepEqual(fed, whole, `${doc.slice(0, 20)}... cut at ${cut}`);
+      }
+      if (doc.length > 100 + 40 + 65536) assert.equal((whole as string[])[0], "LimitExceeded");
+    }
+  });
+
   it("counts the end of a self-closing tag as a token against maxTokens", () => {
     const p = new XmlParser("<a><b/><b/></a>", { limits: { maxTokens: 4 } });
     const seen: string[] = [];
