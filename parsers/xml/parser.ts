@@ -1028,6 +1028,10 @@ class Tokenizer {
               refAt,
             );
           }
+          if (!attr && decl.value.indexOf("]]>") >= 0) {
+            // Replacement text used as content must match `content`, whose text has no "]]>".
+            throw new Failure("InvalidSyntax", `']]>' in the value of &${ref};`, refAt);
+          }
           if (decl.value.indexOf("<") >= 0) {
             throw new Failure(
               attr ? "InvalidSyntax" : "Unsupported",
@@ -1734,7 +1738,13 @@ class Tokenizer {
           if (ch !== ch) this.more(i);
           if (ch === 62) break;
           if (ch === 34 || ch === 39) {
-            j = this.quoted(j);
+            const end = this.quoted(j);
+            // An attribute default is an AttValue: no '<' in it.
+            const lt = kw === 9 && buf.charCodeAt(i + 2) === 65 ? buf.indexOf("<", j) : -1;
+            if (lt >= 0 && lt < end) {
+              throw new Failure("InvalidSyntax", "'<' in an attribute default value", lt);
+            }
+            j = end;
             continue;
           }
           if (ch === 60) throw new Failure("InvalidSyntax", "'<' inside a declaration", j);

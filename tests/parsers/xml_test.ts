@@ -437,6 +437,20 @@ describe("XmlParser", () => {
       xmlError("<!DOCTYPE a [<!BOGUS>]><a/>", { allowDoctype: true }).code,
       "InvalidSyntax",
     );
+    // An attribute default holds no '<'; an entity used as content no "]]>" (its text would).
+    for (
+      const doc of [
+        "<!DOCTYPE a [<!ATTLIST a b CDATA '<'>]><a/>",
+        "<!DOCTYPE a [<!ENTITY e 'x]]>y'>]><a>&e;</a>",
+      ]
+    ) assert.equal(xmlError(doc, { allowDoctype: true }).code, "InvalidSyntax", doc);
+    for (
+      const doc of [
+        "<!DOCTYPE a [<!ATTLIST a b CDATA '&lt;>'><!NOTATION n SYSTEM 'x<y'>]><a/>",
+        "<!DOCTYPE a [<!ENTITY e 'x]]&gt;y'>]><a b='&e;'>&e;</a>",
+        '<!DOCTYPE a [<!ELEMENT a (#PCDATA)><!ATTLIST a b CDATA "\'">]><a/>',
+      ]
+    ) assert.doesNotThrow(() => tokens(doc, { allowDoctype: true }), doc);
   });
 
   it("decodeEntities handles predefined and character references", () => {
