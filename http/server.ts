@@ -1011,7 +1011,15 @@ export class WebhookServer implements AsyncDisposable {
     started: number,
   ): Promise<void> | null {
     if (conn.closing) return null;
-    const keepAlive = msg.keepAlive && !this.#shuttingDown && conn.requests < this.#maxRequests;
+    let keepAlive = msg.keepAlive && !this.#shuttingDown && conn.requests < this.#maxRequests;
+    if (keepAlive && res.headers.size !== 0) {
+      // The framing fields are the server's to write, but a handler's (or a fetch app's)
+      // request to close the connection after this response is honoured.
+      const connection = res.headers.get("connection");
+      if (connection !== null && /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i.test(connection)) {
+        keepAlive = false;
+      }
+    }
     if (
       !Number.isInteger(res.status) || res.status < 200 || res.status > 999 ||
       (res.body !== null && typeof res.body !== "string" && !(res.body instanceof Uint8Array))

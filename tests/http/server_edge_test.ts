@@ -80,6 +80,11 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
         );
       });
       server.mount("/proxy", () => new Response("upstream", { headers: { date } }));
+      server.onGet("/bye", (_req, res) => {
+        res.setHeader("Connection", "close");
+        res.setContent("bye", "text/plain");
+      });
+      server.mount("/bye-app", () => new Response("bye", { headers: { connection: "close" } }));
       server.onGet("/fails-late", (_req, res) => {
         res.stream(
           new ReadableStream<Uint8Array>({
@@ -234,6 +239,18 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
         "GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
       );
       assert.equal([...own.matchAll(/\r\ndate: /g)].length, 1);
+    });
+
+    it("a handler's Connection: close is honoured, not dropped", async () => {
+      for (const path of ["/bye", "/bye-app"]) {
+        // No Connection: close from the client: only the handler asks for the close.
+        const text = await clients.exchange(
+          server.port,
+          `GET ${path} HTTP/1.1\r\nHost: h\r\n\r\nGET /x HTTP/1.1\r\nHost: h\r\n\r\n`,
+        );
+        assert.deepEqual(statuses(text), ["200"], text);
+        assert.match(text, /\r\nconnection: close\r\n/);
+      }
     });
 
     it("absolute-form targets without a path serve '/' with the query", async () => {
