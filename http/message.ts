@@ -777,8 +777,15 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
   #tooLarge(upTo: number, trailers: boolean): never {
     const buf = this.#buf;
     const lf = buf.indexOf(10, this.#pos);
-    if (!trailers && this.isRequest && (lf < 0 || lf >= upTo)) {
-      this.fail("UriTooLong", 414, "request line too long");
+    if (!trailers && this.isRequest) {
+      if (lf < 0 || lf >= upTo) this.fail("UriTooLong", 414, "request line too long");
+      // The request line is complete: its target (between the first and the last space) may be
+      // what is too long, which is 414, not 431.
+      const sp1 = buf.indexOf(32, this.#pos);
+      const sp2 = buf.lastIndexOf(32, lf);
+      if (sp1 >= 0 && sp1 < sp2 && sp2 - sp1 - 1 > this.limits.maxUriLength) {
+        this.fail("UriTooLong", 414, `request target exceeds ${this.limits.maxUriLength}`);
+      }
     }
     this.fail("HeaderTooLarge", 431, `header section exceeds ${this.limits.maxHeaderBytes} bytes`);
   }

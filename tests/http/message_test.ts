@@ -411,6 +411,13 @@ describe("HttpRequestParser", () => {
         maxUriLength: 100,
       });
     });
+    it("414 for a target longer than the whole head allows, arriving at once", () => {
+      // Over maxHeaderBytes too, but the request line is what is too long.
+      rejects(`GET /${"a".repeat(20_000)} HTTP/1.1\r\nHost: h\r\n\r\n`, 414, "UriTooLong");
+      rejects(`GET /?${"a".repeat(20_000)} HTTP/1.1\r\nHost: h\r\n\r\n`, 414, "UriTooLong");
+      // A long field after a short request line stays 431.
+      rejects(`GET / HTTP/1.1\r\nHost: h\r\nX: ${"a".repeat(20_000)}\r\n\r\n`, 431);
+    });
     it("414 early for a request line that never ends", () => {
       const p = new HttpRequestParser({ limits: { maxUriLength: 100 } });
       p.push(b(`GET /${"a".repeat(300)}`));
