@@ -1718,6 +1718,17 @@ class Tokenizer {
         if (buf.slice(i + 2, nEnd).toLowerCase() === "xml") {
           throw new Failure("InvalidSyntax", "reserved PI target", i);
         }
+        // As in content: no ':' in the target, whitespace between it and any data.
+        if (this.ns && buf.slice(i + 2, nEnd).indexOf(":") >= 0) {
+          throw new Failure(
+            "Namespace",
+            "a processing instruction target must not contain ':'",
+            i + 2,
+          );
+        }
+        if (nEnd < end && this.ws(nEnd) === nEnd) {
+          throw new Failure("InvalidSyntax", "expected whitespace after the PI target", nEnd);
+        }
         this.checkChars(buf.slice(nEnd, end), nEnd);
         i = end + 2;
       } else if (this.keyword("<!ENTITY", i)) {

@@ -442,13 +442,19 @@ describe("XmlParser", () => {
       const doc of [
         "<!DOCTYPE a [<!ATTLIST a b CDATA '<'>]><a/>",
         "<!DOCTYPE a [<!ENTITY e 'x]]>y'>]><a>&e;</a>",
+        "<!DOCTYPE a [<?pi'x'?>]><a/>",
       ]
     ) assert.equal(xmlError(doc, { allowDoctype: true }).code, "InvalidSyntax", doc);
+    assert.equal(
+      xmlError("<!DOCTYPE a [<?p:i x?>]><a/>", { allowDoctype: true }).code,
+      "Namespace",
+    );
     for (
       const doc of [
         "<!DOCTYPE a [<!ATTLIST a b CDATA '&lt;>'><!NOTATION n SYSTEM 'x<y'>]><a/>",
         "<!DOCTYPE a [<!ENTITY e 'x]]&gt;y'>]><a b='&e;'>&e;</a>",
         '<!DOCTYPE a [<!ELEMENT a (#PCDATA)><!ATTLIST a b CDATA "\'">]><a/>',
+        "<!DOCTYPE a [<?pi?><?pi x?><?pi\tx?>]><a/>",
       ]
     ) assert.doesNotThrow(() => tokens(doc, { allowDoctype: true }), doc);
   });
