@@ -282,7 +282,12 @@ export class WebhookRequest {
         `JSON body exceeds ${this.#json.maxPayloadSize} bytes`,
       );
     }
-    return parseJson(this.body, { limits: this.#json.parseLimits });
+    try {
+      return parseJson(this.body, { limits: this.#json.parseLimits });
+    } catch (e) {
+      if (e instanceof JsonParseError) BAD_BODIES.add(e);
+      throw e;
+    }
   }
 }
 
@@ -365,6 +370,11 @@ export interface RouteBuilder {
 
 const DECODER = new TextDecoder();
 const ENCODER = new TextEncoder();
+/**
+ * The JSON errors of request bodies (`req.json()`): those are the client's, a 400 with the
+ * position. Any other JSON error a handler lets escape is the server's: a 500.
+ */
+const BAD_BODIES = new WeakSet<JsonParseError>();
 const EMPTY_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const EMPTY = new Uint8Array(0);
 /** String bodies up to this length are checked and copied in JS; longer ones take the encoder. */
@@ -982,7 +992,7 @@ export class WebhookServer implements AsyncDisposable {
       res.json({ error: e.message, code: e.code }, 413);
       return;
     }
-    if (e instanceof JsonParseError) {
+    if (e instanceof JsonParseError && BAD_BODIES.has(e)) {
       res.json({
         error: e.message,
         code: e.code,

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { availableAdapters } from "../../network/adapters.ts";
 import type { RuntimeName } from "../../core/platform/types.ts";
 import { type ServerTransportEvents, WebhookServer } from "../../http/server.ts";
+import { parseJson } from "../../parsers/json.ts";
 import { deferred, waitFor, withDeadline } from "../harness.ts";
 import { RawClients } from "./_raw_client.ts";
 
@@ -66,6 +67,11 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
         );
       });
       server.onGet("/x", (_req, res) => res.setContent("x", "text/plain"));
+      server.onGet("/internal-json", () => {
+        // The server's own data is bad, not the request: that is a 500.
+        parseJson('{"secret": tru}');
+      });
+      server.onPost("/req-json", (req, res) => res.json({ got: req.json() }));
       const date = "Tue, 01 Jan 2030 00:00:00 GMT";
       server.onGet("/dated", (_req, res) => {
         res.setHeader("Date", date);
@@ -251,6 +257,23 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
         assert.deepEqual(statuses(text), ["200"], text);
         assert.match(text, /\r\nconnection: close\r\n/);
       }
+    });
+
+    it("only a bad request body is a 400; the handler's own bad JSON is a 500", async () => {
+      const internal = await clients.exchange(
+        server.port,
+        "GET /internal-json HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+      );
+      assert.match(internal, /^HTTP\/1\.1 500 /, internal);
+      assert.doesNotMatch(internal, /secret|line|column/);
+      const body = '{"a": tru}';
+      const bad = await clients.exchange(
+        server.port,
+        `POST /req-json HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n` +
+          `Connection: close\r\n\r\n${body}`,
+      );
+      assert.match(bad, /^HTTP\/1\.1 400 /, bad);
+      assert.match(bad, /"line":1/);
     });
 
     it("absolute-form targets without a path serve '/' with the query", async () => {
