@@ -888,10 +888,11 @@ export class WebhookServer implements AsyncDisposable {
         this.#stats.parseErrors++;
         this.#stats.responses[statusClass(e.status)]++;
         this.#send(conn.sid, this.#errorBytes(e.status, e.code, e.message));
-        if (e.status === 413 || conn.parser.pendingHead !== null) {
-          // Refused in or before a body: the client may still be sending it, and a socket
+        if (e.status === 413) {
+          // A body over the limit: the client may well still be sending it, and a socket
           // closed with input pending answers with a reset, which clients report instead of
           // the response (RFC 9112 section 9.6). Read and drop input for a while first.
+          // (Other refusals come from broken clients: those connections close at once.)
           conn.lingerSince = this.#time();
         } else {
           this.#closeConn(conn);
