@@ -1664,7 +1664,7 @@ class Tokenizer {
     const buf = this.buf;
     let i = this.ws(start + 9);
     if (i === start + 9) throw new Failure("InvalidSyntax", "expected whitespace after DOCTYPE", i);
-    const nameEnd = this.name(i);
+    const nameEnd = this.declName(i, true);
     const name = buf.slice(i, nameEnd);
     i = this.ws(nameEnd);
     if (i > nameEnd) {
@@ -1737,39 +1737,237 @@ class Tokenizer {
         this.keyword("<!ELEMENT", i) || this.keyword("<!ATTLIST", i) ||
         this.keyword("<!NOTATION", i)
       ) {
-        const kw = buf.startsWith("<!ELEMENT", i) ? 9 : buf.startsWith("<!ATTLIST", i) ? 9 : 10;
-        let j = this.ws(i + kw);
-        if (j === i + kw) {
-          throw new Failure("InvalidSyntax", "expected whitespace in a declaration", j);
-        }
-        j = this.name(j);
-        // The rest up to '>' with quoted literals skipped; '<' and '%' are refused inside.
-        for (;;) {
-          const ch = buf.charCodeAt(j);
-          if (ch !== ch) this.more(i);
-          if (ch === 62) break;
-          if (ch === 34 || ch === 39) {
-            const end = this.quoted(j);
-            // An attribute default is an AttValue: no '<' in it.
-            const lt = kw === 9 && buf.charCodeAt(i + 2) === 65 ? buf.indexOf("<", j) : -1;
-            if (lt >= 0 && lt < end) {
-              throw new Failure("InvalidSyntax", "'<' in an attribute default value", lt);
-            }
-            j = end;
-            continue;
-          }
-          if (ch === 60) throw new Failure("InvalidSyntax", "'<' inside a declaration", j);
-          if (ch === 37) {
-            throw new Failure("Unsupported", "parameter entity references are not supported", j);
-          }
-          j++;
-        }
+        const j = this.markupDecl(i, entities);
         this.checkChars(buf.slice(i, j), i);
         i = j + 1;
       } else {
         if (i >= buf.length) this.more(i);
         throw new Failure("InvalidSyntax", "invalid declaration in the internal subset", i);
       }
+    }
+  }
+
+  /** The character code at `k`, asking for more input at the end of the buffer. */
+  private charAt(k: number): number {
+    const c = this.buf.charCodeAt(k);
+    if (c !== c) this.more(k);
+    return c;
+  }
+
+  /** The offset after the whitespace at `k`, which must be there. */
+  private space(k: number): number {
+    const j = this.ws(k);
+    if (j === k) this.unexpectedInDecl(k, "whitespace");
+    return j;
+  }
+
+  /** Fails at `k` inside a declaration (a '%' there is an unsupported parameter entity). */
+  private unexpectedInDecl(k: number, wanted: string): never {
+    if (this.charAt(k) === 37) {
+      throw new Failure("Unsupported", "parameter entity references are not supported", k);
+    }
+    throw new Failure("InvalidSyntax", `expected ${wanted} in a declaration`, k);
+  }
+
+  /** Scans a Name at `k` used in a declaration; `colon` tells whether it may hold one ':'. */
+  private declName(k: number, colon: boolean): number {
+    const end = this.name(k);
+    if (this.ns) {
+      const name = this.buf.slice(k, end);
+      if (colon ? !new QName(name, -1, -1).valid : name.indexOf(":") >= 0) {
+        throw new Failure("Namespace", `${JSON.stringify(name)} is not allowed here`, k);
+      }
+    }
+    return end;
+  }
+
+  /** Scans an Nmtoken (name characters, any first one) at `k`. */
+  private nmtoken(k: number): number {
+    const buf = this.buf;
+    let j = k;
+    for (;;) {
+      const c = this.charAt(j);
+      if (c < 128 ? (NAME[c] & 2) !== 0 : isNameCharNonAscii(c)) j++;
+      else if (c >= 0xd800 && c <= 0xdb7f && /[\uDC00-\uDFFF]/.test(buf[j + 1] ?? "")) j += 2;
+      else break;
+    }
+    if (j === k) this.unexpectedInDecl(k, "a name token");
+    return j;
+  }
+
+  /**
+   * Reads an element type, attribute-list or notation declaration at `i` by its grammar (XML
+   * 1.0 section 3.2, 3.3, 4.7); returns the offset of its closing '>'.
+   */
+  private markupDecl(i: number, entities: Map<string, EntityDecl>): number {
+    const buf = this.buf;
+    const kind = buf.charCodeAt(i + 2); // 'E'lement, 'A'ttlist or 'N'otation
+    let j = this.space(i + (kind === 78 ? 10 : 9));
+    j = this.declName(j, kind !== 78);
+    if (kind === 69) {
+      j = this.space(j);
+      if (this.keyword("EMPTY", j)) j += 5;
+      else if (this.keyword("ANY", j)) j += 3;
+      else if (this.charAt(j) !== 40) this.unexpectedInDecl(j, "a content model");
+      else {
+        const k = this.ws(j + 1);
+        j = this.keyword("#PCDATA", k) ? this.mixed(k + 7) : this.group(j, 0);
+      }
+    } else if (kind === 65) {
+      for (;;) {
+        const k = this.ws(j);
+        if (this.charAt(k) === 62) break;
+        if (k === j) this.unexpectedInDecl(k, "whitespace");
+        j = this.attDef(k, entities);
+      }
+    } else {
+      j = this.space(j);
+      if (this.keyword("PUBLIC", j)) {
+        const k = this.space(j + 6);
+        j = this.quoted(k);
+        if (!/^[ \n\ra-zA-Z0-9\-'()+,./:=?;!*#@$_%]*$/.test(buf.slice(k + 1, j - 1))) {
+          throw new Failure("InvalidSyntax", "invalid public identifier", k);
+        }
+        const m = this.ws(j);
+        const q = this.charAt(m);
+        if (m > j && (q === 34 || q === 39)) j = this.quoted(m);
+      } else {
+        const e = this.keyword("SYSTEM", j) ? this.externalId(j) : -1;
+        if (e < 0) this.unexpectedInDecl(j, "SYSTEM or PUBLIC");
+        j = e;
+      }
+    }
+    j = this.ws(j);
+    if (this.charAt(j) !== 62) this.unexpectedInDecl(j, "'>'");
+    return j;
+  }
+
+  /** Mixed content after '#PCDATA': `)`, `)*`, or `| Name ... )*`. */
+  private mixed(j: number): number {
+    let names = false;
+    for (;;) {
+      j = this.ws(j);
+      const c = this.charAt(j);
+      if (c === 41) {
+        if (this.charAt(j + 1) === 42) return j + 2;
+        if (names) this.unexpectedInDecl(j + 1, "')*' after element names");
+        return j + 1;
+      }
+      if (c !== 124) this.unexpectedInDecl(j, "'|' or ')'");
+      j = this.declName(this.ws(j + 1), true);
+      names = true;
+    }
+  }
+
+  /** A choice or sequence of content particles at `j` (its '('), with its occurrence mark. */
+  private group(j: number, depth: number): number {
+    if (depth >= this.limits.maxDepth) {
+      throw new Failure("LimitExceeded", `content model deeper than maxDepth`, j);
+    }
+    let sep = 0;
+    let k = j + 1;
+    for (;;) {
+      k = this.ws(k);
+      k = this.charAt(k) === 40 ? this.group(k, depth + 1) : this.declName(k, true);
+      const mark = this.charAt(k);
+      if (mark === 63 || mark === 42 || mark === 43) k++;
+      k = this.ws(k);
+      const c = this.charAt(k);
+      if (c === 41) break;
+      if ((c !== 44 && c !== 124) || (sep !== 0 && c !== sep)) {
+        this.unexpectedInDecl(
+          k,
+          sep === 0 ? "',', '|' or ')'" : `'${String.fromCharCode(sep)}' or ')'`,
+        );
+      }
+      sep = c;
+      k++;
+    }
+    k++;
+    const mark = this.charAt(k);
+    return mark === 63 || mark === 42 || mark === 43 ? k + 1 : k;
+  }
+
+  /** One attribute definition at `k`: name, type and default; returns its end. */
+  private attDef(k: number, entities: Map<string, EntityDecl>): number {
+    const buf = this.buf;
+    let j = this.space(this.declName(k, true));
+    const c = this.charAt(j);
+    if (c === 40) j = this.enumeration(j, false);
+    else {
+      const m = /^(?:CDATA|IDREFS|IDREF|ID|ENTITY|ENTITIES|NMTOKENS|NMTOKEN|NOTATION)/.exec(
+        buf.slice(j, j + 8),
+      );
+      if (m === null || !/[ \t\n]/.test(buf[j + m[0].length] ?? "")) {
+        if (j + 9 > buf.length) this.more(j);
+        this.unexpectedInDecl(j, "an attribute type");
+      }
+      j += m[0].length;
+      if (m[0] === "NOTATION") j = this.enumeration(this.space(j), true);
+    }
+    j = this.space(j);
+    if (this.keyword("#REQUIRED", j)) return j + 9;
+    if (this.keyword("#IMPLIED", j)) return j + 8;
+    if (this.keyword("#FIXED", j)) j = this.space(j + 6);
+    const q = this.charAt(j);
+    if (q !== 34 && q !== 39) this.unexpectedInDecl(j, "a default value");
+    const end = this.quoted(j);
+    this.defaultValue(j + 1, end - 1, entities);
+    return end;
+  }
+
+  /** `( a | b )` of name tokens, or of names for a NOTATION type. */
+  private enumeration(j: number, names: boolean): number {
+    if (this.charAt(j) !== 40) this.unexpectedInDecl(j, "'('");
+    for (;;) {
+      j = this.ws(j + 1);
+      j = names ? this.declName(j, false) : this.nmtoken(j);
+      j = this.ws(j);
+      const c = this.charAt(j);
+      if (c === 41) return j + 1;
+      if (c !== 124) this.unexpectedInDecl(j, "'|' or ')'");
+    }
+  }
+
+  /**
+   * Checks an attribute default value `buf[from..to)`: no '<', and references that are
+   * well-formed, to Chars or to internal entities declared before, without '<' in them.
+   */
+  private defaultValue(from: number, to: number, entities: Map<string, EntityDecl>): void {
+    const v = this.buf.slice(from, to);
+    const lt = v.indexOf("<");
+    if (lt >= 0) throw new Failure("InvalidSyntax", "'<' in an attribute default value", from + lt);
+    let amp = v.indexOf("&");
+    while (amp >= 0) {
+      const semi = v.indexOf(";", amp);
+      const ref = semi < 0 ? "" : v.slice(amp + 1, semi);
+      const at = from + amp;
+      if (ref.charCodeAt(0) === 35) {
+        const hex = ref.charCodeAt(1) === 120;
+        const digits = ref.slice(hex ? 2 : 1);
+        const cp = (hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits)
+          ? parseInt(digits, hex ? 16 : 10)
+          : -1;
+        if (!isXmlChar(cp)) {
+          throw new Failure("InvalidReference", `invalid character reference &${ref};`, at);
+        }
+      } else if (!isName(ref)) {
+        throw new Failure("InvalidReference", "'&' must start a reference", at);
+      } else if (!Object.hasOwn(PREDEFINED, ref)) {
+        const decl = entities.get(ref);
+        if (!decl) throw new Failure("UndefinedEntity", `undefined entity &${ref};`, at);
+        if (decl.value === null) {
+          throw new Failure("ExternalEntity", `external entity &${ref}; is never loaded`, at);
+        }
+        if (decl.value.indexOf("<") >= 0) {
+          throw new Failure(
+            "InvalidSyntax",
+            `'<' in the value of &${ref}; used in an attribute`,
+            at,
+          );
+        }
+      }
+      amp = v.indexOf("&", semi);
     }
   }
 

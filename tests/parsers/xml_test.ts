@@ -214,12 +214,55 @@ describe("XmlParser", () => {
     );
   });
 
+  it("checks element, attribute-list and notation declarations by their grammar", () => {
+    const ok = [
+      "<!ELEMENT r (a, (b|c)*, d?)+><!ELEMENT a (#PCDATA|b|c)*><!ELEMENT b (#PCDATA)>",
+      "<!ELEMENT c EMPTY><!ELEMENT d ANY><!ELEMENT e ( #PCDATA ) ><!ELEMENT f (a)>",
+      "<!NOTATION n PUBLIC 'p' 's'><!NOTATION m SYSTEM 'x<y'><!NOTATION o PUBLIC 'q'>",
+      "<!ENTITY e 'v'><!ATTLIST r a CDATA #IMPLIED b (x|y|1z) 'x' c NOTATION (n|m) #REQUIRED>",
+      "<!ATTLIST r d ID #IMPLIED e NMTOKENS #FIXED 'a b' f ENTITY #IMPLIED g IDREFS #IMPLIED>",
+      "<!ENTITY e 'v'><!ATTLIST r h CDATA '&e;&#65;&lt;' p:i CDATA #IMPLIED><!ATTLIST r>",
+    ];
+    for (const subset of ok) {
+      const doc = `<!DOCTYPE r [${subset}]><r/>`;
+      assert.doesNotThrow(() => tokens(doc, { allowDoctype: true }), doc);
+    }
+    const bad: [string, string][] = [
+      ["<!ATTLIST r a CxATA 'x'>", "InvalidSyntax"],
+      ["<!ATTLIST r a CDATA&'x'>", "InvalidSyntax"],
+      ["<!ATTLIST r a CDATA s'x'>", "InvalidSyntax"],
+      ["<!ATTLIST r a CDATA 'x'b CDATA 'y'>", "InvalidSyntax"],
+      ["<!ATTLIST r a CDATA>", "InvalidSyntax"],
+      ["<!ATTLIST r a (x|) 'x'>", "InvalidSyntax"],
+      ["<!ATTLIST r a CDATA '&u;'>", "UndefinedEntity"],
+      ["<!ATTLIST r a CDATA '&#0;'>", "InvalidReference"],
+      ["<!ATTLIST r a CDATA '&'>", "InvalidReference"],
+      ["<!ATTLIST r a:b: CDATA #IMPLIED>", "Namespace"],
+      ["<!ELEMENT r (a|b,c)>", "InvalidSyntax"],
+      ["<!ELEMENT r (#PCDATA|a)>", "InvalidSyntax"],
+      ["<!ELEMENT r (a b)>", "InvalidSyntax"],
+      ["<!ELEMENT r EMPTYx>", "InvalidSyntax"],
+      ["<!ELEMENT r>", "InvalidSyntax"],
+      ["<!ELEMENT r (a))>", "InvalidSyntax"],
+      ["<!NOTATION n:m SYSTEM 'x'>", "Namespace"],
+      ["<!NOTATION n 'x'>", "InvalidSyntax"],
+      ["<!ELEMENT r %p;>", "Unsupported"],
+    ];
+    for (const [subset, code] of bad) {
+      const doc = `<!DOCTYPE r [${subset}]><r/>`;
+      assert.equal(xmlError(doc, { allowDoctype: true }).code, code, doc);
+    }
+    assert.equal(xmlError("<!DOCTYPE r: []><r/>", { allowDoctype: true }).code, "Namespace");
+  });
+
   it("reads a DOCTYPE fed one character at a time like the whole document", () => {
     const docs = [
       "<!DOCTYPE a SYSTEM 'x.dtd'><a/>",
       "<!DOCTYPE a PUBLIC 'p' 'x.dtd'><a/>",
       "<!DOCTYPE a [<!ENTITY e 'v'><!ENTITY n SYSTEM 'u' NDATA g><!ENTITY % p 'w'>]><a>&e;</a>",
       "<!DOCTYPE a [<!ELEMENT a ANY><!ATTLIST a b CDATA 'd'><!NOTATION g SYSTEM 'x'>]><a/>",
+      "<!DOCTYPE r [<!ELEMENT r (a, (b|c)*, d?)+><!ELEMENT a (#PCDATA|b)*><!NOTATION n PUBLIC 'p'>" +
+      "<!ATTLIST r a CDATA #IMPLIED b (x|y) 'x' c NOTATION (n) #REQUIRED e NMTOKENS #FIXED 'a'>]><r/>",
       "<!DOCTYPE a [<!-- c --><?pi x?>\n]>\n<a/>",
       "<!DOCTYPE a [<!ENTITY e PUBLIC 's'>]><a/>",
       "<!DOCTYPE a [<!BOGUS>]><a/>",
