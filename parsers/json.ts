@@ -105,7 +105,8 @@ export interface JsonParseOptions {
   rejectLoneSurrogates?: boolean;
   /**
    * Keep numbers exact where a JavaScript number cannot: `"bigint"` turns integers beyond
-   * 2^53 into `bigint` and rejects other numbers that would round (code `NumberPrecision`);
+   * 2^53 into `bigint` (however written: `1e23` too) and rejects other numbers that would
+   * round (code `NumberPrecision`);
    * `"text"` keeps every such number as a {@linkcode JsonRawNumber}. Default: round like
    * `JSON.parse`.
    */
@@ -921,6 +922,12 @@ class ExactParser {
       if (Number.isSafeInteger(n)) return n === 0 && text[0] === "-" ? -0 : n;
       return mode === "bigint" ? BigInt(text) : new JsonRawNumber(text);
     }
+    if (Number.isInteger(n) && !Number.isSafeInteger(n)) {
+      // An integer beyond 2^53 written with an exponent or a fraction ("1e23", "1.5e16") is
+      // kept exact like one written plainly: the double nearest it may not be it.
+      const exact = decimalInteger(text);
+      if (exact !== undefined) return mode === "bigint" ? exact : new JsonRawNumber(text);
+    }
     if (isExactDecimal(text, n)) return n;
     if (mode === "text") return new JsonRawNumber(text);
     this.fail("NumberPrecision", `number ${text} cannot be held exactly`, start);
@@ -956,6 +963,13 @@ function decimalParts(text: string): { neg: boolean; digits: string; exp: number
   exp += digits.length - trimmed.length;
   digits = trimmed;
   return { neg, digits, exp };
+}
+
+/** The value of the JSON number `text` (a finite one) as a bigint when it is an integer. */
+function decimalInteger(text: string): bigint | undefined {
+  const { neg, digits, exp } = decimalParts(text);
+  if (exp < 0) return undefined;
+  return BigInt((neg ? "-" : "") + (digits === "" ? "0" : digits) + "0".repeat(exp));
 }
 
 /** True when the double `n` denotes exactly the decimal `text` as the shortest round trip. */

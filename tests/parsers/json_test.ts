@@ -322,6 +322,33 @@ describe("parseJson", () => {
     assert.equal(stringifyJson(b), "[12345678901234567890,-9007199254740993,1,0.5]");
     assert.throws(() => JSON.stringify(t), TypeError);
   });
+
+  it("keeps integers beyond 2^53 exact when written with an exponent or a fraction", () => {
+    // 1e23 as a double is 99999999999999991611392: kept exact like 100000000000000000000000.
+    const big = "[1e23, 1.5e16, 100000000000000000000000.0, -2E+20, 2.5e1, 1e2, 0.5e1]";
+    assert.deepEqual(parseJson(big, { bigNumbers: "bigint" }), [
+      10n ** 23n,
+      15000000000000000n,
+      10n ** 23n,
+      -2n * 10n ** 20n,
+      25,
+      100,
+      5,
+    ]);
+    const t = parseJson(big, { bigNumbers: "text" }) as JsonValue[];
+    assert.deepEqual(t.slice(0, 4).map((v) => (v as JsonRawNumber).text), [
+      "1e23",
+      "1.5e16",
+      "100000000000000000000000.0",
+      "-2E+20",
+    ]);
+    assert.deepEqual(t.slice(4), [25, 100, 5]);
+    // Not an integer: the double would round it.
+    assert.equal(
+      parseError("9007199254740993.5", { bigNumbers: "bigint" }).code,
+      "NumberPrecision",
+    );
+  });
 });
 
 describe("stringifyJson", () => {
