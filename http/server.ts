@@ -555,6 +555,7 @@ export class WebhookServer implements AsyncDisposable {
   readonly #precise: boolean;
   #allClosed: (() => void) | null = null;
   #stopping: Promise<void> | null = null;
+  #starting: Promise<void> | null = null;
   #ioFactory: ServerTransportFactory;
 
   /**
@@ -698,8 +699,16 @@ export class WebhookServer implements AsyncDisposable {
    * Binds and starts serving. Throws `AlreadyStarted` when running, and the
    * transport's error when the port cannot be bound.
    */
-  async start(options: ListenOptions = {}): Promise<void> {
-    if (this.#io !== null) throw new WebhookServerError("AlreadyStarted", "server already started");
+  start(options: ListenOptions = {}): Promise<void> {
+    if (this.#io !== null || this.#starting !== null) {
+      return Promise.reject(new WebhookServerError("AlreadyStarted", "server already started"));
+    }
+    // Until the port is bound #io is null: a second start would bind a second listener, and a
+    // stop would find nothing to stop and leave the first running.
+    return this.#starting = this.#start(options).finally(() => (this.#starting = null));
+  }
+
+  async #start(options: ListenOptions): Promise<void> {
     this.#hostname = options.hostname ?? this.#hostname;
     const port = options.port ?? this.#port;
     this.#shuttingDown = false;
@@ -728,6 +737,8 @@ export class WebhookServer implements AsyncDisposable {
    * made while a shutdown is under way waits for that one to end.
    */
   stop(options: StopOptions = {}): Promise<void> {
+    const starting = this.#starting;
+    if (starting !== null) return starting.then(() => this.stop(options), () => {});
     if (this.#io === null) return Promise.resolve();
     return this.#stopping ??= this.#stop(options).finally(() => (this.#stopping = null));
   }

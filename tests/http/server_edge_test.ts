@@ -501,3 +501,22 @@ describe("WebhookServer after refusing a request", () => {
     });
   }
 });
+
+describe("WebhookServer start and stop overlapping", () => {
+  it("a second start() while the first is binding is refused, and stop() waits for the start", async () => {
+    const server = new WebhookServer();
+    server.onGet("/", (_req, res) => res.json(1));
+    const first = server.start({ hostname: "127.0.0.1", port: 0 });
+    const second = server.start({ hostname: "127.0.0.1", port: 0 });
+    await assert.rejects(second, (e: Error & { code?: string }) => e.code === "AlreadyStarted");
+    await first;
+    assert.equal(server.running, true);
+    await server.stop();
+    // A stop() issued while the start is still binding must not leave a server running.
+    const started = server.start({ hostname: "127.0.0.1", port: 0 });
+    const stopped = server.stop();
+    await started;
+    await stopped;
+    assert.equal(server.running, false);
+  });
+});
