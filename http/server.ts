@@ -136,7 +136,10 @@ export interface WebhookServerOptions {
   headerTimeoutMs?: number;
   /** Time an idle keep-alive connection stays open. Default 5 s. */
   keepAliveTimeoutMs?: number;
-  /** Time allowed from the first byte of a request to the end of its response. Default 30 s. */
+  /**
+   * Time allowed from the first byte of a request to the end of its response, streamed bodies
+   * included (raise it, or `Infinity`, for server-sent events). Default 30 s.
+   */
   requestTimeoutMs?: number;
   /** Open connections beyond this are answered 503 and closed. Default 10,000. */
   maxConnections?: number;
@@ -485,6 +488,15 @@ function isAscii(s: string): boolean {
 }
 
 // The status line's bytes, built once per status code.
+/** An option that must be a positive number (`Infinity` for no limit), or its default. */
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!(value > 0)) {
+    throw new RangeError(`${name} must be a positive number (Infinity for no limit), got ${value}`);
+  }
+  return value;
+}
+
 function statusLine(status: number): Uint8Array {
   let line = STATUS_LINES[status];
   if (line === undefined) {
@@ -565,10 +577,10 @@ export class WebhookServer implements AsyncDisposable {
    */
   constructor(options: WebhookServerOptions = {}) {
     this.#limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
-    this.#headerTimeout = options.headerTimeoutMs ?? 10_000;
-    this.#idleTimeout = options.keepAliveTimeoutMs ?? 5_000;
-    this.#requestTimeout = options.requestTimeoutMs ?? 30_000;
-    this.#maxConnections = options.maxConnections ?? 10_000;
+    this.#headerTimeout = positive("headerTimeoutMs", options.headerTimeoutMs, 10_000);
+    this.#idleTimeout = positive("keepAliveTimeoutMs", options.keepAliveTimeoutMs, 5_000);
+    this.#requestTimeout = positive("requestTimeoutMs", options.requestTimeoutMs, 30_000);
+    this.#maxConnections = positive("maxConnections", options.maxConnections, 10_000);
     this.#maxRequests = options.maxRequestsPerConnection ?? Infinity;
     this.#logger = options.logger;
     this.#precise = options.logger !== undefined;

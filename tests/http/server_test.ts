@@ -563,3 +563,15 @@ describe("WebhookServer write coalescing", () => {
     }
   });
 });
+
+describe("WebhookServer options", () => {
+  it("refuses timeouts and a connection cap that are not positive, and takes Infinity", () => {
+    for (const bad of [0, -1, NaN]) {
+      for (const name of ["headerTimeoutMs", "keepAliveTimeoutMs", "requestTimeoutMs"] as const) {
+        assert.throws(() => new WebhookServer({ [name]: bad }), RangeError, `${name}: ${bad}`);
+      }
+      assert.throws(() => new WebhookServer({ maxConnections: bad }), RangeError);
+    }
+    assert.ok(new WebhookServer({ requestTimeoutMs: Infinity, maxConnections: Infinity }));
+  });
+});
