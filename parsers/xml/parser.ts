@@ -253,9 +253,28 @@ class QName {
 const NAME_CACHE: (QName | undefined)[] = new Array(1024).fill(undefined);
 const NAME_CACHE_MASK = 1023;
 
+/** An attribute declared for an element type in the internal subset. */
+interface AttDefault {
+  /** The attribute's name as declared. */
+  name: string;
+  /** Its name split for namespaces. */
+  q: QName;
+  /** Declared with a type other than CDATA: its values are normalized further. */
+  tokenized: boolean;
+  /** The default value's literal; undefined for #REQUIRED and #IMPLIED. */
+  raw: string | undefined;
+  /** `raw` normalized as an attribute value, once it was needed. */
+  value: string | undefined;
+}
+
 interface EntityDecl {
   /** Replacement text with character references already expanded, or null when external. */
   value: string | null;
+}
+
+/** An attribute value of a type other than CDATA: spaces trimmed, runs of them made one. */
+function normalizeTokens(v: string): string {
+  return v.replace(/^ +| +$/g, "").replace(/ {2,}/g, " ");
 }
 
 function tokenTooLarge(at: number): Failure {
@@ -421,6 +440,8 @@ class Tokenizer {
   private nsUris: string[] = [XML_NS, ""];
   /** The first character of the input was looked at for a byte order mark. */
   private bomSeen = false;
+  /** The attributes declared per element type (with a default or a type to normalize by). */
+  private attDefaults: Map<string, AttDefault[]> | undefined;
   private rootSeen = false;
   private rootClosed = false;
   private doctypeSeen = false;
@@ -1286,6 +1307,10 @@ class Tokenizer {
       } else attrs.push({ name: aName, prefix: "", localName: aName, namespaceUri: "", value });
       i = close + 1;
     }
+    if (this.attDefaults !== undefined) {
+      const defs = this.attDefaults.get(name);
+      if (defs !== undefined && this.applyDefaults(defs, attrs, start)) declares = true;
+    }
     const t = this.newToken(TokenKind.StartElement, start);
     t.name = name;
     t.attributes = attrs;
@@ -1673,9 +1698,10 @@ class Tokenizer {
     }
     let subset = "";
     const entities = new Map<string, EntityDecl>();
+    const attDefaults = new Map<string, AttDefault[]>();
     if (buf.charCodeAt(i) === 91) {
       const subStart = i + 1;
-      i = this.internalSubset(subStart, entities);
+      i = this.internalSubset(subStart, entities, attDefaults);
       subset = buf.slice(subStart, i);
       i = this.ws(i + 1);
     }
@@ -1688,13 +1714,18 @@ class Tokenizer {
     t.localName = name;
     t.text = subset;
     this.entities = entities;
+    if (attDefaults.size > 0) this.attDefaults = attDefaults;
     this.doctypeSeen = true;
     this.pos = i + 1;
     return t;
   }
 
   /** Parses the internal subset from `i`; returns the offset of its closing ']'. */
-  private internalSubset(i: number, entities: Map<string, EntityDecl>): number {
+  private internalSubset(
+    i: number,
+    entities: Map<string, EntityDecl>,
+    attDefaults: Map<string, AttDefault[]>,
+  ): number {
     const buf = this.buf;
     for (;;) {
       i = this.ws(i);
@@ -1737,7 +1768,7 @@ class Tokenizer {
         this.keyword("<!ELEMENT", i) || this.keyword("<!ATTLIST", i) ||
         this.keyword("<!NOTATION", i)
       ) {
-        const j = this.markupDecl(i, entities);
+        const j = this.markupDecl(i, entities, attDefaults);
         this.checkChars(buf.slice(i, j), i);
         i = j + 1;
       } else {
@@ -1799,11 +1830,17 @@ class Tokenizer {
    * Reads an element type, attribute-list or notation declaration at `i` by its grammar (XML
    * 1.0 section 3.2, 3.3, 4.7); returns the offset of its closing '>'.
    */
-  private markupDecl(i: number, entities: Map<string, EntityDecl>): number {
+  private markupDecl(
+    i: number,
+    entities: Map<string, EntityDecl>,
+    attDefaults: Map<string, AttDefault[]>,
+  ): number {
     const buf = this.buf;
     const kind = buf.charCodeAt(i + 2); // 'E'lement, 'A'ttlist or 'N'otation
     let j = this.space(i + (kind === 78 ? 10 : 9));
+    const nameAt = j;
     j = this.declName(j, kind !== 78);
+    const element = buf.slice(nameAt, j);
     if (kind === 69) {
       j = this.space(j);
       if (this.keyword("EMPTY", j)) j += 5;
@@ -1818,7 +1855,9 @@ class Tokenizer {
         const k = this.ws(j);
         if (this.charAt(k) === 62) break;
         if (k === j) this.unexpectedInDecl(k, "whitespace");
-        j = this.attDef(k, entities);
+        let defs = attDefaults.get(element);
+        if (defs === undefined) attDefaults.set(element, defs = []);
+        j = this.attDef(k, entities, defs);
       }
     } else {
       j = this.space(j);
@@ -1889,10 +1928,13 @@ class Tokenizer {
   }
 
   /** One attribute definition at `k`: name, type and default; returns its end. */
-  private attDef(k: number, entities: Map<string, EntityDecl>): number {
+  private attDef(k: number, entities: Map<string, EntityDecl>, defs: AttDefault[]): number {
     const buf = this.buf;
-    let j = this.space(this.declName(k, true));
+    const nameEnd = this.declName(k, true);
+    const name = buf.slice(k, nameEnd);
+    let j = this.space(nameEnd);
     const c = this.charAt(j);
+    let tokenized = true;
     if (c === 40) j = this.enumeration(j, false);
     else {
       const m = /^(?:CDATA|IDREFS|IDREF|ID|ENTITY|ENTITIES|NMTOKENS|NMTOKEN|NOTATION)/.exec(
@@ -1903,17 +1945,72 @@ class Tokenizer {
         this.unexpectedInDecl(j, "an attribute type");
       }
       j += m[0].length;
+      tokenized = m[0] !== "CDATA";
       if (m[0] === "NOTATION") j = this.enumeration(this.space(j), true);
     }
     j = this.space(j);
-    if (this.keyword("#REQUIRED", j)) return j + 9;
-    if (this.keyword("#IMPLIED", j)) return j + 8;
-    if (this.keyword("#FIXED", j)) j = this.space(j + 6);
-    const q = this.charAt(j);
-    if (q !== 34 && q !== 39) this.unexpectedInDecl(j, "a default value");
-    const end = this.quoted(j);
-    this.defaultValue(j + 1, end - 1, entities);
+    // The first declaration of an attribute for an element type is the one that binds.
+    const def: AttDefault | undefined = defs.some((d) => d.name === name)
+      ? undefined
+      : { name, q: new QName(name, -1, -1), tokenized, raw: undefined, value: undefined };
+    let end: number;
+    if (this.keyword("#REQUIRED", j)) end = j + 9;
+    else if (this.keyword("#IMPLIED", j)) end = j + 8;
+    else {
+      if (this.keyword("#FIXED", j)) j = this.space(j + 6);
+      const q = this.charAt(j);
+      if (q !== 34 && q !== 39) this.unexpectedInDecl(j, "a default value");
+      end = this.quoted(j);
+      this.defaultValue(j + 1, end - 1, entities);
+      if (def !== undefined) def.raw = buf.slice(j + 1, end - 1);
+    }
+    if (def !== undefined && (def.tokenized || def.raw !== undefined)) defs.push(def);
     return end;
+  }
+
+  /**
+   * Supplies the declared defaults of attributes a start tag (at `start`) leaves out, and
+   * normalizes the values of attributes declared with a type other than CDATA (XML 1.0 3.3.2,
+   * 3.3.3). True when a supplied attribute declares a namespace.
+   */
+  private applyDefaults(defs: AttDefault[], attrs: XmlAttribute[], start: number): boolean {
+    let declares = false;
+    for (const def of defs) {
+      let k = 0;
+      while (k < attrs.length && attrs[k].name !== def.name) k++;
+      if (k < attrs.length) {
+        if (def.tokenized) attrs[k].value = normalizeTokens(attrs[k].value);
+        continue;
+      }
+      if (def.raw === undefined) continue;
+      if (def.value === undefined) {
+        // Its references were checked where it was declared; what remains (nesting, the
+        // expansion limit) is reported at the tag that needs it.
+        const v = this.expand(def.raw, start, true, 1, undefined);
+        def.value = def.tokenized ? normalizeTokens(v) : v;
+      }
+      if (k >= this.limits.maxAttributes) {
+        throw new Failure(
+          "LimitExceeded",
+          `more than maxAttributes ${this.limits.maxAttributes}`,
+          start,
+        );
+      }
+      const q = def.q;
+      if (this.ns) {
+        this.attrQ[k] = q;
+        this.attrAt[k] = start;
+        if (q.xmlns) declares = true;
+      }
+      attrs.push({
+        name: def.name,
+        prefix: this.ns ? q.prefix : "",
+        localName: this.ns ? q.localName : def.name,
+        namespaceUri: "",
+        value: def.value,
+      });
+    }
+    return declares;
   }
 
   /** `( a | b )` of name tokens, or of names for a NOTATION type. */

@@ -255,6 +255,33 @@ describe("XmlParser", () => {
     assert.equal(xmlError("<!DOCTYPE r: []><r/>", { allowDoctype: true }).code, "Namespace");
   });
 
+  it("supplies declared default attributes and normalizes typed values", () => {
+    const doc = "<!DOCTYPE r [<!ENTITY e 'E'>" +
+      "<!ATTLIST r a CDATA 'x&e;\ty' b NMTOKENS '  p   q ' c ID #IMPLIED d CDATA #FIXED 'f'>" +
+      "<!ATTLIST r a CDATA 'second' z CDATA ' z  z '>]><r c='  k  l '><r a='given'/></r>";
+    const starts = tokens(doc, { allowDoctype: true }).filter((t) => t.kind === "StartElement");
+    assert.deepEqual(starts.map((t) => t.attributes.map((a) => [a.name, a.value])), [
+      [["c", "k l"], ["a", "xE y"], ["b", "p q"], ["d", "f"], ["z", " z  z "]],
+      [["a", "given"], ["b", "p q"], ["d", "f"], ["z", " z  z "]],
+    ]);
+    // A default namespace declaration applies like a written one (XHTML's DTD has these).
+    const html =
+      "<!DOCTYPE html [<!ATTLIST html xmlns CDATA #FIXED 'urn:x' xmlns:p CDATA 'urn:p'>]>" +
+      "<html><p:b/></html>";
+    const ts = tokens(html, { allowDoctype: true });
+    assert.equal(ts[1].namespaceUri, "urn:x");
+    assert.equal(ts[2].namespaceUri, "urn:p");
+    assert.equal(ts[1].attributes[0].namespaceUri, "http://www.w3.org/2000/xmlns/");
+    // The limits hold for supplied attributes too.
+    assert.equal(
+      xmlError("<!DOCTYPE r [<!ATTLIST r a CDATA 'x' b CDATA 'y'>]><r c='1'/>", {
+        allowDoctype: true,
+        limits: { maxAttributes: 2 },
+      }).code,
+      "LimitExceeded",
+    );
+  });
+
   it("reads a DOCTYPE fed one character at a time like the whole document", () => {
     const docs = [
       "<!DOCTYPE a SYSTEM 'x.dtd'><a/>",
@@ -262,7 +289,8 @@ describe("XmlParser", () => {
       "<!DOCTYPE a [<!ENTITY e 'v'><!ENTITY n SYSTEM 'u' NDATA g><!ENTITY % p 'w'>]><a>&e;</a>",
       "<!DOCTYPE a [<!ELEMENT a ANY><!ATTLIST a b CDATA 'd'><!NOTATION g SYSTEM 'x'>]><a/>",
       "<!DOCTYPE r [<!ELEMENT r (a, (b|c)*, d?)+><!ELEMENT a (#PCDATA|b)*><!NOTATION n PUBLIC 'p'>" +
-      "<!ATTLIST r a CDATA #IMPLIED b (x|y) 'x' c NOTATION (n) #REQUIRED e NMTOKENS #FIXED 'a'>]><r/>",
+      "<!ATTLIST r a CDATA #IMPLIED b (x|y) 'x' c NOTATION (n) #REQUIRED e NMTOKENS #FIXED 'a'>]>" +
+      "<r c=' n ' xmlns:p='u'><p:r/></r>",
       "<!DOCTYPE a [<!-- c --><?pi x?>\n]>\n<a/>",
       "<!DOCTYPE a [<!ENTITY e PUBLIC 's'>]><a/>",
       "<!DOCTYPE a [<!BOGUS>]><a/>",
