@@ -548,7 +548,8 @@ class Tokenizer {
         bytes = joined;
       }
       if (bytes.length < 3 && !final) {
-        this.pendingBytes = bytes;
+        // Kept past this call: a copy, as the caller may reuse its buffer for the next chunk.
+        this.pendingBytes = bytes.slice();
         return "";
       }
       this.pendingBytes = undefined;

@@ -437,6 +437,23 @@ describe("XmlParser", () => {
     }
   });
 
+  it("keeps nothing of a fed byte chunk by reference (the caller may reuse its buffer)", () => {
+    const doc = new TextEncoder().encode("\ufeff<a>é</a>");
+    const p = new XmlParser();
+    const buf = new Uint8Array(2);
+    const out: string[] = [];
+    for (let k = 0; k < doc.length; k += 2) {
+      const n = Math.min(2, doc.length - k);
+      buf.set(doc.subarray(k, k + n));
+      p.feed(buf.subarray(0, n));
+      while (p.next()) out.push(p.current().kind + p.current().text);
+      buf.fill(0x3c); // scribble over what was fed
+    }
+    p.end();
+    while (p.next()) out.push(p.current().kind + p.current().text);
+    assert.deepEqual(out, ["StartElement", "Texté", "EndElement"]);
+  });
+
   it("counts the end of a self-closing tag as a token against maxTokens", () => {
     const p = new XmlParser("<a><b/><b/></a>", { limits: { maxTokens: 4 } });
     const seen: string[] = [];
