@@ -1297,9 +1297,10 @@ class Writer {
 
   /**
    * Appends `v` pretty printed at `level` to {@linkcode out}; false (and nothing appended) for
-   * values JSON omits (undefined, functions, symbols).
+   * values JSON omits (undefined, functions, symbols). `fromToJSON`: `v` is what a toJSON
+   * returned, whose own toJSON is not called (as JSON.stringify does).
    */
-  append(v: unknown, level: number): boolean {
+  append(v: unknown, level: number, fromToJSON?: boolean): boolean {
     switch (typeof v) {
       case "string":
         this.out += quote(v);
@@ -1327,7 +1328,9 @@ class Writer {
       return true;
     }
     const toJSON = (v as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === "function") return this.append(toJSON.call(v, ""), level);
+    if (typeof toJSON === "function" && fromToJSON !== true) {
+      return this.append(toJSON.call(v, ""), level, true);
+    }
     const nativeFrom = this.nativeFrom;
     let keys: string[] | undefined;
     // Near the top, a plain subtree goes to the engine whole and is re-indented; deeper down the
@@ -1417,9 +1420,9 @@ class Writer {
 
   /**
    * Writes `v` compact (the sortKeys path); undefined for values JSON omits (undefined,
-   * functions, symbols).
+   * functions, symbols). `fromToJSON` as for {@linkcode append}.
    */
-  write(v: unknown, level: number): string | undefined {
+  write(v: unknown, level: number, fromToJSON?: boolean): string | undefined {
     switch (typeof v) {
       case "string":
         return quote(v);
@@ -1437,7 +1440,9 @@ class Writer {
     if (v === null) return "null";
     if (v instanceof JsonRawNumber) return v.text;
     const toJSON = (v as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === "function") return this.write(toJSON.call(v, ""), level);
+    if (typeof toJSON === "function" && fromToJSON !== true) {
+      return this.write(toJSON.call(v, ""), level, true);
+    }
     const nativeFrom = this.nativeFrom;
     let keys: string[] | undefined;
     if (level >= nativeFrom) {

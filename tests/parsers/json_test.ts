@@ -460,6 +460,44 @@ describe("stringifyJson", () => {
       stringifyJson({ x: arr } as never, { indent: 1, sortKeys: true }),
       '{\n "x": {\n  "y": 2,\n  "z": [\n   100000000000000000000\n  ]\n }\n}',
     );
+    // What a toJSON returns is written without calling its own toJSON, as JSON.stringify does.
+    const selfish = [
+      {
+        toJSON() {
+          return this;
+        },
+      },
+      {
+        a: 1,
+        toJSON() {
+          return { ...this, b: 2 };
+        },
+      },
+      { toJSON: () => new Date(0) },
+      [{
+        x: {
+          toJSON() {
+            return this;
+          },
+          y: 1,
+        },
+      }],
+    ];
+    for (const v of selfish) {
+      for (const opts of [{ sortKeys: true }, { sortKeys: true, indent: 1 }]) {
+        assert.equal(stringifyJson(v as never, opts), JSON.stringify(v, null, opts.indent));
+      }
+    }
+    let deepSelf: unknown = {
+      toJSON() {
+        return this;
+      },
+    };
+    for (let i = 0; i < 100; i++) deepSelf = [deepSelf];
+    assert.equal(
+      stringifyJson(deepSelf as never, { indent: 1 }),
+      JSON.stringify(deepSelf, null, 1),
+    );
     const inner: unknown[] = [1];
     const outer = { a: [[inner]], b: 2 };
     inner.push(outer);
