@@ -542,7 +542,8 @@ describe("stringifyJson", () => {
     let v: JsonValue = 1;
     for (let i = 0; i < 600; i++) v = { k: [v] };
     const s = stringifyJson(v, { indent: 2 });
-    assert.deepEqual(parseJson(s, { limits: { maxDepth: 7000 } }), v);
+    // Compared as text: node:assert's recursive deepEqual can overflow the stack at 1,200 levels.
+    assert.equal(JSON.stringify(parseJson(s, { limits: { maxDepth: 7000 } })), JSON.stringify(v));
     let deep: JsonValue = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];
     assert.throws(() => stringifyJson(deep, { indent: 1 }), JsonStringifyError);
