@@ -447,6 +447,7 @@ class Tokenizer {
   private doctypeSeen = false;
   private tokens = 0;
   private expansions = 0;
+  private expandedLength = 0;
   private entities: Map<string, EntityDecl> | undefined;
   private heldBack = "";
   private decoder: TextDecoder | undefined;
@@ -1064,8 +1065,20 @@ class Tokenizer {
             );
           }
           active.add(ref);
-          out += this.expand(decl.value, refAt, attr, depth + 1, active);
+          const replacement = this.expand(decl.value, refAt, attr, depth + 1, active);
           active.delete(ref);
+          // Counted at the document's own references: nested ones are inside their text.
+          if (
+            depth === 0 &&
+            (this.expandedLength += replacement.length) > this.limits.maxEntityExpansionLength
+          ) {
+            throw new Failure(
+              "LimitExceeded",
+              `entities expand to more than maxEntityExpansionLength ${this.limits.maxEntityExpansionLength}`,
+              refAt,
+            );
+          }
+          out += replacement;
         }
       }
       if (out.length > max) {

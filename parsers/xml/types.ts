@@ -83,6 +83,12 @@ export interface XmlLimits {
   maxTokens: number;
   /** Most entity expansions in a document (billion-laughs guard). Default 10,000. */
   maxEntityExpansions: number;
+  /**
+   * Most characters the entity references of a document may expand to in all (a few
+   * references to one large entity would otherwise make gigabytes of text for a DOM or a
+   * consumer that joins it). Default 64 Mi.
+   */
+  maxEntityExpansionLength: number;
 }
 
 /** The default {@linkcode XmlLimits}. */
@@ -93,6 +99,7 @@ export const DEFAULT_XML_LIMITS: Readonly<XmlLimits> = Object.freeze({
   maxTextLength: 16 * 1024 * 1024,
   maxTokens: 10_000_000,
   maxEntityExpansions: 10_000,
+  maxEntityExpansionLength: 64 * 1024 * 1024,
 });
 
 /** Options of {@linkcode XmlParser}. */

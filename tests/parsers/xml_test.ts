@@ -487,6 +487,28 @@ describe("XmlParser", () => {
     }, (e: unknown) => e instanceof XmlParseError && e.code === "LimitExceeded");
   });
 
+  it("bounds the text that entity references expand to in a whole document", () => {
+    // Few expansions, each one large: the count limit does not see it, the length limit does.
+    const doc = (refs: number, size: number) =>
+      `<!DOCTYPE a [<!ENTITY big '${"x".repeat(size)}'>]><a>${"<b>&big;</b>".repeat(refs)}</a>`;
+    const limits = { maxEntityExpansionLength: 10_000 };
+    assert.equal(
+      tokens(doc(10, 1000), { allowDoctype: true, limits }).filter((t) => t.kind === "Text")
+        .length,
+      10,
+    );
+    const e = xmlError(doc(11, 1000), { allowDoctype: true, limits });
+    assert.equal(e.code, "LimitExceeded");
+    assert.equal(e.column, doc(11, 1000).lastIndexOf("&big;") + 1);
+    // The default: 65 references to a 1 MiB entity pass 64 Mi.
+    const large = doc(65, 1024 * 1024);
+    assert.equal(xmlError(large, { allowDoctype: true }).code, "LimitExceeded");
+    assert.equal(
+      xmlError(large, { allowDoctype: true }).message.includes("maxEntityExpansionLength"),
+      true,
+    );
+  });
+
   it("is secure with DOCTYPE: internal entities only, billion laughs stopped", () => {
     const ok = tokens(
       "<!DOCTYPE a [<!ENTITY e 'x&amp;y'><!ENTITY f '&e;&e;'><!ELEMENT a ANY>]><a t='&f;'>&f;</a>",
