@@ -299,7 +299,9 @@ function writeElement(e: XmlElement, parts: string[]): void {
  * @param input a pull parser (drained to its end), the document text, or its bytes
  * @param options parser options when `input` is text or bytes
  * @returns the document
- * @throws {XmlParseError} when the document is malformed (or a fed parser is incomplete)
+ * @throws {XmlParseError} when the document is malformed
+ * @throws {TypeError} when a parser fed in chunks was not ended (a mistake of the caller, not
+ *   of the document)
  *
  * @example
  * ```ts
