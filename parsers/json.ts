@@ -1300,7 +1300,7 @@ class Writer {
    * values JSON omits (undefined, functions, symbols). `fromToJSON`: `v` is what a toJSON
    * returned, whose own toJSON is not called (as JSON.stringify does).
    */
-  append(v: unknown, level: number, fromToJSON?: boolean): boolean {
+  append(v: unknown, level: number, key: string | number, fromToJSON?: boolean): boolean {
     switch (typeof v) {
       case "string":
         this.out += quote(v);
@@ -1329,7 +1329,7 @@ class Writer {
     }
     const toJSON = (v as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === "function" && fromToJSON !== true) {
-      return this.append(toJSON.call(v, ""), level, true);
+      return this.append(toJSON.call(v, String(key)), level, key, true);
     }
     const nativeFrom = this.nativeFrom;
     let keys: string[] | undefined;
@@ -1357,7 +1357,7 @@ class Writer {
         const sep = "," + inner;
         for (let i = 0; i < v.length; i++) {
           if (i > 0) this.out += sep;
-          if (!this.append(v[i], level + 1)) this.out += "null";
+          if (!this.append(v[i], level + 1, i)) this.out += "null";
         }
         this.out += this.lineAt(level) + "]";
       }
@@ -1376,7 +1376,8 @@ class Writer {
           this.out += sep + prefixes[i];
           // A member JSON omits is taken back off the rope (strings are immutable: the mark is
           // the text before it).
-          if (!this.append((v as Record<string, unknown>)[sorted[i]], level + 1)) this.out = mark;
+          const k = sorted[i];
+          if (!this.append((v as Record<string, unknown>)[k], level + 1, k)) this.out = mark;
           else if (first) {
             first = false;
             sep = "," + inner;
@@ -1387,7 +1388,7 @@ class Writer {
           const k = keys[i];
           const mark = this.out;
           this.out += sep + quote(k) + ": ";
-          if (!this.append((v as Record<string, unknown>)[k], level + 1)) this.out = mark;
+          if (!this.append((v as Record<string, unknown>)[k], level + 1, k)) this.out = mark;
           else if (first) {
             first = false;
             sep = "," + inner;
@@ -1422,7 +1423,7 @@ class Writer {
    * Writes `v` compact (the sortKeys path); undefined for values JSON omits (undefined,
    * functions, symbols). `fromToJSON` as for {@linkcode append}.
    */
-  write(v: unknown, level: number, fromToJSON?: boolean): string | undefined {
+  write(v: unknown, level: number, key: string | number, fromToJSON?: boolean): string | undefined {
     switch (typeof v) {
       case "string":
         return quote(v);
@@ -1441,7 +1442,7 @@ class Writer {
     if (v instanceof JsonRawNumber) return v.text;
     const toJSON = (v as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === "function" && fromToJSON !== true) {
-      return this.write(toJSON.call(v, ""), level, true);
+      return this.write(toJSON.call(v, String(key)), level, key, true);
     }
     const nativeFrom = this.nativeFrom;
     let keys: string[] | undefined;
@@ -1464,7 +1465,7 @@ class Writer {
         out = "[";
         for (let i = 0; i < v.length; i++) {
           if (i > 0) out += ",";
-          out += this.write(v[i], level + 1) ?? "null";
+          out += this.write(v[i], level + 1, i) ?? "null";
         }
         out += "]";
       }
@@ -1477,7 +1478,7 @@ class Writer {
       } else if (this.sort) {
         const { sorted, prefixes } = this.order(keys);
         for (let i = 0; i < sorted.length; i++) {
-          const s = this.write((v as Record<string, unknown>)[sorted[i]], level + 1);
+          const s = this.write((v as Record<string, unknown>)[sorted[i]], level + 1, sorted[i]);
           if (s === undefined) continue;
           if (first) first = false;
           else out += ",";
@@ -1486,7 +1487,7 @@ class Writer {
       } else {
         for (let i = 0; i < keys.length; i++) {
           const k = keys[i];
-          const s = this.write((v as Record<string, unknown>)[k], level + 1);
+          const s = this.write((v as Record<string, unknown>)[k], level + 1, k);
           if (s === undefined) continue;
           if (first) first = false;
           else out += ",";
@@ -1563,8 +1564,8 @@ export function stringifyJson(value: JsonValue, options?: JsonStringifyOptions):
   let out: string | undefined;
   try {
     const w = new Writer(unit, sort);
-    if (unit === "") out = w.write(value, 0);
-    else if (w.append(value, 0)) out = w.out;
+    if (unit === "") out = w.write(value, 0, "");
+    else if (w.append(value, 0, "")) out = w.out;
   } catch (e) {
     if (e instanceof RangeError) {
       throw new JsonStringifyError("TooDeep", "value nested too deeply to stringify");

@@ -538,6 +538,24 @@ describe("stringifyJson", () => {
     assert.throws(() => stringifyJson(chain as never, { indent: 2 }), JsonStringifyError);
   });
 
+  it("calls toJSON with its key, as JSON.stringify does, on every writer", () => {
+    class Keyed {
+      toJSON(key: string): string {
+        return `key:${key}`;
+      }
+    }
+    let deep: unknown = { d: new Keyed() };
+    for (let i = 0; i < 100; i++) deep = [deep];
+    const v = { b: new Keyed(), a: [new Keyed(), new Keyed()], c: { d: new Keyed() }, deep };
+    for (const indent of [0, 2]) {
+      const expected = JSON.parse(JSON.stringify(v, null, indent));
+      for (const sortKeys of [false, true]) {
+        const text = stringifyJson(v as unknown as JsonValue, { indent, sortKeys });
+        assert.deepEqual(JSON.parse(text), expected, `indent ${indent}, sortKeys ${sortKeys}`);
+      }
+    }
+  });
+
   it("is linear on deep nesting and throws typed errors on cycles", () => {
     let v: JsonValue = 1;
     for (let i = 0; i < 600; i++) v = { k: [v] };
