@@ -1168,7 +1168,8 @@ export class HttpRequestParser extends HttpParserBase<HttpRequestHead> {
     if (target.length === 0) throw new HttpParseError("InvalidStartLine", 400, "empty target");
     for (let i = 0; i < target.length; i++) {
       const c = target.charCodeAt(i);
-      if (c <= 32 || c >= 127) {
+      // A fragment is never sent (RFC 9112 3.2): '#' in a target is an error, not a delimiter.
+      if (c <= 32 || c >= 127 || c === 35) {
         throw new HttpParseError("InvalidStartLine", 400, "invalid character in request target");
       }
     }

@@ -466,6 +466,7 @@ describe("HttpRequestParser", () => {
       ["double space", "GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "InvalidStartLine"],
       ["bad method", "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "InvalidStartLine"],
       ["bad target form", "GET abc HTTP/1.1\r\nHost: h\r\n\r\n", 400, "InvalidStartLine"],
+      ["fragment in target", "GET /a#b HTTP/1.1\r\nHost: h\r\n\r\n", 400, "InvalidStartLine"],
       ["control char in target", "GET /a\x7f HTTP/1.1\r\nHost: h\r\n\r\n", 400, "InvalidStartLine"],
       [
         "trailing junk on request line",
