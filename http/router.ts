@@ -71,6 +71,41 @@ class Node<H> {
   routes: Map<string, Route<H>> | null = null;
 }
 
+/**
+ * The path as the router matches it: every percent-escape that needs none decoded (RFC 3986
+ * 6.2.2: unreserved characters, and UTF-8 for non-ASCII text) and the others in upper-case hex,
+ * so `/m%65`, `/me`, `/caf%c3%a9` and `/café` each have one spelling. Escapes of reserved
+ * characters stay escapes (`%2F` is data, not a separator); malformed ones stay as sent.
+ *
+ * @param path a request path, percent-encoded as sent
+ * @returns the normalized path
+ *
+ * @example
+ * ```ts
+ * import { normalizePath } from "./router.ts";
+ * console.log(normalizePath("/caf%c3%a9/a%2fb/m%65")); // "/café/a%2Fb/me"
+ * ```
+ */
+export function normalizePath(path: string): string {
+  if (path.indexOf("%") === -1) return path;
+  return path.replace(ESCAPE_RUN, (run) => {
+    let text: string;
+    try {
+      text = decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+    return text.replace(
+      NEEDS_ESCAPE,
+      (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0"),
+    );
+  });
+}
+
+const ESCAPE_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
+/** ASCII characters other than the unreserved ones. */
+const NEEDS_ESCAPE = /[^A-Za-z0-9\-._~\u0080-\uffff]/g;
+
 function safeDecode(s: string): string {
   if (s.indexOf("%") === -1) return s;
   try {
@@ -123,7 +158,7 @@ export class Router<H> {
     if (!pattern.startsWith("/")) {
       throw new RouterError("InvalidRoute", `route must start with "/": ${pattern}`);
     }
-    const segments = pattern.slice(1).split("/");
+    const segments = normalizePath(pattern).slice(1).split("/");
     let node = this.#root;
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i];
@@ -166,7 +201,7 @@ export class Router<H> {
     node.routes ??= new Map();
     this.#put(node.routes, method, pattern, handler);
     // The walk tries static children first, so an all-static match is what it would find too.
-    if (!pattern.includes("{")) this.#exact.set(pattern, node.routes);
+    if (!pattern.includes("{")) this.#exact.set(normalizePath(pattern), node.routes);
   }
 
   #put(map: Map<string, Route<H>>, method: string, pattern: string, handler: H): void {
@@ -182,9 +217,11 @@ export class Router<H> {
 
   /**
    * Finds the route for `method` and `path` (the path without its query
-   * string, still percent-encoded).
+   * string, still percent-encoded). Escapes of characters that need none
+   * match their plain form (`/m%65` finds `/me`); parameters are decoded.
    */
   lookup(method: string, path: string): RouteMatch<H> {
+    path = normalizePath(path);
     const exact = this.#exact.get(path);
     if (exact !== undefined) {
       const route = pick(exact, method);

@@ -38,7 +38,7 @@ import {
   LAST_CHUNK,
   STATUS_TEXT,
 } from "./message.ts";
-import { Router } from "./router.ts";
+import { normalizePath, Router } from "./router.ts";
 import {
   type TlsConfig,
   TlsMode,
@@ -1326,7 +1326,8 @@ export class WebhookServer implements AsyncDisposable {
 
   #fetchRoute(prefix: string, handler: FetchHandler): RouteHandler {
     return async (req, res) => {
-      const rest = req.path.slice(prefix.length) || "/";
+      // The router matched the normalized path (`/%61pp/x` is `/app/x`): cut the prefix there.
+      const rest = normalizePath(req.path).slice(normalizePath(prefix).length) || "/";
       // An empty Host is valid (RFC 9112 section 3.2) but would make the path the URL's host
       // ("http:///x" parses as host "x"); an IPv6 address needs its brackets.
       const host = req.headers.get("host") ||

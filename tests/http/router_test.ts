@@ -77,6 +77,26 @@ describe("Router", () => {
     assert.equal(found(r.lookup("DELETE", "/a/b")).handler, "wild");
   });
 
+  it("matches escapes of characters that need none as their plain form, never '%2F' as '/'", () => {
+    const r = new Router<string>();
+    r.add("GET", "/users/me", "me");
+    r.add("GET", "/users/{id}", "show");
+    r.add("GET", "/café", "cafe");
+    r.add("GET", "/a%2fb", "escaped slash");
+    assert.equal(found(r.lookup("GET", "/users/m%65")).handler, "me");
+    assert.equal(found(r.lookup("GET", "/caf%C3%A9")).handler, "cafe");
+    assert.equal(found(r.lookup("GET", "/caf%c3%a9")).handler, "cafe");
+    assert.equal(found(r.lookup("GET", "/a%2Fb")).handler, "escaped slash");
+    assert.equal(r.lookup("GET", "/a/b").kind, "notFound");
+    // Parameters are decoded once; escapes that are data stay data.
+    assert.deepEqual(found(r.lookup("GET", "/users/a%2Fb")).params, { id: "a/b" });
+    assert.deepEqual(found(r.lookup("GET", "/users/%2541")).params, { id: "%41" });
+    assert.deepEqual(found(r.lookup("GET", "/users/%F0%9F%98%80")).params, { id: "\u{1F600}" });
+    // Malformed escapes and broken UTF-8 stay as sent.
+    assert.deepEqual(found(r.lookup("GET", "/users/%zz")).params, { id: "%zz" });
+    assert.deepEqual(found(r.lookup("GET", "/users/%C3")).params, { id: "%C3" });
+  });
+
   it("refuses malformed and duplicate patterns", () => {
     const r = new Router<string>();
     r.add("GET", "/u/{id}", "a");

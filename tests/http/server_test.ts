@@ -253,6 +253,8 @@ for (const adapter of availableAdapters()) {
       assert.deepEqual(r.headers.getSetCookie(), ["a=1", "b=2"]);
       assert.equal(await r.text(), "POST /x/y?z=1 hi");
       assert.equal(await (await fetch(`${base}/app`)).text(), "GET / ");
+      // The prefix matches in its escaped spellings too, and is cut where the router matched it.
+      assert.equal(await (await fetch(`${base}/%61pp/x%2Fy`)).text(), "GET /x%2Fy ");
     });
 
     it("works with curl: keep-alive reuse, chunked upload, Expect: 100-continue", async () => {
