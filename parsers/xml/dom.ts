@@ -182,10 +182,13 @@ export class XmlElement {
     return out;
   }
 
-  /** Serializes this element and its subtree. */
+  /**
+   * Serializes this element and its subtree. A subtree carries the namespace declarations it
+   * inherits from its ancestors, so its prefixes stay bound on their own.
+   */
   toString(): string {
     const parts: string[] = [];
-    writeElement(this, parts);
+    writeElement(this, parts, inheritedDeclarations(this));
     return parts.join("");
   }
 }
@@ -264,7 +267,25 @@ function writeNode(n: XmlNode, parts: string[]): void {
   else parts.push("<?", n.target, n.text ? " " + n.text : "", "?>");
 }
 
-function writeElement(e: XmlElement, parts: string[]): void {
+const isDeclaration = (a: XmlAttribute): boolean =>
+  a.name === "xmlns" || a.name.startsWith("xmlns:");
+
+/** The namespace declarations in scope at `e` that come from its ancestors, nearest first. */
+function inheritedDeclarations(e: XmlElement): XmlAttribute[] {
+  const declared = new Set(e.attributes.filter(isDeclaration).map((a) => a.name));
+  const out: XmlAttribute[] = [];
+  for (let p = e.parent; p !== null; p = p.parent) {
+    for (const a of p.attributes) {
+      if (isDeclaration(a) && !declared.has(a.name)) {
+        declared.add(a.name);
+        out.push(a);
+      }
+    }
+  }
+  return out;
+}
+
+function writeElement(e: XmlElement, parts: string[], inherited: XmlAttribute[] = []): void {
   // An explicit stack keeps deep trees off the call stack.
   const stack: (XmlElement | string)[] = [e];
   while (stack.length > 0) {
@@ -275,6 +296,9 @@ function writeElement(e: XmlElement, parts: string[]): void {
     }
     parts.push("<", item.name);
     for (const a of item.attributes) parts.push(" ", a.name, '="', escapeAttr(a.value), '"');
+    if (item === e) {
+      for (const a of inherited) parts.push(" ", a.name, '="', escapeAttr(a.value), '"');
+    }
     if (item.children.length === 0) {
       parts.push("/>");
       continue;

@@ -619,6 +619,23 @@ describe("buildDom", () => {
     assert.equal(ns.getAttribute("p:x"), "1");
   });
 
+  it("serializes a subtree with the namespace declarations it inherits", () => {
+    const doc = buildDom(
+      `<r xmlns="urn:d" xmlns:a="urn:a" xmlns:b="urn:b"><x xmlns:b="urn:b2"><a:y a:k="1"/><b:z/></x></r>`,
+    );
+    const x = doc.root.childByName("x")!;
+    const again = buildDom(x.toString()).root;
+    assert.equal(again.namespaceUri, "urn:d");
+    assert.equal(again.children.length, 2);
+    const [y, z] = again.children as XmlElement[];
+    assert.equal(y.namespaceUri, "urn:a");
+    assert.equal(y.attributes[0].namespaceUri, "urn:a");
+    assert.equal(z.namespaceUri, "urn:b2"); // its own declaration wins over the ancestor's
+    // The whole document is written as it was, with no declarations added.
+    assert.equal(buildDom(doc.toString()).toString(), doc.toString());
+    assert.equal(doc.toString().match(/xmlns:b=/g)?.length, 2);
+  });
+
   it("round-trips generated trees: serialize, parse, serialize (property)", () => {
     const name = fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9._-]{0,6}$/);
     const textArb = fc.string({
