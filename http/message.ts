@@ -165,7 +165,8 @@ export class HttpHeaders implements Iterable<[string, string]> {
 
   /**
    * Adds a field. Throws a `TypeError` for a name that is not a token or a
-   * value holding CR, LF or NUL, which would let data split the message.
+   * value holding a control character other than tab (CR or LF would let data
+   * split the message) or a character above U+00FF.
    */
   append(name: string, value: string): void {
     const lower = validateFieldName(name);
@@ -320,7 +321,8 @@ function validateFieldValue(value: string): string {
   const v = String(value);
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
-    if (c === 13 || c === 10 || c === 0 || c > 255) {
+    // The field-value rule of RFC 9110 5.5 (the parser holds received fields to the same).
+    if ((c < 32 && c !== 9) || c === 127 || c > 255) {
       throw new TypeError(`invalid header value: ${JSON.stringify(v)}`);
     }
   }

@@ -60,6 +60,11 @@ describe("HttpHeaders", () => {
     assert.throws(() => h.append("bad name", "x"), TypeError);
     assert.throws(() => h.append("x", "a\r\nInjected: 1"), TypeError);
     assert.throws(() => h.append("x", "a\0"), TypeError);
+    // Every control character but tab, as the parser refuses them when received.
+    for (const c of ["\x01", "\x1b", "\x7f", "\u0100"]) {
+      assert.throws(() => h.append("x", `a${c}b`), TypeError, JSON.stringify(c));
+    }
+    h.append("x", "tab\there, latin-1 \u00e9");
     assert.throws(() => serializeResponseHead(200, [["x", "a\nb"]]), TypeError);
   });
 });
