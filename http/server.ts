@@ -488,6 +488,9 @@ function isAscii(s: string): boolean {
 }
 
 // The status line's bytes, built once per status code.
+/** Methods the Fetch standard's `Request` refuses to carry, so no mounted app can see them. */
+const FETCH_FORBIDDEN_METHODS: ReadonlySet<string> = new Set(["CONNECT", "TRACE", "TRACK"]);
+
 /** An option that must be a positive number (`Infinity` for no limit), or its default. */
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -1326,6 +1329,10 @@ export class WebhookServer implements AsyncDisposable {
 
   #fetchRoute(prefix: string, handler: FetchHandler): RouteHandler {
     return async (req, res) => {
+      if (FETCH_FORBIDDEN_METHODS.has(req.method)) {
+        res.json({ error: `${req.method} cannot be passed to a fetch handler` }, 501);
+        return;
+      }
       // The router matched the normalized path (`/%61pp/x` is `/app/x`): cut the prefix there.
       const rest = normalizePath(req.path).slice(normalizePath(prefix).length) || "/";
       // An empty Host is valid (RFC 9112 section 3.2) but would make the path the URL's host

@@ -229,6 +229,17 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
       assert.ok(none.endsWith(`http://127.0.0.1:${server.port}/x/y`), none);
     });
 
+    it("answers 501 for methods a fetch handler cannot receive (CONNECT, TRACE, TRACK)", async () => {
+      for (const method of ["CONNECT", "TRACE", "TRACK"]) {
+        const text = await clients.exchange(
+          server.port,
+          `${method} /url/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`,
+        );
+        assert.match(text, /^HTTP\/1\.1 501 /, text);
+        assert.match(text, /cannot be passed to a fetch handler/);
+      }
+    });
+
     it("sends one Date field when the handler (or a proxied response) brings its own", async () => {
       for (const path of ["/dated", "/proxy", "/dated-stream"]) {
         const text = await clients.exchange(
