@@ -226,6 +226,8 @@ export class WebhookRequest {
   readonly headers: HttpHeaders;
   /** The body bytes (empty when there is none). */
   readonly body: Uint8Array;
+  /** The trailer fields of a chunked body, or null when it had none. */
+  readonly trailers: HttpHeaders | null;
   /** The peer's address, `host:port`. */
   readonly remoteAddress: string;
   /** `"1.1"` or `"1.0"`. */
@@ -259,6 +261,7 @@ export class WebhookRequest {
     this.params = EMPTY_PARAMS;
     this.headers = message.headers;
     this.body = message.body;
+    this.trailers = message.trailers;
     this.remoteAddress = remoteAddress;
     this.version = message.version;
     this.#json = json;

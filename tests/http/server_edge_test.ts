@@ -72,6 +72,10 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
         parseJson('{"secret": tru}');
       });
       server.onPost("/req-json", (req, res) => res.json({ got: req.json() }));
+      server.onPost(
+        "/trailers",
+        (req, res) => res.json({ body: req.text(), sum: req.trailers?.get("x-sum") ?? null }),
+      );
       const date = "Tue, 01 Jan 2030 00:00:00 GMT";
       server.onGet("/dated", (_req, res) => {
         res.setHeader("Date", date);
@@ -227,6 +231,17 @@ for (const runtime of availableAdapters() as RuntimeName[]) {
       assert.ok(empty.endsWith(`http://127.0.0.1:${server.port}/x/y?q`), empty);
       const none = await clients.exchange(server.port, "GET /url/x/y HTTP/1.0\r\n\r\n");
       assert.ok(none.endsWith(`http://127.0.0.1:${server.port}/x/y`), none);
+    });
+
+    it("hands a chunked body's trailer fields to the handler", async () => {
+      const send = (trailer: string) =>
+        clients.exchange(
+          server.port,
+          "POST /trailers HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n" +
+            `Connection: close\r\n\r\n3\r\nabc\r\n0\r\n${trailer}\r\n`,
+        );
+      assert.ok((await send("X-Sum: 294\r\n")).endsWith('{"body":"abc","sum":"294"}'));
+      assert.ok((await send("")).endsWith('{"body":"abc","sum":null}'));
     });
 
     it("answers 501 for methods a fetch handler cannot receive (CONNECT, TRACE, TRACK)", async () => {
