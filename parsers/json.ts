@@ -1331,6 +1331,8 @@ class Writer {
     if (typeof toJSON === "function" && fromToJSON !== true) {
       return this.append(toJSON.call(v, String(key)), level, key, true);
     }
+    const primitive = unbox(v);
+    if (primitive !== v) return this.append(primitive, level, key, true);
     const nativeFrom = this.nativeFrom;
     let keys: string[] | undefined;
     // Near the top, a plain subtree goes to the engine whole and is re-indented; deeper down the
@@ -1444,6 +1446,8 @@ class Writer {
     if (typeof toJSON === "function" && fromToJSON !== true) {
       return this.write(toJSON.call(v, String(key)), level, key, true);
     }
+    const primitive = unbox(v);
+    if (primitive !== v) return this.write(primitive, level, key, true);
     const nativeFrom = this.nativeFrom;
     let keys: string[] | undefined;
     if (level >= nativeFrom) {
@@ -1576,4 +1580,9 @@ export function stringifyJson(value: JsonValue, options?: JsonStringifyOptions):
     throw new JsonStringifyError("Unsupported", `cannot stringify a ${typeof value}`);
   }
   return out;
+}
+
+/** The primitive inside a `new Number`, `new String` or `new Boolean` (JSON writes that), else `v`. */
+function unbox(v: object): unknown {
+  return v instanceof Number || v instanceof String || v instanceof Boolean ? v.valueOf() : v;
 }

@@ -556,6 +556,25 @@ describe("stringifyJson", () => {
     }
   });
 
+  it("writes new Number, new String and new Boolean as their values, as JSON.stringify does", () => {
+    const v = {
+      n: new Number(3),
+      s: new String("x"),
+      b: new Boolean(false),
+      a: [new Number(1)],
+    };
+    let deep: unknown = v;
+    for (let i = 0; i < 80; i++) deep = [deep];
+    for (const x of [v, deep]) {
+      const expected = JSON.parse(JSON.stringify(x));
+      for (
+        const options of [{}, { sortKeys: true }, { indent: 2 }, { indent: 2, sortKeys: true }]
+      ) {
+        assert.deepEqual(JSON.parse(stringifyJson(x as JsonValue, options)), expected);
+      }
+    }
+  });
+
   it("is linear on deep nesting and throws typed errors on cycles", () => {
     let v: JsonValue = 1;
     for (let i = 0; i < 600; i++) v = { k: [v] };
