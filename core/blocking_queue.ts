@@ -72,6 +72,9 @@ const EMPTY: DequeueResult<never> = Object.freeze({
   reason: "empty",
 });
 
+/** The longest delay a runtime's setTimeout honours. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 // Settled promises are immutable, so every fast-path call can share one.
 const QUEUED: Promise<boolean> = Promise.resolve(true);
 const NOT_QUEUED: Promise<boolean> = Promise.resolve(false);
@@ -438,12 +441,21 @@ export class BlockingQueue<T> implements AsyncIterable<T> {
       this.#abandon();
       reject(signal!.reason);
     };
-    if (timeoutMs !== undefined) {
-      timer = setTimeout(() => {
+    if (timeoutMs !== undefined && timeoutMs !== Infinity) {
+      // Runtimes run a setTimeout beyond 2^31-1 ms after 1 ms: a longer wait goes in steps.
+      let left = timeoutMs;
+      const expire = (): void => {
+        if (left > 0) {
+          const step = Math.min(left, MAX_TIMER_DELAY);
+          left -= step;
+          timer = setTimeout(expire, step);
+          return;
+        }
         if (!this.#settle(waiter)) return;
         this.#abandon();
         onTimeout();
-      }, timeoutMs);
+      };
+      expire();
     }
     signal?.addEventListener("abort", onAbort, { once: true });
     return () => {

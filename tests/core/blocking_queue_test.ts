@@ -243,4 +243,28 @@ describe("BlockingQueue", () => {
     for (let i = 0; i < 5000; i++) assert.ok(q.tryQueue(i));
     assert.equal(q.size, 5000);
   });
+  it("a timeout beyond setTimeout's 2^31-1 ms range (or Infinity) still waits", async () => {
+    // Runtimes run an out-of-range setTimeout after 1 ms; a sibling's short timeout, armed
+    // later, passing first shows the long waiters are still waiting.
+    const q = new BlockingQueue<number>(1);
+    let settled = 0;
+    const long = q.dequeue({ timeoutMs: 2 ** 31 }).finally(() => settled++);
+    const forever = q.dequeue(Infinity).finally(() => settled++);
+    const short = await withDeadline(q.dequeue(20));
+    assert.equal(short.done && short.reason, "timeout");
+    assert.equal(settled, 0);
+    assert.equal(q.tryQueue(1), true);
+    assert.equal(q.tryQueue(2), true);
+    assert.deepEqual(await long, { done: false, value: 1 });
+    assert.deepEqual(await forever, { done: false, value: 2 });
+    const full = new BlockingQueue<number>(1);
+    full.tryQueue(0);
+    let queued: boolean | undefined;
+    const producer = full.queue(1, Infinity).then((ok) => queued = ok);
+    assert.equal(await withDeadline(full.queue(2, 20)), false);
+    assert.equal(queued, undefined);
+    full.tryDequeue();
+    await producer;
+    assert.equal(queued, true);
+  });
 });
