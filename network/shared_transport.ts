@@ -91,6 +91,8 @@ export class SharedTransport implements Transport {
   #serverTls: Promise<ResolvedTls> | null = null;
   #clientTls: Promise<ResolvedTls> | null = null;
   #allClosed: (() => void) | null = null;
+  /** Connects in flight: they count against `maxSessions`, and `stop` aborts them. */
+  #connecting = new Set<AbortController>();
   readonly #callbacks = new CallbackSet();
 
   /**
@@ -303,20 +305,24 @@ export class SharedTransport implements Transport {
     if (tlsMode === TlsMode.Server) {
       throw new TransportError("InvalidArgument", "connect takes TlsMode.None or TlsMode.Client");
     }
-    if (this.#sessions.size >= this.#config.maxSessions) {
+    if (this.#sessions.size + this.#connecting.size >= this.#config.maxSessions) {
       throw sessionLimitReached(this.#config.maxSessions);
     }
     this.start();
-    const tls = tlsMode === TlsMode.Client ? await this.#tls("client", options.tls) : null;
+    const stopping = new AbortController();
+    this.#connecting.add(stopping);
     const c = this.#config;
     let conn: RawConn;
     try {
+      const tls = tlsMode === TlsMode.Client ? await this.#tls("client", options.tls) : null;
       conn = await this.#adapter.connectTcp({
         host,
         port,
         tls,
         timeoutMs: options.timeoutMs ?? c.connectTimeoutMs,
-        signal: options.signal,
+        signal: options.signal
+          ? AbortSignal.any([options.signal, stopping.signal])
+          : stopping.signal,
         noDelay: c.noDelay,
         keepAlive: c.keepAlive,
         keepAliveDelayMs: c.keepAliveDelayMs,
@@ -329,6 +335,14 @@ export class SharedTransport implements Transport {
         this.#stats.tlsFailures++;
       }
       throw error;
+    } finally {
+      this.#connecting.delete(stopping);
+    }
+    if (stopping.signal.aborted) {
+      // `stop` ran while the socket was connecting: a session now would outlive the transport.
+      conn.destroy();
+      this.#stats.errors++;
+      throw new TransportError("Aborted", `connect to ${host}:${port}: transport stopped`);
     }
     const s = this.#register(conn, true, null);
     this.#stats.connected++;
@@ -465,7 +479,8 @@ export class SharedTransport implements Transport {
 
   /** Zeroes the counters; `sessionsPeak` restarts from the open sessions. */
   resetStats(): void {
-    this.#stats = emptyStats();
+    // In place: the sessions' data handlers hold this object.
+    Object.assign(this.#stats, emptyStats());
     this.#stats.sessionsPeak = this.#sessions.size;
   }
 
@@ -489,6 +504,7 @@ export class SharedTransport implements Transport {
       this.#sweeper = null;
     }
     this.#started = false;
+    for (const stopping of this.#connecting) stopping.abort();
     const listening = this.stopListening();
     if (this.#sessions.size > 0) {
       const gone = new Promise<void>((resolve) => this.#allClosed = resolve);

@@ -210,7 +210,12 @@ export function listenTcp(options: TcpListenOptions): Promise<RawListener> {
         host: address.address,
         port: address.port,
         close(): Promise<void> {
-          closing ??= new Promise<void>((done) => server.close(() => done()));
+          // `server.close`'s callback waits for every accepted connection to end; the listening
+          // socket itself is gone after one turn of the event loop.
+          closing ??= new Promise<void>((done) => {
+            server.close();
+            setTimeout(done, 0);
+          });
           return closing;
         },
       });
