@@ -143,6 +143,8 @@ const SLOT_SPACE = 2 ** 24;
 const GEN_SPACE = 2 ** 29;
 /** How long one runtime timer callback may keep running handlers that fell due meanwhile. */
 const FIRE_BUDGET_MS = 10;
+/** The longest delay a runtime's setTimeout honours. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
 /** The largest accepted `maxConcurrentTimers`: dead heap entries also hold slots. */
 const MAX_TIMERS = 8_000_000;
 
@@ -623,7 +625,9 @@ export class TimerService implements Disposable {
       clearTimeout(this.#armed);
     }
     this.#armedAt = deadline;
-    const delay = Math.max(0, Math.ceil(deadline - this.#clock()));
+    // Capped: runtimes run a setTimeout beyond 2^31-1 ms after 1 ms, which woke the service
+    // every millisecond; a capped wake-up finds nothing due and re-arms.
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, Math.ceil(deadline - this.#clock())));
     const handle = setTimeout(this.#fire, delay);
     this.#armed = handle;
     if (this.#unref) {

@@ -447,6 +447,18 @@ describe("TimerService (real clock)", () => {
       if (k > 0) assert.ok(runs[k] - runs[k - 1] > 0);
     }
   });
+
+  it("a deadline beyond setTimeout's 2^31-1 ms range does not spin the runtime timer", async () => {
+    // Runtimes run an out-of-range setTimeout after 1 ms: the service woke every millisecond.
+    using service = new TimerService({ unref: true });
+    let ran = false;
+    service.scheduleAfter(2 ** 31 + 1000, () => ran = true);
+    const later = deferred("a 30 ms runtime timer");
+    setTimeout(() => later.resolve(), 30);
+    await later.wait();
+    assert.equal(ran, false);
+    assert.equal(service.getStats().runtimeTimerFires, 0);
+  });
 });
 
 describe("SteadyTimer", () => {
