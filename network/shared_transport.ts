@@ -93,6 +93,8 @@ export class SharedTransport implements Transport {
   #allClosed: (() => void) | null = null;
   /** Connects in flight: they count against `maxSessions`, and `stop` aborts them. */
   #connecting = new Set<AbortController>();
+  /** How many times `stop` ran: a listen that saw it change while binding closes what it bound. */
+  #stops = 0;
   readonly #callbacks = new CallbackSet();
 
   /**
@@ -149,6 +151,7 @@ export class SharedTransport implements Transport {
       throw new TransportError("InvalidArgument", "listen takes TlsMode.None or TlsMode.Server");
     }
     this.start();
+    const stops = this.#stops;
     let tls: ResolvedTls | null = null;
     if (tlsMode === TlsMode.Server) {
       try {
@@ -176,6 +179,10 @@ export class SharedTransport implements Transport {
         this.#callbacks.onError(error as TransportError);
       },
     });
+    if (stops !== this.#stops) {
+      await raw.close();
+      throw new TransportError("Aborted", `listen on ${host}:${port}: transport stopped`);
+    }
     const info: ListenerInfo = { id, host: raw.host, port: raw.port, tls: tls !== null };
     this.#listeners.set(id, { info, raw });
     return info;
@@ -504,6 +511,7 @@ export class SharedTransport implements Transport {
       this.#sweeper = null;
     }
     this.#started = false;
+    this.#stops++;
     for (const stopping of this.#connecting) stopping.abort();
     const listening = this.stopListening();
     if (this.#sessions.size > 0) {

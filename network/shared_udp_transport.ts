@@ -81,6 +81,10 @@ export class SharedUdpTransport implements Transport {
   #stats: UnifiedStats = emptyStats();
   #clock = 0;
   #sweeper: ReturnType<typeof setInterval> | null = null;
+  /** Connects binding their socket: they count against `maxSessions`. */
+  #connecting = 0;
+  /** How many times `stop` ran: a bind that saw it change closes its socket. */
+  #stops = 0;
   readonly #callbacks = new CallbackSet();
 
   /**
@@ -227,7 +231,12 @@ export class SharedUdpTransport implements Transport {
     this.start();
     const id = this.#nextListenerId++;
     const state: UdpSocketState = { listenerId: id, raw: null, peers: new Map() };
+    const stops = this.#stops;
     state.raw = await this.#bind(host, port, state);
+    if (stops !== this.#stops) {
+      state.raw.close();
+      throw new TransportError("Aborted", `listen on ${host}:${port}: transport stopped`);
+    }
     const info: ListenerInfo = { id, host: state.raw.address, port: state.raw.port, tls: false };
     this.#listeners.set(id, { info, state });
     return info;
@@ -248,12 +257,22 @@ export class SharedUdpTransport implements Transport {
       throw new TransportError("InvalidArgument", "UDP has no TLS (DTLS is not supported)");
     }
     if (options.signal?.aborted) throw new TransportError("Aborted", "connect aborted");
-    if (this.#sessions.size >= this.#config.maxSessions) {
+    if (this.#sessions.size + this.#connecting >= this.#config.maxSessions) {
       throw sessionLimitReached(this.#config.maxSessions);
     }
     this.start();
     const state: UdpSocketState = { listenerId: null, raw: null, peers: new Map() };
-    state.raw = await this.#bind(isIpv6(host) ? "::" : "0.0.0.0", 0, state);
+    const stops = this.#stops;
+    this.#connecting++;
+    try {
+      state.raw = await this.#bind(isIpv6(host) ? "::" : "0.0.0.0", 0, state);
+    } finally {
+      this.#connecting--;
+    }
+    if (stops !== this.#stops) {
+      state.raw.close();
+      throw new TransportError("Aborted", `connect to ${host}:${port}: transport stopped`);
+    }
     const s = this.#newSession(state, host, port, true);
     this.#stats.connected++;
     this.#callbacks.onConnect(s.sid, s.info);
@@ -382,6 +401,7 @@ export class SharedUdpTransport implements Transport {
 
   /** Closes every socket and session (reason `"stopped"`) and the sweeper. */
   async stop(): Promise<void> {
+    this.#stops++;
     if (this.#sweeper !== null) {
       clearInterval(this.#sweeper);
       this.#sweeper = null;
