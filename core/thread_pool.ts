@@ -10,6 +10,14 @@ import type { WireError, WireResult, WireTask } from "./_thread_pool_wire.ts";
 import { platform } from "./platform/mod.ts";
 import type { Platform, TimerHandle, WorkerHandle } from "./platform/mod.ts";
 
+/**
+ * A delay a runtime's setTimeout honours: beyond 2^31-1 ms runtimes run the timer after 1 ms,
+ * so longer delays are capped (about 24.8 days, the same as forever for a task).
+ */
+function timerDelay(ms: number): number {
+  return Math.min(ms, 2 ** 31 - 1);
+}
+
 /** Stable codes of {@linkcode ThreadPoolError}. */
 export type ThreadPoolErrorCode =
   | "TaskFailed"
@@ -389,10 +397,12 @@ export class ThreadPool implements AsyncDisposable {
         new ThreadPoolError("InvalidArgument", "task name must be a non-empty string"),
       );
     }
-    const timeoutMs = spec.timeoutMs ?? this.#defaultTimeoutMs;
+    let timeoutMs = spec.timeoutMs ?? this.#defaultTimeoutMs;
     if (timeoutMs !== undefined && !(timeoutMs > 0)) {
       return Promise.reject(new ThreadPoolError("InvalidArgument", "timeoutMs must be > 0"));
     }
+    // Infinity is no timeout (a setTimeout of Infinity would run after 1 ms).
+    if (timeoutMs === Infinity) timeoutMs = undefined;
     if (this.#closing) {
       return Promise.reject(new ThreadPoolError("Closed", "the thread pool is closing"));
     }
@@ -459,7 +469,7 @@ export class ThreadPool implements AsyncDisposable {
       if (!this.#idle()) {
         let timer: TimerHandle | undefined;
         const deadline = timeoutMs === Infinity ? undefined : new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, timeoutMs);
+          timer = setTimeout(resolve, timerDelay(timeoutMs));
         });
         await (deadline ? Promise.race([this.drain(), deadline]) : this.drain());
         if (timer !== undefined) clearTimeout(timer);
@@ -590,7 +600,7 @@ export class ThreadPool implements AsyncDisposable {
       slot.handle.ref();
     }
     if (task.timeoutMs !== undefined) {
-      task.timer = setTimeout(() => this.#kill(task, "timeout"), task.timeoutMs);
+      task.timer = setTimeout(() => this.#kill(task, "timeout"), timerDelay(task.timeoutMs));
     }
     slot.outbox.push(task);
     if (!slot.flushQueued) {
@@ -792,14 +802,15 @@ export class ThreadPool implements AsyncDisposable {
       slot.handle.unref();
     }
     if (
-      this.#workers.length > this.#min && this.#queuedLive === 0 && slot.idleTimer === undefined
+      this.#workers.length > this.#min && this.#queuedLive === 0 && slot.idleTimer === undefined &&
+      this.#idleTimeoutMs !== Infinity
     ) {
       slot.idleTimer = setTimeout(() => {
         slot.idleTimer = undefined;
         if (slot.inFlight.size > 0 || !slot.alive || this.#workers.length <= this.#min) return;
         this.#removeWorker(slot);
         void this.#stopWorker(slot);
-      }, this.#idleTimeoutMs);
+      }, timerDelay(this.#idleTimeoutMs));
       try {
         this.#platform.unrefTimer(slot.idleTimer);
       } catch {

@@ -100,6 +100,23 @@ for (const runtime of availablePlatforms()) {
       assert.equal(stats.threads, 1);
     });
 
+    it("a timeout beyond setTimeout's 2^31-1 ms range (or Infinity) lets tasks finish", async () => {
+      // Runtimes run an out-of-range setTimeout after 1 ms: such tasks were killed at once.
+      await using pool = new ThreadPool(1, 2, { ...options, taskTimeoutMs: 2 ** 31 });
+      const results = await withDeadline(
+        Promise.all([
+          pool.run({ module: TASKS, name: "sleep", args: [50, "default"] }),
+          pool.run({ module: TASKS, name: "sleep", args: [50, "none"], timeoutMs: Infinity }),
+        ]),
+        10_000,
+      );
+      assert.deepEqual(results, ["default", "none"]);
+      const last = pool.run({ module: TASKS, name: "sleep", args: [50, "last"] });
+      await withDeadline(pool.close({ timeoutMs: 2 ** 31 }), 10_000, "close");
+      assert.equal(await last, "last");
+      assert.equal(pool.getStats().timedOut, 0);
+    });
+
     it("aborts running and queued tasks through their signal", async () => {
       await using pool = new ThreadPool(1, 1, options);
       const running = new AbortController();
