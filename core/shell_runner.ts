@@ -187,6 +187,14 @@ function decode(captured: Captured): string {
   return new TextDecoder().decode(all);
 }
 
+/**
+ * A delay a runtime's setTimeout honours: beyond 2^31-1 ms runtimes run the timer after 1 ms,
+ * so longer delays are capped (about 24.8 days).
+ */
+function timerDelay(ms: number): number {
+  return Math.min(ms, 2 ** 31 - 1);
+}
+
 function nonNegative(value: number | undefined, name: string, command: string): void {
   if (value !== undefined && !(typeof value === "number" && value >= 0)) {
     throw new ShellRunnerError("InvalidArgument", command, `${name} must be a number >= 0`);
@@ -325,13 +333,17 @@ export class ShellRunner {
     const grace = options.killGraceMs ?? this.#grace;
     const terminate = () => {
       child.kill("SIGTERM");
-      killTimer ??= setTimeout(() => child.kill("SIGKILL"), grace);
+      if (grace !== Infinity) {
+        killTimer ??= setTimeout(() => child.kill("SIGKILL"), timerDelay(grace));
+      }
     };
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    const timeout = timeoutMs === undefined ? undefined : setTimeout(() => {
-      timedOut = true;
-      terminate();
-    }, timeoutMs);
+    const timeout = timeoutMs === undefined || timeoutMs === Infinity
+      ? undefined
+      : setTimeout(() => {
+        timedOut = true;
+        terminate();
+      }, timerDelay(timeoutMs));
     const onAbort = () => {
       aborted = true;
       terminate();

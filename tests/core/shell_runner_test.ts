@@ -83,6 +83,22 @@ for (const p of availablePlatforms()) {
         assert.equal(await alive(r.pid), false);
       }));
 
+    it("a timeout beyond setTimeout's 2^31-1 ms range (or Infinity) lets the command finish", () =>
+      withPlatform(p, async () => {
+        // Runtimes run an out-of-range setTimeout after 1 ms: the command was killed at once.
+        const long = new ShellRunner({ timeoutMs: 2 ** 31 });
+        for (
+          const r of [
+            await long.run("sleep", ["0.2"]),
+            await runner.run("sleep", ["0.2"], { timeoutMs: Infinity }),
+          ]
+        ) {
+          assert.equal(r.timedOut, false);
+          assert.equal(r.signal, null);
+          assert.equal(r.code, 0);
+        }
+      }));
+
     it("escalates to SIGKILL when SIGTERM is ignored", () =>
       withPlatform(p, async () => {
         const r = await runner.run(
