@@ -89,6 +89,11 @@ interface Pending {
   cleanup(): void;
 }
 
+/** Lets the caller of `#enqueue` withdraw the read it queued. */
+interface ReadHandle {
+  drop?: (error: TransportError) => void;
+}
+
 interface State {
   mode: ReadMode;
   chunks: Uint8Array[];
@@ -290,12 +295,22 @@ export class SyncAsyncTransport implements Transport {
     const s = this.#states.get(sid);
     if (s === undefined) throw sessionNotFound(sid);
     if (s.mode !== ReadMode.Pull) throw this.#conflict(sid);
+    const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    if (!(maxBytes >= 1)) throw new TransportError("InvalidArgument", "maxBytes must be >= 1");
     // Register the read before sending, so a fast reply cannot slip past it.
-    const reply = this.receive(sid, options.maxBytes, options);
+    const handle: ReadHandle = {};
+    const reply = this.#enqueue(sid, { kind: "receive", max: maxBytes }, options, handle);
     try {
       await this.#base.sendAsync(sid, data);
     } catch (error) {
       reply.catch(noop);
+      // The session may live on (a refused datagram): the read must not take the next reply.
+      handle.drop?.(
+        new TransportError("Aborted", `read on session ${sid} aborted: the send failed`, {
+          sid,
+          cause: error,
+        }),
+      );
       throw error;
     }
     return await reply;
@@ -309,7 +324,12 @@ export class SyncAsyncTransport implements Transport {
     );
   }
 
-  #enqueue(sid: SessionId, op: Op, options: ReceiveOptions): Promise<Uint8Array | null> {
+  #enqueue(
+    sid: SessionId,
+    op: Op,
+    options: ReceiveOptions,
+    handle?: ReadHandle,
+  ): Promise<Uint8Array | null> {
     const s = this.#states.get(sid);
     if (s === undefined) return Promise.reject(sessionNotFound(sid));
     if (s.mode !== ReadMode.Pull) return Promise.reject(this.#conflict(sid));
@@ -362,6 +382,7 @@ export class SyncAsyncTransport implements Transport {
         );
       }
       signal?.addEventListener("abort", onAbort, { once: true });
+      if (handle) handle.drop = drop;
       s.pending.push(pending);
       this.#serve(sid, s);
     });
