@@ -512,6 +512,9 @@ export class FileSink implements LogSink {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
+    // Records received while the fsync ran: written now, or a pending batch timer would
+    // reopen the file after close and leave that handle open.
+    if (this.#chunks.length > 0 || this.#droppedSinceNotice > 0) await this.flush();
     const handle = this.#handle;
     this.#handle = undefined;
     await handle?.close();

@@ -185,6 +185,29 @@ for (const p of availablePlatforms()) {
         assert.equal((await readLines(dir.join("app.log"))).length, 100);
       }));
 
+    it("close writes records that arrive while its fsync runs and leaves the file closed", () =>
+      withPlatform(p, async () => {
+        await using dir = await tempDir();
+        const path = dir.join("c.log");
+        const sink = new FileSink({ path, flushIntervalMs: 0 });
+        const rec = (message: string): LogRecord => ({
+          time: Date.now(),
+          level: "info",
+          message,
+          fields: {},
+        });
+        sink.write(rec("before"));
+        const closing = sink.close();
+        // close() has drained and awaits the fsync: this record was received before it ended.
+        sink.write(rec("during"));
+        await closing;
+        const messages = (await readLines(path)).map((l) => JSON.parse(l).message);
+        assert.deepEqual(messages, ["before", "during"]);
+        sink.write(rec("after"));
+        assert.equal(sink.getStats().dropped, 1);
+        assert.equal(sink.getStats().written, 2);
+      }));
+
     it("many concurrent loggers across several rotations lose and duplicate no line", () =>
       withPlatform(p, async () => {
         await using dir = await tempDir();
