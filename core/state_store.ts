@@ -418,6 +418,9 @@ export class JsonFileStore extends StateStore implements AsyncDisposable {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
+    // Changes made while that write ran were accepted: write them too, or they would wait for
+    // a background timer armed after close (or be lost if the process exits first).
+    if (this.#dirty) await this.flush();
   }
 
   /** Same as {@linkcode JsonFileStore.close}. */

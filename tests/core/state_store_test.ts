@@ -101,6 +101,31 @@ for (const p of availablePlatforms()) {
         assert.equal(again.dirty, false);
       }));
 
+    it("close() makes durable the changes made while its own write runs", () =>
+      withPlatform(p, async () => {
+        await using dir = await tempDir();
+        const path = dir.join("late.json");
+        const store = await JsonFileStore.open(path, { flushDelayMs: 60_000 });
+        store.set("a", "1");
+        // A change right after close()'s write took its snapshot, while that write runs: it is
+        // accepted (the store is not closed yet), so it must land too.
+        const snapshot = store.toObject.bind(store);
+        let changedMidWrite = false;
+        store.toObject = () => {
+          const taken = snapshot();
+          if (!changedMidWrite) {
+            changedMidWrite = true;
+            queueMicrotask(() => store.set("b", "2"));
+          }
+          return taken;
+        };
+        await store.close();
+        assert.ok(changedMidWrite);
+        assert.equal(store.dirty, false);
+        assert.deepEqual(JSON.parse(await platform().readTextFile(path)), { a: "1", b: "2" });
+        assert.throws(() => store.set("c", "3"), (e) => (e as StateStoreError).code === "Closed");
+      }));
+
     it("debounces background flushes into one write", () =>
       withPlatform(p, async () => {
         await using dir = await tempDir();
