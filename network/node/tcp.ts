@@ -58,13 +58,16 @@ class NodeConn implements RawConn {
   readonly tls: boolean;
   readonly alpnProtocol: string | null;
   #socket: net.Socket;
+  #highWaterMark: number;
+  #handlers: RawConnHandlers | null = null;
   #early: Error | null = null;
   #holdErrors = (error: Error): void => {
     this.#early ??= error;
   };
 
-  constructor(socket: net.Socket, isTls: boolean) {
+  constructor(socket: net.Socket, isTls: boolean, highWaterMark: number) {
     this.#socket = socket;
+    this.#highWaterMark = highWaterMark;
     // Until `start`, an error must not go unheard (Node would throw it).
     socket.on("error", this.#holdErrors);
     this.remoteAddress = socket.remoteAddress ?? "";
@@ -81,6 +84,7 @@ class NodeConn implements RawConn {
   }
 
   start(handlers: RawConnHandlers): void {
+    this.#handlers = handlers;
     const socket = this.#socket;
     // Plain Uint8Array views: Buffer's `slice` shares memory, which callers would not expect.
     socket.on("data", (chunk: Uint8Array) => {
@@ -101,8 +105,18 @@ class NodeConn implements RawConn {
     if (data.length === 0) return;
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
-    socket.write(data);
+    if (socket.writableLength + data.length <= this.#highWaterMark) {
+      socket.write(data);
+      return;
+    }
+    // Over our mark but maybe under the socket's own (16 KiB): Node would then never emit
+    // "drain", so this chunk's flush tells when the queue is back under the mark.
+    socket.write(data, this.#flushed);
   }
+
+  readonly #flushed = (error?: Error | null): void => {
+    if (!error && this.#socket.writableLength <= this.#highWaterMark) this.#handlers?.onDrain();
+  };
 
   pause(): void {
     this.#socket.pause();
@@ -175,7 +189,7 @@ export function listenTcp(options: TcpListenOptions): Promise<RawListener> {
     }
     server.on("secureConnection", (socket: tls.TLSSocket) => {
       tune(socket, options);
-      options.onConnection(new NodeConn(socket, true));
+      options.onConnection(new NodeConn(socket, true, options.highWaterMark));
     });
     server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
       socket.destroy();
@@ -185,7 +199,7 @@ export function listenTcp(options: TcpListenOptions): Promise<RawListener> {
     server = net.createServer();
     server.on("connection", (socket: net.Socket) => {
       tune(socket, options);
-      options.onConnection(new NodeConn(socket, false));
+      options.onConnection(new NodeConn(socket, false, options.highWaterMark));
     });
   }
   return new Promise((resolve, reject) => {
@@ -268,7 +282,7 @@ export function connectTcp(options: TcpConnectOptions): Promise<RawConn> {
         reject(error);
       } else {
         tune(socket, options);
-        resolve(new NodeConn(socket, config !== null));
+        resolve(new NodeConn(socket, config !== null, options.highWaterMark));
       }
     };
     const onReady = () => finish(null);
