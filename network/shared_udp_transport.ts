@@ -23,7 +23,7 @@
 import { platform } from "../core/platform/mod.ts";
 import type { RuntimeName } from "../core/platform/types.ts";
 import type { NetworkAdapter, RawUdpSocket } from "./_adapter.ts";
-import { isIpv6 } from "./_adapter.ts";
+import { isIpLiteral, isIpv6 } from "./_adapter.ts";
 import { resolveConfig, type ResolvedConfig, sweepInterval } from "./_config.ts";
 import {
   allocateSessionId,
@@ -67,6 +67,8 @@ interface UdpSession {
   key: string;
   info: SessionInfo;
   last: number;
+  /** Outbound: the address replies must come from (IPv4 literals only), or null for any. */
+  peerAddress: string | null;
 }
 
 /** UDP transport with tracked sessions (the seed's `SharedUdpTransport`). */
@@ -153,6 +155,10 @@ export class SharedUdpTransport implements Transport {
       if (state.listenerId === null) {
         s = state.peers.values().next().value;
         if (s === undefined) return;
+        // Only the connected peer speaks on this session; by port alone when it was named.
+        if (port !== s.info.remotePort || (s.peerAddress !== null && address !== s.peerAddress)) {
+          return;
+        }
         s.last = this.#clock;
         this.#stats.bytesIn += data.length;
         this.#deliver(s, data);
@@ -213,6 +219,9 @@ export class SharedUdpTransport implements Transport {
         listenerId: state.listenerId,
       },
       last: platform().now(),
+      peerAddress: outbound && isIpLiteral(address) && !isIpv6(address)
+        ? address.split(".").map(Number).join(".")
+        : null,
     };
     state.peers.set(key, s);
     this.#sessions.set(sid, s);
