@@ -581,7 +581,7 @@ export class ThreadPool implements AsyncDisposable {
     }
     // Grow while tasks wait and every worker is busy.
     let waiting = this.#queuedLive - this.#starting;
-    while (waiting > 0 && this.#workers.length < this.#max && !this.#closing) {
+    while (waiting > 0 && this.#workers.length < this.#max) {
       this.#startWorker();
       waiting--;
     }
@@ -769,7 +769,8 @@ export class ThreadPool implements AsyncDisposable {
   }
 
   #replenish(): void {
-    if (this.#closing) return;
+    // A closing pool still owes its queued tasks a worker (close() waits for them).
+    if (this.#closing && this.#queuedLive === 0) return;
     while (this.#workers.length < this.#min) this.#startWorker();
     this.#dispatch();
     this.#checkIdle();

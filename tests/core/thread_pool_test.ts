@@ -193,6 +193,18 @@ for (const runtime of availablePlatforms()) {
       assert.equal(pool.getStats().rejected, 1);
     });
 
+    it("close() still runs the queued tasks after a timeout killed the only worker", async () => {
+      const pool = new ThreadPool(1, 1, options);
+      const stuck = pool.run({ module: TASKS, name: "forever", timeoutMs: 200 });
+      stuck.catch(() => {}); // asserted below
+      const queued = pool.enqueue<number>(TASKS, "add", 1, 1);
+      const closing = pool.close();
+      await assert.rejects(stuck, isPoolError("Timeout"));
+      assert.equal(await withDeadline(queued, 10_000, "the queued task"), 2);
+      await withDeadline(closing, 10_000, "close");
+      assert.equal(pool.threads, 0);
+    });
+
     it("close() lets running tasks finish, then refuses new ones", async () => {
       const pool = new ThreadPool(1, 2, options);
       const tasks = [pool.enqueue(TASKS, "sleep", 30, "a"), pool.enqueue(TASKS, "sleep", 30, "b")];
