@@ -142,7 +142,8 @@ export class ExpiringCache<K, V> implements Disposable {
       Math.max(1000, Math.min(this.#ttl, 60_000));
     if (!(sweep >= 0)) throw new ExpiringCacheError("sweepIntervalMs must be >= 0");
     if (sweep > 0 && Number.isFinite(sweep)) {
-      this.#timer = setInterval(() => this.purgeExpired(), sweep);
+      // Capped: runtimes run an interval beyond 2^31-1 ms every millisecond.
+      this.#timer = setInterval(() => this.purgeExpired(), Math.min(sweep, 2 ** 31 - 1));
       try {
         platform().unrefTimer(this.#timer);
       } catch { /* a fake timer (mock.timers) has nothing to unref */ }

@@ -6,6 +6,7 @@ import {
   ExpiringCache,
   ExpiringCacheError,
 } from "../../core/expiring_cache.ts";
+import { deferred } from "../harness.ts";
 
 describe("ExpiringCache", () => {
   afterEach(() => mock.timers.reset());
@@ -103,6 +104,23 @@ describe("ExpiringCache", () => {
     now = 20;
     cache.set("b", 2);
     assert.deepEqual(cache.getStats(), { hits: 0, misses: 0, evictions: 0, expirations: 1 });
+  });
+
+  it("a sweep interval beyond setInterval's 2^31-1 ms range does not sweep every millisecond", async () => {
+    // Runtimes run an out-of-range setInterval every 1 ms: the sweep ran a thousand times a second.
+    const evicted: string[] = [];
+    using cache = new ExpiringCache<string, number>({
+      ttlMs: 1000,
+      sweepIntervalMs: 2 ** 31,
+      now: () => Date.now(),
+      onEvict: (key) => evicted.push(key),
+    });
+    cache.set("short", 1, 1);
+    const later = deferred("a 30 ms runtime timer");
+    setTimeout(() => later.resolve(), 30);
+    await later.wait();
+    assert.deepEqual(evicted, []);
+    assert.equal(cache.size, 1);
   });
 
   it("rejects bad options", () => {
