@@ -160,7 +160,17 @@ export class StateStore {
   /** A plain object copy of the content, keys as last set. */
   toObject(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [key, value] of this.#entries.values()) out[key] = value;
+    for (const [key, value] of this.#entries.values()) {
+      // On Node `out["__proto__"] = v` calls the prototype setter and the key is lost.
+      if (key === "__proto__") {
+        Object.defineProperty(out, key, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else out[key] = value;
+    }
     return out;
   }
 

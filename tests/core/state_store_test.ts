@@ -126,6 +126,20 @@ for (const p of availablePlatforms()) {
         assert.throws(() => store.set("c", "3"), (e) => (e as StateStoreError).code === "Closed");
       }));
 
+    it("keeps a key named __proto__ through toObject and a reopen", () =>
+      withPlatform(p, async () => {
+        await using dir = await tempDir();
+        const path = dir.join("proto.json");
+        const store = await JsonFileStore.open(path);
+        store.set("__proto__", "x");
+        store.set("a", "1");
+        assert.equal(Object.hasOwn(store.toObject(), "__proto__"), true);
+        await store.close();
+        await using again = await JsonFileStore.open(path);
+        assert.equal(again.get("__proto__"), "x");
+        assert.deepEqual(again.keys().sort(), ["__proto__", "a"]);
+      }));
+
     it("debounces background flushes into one write", () =>
       withPlatform(p, async () => {
         await using dir = await tempDir();
