@@ -184,8 +184,17 @@ export function parseConfigToml(text: string, file = "<string>"): ConfigTable {
 function merge(base: ConfigTable, over: ConfigTable): ConfigTable {
   const out: ConfigTable = { ...base };
   for (const [key, value] of Object.entries(over)) {
-    const current = out[key];
-    out[key] = isTable(current) && isTable(value) ? merge(current, value) : value;
+    const current = Object.hasOwn(out, key) ? out[key] : undefined;
+    const merged = isTable(current) && isTable(value) ? merge(current, value) : value;
+    // On Node `out["__proto__"] = v` sets the prototype: the key would be lost.
+    if (key === "__proto__") {
+      Object.defineProperty(out, key, {
+        value: merged,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else out[key] = merged;
   }
   return out;
 }

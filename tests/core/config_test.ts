@@ -145,6 +145,17 @@ describe("ConfigLoader", () => {
     assert.equal(off.getInt("port"), 80);
   });
 
+  it("keeps keys named __proto__ as plain keys, on every runtime", () => {
+    // On Node a merge assigning out["__proto__"] set the table's prototype instead: the key was
+    // lost and its table's keys were inherited (hidden from the getters).
+    const loader = new ConfigLoader({ envPrefix: false, defaults: { a: { b: 1 } } });
+    const config = loader.loadString('"__proto__" = "x"\n[a]\n"__proto__" = { c = 2 }\n');
+    assert.equal(config.getString("__proto__"), "x");
+    assert.equal(config.getInt("a.__proto__.c"), 2);
+    assert.equal(config.getInt("a.b"), 1);
+    assert.equal(({} as Record<string, unknown>).c, undefined);
+  });
+
   it("throws NotLoaded before a load", () => {
     const loader = new ConfigLoader({ env: {} });
     assert.throws(() => loader.getInt("x"), isConfigError("NotLoaded"));
