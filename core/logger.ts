@@ -349,7 +349,7 @@ export interface FileSinkOptions {
   path: string;
   /** `"json"` (the default) or `"text"`. */
   format?: LogFormat;
-  /** How long a record may wait in memory before the batch is written; default 25 ms. */
+  /** How long a record may wait in memory before the batch is written; default 25 ms; `Infinity`: only a full batch, `flush()` and `close()` write. */
   flushIntervalMs?: number;
   /** The bound of the in-memory batch, in UTF-16 code units (about bytes); default 1 MiB. */
   maxBufferBytes?: number;
@@ -486,11 +486,12 @@ export class FileSink implements LogSink {
     const line = this.#format(record);
     this.#chunks.push(line);
     this.#buffered += line.length;
-    if (this.#timer === undefined) {
+    if (this.#timer === undefined && this.#interval !== Infinity) {
+      // Capped: runtimes run a setTimeout beyond 2^31-1 ms after 1 ms.
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.#drain();
-      }, this.#interval);
+      }, Math.min(this.#interval, 2 ** 31 - 1));
     }
   }
 

@@ -183,7 +183,7 @@ export class StateStore {
 
 /** Options of {@linkcode JsonFileStore.open}. */
 export interface JsonFileStoreOptions {
-  /** Wait this long after the first unsaved change before writing, collecting later changes; default 200 ms. */
+  /** Wait this long after the first unsaved change before writing, collecting later changes; default 200 ms; `Infinity`: only `flush()`/`close()` write. */
   flushDelayMs?: number;
   /** Permission bits of the file; default `0o600` (state may hold secrets). */
   mode?: number;
@@ -389,11 +389,12 @@ export class JsonFileStore extends StateStore implements AsyncDisposable {
     // The first unsaved change starts the clock and later ones ride along:
     // no timer churn per set(), and a steady stream of changes still gets
     // written every `flushDelayMs` instead of never.
-    if (this.#timer !== undefined) return;
+    if (this.#timer !== undefined || this.#delay === Infinity) return;
+    // Capped: runtimes run a setTimeout beyond 2^31-1 ms after 1 ms.
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.flush().catch((error) => this.#onFlushError(error));
-    }, this.#delay);
+    }, Math.min(this.#delay, 2 ** 31 - 1));
   }
 
   /** Writes the current content atomically; resolves once it is durable. */

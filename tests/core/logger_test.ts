@@ -13,7 +13,7 @@ import {
 } from "../../core/logger.ts";
 import { FileSystemError } from "../../core/errors.ts";
 import { platform, setPlatform } from "../../core/platform/mod.ts";
-import { availablePlatforms, tempDir, withPlatform } from "../harness.ts";
+import { availablePlatforms, deferred, tempDir, withPlatform } from "../harness.ts";
 
 const decoder = new TextDecoder();
 
@@ -206,6 +206,20 @@ for (const p of availablePlatforms()) {
         sink.write(rec("after"));
         assert.equal(sink.getStats().dropped, 1);
         assert.equal(sink.getStats().written, 2);
+      }));
+
+    it("flushIntervalMs Infinity leaves the batch to flush() (no write 1 ms later)", () =>
+      withPlatform(p, async () => {
+        await using dir = await tempDir();
+        const path = dir.join("i.log");
+        const sink = new FileSink({ path, flushIntervalMs: Infinity });
+        sink.write({ time: Date.now(), level: "info", message: "held", fields: {} });
+        const later = deferred("a 30 ms runtime timer");
+        setTimeout(() => later.resolve(), 30);
+        await later.wait();
+        assert.deepEqual(await readLines(path), []);
+        await sink.close();
+        assert.equal((await readLines(path)).length, 1);
       }));
 
     it("many concurrent loggers across several rotations lose and duplicate no line", () =>

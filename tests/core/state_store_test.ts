@@ -140,6 +140,21 @@ for (const p of availablePlatforms()) {
         assert.deepEqual(again.keys().sort(), ["__proto__", "a"]);
       }));
 
+    it("flushDelayMs Infinity writes only on flush() (no write 1 ms later)", () =>
+      withPlatform(p, async () => {
+        await using dir = await tempDir();
+        const path = dir.join("never.json");
+        const store = await JsonFileStore.open(path, { flushDelayMs: Infinity });
+        store.set("a", "1");
+        const later = deferred("a 30 ms runtime timer");
+        setTimeout(() => later.resolve(), 30);
+        await later.wait();
+        assert.equal(store.getStats().flushes, 0);
+        assert.equal(store.dirty, true);
+        await store.close();
+        assert.deepEqual(JSON.parse(await platform().readTextFile(path)), { a: "1" });
+      }));
+
     it("debounces background flushes into one write", () =>
       withPlatform(p, async () => {
         await using dir = await tempDir();
