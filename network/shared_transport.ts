@@ -62,6 +62,8 @@ interface Session {
   conn: RawConn;
   info: SessionInfo;
   last: number;
+  /** The write queue's size at the last sweep: when it moved, bytes went out. */
+  queued: number;
   reason: CloseReason | null;
   error: TransportError | undefined;
   waiters: Waiter[] | null;
@@ -132,7 +134,13 @@ export class SharedTransport implements Transport {
     const now = platform().now();
     this.#clock = now;
     for (const s of this.#sessions.values()) {
-      if (s.reason === null && now - s.last >= limit) {
+      if (s.reason !== null) continue;
+      // A queue still being written out to a slow reader is traffic, not idleness.
+      const queued = s.conn.writableLength;
+      if (queued !== s.queued) {
+        s.queued = queued;
+        s.last = now;
+      } else if (now - s.last >= limit) {
         this.#closeSession(s, "idle", undefined, false);
       }
     }
@@ -218,6 +226,7 @@ export class SharedTransport implements Transport {
         listenerId,
       },
       last: platform().now(),
+      queued: 0,
       reason: null,
       error: undefined,
       waiters: null,
