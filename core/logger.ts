@@ -473,6 +473,8 @@ export class FileSink implements LogSink {
       // Once a day: everything before midnight goes to the old file, then a new one starts.
       this.#drain();
       this.#rotate();
+      // From the record's time: it says which day this file holds.
+      this.#dayEnd = (Math.floor(record.time / DAY_MS) + 1) * DAY_MS;
     }
     if (this.#buffered >= this.#maxBuffer) {
       if (this.#overflow === "drop") {
@@ -619,8 +621,10 @@ export class FileSink implements LogSink {
       }
     }
     this.#stats.rotations++;
+    // A rotation by size keeps the day; a daily one is given the new day by write().
+    const dayEnd = this.#dayEnd;
     this.#open(true);
-    if (this.#daily) this.#dayEnd = (Math.floor(Date.now() / DAY_MS) + 1) * DAY_MS;
+    this.#dayEnd = dayEnd;
   }
 }
 
