@@ -206,7 +206,12 @@ export class SharedTransport implements Transport {
     const s = this.#register(conn, false, listenerId);
     this.#stats.accepted++;
     if (conn.tls) this.#stats.tlsHandshakes++;
-    this.#callbacks.onAccept(s.sid, s.info);
+    try {
+      this.#callbacks.onAccept(s.sid, s.info);
+    } catch (error) {
+      // Thrown into the accept loop (Deno) or an event emitter (Node) it would stop the listener.
+      this.#callbackFailed(s, error, "onAccept");
+    }
   }
 
   #register(conn: RawConn, outbound: boolean, listenerId: number | null): Session {
@@ -241,7 +246,7 @@ export class SharedTransport implements Transport {
         try {
           this.#callbacks.onData(sid, data);
         } catch (error) {
-          this.#callbackFailed(s, error);
+          this.#callbackFailed(s, error, "onData");
         }
       },
       onEnd: () => this.#closeSession(s, "remote", undefined, true),
@@ -265,14 +270,15 @@ export class SharedTransport implements Transport {
   }
 
   /** A throwing `onData` must not kill the read loop (Deno) or the process (Node): close the session. */
-  #callbackFailed(s: Session, error: unknown): void {
+  #callbackFailed(s: Session, error: unknown, name: string): TransportError {
     this.#stats.errors++;
-    const failure = new TransportError("Io", `onData callback of session ${s.sid} threw`, {
+    const failure = new TransportError("Io", `${name} callback of session ${s.sid} threw`, {
       cause: error,
       sid: s.sid,
     });
     this.#closeSession(s, "error", failure, false);
-    this.#callbacks.onError(failure, s.sid);
+    if (name !== "onConnect") this.#callbacks.onError(failure, s.sid);
+    return failure;
   }
 
   #closeSession(
@@ -301,6 +307,16 @@ export class SharedTransport implements Transport {
     }
     try {
       this.#callbacks.onClose(s.sid, reason, s.error);
+    } catch (error) {
+      // The session is gone either way; a throw here would escape into the adapter or `stop`.
+      this.#stats.errors++;
+      this.#callbacks.onError(
+        new TransportError("Io", `onClose callback of session ${s.sid} threw`, {
+          cause: error,
+          sid: s.sid,
+        }),
+        s.sid,
+      );
     } finally {
       if (this.#sessions.size === 0 && this.#allClosed) this.#allClosed();
     }
@@ -363,7 +379,11 @@ export class SharedTransport implements Transport {
     const s = this.#register(conn, true, null);
     this.#stats.connected++;
     if (conn.tls) this.#stats.tlsHandshakes++;
-    this.#callbacks.onConnect(s.sid, s.info);
+    try {
+      this.#callbacks.onConnect(s.sid, s.info);
+    } catch (error) {
+      throw this.#callbackFailed(s, error, "onConnect");
+    }
     return s.sid;
   }
 
