@@ -170,7 +170,11 @@ export class SharedUdpTransport implements Transport {
       }
       s = this.#newSession(state, address, port, false);
       this.#stats.accepted++;
-      this.#callbacks.onAccept(s.sid, s.info);
+      try {
+        this.#callbacks.onAccept(s.sid, s.info);
+      } catch (error) {
+        this.#callbackFailed(s, error, "onAccept");
+      }
       if (!this.#sessions.has(s.sid)) return;
     }
     s.last = this.#clock;
@@ -183,16 +187,20 @@ export class SharedUdpTransport implements Transport {
     try {
       this.#callbacks.onData(s.sid, data);
     } catch (error) {
-      this.#stats.errors++;
-      this.#end(s, "error");
-      this.#callbacks.onError(
-        new TransportError("Io", `onData callback of session ${s.sid} threw`, {
-          cause: error,
-          sid: s.sid,
-        }),
-        s.sid,
-      );
+      this.#callbackFailed(s, error, "onData");
     }
+  }
+
+  /** A callback threw: end its session (a throw into the receive loop would stop the socket). */
+  #callbackFailed(s: UdpSession, error: unknown, name: string): TransportError {
+    this.#stats.errors++;
+    this.#end(s, "error");
+    const failure = new TransportError("Io", `${name} callback of session ${s.sid} threw`, {
+      cause: error,
+      sid: s.sid,
+    });
+    if (name !== "onConnect") this.#callbacks.onError(failure, s.sid);
+    return failure;
   }
 
   #newSession(
@@ -284,7 +292,11 @@ export class SharedUdpTransport implements Transport {
     }
     const s = this.#newSession(state, host, port, true);
     this.#stats.connected++;
-    this.#callbacks.onConnect(s.sid, s.info);
+    try {
+      this.#callbacks.onConnect(s.sid, s.info);
+    } catch (error) {
+      throw this.#callbackFailed(s, error, "onConnect");
+    }
     return s.sid;
   }
 
@@ -341,7 +353,18 @@ export class SharedUdpTransport implements Transport {
       s.socket.raw = null;
     }
     this.#stats.closed++;
-    this.#callbacks.onClose(s.sid, reason);
+    try {
+      this.#callbacks.onClose(s.sid, reason);
+    } catch (error) {
+      this.#stats.errors++;
+      this.#callbacks.onError(
+        new TransportError("Io", `onClose callback of session ${s.sid} threw`, {
+          cause: error,
+          sid: s.sid,
+        }),
+        s.sid,
+      );
+    }
   }
 
   /** Forgets a session (and closes its socket when it was connected). */
