@@ -614,25 +614,27 @@ export class ThreadPool implements AsyncDisposable {
     if (!slot.alive) return;
     const batch = slot.outbox;
     slot.outbox = [];
-    const tasks: WireTask[] = [];
-    const transfer: Transferable[] = [];
+    const plain: Task[] = [];
     for (const task of batch) {
       if (task.settled) continue;
-      tasks.push(wireTask(task));
-      if (task.transfer) transfer.push(...task.transfer);
+      // A task with a transfer list travels alone: a postMessage that fails may already have
+      // detached its whole transfer list, which would fail every other task of the message.
+      if (task.transfer !== undefined && task.transfer.length > 0) this.#post(slot, [task]);
+      else plain.push(task);
     }
-    if (tasks.length === 0) return;
+    if (plain.length > 0) this.#post(slot, plain);
+  }
+
+  #post(slot: Slot, batch: Task[]): void {
+    const transfer = batch.length === 1 ? batch[0].transfer ?? [] : [];
     try {
-      slot.handle.postMessage({ t: "run", tasks }, transfer);
+      slot.handle.postMessage({ t: "run", tasks: batch.map(wireTask) }, transfer);
     } catch (error) {
       // Arguments that cannot be cloned: fail those tasks, not the worker.
       for (const task of batch) {
-        if (task.settled) continue;
         try {
-          slot.handle.postMessage(
-            { t: "run", tasks: [wireTask(task)] },
-            task.transfer ?? [],
-          );
+          if (batch.length > 1) slot.handle.postMessage({ t: "run", tasks: [wireTask(task)] });
+          else throw error;
         } catch {
           this.#settle(
             task,

@@ -42,15 +42,12 @@ function serialiseError(error: unknown): WireError {
 const port = findPort();
 const modules = new Map<string, Module | Promise<Module>>();
 let outbox: WireResult[] = [];
-let transfer: Transferable[] = [];
+// Results with a transfer list travel alone: a postMessage that fails may already have detached
+// its whole transfer list, which would fail every other result of a shared message.
+let transfers: { result: WireResult; list: Transferable[] }[] = [];
 let flushQueued = false;
 
-function flush(): void {
-  flushQueued = false;
-  const results = outbox;
-  const list = transfer;
-  outbox = [];
-  transfer = [];
+function post(results: WireResult[], list: Transferable[]): void {
   try {
     port.postMessage({ t: "done", results }, list);
   } catch {
@@ -67,16 +64,27 @@ function flush(): void {
   }
 }
 
+function flush(): void {
+  flushQueued = false;
+  const results = outbox;
+  const alone = transfers;
+  outbox = [];
+  transfers = [];
+  if (results.length > 0) post(results, []);
+  for (const { result, list } of alone) post([result], list);
+}
+
 function finish(id: number, ok: boolean, value: unknown, started: number): void {
   if (
     ok && typeof value === "object" && value !== null &&
     (value as Record<string, unknown>)[TRANSFER_BRAND] === true
   ) {
     const branded = value as { value: unknown; transfer: Transferable[] };
-    transfer.push(...branded.transfer);
-    value = branded.value;
+    const result: WireResult = [id, true, branded.value, performance.now() - started];
+    transfers.push({ result, list: branded.transfer });
+  } else {
+    outbox.push([id, ok, ok ? value : serialiseError(value), performance.now() - started]);
   }
-  outbox.push([id, ok, ok ? value : serialiseError(value), performance.now() - started]);
   if (!flushQueued) {
     flushQueued = true;
     queueMicrotask(flush);

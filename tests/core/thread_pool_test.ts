@@ -85,6 +85,33 @@ for (const runtime of availablePlatforms()) {
       assert.equal(await pool.enqueue(TASKS, "add", 2, 2), 4);
     });
 
+    it("an unclonable result fails alone even beside several transferred results", async () => {
+      await using pool = new ThreadPool(1, 1, options);
+      // Tiny tasks first: the pool then sends many tasks per message, so the three below run in
+      // one batch and their results come back in one message.
+      for (let i = 0; i < 20; i++) await pool.enqueue(TASKS, "add", i, 1);
+      const [a, b, bad] = await Promise.allSettled([
+        pool.enqueue<ArrayBuffer>(TASKS, "makeBuffer", 16, 1),
+        pool.enqueue<ArrayBuffer>(TASKS, "makeBuffer", 32, 2),
+        pool.enqueue(TASKS, "unclonable"),
+      ]);
+      assert.equal(
+        a.status === "fulfilled" && a.value.byteLength,
+        16,
+        String((a as PromiseRejectedResult).reason),
+      );
+      assert.equal(b.status === "fulfilled" && new Uint8Array(b.value)[31], 2);
+      assert.equal(bad.status, "rejected");
+      // The same on the way in: unclonable arguments beside transferred ones.
+      const buffer = new Uint8Array([1, 2, 3]).buffer;
+      const [sum, badArgs] = await Promise.allSettled([
+        pool.run<number>({ module: TASKS, name: "sumBytes", args: [buffer], transfer: [buffer] }),
+        pool.enqueue(TASKS, "echo", () => {}),
+      ]);
+      assert.equal(sum.status === "fulfilled" && sum.value, 6, String(Object.values(sum)[1]));
+      assert.ok(badArgs.status === "rejected" && isPoolError("InvalidArgument")(badArgs.reason));
+    });
+
     it("kills a timed-out task's worker and replaces it", async () => {
       await using pool = new ThreadPool(1, 1, options);
       const before = await pool.enqueue<string>(TASKS, "whoAmI");
