@@ -290,6 +290,7 @@ function withTimeout<T>(
   ms: number,
   onTimeout: () => TransportError,
   signal?: AbortSignal,
+  what = "operation",
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -298,7 +299,7 @@ function withTimeout<T>(
     }, ms);
     const onAbort = () => {
       cleanup();
-      reject(new TransportError("Aborted", "aborted", { cause: signal?.reason }));
+      reject(socketFailure("Aborted", what, signal?.reason));
     };
     const cleanup = () => {
       clearTimeout(timer);
@@ -501,6 +502,7 @@ export async function connectTcp(options: TcpConnectOptions): Promise<RawConn> {
           `${what} timed out after ${options.timeoutMs} ms`,
         ),
       options.signal,
+      what,
     );
     tune(conn!, options);
     return raw;
