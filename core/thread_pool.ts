@@ -74,7 +74,7 @@ export class ThreadPoolError extends IoraError {
 
 /** Options of a {@linkcode ThreadPool}. */
 export interface ThreadPoolOptions {
-  /** Tasks waiting for a worker at most; beyond it `enqueue` rejects with `QueueFull`. Default 10,000. */
+  /** Tasks waiting for a worker at most (>= 1; every task waits in the queue until a worker takes it); beyond it `enqueue` rejects with `QueueFull`. Default 10,000. */
   maxQueue?: number;
   /**
    * Most tasks in flight on one worker. Several in flight hide the message
@@ -321,7 +321,7 @@ export class ThreadPool implements AsyncDisposable {
     };
     this.#min = positive(minThreads, "minThreads", 0);
     this.#max = positive(max, "maxThreads", Math.max(1, minThreads));
-    this.#maxQueue = positive(options.maxQueue ?? 10_000, "maxQueue", 0);
+    this.#maxQueue = positive(options.maxQueue ?? 10_000, "maxQueue", 1);
     this.#perWorker = positive(
       options.concurrentTasksPerWorker ?? 32,
       "concurrentTasksPerWorker",

@@ -265,6 +265,9 @@ describe("ThreadPool options", () => {
     assert.throws(() => new ThreadPool(2, 1), invalid);
     assert.throws(() => new ThreadPool(0, 0), invalid);
     assert.throws(() => new ThreadPool(0, 1, { maxQueue: -1 }), invalid);
+    // Tasks wait in the queue until a worker takes them: with no room at all every task was
+    // refused (QueueFull), even by idle workers.
+    assert.throws(() => new ThreadPool(0, 1, { maxQueue: 0 }), invalid);
     assert.throws(() => new ThreadPool(0, 1, { concurrentTasksPerWorker: 0 }), invalid);
     assert.throws(() => new ThreadPool(0, 1, { taskTimeoutMs: 0 }), invalid);
   });
