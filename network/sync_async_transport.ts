@@ -104,6 +104,8 @@ interface State {
 }
 
 const noop = (): void => {};
+/** How many closed sessions still answer reads with null rather than `SessionNotFound`. */
+const ENDED_REMEMBERED = 4096;
 const encoder = new TextEncoder();
 
 /** Sync/async wrapper (the seed's `SyncAsyncTransport`) around a base transport. */
@@ -112,6 +114,8 @@ export class SyncAsyncTransport implements Transport {
   readonly runtime: RuntimeName;
   #base: Transport;
   #states = new Map<SessionId, State>();
+  /** Recently closed sessions whose state is gone: reads on them return null (end of stream). */
+  #ended = new Set<SessionId>();
   #defaultMode: ReadMode;
   #maxBuffered: number;
   readonly #callbacks = new CallbackSet();
@@ -191,9 +195,18 @@ export class SyncAsyncTransport implements Transport {
     if (s) {
       s.closed = true;
       this.#serve(sid, s);
-      if (s.buffered === 0) this.#states.delete(sid);
+      if (s.buffered === 0) this.#forget(sid);
     }
     this.#callbacks.onClose(sid, reason, error);
+  }
+
+  /** Drops a closed session's state, remembering (boundedly) that it ended. */
+  #forget(sid: SessionId): void {
+    this.#states.delete(sid);
+    this.#ended.add(sid);
+    if (this.#ended.size > ENDED_REMEMBERED) {
+      this.#ended.delete(this.#ended.values().next().value!);
+    }
   }
 
   /** Replaces the callbacks; absent ones become no-ops. */
@@ -227,7 +240,7 @@ export class SyncAsyncTransport implements Transport {
       s.buffered = 0;
       this.#resumeIfPaused(sid, s);
       for (const c of chunks) this.#callbacks.onData(sid, c);
-      if (s.closed) this.#states.delete(sid);
+      if (s.closed) this.#forget(sid);
     }
   }
 
@@ -331,7 +344,9 @@ export class SyncAsyncTransport implements Transport {
     handle?: ReadHandle,
   ): Promise<Uint8Array | null> {
     const s = this.#states.get(sid);
-    if (s === undefined) return Promise.reject(sessionNotFound(sid));
+    if (s === undefined) {
+      return this.#ended.has(sid) ? Promise.resolve(null) : Promise.reject(sessionNotFound(sid));
+    }
     if (s.mode !== ReadMode.Pull) return Promise.reject(this.#conflict(sid));
     const signal = options.signal;
     if (signal?.aborted) {
@@ -399,7 +414,7 @@ export class SyncAsyncTransport implements Transport {
       else p.resolve(result);
     }
     this.#resumeIfPaused(sid, s);
-    if (s.closed && s.buffered === 0 && s.pending.length === 0) this.#states.delete(sid);
+    if (s.closed && s.buffered === 0 && s.pending.length === 0) this.#forget(sid);
   }
 
   /** Bytes the first waiting read needs (a big `readExactly` may exceed the buffer limit). */

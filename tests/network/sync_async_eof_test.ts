@@ -1,0 +1,57 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { availableAdapters } from "../../network/adapters.ts";
+import { SharedTransport } from "../../network/shared_transport.ts";
+import { SyncAsyncTransport } from "../../network/sync_async_transport.ts";
+import { deferred, withDeadline } from "../harness.ts";
+import { text, utf8 } from "./_helpers.ts";
+
+for (const runtime of availableAdapters()) {
+  describe(`SyncAsyncTransport end of stream on the ${runtime} adapter`, () => {
+    it("receive returns the last bytes, then null, after the peer closed", async () => {
+      const server = new SharedTransport({ runtime });
+      server.setCallbacks({
+        onAccept: (sid) => {
+          server.send(sid, utf8("last words"));
+          server.close(sid);
+        },
+      });
+      const { port } = await server.listen("127.0.0.1", 0);
+      const client = new SyncAsyncTransport(new SharedTransport({ runtime }), {
+        defaultReadMode: "pull",
+      });
+      const closed = deferred<void>("client session closed");
+      client.setCallbacks({ onClose: () => closed.resolve() });
+      try {
+        const sid = await client.connect("127.0.0.1", port);
+        await closed.wait(5_000);
+        const first = await withDeadline(client.receive(sid), 5_000, "first receive");
+        assert.equal(first === null ? null : text(first), "last words");
+        assert.equal(await withDeadline(client.receive(sid), 5_000, "second receive"), null);
+        assert.equal(await withDeadline(client.receive(sid), 5_000, "third receive"), null);
+      } finally {
+        await client.stop();
+        await server.stop();
+      }
+    });
+
+    it("receive on a session that closed with nothing buffered returns null", async () => {
+      const server = new SharedTransport({ runtime });
+      server.setCallbacks({ onAccept: (sid) => server.close(sid) });
+      const { port } = await server.listen("127.0.0.1", 0);
+      const client = new SyncAsyncTransport(new SharedTransport({ runtime }), {
+        defaultReadMode: "pull",
+      });
+      const closed = deferred<void>("client session closed");
+      client.setCallbacks({ onClose: () => closed.resolve() });
+      try {
+        const sid = await client.connect("127.0.0.1", port);
+        await closed.wait(5_000);
+        assert.equal(await withDeadline(client.receive(sid), 5_000, "receive"), null);
+      } finally {
+        await client.stop();
+        await server.stop();
+      }
+    });
+  });
+}
