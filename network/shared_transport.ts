@@ -93,6 +93,8 @@ export class SharedTransport implements Transport {
   #serverTls: Promise<ResolvedTls> | null = null;
   #clientTls: Promise<ResolvedTls> | null = null;
   #allClosed: (() => void) | null = null;
+  /** What every `stop` in progress waits for (shared: concurrent stops must all finish). */
+  #allGone: Promise<void> | null = null;
   /** Connects in flight: they count against `maxSessions`, and `stop` aborts them. */
   #connecting = new Set<AbortController>();
   /** How many times `stop` ran: a listen that saw it change while binding closes what it bound. */
@@ -318,7 +320,12 @@ export class SharedTransport implements Transport {
         s.sid,
       );
     } finally {
-      if (this.#sessions.size === 0 && this.#allClosed) this.#allClosed();
+      if (this.#sessions.size === 0 && this.#allClosed) {
+        const done = this.#allClosed;
+        this.#allClosed = null;
+        this.#allGone = null;
+        done();
+      }
     }
   }
 
@@ -544,12 +551,11 @@ export class SharedTransport implements Transport {
     for (const stopping of this.#connecting) stopping.abort();
     const listening = this.stopListening();
     if (this.#sessions.size > 0) {
-      const gone = new Promise<void>((resolve) => this.#allClosed = resolve);
+      const gone = this.#allGone ??= new Promise<void>((resolve) => this.#allClosed = resolve);
       for (const s of [...this.#sessions.values()]) {
         this.#closeSession(s, "stopped", undefined, false);
       }
       await gone;
-      this.#allClosed = null;
     }
     await listening;
   }

@@ -29,6 +29,21 @@ for (const runtime of availableAdapters()) {
       }
     });
 
+    it("TCP: two concurrent stop() calls both finish", async () => {
+      const server = new SharedTransport({ runtime });
+      const client = new SharedTransport({ runtime });
+      try {
+        const { port } = await server.listen("127.0.0.1", 0);
+        await client.connect("127.0.0.1", port);
+        await client.connect("127.0.0.1", port);
+        await withDeadline(Promise.all([client.stop(), client.stop()]), 5_000, "both stops");
+        assert.deepEqual(client.sessionIds(), []);
+      } finally {
+        await client.stop();
+        await server.stop();
+      }
+    });
+
     it("UDP: a listen in flight when stop() runs binds nothing", async () => {
       const server = new SharedUdpTransport({ runtime });
       try {
