@@ -203,13 +203,14 @@ class DenoConn implements RawConn {
 
   #advance(n: number): void {
     const chunk = this.#current!;
+    // Counted as written bytes go, so a big chunk's progress shows (the idle sweep watches it).
+    this.#queued -= n;
     this.#offset += n;
     if (this.#offset < chunk.length) {
       this.#conn.write(chunk.subarray(this.#offset)).then(this.#written, this.#writeFailed);
       return;
     }
     this.#current = null;
-    this.#queued -= chunk.length;
     if (this.#wantDrain && this.#queued <= this.#highWaterMark) {
       // Wake waiting producers as soon as there is room, not only once the queue is empty.
       this.#wantDrain = false;

@@ -10,48 +10,50 @@ import { patternBytes } from "./_helpers.ts";
 // its writableLength stays put until the whole batch is written (see the final report).
 for (const runtime of availableAdapters().filter((name) => name === "deno")) {
   describe(`idle timeout against a slow reader on the ${runtime} adapter`, () => {
-    it("keeps a session whose queued bytes are still being written", async () => {
-      const size = 32 * 1024 * 1024;
-      const payload = patternBytes(size, 3);
-      const server = new SharedTransport({ runtime, idleTimeoutMs: 500 });
-      const serverClosed = deferred<CloseReason>("server close");
-      server.setCallbacks({
-        // Queue everything at once: from here on only the write queue moves.
-        onAccept: (sid) => {
-          for (let at = 0; at < size; at += 65_536) {
-            server.send(sid, payload.subarray(at, at + 65_536));
-          }
-        },
-        onClose: (_sid, reason) => serverClosed.resolve(reason),
+    const size = 32 * 1024 * 1024;
+    for (const piece of [65_536, size]) {
+      it(`keeps a session whose queued bytes are still being written (${piece}-byte sends)`, async () => {
+        const payload = patternBytes(size, 3);
+        const server = new SharedTransport({ runtime, idleTimeoutMs: 500 });
+        const serverClosed = deferred<CloseReason>("server close");
+        server.setCallbacks({
+          // Queue everything at once: from here on only the write queue moves.
+          onAccept: (sid) => {
+            for (let at = 0; at < size; at += piece) {
+              server.send(sid, payload.subarray(at, at + piece));
+            }
+          },
+          onClose: (_sid, reason) => serverClosed.resolve(reason),
+        });
+        const { port } = await server.listen("127.0.0.1", 0);
+        const client = new SharedTransport({ runtime, readBufferSize: 16 * 1024 });
+        const done = deferred<number>("all bytes or a close");
+        let received = 0;
+        const timers = new Set<ReturnType<typeof setTimeout>>();
+        client.setCallbacks({
+          // A slow reader: a pause after every read, so the transfer outlasts the idle limit.
+          onData: (sid, data) => {
+            received += data.length;
+            if (received >= size) return done.resolve(received);
+            client.pauseReading(sid);
+            const timer = setTimeout(() => {
+              timers.delete(timer);
+              client.resumeReading(sid);
+            }, 2);
+            timers.add(timer);
+          },
+          onClose: () => done.resolve(received),
+        });
+        try {
+          await client.connect("127.0.0.1", port);
+          assert.equal(await withDeadline(done.wait(60_000), 60_000, "transfer"), size);
+          assert.notEqual(server.getStats().closed > 0 ? await serverClosed.wait() : "", "idle");
+        } finally {
+          for (const t of timers) clearTimeout(t);
+          await client.stop();
+          await server.stop();
+        }
       });
-      const { port } = await server.listen("127.0.0.1", 0);
-      const client = new SharedTransport({ runtime, readBufferSize: 16 * 1024 });
-      const done = deferred<number>("all bytes or a close");
-      let received = 0;
-      const timers = new Set<ReturnType<typeof setTimeout>>();
-      client.setCallbacks({
-        // A slow reader: a pause after every read, so the transfer outlasts the idle limit.
-        onData: (sid, data) => {
-          received += data.length;
-          if (received >= size) return done.resolve(received);
-          client.pauseReading(sid);
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            client.resumeReading(sid);
-          }, 2);
-          timers.add(timer);
-        },
-        onClose: () => done.resolve(received),
-      });
-      try {
-        await client.connect("127.0.0.1", port);
-        assert.equal(await withDeadline(done.wait(60_000), 60_000, "transfer"), size);
-        assert.notEqual(server.getStats().closed > 0 ? await serverClosed.wait() : "", "idle");
-      } finally {
-        for (const t of timers) clearTimeout(t);
-        await client.stop();
-        await server.stop();
-      }
-    });
+    }
   });
 }
