@@ -151,7 +151,11 @@ export class SharedTransport implements Transport {
   #tls(side: "server" | "client", override?: TlsConfig): Promise<ResolvedTls> {
     if (override) return resolveTls({ ...this.#config.tls, ...override }, side);
     if (side === "server") return this.#serverTls ??= resolveTls(this.#config.tls, "server");
-    return this.#clientTls ??= resolveTls(this.#config.tls, "client");
+    // A failed read (a missing file) must not stay cached: the next connect tries again.
+    return this.#clientTls ??= resolveTls(this.#config.tls, "client").catch((error) => {
+      this.#clientTls = null;
+      throw error;
+    });
   }
 
   /** Binds a listener; TLS when `tlsMode` is `TlsMode.Server`. Port 0 picks a free port. */
