@@ -713,12 +713,15 @@ export class ThreadPool implements AsyncDisposable {
     for (const task of slot.inFlight.values()) this.#settle(task, false, crashed);
     slot.inFlight.clear();
     void this.#stopWorker(slot);
-    if (!slot.ready && this.#workers.length === 0 && this.#starting === 0) {
-      // The worker could not even start: fail what waits instead of retrying forever.
-      for (let task = this.#shift(); task !== undefined; task = this.#shift()) {
-        this.#settle(task, false, crashed);
+    if (!slot.ready) {
+      // The worker could not even start. No automatic restart (the next task tries again):
+      // replacing each failure while another was still starting went on forever. Once no
+      // worker is left, fail what waits instead of retrying forever.
+      if (this.#workers.length === 0 && this.#starting === 0) {
+        for (let task = this.#shift(); task !== undefined; task = this.#shift()) {
+          this.#settle(task, false, crashed);
+        }
       }
-      // No automatic restart of a worker that cannot start: the next task tries again.
       this.#checkIdle();
       return;
     }

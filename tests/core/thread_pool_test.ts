@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ThreadPool, ThreadPoolError } from "../../core/thread_pool.ts";
 import { availablePlatforms, waitFor, withDeadline } from "../harness.ts";
+import { type Platform, platform, type WorkerHandle } from "../../core/platform/mod.ts";
 
 // Compiled for Node the fixture is `.js`: take the extension from this file's own URL.
 const EXT = new URL(import.meta.url).pathname.endsWith(".js") ? ".js" : ".ts";
@@ -270,5 +271,37 @@ describe("ThreadPool options", () => {
     assert.throws(() => new ThreadPool(0, 1, { maxQueue: 0 }), invalid);
     assert.throws(() => new ThreadPool(0, 1, { concurrentTasksPerWorker: 0 }), invalid);
     assert.throws(() => new ThreadPool(0, 1, { taskTimeoutMs: 0 }), invalid);
+  });
+});
+
+describe("ThreadPool with workers that cannot start", () => {
+  it("does not restart them in a loop; queued tasks fail once none is left", async () => {
+    // A test double of the worker seam: each worker reports a start failure on the next turn.
+    let started = 0;
+    const broken = {
+      ...platform(),
+      startWorker(): WorkerHandle {
+        started++;
+        let onError: ((error: Error) => void) | undefined;
+        setTimeout(() => onError?.(new Error("cannot start")), 0);
+        return {
+          postMessage() {},
+          onMessage() {},
+          onError(handler: (error: Error) => void) {
+            onError = handler;
+          },
+          terminate: () => Promise.resolve(),
+          unref() {},
+          ref() {},
+        };
+      },
+    } as Platform;
+    const pool = new ThreadPool(3, 3, { platform: broken });
+    const task = pool.enqueue(TASKS, "add", 1, 1);
+    await assert.rejects(withDeadline(task, 10_000), isPoolError("WorkerCrashed"));
+    await withDeadline(pool.drain(), 10_000, "drain");
+    // Each failure used to start a replacement while another was still starting: endless.
+    assert.equal(started, 3);
+    await pool.close();
   });
 });
