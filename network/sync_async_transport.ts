@@ -293,6 +293,12 @@ export class SyncAsyncTransport implements Transport {
     if (d.length === 0) {
       return Promise.reject(new TransportError("InvalidArgument", "empty delimiter"));
     }
+    // NaN would never trip the limit (buffering without bound); 0 or less would trip at once.
+    if (!Number.isInteger(limit) || limit < 1) {
+      return Promise.reject(
+        new TransportError("InvalidArgument", `limit must be a positive integer, got ${limit}`),
+      );
+    }
     return this.#enqueue(sid, { kind: "until", delimiter: d, limit }, options);
   }
 

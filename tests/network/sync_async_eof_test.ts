@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { availableAdapters } from "../../network/adapters.ts";
 import { SharedTransport } from "../../network/shared_transport.ts";
 import { SyncAsyncTransport } from "../../network/sync_async_transport.ts";
+import { TransportError } from "../../network/transport.ts";
 import { deferred, withDeadline } from "../harness.ts";
 import { text, utf8 } from "./_helpers.ts";
 
@@ -55,3 +56,24 @@ for (const runtime of availableAdapters()) {
     });
   });
 }
+
+describe("SyncAsyncTransport argument checks", () => {
+  it("refuses a readUntil limit that is not a positive integer", async () => {
+    const server = new SharedTransport();
+    const { port } = await server.listen("127.0.0.1", 0);
+    const client = new SyncAsyncTransport(new SharedTransport(), { defaultReadMode: "pull" });
+    try {
+      const sid = await client.connect("127.0.0.1", port);
+      for (const limit of [Number.NaN, 0, -5, 1.5]) {
+        await assert.rejects(
+          withDeadline(client.readUntil(sid, "\n", limit), 5_000, `limit ${limit}`),
+          (error: unknown) => error instanceof TransportError && error.code === "InvalidArgument",
+          `limit ${limit}`,
+        );
+      }
+    } finally {
+      await client.stop();
+      await server.stop();
+    }
+  });
+});
