@@ -106,6 +106,11 @@ interface State {
 const noop = (): void => {};
 /** How many closed sessions still answer reads with null rather than `SessionNotFound`. */
 const ENDED_REMEMBERED = 4096;
+
+/** A fraction would leave a fractional byte count behind (and a read of a missing chunk). */
+function validMaxBytes(n: number): boolean {
+  return n === Number.POSITIVE_INFINITY || (Number.isInteger(n) && n >= 1);
+}
 const encoder = new TextEncoder();
 
 /** Sync/async wrapper (the seed's `SyncAsyncTransport`) around a base transport. */
@@ -263,8 +268,10 @@ export class SyncAsyncTransport implements Transport {
     maxBytes: number = Number.POSITIVE_INFINITY,
     options: ReceiveOptions = {},
   ): Promise<Uint8Array | null> {
-    if (!(maxBytes >= 1)) {
-      return Promise.reject(new TransportError("InvalidArgument", "maxBytes must be >= 1"));
+    if (!validMaxBytes(maxBytes)) {
+      return Promise.reject(
+        new TransportError("InvalidArgument", "maxBytes must be a positive integer or Infinity"),
+      );
     }
     return this.#enqueue(sid, { kind: "receive", max: maxBytes }, options);
   }
@@ -315,7 +322,12 @@ export class SyncAsyncTransport implements Transport {
     if (s === undefined) throw sessionNotFound(sid);
     if (s.mode !== ReadMode.Pull) throw this.#conflict(sid);
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    if (!(maxBytes >= 1)) throw new TransportError("InvalidArgument", "maxBytes must be >= 1");
+    if (!validMaxBytes(maxBytes)) {
+      throw new TransportError(
+        "InvalidArgument",
+        "maxBytes must be a positive integer or Infinity",
+      );
+    }
     // Register the read before sending, so a fast reply cannot slip past it.
     const handle: ReadHandle = {};
     const reply = this.#enqueue(sid, { kind: "receive", max: maxBytes }, options, handle);

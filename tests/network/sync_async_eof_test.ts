@@ -58,6 +58,28 @@ for (const runtime of availableAdapters()) {
 }
 
 describe("SyncAsyncTransport argument checks", () => {
+  it("refuses a fractional receive maxBytes (it broke the buffer's byte count)", async () => {
+    const server = new SharedTransport();
+    const accepted = deferred<number>("accept");
+    server.setCallbacks({ onAccept: (sid) => accepted.resolve(sid) });
+    const { port } = await server.listen("127.0.0.1", 0);
+    const client = new SyncAsyncTransport(new SharedTransport(), { defaultReadMode: "pull" });
+    try {
+      const sid = await client.connect("127.0.0.1", port);
+      server.send(await accepted.wait(), utf8("abc"));
+      await assert.rejects(
+        withDeadline(client.receive(sid, 1.5), 5_000, "receive"),
+        (error: unknown) => error instanceof TransportError && error.code === "InvalidArgument",
+      );
+      const all = await withDeadline(client.readExactly(sid, 3), 5_000, "readExactly");
+      assert.equal(all === null ? null : text(all), "abc");
+      assert.equal(client.bufferedBytes(sid), 0);
+    } finally {
+      await client.stop();
+      await server.stop();
+    }
+  });
+
   it("refuses a readUntil limit that is not a positive integer", async () => {
     const server = new SharedTransport();
     const { port } = await server.listen("127.0.0.1", 0);
