@@ -51,6 +51,28 @@ import {
 } from "./transport.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const noop = (): void => {};
+
+/**
+ * A signal aborted by either of two, and the call that unhooks it (`AbortSignal.any` is missing
+ * before Node 20.3; unhooking keeps a long-lived caller's signal from collecting listeners).
+ */
+function eitherSignal(a: AbortSignal, b: AbortSignal): [AbortSignal, () => void] {
+  const both = new AbortController();
+  const onA = () => both.abort(a.reason);
+  const onB = () => both.abort(b.reason);
+  const unhook = () => {
+    a.removeEventListener("abort", onA);
+    b.removeEventListener("abort", onB);
+  };
+  if (a.aborted) onA();
+  else if (b.aborted) onB();
+  else {
+    a.addEventListener("abort", onA, { once: true });
+    b.addEventListener("abort", onB, { once: true });
+  }
+  return [both.signal, unhook];
+}
 
 interface Waiter {
   resolve(): void;
@@ -354,6 +376,9 @@ export class SharedTransport implements Transport {
     this.start();
     const stopping = new AbortController();
     this.#connecting.add(stopping);
+    const [signal, unhook] = options.signal
+      ? eitherSignal(options.signal, stopping.signal)
+      : [stopping.signal, noop];
     const c = this.#config;
     let conn: RawConn;
     try {
@@ -363,9 +388,7 @@ export class SharedTransport implements Transport {
         port,
         tls,
         timeoutMs: options.timeoutMs ?? c.connectTimeoutMs,
-        signal: options.signal
-          ? AbortSignal.any([options.signal, stopping.signal])
-          : stopping.signal,
+        signal,
         noDelay: c.noDelay,
         keepAlive: c.keepAlive,
         keepAliveDelayMs: c.keepAliveDelayMs,
@@ -380,6 +403,7 @@ export class SharedTransport implements Transport {
       throw error;
     } finally {
       this.#connecting.delete(stopping);
+      unhook();
     }
     if (stopping.signal.aborted) {
       // `stop` ran while the socket was connecting: a session now would outlive the transport.

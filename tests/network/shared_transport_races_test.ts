@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { availableAdapters } from "../../network/adapters.ts";
 import { SharedTransport } from "../../network/shared_transport.ts";
 import { TransportError } from "../../network/transport.ts";
@@ -68,6 +69,17 @@ for (const runtime of availableAdapters()) {
       assert.equal(outcome.code, "Aborted");
       assert.equal(pair.client.getStats().sessionsCurrent, 0);
       assert.deepEqual(pair.client.sessionIds(), []);
+    });
+
+    it("leaves no listener on a long-lived AbortSignal after connects", async () => {
+      await using pair = await echoPair(runtime);
+      const controller = new AbortController();
+      for (let i = 0; i < 3; i++) {
+        await pair.client.connect("127.0.0.1", pair.listener.port, "none", {
+          signal: controller.signal,
+        });
+      }
+      assert.equal(getEventListeners(controller.signal, "abort").length, 0);
     });
 
     it("holds maxSessions against concurrent connects", async () => {
