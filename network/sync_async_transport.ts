@@ -563,7 +563,8 @@ export class SyncAsyncTransport implements Transport {
     options?: ConnectOptions,
   ): Promise<SessionId> {
     const sid = await this.#base.connect(host, port, tlsMode, options);
-    this.#state(sid);
+    // Closed already (inside onConnect): a fresh state would wait for a close that came and went.
+    if (!this.#ended.has(sid)) this.#state(sid);
     return sid;
   }
 

@@ -57,6 +57,31 @@ for (const runtime of availableAdapters()) {
   });
 }
 
+for (const runtime of availableAdapters()) {
+  describe(`SyncAsyncTransport, a session closed inside onConnect, on the ${runtime} adapter`, () => {
+    it("reads on it end (null) instead of waiting forever", async () => {
+      const server = new SharedTransport({ runtime });
+      const { port } = await server.listen("127.0.0.1", 0);
+      const client = new SyncAsyncTransport(new SharedTransport({ runtime }), {
+        defaultReadMode: "pull",
+      });
+      const closed = deferred<void>("client session closed");
+      client.setCallbacks({
+        onConnect: (sid) => client.abort(sid),
+        onClose: () => closed.resolve(),
+      });
+      try {
+        const sid = await client.connect("127.0.0.1", port);
+        await closed.wait(5_000);
+        assert.equal(await withDeadline(client.receive(sid), 5_000, "receive"), null);
+      } finally {
+        await client.stop();
+        await server.stop();
+      }
+    });
+  });
+}
+
 describe("SyncAsyncTransport argument checks", () => {
   it("refuses a fractional receive maxBytes (it broke the buffer's byte count)", async () => {
     const server = new SharedTransport();
