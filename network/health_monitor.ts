@@ -241,7 +241,8 @@ export class HealthMonitor {
       clearTimeout(timer);
       e.checking = false;
     }
-    if (!this.#entries.has(sid)) return e.state;
+    // Stopped meanwhile, or stopped and started again: this result belongs to no current entry.
+    if (this.#entries.get(sid) !== e) return e.state;
     if (ok) this.recordSuccess(sid, Date.now() - started);
     else this.recordFailure(sid);
     return e.state;
