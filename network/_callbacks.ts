@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TransportCallbacks } from "./transport.ts";
+import { type CloseReason, type TransportCallbacks, TransportError } from "./transport.ts";
 
 const noop = (): void => {};
 
@@ -21,6 +21,20 @@ export class CallbackSet {
   /** Called for errors not tied to one call. */
   onError: NonNullable<TransportCallbacks["onError"]> = noop;
 
+  /**
+   * Calls `onClose`. The session is gone either way, so a throw goes to `onError` instead of
+   * into the adapter or `stop()`; returns false when it threw.
+   */
+  close(sid: number, reason: CloseReason, error?: TransportError): boolean {
+    try {
+      this.onClose(sid, reason, error);
+      return true;
+    } catch (thrown) {
+      this.onError(callbackThrew("onClose", sid, thrown), sid);
+      return false;
+    }
+  }
+
   /** Replaces every callback; absent ones become no-ops. */
   replace(callbacks: TransportCallbacks): void {
     this.onAccept = callbacks.onAccept ?? noop;
@@ -29,4 +43,9 @@ export class CallbackSet {
     this.onClose = callbacks.onClose ?? noop;
     this.onError = callbacks.onError ?? noop;
   }
+}
+
+/** The error that reports a user callback (`name`) that threw for session `sid`. */
+export function callbackThrew(name: string, sid: number, cause: unknown): TransportError {
+  return new TransportError("Io", `${name} callback of session ${sid} threw`, { cause, sid });
 }

@@ -30,7 +30,7 @@ import {
   sessionLimitReached,
   sessionNotFound,
 } from "./_util.ts";
-import { CallbackSet } from "./_callbacks.ts";
+import { CallbackSet, callbackThrew } from "./_callbacks.ts";
 import { getAdapter } from "./adapters.ts";
 import {
   type Capabilities,
@@ -300,10 +300,7 @@ export class SharedTransport implements Transport {
   /** A throwing `onData` must not kill the read loop (Deno) or the process (Node): close the session. */
   #callbackFailed(s: Session, error: unknown, name: string): TransportError {
     this.#stats.errors++;
-    const failure = new TransportError("Io", `${name} callback of session ${s.sid} threw`, {
-      cause: error,
-      sid: s.sid,
-    });
+    const failure = callbackThrew(name, s.sid, error);
     this.#closeSession(s, "error", failure, false);
     if (name !== "onConnect") this.#callbacks.onError(failure, s.sid);
     return failure;
@@ -334,17 +331,7 @@ export class SharedTransport implements Transport {
       for (const w of waiters) w.reject(error);
     }
     try {
-      this.#callbacks.onClose(s.sid, reason, s.error);
-    } catch (error) {
-      // The session is gone either way; a throw here would escape into the adapter or `stop`.
-      this.#stats.errors++;
-      this.#callbacks.onError(
-        new TransportError("Io", `onClose callback of session ${s.sid} threw`, {
-          cause: error,
-          sid: s.sid,
-        }),
-        s.sid,
-      );
+      if (!this.#callbacks.close(s.sid, reason, s.error)) this.#stats.errors++;
     } finally {
       if (this.#sessions.size === 0 && this.#allClosed) {
         const done = this.#allClosed;

@@ -32,7 +32,7 @@ import {
   sessionLimitReached,
   sessionNotFound,
 } from "./_util.ts";
-import { CallbackSet } from "./_callbacks.ts";
+import { CallbackSet, callbackThrew } from "./_callbacks.ts";
 import { getAdapter } from "./adapters.ts";
 import {
   type Capabilities,
@@ -195,10 +195,7 @@ export class SharedUdpTransport implements Transport {
   #callbackFailed(s: UdpSession, error: unknown, name: string): TransportError {
     this.#stats.errors++;
     this.#end(s, "error");
-    const failure = new TransportError("Io", `${name} callback of session ${s.sid} threw`, {
-      cause: error,
-      sid: s.sid,
-    });
+    const failure = callbackThrew(name, s.sid, error);
     if (name !== "onConnect") this.#callbacks.onError(failure, s.sid);
     return failure;
   }
@@ -353,18 +350,7 @@ export class SharedUdpTransport implements Transport {
       s.socket.raw = null;
     }
     this.#stats.closed++;
-    try {
-      this.#callbacks.onClose(s.sid, reason);
-    } catch (error) {
-      this.#stats.errors++;
-      this.#callbacks.onError(
-        new TransportError("Io", `onClose callback of session ${s.sid} threw`, {
-          cause: error,
-          sid: s.sid,
-        }),
-        s.sid,
-      );
-    }
+    if (!this.#callbacks.close(s.sid, reason)) this.#stats.errors++;
   }
 
   /** Forgets a session (and closes its socket when it was connected). */
