@@ -91,7 +91,10 @@ export interface RunResult {
   timedOut: boolean;
   /** True when the abort signal ended the process. */
   aborted: boolean;
-  /** Which streams were cut at `maxOutputBytes`. */
+  /**
+   * Which streams were cut: at `maxOutputBytes`, or because the stream was still open 200 ms
+   * after the process exited (a background grandchild holding it) and reading stopped there.
+   */
   truncated: { stdout: boolean; stderr: boolean };
   /** Wall time from spawn to exit, in milliseconds. */
   durationMs: number;
@@ -156,6 +159,8 @@ async function capture(
       if (next === null) {
         // Abandon the pending read rather than cancel it: cancelling Node's adapted streams
         // raises an uncatchable AbortError on Deno, and the read ends with the grandchild.
+        // What the pipe still brings is not read, so the capture may be incomplete: say so.
+        out.truncated = true;
         break;
       }
       const { done, value } = next;

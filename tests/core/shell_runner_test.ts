@@ -137,6 +137,8 @@ for (const p of availablePlatforms()) {
         );
         const orphan = Number(r.stdout.trim());
         assert.ok(orphan > 0);
+        // Reading stopped while the grandchild still held the pipe: the result says so.
+        assert.deepEqual(r.truncated, { stdout: true, stderr: true });
         await runner.run("kill", ["-KILL", String(orphan)]);
       }));
 
