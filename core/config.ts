@@ -374,7 +374,7 @@ export interface ConfigLoaderOptions {
   envPrefix?: string | false;
   /** The environment to read overrides from; default the process's. */
   env?: Record<string, string>;
-  /** Quiet time after the last file event before reloading; default 100 ms. */
+  /** Quiet time after the last file event before reloading; default 100 ms, at most 2^31-1. */
   debounceMs?: number;
   /** Where reload failures are logged; default the process-wide logger. */
   logger?: Logger;
@@ -436,8 +436,9 @@ export class ConfigLoader implements Disposable {
     this.#prefix = options.envPrefix ?? "IORA";
     this.#env = options.env;
     this.#debounce = options.debounceMs ?? 100;
-    if (!(this.#debounce >= 0)) {
-      throw new ConfigError("InvalidOption", "debounceMs must be >= 0");
+    // Runtimes run a setTimeout beyond 2^31-1 ms after 1 ms: a longer debounce would be none.
+    if (!(this.#debounce >= 0 && this.#debounce <= 2 ** 31 - 1)) {
+      throw new ConfigError("InvalidOption", "debounceMs must be between 0 and 2^31-1");
     }
     this.#logger = options.logger;
   }

@@ -115,6 +115,14 @@ describe("ConfigLoader", () => {
     assert.equal(Object.isFrozen(defaults.server), false, "the caller's defaults stay mutable");
   });
 
+  it("refuses a debounce no runtime timer can wait (negative, NaN, beyond 2^31-1 ms)", () => {
+    for (const debounceMs of [-1, NaN, Infinity, 2 ** 31]) {
+      assert.throws(() => new ConfigLoader({ env: {}, debounceMs }), ConfigError, `${debounceMs}`);
+    }
+    using loader = new ConfigLoader({ env: {}, debounceMs: 0 });
+    assert.ok(loader);
+  });
+
   it("applies environment overrides with the documented scheme", () => {
     const loader = new ConfigLoader({
       defaults: '[log]\nlevel = "info"\n',
