@@ -5,6 +5,7 @@
  * @module
  */
 import { IoraError } from "./errors.ts";
+import { timerDelay } from "./_timer_delay.ts";
 
 /** Stable codes of {@linkcode BlockingQueueError}. */
 export type BlockingQueueErrorCode = "InvalidArgument";
@@ -71,9 +72,6 @@ const EMPTY: DequeueResult<never> = Object.freeze({
   value: undefined,
   reason: "empty",
 });
-
-/** The longest delay a runtime's setTimeout honours. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 // Settled promises are immutable, so every fast-path call can share one.
 const QUEUED: Promise<boolean> = Promise.resolve(true);
@@ -446,7 +444,7 @@ export class BlockingQueue<T> implements AsyncIterable<T> {
       let left = timeoutMs;
       const expire = (): void => {
         if (left > 0) {
-          const step = Math.min(left, MAX_TIMER_DELAY);
+          const step = timerDelay(left);
           left -= step;
           timer = setTimeout(expire, step);
           return;

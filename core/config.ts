@@ -31,6 +31,7 @@ import { IoraError } from "./errors.ts";
 import { defaultLogger, type Logger } from "./logger.ts";
 import { platform } from "./platform/mod.ts";
 import type { Watcher } from "./platform/mod.ts";
+import { MAX_TIMER_DELAY } from "./_timer_delay.ts";
 
 /** A configuration value as TOML produces it (dates are `Date` objects). */
 export type ConfigValue =
@@ -436,8 +437,8 @@ export class ConfigLoader implements Disposable {
     this.#prefix = options.envPrefix ?? "IORA";
     this.#env = options.env;
     this.#debounce = options.debounceMs ?? 100;
-    // Runtimes run a setTimeout beyond 2^31-1 ms after 1 ms: a longer debounce would be none.
-    if (!(this.#debounce >= 0 && this.#debounce <= 2 ** 31 - 1)) {
+    // A longer debounce would be capped, and a capped reload waits less than was asked.
+    if (!(this.#debounce >= 0 && this.#debounce <= MAX_TIMER_DELAY)) {
       throw new ConfigError("InvalidOption", "debounceMs must be between 0 and 2^31-1");
     }
     this.#logger = options.logger;

@@ -21,6 +21,7 @@
  */
 import { IoraError } from "./errors.ts";
 import { platform } from "./platform/mod.ts";
+import { timerDelay } from "./_timer_delay.ts";
 
 /** Why an entry left the cache. */
 export type EvictionReason = "expired" | "capacity" | "deleted" | "cleared";
@@ -142,8 +143,7 @@ export class ExpiringCache<K, V> implements Disposable {
       Math.max(1000, Math.min(this.#ttl, 60_000));
     if (!(sweep >= 0)) throw new ExpiringCacheError("sweepIntervalMs must be >= 0");
     if (sweep > 0 && Number.isFinite(sweep)) {
-      // Capped: runtimes run an interval beyond 2^31-1 ms every millisecond.
-      this.#timer = setInterval(() => this.purgeExpired(), Math.min(sweep, 2 ** 31 - 1));
+      this.#timer = setInterval(() => this.purgeExpired(), timerDelay(sweep));
       try {
         platform().unrefTimer(this.#timer);
       } catch { /* a fake timer (mock.timers) has nothing to unref */ }

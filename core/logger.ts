@@ -27,6 +27,7 @@
 import { IoraError } from "./errors.ts";
 import { platform } from "./platform/mod.ts";
 import type { FileHandle } from "./platform/mod.ts";
+import { timerDelay } from "./_timer_delay.ts";
 
 /** A log level, from the most verbose to the most severe. */
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
@@ -489,11 +490,10 @@ export class FileSink implements LogSink {
     this.#chunks.push(line);
     this.#buffered += line.length;
     if (this.#timer === undefined && this.#interval !== Infinity) {
-      // Capped: runtimes run a setTimeout beyond 2^31-1 ms after 1 ms.
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.#drain();
-      }, Math.min(this.#interval, 2 ** 31 - 1));
+      }, timerDelay(this.#interval));
     }
   }
 

@@ -19,6 +19,7 @@
 import { IoraError } from "./errors.ts";
 import { platform } from "./platform/mod.ts";
 import type { ChildProcessHandle } from "./platform/mod.ts";
+import { timerDelay } from "./_timer_delay.ts";
 
 /** Stable codes of {@linkcode ShellRunnerError}. */
 export type ShellRunnerErrorCode = "CommandNotAllowed" | "SpawnFailed" | "InvalidArgument";
@@ -190,14 +191,6 @@ function decode(captured: Captured): string {
     offset += c.length;
   }
   return new TextDecoder().decode(all);
-}
-
-/**
- * A delay a runtime's setTimeout honours: beyond 2^31-1 ms runtimes run the timer after 1 ms,
- * so longer delays are capped (about 24.8 days).
- */
-function timerDelay(ms: number): number {
-  return Math.min(ms, 2 ** 31 - 1);
 }
 
 function nonNegative(value: number | undefined, name: string, command: string): void {

@@ -20,6 +20,7 @@
 import { IoraError } from "./errors.ts";
 import { defaultLogger } from "./logger.ts";
 import { platform } from "./platform/mod.ts";
+import { timerDelay } from "./_timer_delay.ts";
 
 /** Stable codes of {@linkcode StateStoreError}. */
 export type StateStoreErrorCode = "CorruptFile" | "InvalidValue" | "Closed";
@@ -390,11 +391,10 @@ export class JsonFileStore extends StateStore implements AsyncDisposable {
     // no timer churn per set(), and a steady stream of changes still gets
     // written every `flushDelayMs` instead of never.
     if (this.#timer !== undefined || this.#delay === Infinity) return;
-    // Capped: runtimes run a setTimeout beyond 2^31-1 ms after 1 ms.
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.flush().catch((error) => this.#onFlushError(error));
-    }, Math.min(this.#delay, 2 ** 31 - 1));
+    }, timerDelay(this.#delay));
   }
 
   /** Writes the current content atomically; resolves once it is durable. */

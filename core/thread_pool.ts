@@ -9,14 +9,7 @@ import { IoraError } from "./errors.ts";
 import type { WireError, WireResult, WireTask } from "./_thread_pool_wire.ts";
 import { platform } from "./platform/mod.ts";
 import type { Platform, TimerHandle, WorkerHandle } from "./platform/mod.ts";
-
-/**
- * A delay a runtime's setTimeout honours: beyond 2^31-1 ms runtimes run the timer after 1 ms,
- * so longer delays are capped (about 24.8 days, the same as forever for a task).
- */
-function timerDelay(ms: number): number {
-  return Math.min(ms, 2 ** 31 - 1);
-}
+import { timerDelay } from "./_timer_delay.ts";
 
 /** Stable codes of {@linkcode ThreadPoolError}. */
 export type ThreadPoolErrorCode =

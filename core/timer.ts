@@ -23,6 +23,7 @@
 import { IoraError } from "./errors.ts";
 import { platform } from "./platform/mod.ts";
 import type { Platform, TimerHandle } from "./platform/mod.ts";
+import { timerDelay } from "./_timer_delay.ts";
 
 /** Stable codes of {@linkcode TimerError}. */
 export type TimerErrorCode =
@@ -143,8 +144,6 @@ const SLOT_SPACE = 2 ** 24;
 const GEN_SPACE = 2 ** 29;
 /** How long one runtime timer callback may keep running handlers that fell due meanwhile. */
 const FIRE_BUDGET_MS = 10;
-/** The longest delay a runtime's setTimeout honours. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
 /** The largest accepted `maxConcurrentTimers`: dead heap entries also hold slots. */
 const MAX_TIMERS = 8_000_000;
 
@@ -627,7 +626,7 @@ export class TimerService implements Disposable {
     this.#armedAt = deadline;
     // Capped: runtimes run a setTimeout beyond 2^31-1 ms after 1 ms, which woke the service
     // every millisecond; a capped wake-up finds nothing due and re-arms.
-    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, Math.ceil(deadline - this.#clock())));
+    const delay = timerDelay(Math.max(0, Math.ceil(deadline - this.#clock())));
     const handle = setTimeout(this.#fire, delay);
     this.#armed = handle;
     if (this.#unref) {
