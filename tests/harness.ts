@@ -160,6 +160,15 @@ export function deferred<T = void>(what = "an event"): Deferred<T> {
   };
 }
 
+/**
+ * Resolves once a runtime timer of `ms`, armed now, has fired. Runtime timers fire in deadline
+ * order, so a timer armed earlier with a shorter delay (such as the 1 ms that runtimes make of a
+ * delay beyond 2^31-1 ms) has fired by then: awaiting this shows such a timer did not exist.
+ */
+export function runtimeTimerFired(ms = 30): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** The directory of the repository's test fixtures, as a file URL. */
 export const fixturesUrl: URL = new URL("./fixtures/", import.meta.url);
 

@@ -6,7 +6,7 @@ import {
   ExpiringCache,
   ExpiringCacheError,
 } from "../../core/expiring_cache.ts";
-import { deferred } from "../harness.ts";
+import { runtimeTimerFired } from "../harness.ts";
 
 describe("ExpiringCache", () => {
   afterEach(() => mock.timers.reset());
@@ -116,9 +116,7 @@ describe("ExpiringCache", () => {
       onEvict: (key) => evicted.push(key),
     });
     cache.set("short", 1, 1);
-    const later = deferred("a 30 ms runtime timer");
-    setTimeout(() => later.resolve(), 30);
-    await later.wait();
+    await runtimeTimerFired();
     assert.deepEqual(evicted, []);
     assert.equal(cache.size, 1);
   });

@@ -13,7 +13,13 @@ import {
 } from "../../core/logger.ts";
 import { FileSystemError } from "../../core/errors.ts";
 import { platform, setPlatform } from "../../core/platform/mod.ts";
-import { availablePlatforms, deferred, tempDir, withPlatform } from "../harness.ts";
+import {
+  availablePlatforms,
+  deferred,
+  runtimeTimerFired,
+  tempDir,
+  withPlatform,
+} from "../harness.ts";
 
 const decoder = new TextDecoder();
 
@@ -214,9 +220,7 @@ for (const p of availablePlatforms()) {
         const path = dir.join("i.log");
         const sink = new FileSink({ path, flushIntervalMs: Infinity });
         sink.write({ time: Date.now(), level: "info", message: "held", fields: {} });
-        const later = deferred("a 30 ms runtime timer");
-        setTimeout(() => later.resolve(), 30);
-        await later.wait();
+        await runtimeTimerFired();
         assert.deepEqual(await readLines(path), []);
         await sink.close();
         assert.equal((await readLines(path)).length, 1);

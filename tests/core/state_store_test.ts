@@ -13,6 +13,7 @@ import {
   availablePlatforms,
   deferred,
   fixtureCommand,
+  runtimeTimerFired,
   tempDir,
   waitFor,
   withPlatform,
@@ -146,9 +147,7 @@ for (const p of availablePlatforms()) {
         const path = dir.join("never.json");
         const store = await JsonFileStore.open(path, { flushDelayMs: Infinity });
         store.set("a", "1");
-        const later = deferred("a 30 ms runtime timer");
-        setTimeout(() => later.resolve(), 30);
-        await later.wait();
+        await runtimeTimerFired();
         assert.equal(store.getStats().flushes, 0);
         assert.equal(store.dirty, true);
         await store.close();

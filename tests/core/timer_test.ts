@@ -8,7 +8,7 @@ import {
   TimerService,
   TimerServicePool,
 } from "../../core/timer.ts";
-import { deferred, fixtureCommand, withDeadline } from "../harness.ts";
+import { deferred, fixtureCommand, runtimeTimerFired, withDeadline } from "../harness.ts";
 import { platform } from "../../core/platform/mod.ts";
 
 /** A manual clock that moves together with the mocked setTimeout. */
@@ -453,9 +453,7 @@ describe("TimerService (real clock)", () => {
     using service = new TimerService({ unref: true });
     let ran = false;
     service.scheduleAfter(2 ** 31 + 1000, () => ran = true);
-    const later = deferred("a 30 ms runtime timer");
-    setTimeout(() => later.resolve(), 30);
-    await later.wait();
+    await runtimeTimerFired();
     assert.equal(ran, false);
     assert.equal(service.getStats().runtimeTimerFires, 0);
   });
