@@ -107,9 +107,14 @@ const noop = (): void => {};
 /** How many closed sessions still answer reads with null rather than `SessionNotFound`. */
 const ENDED_REMEMBERED = 4096;
 
-/** A fraction would leave a fractional byte count behind (and a read of a missing chunk). */
-function validMaxBytes(n: number): boolean {
-  return n === Number.POSITIVE_INFINITY || (Number.isInteger(n) && n >= 1);
+/**
+ * The error for a `maxBytes` that is not a positive integer or Infinity, else null (a fraction
+ * would leave a fractional byte count behind, and a read of a missing chunk).
+ */
+function invalidMaxBytes(n: number): TransportError | null {
+  return n === Number.POSITIVE_INFINITY || (Number.isInteger(n) && n >= 1)
+    ? null
+    : new TransportError("InvalidArgument", "maxBytes must be a positive integer or Infinity");
 }
 const encoder = new TextEncoder();
 
@@ -268,11 +273,8 @@ export class SyncAsyncTransport implements Transport {
     maxBytes: number = Number.POSITIVE_INFINITY,
     options: ReceiveOptions = {},
   ): Promise<Uint8Array | null> {
-    if (!validMaxBytes(maxBytes)) {
-      return Promise.reject(
-        new TransportError("InvalidArgument", "maxBytes must be a positive integer or Infinity"),
-      );
-    }
+    const invalid = invalidMaxBytes(maxBytes);
+    if (invalid) return Promise.reject(invalid);
     return this.#enqueue(sid, { kind: "receive", max: maxBytes }, options);
   }
 
@@ -322,12 +324,8 @@ export class SyncAsyncTransport implements Transport {
     if (s === undefined) throw sessionNotFound(sid);
     if (s.mode !== ReadMode.Pull) throw this.#conflict(sid);
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    if (!validMaxBytes(maxBytes)) {
-      throw new TransportError(
-        "InvalidArgument",
-        "maxBytes must be a positive integer or Infinity",
-      );
-    }
+    const invalid = invalidMaxBytes(maxBytes);
+    if (invalid) throw invalid;
     // Register the read before sending, so a fast reply cannot slip past it.
     const handle: ReadHandle = {};
     const reply = this.#enqueue(sid, { kind: "receive", max: maxBytes }, options, handle);
