@@ -18,16 +18,20 @@ function assertAborted(error: unknown): void {
 
 for (const runtime of availableAdapters()) {
   describe(`stop() racing listen/connect on the ${runtime} adapter`, () => {
-    it("TCP: a listen in flight when stop() runs binds nothing", async () => {
-      const server = new SharedTransport({ runtime });
-      try {
-        const pending = server.listen("127.0.0.1", 0);
-        await server.stop();
-        assertAborted(await outcome(pending));
-      } finally {
-        await server.stop();
-      }
-    });
+    for (
+      const [kind, Transport] of [["TCP", SharedTransport], ["UDP", SharedUdpTransport]] as const
+    ) {
+      it(`${kind}: a listen in flight when stop() runs binds nothing`, async () => {
+        const server = new Transport({ runtime });
+        try {
+          const pending = server.listen("127.0.0.1", 0);
+          await server.stop();
+          assertAborted(await outcome(pending));
+        } finally {
+          await server.stop();
+        }
+      });
+    }
 
     it("TCP: two concurrent stop() calls both finish", async () => {
       const server = new SharedTransport({ runtime });
@@ -40,17 +44,6 @@ for (const runtime of availableAdapters()) {
         assert.deepEqual(client.sessionIds(), []);
       } finally {
         await client.stop();
-        await server.stop();
-      }
-    });
-
-    it("UDP: a listen in flight when stop() runs binds nothing", async () => {
-      const server = new SharedUdpTransport({ runtime });
-      try {
-        const pending = server.listen("127.0.0.1", 0);
-        await server.stop();
-        assertAborted(await outcome(pending));
-      } finally {
         await server.stop();
       }
     });
