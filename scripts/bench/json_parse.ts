@@ -6,12 +6,13 @@
  * every value: V8's JSON.parse leaves objects built before a field changed representation (a
  * key holding 0 first, 1.5 later) on a deprecated shape that the first read migrates, so a
  * check that reads the value pays that migration, which JSON.parse alone defers to its caller.
- * Usage: `deno run -A scripts/bench/json_parse.ts` or
+ * Two rows per file take the byte path apart: its strict decode and JSON.parse without the
+ * limit walk, and TextDecoder alone. Usage: `deno run -A scripts/bench/json_parse.ts` or
  * `node npm/scripts/bench/json_parse.js` after the npm build.
  *
  * @module
  */
-import { parseJson } from "../../parsers/json.ts";
+import { decodeJsonBytes, parseJson } from "../../parsers/json.ts";
 import { corpus, mbps, mbpsPair, row } from "./_harness.ts";
 
 /** Reads every value once, as a consumer would; returns the number of leaves. */
@@ -38,6 +39,15 @@ for (const f of files) {
   );
   row(f, "JSON.parse(TextDecoder(bytes))", b.peer);
   row(f, "parseJson(bytes)", b.ours, b.peer);
+  // What the byte path costs without the limit walk (its strict decode and the engine's
+  // parse only), and what decoding alone costs: where the gap to the peer comes from.
+  const w = await mbpsPair(
+    bytes.length,
+    () => JSON.parse(td.decode(bytes)),
+    () => JSON.parse(decodeJsonBytes(bytes, false)),
+  );
+  row(f, "strict decode + JSON.parse, no walk", w.ours, w.peer);
+  row(f, "TextDecoder(bytes) alone", await mbps(bytes.length, () => td.decode(bytes)));
   const r = await mbpsPair(
     bytes.length,
     () => readAll(JSON.parse(text)),
