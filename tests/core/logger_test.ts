@@ -13,13 +13,7 @@ import {
 } from "../../core/logger.ts";
 import { FileSystemError } from "../../core/errors.ts";
 import { platform, setPlatform } from "../../core/platform/mod.ts";
-import {
-  availablePlatforms,
-  deferred,
-  runtimeTimerFired,
-  tempDir,
-  withPlatform,
-} from "../harness.ts";
+import { availablePlatforms, runtimeTimerFired, tempDir, withPlatform } from "../harness.ts";
 
 const decoder = new TextDecoder();
 
