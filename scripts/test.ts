@@ -26,6 +26,8 @@ export const TEST_PERMISSIONS: string[] = [
 const SYSTEM_TOOLS: Record<string, string> = {
   openssl: "openssl",
   curl: "curl",
+  nsd: "nsd",
+  dig: "dnsutils",
 };
 
 async function run(cmd: string, args: string[], options: { capture?: boolean; cwd?: URL } = {}) {
