@@ -9,8 +9,11 @@
  * `*_test.ts` except `*_deno_test.ts`), their fixtures and the benchmarks,
  * which package.json's `files` keeps out of the published package.
  *
- * Usage: `deno task build:npm [--bench]` (`--bench` also installs the
- * benchmark peers).
+ * Usage: `deno task build:npm [--bench] [--update-lock]` (`--bench` also
+ * installs the benchmark peers). Dependencies install with `npm ci` from the
+ * committed lockfile `scripts/npm-lock/package-lock.json` (with `--bench`,
+ * `scripts/npm-lock/bench/package-lock.json`), never resolved afresh;
+ * `--update-lock` resolves them with `npm install` and rewrites that lockfile.
  *
  * @module
  */
@@ -168,9 +171,62 @@ function checkDeclarations(library: string[]): void {
   }
 }
 
+/**
+ * The lockfiles the build installs from, one for each package.json it writes:
+ * the test build's, and the benchmark build's, which adds the peers.
+ */
+const LOCKFILES = {
+  test: new URL("scripts/npm-lock/package-lock.json", ROOT),
+  bench: new URL("scripts/npm-lock/bench/package-lock.json", ROOT),
+};
+
+async function npm(args: string[]): Promise<boolean> {
+  const { success } = await new Deno.Command("npm", {
+    args: [...args, "--no-audit", "--no-fund", "--loglevel=error"],
+    cwd: OUT,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  return success;
+}
+
+/**
+ * Installs the dependencies of `npm/` exactly as `lockfile` pins them (`npm ci`,
+ * which fails when package.json asks for something the lockfile does not
+ * hold). With `update`, resolves afresh (`npm install`) and writes the new
+ * lockfile back, for when a dependency changed.
+ */
+async function install(lockfile: URL, update: boolean): Promise<void> {
+  const local = new URL("package-lock.json", OUT);
+  const rel = lockfile.href.slice(ROOT.href.length);
+  if (update) {
+    // Without registry URLs: the lockfile pins versions and hashes, not where they came from.
+    if (!(await npm(["install", "--omit-lockfile-registry-resolved"]))) {
+      throw new Error("npm install in npm/ failed");
+    }
+    await Deno.mkdir(new URL(".", lockfile), { recursive: true });
+    await Deno.copyFile(local, lockfile);
+    console.log(`wrote ${rel}`);
+    return;
+  }
+  try {
+    await Deno.copyFile(lockfile, local);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Error(`${rel} is missing: run \`deno task build:npm --update-lock\` and commit it`);
+  }
+  if (!(await npm(["ci"]))) {
+    throw new Error(
+      `npm ci in npm/ failed; if a dependency changed, run ` +
+        `\`deno task build:npm${lockfile === LOCKFILES.bench ? " --bench" : ""} --update-lock\` ` +
+        `and commit ${rel}`,
+    );
+  }
+}
+
 /** Builds `npm/`; resolves with the list of compiled test files (relative to `npm/`). */
 export async function buildNpm(
-  options: { bench?: boolean; install?: boolean } = {},
+  options: { bench?: boolean; install?: boolean; updateLock?: boolean } = {},
 ): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as DenoConfig;
   await Deno.remove(OUT, { recursive: true }).catch(() => {});
@@ -263,14 +319,7 @@ export async function buildNpm(
   }
 
   if (options.install ?? true) {
-    const npm = new Deno.Command("npm", {
-      args: ["install", "--no-audit", "--no-fund", "--loglevel=error"],
-      cwd: OUT,
-      stdout: "inherit",
-      stderr: "inherit",
-    });
-    const { success } = await npm.output();
-    if (!success) throw new Error("npm install in npm/ failed");
+    await install(options.bench ? LOCKFILES.bench : LOCKFILES.test, options.updateLock ?? false);
     checkDeclarations(library);
   }
   return tests.map((f) => f.replace(/\.ts$/, ".js"));
@@ -278,7 +327,10 @@ export async function buildNpm(
 
 if (import.meta.main) {
   const started = performance.now();
-  const tests = await buildNpm({ bench: Deno.args.includes("--bench") });
+  const tests = await buildNpm({
+    bench: Deno.args.includes("--bench"),
+    updateLock: Deno.args.includes("--update-lock"),
+  });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(`npm/ built in ${seconds} s (${tests.length} test files for Node)`);
 }

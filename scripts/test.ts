@@ -4,7 +4,11 @@
  * and ends with one line `N passed, N failed` over both runtimes.
  *
  * Usage: `deno task test [path-filter ...]` — filters (substrings of test
- * file paths) narrow both runs, for working on one area.
+ * file paths) narrow both runs, for working on one area. Filters that match
+ * no test file fail the run rather than widen it to the whole suite.
+ *
+ * Both runtimes count the same unit: a test case (`it()`/`test()`), never a
+ * `describe()`; the counts come from each runner's JUnit report.
  *
  * @module
  */
@@ -81,39 +85,137 @@ async function provision(): Promise<void> {
   if (!install.success) throw new Error(`apt-get install ${missing.join(" ")} failed`);
 }
 
-/** Reads Deno's closing `ok | 12 passed (30 steps) | 0 failed (1 step)` line. */
-export function denoCounts(output: string): { passed: number; failed: number } | null {
-  const line = output.split("\n").reverse().find((l) => /^(ok|FAILED) \| \d+ passed/.test(l));
-  if (!line) return null;
-  const count = (re: RegExp) => {
-    const m = re.exec(line);
-    return m ? Number(m[1]) + Number(m[2] ?? 0) : 0;
-  };
-  return {
-    passed: count(/(\d+) passed(?: \((\d+) steps?\))?/),
-    failed: count(/(\d+) failed(?: \((\d+) steps?\))?/),
-  };
+/** Passed and failed test cases of one runner. */
+export interface Counts {
+  passed: number;
+  failed: number;
 }
 
-/** Reads the `ℹ pass N` / `ℹ fail N` (or TAP `# pass N`) summary of `node --test`. */
-export function nodeCounts(output: string): { passed: number; failed: number } | null {
-  const pass = /^[ℹ#] pass (\d+)/m.exec(output);
-  const fail = /^[ℹ#] fail (\d+)/m.exec(output);
-  if (!pass || !fail) return null;
-  return { passed: Number(pass[1]), failed: Number(fail[1]) };
+const ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+
+function unescapeXml(text: string): string {
+  return text.replace(
+    /&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-f]+);/gi,
+    (_m, e: string) =>
+      e[0] === "#"
+        ? String.fromCodePoint(
+          e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : Number(e.slice(1)),
+        )
+        : ENTITIES[e.toLowerCase()],
+  );
+}
+
+interface JunitCase {
+  name: string;
+  failed: boolean;
+  skipped: boolean;
+}
+
+/** The `<testcase>` elements of a JUnit report, in order, with their outcome. */
+function junitCases(xml: string): JunitCase[] {
+  const cases: JunitCase[] = [];
+  const tag = /<testcase\b([^>]*?)(\/?)>/g;
+  for (let m = tag.exec(xml); m; m = tag.exec(xml)) {
+    const name = unescapeXml(/\bname="([^"]*)"/.exec(m[1])?.[1] ?? "");
+    let body = "";
+    if (m[2] !== "/") {
+      const end = xml.indexOf("</testcase>", tag.lastIndex);
+      body = xml.slice(tag.lastIndex, end < 0 ? xml.length : end);
+    }
+    cases.push({
+      name,
+      failed: /<(failure|error)\b/.test(body) || /\bfailure="/.test(m[1]),
+      skipped: /<skipped\b/.test(body),
+    });
+  }
+  return cases;
+}
+
+/**
+ * Counts test cases in Deno's JUnit report (`deno test --junit-path`) the way
+ * Node counts them: every `it()`/`test()` that runs a body is one case, a
+ * `describe()` is none. Deno runs node:test's `describe` as a test and its
+ * `it`s as steps, and lists both as `<testcase>`, steps under their full
+ * path (`suite > inner > case`); a case whose path prefixes another is a
+ * suite, not counted. A suite that failed with no failed case inside (a hook
+ * threw) counts as one failure.
+ */
+export function denoCounts(junit: string): Counts | null {
+  if (!/<testsuites\b/.test(junit)) return null;
+  const cases = junitCases(junit);
+  const parents = new Set<string>();
+  for (const c of cases) {
+    const parts = c.name.split(" > ");
+    for (let i = 1; i < parts.length; i++) parents.add(parts.slice(0, i).join(" > "));
+  }
+  const failedLeaves = new Set<string>();
+  let passed = 0;
+  let failed = 0;
+  for (const c of cases) {
+    if (parents.has(c.name) || c.skipped) continue;
+    if (c.failed) {
+      failed++;
+      failedLeaves.add(c.name);
+    } else passed++;
+  }
+  for (const c of cases) {
+    if (!c.failed || !parents.has(c.name)) continue;
+    const inside = [...failedLeaves].some((leaf) => leaf.startsWith(`${c.name} > `));
+    if (!inside) failed++;
+  }
+  return { passed, failed };
+}
+
+/**
+ * Counts test cases in Node's JUnit report (`--test-reporter=junit`): Node
+ * writes a test with subtests, like a `describe`, as a `<testsuite>`, so the
+ * `<testcase>` elements are exactly the cases that ran a body.
+ */
+export function nodeCounts(junit: string): Counts | null {
+  if (!/<testsuites\b/.test(junit)) return null;
+  let passed = 0;
+  let failed = 0;
+  for (const c of junitCases(junit)) {
+    if (c.skipped) continue;
+    if (c.failed) failed++;
+    else passed++;
+  }
+  // A suite whose hook failed has no failed case of its own.
+  if (failed === 0 && /<testsuite\b[^>]*\bfailures="[1-9]/.test(junit)) failed = 1;
+  return { passed, failed };
 }
 
 /** Keeps the paths containing any of the filters (all of them when there is none). */
-function matching(paths: string[], filters: string[]): string[] {
+export function matching(paths: string[], filters: string[]): string[] {
   return paths.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+}
+
+async function readReport(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return "";
+  }
 }
 
 async function main(): Promise<number> {
   const filters = Deno.args;
+  const denoTests = matching(
+    (await walk(new URL("tests/", ROOT), [], "tests/")).filter((f) => f.endsWith("_test.ts"))
+      .sort(),
+    filters,
+  );
+  // An empty list would make either runner run everything it finds: a typo must not pass.
+  if (denoTests.length === 0) {
+    console.error(`no test file matches ${filters.map((f) => JSON.stringify(f)).join(", ")}`);
+    console.log("0 passed, 1 failed");
+    return 1;
+  }
   await provision();
   let passed = 0;
   let failed = 0;
   let broken = false;
+  const reports = await Deno.makeTempDir({ prefix: "iora-test-" });
 
   // The build comes first: the Deno run includes a test of the package from a real Node process.
   console.log("== npm build ==");
@@ -121,44 +223,53 @@ async function main(): Promise<number> {
   const nodeTests = matching(compiled, filters);
 
   console.log("== Deno ==");
-  const denoTests = matching(
-    (await walk(new URL("tests/", ROOT), [], "tests/")).filter((f) => f.endsWith("_test.ts"))
-      .sort(),
-    filters,
-  );
+  const denoReport = `${reports}/deno.xml`;
   const deno = await run(Deno.execPath(), [
     "test",
     ...TEST_PERMISSIONS,
     "--parallel",
+    `--junit-path=${denoReport}`,
     ...denoTests,
   ]);
-  const d = denoCounts(deno.output);
+  const d = denoCounts(await readReport(denoReport));
   if (d) {
     passed += d.passed;
     failed += d.failed;
   }
   if (!deno.success || !d) broken = true;
 
-  console.log("== Node ==");
-  const node = await run("node", [
-    "--test",
-    "--test-reporter=spec",
-    "--test-concurrency=2",
-    ...nodeTests,
-  ], {
-    cwd: new URL("npm/", ROOT),
-  });
-  const n = nodeCounts(node.output);
-  if (n) {
-    passed += n.passed;
-    failed += n.failed;
+  let n: Counts | null = null;
+  if (nodeTests.length === 0) {
+    console.log("== Node: no runtime-neutral test file matches ==");
+  } else {
+    console.log("== Node ==");
+    const nodeReport = `${reports}/node.xml`;
+    const node = await run("node", [
+      "--test",
+      "--test-reporter=spec",
+      "--test-reporter-destination=stdout",
+      "--test-reporter=junit",
+      `--test-reporter-destination=${nodeReport}`,
+      "--test-concurrency=2",
+      ...nodeTests,
+    ], {
+      cwd: new URL("npm/", ROOT),
+    });
+    n = nodeCounts(await readReport(nodeReport));
+    if (n) {
+      passed += n.passed;
+      failed += n.failed;
+    }
+    if (!node.success || !n) broken = true;
   }
-  if (!node.success || !n) broken = true;
+  await Deno.remove(reports, { recursive: true }).catch(() => {});
 
   if (broken && failed === 0) failed = 1; // a runner that crashed counts as a failure
+  const summary = (c: Counts | null, ran: boolean) =>
+    c ? `${c.passed} passed, ${c.failed} failed` : ran ? "no summary" : "not run";
   console.log(
-    `\nDeno: ${d ? `${d.passed} passed, ${d.failed} failed` : "no summary"}; ` +
-      `Node: ${n ? `${n.passed} passed, ${n.failed} failed` : "no summary"}`,
+    `\nTest cases (it/test, not describe): Deno: ${summary(d, true)}; ` +
+      `Node: ${summary(n, nodeTests.length > 0)}`,
   );
   console.log(`${passed} passed, ${failed} failed`);
   return broken || failed > 0 ? 1 : 0;
