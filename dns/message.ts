@@ -1,0 +1,1204 @@
+/**
+ * The DNS wire format (RFC 1035, 3596, 2782, 3403, 6891): header, question
+ * and the three record sections, with typed records for A, NS, CNAME, SOA,
+ * PTR, MX, TXT, AAAA, SRV, NAPTR and OPT (EDNS0) and a generic record for
+ * any other type.
+ *
+ * The decoder is hardened for hostile input: compression pointers must point
+ * strictly backwards (so a chain always ends) and are also hop-limited, every
+ * length is bounds-checked, labels are at most 63 octets and names at most
+ * 255, and a malformed message raises a {@linkcode DnsMessageError} carrying
+ * the offset of the fault — never another exception, never a hang.
+ *
+ * Names are in presentation form without the trailing dot (`"example.com"`,
+ * the root is `""`); octets that are not printable ASCII, `.` and `\` inside a
+ * label are written as `\DDD` / `\.` / `\\`, as `dig` does.
+ *
+ * @example
+ * ```ts
+ * import { decodeMessage, DnsType, encodeQuery } from "./message.ts";
+ * const bytes = encodeQuery(0x1234, { name: "example.com", type: DnsType.A });
+ * const msg = decodeMessage(bytes);
+ * console.log(msg.questions[0].name); // "example.com"
+ * ```
+ *
+ * @module
+ */
+import { IoraError } from "../core/errors.ts";
+
+/**
+ * Record types this codec knows by name (RFC 1035, 3596, 2782, 3403, 6891).
+ *
+ * @example
+ * ```ts
+ * import { DnsType } from "./message.ts";
+ * console.log(DnsType.SRV); // 33
+ * ```
+ */
+export const DnsType = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  NAPTR: 35,
+  OPT: 41,
+  ANY: 255,
+} as const;
+
+/**
+ * A record type value: one of {@linkcode DnsType} or any other 16-bit number.
+ *
+ * @example
+ * ```ts
+ * import { DnsType, type DnsTypeValue } from "./message.ts";
+ * const t: DnsTypeValue = DnsType.MX;
+ * ```
+ */
+export type DnsTypeValue = number;
+
+/**
+ * Response codes (RFC 1035 §4.1.1).
+ *
+ * @example
+ * ```ts
+ * import { DnsRcode } from "./message.ts";
+ * console.log(DnsRcode.NXDomain); // 3
+ * ```
+ */
+export const DnsRcode = {
+  NoError: 0,
+  FormErr: 1,
+  ServFail: 2,
+  NXDomain: 3,
+  NotImp: 4,
+  Refused: 5,
+} as const;
+
+/** The class IN. */
+const CLASS_IN = 1;
+
+/**
+ * A malformed message (decoding) or an unencodable one (encoding). `offset`
+ * is the byte position of the fault in the input (−1 when encoding).
+ *
+ * @example
+ * ```ts
+ * import { decodeMessage, DnsMessageError } from "./message.ts";
+ * try {
+ *   decodeMessage(new Uint8Array(3));
+ * } catch (e) {
+ *   if (e instanceof DnsMessageError) console.log(e.code, e.offset);
+ * }
+ * ```
+ */
+export class DnsMessageError extends IoraError {
+  /** `"Malformed"` for input that cannot be decoded, `"Unencodable"` for values that cannot be encoded. */
+  declare readonly code: "Malformed" | "Unencodable";
+  /** Byte offset of the fault in the decoded input, −1 for encoding faults. */
+  readonly offset: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param code `"Malformed"` or `"Unencodable"`
+   * @param message what is wrong
+   * @param offset where, in the input
+   */
+  constructor(code: "Malformed" | "Unencodable", message: string, offset: number) {
+    super(code, offset >= 0 ? `${message} (at offset ${offset})` : message);
+    this.offset = offset;
+  }
+}
+
+/**
+ * The fixed header of a message (RFC 1035 §4.1.1, plus AD/CD of RFC 4035).
+ *
+ * @example
+ * ```ts
+ * import type { DnsHeader } from "./message.ts";
+ * const h: Partial<DnsHeader> = { id: 1, rd: true };
+ * ```
+ */
+export interface DnsHeader {
+  /** Query id. */
+  id: number;
+  /** True for a response. */
+  qr: boolean;
+  /** Operation code (0 = QUERY). */
+  opcode: number;
+  /** Authoritative answer. */
+  aa: boolean;
+  /** Truncated. */
+  tc: boolean;
+  /** Recursion desired. */
+  rd: boolean;
+  /** Recursion available. */
+  ra: boolean;
+  /** Authentic data. */
+  ad: boolean;
+  /** Checking disabled. */
+  cd: boolean;
+  /** Response code (low 4 bits; EDNS0 extends it, see {@linkcode DnsMessage.rcode}). */
+  rcode: number;
+}
+
+/**
+ * A question: name, type and class (IN by default).
+ *
+ * @example
+ * ```ts
+ * import { DnsType, type DnsQuestion } from "./message.ts";
+ * const q: DnsQuestion = { name: "_sip._udp.example.com", type: DnsType.SRV };
+ * ```
+ */
+export interface DnsQuestion {
+  /** Owner name, presentation form without the trailing dot. */
+  name: string;
+  /** Record type. */
+  type: DnsTypeValue;
+  /** Class; 1 (IN) when omitted. */
+  class?: number;
+}
+
+/**
+ * Fields every record has.
+ *
+ * @example
+ * ```ts
+ * import type { DnsRecordBase } from "./message.ts";
+ * const b: DnsRecordBase = { name: "a.test", type: 1, class: 1, ttl: 60 };
+ * ```
+ */
+export interface DnsRecordBase {
+  /** Owner name. */
+  name: string;
+  /** Record type number. */
+  type: number;
+  /** Class (1 = IN). */
+  class: number;
+  /** Time to live, seconds. */
+  ttl: number;
+}
+
+/**
+ * An IPv4 address record.
+ *
+ * @example
+ * ```ts
+ * import type { ARecord } from "./message.ts";
+ * const r: ARecord = { kind: "A", name: "a.test", type: 1, class: 1, ttl: 60, address: "192.0.2.1" };
+ * ```
+ */
+export interface ARecord extends DnsRecordBase {
+  /** Discriminant. */
+  kind: "A";
+  /** Dotted-quad address. */
+  address: string;
+}
+/**
+ * An IPv6 address record (RFC 3596).
+ *
+ * @example
+ * ```ts
+ * import type { AaaaRecord } from "./message.ts";
+ * const r: AaaaRecord = { kind: "AAAA", name: "a.test", type: 28, class: 1, ttl: 60, address: "2001:db8::1" };
+ * ```
+ */
+export interface AaaaRecord extends DnsRecordBase {
+  /** Discriminant. */
+  kind: "AAAA";
+  /** Address in RFC 5952 form. */
+  address: string;
+}
+/**
+ * NS, CNAME and PTR: a record whose data is one domain name.
+ *
+ * @example
+ * ```ts
+ * import type { NameRecord } from "./message.ts";
+ * const r: NameRecord = { kind: "CNAME", name: "www.test", type: 5, class: 1, ttl: 60, target: "test" };
+ * ```
+ */
+export interface NameRecord extends DnsRecordBase {
+  /** Discriminant. */
+  kind: "NS" | "CNAME" | "PTR";
+  /** The name the record holds. */
+  target: string;
+}
+/**
+ * A mail exchange.
+ *
+ * @example
+ * ```ts
+ * import type { MxRecord } from "./message.ts";
+ * const r: MxRecord = { kind: "MX", name: "test", type: 15, class: 1, ttl: 60, priority: 10, exchange: "mx.test" };
+ * ```
+ */
+export interface MxRecord extends DnsRecordBase {
+  /** Discriminant. */
+  kind: "MX";
+  /** Preference, lower first. */
+  priority: number;
+  /** Mail server name. */
+  exchange: string;
+}
+/**
+ * Text strings (each at most 255 octets on the wire, decoded as UTF-8).
+ *
+ * @example
+ * ```ts
+ * import type { TxtRecord } from "./message.ts";
+ * const r: TxtRecord = { kind: "TXT", name: "test", type: 16, class: 1, ttl: 60, texts: ["v=spf1 -all"] };
+ * ```
+ */
+export interface TxtRecord extends DnsRecordBase {
+  /** Discriminant. */
+  kind: "TXT";
+  /** The character-strings, in order. */
+  texts: string[];
+}
+/**
+ * Start of authority.
+ *
+ * @example
+ * ```ts
+ * import type { SoaRecord } from "./message.ts";
+ * const r: SoaRecord = { kind: "SOA", name: "test", type: 6, class: 1, ttl: 60, mname: "ns.test",
+ *   rname: "admin.test", serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 30 };
+ * ```
+ */
+export interface SoaRecord extends DnsRecordBase {
+  /** Discriminant. */
+  kind: "SOA";
+  /** Primary name server. */
+  mname: string;
+  /** Responsible mailbox. */
+  rname: string;
+  /** Zone serial. */
+  serial: number;
+  /** Refresh interval, seconds. */
+  refresh: number;
+  /** Retry interval, seconds. */
+  retry: number;
+  /** Expire limit, seconds. */
+  expire: number;
+  /** Negative-caching TTL (RFC 2308). */
+  minimum: number;
+}
+/**
+ * A service location (RFC 2782).
+ *
+ * @example
+ * ```ts
+ * import type { SrvRecord } from "./message.ts";
+ * const r: SrvRecord = { kind: "SRV", name: "_sip._udp.test", type: 33, class: 1, ttl: 60,
+ *   priority: 10, weight: 5, port: 5060, target: "sip.test" };
+ * ```
+ */
+export interface SrvRecord extends DnsRecordBase {
+  /** Discriminant. */
+  kind: "SRV";
+  /** Lower is tried first. */
+  priority: number;
+  /** Relative weight within a priority. */
+  weight: number;
+  /** Port of the service. */
+  port: number;
+  /** Host name of the target. */
+  target: string;
+}
+/**
+ * A naming authority pointer (RFC 3403).
+ *
+ * @example
+ * ```ts
+ * import type { NaptrRecord } from "./message.ts";
+ * const r: NaptrRecord = { kind: "NAPTR", name: "test", type: 35, class: 1, ttl: 60, order: 10,
+ *   preference: 50, flags: "s", service: "SIP+D2U", regexp: "", replacement: "_sip._udp.test" };
+ * ```
+ */
+export interface NaptrRecord extends DnsRecordBase {
+  /** Discriminant. */
+  kind: "NAPTR";
+  /** Processing order, lower first. */
+  order: number;
+  /** Preference among equal orders, lower first. */
+  preference: number;
+  /** Flags, such as `"s"` or `"a"`. */
+  flags: string;
+  /** Service parameters, such as `"SIP+D2U"`. */
+  service: string;
+  /** Substitution expression. */
+  regexp: string;
+  /** Replacement domain name. */
+  replacement: string;
+}
+/**
+ * An EDNS0 option (RFC 6891 §6.1.2).
+ *
+ * @example
+ * ```ts
+ * import type { EdnsOption } from "./message.ts";
+ * const o: EdnsOption = { code: 10, data: new Uint8Array(8) };
+ * ```
+ */
+export interface EdnsOption {
+  /** Option code. */
+  code: number;
+  /** Option data. */
+  data: Uint8Array;
+}
+/**
+ * The EDNS0 pseudo-record (RFC 6891). `class` is the UDP payload size and
+ * `ttl` carries the extended rcode, version and DO bit, also given apart.
+ *
+ * @example
+ * ```ts
+ * import type { OptRecord } from "./message.ts";
+ * const r: OptRecord = { kind: "OPT", name: "", type: 41, class: 1232, ttl: 0, udpPayloadSize: 1232,
+ *   extendedRcode: 0, version: 0, dnssecOk: false, options: [] };
+ * ```
+ */
+export interface OptRecord extends DnsRecordBase {
+  /** Discriminant. */
+  kind: "OPT";
+  /** The sender's UDP payload size. */
+  udpPayloadSize: number;
+  /** The upper 8 bits of the 12-bit rcode. */
+  extendedRcode: number;
+  /** EDNS version. */
+  version: number;
+  /** The DO bit. */
+  dnssecOk: boolean;
+  /** Options. */
+  options: EdnsOption[];
+}
+/**
+ * Any other type: the raw rdata.
+ *
+ * @example
+ * ```ts
+ * import type { GenericRecord } from "./message.ts";
+ * const r: GenericRecord = { kind: "generic", name: "test", type: 99, class: 1, ttl: 60, data: new Uint8Array([1]) };
+ * ```
+ */
+export interface GenericRecord extends DnsRecordBase {
+  /** Discriminant. */
+  kind: "generic";
+  /** The rdata as it was on the wire (names inside are not decompressed). */
+  data: Uint8Array;
+}
+
+/**
+ * A resource record, discriminated by `kind`.
+ *
+ * @example
+ * ```ts
+ * import type { DnsRecord } from "./message.ts";
+ * function show(r: DnsRecord): string {
+ *   return r.kind === "A" ? r.address : r.kind;
+ * }
+ * ```
+ */
+export type DnsRecord =
+  | ARecord
+  | AaaaRecord
+  | NameRecord
+  | MxRecord
+  | TxtRecord
+  | SoaRecord
+  | SrvRecord
+  | NaptrRecord
+  | OptRecord
+  | GenericRecord;
+
+/**
+ * A whole message.
+ *
+ * @example
+ * ```ts
+ * import { decodeMessage, encodeQuery } from "./message.ts";
+ * const m = decodeMessage(encodeQuery(7, { name: "a.test", type: 1 }));
+ * console.log(m.header.id, m.answers.length);
+ * ```
+ */
+export interface DnsMessage {
+  /** The header. */
+  header: DnsHeader;
+  /** The full rcode: the header's 4 bits plus the OPT record's extension. */
+  rcode: number;
+  /** Question section. */
+  questions: DnsQuestion[];
+  /** Answer section. */
+  answers: DnsRecord[];
+  /** Authority section. */
+  authorities: DnsRecord[];
+  /** Additional section, without the OPT record. */
+  additionals: DnsRecord[];
+  /** The OPT record, when present. */
+  edns: OptRecord | null;
+}
+
+// ---------------------------------------------------------------------------
+// Names
+
+const MAX_HOPS = 64;
+
+function malformed(message: string, offset: number): DnsMessageError {
+  return new DnsMessageError("Malformed", message, offset);
+}
+
+function appendLabel(buf: Uint8Array, start: number, len: number): string {
+  let plain = true;
+  for (let i = start; i < start + len; i++) {
+    const c = buf[i];
+    if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return String.fromCharCode.apply(null, buf.subarray(start, start + len) as never);
+  let s = "";
+  for (let i = start; i < start + len; i++) {
+    const c = buf[i];
+    if (c === 0x2e || c === 0x5c) s += "\\" + String.fromCharCode(c);
+    else if (c <= 0x20 || c >= 0x7f) s += "\\" + String(c).padStart(3, "0");
+    else s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/**
+ * Reads a (possibly compressed) name at `offset`; returns it and sets
+ * `cursor.pos` to the offset after it.
+ */
+function readName(buf: Uint8Array, offset: number, cursor: { pos: number }): string {
+  let pos = offset;
+  let limit = offset; // a pointer must point strictly before this
+  let next = -1;
+  let hops = 0;
+  let wire = 1;
+  let name = "";
+  for (;;) {
+    if (pos >= buf.length) throw malformed("name runs past the end of the message", pos);
+    const len = buf[pos];
+    if (len === 0) {
+      if (next < 0) next = pos + 1;
+      break;
+    }
+    const kind = len & 0xc0;
+    if (kind === 0xc0) {
+      if (pos + 1 >= buf.length) throw malformed("compression pointer cut short", pos);
+      const target = ((len & 0x3f) << 8) | buf[pos + 1];
+      if (target >= limit) throw malformed("compression pointer does not point backwards", pos);
+      if (++hops > MAX_HOPS) throw malformed("too many compression pointers", pos);
+      if (next < 0) next = pos + 2;
+      limit = target;
+      pos = target;
+      continue;
+    }
+    if (kind !== 0) throw malformed(`unsupported label type 0x${len.toString(16)}`, pos);
+    wire += len + 1;
+    if (wire > 255) throw malformed("name longer than 255 octets", pos);
+    if (pos + 1 + len > buf.length) throw malformed("label runs past the end of the message", pos);
+    const label = appendLabel(buf, pos + 1, len);
+    name = name.length === 0 ? label : name + "." + label;
+    pos += 1 + len;
+  }
+  cursor.pos = next;
+  return name;
+}
+
+/** The labels of a presentation-form name as octet arrays; throws on limits. */
+function nameLabels(name: string): Uint8Array[] {
+  if (name.endsWith(".") && !name.endsWith("\\.")) name = name.slice(0, -1);
+  if (name.length === 0) return [];
+  const labels: Uint8Array[] = [];
+  let cur: number[] = [];
+  let total = 1;
+  const push = (): void => {
+    if (cur.length === 0) throw new DnsMessageError("Unencodable", `empty label in "${name}"`, -1);
+    if (cur.length > 63) {
+      throw new DnsMessageError("Unencodable", `label longer than 63 octets in "${name}"`, -1);
+    }
+    total += cur.length + 1;
+    labels.push(Uint8Array.from(cur));
+    cur = [];
+  };
+  for (let i = 0; i < name.length; i++) {
+    const ch = name.charCodeAt(i);
+    if (ch === 0x2e) {
+      push();
+    } else if (ch === 0x5c) {
+      const d = name.slice(i + 1, i + 4);
+      if (/^\d{3}$/.test(d) && Number(d) < 256) {
+        cur.push(Number(d));
+        i += 3;
+      } else if (i + 1 < name.length) {
+        cur.push(name.charCodeAt(++i) & 0xff);
+      } else {
+        throw new DnsMessageError("Unencodable", `dangling escape in "${name}"`, -1);
+      }
+    } else if (ch > 0xff) {
+      // Non-Latin-1 text becomes UTF-8 octets (IDNA is the caller's business).
+      for (const b of new TextEncoder().encode(String.fromCodePoint(name.codePointAt(i)!))) {
+        cur.push(b);
+      }
+      if (ch >= 0xd800 && ch <= 0xdbff) i++;
+    } else {
+      cur.push(ch);
+    }
+  }
+  push();
+  if (total > 255) throw new DnsMessageError("Unencodable", `name longer than 255 octets`, -1);
+  return labels;
+}
+
+/**
+ * Checks that `name` can be encoded (labels ≤ 63 octets, name ≤ 255, no
+ * empty label); throws a {@linkcode DnsMessageError} otherwise.
+ *
+ * @example
+ * ```ts
+ * import { validateName } from "./message.ts";
+ * validateName("www.example.com");
+ * ```
+ */
+export function validateName(name: string): void {
+  nameLabels(name);
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+function u16(buf: Uint8Array, p: number): number {
+  return (buf[p] << 8) | buf[p + 1];
+}
+function u32(buf: Uint8Array, p: number): number {
+  return ((buf[p] << 24) >>> 0) + ((buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]);
+}
+
+const utf8 = new TextDecoder();
+
+function ipv6ToString(buf: Uint8Array, p: number): string {
+  const parts: number[] = [];
+  for (let i = 0; i < 8; i++) parts.push(u16(buf, p + 2 * i));
+  // RFC 5952: the longest run (≥ 2) of zero groups becomes "::".
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (parts[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && parts[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = parts.map((x) => x.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return hex.slice(0, bestStart).join(":") + "::" + hex.slice(bestStart + bestLen).join(":");
+}
+
+function readCharString(buf: Uint8Array, p: number, end: number): [string, number] {
+  if (p >= end) throw malformed("character-string runs past its record", p);
+  const len = buf[p];
+  if (p + 1 + len > end) throw malformed("character-string runs past its record", p);
+  return [utf8.decode(buf.subarray(p + 1, p + 1 + len)), p + 1 + len];
+}
+
+function readRecord(buf: Uint8Array, cursor: { pos: number }): DnsRecord {
+  const start = cursor.pos;
+  const name = readName(buf, start, cursor);
+  let p = cursor.pos;
+  if (p + 10 > buf.length) throw malformed("record header runs past the end", p);
+  const type = u16(buf, p);
+  const cls = u16(buf, p + 2);
+  const ttl = u32(buf, p + 4);
+  const rdlen = u16(buf, p + 8);
+  p += 10;
+  const end = p + rdlen;
+  if (end > buf.length) throw malformed("record data runs past the end", p - 2);
+  cursor.pos = end;
+  const base = { name, type, class: cls, ttl: ttl > 0x7fffffff ? 0 : ttl };
+  const exact = (n: number): void => {
+    if (rdlen !== n) throw malformed(`record of type ${type} has ${rdlen} octets of data`, p - 2);
+  };
+  const nameIn = (at: number): [string, number] => {
+    const c = { pos: 0 };
+    const n = readName(buf, at, c);
+    if (c.pos > end) throw malformed("name runs past its record", at);
+    return [n, c.pos];
+  };
+  const done = (at: number): void => {
+    if (at !== end) throw malformed(`record of type ${type} has trailing data`, at);
+  };
+  switch (type) {
+    case DnsType.A:
+      exact(4);
+      return {
+        kind: "A",
+        ...base,
+        address: `${buf[p]}.${buf[p + 1]}.${buf[p + 2]}.${buf[p + 3]}`,
+      };
+    case DnsType.AAAA:
+      exact(16);
+      return { kind: "AAAA", ...base, address: ipv6ToString(buf, p) };
+    case DnsType.NS:
+    case DnsType.CNAME:
+    case DnsType.PTR: {
+      const [target, at] = nameIn(p);
+      done(at);
+      const kind = type === DnsType.NS ? "NS" : type === DnsType.CNAME ? "CNAME" : "PTR";
+      return { kind, ...base, target };
+    }
+    case DnsType.MX: {
+      if (rdlen < 3) throw malformed("MX record too short", p);
+      const [exchange, at] = nameIn(p + 2);
+      done(at);
+      return { kind: "MX", ...base, priority: u16(buf, p), exchange };
+    }
+    case DnsType.TXT: {
+      const texts: string[] = [];
+      let at = p;
+      while (at < end) {
+        const [s, n] = readCharString(buf, at, end);
+        texts.push(s);
+        at = n;
+      }
+      return { kind: "TXT", ...base, texts };
+    }
+    case DnsType.SOA: {
+      const [mname, a1] = nameIn(p);
+      const [rname, a2] = nameIn(a1);
+      if (a2 + 20 !== end) throw malformed("SOA record has a wrong length", a2);
+      return {
+        kind: "SOA",
+        ...base,
+        mname,
+        rname,
+        serial: u32(buf, a2),
+        refresh: u32(buf, a2 + 4),
+        retry: u32(buf, a2 + 8),
+        expire: u32(buf, a2 + 12),
+        minimum: u32(buf, a2 + 16),
+      };
+    }
+    case DnsType.SRV: {
+      if (rdlen < 7) throw malformed("SRV record too short", p);
+      const [target, at] = nameIn(p + 6);
+      done(at);
+      return {
+        kind: "SRV",
+        ...base,
+        priority: u16(buf, p),
+        weight: u16(buf, p + 2),
+        port: u16(buf, p + 4),
+        target,
+      };
+    }
+    case DnsType.NAPTR: {
+      if (rdlen < 8) throw malformed("NAPTR record too short", p);
+      const [flags, a1] = readCharString(buf, p + 4, end);
+      const [service, a2] = readCharString(buf, a1, end);
+      const [regexp, a3] = readCharString(buf, a2, end);
+      const [replacement, a4] = nameIn(a3);
+      done(a4);
+      return {
+        kind: "NAPTR",
+        ...base,
+        order: u16(buf, p),
+        preference: u16(buf, p + 2),
+        flags,
+        service,
+        regexp,
+        replacement,
+      };
+    }
+    case DnsType.OPT: {
+      const options: EdnsOption[] = [];
+      let at = p;
+      while (at < end) {
+        if (at + 4 > end) throw malformed("EDNS option header runs past its record", at);
+        const code = u16(buf, at);
+        const len = u16(buf, at + 2);
+        if (at + 4 + len > end) throw malformed("EDNS option runs past its record", at);
+        options.push({ code, data: buf.slice(at + 4, at + 4 + len) });
+        at += 4 + len;
+      }
+      return {
+        kind: "OPT",
+        name,
+        type,
+        class: cls,
+        ttl,
+        udpPayloadSize: cls,
+        extendedRcode: ttl >>> 24,
+        version: (ttl >>> 16) & 0xff,
+        dnssecOk: (ttl & 0x8000) !== 0,
+        options,
+      };
+    }
+    default:
+      return { kind: "generic", ...base, data: buf.slice(p, end) };
+  }
+}
+
+/**
+ * Decodes the header only (12 octets).
+ *
+ * @example
+ * ```ts
+ * import { decodeHeader, encodeQuery } from "./message.ts";
+ * console.log(decodeHeader(encodeQuery(9, { name: "a.test", type: 1 })).id); // 9
+ * ```
+ */
+export function decodeHeader(buf: Uint8Array): DnsHeader {
+  if (buf.length < 12) throw malformed("message shorter than its 12-octet header", buf.length);
+  const f = u16(buf, 2);
+  return {
+    id: u16(buf, 0),
+    qr: (f & 0x8000) !== 0,
+    opcode: (f >> 11) & 0xf,
+    aa: (f & 0x0400) !== 0,
+    tc: (f & 0x0200) !== 0,
+    rd: (f & 0x0100) !== 0,
+    ra: (f & 0x0080) !== 0,
+    ad: (f & 0x0020) !== 0,
+    cd: (f & 0x0010) !== 0,
+    rcode: f & 0xf,
+  };
+}
+
+/**
+ * Decodes a whole message. Throws only {@linkcode DnsMessageError}.
+ *
+ * @example
+ * ```ts
+ * import { decodeMessage, encodeQuery } from "./message.ts";
+ * const m = decodeMessage(encodeQuery(1, { name: "example.com", type: 28 }));
+ * console.log(m.questions[0].type); // 28
+ * ```
+ */
+export function decodeMessage(buf: Uint8Array): DnsMessage {
+  const header = decodeHeader(buf);
+  const qd = u16(buf, 4);
+  const an = u16(buf, 6);
+  const ns = u16(buf, 8);
+  const ar = u16(buf, 10);
+  const cursor = { pos: 12 };
+  const questions: DnsQuestion[] = [];
+  for (let i = 0; i < qd; i++) {
+    const name = readName(buf, cursor.pos, cursor);
+    if (cursor.pos + 4 > buf.length) throw malformed("question runs past the end", cursor.pos);
+    questions.push({ name, type: u16(buf, cursor.pos), class: u16(buf, cursor.pos + 2) });
+    cursor.pos += 4;
+  }
+  const section = (n: number): DnsRecord[] => {
+    const out: DnsRecord[] = [];
+    for (let i = 0; i < n; i++) out.push(readRecord(buf, cursor));
+    return out;
+  };
+  const answers = section(an);
+  const authorities = section(ns);
+  const all = section(ar);
+  let edns: OptRecord | null = null;
+  const additionals: DnsRecord[] = [];
+  for (const r of all) {
+    if (r.kind === "OPT") {
+      if (edns) throw malformed("more than one OPT record", cursor.pos);
+      edns = r;
+    } else {
+      additionals.push(r);
+    }
+  }
+  const rcode = header.rcode | (edns ? edns.extendedRcode << 4 : 0);
+  return { header, rcode, questions, answers, authorities, additionals, edns };
+}
+
+/**
+ * True when `buf` holds exactly one question equal to `q` (names compared
+ * case-insensitively), checked without decoding the rest of the message.
+ * Malformed input is simply `false`.
+ *
+ * @example
+ * ```ts
+ * import { encodeQuery, questionMatches } from "./message.ts";
+ * const q = { name: "a.test", type: 1 };
+ * console.log(questionMatches(encodeQuery(1, q), q)); // true
+ * ```
+ */
+export function questionMatches(buf: Uint8Array, q: DnsQuestion): boolean {
+  if (buf.length < 12 || u16(buf, 4) !== 1) return false;
+  try {
+    const cursor = { pos: 0 };
+    const name = readName(buf, 12, cursor);
+    const p = cursor.pos;
+    if (p + 4 > buf.length) return false;
+    return u16(buf, p) === q.type && u16(buf, p + 2) === (q.class ?? CLASS_IN) &&
+      sameName(name, q.name);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Compares two names case-insensitively (ASCII), ignoring a trailing dot.
+ *
+ * @example
+ * ```ts
+ * import { sameName } from "./message.ts";
+ * console.log(sameName("WWW.Example.com.", "www.example.com")); // true
+ * ```
+ */
+export function sameName(a: string, b: string): boolean {
+  if (a.endsWith(".")) a = a.slice(0, -1);
+  if (b.endsWith(".")) b = b.slice(0, -1);
+  return a.length === b.length && (a === b || a.toLowerCase() === b.toLowerCase());
+}
+
+// ---------------------------------------------------------------------------
+// Encoding
+
+class Writer {
+  buf = new Uint8Array(512);
+  len = 0;
+  #names = new Map<string, number>();
+  #compress: boolean;
+  constructor(compress: boolean) {
+    this.#compress = compress;
+  }
+  #room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+  u8(v: number): void {
+    this.#room(1);
+    this.buf[this.len++] = v & 0xff;
+  }
+  u16(v: number): void {
+    this.#room(2);
+    this.buf[this.len++] = (v >> 8) & 0xff;
+    this.buf[this.len++] = v & 0xff;
+  }
+  u32(v: number): void {
+    this.u16(Math.floor(v / 65536) & 0xffff);
+    this.u16(v & 0xffff);
+  }
+  bytes(b: Uint8Array): void {
+    this.#room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  charString(s: string): void {
+    const b = new TextEncoder().encode(s);
+    if (b.length > 255) {
+      throw new DnsMessageError("Unencodable", "character-string longer than 255 octets", -1);
+    }
+    this.u8(b.length);
+    this.bytes(b);
+  }
+  name(name: string, compress = this.#compress): void {
+    const labels = nameLabels(name);
+    for (let i = 0; i < labels.length; i++) {
+      if (compress) {
+        const key = labels.slice(i).map((l) => String.fromCharCode(...l).toLowerCase()).join(".");
+        const at = this.#names.get(key);
+        if (at !== undefined) {
+          this.u16(0xc000 | at);
+          return;
+        }
+        if (this.len < 0x3fff) this.#names.set(key, this.len);
+      }
+      this.u8(labels[i].length);
+      this.bytes(labels[i]);
+    }
+    this.u8(0);
+  }
+}
+
+function parseIpv4(s: string): Uint8Array {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  const out = m ? Uint8Array.from(m.slice(1).map(Number)) : null;
+  if (!out || m!.slice(1).some((x) => Number(x) > 255)) {
+    throw new DnsMessageError("Unencodable", `not an IPv4 address: ${s}`, -1);
+  }
+  return out;
+}
+
+/**
+ * The 16 octets of an IPv6 address (with optional embedded IPv4 tail), or
+ * `null` when `s` is not one.
+ *
+ * @example
+ * ```ts
+ * import { parseIpv6 } from "./message.ts";
+ * console.log(parseIpv6("::1")?.[15]); // 1
+ * ```
+ */
+export function parseIpv6(s: string): Uint8Array | null {
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(":")) return null;
+  let tail: number[] = [];
+  const lastColon = s.lastIndexOf(":");
+  if (s.includes(".")) {
+    try {
+      tail = [...parseIpv4(s.slice(lastColon + 1))];
+    } catch {
+      return null;
+    }
+    s = s.slice(0, lastColon + 1) + "0:0";
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return null;
+  const groups = (h: string): number[] | null => {
+    if (h === "") return [];
+    const out: number[] = [];
+    for (const g of h.split(":")) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const rest = halves.length === 2 ? groups(halves[1]) : [];
+  if (!head || !rest) return null;
+  const fill = 8 - head.length - rest.length;
+  if (halves.length === 2 ? fill < 1 : fill !== 0) return null;
+  const all = [...head, ...new Array<number>(halves.length === 2 ? fill : 0).fill(0), ...rest];
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => {
+    out[2 * i] = g >> 8;
+    out[2 * i + 1] = g & 0xff;
+  });
+  if (tail.length) out.set(tail, 12);
+  return out;
+}
+
+function writeRecord(w: Writer, r: DnsRecord): void {
+  w.name(r.name);
+  w.u16(r.type);
+  w.u16(r.class);
+  w.u32(r.ttl);
+  const lenAt = w.len;
+  w.u16(0);
+  const start = w.len;
+  switch (r.kind) {
+    case "A":
+      w.bytes(parseIpv4(r.address));
+      break;
+    case "AAAA": {
+      const b = parseIpv6(r.address);
+      if (!b) throw new DnsMessageError("Unencodable", `not an IPv6 address: ${r.address}`, -1);
+      w.bytes(b);
+      break;
+    }
+    case "NS":
+    case "CNAME":
+    case "PTR":
+      w.name(r.target);
+      break;
+    case "MX":
+      w.u16(r.priority);
+      w.name(r.exchange);
+      break;
+    case "TXT":
+      for (const t of r.texts) w.charString(t);
+      break;
+    case "SOA":
+      w.name(r.mname);
+      w.name(r.rname);
+      for (const v of [r.serial, r.refresh, r.retry, r.expire, r.minimum]) w.u32(v);
+      break;
+    case "SRV":
+      w.u16(r.priority);
+      w.u16(r.weight);
+      w.u16(r.port);
+      w.name(r.target, false); // RFC 2782: no compression of the target
+      break;
+    case "NAPTR":
+      w.u16(r.order);
+      w.u16(r.preference);
+      w.charString(r.flags);
+      w.charString(r.service);
+      w.charString(r.regexp);
+      w.name(r.replacement, false);
+      break;
+    case "OPT":
+      for (const o of r.options) {
+        w.u16(o.code);
+        w.u16(o.data.length);
+        w.bytes(o.data);
+      }
+      break;
+    case "generic":
+      w.bytes(r.data);
+      break;
+  }
+  const len = w.len - start;
+  if (len > 0xffff) throw new DnsMessageError("Unencodable", "record data over 65535 octets", -1);
+  w.buf[lenAt] = len >> 8;
+  w.buf[lenAt + 1] = len & 0xff;
+}
+
+/**
+ * What {@linkcode encodeMessage} takes: a message with every part optional.
+ *
+ * @example
+ * ```ts
+ * import type { DnsMessageInput } from "./message.ts";
+ * const m: DnsMessageInput = { header: { id: 1, qr: true }, questions: [{ name: "a.test", type: 1 }] };
+ * ```
+ */
+export interface DnsMessageInput {
+  /** Header fields; counts are computed. */
+  header?: Partial<DnsHeader>;
+  /** Question section. */
+  questions?: DnsQuestion[];
+  /** Answer section. */
+  answers?: DnsRecord[];
+  /** Authority section. */
+  authorities?: DnsRecord[];
+  /** Additional section (an OPT record may be given here or as `edns`). */
+  additionals?: DnsRecord[];
+  /** The OPT record, appended to the additional section. */
+  edns?: OptRecord | null;
+  /** Compress names (default true). */
+  compress?: boolean;
+}
+
+/**
+ * Encodes a message, with name compression unless told otherwise.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessage } from "./message.ts";
+ * const bytes = encodeMessage({
+ *   header: { id: 5, qr: true, aa: true },
+ *   questions: [{ name: "a.test", type: 1 }],
+ *   answers: [{ kind: "A", name: "a.test", type: 1, class: 1, ttl: 60, address: "192.0.2.1" }],
+ * });
+ * ```
+ */
+export function encodeMessage(m: DnsMessageInput): Uint8Array {
+  const w = new Writer(m.compress ?? true);
+  const h = m.header ?? {};
+  const qs = m.questions ?? [];
+  const an = m.answers ?? [];
+  const ns = m.authorities ?? [];
+  const ar = [...(m.additionals ?? []), ...(m.edns ? [m.edns] : [])];
+  w.u16(h.id ?? 0);
+  w.u16(
+    (h.qr ? 0x8000 : 0) | ((h.opcode ?? 0) & 0xf) << 11 | (h.aa ? 0x0400 : 0) |
+      (h.tc ? 0x0200 : 0) | (h.rd ? 0x0100 : 0) | (h.ra ? 0x0080 : 0) | (h.ad ? 0x0020 : 0) |
+      (h.cd ? 0x0010 : 0) | ((h.rcode ?? 0) & 0xf),
+  );
+  for (const n of [qs.length, an.length, ns.length, ar.length]) {
+    if (n > 0xffff) throw new DnsMessageError("Unencodable", "section over 65535 entries", -1);
+    w.u16(n);
+  }
+  for (const q of qs) {
+    w.name(q.name);
+    w.u16(q.type);
+    w.u16(q.class ?? CLASS_IN);
+  }
+  for (const r of an) writeRecord(w, r);
+  for (const r of ns) writeRecord(w, r);
+  for (const r of ar) writeRecord(w, r);
+  return w.buf.slice(0, w.len);
+}
+
+/**
+ * Options of {@linkcode encodeQuery}.
+ *
+ * @example
+ * ```ts
+ * import type { QueryOptions } from "./message.ts";
+ * const o: QueryOptions = { recursionDesired: true, udpPayloadSize: 1232 };
+ * ```
+ */
+export interface QueryOptions {
+  /** Set RD (default true). */
+  recursionDesired?: boolean;
+  /** Add an OPT record advertising this UDP payload size; 0 or absent for none. */
+  udpPayloadSize?: number;
+}
+
+/**
+ * Encodes a one-question query, the client's hot path (no compression map).
+ *
+ * @example
+ * ```ts
+ * import { DnsType, encodeQuery } from "./message.ts";
+ * const bytes = encodeQuery(42, { name: "example.com", type: DnsType.AAAA }, { udpPayloadSize: 1232 });
+ * ```
+ */
+export function encodeQuery(id: number, q: DnsQuestion, options: QueryOptions = {}): Uint8Array {
+  const labels = nameLabels(q.name);
+  let size = 12 + 1 + 4 + (options.udpPayloadSize ? 11 : 0);
+  for (const l of labels) size += l.length + 1;
+  const out = new Uint8Array(size);
+  out[0] = (id >> 8) & 0xff;
+  out[1] = id & 0xff;
+  out[2] = options.recursionDesired === false ? 0 : 0x01;
+  out[5] = 1;
+  let p = 12;
+  for (const l of labels) {
+    out[p++] = l.length;
+    out.set(l, p);
+    p += l.length;
+  }
+  out[p++] = 0;
+  out[p++] = q.type >> 8;
+  out[p++] = q.type & 0xff;
+  const cls = q.class ?? CLASS_IN;
+  out[p++] = cls >> 8;
+  out[p++] = cls & 0xff;
+  if (options.udpPayloadSize) {
+    out[11] = 1;
+    p++; // root name
+    out[p++] = 0;
+    out[p++] = DnsType.OPT;
+    out[p++] = (options.udpPayloadSize >> 8) & 0xff;
+    out[p++] = options.udpPayloadSize & 0xff;
+    // ttl (4) and rdlength (2) stay zero
+  }
+  return out;
+}
+
+/**
+ * The reverse-lookup name of an IPv4 or IPv6 address (`in-addr.arpa` /
+ * `ip6.arpa`), or `null` when `address` is not an IP literal.
+ *
+ * @example
+ * ```ts
+ * import { reverseName } from "./message.ts";
+ * console.log(reverseName("192.0.2.1")); // "1.2.0.192.in-addr.arpa"
+ * ```
+ */
+export function reverseName(address: string): string | null {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) {
+    const parts = address.split(".");
+    if (parts.some((x) => Number(x) > 255)) return null;
+    return `${parts.reverse().join(".")}.in-addr.arpa`;
+  }
+  const b = parseIpv6(address);
+  if (!b) return null;
+  const nibbles: string[] = [];
+  for (let i = 15; i >= 0; i--) {
+    nibbles.push((b[i] & 0xf).toString(16), (b[i] >> 4).toString(16));
+  }
+  return `${nibbles.join(".")}.ip6.arpa`;
+}
