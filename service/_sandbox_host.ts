@@ -1,14 +1,14 @@
-// The host side of one sandboxed plugin: starts its worker from a generated
-// boot module, speaks the RPC protocol, enforces deadlines and reports
-// crashes. Everything the worker sends is untrusted.
-import { UnsupportedError } from "../core/errors.ts";
-import { platform } from "../core/platform/mod.ts";
-import type { WorkerHandle, WorkerPermissions } from "../core/platform/mod.ts";
+// The host side of one sandboxed plugin: starts it (a child process or a
+// worker), speaks the RPC protocol, enforces deadlines and quotas, and
+// reports its death. Everything the sandbox sends is untrusted.
+import type { WorkerPermissions } from "../core/platform/mod.ts";
 import { PluginError } from "./errors.ts";
+import type { SandboxLimits, SandboxServiceName } from "./module_spec.ts";
 import { RpcPeer } from "./_rpc.ts";
+import { type SandboxChannel, startWorkerChannel } from "./_sandbox_channel.ts";
+import { startProcessChannel } from "./_sandbox_process.ts";
 
-/** Host services a sandbox can be granted. */
-export type SandboxServiceName = "logger" | "apis" | "state" | "routes";
+export type { SandboxServiceName };
 
 /** What the sandbox may ask of the host; each op is checked against the grants. */
 export interface SandboxBridge {
@@ -24,27 +24,17 @@ export interface SandboxBridge {
 export interface SandboxOptions {
   name: string;
   importUrl: string;
+  isolation: "process" | "worker";
   permissions: WorkerPermissions | "inherit";
+  /** Local files of the checked module graph (process isolation reads them). */
+  graphFiles: string[];
   services: ReadonlySet<SandboxServiceName>;
+  routePrefixes: readonly string[];
+  limits: SandboxLimits;
   timeoutMs: number;
   loadTimeoutMs: number;
   bridge: SandboxBridge;
   onFailure(error: PluginError): void;
-}
-
-const runtimeUrl = new URL(
-  import.meta.url.endsWith(".ts") ? "./sandbox_runtime.ts" : "./sandbox_runtime.js",
-  import.meta.url,
-).href;
-
-// Static imports of a worker's main module are not checked against the
-// worker's read permission, dynamic ones are: so the boot module imports
-// the plugin statically and a plugin needs no read grant for its own code.
-function bootModule(importUrl: string): string {
-  const source = `import { runSandbox } from ${JSON.stringify(runtimeUrl)};\n` +
-    `import * as plugin from ${JSON.stringify(importUrl)};\n` +
-    `runSandbox(plugin);\n`;
-  return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 
 function text(value: unknown, what: string, max = 4096): string {
@@ -54,19 +44,60 @@ function text(value: unknown, what: string, max = 4096): string {
   return value;
 }
 
+function underPrefix(path: string, prefix: string): boolean {
+  const base = prefix.replace(/\/+$/, "");
+  return path === base || path.startsWith(`${base}/`);
+}
+
+/** Lines per second, with the excess counted and reported once a second. */
+class LogRate {
+  #max: number;
+  #windowStart = 0;
+  #count = 0;
+  dropped = 0;
+  constructor(max: number) {
+    this.#max = max;
+  }
+  /** True when the line may be written; `report` hears of the lines dropped in the last window. */
+  admit(now: number, report: (dropped: number) => void): boolean {
+    if (now - this.#windowStart >= 1000) {
+      if (this.dropped > 0) report(this.dropped);
+      this.#windowStart = now;
+      this.#count = 0;
+      this.dropped = 0;
+    }
+    if (this.#count < this.#max) {
+      this.#count++;
+      return true;
+    }
+    this.dropped++;
+    return false;
+  }
+}
+
 export class SandboxConnection {
   readonly name: string;
   #options: SandboxOptions;
-  #worker: WorkerHandle | undefined;
+  #channel: SandboxChannel | undefined;
   #rpc: RpcPeer;
   #alive = false;
   #failed: PluginError | undefined;
+  #exports = 0;
+  #routes = 0;
+  #refusals = new Set<string>();
+  #logRate: LogRate;
+  #onStart: ((error?: Error) => void) | undefined;
   exportErrors: Error[] = [];
 
   constructor(options: SandboxOptions) {
     this.name = options.name;
     this.#options = options;
-    this.#rpc = new RpcPeer((message) => this.#worker?.postMessage(message));
+    this.#logRate = new LogRate(options.limits.maxLogLinesPerSecond);
+    this.#rpc = new RpcPeer((message) => {
+      if (!this.#channel) throw new Error("the sandbox has not started");
+      this.#channel.post(message);
+    });
+    this.#rpc.maxInbound = options.limits.maxCallsInFlight;
     this.#rpc.onProtocolError = (detail) =>
       this.fail(
         new PluginError(
@@ -86,39 +117,34 @@ export class SandboxConnection {
     return this.#failed;
   }
 
-  /** Starts the worker and waits for the runtime's "ready". */
-  start(): Promise<void> {
-    const { name, importUrl, permissions, loadTimeoutMs } = this.#options;
-    return new Promise<void>((resolve, reject) => {
-      let worker: WorkerHandle;
-      try {
-        worker = platform().startWorker(bootModule(importUrl), {
-          name: `iora:${name}`,
-          permissions,
-        });
-      } catch (error) {
-        if (error instanceof UnsupportedError) {
-          reject(
-            new PluginError(
-              "SandboxRefused",
-              name,
-              `module "${name}" is marked sandbox = true, but ${error.message}; ` +
-                `set allowUnsandboxed = true for it to run it with the host's permissions`,
-              { cause: error },
-            ),
-          );
-        } else reject(error);
-        return;
-      }
-      this.#worker = worker;
-      this.#alive = true;
+  /** Starts the sandbox and waits for the runtime's "ready". */
+  async start(): Promise<void> {
+    const { name, importUrl, permissions, loadTimeoutMs, limits, isolation } = this.#options;
+    const channel = isolation === "worker" || permissions === "inherit"
+      ? startWorkerChannel(name, importUrl, permissions)
+      : await startProcessChannel({
+        name,
+        importUrl,
+        permissions,
+        graphFiles: this.#options.graphFiles,
+        heapMb: limits.heapMb,
+        maxMessageBytes: limits.maxMessageBytes,
+        onStderr: (line) => this.#log("warn", line),
+      });
+    this.#channel = channel;
+    this.#alive = true;
+    channel.onMessage((message) => this.#rpc.receive(message));
+    channel.onFailure((error) => this.fail(error));
+    if (this.#failed) throw this.#failed;
+    await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        const failure = new PluginError(
-          "SandboxTimeout",
-          name,
-          `sandbox "${name}" did not start within ${loadTimeoutMs} ms`,
+        this.fail(
+          new PluginError(
+            "SandboxTimeout",
+            name,
+            `sandbox "${name}" did not start within ${loadTimeoutMs} ms`,
+          ),
         );
-        this.fail(failure);
       }, loadTimeoutMs);
       this.#onStart = (error) => {
         clearTimeout(timer);
@@ -126,66 +152,68 @@ export class SandboxConnection {
         if (error) reject(error);
         else resolve();
       };
-      worker.onMessage((message) => this.#rpc.receive(message));
-      worker.onError((error) =>
-        this.fail(
-          new PluginError(
-            "SandboxCrashed",
-            name,
-            `sandbox "${name}" crashed: ${error.message}`,
-            { cause: error },
-          ),
-        )
-      );
     });
   }
-
-  #onStart: ((error?: Error) => void) | undefined;
 
   load(options: Record<string, unknown>): Promise<unknown> {
     return this.#request("load", [this.name, options], this.#options.loadTimeoutMs);
   }
 
   call(api: string, args: unknown[]): Promise<unknown> {
-    return this.#request("call", [api, args], this.#options.timeoutMs);
+    return this.#boundedRequest("call", [api, args]);
   }
 
   route(path: string, body: unknown): Promise<unknown> {
-    return this.#request("route", [path, body], this.#options.timeoutMs);
+    return this.#boundedRequest("route", [path, body]);
   }
 
   async dependency(kind: "loaded" | "unloaded", dependency: string): Promise<void> {
     await this.#request("dep", [kind, dependency], this.#options.timeoutMs);
   }
 
-  async unload(): Promise<void> {
+  /** Runs the plugin's `onUnload` within its call deadline (or `budgetMs`, if shorter), then stops it. */
+  async unload(budgetMs: number = Infinity): Promise<void> {
+    const ms = Math.max(1, Math.min(budgetMs, this.#options.timeoutMs));
     try {
-      if (this.#alive) await this.#request("unload", [], this.#options.timeoutMs);
+      if (this.#alive) await this.#request("unload", [], ms);
     } finally {
       await this.terminate();
     }
   }
 
   async terminate(): Promise<void> {
-    if (!this.#worker) return;
-    const worker = this.#worker;
+    const channel = this.#channel;
     this.#alive = false;
     this.#rpc.close(
       this.#failed ??
         new PluginError("PluginNotLoaded", this.name, `module "${this.name}" was unloaded`),
     );
-    await worker.terminate();
+    if (channel) await channel.terminate();
   }
 
-  /** Marks the sandbox failed: stops the worker, rejects pending calls, tells the host once. */
+  /** Marks the sandbox failed: stops it, rejects pending calls, tells the host once. */
   fail(error: PluginError): void {
     if (this.#failed) return;
     this.#failed = error;
     this.#alive = false;
     this.#rpc.close(error);
-    this.#worker?.terminate().catch(() => {});
+    this.#channel?.terminate().catch(() => {});
     if (this.#onStart) this.#onStart(error);
     else this.#options.onFailure(error);
+  }
+
+  #boundedRequest(op: string, args: unknown[]): Promise<unknown> {
+    const max = this.#options.limits.maxCallsInFlight;
+    if (this.#rpc.pendingCount >= max) {
+      return Promise.reject(
+        new PluginError(
+          "QuotaExceeded",
+          this.name,
+          `sandbox "${this.name}" already has ${max} calls in flight (limits.maxCallsInFlight)`,
+        ),
+      );
+    }
+    return this.#request(op, args, this.#options.timeoutMs);
   }
 
   #request(op: string, args: unknown[], ms: number): Promise<unknown> {
@@ -198,11 +226,38 @@ export class SandboxConnection {
           this.name,
           `sandbox "${this.name}" did not answer "${op}" within ${ms} ms`,
         );
-        // A hung worker cannot be trusted with anything else: stop it.
+        // A hung sandbox cannot be trusted with anything else: stop it.
         queueMicrotask(() => this.fail(failure));
         return failure;
       },
     });
+  }
+
+  #log(level: string, message: string): void {
+    if (this.#logRate.admit(performance.now(), (dropped) => this.#refuseOnce("log", dropped))) {
+      this.#options.bridge.log(level, message);
+    }
+  }
+
+  // One log line per kind of refusal, not one per attempt.
+  #refuseOnce(kind: string, detail: string | number): void {
+    if (kind === "log") {
+      this.#options.bridge.log("warn", `dropped ${detail} log lines over the rate limit`);
+      return;
+    }
+    if (this.#refusals.has(kind)) return;
+    this.#refusals.add(kind);
+    this.#options.bridge.log("error", `${detail} (further refusals of this kind are not logged)`);
+  }
+
+  #quota(kind: "exports" | "routes", used: number, max: number, key: string): void {
+    if (used >= max) {
+      throw new PluginError(
+        "QuotaExceeded",
+        this.name,
+        `sandbox "${this.name}" may have at most ${max} ${kind} (limits.${key})`,
+      );
+    }
   }
 
   #grant(service: SandboxServiceName): void {
@@ -216,20 +271,23 @@ export class SandboxConnection {
   }
 
   #wire(): void {
-    const { bridge } = this.#options;
+    const { bridge, limits } = this.#options;
     const rpc = this.#rpc;
     rpc.onNote("ready", () => this.#onStart?.());
     rpc.onNote("log", ([level, message]) => {
       if (!this.#options.services.has("logger")) return;
-      bridge.log(text(level, "level", 16), text(message, "message", 65536));
+      this.#log(text(level, "level", 16), text(message, "message", 65536));
     });
     rpc.onNote("export", ([api]) => {
       try {
+        this.#quota("exports", this.#exports, limits.maxExports, "maxExports");
         bridge.exportApi(text(api, "API name", 256));
+        this.#exports++;
       } catch (error) {
-        // Refused during the load, this fails the load; later it is logged.
-        this.exportErrors.push(error as Error);
-        bridge.log("error", `export refused: ${(error as Error).message}`);
+        // Refused during the load, this fails the load; later it is logged once.
+        if (this.exportErrors.length === 0) this.exportErrors.push(error as Error);
+        const code = (error as { code?: string }).code ?? "export";
+        this.#refuseOnce(code, `export refused: ${(error as Error).message}`);
       }
     });
     rpc.handle("require", ([dependency]) => bridge.require(text(dependency, "module name")));
@@ -250,7 +308,20 @@ export class SandboxConnection {
     }
     rpc.handle("route.add", ([path]) => {
       this.#grant("routes");
-      bridge.addRoute(text(path, "route path", 1024));
+      const route = text(path, "route path", 1024);
+      const prefixes = this.#options.routePrefixes;
+      if (!prefixes.some((prefix) => underPrefix(route, prefix))) {
+        const error = new PluginError(
+          "SandboxRefused",
+          this.name,
+          `sandbox "${this.name}" may serve routes only under ${prefixes.join(", ")}, not ${route}`,
+        );
+        this.#refuseOnce("route-prefix", error.message);
+        throw error;
+      }
+      this.#quota("routes", this.#routes, limits.maxRoutes, "maxRoutes");
+      bridge.addRoute(route);
+      this.#routes++;
     });
   }
 }

@@ -16,6 +16,11 @@ export type ApiFunction = (...args: never[]) => unknown;
 /** Longest accepted API name, in characters. */
 export const MAX_API_NAME_LENGTH = 256;
 
+function inside(name: string, namespace: string): boolean {
+  return name === namespace ||
+    (name.startsWith(namespace) && name.charCodeAt(namespace.length) === 46 /* "." */);
+}
+
 /** One published function. Replaced, never mutated, except for `valid`. */
 interface ApiEntry {
   readonly name: string;
@@ -157,6 +162,74 @@ export class SafeApiFunction<F extends ApiFunction> {
  */
 export class ApiRegistry {
   #entries = new Map<string, ApiEntry>();
+  #namespaces = new Map<string, string>();
+
+  /**
+   * Gives `owner` the namespace `namespace`: from now on only `owner` may
+   * export `namespace` and the names under it (`namespace.*`), except
+   * under a longer namespace another owner holds (`jsonrpc.client` inside
+   * `jsonrpc`). An owner holding namespaces exports only inside them. A
+   * namespace has one owner at a time; it is released by
+   * {@linkcode ApiRegistry.removeOwner}.
+   *
+   * @example
+   * ```ts
+   * import { ApiRegistry } from "./api_registry.ts";
+   * const registry = new ApiRegistry();
+   * registry.claimNamespace("auth", "auth");
+   * registry.exportApi("auth", "auth.check", (token: string) => token === "ok");
+   * // registry.exportApi("evil", "auth.check", () => true) throws ApiConflict
+   * ```
+   *
+   * @param owner the module claiming it
+   * @param namespace a dotted name such as `"kvstore"` or `"jsonrpc.client"`
+   */
+  claimNamespace(owner: string, namespace: string): void {
+    if (
+      typeof namespace !== "string" || namespace.length === 0 ||
+      namespace.length > MAX_API_NAME_LENGTH || namespace.startsWith(".") ||
+      namespace.endsWith(".")
+    ) {
+      throw new PluginError("InvalidApi", owner, `"${namespace}" is not a valid API namespace`);
+    }
+    const holder = this.#namespaces.get(namespace);
+    if (holder !== undefined && holder !== owner) {
+      throw new PluginError(
+        "NamespaceConflict",
+        owner,
+        `API namespace "${namespace}" belongs to module "${holder}"`,
+      );
+    }
+    for (const entry of this.#entries.values()) {
+      if (entry.owner !== owner && inside(entry.name, namespace)) {
+        throw new PluginError(
+          "NamespaceConflict",
+          owner,
+          `API namespace "${namespace}" holds "${entry.name}", exported by module "${entry.owner}"`,
+        );
+      }
+    }
+    this.#namespaces.set(namespace, owner);
+  }
+
+  /**
+   * The namespaces `owner` holds.
+   *
+   * @param owner the module name
+   * @returns its namespaces, in claim order
+   */
+  namespacesOf(owner: string): string[] {
+    return [...this.#namespaces].filter(([, o]) => o === owner).map(([ns]) => ns);
+  }
+
+  // The owner of the longest claimed namespace that contains `name`.
+  #namespaceOwner(name: string): string | undefined {
+    for (let end = name.length; end > 0; end = name.lastIndexOf(".", end - 1)) {
+      const owner = this.#namespaces.get(name.slice(0, end));
+      if (owner !== undefined) return owner;
+    }
+    return undefined;
+  }
 
   /**
    * Publishes `fn` as `name`, owned by the module `owner`. The same owner
@@ -176,6 +249,25 @@ export class ApiRegistry {
     }
     if (typeof fn !== "function") {
       throw new PluginError("InvalidApi", owner, `API "${name}" must be a function`);
+    }
+    const holder = this.#namespaceOwner(name);
+    if (holder !== undefined && holder !== owner) {
+      throw new PluginError(
+        "ApiConflict",
+        owner,
+        `API "${name}" lies in a namespace of module "${holder}"`,
+      );
+    }
+    if (holder === undefined) {
+      const own = this.namespacesOf(owner);
+      if (own.length > 0) {
+        throw new PluginError(
+          "ApiConflict",
+          owner,
+          `module "${owner}" may export only under its namespaces (${own.join(", ")}), ` +
+            `not "${name}"`,
+        );
+      }
     }
     const existing = this.#entries.get(name);
     if (existing !== undefined) {
@@ -207,12 +299,15 @@ export class ApiRegistry {
   }
 
   /**
-   * Withdraws every API of `owner` (used when it unloads).
+   * Withdraws every API of `owner` and releases its namespaces (used when it unloads).
    *
    * @param owner the module's name
    * @returns the names removed
    */
   removeOwner(owner: string): string[] {
+    for (const [namespace, holder] of this.#namespaces) {
+      if (holder === owner) this.#namespaces.delete(namespace);
+    }
     const removed: string[] = [];
     for (const [name, entry] of this.#entries) {
       if (entry.owner === owner) {

@@ -9,7 +9,13 @@ import type { LogFormat, LogThreshold } from "../core/logger.ts";
 import type { PermissionGrant, WorkerPermissions } from "../core/platform/mod.ts";
 import { parseToml } from "../parsers/toml.ts";
 import { ServiceConfigError } from "./errors.ts";
-import type { ModuleSpec, SandboxServiceName } from "./plugin_host.ts";
+import {
+  DEFAULT_SANDBOX_LIMITS,
+  type ModuleSpec,
+  SANDBOX_SERVICES,
+  type SandboxLimits,
+  type SandboxServiceName,
+} from "./module_spec.ts";
 
 /** TLS files of the HTTP server. */
 export interface ServiceTlsConfig {
@@ -179,7 +185,6 @@ function int(value: unknown, key: string, min: number, max: number): number | un
 }
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "off"];
-const SERVICES: SandboxServiceName[] = ["logger", "apis", "state", "routes"];
 const PERMISSION_KINDS = ["read", "write", "net", "env", "run", "sys", "ffi", "import"] as const;
 
 function grant(value: unknown, key: string): PermissionGrant | undefined {
@@ -203,6 +208,37 @@ function permissions(value: unknown, key: string): WorkerPermissions | undefined
   return out;
 }
 
+function strings(value: unknown, key: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string" && v !== "")) {
+    throw new ServiceConfigError(key, "must be a list of non-empty strings");
+  }
+  return value as string[];
+}
+
+// The largest value each limit accepts: beyond these a "limit" protects nothing.
+const LIMIT_MAXIMA: Record<keyof SandboxLimits, number> = {
+  heapMb: 65_536,
+  maxMessageBytes: 1 << 30,
+  maxCallsInFlight: 1_000_000,
+  maxExports: 1_000_000,
+  maxRoutes: 100_000,
+  maxStateBytes: 2 ** 40,
+  maxLogLinesPerSecond: 1_000_000,
+};
+
+function limits(value: unknown, key: string): Partial<SandboxLimits> {
+  const t = table(value, key);
+  const names = Object.keys(DEFAULT_SANDBOX_LIMITS) as (keyof SandboxLimits)[];
+  checkKeys(t, key, names);
+  const out: Partial<SandboxLimits> = {};
+  for (const name of names) {
+    const n = int(t[name], `${key}.${name}`, 1, LIMIT_MAXIMA[name]);
+    if (n !== undefined) out[name] = n;
+  }
+  return out;
+}
+
 function moduleSpec(value: unknown, key: string): ModuleSpec {
   if (typeof value === "string") {
     if (value === "") throw new ServiceConfigError(key, "must be a non-empty string");
@@ -213,8 +249,13 @@ function moduleSpec(value: unknown, key: string): ModuleSpec {
     "url",
     "name",
     "sandbox",
+    "isolation",
     "permissions",
     "services",
+    "namespaces",
+    "routePrefixes",
+    "root",
+    "limits",
     "timeoutMs",
     "allowUnsandboxed",
     "options",
@@ -230,15 +271,33 @@ function moduleSpec(value: unknown, key: string): ModuleSpec {
   if (t.services !== undefined) {
     if (
       !Array.isArray(t.services) ||
-      !t.services.every((s) => SERVICES.includes(s as SandboxServiceName))
+      !t.services.every((s) => (SANDBOX_SERVICES as readonly string[]).includes(s))
     ) {
       throw new ServiceConfigError(
         `${key}.services`,
-        `must be a list of: ${SERVICES.join(", ")}`,
+        `must be a list of: ${SANDBOX_SERVICES.join(", ")}`,
       );
     }
     spec.services = t.services as SandboxServiceName[];
   }
+  if (t.isolation !== undefined) {
+    if (t.isolation !== "process" && t.isolation !== "worker") {
+      throw new ServiceConfigError(`${key}.isolation`, `must be "process" or "worker"`);
+    }
+    spec.isolation = t.isolation;
+  }
+  const namespaces = strings(t.namespaces, `${key}.namespaces`);
+  if (namespaces !== undefined) spec.namespaces = namespaces;
+  const prefixes = strings(t.routePrefixes, `${key}.routePrefixes`);
+  if (prefixes !== undefined) {
+    if (!prefixes.every((p) => p.startsWith("/"))) {
+      throw new ServiceConfigError(`${key}.routePrefixes`, "each prefix must start with /");
+    }
+    spec.routePrefixes = prefixes;
+  }
+  const root = str(t.root, `${key}.root`);
+  if (root !== undefined) spec.root = root;
+  if (t.limits !== undefined) spec.limits = limits(t.limits, `${key}.limits`);
   const timeout = int(t.timeoutMs, `${key}.timeoutMs`, 1, 3_600_000);
   if (timeout !== undefined) spec.timeoutMs = timeout;
   if (t.allowUnsandboxed !== undefined) {

@@ -21,6 +21,8 @@ export type PluginErrorCode =
   | "SandboxRefused"
   | "SandboxProtocol"
   | "ApiConflict"
+  | "NamespaceConflict"
+  | "QuotaExceeded"
   | "InvalidApi";
 
 /**

@@ -22,6 +22,7 @@ import {
   type ServiceConfigInput,
 } from "./config.ts";
 import { IoraError } from "../core/errors.ts";
+import { PluginError } from "./errors.ts";
 import {
   type LoadedModuleInfo,
   type ModuleSpec,
@@ -117,6 +118,8 @@ export class IoraService implements AsyncDisposable {
     { owner: string; handler: (body: unknown) => Promise<unknown> }
   >();
   #routedPaths = new Set<string>();
+  // Bytes of state each sandbox holds, counted once from the store and kept up to date.
+  #sandboxStateBytes = new Map<string, number>();
 
   private constructor(
     config: ServiceConfig,
@@ -155,12 +158,14 @@ export class IoraService implements AsyncDisposable {
       directory: config.modules.directory,
       log: (level: PluginHostLogLevel, message: string) => pluginLog[level](message),
       sandboxServices: {
-        state: (owner, op, args) => Promise.resolve(this.#sandboxState(owner, op, args)),
+        state: (owner, op, args, limits) =>
+          Promise.resolve(this.#sandboxState(owner, op, args, limits.maxStateBytes)),
         addRoute: (owner, path, handler) => this.#addSandboxRoute(owner, path, handler),
         removeRoutes: (owner) => {
           for (const [path, route] of this.#sandboxRoutes) {
             if (route.owner === owner) this.#sandboxRoutes.delete(path);
           }
+          this.#sandboxStateBytes.delete(owner);
         },
       },
     });
@@ -417,8 +422,10 @@ export class IoraService implements AsyncDisposable {
     const deadline = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), this.#unloadTimeoutMs);
     });
+    // unloadAll shares the budget among the plugins; the race is for a hook that holds the
+    // host's queue (a load in progress) and never lets unloadAll begin.
     const unloaded = await Promise.race([
-      this.pluginHost.unloadAll().catch((error) =>
+      this.pluginHost.unloadAll(this.#unloadTimeoutMs).catch((error) =>
         this.logger.error("unloading plugins failed", { error })
       ),
       deadline,
@@ -429,6 +436,7 @@ export class IoraService implements AsyncDisposable {
         still: this.listModules().map((m) => m.name),
       });
     }
+    await this.pluginHost.terminateSandboxes();
     await this.webhookServer.stop({ timeoutMs: 5000 }).catch((error) =>
       this.logger.error("stopping the HTTP server failed", { error })
     );
@@ -490,23 +498,50 @@ export class IoraService implements AsyncDisposable {
     });
   }
 
-  #sandboxState(owner: string, op: "get" | "set" | "remove" | "keys", args: unknown[]): unknown {
+  #sandboxState(
+    owner: string,
+    op: "get" | "set" | "remove" | "keys",
+    args: unknown[],
+    maxBytes: number,
+  ): unknown {
     // Each sandbox sees only its own keys: they are stored under "<module>:".
     const prefix = `${owner}:`;
     const key = (value: unknown) => {
       if (typeof value !== "string") throw new TypeError("state keys are strings");
       return prefix + value;
     };
+    const sizeOf = (k: string) => {
+      const value = this.stateStore.get(k);
+      return value === undefined ? 0 : k.length - prefix.length + value.length;
+    };
+    let used = this.#sandboxStateBytes.get(owner);
+    if (used === undefined) {
+      used = 0;
+      for (const k of this.stateStore.findKeysWithPrefix(prefix)) used += sizeOf(k);
+    }
     switch (op) {
       case "get":
         return this.stateStore.get(key(args[0]));
       case "set": {
+        const k = key(args[0]);
         if (typeof args[1] !== "string") throw new TypeError("state values are strings");
-        this.stateStore.set(key(args[0]), args[1]);
+        const next = used - sizeOf(k) + k.length - prefix.length + args[1].length;
+        if (next > maxBytes) {
+          throw new PluginError(
+            "QuotaExceeded",
+            owner,
+            `sandbox "${owner}" may keep at most ${maxBytes} bytes of state (limits.maxStateBytes)`,
+          );
+        }
+        this.stateStore.set(k, args[1]);
+        this.#sandboxStateBytes.set(owner, next);
         return undefined;
       }
-      case "remove":
-        return this.stateStore.remove(key(args[0]));
+      case "remove": {
+        const k = key(args[0]);
+        this.#sandboxStateBytes.set(owner, used - sizeOf(k));
+        return this.stateStore.remove(k);
+      }
       case "keys":
         return this.stateStore.findKeysWithPrefix(prefix).map((k) => k.slice(prefix.length));
     }

@@ -29,6 +29,16 @@ import type { IoraService } from "./iora_service.ts";
  */
 export abstract class Plugin<S = IoraService> {
   /**
+   * API namespaces a trusted plugin exports under besides its module name
+   * (`static override namespaces = ["jsonrpc"]`). Each has one owner at a
+   * time: a load that finds one taken fails. Sandboxes ignore this; their
+   * namespaces come from their configuration.
+   *
+   * @default []
+   */
+  static readonly namespaces: readonly string[] = [];
+
+  /**
    * The module name the host knows this plugin by.
    *
    * @returns the module name

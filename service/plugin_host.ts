@@ -6,41 +6,21 @@
  * @module
  */
 import { platform } from "../core/platform/mod.ts";
-import type { WorkerPermissions } from "../core/platform/mod.ts";
 import type { ApiFunction, ApiRegistry } from "./api_registry.ts";
 import { PluginError } from "./errors.ts";
+import {
+  DEFAULT_SANDBOX_LIMITS,
+  type ModuleSpec,
+  type SandboxIsolation,
+  type SandboxLimits,
+  type SandboxServiceName,
+} from "./module_spec.ts";
 import { type Plugin, pluginClassOf } from "./plugin.ts";
+import { checkModuleGraph } from "./_module_graph.ts";
 import { setPluginContext } from "./_plugin_context.ts";
-import { SandboxConnection, type SandboxServiceName } from "./_sandbox_host.ts";
+import { SandboxConnection } from "./_sandbox_host.ts";
 
-export type { SandboxServiceName };
-
-/** How to load one module. A bare string is the same as `{ url }`. */
-export interface ModuleSpec {
-  /**
-   * Where the module is: a path (relative ones resolve against the
-   * host's directory), a `file:` or `https:` URL, or any specifier the
-   * runtime resolves (`npm:`, `jsr:`, a bare import-map name).
-   */
-  url: string;
-  /** The name the module is known by; defaults to the file name without extension. */
-  name?: string;
-  /** Run the module in a permission-scoped worker. */
-  sandbox?: boolean;
-  /** What the sandbox may touch; everything absent is denied. */
-  permissions?: WorkerPermissions;
-  /** Host services a sandbox may call; default `["logger"]`. */
-  services?: SandboxServiceName[];
-  /** Deadline of each call into the sandbox, in milliseconds (default 5000). */
-  timeoutMs?: number;
-  /**
-   * On runtimes without per-worker permissions (Node), run a sandboxed
-   * module in a worker with the host's full permissions instead of refusing it.
-   */
-  allowUnsandboxed?: boolean;
-  /** The plugin's own options (its `this.options`). */
-  options?: Record<string, unknown>;
-}
+export type { ModuleSpec, SandboxServiceName };
 
 /** What {@linkcode PluginHost.listModules} reports about a loaded module. */
 export interface LoadedModuleInfo {
@@ -78,8 +58,14 @@ export interface SandboxHostServices {
    * @param owner the sandboxed module
    * @param op the operation
    * @param args its arguments
+   * @param limits the sandbox's limits (`maxStateBytes`)
    */
-  state?(owner: string, op: "get" | "set" | "remove" | "keys", args: unknown[]): Promise<unknown>;
+  state?(
+    owner: string,
+    op: "get" | "set" | "remove" | "keys",
+    args: unknown[],
+    limits: SandboxLimits,
+  ): Promise<unknown>;
   /**
    * Serves POSTed JSON at `path` by calling `handler`.
    *
@@ -117,6 +103,12 @@ export interface PluginHostOptions {
   sandboxTimeoutMs?: number;
   /** Deadline of a sandbox's start and `onLoad`, in milliseconds (default 10000). */
   sandboxLoadTimeoutMs?: number;
+  /**
+   * Where sandboxes run when their spec does not say.
+   *
+   * @default "process"
+   */
+  sandboxIsolation?: SandboxIsolation;
 }
 
 interface ModuleRecord {
@@ -190,6 +182,36 @@ function withReloadQuery(url: string, generation: number): string {
   const parsed = new URL(url);
   parsed.searchParams.set("iora_reload", String(generation));
   return parsed.href;
+}
+
+// The folder a sandbox's code must lie in, as a file URL ending in "/".
+function rootOf(url: string, root: string | undefined, directory: string | undefined): string {
+  if (root !== undefined) {
+    const resolved = resolveModuleUrl(root, directory);
+    return resolved.endsWith("/") ? resolved : `${resolved}/`;
+  }
+  return url.replace(/[?#].*$/, "").replace(/[^/]*$/, "");
+}
+
+// Waits for `work` at most `budgetMs`; past it rejects (the work goes on unobserved).
+async function withinBudget(work: Promise<unknown>, budgetMs: number, name: string): Promise<void> {
+  if (!Number.isFinite(budgetMs)) {
+    await work;
+    return;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new Error(`onUnload of "${name}" did not finish within ${Math.round(budgetMs)} ms`)),
+      Math.max(1, budgetMs),
+    );
+  });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function errorOf(error: unknown): Error {
@@ -314,21 +336,37 @@ export class PluginHost {
 
   /**
    * Unloads every module, dependents before their dependencies, later
-   * loads before earlier ones.
+   * loads before earlier ones, within `budgetMs`: each plugin's `onUnload`
+   * gets an equal share of the time left (a sandbox past its share is
+   * stopped; a trusted plugin is left behind with an error logged).
+   *
+   * @param budgetMs the time the whole unload may take, in milliseconds
    */
-  unloadAll(): Promise<void> {
+  unloadAll(budgetMs: number = Infinity): Promise<void> {
     // Shutdown waits behind a running hook rather than failing: a signal may
     // arrive while a plugin's onLoad is awaiting something.
     return this.#exclusive(async () => {
+      const deadline = performance.now() + budgetMs;
       while (this.#records.size > 0) {
         const names = [...this.#records.keys()];
         const free = names.filter((n) => !names.some((o) => this.#requires.get(o)?.has(n)));
         const next = (free.length > 0 ? free : names).at(-1)!;
-        await this.#unload(next, "shutdown").catch((error) =>
+        // Each plugin gets an equal share of what is left, so one that hangs in onUnload
+        // cannot take the time of those after it.
+        const share = (deadline - performance.now()) / names.length;
+        await this.#unload(next, "shutdown", undefined, share).catch((error) =>
           this.#log("error", `unloading "${next}" failed: ${errorOf(error).message}`)
         );
       }
     }, true);
+  }
+
+  /**
+   * Stops every sandbox at once, without its `onUnload`: what a shutdown
+   * that ran out of time does last, so no sandbox outlives the host.
+   */
+  async terminateSandboxes(): Promise<void> {
+    await Promise.all([...this.#records.values()].map((r) => r.sandbox?.terminate()));
   }
 
   /**
@@ -515,9 +553,20 @@ export class PluginHost {
     return name;
   }
 
+  #claimNamespaces(name: string, namespaces: readonly string[]): void {
+    for (const namespace of new Set([name, ...namespaces])) {
+      this.#options.registry.claimNamespace(name, namespace);
+    }
+  }
+
   async #loadTrusted(record: ModuleRecord, importUrl: string): Promise<void> {
     const namespace = await import(importUrl) as Record<string, unknown>;
     const PluginCtor = pluginClassOf<unknown>(namespace, record.name);
+    const declared = (PluginCtor as { namespaces?: unknown }).namespaces;
+    this.#claimNamespaces(
+      record.name,
+      Array.isArray(declared) ? declared.filter((n) => typeof n === "string") : [],
+    );
     const plugin = new PluginCtor();
     const { registry, service } = this.#options;
     setPluginContext(plugin, {
@@ -540,15 +589,35 @@ export class PluginHost {
     const { spec, name } = record;
     const { registry, sandboxServices } = this.#options;
     const onNode = platform().name === "node";
-    const permissions = onNode && spec.allowUnsandboxed ? "inherit" : spec.permissions ?? {};
-    if (onNode && spec.allowUnsandboxed) {
-      this.#log("warn", `module "${name}" runs UNSANDBOXED: node has no per-worker permissions`);
+    const unsandboxed = onNode && spec.allowUnsandboxed === true;
+    const permissions = unsandboxed ? "inherit" : spec.permissions ?? {};
+    if (unsandboxed) {
+      this.#log("warn", `module "${name}" runs UNSANDBOXED: node cannot enforce its permissions`);
+    } else if (onNode) {
+      throw new PluginError(
+        "SandboxRefused",
+        name,
+        `module "${name}" is marked sandbox = true, but sandboxes are not supported on node ` +
+          `(it cannot enforce network, environment or import permissions per plugin); ` +
+          `set allowUnsandboxed = true for it to run it with the host's permissions`,
+      );
     }
+    this.#claimNamespaces(name, spec.namespaces ?? []);
+    const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...spec.limits };
+    const graph = unsandboxed ? { localFiles: [] } : await checkModuleGraph(record.url, {
+      name,
+      root: rootOf(record.url, spec.root, this.#options.directory),
+      importGrant: spec.permissions?.import,
+    });
     const connection: SandboxConnection = new SandboxConnection({
       name,
       importUrl,
+      isolation: spec.isolation ?? this.#options.sandboxIsolation ?? "process",
       permissions,
+      graphFiles: graph.localFiles,
       services: new Set(spec.services ?? ["logger"]),
+      routePrefixes: spec.routePrefixes ?? [`/${name}`],
+      limits,
       timeoutMs: spec.timeoutMs ?? this.#options.sandboxTimeoutMs ?? 5000,
       loadTimeoutMs: this.#options.sandboxLoadTimeoutMs ?? 10_000,
       onFailure: (error) => this.#sandboxFailed(name, connection, error),
@@ -568,7 +637,7 @@ export class PluginHost {
         hasApi: (api) => registry.hasApi(api),
         state: (op, args) => {
           if (!sandboxServices?.state) throw new Error("this host has no state store");
-          return sandboxServices.state(name, op, args);
+          return sandboxServices.state(name, op, args, limits);
         },
         addRoute: (path) => {
           if (!sandboxServices?.addRoute) throw new Error("this host has no HTTP server");
@@ -625,7 +694,12 @@ export class PluginHost {
     }
   }
 
-  async #unload(name: string, reason: UnloadReason, cause?: Error): Promise<void> {
+  async #unload(
+    name: string,
+    reason: UnloadReason,
+    cause?: Error,
+    budgetMs = Infinity,
+  ): Promise<void> {
     const record = this.#loaded(name);
     record.state = "unloading";
     for (const dependent of this.#dependentsOf(name)) {
@@ -636,10 +710,10 @@ export class PluginHost {
     this.#options.registry.removeOwner(name);
     this.#options.sandboxServices?.removeRoutes?.(name);
     try {
-      if (record.sandbox) await record.sandbox.unload();
+      if (record.sandbox) await record.sandbox.unload(budgetMs);
       else if (record.plugin) {
         const plugin = record.plugin;
-        await this.#hook(() => plugin.onUnload());
+        await withinBudget(this.#hook(() => plugin.onUnload()), budgetMs, name);
       }
     } catch (error) {
       this.#log("error", `module "${name}" failed in onUnload: ${errorOf(error).message}`);

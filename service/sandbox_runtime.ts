@@ -9,6 +9,7 @@
  * @module
  */
 import { platform } from "../core/platform/mod.ts";
+import type { ParentPort } from "../core/platform/mod.ts";
 import type { ApiFunction } from "./api_registry.ts";
 import { ApiUnavailableError, PluginError } from "./errors.ts";
 import { type PluginClass, pluginClassOf } from "./plugin.ts";
@@ -230,9 +231,9 @@ export class SandboxService {
 }
 
 /**
- * Runs a plugin module inside the current worker, answering the host's
- * lifecycle and call messages. Called by the boot module the host
- * generates; not by plugins.
+ * Runs a plugin module inside the current worker or sandbox process,
+ * answering the host's lifecycle and call messages. Called by the boot
+ * module the host generates (or the sandbox process's main); not by plugins.
  *
  * @example
  * ```ts ignore
@@ -242,9 +243,12 @@ export class SandboxService {
  * ```
  *
  * @param namespace the plugin module's namespace
+ * @param port the channel to the host; default the worker's parent port
  */
-export function runSandbox(namespace: Record<string, unknown>): void {
-  const port = platform().parentPort();
+export function runSandbox(
+  namespace: Record<string, unknown>,
+  port: ParentPort | null = platform().parentPort(),
+): void {
   if (port === null) {
     throw new PluginError("SandboxProtocol", "?", "runSandbox must run inside a worker");
   }

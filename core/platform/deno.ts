@@ -274,6 +274,7 @@ export const denoPlatform: Platform = {
   },
   writeStderr: (data) => writeAll(Deno.stderr, data),
   writeStdout: (data) => writeAll(Deno.stdout, data),
+  stdin: () => Deno.stdin.readable,
 
   startWorker,
   parentPort,

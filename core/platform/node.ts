@@ -319,6 +319,7 @@ export const nodePlatform: Platform = {
   },
   writeStderr: (data) => writeAllSync(2, data),
   writeStdout: (data) => writeAllSync(1, data),
+  stdin: () => Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>,
 
   startWorker,
   parentPort,

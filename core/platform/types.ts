@@ -273,6 +273,8 @@ export interface Platform {
   writeStderr(data: Uint8Array): void;
   /** Writes bytes to standard output, unbuffered. */
   writeStdout(data: Uint8Array): void;
+  /** This process's standard input as a byte stream (read it once). */
+  stdin(): ReadableStream<Uint8Array>;
 
   // Workers
   /** Starts a module worker from a module URL. */

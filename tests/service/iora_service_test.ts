@@ -199,7 +199,7 @@ describe("IoraService", () => {
     );
     await service.shutdown();
     const log = await platform().readTextFile(dir.join("iora.log"));
-    assert.match(log, /did not unload within 200 ms/);
+    assert.match(log, /onUnload of \\"slow\\" did not finish within 200 ms/);
     assert.match(log, /"stopped"/);
   });
 });
