@@ -1,6 +1,6 @@
 /**
  * Iora's service layer: `IoraService` (the service host), plugins (trusted
- * in-process, or sandboxed in permission-scoped workers), the
+ * in-process, or sandboxed in child processes of their own), the
  * exported-API registry with its three accessors, and the configuration.
  *
  * @example
@@ -17,6 +17,7 @@
 export * from "./errors.ts";
 export * from "./api_registry.ts";
 export * from "./plugin.ts";
+export * from "./module_spec.ts";
 export * from "./plugin_host.ts";
 export * from "./sandbox_runtime.ts";
 export * from "./config.ts";
