@@ -33,8 +33,9 @@ const port: ParentPort = {
 
 (async () => {
   const reader = new FrameReader(maxBytes);
-  for await (const chunk of platform().stdin()) {
-    for (const message of reader.push(chunk)) deliver(message);
+  const buffer = new Uint8Array(65536);
+  for (let n; (n = await platform().readStdin(buffer)) !== null;) {
+    for (const message of reader.push(buffer.subarray(0, n))) deliver(message);
   }
 })().finally(() => platform().exit(0));
 

@@ -274,7 +274,7 @@ export const denoPlatform: Platform = {
   },
   writeStderr: (data) => writeAll(Deno.stderr, data),
   writeStdout: (data) => writeAll(Deno.stdout, data),
-  stdin: () => Deno.stdin.readable,
+  readStdin: (buffer) => Deno.stdin.read(buffer),
 
   startWorker,
   parentPort,

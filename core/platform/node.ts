@@ -145,6 +145,23 @@ function stdio(mode: StdioMode | undefined, fallback: StdioMode): "pipe" | "inhe
   return chosen === "piped" ? "pipe" : chosen === "inherit" ? "inherit" : "ignore";
 }
 
+// Standard input as plain reads: chunks from the stream, handed out as far as each buffer takes.
+let stdinChunks: AsyncIterator<Uint8Array> | undefined;
+let stdinRest: Uint8Array = new Uint8Array(0);
+
+async function readStdin(buffer: Uint8Array): Promise<number | null> {
+  if (stdinRest.length === 0) {
+    stdinChunks ??= process.stdin[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+    const next = await stdinChunks.next();
+    if (next.done) return null;
+    stdinRest = next.value;
+  }
+  const n = Math.min(buffer.length, stdinRest.length);
+  buffer.set(stdinRest.subarray(0, n));
+  stdinRest = stdinRest.subarray(n);
+  return n;
+}
+
 function spawn(command: string, options: SpawnOptions = {}): ChildProcessHandle {
   const env = options.clearEnv ? { ...options.env } : { ...process.env, ...options.env };
   const child = childProcess.spawn(command, options.args ?? [], {
@@ -319,7 +336,7 @@ export const nodePlatform: Platform = {
   },
   writeStderr: (data) => writeAllSync(2, data),
   writeStdout: (data) => writeAllSync(1, data),
-  stdin: () => Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>,
+  readStdin,
 
   startWorker,
   parentPort,

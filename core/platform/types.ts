@@ -273,8 +273,11 @@ export interface Platform {
   writeStderr(data: Uint8Array): void;
   /** Writes bytes to standard output, unbuffered. */
   writeStdout(data: Uint8Array): void;
-  /** This process's standard input as a byte stream (read it once). */
-  stdin(): ReadableStream<Uint8Array>;
+  /**
+   * Reads from this process's standard input into `buffer`; resolves with the number of bytes
+   * read, or null at its end. A plain read, not a stream: the sandbox channel's latency.
+   */
+  readStdin(buffer: Uint8Array): Promise<number | null>;
 
   // Workers
   /** Starts a module worker from a module URL. */
