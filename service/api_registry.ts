@@ -201,7 +201,9 @@ export class ApiRegistry {
       );
     }
     for (const entry of this.#entries.values()) {
-      if (entry.owner !== owner && inside(entry.name, namespace)) {
+      // Names under a longer namespace of their own owner (jsonrpc.client.* inside jsonrpc) stay theirs.
+      const nested = (this.#longestNamespace(entry.name)?.length ?? 0) > namespace.length;
+      if (entry.owner !== owner && inside(entry.name, namespace) && !nested) {
         throw new PluginError(
           "NamespaceConflict",
           owner,
@@ -222,13 +224,18 @@ export class ApiRegistry {
     return [...this.#namespaces].filter(([, o]) => o === owner).map(([ns]) => ns);
   }
 
-  // The owner of the longest claimed namespace that contains `name`.
-  #namespaceOwner(name: string): string | undefined {
+  // The longest claimed namespace that contains `name`.
+  #longestNamespace(name: string): string | undefined {
     for (let end = name.length; end > 0; end = name.lastIndexOf(".", end - 1)) {
-      const owner = this.#namespaces.get(name.slice(0, end));
-      if (owner !== undefined) return owner;
+      const namespace = name.slice(0, end);
+      if (this.#namespaces.has(namespace)) return namespace;
     }
     return undefined;
+  }
+
+  #namespaceOwner(name: string): string | undefined {
+    const namespace = this.#longestNamespace(name);
+    return namespace === undefined ? undefined : this.#namespaces.get(namespace);
   }
 
   /**

@@ -26,6 +26,42 @@ describe("ApiRegistry", () => {
     assert.equal(registry.callExportedApi("x.f"), 1);
   });
 
+  it("namespaces: one owner each; owners export only inside theirs; nested ones are separate", () => {
+    const registry = new ApiRegistry();
+    registry.claimNamespace("server", "jsonrpc");
+    registry.claimNamespace("client", "jsonrpc.client");
+    registry.exportApi("server", "jsonrpc.register", () => 1);
+    registry.exportApi("client", "jsonrpc.client.call", () => 2);
+    assert.throws(() => registry.exportApi("server", "jsonrpc.client.x", () => 0), {
+      code: "ApiConflict",
+    });
+    assert.throws(() => registry.exportApi("client", "jsonrpc.x", () => 0), {
+      code: "ApiConflict",
+    });
+    assert.throws(
+      () => registry.exportApi("server", "other.f", () => 0),
+      /only under its namespaces \(jsonrpc\)/,
+    );
+    // Owners without a namespace (the host) may export anything outside the claimed ones.
+    registry.exportApi("host", "host.thing", () => 3);
+    assert.throws(() => registry.exportApi("host", "jsonrpc.evil", () => 0), {
+      code: "ApiConflict",
+    });
+    assert.throws(() => registry.claimNamespace("evil", "jsonrpc"), {
+      code: "NamespaceConflict",
+    });
+    // A namespace holding another owner's export cannot be claimed over it.
+    assert.throws(() => registry.claimNamespace("evil", "host"), { code: "NamespaceConflict" });
+    for (const bad of ["", ".x", "x.", "x".repeat(MAX_API_NAME_LENGTH + 1)]) {
+      assert.throws(() => registry.claimNamespace("evil", bad), { code: "InvalidApi" });
+    }
+    assert.deepEqual(registry.namespacesOf("server"), ["jsonrpc"]);
+    registry.removeOwner("server");
+    assert.deepEqual(registry.namespacesOf("server"), []);
+    registry.claimNamespace("successor", "jsonrpc");
+    assert.equal(registry.callExportedApi("jsonrpc.client.call"), 2);
+  });
+
   it("lets an owner replace its own export; safe handles follow the replacement", () => {
     const registry = new ApiRegistry();
     registry.exportApi("a", "x.f", () => 1);
