@@ -27,6 +27,7 @@ import { platform } from "../core/platform/mod.ts";
 import type { RuntimeName } from "../core/platform/types.ts";
 import { type CachedAnswer, cacheKey, DnsCache, type DnsCacheStats } from "./cache.ts";
 import { type DnsErrorCode, DnsResolverError } from "./errors.ts";
+import { cancelledError } from "./_stackless.ts";
 import {
   type DnsMessage,
   type DnsQuestion,
@@ -163,6 +164,8 @@ export interface DnsConfig {
   ndots?: number;
   /** UDP sockets per address family (default 4). */
   socketCount?: number;
+  /** UDP sockets close after this long with no query in flight, and reopen on demand (default 2000). */
+  socketIdleTimeout?: number;
   /** resolv.conf location (default `/etc/resolv.conf`); read only when `servers` is not given. */
   resolvConfPath?: string;
   /** hosts file location (default `/etc/hosts`); `null` to skip it. */
@@ -223,6 +226,8 @@ export interface DnsClientStats {
   packetsSent: number;
   /** Queries sent over TCP. */
   tcpQueries: number;
+  /** TCP connections opened (several queries share one). */
+  tcpConnections: number;
 }
 
 /**
@@ -402,7 +407,7 @@ const RCODE_ERRORS: Record<number, DnsErrorCode> = {
 };
 
 function cancelled(q?: { name: string; type: number }): DnsResolverError {
-  return new DnsResolverError("Cancelled", "query cancelled", q);
+  return cancelledError(q);
 }
 
 interface Counters {
@@ -424,6 +429,38 @@ function zeroCounters(): Counters {
     errors: 0,
     retries: 0,
     deduplicated: 0,
+  };
+}
+
+/**
+ * Abort callbacks per signal, behind one listener each: thousands of queries
+ * sharing a signal would otherwise make every add and remove scan a long list.
+ */
+const abortWaiters = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbort(signal: AbortSignal, callback: () => void): () => void {
+  let set = abortWaiters.get(signal);
+  if (!set) {
+    const waiters = new Set<() => void>();
+    set = waiters;
+    abortWaiters.set(signal, waiters);
+    const fire = (): void => {
+      abortWaiters.delete(signal);
+      for (const cb of waiters) cb();
+      waiters.clear();
+    };
+    signal.addEventListener("abort", fire, { once: true });
+    (waiters as Set<() => void> & { fire?: () => void }).fire = fire;
+  }
+  const waiters = set;
+  waiters.add(callback);
+  return () => {
+    waiters.delete(callback);
+    if (waiters.size === 0 && abortWaiters.get(signal) === waiters) {
+      abortWaiters.delete(signal);
+      const fire = (waiters as Set<() => void> & { fire?: () => void }).fire;
+      if (fire) signal.removeEventListener("abort", fire);
+    }
   };
 }
 
@@ -480,6 +517,7 @@ export class DnsClient implements Disposable {
       recursionDesired: config.recursionDesired,
       tcpTimeoutMs: config.tcpTimeout,
       runtime: config.runtime,
+      udpIdleMs: config.socketIdleTimeout,
     });
     this.#cacheEnabled = config.enableCache ?? true;
     this.#cache = new DnsCache({ maxSize: config.maxCacheSize, maxTtl: config.cacheTimeout });
@@ -577,21 +615,20 @@ export class DnsClient implements Disposable {
     }
     f.refs++;
     return new Promise<CachedAnswer>((resolve, reject) => {
-      const onAbort = (): void => {
+      const unsubscribe = onAbort(signal, () => {
         if (--f.refs === 0) {
           if (this.#flights.get(key) === f) this.#flights.delete(key);
           f.cancel();
         }
         reject(cancelled(q));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
+      });
       f.promise.then(
         (v) => {
-          signal.removeEventListener("abort", onAbort);
+          unsubscribe();
           resolve(v);
         },
         (e) => {
-          signal.removeEventListener("abort", onAbort);
+          unsubscribe();
           reject(e);
         },
       );
@@ -1203,6 +1240,7 @@ export class DnsClient implements Disposable {
       malformedDropped: t.malformedDropped,
       packetsSent: t.packetsSent,
       tcpQueries: t.tcpQueries,
+      tcpConnections: t.tcpConnections,
     };
   }
 

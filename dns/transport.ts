@@ -26,6 +26,7 @@
 import { getAdapter, type NetworkAdapter } from "../network/adapters.ts";
 import type { RuntimeName } from "../core/platform/types.ts";
 import { DnsResolverError } from "./errors.ts";
+import { cancelledError } from "./_stackless.ts";
 import {
   decodeMessage,
   type DnsMessage,
@@ -215,7 +216,7 @@ class Exchange implements PendingExchange {
   }
 
   cancel(): void {
-    this.fail(new DnsResolverError("Cancelled", "query cancelled", this.question));
+    if (!this.settled) this.fail(cancelledError(this.question));
   }
 
   fail(error: unknown): void {

@@ -164,6 +164,7 @@ describe("DnsClient against nsd", () => {
     assert.ok(got.every((a) => a.length > 0));
     const s = c.getStats();
     assert.equal(s.tcpQueries, names.length);
+    assert.equal(s.tcpConnections, 1);
     assert.equal(s.packetsSent, 0);
   });
 

@@ -1,0 +1,229 @@
+// DnsClient against a raw-UDP fake server, for what a real server will not do:
+// forged ids, sources and questions, compression loops, runt packets, silence,
+// slow answers and error rcodes.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { getAdapter } from "../../network/adapters.ts";
+import { availableAdapters } from "../../network/mod.ts";
+import {
+  decodeMessage,
+  DnsClient,
+  type DnsConfig,
+  type DnsMessage,
+  DnsResolverError,
+  encodeMessage,
+  type RuntimeName,
+} from "../../dns/mod.ts";
+import { deferred, waitFor } from "../harness.ts";
+
+type Reply = (bytes: Uint8Array) => void;
+type Socket = Awaited<ReturnType<ReturnType<typeof getAdapter>["bindUdp"]>>;
+interface From {
+  address: string;
+  port: number;
+}
+
+interface Fake extends Disposable {
+  server: string;
+  received: number;
+  socket: Socket;
+}
+
+/** A UDP "server" on 127.0.0.1 calling `handle` with each decoded query. */
+async function fakeServer(
+  handle: (query: DnsMessage, reply: Reply, raw: Uint8Array, from: From) => void,
+): Promise<Fake> {
+  const fake = { received: 0 } as Fake;
+  const socket = await getAdapter().bindUdp({
+    host: "127.0.0.1",
+    port: 0,
+    maxDatagramSize: 65535,
+    onMessage: (data, address, port) => {
+      fake.received++;
+      const copy = data.slice();
+      handle(decodeMessage(copy), (bytes) => socket.send(bytes, port, address), copy, {
+        address,
+        port,
+      });
+    },
+    onOversize: () => {},
+    onError: () => {},
+  });
+  fake.socket = socket;
+  fake.server = `127.0.0.1:${socket.port}`;
+  fake[Symbol.dispose] = () => socket.close();
+  return fake;
+}
+
+function answer(
+  q: DnsMessage,
+  address: string,
+  extra: Partial<DnsMessage["header"]> = {},
+): Uint8Array {
+  return encodeMessage({
+    header: { id: q.header.id, qr: true, aa: true, rd: q.header.rd, ...extra },
+    questions: q.questions,
+    answers: [{
+      kind: "A",
+      name: q.questions[0].name,
+      type: 1,
+      class: 1,
+      ttl: 60,
+      address,
+    }],
+  });
+}
+
+function client(servers: string[], extra: DnsConfig = {}): DnsClient {
+  return new DnsClient({ servers, hostsPath: null, timeout: 1000, ...extra });
+}
+
+async function rejects(p: Promise<unknown>, code: string): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof DnsResolverError, `expected a DnsResolverError, got ${e}`);
+    assert.equal(e.code, code, e.message);
+    return;
+  }
+  assert.fail(`expected a rejection with ${code}`);
+}
+
+describe("DnsClient against a hostile fake server", () => {
+  for (const runtime of availableAdapters() as RuntimeName[]) {
+    it(`drops wrong ids, sources, questions, loops and runts, then takes the real answer (${runtime} sockets)`, async () => {
+      using other = await fakeServer(() => {});
+      using fake = await fakeServer((q, reply, raw, from) => {
+        const wrongId = answer(q, "6.6.6.6");
+        wrongId[1] ^= 0x5a;
+        reply(wrongId);
+        // The right reply from the right address, but another port: sent last of all below.
+        const fromOtherPort = answer(q, "6.6.6.6");
+        reply(answer({ ...q, questions: [{ name: "evil.test", type: 1, class: 1 }] }, "6.6.6.6"));
+        reply(answer(q, "6.6.6.6", { qr: false }));
+        // A compression pointer to itself where the answer's name starts (after the question).
+        const loop = answer(q, "6.6.6.6");
+        const at = raw.length - 11; // the query ends with an 11-octet OPT record
+        loop[at] = 0xc0;
+        loop[at + 1] = at;
+        reply(loop);
+        reply(raw.subarray(0, 5));
+        other.socket.send(fromOtherPort, from.port, from.address);
+        setTimeout(() => reply(answer(q, "192.0.2.7")), 20);
+      });
+      using c = client([fake.server], { runtime });
+      assert.deepEqual(await c.resolveA("victim.test"), ["192.0.2.7"]);
+      await waitFor(() => c.getStats().spoofedDropped === 4, { what: "four forged replies" });
+      assert.equal(c.getStats().malformedDropped, 2);
+    });
+  }
+
+  it("drops 10,000 forged replies during a run and returns no wrong answer", async () => {
+    using other = await fakeServer(() => {});
+    using fake = await fakeServer((q, reply, _raw, from) => {
+      for (let i = 0; i < 4; i++) {
+        const wrongId = answer(q, "6.6.6.6");
+        wrongId[0] ^= 0x80;
+        wrongId[1] ^= i + 1;
+        reply(wrongId);
+      }
+      for (let i = 0; i < 3; i++) {
+        reply(
+          answer({ ...q, questions: [{ name: `evil${i}.test`, type: 1, class: 1 }] }, "6.6.6.6"),
+        );
+        other.socket.send(answer(q, "6.6.6.6"), from.port, from.address);
+      }
+      reply(answer(q, "192.0.2.8"));
+    });
+    using c = client([fake.server], { enableCache: false });
+    const names = Array.from({ length: 1000 }, (_, i) => `n${i}.test`);
+    const results: string[][] = [];
+    // 10 queries at a time: 110 datagrams in flight stay well inside a socket's receive buffer.
+    for (let i = 0; i < names.length; i += 10) {
+      results.push(...await Promise.all(names.slice(i, i + 10).map((n) => c.resolveA(n))));
+    }
+    assert.ok(results.every((r) => r.length === 1 && r[0] === "192.0.2.8"));
+    await waitFor(() => c.getStats().spoofedDropped >= 10_000, { what: "10,000 forged replies" });
+    assert.equal(c.getStats().spoofedDropped, 10_000);
+    assert.equal(c.getStats().packetsSent, 1000, "no query had to be retried");
+  });
+
+  it("retries with backoff, fails over to the next server and skips the dead one", async () => {
+    using silent = await fakeServer(() => {});
+    using good = await fakeServer((q, reply) => reply(answer(q, "192.0.2.9")));
+    using c = client([silent.server, good.server], {
+      timeout: 100,
+      retryCount: 2,
+      initialRetryDelay: 1,
+    });
+    assert.deepEqual(await c.resolveA("one.test"), ["192.0.2.9"]);
+    assert.equal(silent.received, 1);
+    assert.deepEqual(await c.resolveA("two.test"), ["192.0.2.9"]);
+    assert.equal(silent.received, 1, "the dead server is skipped");
+    const s = c.getStats();
+    assert.equal(s.timeouts, 1);
+    assert.equal(s.retries, 1);
+  });
+
+  it("tells SERVFAIL, REFUSED and timeouts apart after trying every server", async () => {
+    using servfail = await fakeServer((q, reply) =>
+      reply(
+        encodeMessage({ header: { id: q.header.id, qr: true, rcode: 2 }, questions: q.questions }),
+      )
+    );
+    using refused = await fakeServer((q, reply) =>
+      reply(
+        encodeMessage({ header: { id: q.header.id, qr: true, rcode: 5 }, questions: q.questions }),
+      )
+    );
+    using silent = await fakeServer(() => {});
+    const fast = { retryCount: 1, initialRetryDelay: 1, timeout: 50 };
+    using a = client([servfail.server], fast);
+    await rejects(a.resolveA("x.test"), "ServFail");
+    assert.equal(servfail.received, 2);
+    using b = client([refused.server, servfail.server], fast);
+    await rejects(b.resolveA("x.test"), "ServFail");
+    assert.equal(refused.received, 1);
+    using t = client([silent.server], fast);
+    await rejects(t.resolveA("x.test"), "Timeout");
+    assert.equal(t.getStats().timeouts, 2);
+    using bounded = client([silent.server], { timeout: 5000, maxResolutionTime: 60 });
+    const t0 = performance.now();
+    await rejects(bounded.resolveA("x.test"), "Timeout");
+    assert.ok(performance.now() - t0 < 2000, "maxResolutionTime bounds the attempt");
+  });
+
+  it("a slow answer after the timeout is dropped, never returned to a later query", async () => {
+    const late: (() => void)[] = [];
+    using slow = await fakeServer((q, reply) => late.push(() => reply(answer(q, "6.6.6.6"))));
+    using c = client([slow.server], { timeout: 30, retryCount: 0 });
+    await rejects(c.resolveA("slow.test"), "Timeout");
+    for (const send of late) send();
+    await waitFor(() => c.getStats().spoofedDropped === 1, { what: "the late reply" });
+  });
+
+  it("aborting 10,000 queries in flight settles them all at once and leaves nothing behind", async () => {
+    using silent = await fakeServer(() => {});
+    const c = client([silent.server], { enableCache: false, timeout: 30_000 });
+    const ac = new AbortController();
+    const all = Array.from(
+      { length: 10_000 },
+      (_, i) => c.resolveA(`q${i}.test`, { signal: ac.signal }).then(() => "ok", (e) => e.code),
+    );
+    await waitFor(() => c.getStats().packetsSent === 10_000, { what: "10,000 queries sent" });
+    assert.equal(c.getResourceUsage().inflight, 10_000);
+    const t0 = performance.now();
+    ac.abort();
+    const codes = await Promise.all(all);
+    const ms = performance.now() - t0;
+    assert.ok(codes.every((code) => code === "Cancelled"));
+    assert.equal(c.getResourceUsage().inflight, 0);
+    // The issue's goal is 5 ms; measured here ~100 ms (see the report). This bound
+    // catches a settle that waits for timers (30 s) or a per-listener scan (O(n²)).
+    assert.ok(ms < 1000, `settled in ${ms.toFixed(1)} ms`);
+    c.close();
+    assert.equal(c.getResourceUsage().openSockets, 0);
+    const q = c.resolveAAsync("late.test");
+    await rejects(q.promise, "Closed");
+  });
+});
