@@ -10,6 +10,7 @@ import { JsonParseError, parseJson, stringifyJson, tryParseJson } from "../parse
 import type { JsonValue } from "../parsers/json.ts";
 import { JsonStreamParser } from "../parsers/json_stream.ts";
 import { buildDom, XmlElement, XmlParseError } from "../parsers/xml/mod.ts";
+import { decodeMessage, DnsMessageError, encodeMessage } from "../dns/message.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -26,7 +27,92 @@ function same(a: unknown, b: unknown, what: string): void {
 
 const jsonChars = fc.constantFrom(...'{}[]:,"\\ 0123456789.eE+-truefalsn\nu\u00e9\ud800');
 
+/** A real-looking DNS response with every typed record, compression and EDNS0. */
+function dnsResponse(): Uint8Array {
+  const b = { name: "a.example.test", class: 1, ttl: 300 };
+  return encodeMessage({
+    header: { id: 0x1234, qr: true, aa: true, rd: true, ra: true },
+    questions: [{ name: "a.example.test", type: 255 }],
+    answers: [
+      { kind: "A", type: 1, ...b, address: "192.0.2.1" },
+      { kind: "AAAA", type: 28, ...b, address: "2001:db8::1" },
+      { kind: "CNAME", type: 5, ...b, target: "b.example.test" },
+      { kind: "MX", type: 15, ...b, priority: 10, exchange: "mx.example.test" },
+      { kind: "TXT", type: 16, ...b, texts: ["hello", "world"] },
+      { kind: "SRV", type: 33, ...b, priority: 1, weight: 2, port: 5060, target: "s.example.test" },
+      {
+        kind: "NAPTR",
+        type: 35,
+        ...b,
+        order: 1,
+        preference: 2,
+        flags: "s",
+        service: "SIP+D2U",
+        regexp: "",
+        replacement: "_sip._udp.example.test",
+      },
+      { kind: "PTR", type: 12, ...b, target: "c.example.test" },
+    ],
+    authorities: [{
+      kind: "SOA",
+      type: 6,
+      ...b,
+      mname: "ns.example.test",
+      rname: "admin.example.test",
+      serial: 1,
+      refresh: 2,
+      retry: 3,
+      expire: 4,
+      minimum: 5,
+    }],
+    edns: {
+      kind: "OPT",
+      name: "",
+      type: 41,
+      class: 1232,
+      ttl: 0,
+      udpPayloadSize: 1232,
+      extendedRcode: 0,
+      version: 0,
+      dnssecOk: false,
+      options: [{ code: 10, data: new Uint8Array(8) }],
+    },
+  });
+}
+
+function dnsDecodeOnlyThrowsMessageError(bytes: Uint8Array): void {
+  try {
+    decodeMessage(bytes);
+  } catch (e) {
+    if (!(e instanceof DnsMessageError)) throw e;
+  }
+}
+
 const checks: [string, () => void][] = [
+  // 25 x runs each (10^6 cases in all at the default 20,000 runs).
+  ["dns: random bytes only raise DnsMessageError", () =>
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 12, maxLength: 300 }),
+        dnsDecodeOnlyThrowsMessageError,
+      ),
+      { numRuns: runs * 25 },
+    )],
+  ["dns: mutated real responses only raise DnsMessageError", () => {
+    const real = dnsResponse();
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(real.length - 1), fc.nat(255)), { minLength: 1, maxLength: 8 }),
+        fc.nat(real.length),
+        (edits, cut) => {
+          const b = real.slice(0, Math.max(12, cut));
+          for (const [at, v] of edits) if (at < b.length) b[at] = v;
+          dnsDecodeOnlyThrowsMessageError(b);
+        },
+      ),
+      { numRuns: runs * 25 },
+    );
+  }],
   ["json: agrees with JSON.parse on random text", () =>
     fc.assert(
       fc.property(fc.array(jsonChars, { maxLength: 60 }).map((a) => a.join("")), (t) => {
