@@ -63,6 +63,11 @@ interface Route<H> {
   found: RouteMatch<H> | null;
 }
 
+function isEmpty<H>(node: Node<H>): boolean {
+  return node.statics === null && node.param === null && node.wildcard === null &&
+    node.routes === null;
+}
+
 class Node<H> {
   statics: Map<string, Node<H>> | null = null;
   param: Node<H> | null = null;
@@ -202,6 +207,59 @@ export class Router<H> {
     this.#put(node.routes, method, pattern, handler);
     // The walk tries static children first, so an all-static match is what it would find too.
     if (!pattern.includes("{")) this.#exact.set(normalizePath(pattern), node.routes);
+  }
+
+  /**
+   * Removes the route of `method` and `pattern` (spelled as it was added);
+   * returns false when there is none. Branches left empty are pruned, so a
+   * parameter of another name may take their place later.
+   */
+  remove(method: string, pattern: string): boolean {
+    if (!pattern.startsWith("/")) return false;
+    const segments = normalizePath(pattern).slice(1).split("/");
+    // The nodes walked, each with the key it hangs under in its parent.
+    const trail: [Node<H>, string][] = [];
+    let node = this.#root;
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i];
+      if (seg === "*") {
+        if (i !== segments.length - 1 || node.wildcard?.get(method)?.pattern !== pattern) {
+          return false;
+        }
+        node.wildcard.delete(method);
+        if (node.wildcard.size === 0) node.wildcard = null;
+        this.#size--;
+        this.#prune(trail, node);
+        return true;
+      }
+      const next = seg.startsWith("{") ? node.param : node.statics?.get(seg) ?? null;
+      if (next === null) return false;
+      trail.push([node, seg]);
+      node = next;
+    }
+    if (node.routes?.get(method)?.pattern !== pattern) return false;
+    node.routes.delete(method);
+    this.#size--;
+    if (node.routes.size === 0) {
+      node.routes = null;
+      this.#exact.delete(normalizePath(pattern));
+    }
+    this.#prune(trail, node);
+    return true;
+  }
+
+  #prune(trail: [Node<H>, string][], node: Node<H>): void {
+    for (let i = trail.length - 1; i >= 0 && isEmpty(node); i--) {
+      const [parent, key] = trail[i];
+      if (key.startsWith("{")) {
+        parent.param = null;
+        parent.paramName = "";
+      } else {
+        parent.statics!.delete(key);
+        if (parent.statics!.size === 0) parent.statics = null;
+      }
+      node = parent;
+    }
   }
 
   #put(map: Map<string, Route<H>>, method: string, pattern: string, handler: H): void {
