@@ -20,6 +20,7 @@
  * @module
  */
 import { IoraError } from "../core/errors.ts";
+import { type HeaderInternals, HEADERS } from "./_headers_access.ts";
 
 /** Size limits applied while parsing; every one has a safe default. */
 export interface HttpLimits {
@@ -176,19 +177,29 @@ export class HttpHeaders implements Iterable<[string, string]> {
 
   /** Replaces every field called `name` with one field. */
   set(name: string, value: string): void {
-    this._setLower(validateFieldName(name), value);
+    this.#setLower(validateFieldName(name), value);
   }
 
-  /** `set` for a name known to be a lower-case token; the value is still validated. @internal */
-  _setLower(lower: string, value: string): void {
+  static {
+    const table = HEADERS as HeaderInternals<HttpHeaders>;
+    table.setLower = (h, lower, value) => h.#setLower(lower, value);
+    table.setTrusted = (h, lower, value) => h.#setTrusted(lower, value);
+    table.appendTrusted = (h, lower, value) => h.#appendTrusted(lower, value);
+    table.serializeExceptFraming = (h) => h.#serializeExceptFraming();
+    table.lengthExceptFraming = (h) => h.#lengthExceptFraming();
+    table.writeExceptFraming = (h, out, at) => h.#writeExceptFraming(out, at);
+  }
+
+  // `set` for a name known to be a lower-case token; the value is still validated.
+  #setLower(lower: string, value: string): void {
     const v = validateFieldValue(value);
     this.#remove(lower);
     this.#names.push(lower);
     this.#values.push(v);
   }
 
-  /** `set` for a field the caller knows is valid (a constant). @internal */
-  _setTrusted(lower: string, value: string): void {
+  // `set` for a field the caller knows is valid (a constant).
+  #setTrusted(lower: string, value: string): void {
     this.#remove(lower);
     this.#names.push(lower);
     this.#values.push(value);
@@ -216,8 +227,8 @@ export class HttpHeaders implements Iterable<[string, string]> {
     values.length = j;
   }
 
-  /** Adds a field the parser already validated (lower-cased name). @internal */
-  _appendTrusted(lowerName: string, value: string): void {
+  // Adds a field the parser already validated (lower-cased name).
+  #appendTrusted(lowerName: string, value: string): void {
     this.#names.push(lowerName);
     this.#values.push(value);
   }
@@ -232,11 +243,9 @@ export class HttpHeaders implements Iterable<[string, string]> {
     return this.entries();
   }
 
-  /**
-   * The fields as `name: value` lines (CRLF-terminated), leaving out the
-   * framing fields the server writes itself. @internal
-   */
-  _serializeExceptFraming(): string {
+  // The fields as `name: value` lines (CRLF-terminated), leaving out the framing fields the
+  // server writes itself.
+  #serializeExceptFraming(): string {
     let out = "";
     const names = this.#names;
     for (let i = 0; i < names.length; i++) {
@@ -246,8 +255,8 @@ export class HttpHeaders implements Iterable<[string, string]> {
     return out;
   }
 
-  /** The byte length of `_writeExceptFraming`'s output. @internal */
-  _lengthExceptFraming(): number {
+  // The byte length of `#writeExceptFraming`'s output.
+  #lengthExceptFraming(): number {
     let n = 0;
     const names = this.#names;
     for (let i = 0; i < names.length; i++) {
@@ -257,12 +266,9 @@ export class HttpHeaders implements Iterable<[string, string]> {
     return n;
   }
 
-  /**
-   * Writes the `_serializeExceptFraming` lines as latin1 bytes into `out` at
-   * `at` (every code unit is at most 255: `append` and `set` refuse others);
-   * returns the end offset. @internal
-   */
-  _writeExceptFraming(out: Uint8Array, at: number): number {
+  // Writes the `#serializeExceptFraming` lines as latin1 bytes into `out` at `at` (every code
+  // unit is at most 255: `append` and `set` refuse others); returns the end offset.
+  #writeExceptFraming(out: Uint8Array, at: number): number {
     const names = this.#names;
     for (let i = 0; i < names.length; i++) {
       const name = names[i];
@@ -290,6 +296,8 @@ export class HttpHeaders implements Iterable<[string, string]> {
     return h;
   }
 }
+
+const HEADER_TABLE = HEADERS as HeaderInternals<HttpHeaders>;
 
 // The fields a server or client writes itself from the message's framing.
 function isFramingField(lower: string): boolean {
@@ -887,7 +895,7 @@ function parseFieldLines(
     }
     const lower = knownField(text, pos, colon) ?? text.slice(pos, colon).toLowerCase();
     const value = text.slice(a, b);
-    headers._appendTrusted(lower, value);
+    HEADER_TABLE.appendTrusted(headers, lower, value);
     if (framing !== null) collect(framing, lower, value);
     pos = eol + 2;
   }

@@ -18,375 +18,68 @@
  *
  * @module
  */
-import { IoraError } from "../core/errors.ts";
-import type { LogFields } from "../core/logger.ts";
 import { platform } from "../core/platform/mod.ts";
-import {
-  JsonParseError,
-  type JsonParseOptions,
-  type JsonValue,
-  parseJson,
-} from "../parsers/json.ts";
+import { JsonParseError, type JsonValue } from "../parsers/json.ts";
 import {
   DEFAULT_HTTP_LIMITS,
   encodeChunk,
-  HttpHeaders,
   type HttpLimits,
   HttpParseError,
   type HttpRequestMessage,
   HttpRequestParser,
   LAST_CHUNK,
-  STATUS_TEXT,
 } from "./message.ts";
-import { normalizePath, Router } from "./router.ts";
-import {
-  type TlsConfig,
-  TlsMode,
-  type Transport,
-  type TransportConfig,
-} from "../network/transport.ts";
+import { Router } from "./router.ts";
 import { SharedTransport } from "../network/shared_transport.ts";
+import { type JsonConfig, WebhookRequest } from "./request.ts";
+import { WebhookResponse } from "./response.ts";
+import {
+  networkServerTransport,
+  type ServerTransport,
+  type ServerTransportFactory,
+  type WebhookTlsConfig,
+} from "./server_transport.ts";
+import { WebhookServerError } from "./server_error.ts";
+import type {
+  AccessLogger,
+  FetchHandler,
+  JsonHandler,
+  ListenOptions,
+  RouteBuilder,
+  RouteHandler,
+  ShutdownChecker,
+  StopOptions,
+  WebhookServerOptions,
+  WebhookServerStats,
+} from "./server_types.ts";
+import { isBadBody } from "./_json_body.ts";
+import { fetchRoute } from "./_fetch_bridge.ts";
+import { CONTINUE, ResponseWriter } from "./_writer.ts";
 
-/** Thrown for misuse of the server (starting twice, TLS on an unsupported runtime...). */
-export class WebhookServerError extends IoraError {
-  /**
-   * Creates the error.
-   *
-   * @param code stable identifier, such as `"AlreadyStarted"` or `"InvalidConfig"`
-   * @param message what went wrong
-   * @param options standard error options (`cause`)
-   */
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
-}
-
-/** The TLS settings of {@linkcode WebhookServer.enableTls}. */
-export interface WebhookTlsConfig {
-  /** Certificate chain, PEM text. Either this or `certFile`. */
-  cert?: string;
-  /** Path of the certificate chain (PEM). */
-  certFile?: string;
-  /** Private key, PEM text. Either this or `keyFile`. */
-  key?: string;
-  /** Path of the private key (PEM). */
-  keyFile?: string;
-  /** CA certificates (PEM) trusted for client certificates. */
-  ca?: string;
-  /** Path of the CA bundle trusted for client certificates. */
-  caFile?: string;
-  /** Require and verify a client certificate (Node only; Deno fails with a clear error). */
-  requireClientCert?: boolean;
-}
-
-/** What a {@linkcode ServerTransport} reports to the server. */
-export interface ServerTransportEvents {
-  /** A connection was accepted; `remoteAddress` is `host:port`. */
-  onAccept(sid: number, remoteAddress: string): void;
-  /** Bytes arrived; the server may keep a reference to `data`. */
-  onData(sid: number, data: Uint8Array): void;
-  /** The connection is gone (either side closed it, or it failed). */
-  onClose(sid: number): void;
-}
-
-/**
- * The byte transport the server stands on: a listener whose sessions are
- * numbered. The default is Iora's network transport; tests and embedders
- * may pass another through {@linkcode WebhookServerOptions.transport}.
- */
-export interface ServerTransport {
-  /** Binds and listens (TLS when `tls` is set); resolves with the bound port. */
-  listen(hostname: string, port: number, tls: WebhookTlsConfig | null): Promise<number>;
-  /** Queues bytes on a session, in order; never interleaves with other sends. */
-  send(sid: number, bytes: Uint8Array): void;
-  /** Like `send`, resolving once the session's write queue has room again (backpressure). */
-  sendAsync(sid: number, bytes: Uint8Array): Promise<void>;
-  /** Closes a session after its queued bytes are written. Harmless when already closed. */
-  close(sid: number): void;
-  /** Stops accepting; open sessions stay. */
-  stopListening(): Promise<void>;
-  /** Closes everything. */
-  stop(): Promise<void>;
-}
-
-/** Creates the transport for one `start()`, wired to the server's events. */
-export type ServerTransportFactory = (events: ServerTransportEvents) => ServerTransport;
-
-/** JSON limits of `handleJson` and `req.json()`. */
-export interface JsonConfig {
-  /** Largest JSON body in bytes (413 beyond it). Default 10 MiB. */
-  maxPayloadSize: number;
-  /** Limits passed to the JSON parser (depth, string length...). */
-  parseLimits: NonNullable<JsonParseOptions["limits"]>;
-}
-
-/** The minimal logger the access log needs; Iora's `Logger` fits. */
-export interface AccessLogger {
-  /** Logs one line per response. */
-  info(message: string, fields?: LogFields): void;
-  /** Logs handler failures. */
-  error(message: string, fields?: LogFields): void;
-}
-
-/** Options of {@linkcode WebhookServer}. */
-export interface WebhookServerOptions {
-  /** Parser limits; missing fields take {@linkcode DEFAULT_HTTP_LIMITS}. */
-  limits?: Partial<HttpLimits>;
-  /** Time allowed to receive a complete request head (slowloris guard). Default 10 s. */
-  headerTimeoutMs?: number;
-  /** Time an idle keep-alive connection stays open. Default 5 s. */
-  keepAliveTimeoutMs?: number;
-  /**
-   * Time allowed from the first byte of a request to the end of its response, streamed bodies
-   * included (raise it, or `Infinity`, for server-sent events). Default 30 s.
-   */
-  requestTimeoutMs?: number;
-  /** Open connections beyond this are answered 503 and closed. Default 10,000. */
-  maxConnections?: number;
-  /** Requests served on one connection before it is closed. Default unlimited. */
-  maxRequestsPerConnection?: number;
-  /** Where to write the access log and handler errors; none when absent. */
-  logger?: AccessLogger;
-  /** Answer with a `Date` header (RFC 9110 asks origin servers to). Default true. */
-  dateHeader?: boolean;
-  /** The transport to serve on; default Iora's network transport (`SharedTransport`). */
-  transport?: ServerTransportFactory;
-  /**
-   * Settings of the default transport (adapter `runtime`, write-queue
-   * limits, backpressure...). TLS comes from `enableTls`. Ignored with `transport`.
-   */
-  network?: Omit<TransportConfig, "tls">;
-}
-
-/** Where to listen. */
-export interface ListenOptions {
-  /** Interface to bind. Default `"0.0.0.0"`. */
-  hostname?: string;
-  /** Port; 0 picks a free one. Default the `setPort` value, else 8080. */
-  port?: number;
-}
-
-/** Options of {@linkcode WebhookServer.stop}. */
-export interface StopOptions {
-  /** How long in-flight requests may take before connections are cut. Default 10 s. */
-  timeoutMs?: number;
-}
-
-/** The counters of {@linkcode WebhookServer.getStats}. */
-export interface WebhookServerStats {
-  /** Requests parsed and dispatched. */
-  requests: number;
-  /** Responses by status class. */
-  responses: { "1xx": number; "2xx": number; "3xx": number; "4xx": number; "5xx": number };
-  /** Bytes received. */
-  bytesIn: number;
-  /** Bytes sent. */
-  bytesOut: number;
-  /** Connections open now. */
-  activeConnections: number;
-  /** Connections accepted since start (or reset). */
-  totalConnections: number;
-  /** Connections refused because of `maxConnections`. */
-  rejectedConnections: number;
-  /** Requests refused by the codec (4xx/5xx before any handler). */
-  parseErrors: number;
-  /** Header, request and idle timeouts that closed a connection. */
-  timeouts: number;
-  /** Handlers that threw or rejected. */
-  handlerErrors: number;
-}
-
-/** Tells long-running handlers that the server is stopping. */
-export interface ShutdownChecker {
-  /** True once `stop()` has begun. */
-  isShuttingDown(): boolean;
-}
-
-/**
- * A request as handlers see it. Query and text are computed on first use.
- *
- * @example
- * ```ts
- * import { WebhookServer } from "./server.ts";
- * new WebhookServer().onGet("/users/{id}", (req, res) => {
- *   res.json({ id: req.params.id, q: req.query.get("q"), from: req.remoteAddress });
- * });
- * ```
- */
-export class WebhookRequest {
-  /** The method (`GET`, `POST`...). */
-  readonly method: string;
-  /** The path, still percent-encoded, without the query string. */
-  readonly path: string;
-  /** The raw query string without `?` (empty when absent). */
-  readonly queryString: string;
-  /** Route parameters, percent-decoded; a trailing wildcard is under `"*"`. */
-  params: Record<string, string>;
-  /** The request's header fields. */
-  readonly headers: HttpHeaders;
-  /** The body bytes (empty when there is none). */
-  readonly body: Uint8Array;
-  /** The trailer fields of a chunked body, or null when it had none. */
-  readonly trailers: HttpHeaders | null;
-  /** The peer's address, `host:port`. */
-  readonly remoteAddress: string;
-  /** `"1.1"` or `"1.0"`. */
-  readonly version: "1.0" | "1.1";
-  /** The raw request target. */
-  readonly target: string;
-  #query: URLSearchParams | null = null;
-  #json: JsonConfig;
-
-  /**
-   * Wraps a parsed message.
-   *
-   * @param message the parsed message
-   * @param remoteAddress the peer's `host:port`
-   * @param json limits used by `json()`
-   */
-  constructor(message: HttpRequestMessage, remoteAddress: string, json: JsonConfig) {
-    this.method = message.method;
-    this.target = message.target;
-    let target = message.target;
-    if (target.charCodeAt(0) !== 47) {
-      // absolute-form: keep the path part only
-      const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target);
-      target = m ? target.slice(m[0].length) : "";
-      // An empty path is "/" (RFC 9112 section 3.2.2), also before a query.
-      if (target.charCodeAt(0) !== 47) target = `/${target}`;
-    }
-    const q = target.indexOf("?");
-    this.path = q === -1 ? target : target.slice(0, q);
-    this.queryString = q === -1 ? "" : target.slice(q + 1);
-    this.params = EMPTY_PARAMS;
-    this.headers = message.headers;
-    this.body = message.body;
-    this.trailers = message.trailers;
-    this.remoteAddress = remoteAddress;
-    this.version = message.version;
-    this.#json = json;
-  }
-
-  /** The parsed query string. */
-  get query(): URLSearchParams {
-    return this.#query ??= new URLSearchParams(this.queryString);
-  }
-
-  /** The body decoded as UTF-8. */
-  text(): string {
-    return DECODER.decode(this.body);
-  }
-
-  /**
-   * The body parsed by Iora's JSON parser with the server's JSON limits.
-   * Throws `JsonParseError` (with line, column and offset) on bad JSON.
-   */
-  json(): JsonValue {
-    if (this.body.length > this.#json.maxPayloadSize) {
-      throw new WebhookServerError(
-        "PayloadTooLarge",
-        `JSON body exceeds ${this.#json.maxPayloadSize} bytes`,
-      );
-    }
-    try {
-      return parseJson(this.body, { limits: this.#json.parseLimits });
-    } catch (e) {
-      if (e instanceof JsonParseError) BAD_BODIES.add(e);
-      throw e;
-    }
-  }
-}
-
-/** A body source for {@linkcode WebhookResponse.stream}. */
-export type BodyStream = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>;
-
-/**
- * The response a handler fills in. Nothing is sent until the handler
- * returns (or its promise settles); `stream` sends the body as it comes.
- *
- * @example
- * ```ts
- * import { WebhookServer } from "./server.ts";
- * new WebhookServer().onPost("/echo", (req, res) => {
- *   res.status = 201;
- *   res.headers.set("x-echo", "1");
- *   res.setContent(req.body, "application/octet-stream");
- * });
- * ```
- */
-export class WebhookResponse {
-  /** The status code; default 200. */
-  status = 200;
-  /** Response header fields (`content-length` and framing are set by the server). */
-  readonly headers: HttpHeaders = new HttpHeaders();
-  /** The body: bytes, text (sent as UTF-8) or null for none. */
-  body: Uint8Array | string | null = null;
-  /** A streamed body, sent chunked, set through `stream`. */
-  streamBody: BodyStream | null = null;
-
-  /** Sets the body and its content type. */
-  setContent(body: string | Uint8Array, contentType: string): void {
-    this.body = body;
-    this.headers._setLower("content-type", contentType);
-  }
-
-  /** Sets a header field (replacing earlier ones of that name). */
-  setHeader(name: string, value: string): void {
-    this.headers.set(name, value);
-  }
-
-  /** Serializes `value` as the JSON body (`application/json`). */
-  json(value: unknown, status?: number): void {
-    if (status !== undefined) this.status = status;
-    this.body = JSON.stringify(value) ?? "null";
-    this.headers._setTrusted("content-type", "application/json");
-  }
-
-  /** Streams the body from a `ReadableStream` or async iterable (chunked on HTTP/1.1). */
-  stream(source: BodyStream, contentType?: string): void {
-    this.streamBody = source;
-    if (contentType !== undefined) this.headers.set("content-type", contentType);
-  }
-}
-
-/** A route handler; may be sync or async. */
-export type RouteHandler = (req: WebhookRequest, res: WebhookResponse) => void | Promise<void>;
-
-/** A JSON handler: receives the parsed body, returns the value to serialize. */
-export type JsonHandler = (
-  body: JsonValue,
-  req: WebhookRequest,
-) => unknown | Promise<unknown>;
-
-/** A standard fetch handler, as `Deno.serve` or Hono's `app.fetch` take. */
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
-
-/** The fluent builder returned by {@linkcode WebhookServer.on}. */
-export interface RouteBuilder {
-  /**
-   * Serves JSON: the body is parsed with the JSON limits (400 with the
-   * position on bad JSON, 415 on a non-JSON content type, 413 when too
-   * large) and the return value is serialized (`undefined` gives 204).
-   * `methods` defaults to `["POST"]`.
-   */
-  handleJson(fn: JsonHandler, options?: { methods?: string[] }): RouteBuilder;
-  /** Registers a handler for `method` on this path. */
-  handle(method: string, handler: RouteHandler): RouteBuilder;
-}
-
-const DECODER = new TextDecoder();
-const ENCODER = new TextEncoder();
-/**
- * The JSON errors of request bodies (`req.json()`): those are the client's, a 400 with the
- * position. Any other JSON error a handler lets escape is the server's: a 500.
- */
-const BAD_BODIES = new WeakSet<JsonParseError>();
-const EMPTY_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
-const EMPTY = new Uint8Array(0);
-/** String bodies up to this length are checked and copied in JS; longer ones take the encoder. */
-const SHORT_TEXT = 2048;
-const STATUS_LINES: Uint8Array[] = [];
-const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
+// The request, the response, the transport, the error and the option types live in their own
+// modules; this one re-exports them, as it held them before (its importers keep working).
+export { type JsonConfig, WebhookRequest } from "./request.ts";
+export { type BodyStream, WebhookResponse } from "./response.ts";
+export {
+  networkServerTransport,
+  type ServerTransport,
+  type ServerTransportEvents,
+  type ServerTransportFactory,
+  type WebhookTlsConfig,
+} from "./server_transport.ts";
+export { WebhookServerError } from "./server_error.ts";
+export type {
+  AccessLogger,
+  FetchHandler,
+  JsonHandler,
+  ListenOptions,
+  RouteBuilder,
+  RouteHandler,
+  ShutdownChecker,
+  StopOptions,
+  WebhookServerOptions,
+  WebhookServerStats,
+} from "./server_types.ts";
 
 interface Conn {
   sid: number;
@@ -432,67 +125,11 @@ function zeroStats(): WebhookServerStats {
   };
 }
 
-// Writes `s` (code units <= 255, as validated by HttpHeaders) as latin1 bytes.
-function writeLatin1(s: string, out: Uint8Array, at: number): number {
-  for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
-  return at + s.length;
-}
-
-const CONTENT_LENGTH = ENCODER.encode("content-length: ");
-const CONNECTION_CLOSE = ENCODER.encode("connection: close\r\n");
-const KEEP_ALIVE = ENCODER.encode("connection: keep-alive\r\n");
-/** Responses up to this size are carved out of a shared slab instead of allocated each. */
-const SLAB_PIECE = 4096;
-const SLAB_SIZE = 64 * 1024;
+const ENCODER = new TextEncoder();
 /** After a refused request, input is dropped until the client is quiet this long... */
 const LINGER_QUIET_MS = 2_000;
 /** ...or for this long at most. */
 const LINGER_MAX_MS = 10_000;
-
-// Small copies in a loop: cheaper than TypedArray.prototype.set's checks at these sizes.
-function copyBytes(src: Uint8Array, out: Uint8Array, at: number): number {
-  if (src.length > 64) {
-    out.set(src, at);
-    return at + src.length;
-  }
-  for (let i = 0; i < src.length; i++) out[at++] = src[i];
-  return at;
-}
-
-function decimalLength(n: number): number {
-  let digits = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    digits++;
-  }
-  return digits;
-}
-
-function writeDecimal(n: number, digits: number, out: Uint8Array, at: number): void {
-  for (let i = at + digits - 1; i >= at; i--) {
-    out[i] = 48 + n % 10;
-    n = Math.floor(n / 10);
-  }
-}
-
-// Copies `s` as bytes while every code unit is ASCII; false at the first that is not.
-function writeAscii(s: string, out: Uint8Array, at: number): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 127) return false;
-    out[at + i] = c;
-  }
-  return true;
-}
-
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
-  return true;
-}
-
-// The status line's bytes, built once per status code.
-/** Methods the Fetch standard's `Request` refuses to carry, so no mounted app can see them. */
-const FETCH_FORBIDDEN_METHODS: ReadonlySet<string> = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 /** An option that must be a positive number (`Infinity` for no limit), or its default. */
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -501,17 +138,6 @@ function positive(name: string, value: number | undefined, fallback: number): nu
     throw new RangeError(`${name} must be a positive number (Infinity for no limit), got ${value}`);
   }
   return value;
-}
-
-function statusLine(status: number): Uint8Array {
-  let line = STATUS_LINES[status];
-  if (line === undefined) {
-    const text = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
-    line = new Uint8Array(text.length);
-    writeLatin1(text, line, 0);
-    STATUS_LINES[status] = line;
-  }
-  return line;
 }
 
 function isJsonContentType(ct: string | null): boolean {
@@ -542,7 +168,6 @@ export class WebhookServer implements AsyncDisposable {
   readonly #maxConnections: number;
   readonly #maxRequests: number;
   readonly #logger: AccessLogger | undefined;
-  readonly #dateHeader: boolean;
   #json: JsonConfig = { maxPayloadSize: 10 * 1024 * 1024, parseLimits: {} };
   #tls: WebhookTlsConfig | null = null;
   #port = 8080;
@@ -553,10 +178,7 @@ export class WebhookServer implements AsyncDisposable {
   #stats = zeroStats();
   #shuttingDown = false;
   #sweep: ReturnType<typeof setInterval> | null = null;
-  #date = "";
-  #dateBytes: Uint8Array = EMPTY;
-  #slab: Uint8Array = EMPTY;
-  #slabUsed = 0;
+  readonly #writer: ResponseWriter;
   /** The session whose sends are being held while its requests are driven, or -1. */
   #corkSid = -1;
   #corked: Uint8Array | null = null;
@@ -590,7 +212,7 @@ export class WebhookServer implements AsyncDisposable {
     this.#maxRequests = options.maxRequestsPerConnection ?? Infinity;
     this.#logger = options.logger;
     this.#precise = options.logger !== undefined;
-    this.#dateHeader = options.dateHeader ?? true;
+    this.#writer = new ResponseWriter(options.dateHeader ?? true);
     const network = options.network ?? {};
     this.#ioFactory = options.transport ??
       networkServerTransport((tls) => new SharedTransport({ ...network, tls }));
@@ -688,7 +310,11 @@ export class WebhookServer implements AsyncDisposable {
    */
   mount(pathPrefix: string, handler: FetchHandler): this {
     const prefix = pathPrefix.endsWith("/") ? pathPrefix.slice(0, -1) : pathPrefix;
-    const route = this.#fetchRoute(prefix, handler);
+    const route = fetchRoute(prefix, handler, () => ({
+      hostname: this.#hostname,
+      port: this.port,
+      tls: this.#tls !== null,
+    }));
     this.route("*", prefix === "" ? "/*" : `${prefix}/*`, route);
     if (prefix !== "") this.route("*", prefix, route);
     return this;
@@ -737,7 +363,7 @@ export class WebhookServer implements AsyncDisposable {
     });
     this.#boundPort = await io.listen(this.#hostname, port, this.#tls);
     this.#io = io;
-    this.#updateDate();
+    this.#writer.updateDate();
     this.#now = platform().now();
     const period = Math.max(
       20,
@@ -802,7 +428,7 @@ export class WebhookServer implements AsyncDisposable {
     if (this.#conns.size >= this.#maxConnections || this.#shuttingDown) {
       this.#stats.rejectedConnections++;
       const body = this.#shuttingDown ? "server is shutting down" : "too many connections";
-      this.#send(sid, this.#errorBytes(503, "ServiceUnavailable", body));
+      this.#send(sid, this.#writer.error(503, "ServiceUnavailable", body));
       this.#io?.close(sid);
       return;
     }
@@ -916,7 +542,7 @@ export class WebhookServer implements AsyncDisposable {
         if (!(e instanceof HttpParseError)) throw e;
         this.#stats.parseErrors++;
         this.#stats.responses[statusClass(e.status)]++;
-        this.#send(conn.sid, this.#errorBytes(e.status, e.code, e.message));
+        this.#send(conn.sid, this.#writer.error(e.status, e.code, e.message));
         if (e.status === 413) {
           // A body over the limit: the client may well still be sending it, and a socket
           // closed with input pending answers with a reset, which clients report instead of
@@ -1022,7 +648,7 @@ export class WebhookServer implements AsyncDisposable {
       res.json({ error: e.message, code: e.code }, 413);
       return;
     }
-    if (e instanceof JsonParseError && BAD_BODIES.has(e)) {
+    if (e instanceof JsonParseError && isBadBody(e)) {
       res.json({
         error: e.message,
         code: e.code,
@@ -1073,63 +699,15 @@ export class WebhookServer implements AsyncDisposable {
       if (!bodiless) return this.#stream(conn, msg, req, res, keepAlive, started);
       if (res.streamBody instanceof ReadableStream) res.streamBody.cancel().catch(() => {});
     }
-    // HEAD without a body: the length the handler declares (a fetch app answering HEAD), or
-    // none, rather than a zero the GET response would contradict (RFC 9110 section 8.6).
-    let noLength = bodiless;
-    let declared = -1;
-    if (isHead && res.body === null && !bodiless) {
-      const value = res.headers.get("content-length");
-      if (value !== null && /^[0-9]{1,15}$/.test(value)) declared = Number(value);
-      else noLength = true;
-    }
-    // One buffer per response, written in place: the cached status line, the fields (latin1:
-    // HttpHeaders allows no code unit above 255), the framing, then the body. A short ASCII
-    // text body is copied in the same pass; anything else goes through the encoder.
-    let text: string | null = null;
-    let body: Uint8Array = EMPTY;
-    if (!bodiless && res.body !== null) {
-      const b = res.body;
-      if (typeof b !== "string") body = b;
-      else if (b.length <= SHORT_TEXT && (!isHead || isAscii(b))) text = b;
-      else body = ENCODER.encode(b);
-    }
-    let out: Uint8Array;
-    for (;;) {
-      const length = declared >= 0 ? declared : text !== null ? text.length : body.length;
-      const line = statusLine(status);
-      const digits = noLength ? 0 : decimalLength(length);
-      // Date is a singleton field: a handler's own (a proxied response's) replaces ours.
-      const date = this.#dateHeader && !res.headers.has("date") ? this.#dateBytes : EMPTY;
-      const connection = !keepAlive ? CONNECTION_CLOSE : msg.version === "1.0" ? KEEP_ALIVE : EMPTY;
-      const headEnd = line.length + res.headers._lengthExceptFraming() +
-        (noLength ? 0 : CONTENT_LENGTH.length + digits + 2) + date.length + connection.length + 2;
-      out = this.#allocate(isHead ? headEnd : headEnd + length);
-      if (!isHead) {
-        // Text is assumed ASCII and copied in the same pass that checks it; on the first
-        // other character it goes through the encoder and the layout starts over.
-        if (text !== null) {
-          if (!writeAscii(text, out, headEnd)) {
-            body = ENCODER.encode(text);
-            text = null;
-            continue;
-          }
-        } else if (length > 0) out.set(body, headEnd);
-      }
-      let at = copyBytes(line, out, 0);
-      at = res.headers._writeExceptFraming(out, at);
-      if (!noLength) {
-        at = copyBytes(CONTENT_LENGTH, out, at);
-        writeDecimal(length, digits, out, at);
-        at += digits;
-        out[at++] = 13;
-        out[at++] = 10;
-      }
-      at = copyBytes(date, out, at);
-      at = copyBytes(connection, out, at);
-      out[at++] = 13;
-      out[at++] = 10;
-      break;
-    }
+    const out = this.#writer.response(
+      status,
+      res.headers,
+      res.body,
+      bodiless,
+      isHead,
+      keepAlive,
+      msg.version === "1.0",
+    );
     this.#send(conn.sid, out);
     this.#afterResponse(conn, req, status, out.length, keepAlive, started);
     return null;
@@ -1146,14 +724,7 @@ export class WebhookServer implements AsyncDisposable {
     // HTTP/1.0 has no chunked coding: the body ends with the connection.
     const chunked = msg.version === "1.1";
     if (!chunked) keepAlive = false;
-    let head = `HTTP/1.1 ${res.status} ${STATUS_TEXT[res.status] ?? "Unknown"}\r\n` +
-      res.headers._serializeExceptFraming();
-    if (chunked) head += "transfer-encoding: chunked\r\n";
-    if (this.#dateHeader && !res.headers.has("date")) head += this.#date;
-    if (!keepAlive) head += "connection: close\r\n";
-    head += "\r\n";
-    const headBytes = new Uint8Array(head.length);
-    writeLatin1(head, headBytes, 0);
+    const headBytes = this.#writer.streamHead(res.status, res.headers, chunked, keepAlive);
     this.#send(conn.sid, headBytes);
     let total = headBytes.length;
     const source = res.streamBody!;
@@ -1226,42 +797,13 @@ export class WebhookServer implements AsyncDisposable {
     else conn.lastActivity = this.#time();
   }
 
-  #errorBytes(status: number, code: string, message: string): Uint8Array {
-    const body = ENCODER.encode(JSON.stringify({ error: message, code }));
-    const head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${body.length}\r\n` +
-      `${this.#dateHeader ? this.#date : ""}connection: close\r\n\r\n`;
-    const out = new Uint8Array(head.length + body.length);
-    writeLatin1(head, out, 0);
-    out.set(body, head.length);
-    return out;
-  }
-
-  // A buffer for one response. Small ones are views of a shared slab: a region once handed out
-  // is never written again (the transport owns it), and a view costs no allocation of its own.
-  #allocate(size: number): Uint8Array {
-    if (size > SLAB_PIECE) return new Uint8Array(size);
-    let used = this.#slabUsed;
-    if (SLAB_SIZE - used < size || this.#slab === EMPTY) {
-      this.#slab = new Uint8Array(SLAB_SIZE);
-      used = 0;
-    }
-    this.#slabUsed = used + size;
-    return this.#slab.subarray(used, used + size);
-  }
-
-  #updateDate(): void {
-    this.#date = `date: ${new Date().toUTCString()}\r\n`;
-    this.#dateBytes = ENCODER.encode(this.#date);
-  }
-
   // A stamp for timeouts (and, with an access log, durations).
   #time(): number {
     return this.#precise ? platform().now() : this.#now;
   }
 
   #onSweep(): void {
-    this.#updateDate();
+    this.#writer.updateDate();
     this.#now = platform().now();
     // Ages are measured against a stamp that may be one period old: allow for it.
     const now = this.#now - this.#slack;
@@ -1296,7 +838,7 @@ export class WebhookServer implements AsyncDisposable {
       if ((!conn.headDone && age > this.#headerTimeout) || age > this.#requestTimeout) {
         this.#stats.timeouts++;
         this.#stats.responses["4xx"]++;
-        this.#send(conn.sid, this.#errorBytes(408, "RequestTimeout", "request timed out"));
+        this.#send(conn.sid, this.#writer.error(408, "RequestTimeout", "request timed out"));
         this.#closeConn(conn);
       }
     }
@@ -1329,94 +871,6 @@ export class WebhookServer implements AsyncDisposable {
       else res.json(out);
     };
   }
-
-  #fetchRoute(prefix: string, handler: FetchHandler): RouteHandler {
-    return async (req, res) => {
-      if (FETCH_FORBIDDEN_METHODS.has(req.method)) {
-        res.json({ error: `${req.method} cannot be passed to a fetch handler` }, 501);
-        return;
-      }
-      // The router matched the normalized path (`/%61pp/x` is `/app/x`): cut the prefix there.
-      const rest = normalizePath(req.path).slice(normalizePath(prefix).length) || "/";
-      // An empty Host is valid (RFC 9112 section 3.2) but would make the path the URL's host
-      // ("http:///x" parses as host "x"); an IPv6 address needs its brackets.
-      const host = req.headers.get("host") ||
-        `${this.#hostname.includes(":") ? `[${this.#hostname}]` : this.#hostname}:${this.port}`;
-      const url = `${this.#tls ? "https" : "http"}://${host}${rest}${
-        req.queryString ? `?${req.queryString}` : ""
-      }`;
-      const headers = req.headers.toHeaders();
-      const hasBody = req.method !== "GET" && req.method !== "HEAD" && req.body.length > 0;
-      const request = new Request(url, {
-        method: req.method,
-        headers,
-        body: hasBody ? (req.body as BodyInit) : undefined,
-      });
-      const response = await handler(request);
-      res.status = response.status;
-      response.headers.forEach((value, name) => {
-        if (name !== "set-cookie") res.headers.append(name, value);
-      });
-      for (const cookie of response.headers.getSetCookie()) {
-        res.headers.append("set-cookie", cookie);
-      }
-      if (response.body === null) return;
-      // A body whose pieces are already there (a string, JSON) goes out with a length. One that
-      // is still being produced streams at once: its next piece may come much later
-      // (server-sent events), and the client must not wait for it to see what is ready.
-      const reader = response.body.getReader();
-      const ready: Uint8Array[] = [];
-      let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
-      for (let i = 0; i < 2; i++) {
-        const read = reader.read();
-        const next = await Promise.race([read, soon()]);
-        if (next === SOON) {
-          pending = read;
-          break;
-        }
-        if (next.done) break;
-        ready.push(next.value);
-      }
-      if (pending === null && ready.length < 2) {
-        if (ready.length === 1) res.body = ready[0];
-        return;
-      }
-      if (req.method === "HEAD") {
-        // No body goes out: release the app's stream; the length it declares (if any) stays.
-        reader.cancel().catch(() => {});
-        return;
-      }
-      // A stream of our own, so a client that goes away cancels the app's stream.
-      res.stream(
-        new ReadableStream<Uint8Array>({
-          start(controller) {
-            for (const piece of ready) controller.enqueue(piece);
-          },
-          async pull(controller) {
-            const next = await (pending ?? reader.read());
-            pending = null;
-            if (next.done) controller.close();
-            else controller.enqueue(next.value);
-          },
-          cancel(reason) {
-            return reader.cancel(reason);
-          },
-        }, { highWaterMark: 0 }),
-      );
-    };
-  }
-}
-
-const SOON: unique symbol = Symbol("soon");
-
-/**
- * Settles after a few microtask turns: long enough for a read of data already queued in a
- * stream (a `Response` of a string ends in one or two turns), too short for any I/O.
- */
-function soon(): Promise<typeof SOON> {
-  let p = Promise.resolve<typeof SOON>(SOON);
-  for (let i = 0; i < 8; i++) p = p.then((v) => v);
-  return p;
 }
 
 /** Yields `head` (pieces already read), then the rest of `reader`; releases its lock at the end. */
@@ -1434,79 +888,4 @@ async function* readerChunks(
   } finally {
     reader.releaseLock();
   }
-}
-
-/**
- * Adapts an Iora network {@linkcode Transport} to the server. `create` is
- * called once per `start()` with the TLS settings (or undefined for plain
- * TCP) and returns a fresh transport the server then owns.
- *
- * @example
- * ```ts ignore
- * import { networkServerTransport, WebhookServer } from "./server.ts";
- * const server = new WebhookServer({
- *   transport: networkServerTransport((tls) => createMyTransport({ tls })),
- * });
- * ```
- */
-export function networkServerTransport(
-  create: (tls: TlsConfig | undefined) => Transport,
-): ServerTransportFactory {
-  return (events) => {
-    let transport: Transport | null = null;
-    return {
-      async listen(hostname, port, tls) {
-        const t = create(
-          tls
-            ? {
-              cert: tls.cert,
-              certFile: tls.certFile,
-              key: tls.key,
-              keyFile: tls.keyFile,
-              ca: tls.ca,
-              caFile: tls.caFile,
-              requireClientCert: tls.requireClientCert,
-            }
-            : undefined,
-        );
-        t.setCallbacks({
-          onAccept: (sid, info) => {
-            const host = info.remoteAddress.includes(":")
-              ? `[${info.remoteAddress}]`
-              : info.remoteAddress;
-            events.onAccept(sid, `${host}:${info.remotePort}`);
-          },
-          onData: (sid, data) => events.onData(sid, data),
-          onClose: (sid) => events.onClose(sid),
-        });
-        transport = t;
-        try {
-          const listener = await t.listen(hostname, port, tls ? TlsMode.Server : TlsMode.None);
-          return listener.port;
-        } catch (e) {
-          transport = null;
-          await t.stop();
-          throw e;
-        }
-      },
-      send(sid, bytes) {
-        transport?.send(sid, bytes);
-      },
-      sendAsync(sid, bytes) {
-        // A session that closed under us ends the stream; the close event reports it.
-        return transport?.sendAsync(sid, bytes).catch(() => {}) ?? Promise.resolve();
-      },
-      close(sid) {
-        transport?.close(sid);
-      },
-      stopListening() {
-        return transport?.stopListening() ?? Promise.resolve();
-      },
-      async stop() {
-        const t = transport;
-        transport = null;
-        await t?.stop();
-      },
-    };
-  };
 }

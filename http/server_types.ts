@@ -1,0 +1,130 @@
+/**
+ * The types `WebhookServer` takes and gives: its options, where to listen,
+ * how to stop, its counters, and the shapes of route, JSON and fetch
+ * handlers.
+ *
+ * @example
+ * ```ts
+ * import type { RouteHandler, WebhookServerOptions } from "./server_types.ts";
+ * import { WebhookServer } from "./server.ts";
+ * const options: WebhookServerOptions = { headerTimeoutMs: 5_000, maxConnections: 1_000 };
+ * const hello: RouteHandler = (_req, res) => res.setContent("hello", "text/plain");
+ * new WebhookServer(options).onGet("/", hello);
+ * ```
+ *
+ * @module
+ */
+import type { LogFields } from "../core/logger.ts";
+import type { JsonValue } from "../parsers/json.ts";
+import type { HttpLimits } from "./message.ts";
+import type { TransportConfig } from "../network/transport.ts";
+import type { WebhookRequest } from "./request.ts";
+import type { WebhookResponse } from "./response.ts";
+import type { ServerTransportFactory } from "./server_transport.ts";
+
+/** The minimal logger the access log needs; Iora's `Logger` fits. */
+export interface AccessLogger {
+  /** Logs one line per response. */
+  info(message: string, fields?: LogFields): void;
+  /** Logs handler failures. */
+  error(message: string, fields?: LogFields): void;
+}
+
+/** Options of {@linkcode WebhookServer}. */
+export interface WebhookServerOptions {
+  /** Parser limits; missing fields take {@linkcode DEFAULT_HTTP_LIMITS}. */
+  limits?: Partial<HttpLimits>;
+  /** Time allowed to receive a complete request head (slowloris guard). Default 10 s. */
+  headerTimeoutMs?: number;
+  /** Time an idle keep-alive connection stays open. Default 5 s. */
+  keepAliveTimeoutMs?: number;
+  /**
+   * Time allowed from the first byte of a request to the end of its response, streamed bodies
+   * included (raise it, or `Infinity`, for server-sent events). Default 30 s.
+   */
+  requestTimeoutMs?: number;
+  /** Open connections beyond this are answered 503 and closed. Default 10,000. */
+  maxConnections?: number;
+  /** Requests served on one connection before it is closed. Default unlimited. */
+  maxRequestsPerConnection?: number;
+  /** Where to write the access log and handler errors; none when absent. */
+  logger?: AccessLogger;
+  /** Answer with a `Date` header (RFC 9110 asks origin servers to). Default true. */
+  dateHeader?: boolean;
+  /** The transport to serve on; default Iora's network transport (`SharedTransport`). */
+  transport?: ServerTransportFactory;
+  /**
+   * Settings of the default transport (adapter `runtime`, write-queue
+   * limits, backpressure...). TLS comes from `enableTls`. Ignored with `transport`.
+   */
+  network?: Omit<TransportConfig, "tls">;
+}
+
+/** Where to listen. */
+export interface ListenOptions {
+  /** Interface to bind. Default `"0.0.0.0"`. */
+  hostname?: string;
+  /** Port; 0 picks a free one. Default the `setPort` value, else 8080. */
+  port?: number;
+}
+
+/** Options of {@linkcode WebhookServer.stop}. */
+export interface StopOptions {
+  /** How long in-flight requests may take before connections are cut. Default 10 s. */
+  timeoutMs?: number;
+}
+
+/** The counters of {@linkcode WebhookServer.getStats}. */
+export interface WebhookServerStats {
+  /** Requests parsed and dispatched. */
+  requests: number;
+  /** Responses by status class. */
+  responses: { "1xx": number; "2xx": number; "3xx": number; "4xx": number; "5xx": number };
+  /** Bytes received. */
+  bytesIn: number;
+  /** Bytes sent. */
+  bytesOut: number;
+  /** Connections open now. */
+  activeConnections: number;
+  /** Connections accepted since start (or reset). */
+  totalConnections: number;
+  /** Connections refused because of `maxConnections`. */
+  rejectedConnections: number;
+  /** Requests refused by the codec (4xx/5xx before any handler). */
+  parseErrors: number;
+  /** Header, request and idle timeouts that closed a connection. */
+  timeouts: number;
+  /** Handlers that threw or rejected. */
+  handlerErrors: number;
+}
+
+/** Tells long-running handlers that the server is stopping. */
+export interface ShutdownChecker {
+  /** True once `stop()` has begun. */
+  isShuttingDown(): boolean;
+}
+
+/** A route handler; may be sync or async. */
+export type RouteHandler = (req: WebhookRequest, res: WebhookResponse) => void | Promise<void>;
+
+/** A JSON handler: receives the parsed body, returns the value to serialize. */
+export type JsonHandler = (
+  body: JsonValue,
+  req: WebhookRequest,
+) => unknown | Promise<unknown>;
+
+/** A standard fetch handler, as `Deno.serve` or Hono's `app.fetch` take. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** The fluent builder returned by {@linkcode WebhookServer.on}. */
+export interface RouteBuilder {
+  /**
+   * Serves JSON: the body is parsed with the JSON limits (400 with the
+   * position on bad JSON, 415 on a non-JSON content type, 413 when too
+   * large) and the return value is serialized (`undefined` gives 204).
+   * `methods` defaults to `["POST"]`.
+   */
+  handleJson(fn: JsonHandler, options?: { methods?: string[] }): RouteBuilder;
+  /** Registers a handler for `method` on this path. */
+  handle(method: string, handler: RouteHandler): RouteBuilder;
+}
