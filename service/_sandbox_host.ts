@@ -28,6 +28,8 @@ export interface SandboxOptions {
   permissions: WorkerPermissions | "inherit";
   /** Local files of the checked module graph (process isolation reads them). */
   graphFiles: string[];
+  /** The plugin's root folder as a `file:` URL. */
+  root: string;
   services: ReadonlySet<SandboxServiceName>;
   routePrefixes: readonly string[];
   limits: SandboxLimits;
@@ -127,6 +129,7 @@ export class SandboxConnection {
         importUrl,
         permissions,
         graphFiles: this.#options.graphFiles,
+        root: this.#options.root,
         heapMb: limits.heapMb,
         maxMessageBytes: limits.maxMessageBytes,
         onStderr: (line) => this.#log("warn", line),

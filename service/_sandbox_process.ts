@@ -1,8 +1,10 @@
-// A sandbox in a child process of its own (Deno): started with exactly
+// A sandbox in a child process of its own. On Deno: started with exactly
 // its grants as permission flags, no permission prompt, a V8 heap limit,
 // no terminal, its own origin storage, and nothing fetched at run time.
-// Messages travel as size-limited frames over its stdin and stdout; its
-// stderr is read line by line as log output.
+// On Node (only with allowUnsandboxed): Node's permission model limits its
+// files and child processes, nothing else. Messages travel as size-limited
+// frames over its stdin and stdout; its stderr is read line by line as log
+// output.
 import { platform } from "../core/platform/mod.ts";
 import type {
   ChildProcessHandle,
@@ -23,8 +25,10 @@ export interface ProcessSandboxOptions {
   name: string;
   importUrl: string;
   permissions: WorkerPermissions;
-  /** Local files of the checked module graph: readable so that the graph can load. */
+  /** Local files of the checked module graph: readable so that the graph can load (Deno). */
   graphFiles: string[];
+  /** The plugin's root folder as a `file:` URL: readable so that its code can load (Node). */
+  root: string;
   heapMb: number;
   maxMessageBytes: number;
   /** Receives each line the sandbox writes to its standard error. */
@@ -58,8 +62,43 @@ function environment(permissions: WorkerPermissions): Record<string, string> {
   return env;
 }
 
-/** The `deno run` arguments of a sandbox process. */
-export async function sandboxArgs(options: ProcessSandboxOptions): Promise<string[]> {
+const FRAMEWORK_ROOT = new URL("../", import.meta.url);
+
+function pathOf(url: string | URL): string {
+  return decodeURIComponent(new URL(url).pathname);
+}
+
+/** The command-line arguments of a sandbox process on the running runtime. */
+export function sandboxArgs(options: ProcessSandboxOptions): Promise<string[]> {
+  return platform().name === "deno" ? denoArgs(options) : Promise.resolve(nodeArgs(options));
+}
+
+// Node's permission model (Node 20+, experimental there): files and child processes only.
+function nodeArgs(options: ProcessSandboxOptions): string[] {
+  const p = options.permissions;
+  // One flag per path: what Node 20.20 and later read (a comma-separated list is deprecated).
+  const list = (kind: string, paths: string[]) => paths.map((path) => `--allow-fs-${kind}=${path}`);
+  const grants = (g: PermissionGrant | undefined) => Array.isArray(g) ? g : [];
+  return [
+    "--experimental-permission",
+    "--no-warnings",
+    `--max-old-space-size=${options.heapMb}`,
+    ...(p.read === true
+      ? ["--allow-fs-read=*"]
+      : list("read", [pathOf(FRAMEWORK_ROOT), pathOf(options.root), ...grants(p.read)])),
+    ...(p.write === true
+      ? ["--allow-fs-write=*"]
+      : grants(p.write).length > 0
+      ? list("write", grants(p.write))
+      : []),
+    ...(p.run === true || grants(p.run).length > 0 ? ["--allow-child-process"] : []),
+    pathOf(MAIN_URL),
+    options.importUrl,
+    String(options.maxMessageBytes),
+  ];
+}
+
+async function denoArgs(options: ProcessSandboxOptions): Promise<string[]> {
   const p = options.permissions;
   const read = p.read === true
     ? ["--allow-read"]
@@ -129,6 +168,7 @@ export async function startProcessChannel(options: ProcessSandboxOptions): Promi
   let ended: PluginError | undefined;
   let stopping = false;
   const tail: string[] = [];
+  let outOfMemory = false;
   const fail = (error: PluginError) => {
     if (ended) return;
     ended = error;
@@ -160,6 +200,7 @@ export async function startProcessChannel(options: ProcessSandboxOptions): Promi
   readLines(child.stderr!, (line) => {
     tail.push(line);
     if (tail.length > 8) tail.shift();
+    if (/out of memory|heap limit/i.test(line)) outOfMemory = true;
     options.onStderr(line);
   }).catch(() => {});
   child.status.then(
@@ -168,9 +209,7 @@ export async function startProcessChannel(options: ProcessSandboxOptions): Promi
         ? `was killed by ${status.signal}`
         : `exited with code ${status.code}`;
       const said = tail.join("\n");
-      const oom = /out of memory|heap limit/i.test(said)
-        ? ` (out of memory: its heap limit is ${options.heapMb} MiB)`
-        : "";
+      const oom = outOfMemory ? ` (out of memory: its heap limit is ${options.heapMb} MiB)` : "";
       fail(
         new PluginError(
           "SandboxCrashed",

@@ -589,32 +589,39 @@ export class PluginHost {
     const { spec, name } = record;
     const { registry, sandboxServices } = this.#options;
     const onNode = platform().name === "node";
-    const unsandboxed = onNode && spec.allowUnsandboxed === true;
-    const permissions = unsandboxed ? "inherit" : spec.permissions ?? {};
-    if (unsandboxed) {
-      this.#log("warn", `module "${name}" runs UNSANDBOXED: node cannot enforce its permissions`);
-    } else if (onNode) {
+    if (onNode && spec.allowUnsandboxed !== true) {
       throw new PluginError(
         "SandboxRefused",
         name,
         `module "${name}" is marked sandbox = true, but sandboxes are not supported on node ` +
-          `(it cannot enforce network, environment or import permissions per plugin); ` +
+          `(it cannot keep a plugin from the network, the environment or signalling the host); ` +
           `set allowUnsandboxed = true for it to run it with the host's permissions`,
+      );
+    }
+    const isolation = spec.isolation ?? this.#options.sandboxIsolation ?? "process";
+    const permissions = onNode && isolation === "worker" ? "inherit" : spec.permissions ?? {};
+    if (onNode) {
+      this.#log(
+        "warn",
+        isolation === "worker"
+          ? `module "${name}" runs UNSANDBOXED in a worker with the host's permissions (node)`
+          : `module "${name}" runs UNSANDBOXED in a process of its own: node's permission model ` +
+            `limits its files and child processes only, not its network, environment or signals`,
       );
     }
     this.#claimNamespaces(name, spec.namespaces ?? []);
     const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...spec.limits };
-    const graph = unsandboxed ? { localFiles: [] } : await checkModuleGraph(record.url, {
-      name,
-      root: rootOf(record.url, spec.root, this.#options.directory),
-      importGrant: spec.permissions?.import,
-    });
+    const root = rootOf(record.url, spec.root, this.#options.directory);
+    const graph = onNode
+      ? { localFiles: [] }
+      : await checkModuleGraph(record.url, { name, root, importGrant: spec.permissions?.import });
     const connection: SandboxConnection = new SandboxConnection({
       name,
       importUrl,
-      isolation: spec.isolation ?? this.#options.sandboxIsolation ?? "process",
+      isolation,
       permissions,
       graphFiles: graph.localFiles,
+      root,
       services: new Set(spec.services ?? ["logger"]),
       routePrefixes: spec.routePrefixes ?? [`/${name}`],
       limits,
