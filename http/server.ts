@@ -47,6 +47,7 @@ import type {
   ListenOptions,
   RouteBuilder,
   RouteHandler,
+  RouteInfo,
   ShutdownChecker,
   StopOptions,
   WebhookServerOptions,
@@ -75,6 +76,7 @@ export type {
   ListenOptions,
   RouteBuilder,
   RouteHandler,
+  RouteInfo,
   ShutdownChecker,
   StopOptions,
   WebhookServerOptions,
@@ -161,6 +163,8 @@ function isJsonContentType(ct: string | null): boolean {
  */
 export class WebhookServer implements AsyncDisposable {
   readonly #router = new Router<Route>();
+  readonly #routes = new Map<string, RouteInfo>();
+  readonly #routeOwner: (() => string | undefined) | undefined;
   readonly #limits: HttpLimits;
   readonly #headerTimeout: number;
   readonly #idleTimeout: number;
@@ -210,6 +214,7 @@ export class WebhookServer implements AsyncDisposable {
     this.#requestTimeout = positive("requestTimeoutMs", options.requestTimeoutMs, 30_000);
     this.#maxConnections = positive("maxConnections", options.maxConnections, 10_000);
     this.#maxRequests = options.maxRequestsPerConnection ?? Infinity;
+    this.#routeOwner = options.routeOwner;
     this.#logger = options.logger;
     this.#precise = options.logger !== undefined;
     this.#writer = new ResponseWriter(options.dateHeader ?? true);
@@ -275,10 +280,51 @@ export class WebhookServer implements AsyncDisposable {
     return this.route("PATCH", path, handler);
   }
 
-  /** Registers a handler for any method name (`"*"` for every method). */
+  /**
+   * Registers a handler for any method name (`"*"` for every method). A
+   * route has one owner (see `routeOwner` in the options): adding a
+   * method and path that exist throws `DuplicateRoute`.
+   */
   route(method: string, path: string, handler: RouteHandler): this {
     this.#router.add(method, path, { handler });
+    this.#routes.set(`${method} ${path}`, { method, pattern: path, owner: this.#routeOwner?.() });
     return this;
+  }
+
+  /**
+   * Removes the route of `method` and `path`, spelled as it was added;
+   * returns false when there is none. Requests already being handled finish.
+   *
+   * @example
+   * ```ts
+   * import { WebhookServer } from "./server.ts";
+   * const server = new WebhookServer();
+   * server.onGet("/old", (_req, res) => res.text("gone soon"));
+   * console.log(server.removeRoute("GET", "/old")); // true
+   * ```
+   */
+  removeRoute(method: string, path: string): boolean {
+    if (!this.#router.remove(method, path)) return false;
+    this.#routes.delete(`${method} ${path}`);
+    return true;
+  }
+
+  /**
+   * Removes every route `owner` added (what a plugin host does when the plugin unloads).
+   *
+   * @returns how many routes were removed
+   */
+  removeRoutesOf(owner: string): number {
+    let removed = 0;
+    for (const route of [...this.#routes.values()]) {
+      if (route.owner === owner && this.removeRoute(route.method, route.pattern)) removed++;
+    }
+    return removed;
+  }
+
+  /** Every route with its method, pattern and owner (undefined when added outside any owner). */
+  listRoutes(): RouteInfo[] {
+    return [...this.#routes.values()].map((route) => ({ ...route }));
   }
 
   /** A fluent builder for `path`: `server.on("/api").handleJson(fn)`. */

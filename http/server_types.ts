@@ -54,10 +54,25 @@ export interface WebhookServerOptions {
   /** The transport to serve on; default Iora's network transport (`SharedTransport`). */
   transport?: ServerTransportFactory;
   /**
+   * Names the owner of each route as it is added (a plugin host answers with the plugin being
+   * loaded), so that `removeRoutesOf(owner)` can take them away. Default: routes have no owner.
+   */
+  routeOwner?: () => string | undefined;
+  /**
    * Settings of the default transport (adapter `runtime`, write-queue
    * limits, backpressure...). TLS comes from `enableTls`. Ignored with `transport`.
    */
   network?: Omit<TransportConfig, "tls">;
+}
+
+/** What {@linkcode WebhookServer.listRoutes} reports about one route. */
+export interface RouteInfo {
+  /** The method, or `"*"` for every method. */
+  method: string;
+  /** The path pattern as it was added, such as `/users/{id}`. */
+  pattern: string;
+  /** Who added it, when the server was given a `routeOwner`. */
+  owner: string | undefined;
 }
 
 /** Where to listen. */

@@ -113,11 +113,8 @@ export class IoraService implements AsyncDisposable {
   #stopping: Promise<void> | undefined;
   #unloadTimeoutMs = 10_000;
   #signalOffs: (() => void)[] = [];
-  #sandboxRoutes = new Map<
-    string,
-    { owner: string; handler: (body: unknown) => Promise<unknown> }
-  >();
-  #routedPaths = new Set<string>();
+  // The owner of the route being added for a sandbox (its routes arrive outside its onLoad).
+  #routeOwner: string | undefined;
   // Bytes of state each sandbox holds, counted once from the store and kept up to date.
   #sandboxStateBytes = new Map<string, number>();
 
@@ -149,6 +146,8 @@ export class IoraService implements AsyncDisposable {
     this.webhookServer = new WebhookServer({
       logger: logger.child({ component: "http" }),
       transport,
+      // Routes added while a plugin loads are that plugin's, and go when it unloads.
+      routeOwner: () => this.#routeOwner ?? this.pluginHost.currentlyLoading(),
     });
     this.apiRegistry = new ApiRegistry();
     const pluginLog = logger.child({ component: "plugins" });
@@ -162,9 +161,7 @@ export class IoraService implements AsyncDisposable {
           Promise.resolve(this.#sandboxState(owner, op, args, limits.maxStateBytes)),
         addRoute: (owner, path, handler) => this.#addSandboxRoute(owner, path, handler),
         removeRoutes: (owner) => {
-          for (const [path, route] of this.#sandboxRoutes) {
-            if (route.owner === owner) this.#sandboxRoutes.delete(path);
-          }
+          this.webhookServer.removeRoutesOf(owner);
           this.#sandboxStateBytes.delete(owner);
         },
       },
@@ -476,26 +473,17 @@ export class IoraService implements AsyncDisposable {
     path: string,
     handler: (body: unknown) => Promise<unknown>,
   ): void {
-    const existing = this.#sandboxRoutes.get(path);
-    if (existing && existing.owner !== owner) {
-      throw new IoraError("RouteConflict", `route ${path} belongs to module "${existing.owner}"`);
+    this.#routeOwner = owner;
+    try {
+      this.webhookServer.route("POST", path, async (req, res) => {
+        const body = req.body.length > 0 ? req.json() : null;
+        const result = await handler(body);
+        if (result === undefined) res.status = 204;
+        else res.json(result);
+      });
+    } finally {
+      this.#routeOwner = undefined;
     }
-    this.#sandboxRoutes.set(path, { owner, handler });
-    if (this.#routedPaths.has(path)) return;
-    this.#routedPaths.add(path);
-    // The server has no route removal: the route stays, and answers 503
-    // once its sandbox is gone (or until a reload registers it again).
-    this.webhookServer.route("POST", path, async (req, res) => {
-      const route = this.#sandboxRoutes.get(path);
-      if (!route) {
-        res.json({ error: "the module serving this route is not loaded" }, 503);
-        return;
-      }
-      const body = req.body.length > 0 ? req.json() : null;
-      const result = await route.handler(body);
-      if (result === undefined) res.status = 204;
-      else res.json(result);
-    });
   }
 
   #sandboxState(

@@ -34,6 +34,38 @@ describe("IoraService", () => {
     }
   });
 
+  it("a route has one owner: another plugin cannot take it until its owner unloads", async () => {
+    await using dir = await tempDir();
+    const route = (name: string) => ({
+      url: pluginFixture("route_user"),
+      name,
+      options: { path: "/shared" },
+    });
+    const service = await IoraService.create(
+      serviceConfig(dir, { modules: { modules: [route("owner")] } }),
+    );
+    try {
+      assert.deepEqual(
+        service.webhookServer.listRoutes().find((r) => r.pattern === "/shared"),
+        { method: "POST", pattern: "/shared", owner: "owner" },
+      );
+      await assert.rejects(
+        service.loadSingleModule(route("thief")),
+        /POST \/shared is already registered/,
+      );
+      const port = service.webhookServer.port;
+      assert.deepEqual(await (await postJson(port, "/shared", {})).json(), { by: "owner" });
+      await service.unloadSingleModule("owner");
+      const gone = await postJson(port, "/shared", {});
+      assert.equal(gone.status, 404);
+      await gone.body?.cancel();
+      await service.loadSingleModule(route("heir"));
+      assert.deepEqual(await (await postJson(port, "/shared", {})).json(), { by: "heir" });
+    } finally {
+      await service.shutdown();
+    }
+  });
+
   it("loads configured modules in order, logs and skips failures, and honours autoLoad", async () => {
     await using dir = await tempDir();
     const modules = [pluginFixture("base"), pluginFixture("failing"), pluginFixture("dependent")];

@@ -129,4 +129,27 @@ describe("sample microservice plugin", () => {
       await new Promise((resolve) => receiver.close(resolve));
     }
   });
+
+  it("reloads: its routes go with the old instance and come back with the new one", async () => {
+    await using dir = await tempDir();
+    const service = await start(dir, { maxSentences: 1 });
+    try {
+      const owned = service.webhookServer.listRoutes().filter((r) => r.owner === "microservice");
+      assert.ok(owned.length >= 2, JSON.stringify(owned));
+      await service.reloadModule("microservice");
+      assert.deepEqual(
+        service.webhookServer.listRoutes().filter((r) => r.owner === "microservice"),
+        owned,
+      );
+      const accepted = await post(service, "/summarize", { text: TEXT });
+      assert.equal(accepted.status, 202);
+      await accepted.body?.cancel();
+      await service.unloadSingleModule("microservice");
+      const gone = await post(service, "/summarize", { text: TEXT });
+      assert.equal(gone.status, 404);
+      await gone.body?.cancel();
+    } finally {
+      await service.shutdown();
+    }
+  });
 });
