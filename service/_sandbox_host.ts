@@ -31,6 +31,8 @@ export interface SandboxOptions {
   /** The plugin's root folder as a `file:` URL. */
   root: string;
   services: ReadonlySet<SandboxServiceName>;
+  /** The APIs it may call (names, or prefixes ending in "."); undefined for all. */
+  apis: readonly string[] | undefined;
   routePrefixes: readonly string[];
   limits: SandboxLimits;
   timeoutMs: number;
@@ -273,6 +275,24 @@ export class SandboxConnection {
     }
   }
 
+  // The API name a call asks for, once the grant and the allow-list admit it.
+  #api(value: unknown): string {
+    this.#grant("apis");
+    const name = text(value, "API name", 256);
+    const allowed = this.#options.apis;
+    if (
+      allowed !== undefined &&
+      !allowed.some((a) => a.endsWith(".") ? name.startsWith(a) : name === a)
+    ) {
+      throw new PluginError(
+        "SandboxRefused",
+        this.name,
+        `sandbox "${this.name}" may not call API "${name}" (not in its apis list)`,
+      );
+    }
+    return name;
+  }
+
   #wire(): void {
     const { bridge, limits } = this.#options;
     const rpc = this.#rpc;
@@ -295,14 +315,11 @@ export class SandboxConnection {
     });
     rpc.handle("require", ([dependency]) => bridge.require(text(dependency, "module name")));
     rpc.handle("api.call", ([api, args]) => {
-      this.#grant("apis");
+      const name = this.#api(api);
       if (!Array.isArray(args)) throw new TypeError("arguments must be an array");
-      return bridge.callApi(text(api, "API name", 256), args);
+      return bridge.callApi(name, args);
     });
-    rpc.handle("api.has", ([api]) => {
-      this.#grant("apis");
-      return bridge.hasApi(text(api, "API name", 256));
-    });
+    rpc.handle("api.has", ([api]) => bridge.hasApi(this.#api(api)));
     for (const op of ["get", "set", "remove", "keys"] as const) {
       rpc.handle(`state.${op}`, (args) => {
         this.#grant("state");

@@ -8,9 +8,10 @@ import type { LogThreshold } from "../core/logger.ts";
 import { platform } from "../core/platform/mod.ts";
 import { ServiceConfigError } from "./errors.ts";
 import { IoraService } from "./iora_service.ts";
+import denoConfig from "../deno.json" with { type: "json" };
 
-/** The version the CLI reports (kept in step with deno.json). */
-export const IORA_VERSION = "0.1.0";
+/** The version the CLI reports: the package's, read from deno.json (the npm build inlines it). */
+export const IORA_VERSION: string = denoConfig.version;
 
 /** What the command line asked for. */
 export interface CliOptions {
@@ -48,7 +49,8 @@ const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "off"];
 
 /**
  * Parses the command line. Throws a {@linkcode ServiceConfigError} naming
- * the bad argument.
+ * the bad argument. A `--` is skipped: `deno task start -- --config x`
+ * passes it on to the program.
  *
  * @example
  * ```ts
@@ -76,6 +78,8 @@ export function parseCliArgs(args: string[]): CliOptions {
       return v;
     };
     switch (arg) {
+      case "--":
+        break;
       case "-h":
       case "--help":
         options.help = true;

@@ -252,6 +252,7 @@ function moduleSpec(value: unknown, key: string): ModuleSpec {
     "isolation",
     "permissions",
     "services",
+    "apis",
     "namespaces",
     "routePrefixes",
     "root",
@@ -286,6 +287,8 @@ function moduleSpec(value: unknown, key: string): ModuleSpec {
     }
     spec.isolation = t.isolation;
   }
+  const apis = strings(t.apis, `${key}.apis`);
+  if (apis !== undefined) spec.apis = apis;
   const namespaces = strings(t.namespaces, `${key}.namespaces`);
   if (namespaces !== undefined) spec.namespaces = namespaces;
   const prefixes = strings(t.routePrefixes, `${key}.routePrefixes`);

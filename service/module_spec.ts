@@ -108,6 +108,13 @@ export interface ModuleSpec {
    */
   services?: SandboxServiceName[];
   /**
+   * The exported APIs a sandbox with the `apis` service may call: names, and prefixes ending
+   * in `.` (`"kvstore."` allows every `kvstore.*`).
+   *
+   * @default every API
+   */
+  apis?: string[];
+  /**
    * The API namespaces a sandbox may export under (`"a"` allows `a` and `a.*`).
    *
    * @default [the module name]

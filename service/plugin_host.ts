@@ -623,6 +623,7 @@ export class PluginHost {
       graphFiles: graph.localFiles,
       root,
       services: new Set(spec.services ?? ["logger"]),
+      apis: spec.apis,
       routePrefixes: spec.routePrefixes ?? [`/${name}`],
       limits,
       timeoutMs: spec.timeoutMs ?? this.#options.sandboxTimeoutMs ?? 5000,

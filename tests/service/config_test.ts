@@ -22,6 +22,7 @@ describe("service config: sandboxed module entries", () => {
       url: "x.ts",
       sandbox: true,
       isolation: "worker",
+      apis: ["kvstore.", "auth.check"],
       namespaces: ["x", "jsonrpc.client"],
       routePrefixes: ["/x"],
       root: "vendor/x",
@@ -31,6 +32,7 @@ describe("service config: sandboxed module entries", () => {
       url: "x.ts",
       sandbox: true,
       isolation: "worker",
+      apis: ["kvstore.", "auth.check"],
       namespaces: ["x", "jsonrpc.client"],
       routePrefixes: ["/x"],
       root: "vendor/x",
@@ -41,6 +43,7 @@ describe("service config: sandboxed module entries", () => {
   it("names the key of each bad value", () => {
     rejects({ url: "x.ts", isolation: "thread" }, "isolation");
     rejects({ url: "x.ts", namespaces: "x" }, "namespaces");
+    rejects({ url: "x.ts", apis: [1] }, "apis");
     rejects({ url: "x.ts", namespaces: [""] }, "namespaces");
     rejects({ url: "x.ts", routePrefixes: ["x"] }, "routePrefixes");
     rejects({ url: "x.ts", limits: { heapMb: 0 } }, "limits.heapMb");

@@ -194,6 +194,15 @@ for (const mode of ["process", "worker"] as const) {
       );
       assert.ok(!logs.includes("info: [bare] hello from bare"), "no logger grant, no log lines");
 
+      // The apis grant with an allow-list: names and prefixes.
+      await host.loadSingleModule({ ...spec, name: "listed", apis: ["base."], options: {} });
+      assert.equal(await registry.callExportedApi("listed.add", 2, 2), 4);
+      await host.loadSingleModule({ ...spec, name: "narrow", apis: ["base.echo"], options: {} });
+      await assert.rejects(
+        registry.callExportedApi<Promise<number>>("narrow.add", 1, 2),
+        /may not call API "base.add" \(not in its apis list\)/,
+      );
+
       // The sandboxed dependent hears about its dependency going away.
       await host.unloadSingleModule("base");
       assert.ok(logs.includes("warn: [svc] dependency base unloaded"));
