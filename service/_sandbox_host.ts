@@ -1,6 +1,7 @@
 // The host side of one sandboxed plugin: starts it (a child process or a
 // worker), speaks the RPC protocol, enforces deadlines and quotas, and
 // reports its death. Everything the sandbox sends is untrusted.
+import { platform } from "../core/platform/mod.ts";
 import type { WorkerPermissions } from "../core/platform/mod.ts";
 import { PluginError } from "./errors.ts";
 import type { SandboxLimits, SandboxServiceName } from "./module_spec.ts";
@@ -91,6 +92,7 @@ export class SandboxConnection {
   #refusals = new Set<string>();
   #logRate: LogRate;
   #onStart: ((error?: Error) => void) | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
   exportErrors: Error[] = [];
 
   constructor(options: SandboxOptions) {
@@ -158,6 +160,14 @@ export class SandboxConnection {
         else resolve();
       };
     });
+    // A sandbox that spins between calls (in a timer, say) answers nothing: a ping every call
+    // deadline finds it, so it is stopped even when no call is waiting on it.
+    this.#heartbeat = setInterval(() => {
+      if (this.#rpc.pendingCount === 0) {
+        this.#request("ping", [], this.#options.timeoutMs).catch(() => {});
+      }
+    }, this.#options.timeoutMs);
+    platform().unrefTimer(this.#heartbeat);
   }
 
   load(options: Record<string, unknown>): Promise<unknown> {
@@ -187,6 +197,7 @@ export class SandboxConnection {
   }
 
   async terminate(): Promise<void> {
+    clearInterval(this.#heartbeat);
     const channel = this.#channel;
     this.#alive = false;
     this.#rpc.close(
@@ -199,6 +210,7 @@ export class SandboxConnection {
   /** Marks the sandbox failed: stops it, rejects pending calls, tells the host once. */
   fail(error: PluginError): void {
     if (this.#failed) return;
+    clearInterval(this.#heartbeat);
     this.#failed = error;
     this.#alive = false;
     this.#rpc.close(error);

@@ -296,6 +296,7 @@ export function runSandbox(
     if (kind === "loaded") await plugin.onDependencyLoaded(String(name));
     else await plugin.onDependencyUnloaded(String(name));
   });
+  rpc.handle("ping", () => true);
   rpc.handle("unload", async () => {
     if (plugin !== undefined) await plugin.onUnload();
   });

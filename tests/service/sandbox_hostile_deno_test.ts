@@ -11,6 +11,7 @@ import { PluginError } from "../../service/errors.ts";
 import { IoraService } from "../../service/iora_service.ts";
 import type { ModuleSpec } from "../../service/module_spec.ts";
 import { type PluginEvent, PluginHost } from "../../service/plugin_host.ts";
+import { sandboxArgs } from "../../service/_sandbox_process.ts";
 import { deferred, tempDir, waitFor } from "../harness.ts";
 import { pluginFixture } from "./_fixtures.ts";
 
@@ -83,6 +84,20 @@ describe("hostile sandboxes (process isolation)", () => {
     await assert.rejects(call("stopper.killSelf", "SIGSTOP", true), { code: "SandboxTimeout" });
     assert.equal((await unloaded.wait()).type, "unloaded");
     await waitFor(() => !alive(pid), { what: "the stopped sandbox to be killed" });
+    await assertServing(host, registry);
+    await host.unloadAll();
+  });
+
+  it("spinning between calls is found by the heartbeat: stopped and reported", async () => {
+    const { host, registry, call } = setup(300);
+    await host.loadSingleModule(hostile("spinner"));
+    const pid = await call<number>("spinner.pid");
+    const unloaded = unloadedEvent(host, "spinner");
+    assert.equal(await call<string>("spinner.spinLater"), "scheduled");
+    const event = await unloaded.wait();
+    assert.equal(event.type === "unloaded" && event.reason, "timeout");
+    assert.match(String(event.type === "unloaded" && event.error?.message), /"ping"/);
+    await waitFor(() => !alive(pid), { what: "the spinning sandbox to be killed" });
     await assertServing(host, registry);
     await host.unloadAll();
   });
@@ -273,5 +288,53 @@ describe("hostile sandboxes (process isolation)", () => {
     } finally {
       await service.shutdown();
     }
+  });
+
+  it("a sandbox process gets exactly its grants, no prompt, no fetching; so does the start task", async () => {
+    const base = {
+      name: "p",
+      importUrl: "file:///plugins/p.ts",
+      graphFiles: ["/plugins/p.ts", "/iora/service/plugin.ts"],
+      root: "file:///plugins/",
+      heapMb: 64,
+      maxMessageBytes: 1000,
+      onStderr: () => {},
+    };
+    const bare = await sandboxArgs({ ...base, permissions: {} });
+    for (const flag of ["--no-prompt", "--cached-only", "--no-lock", "--deny-import"]) {
+      assert.ok(bare.includes(flag), `${flag} in ${bare.join(" ")}`);
+    }
+    assert.ok(bare.includes("--v8-flags=--max-old-space-size=64"));
+    assert.deepEqual(bare.filter((a) => a.startsWith("--allow-")), [
+      "--allow-read=/plugins/p.ts,/iora/service/plugin.ts",
+    ]);
+    assert.match(
+      bare.find((a) => a.startsWith("--location="))!,
+      /^--location=http:\/\/s[0-9a-f]{32}\./,
+    );
+    const granted = await sandboxArgs({
+      ...base,
+      permissions: {
+        read: ["/data"],
+        net: ["127.0.0.1:80"],
+        env: ["HOME"],
+        import: ["example.com"],
+      },
+    });
+    assert.deepEqual(granted.filter((a) => a.startsWith("--allow-") || a === "--deny-import"), [
+      "--allow-read=/data,/plugins/p.ts,/iora/service/plugin.ts",
+      "--allow-net=127.0.0.1:80",
+      "--allow-env=HOME",
+      "--allow-import=example.com",
+    ]);
+    const config = JSON.parse(
+      await platform().readTextFile(new URL("../../deno.json", import.meta.url).pathname),
+    ) as { tasks: Record<string, string> };
+    assert.match(config.tasks.start, /--no-prompt/);
+    assert.match(config.tasks.compile, /--no-prompt/);
+    const readme = await platform().readTextFile(
+      new URL("../../README.md", import.meta.url).pathname,
+    );
+    assert.match(readme, /deno install -g -n iora --no-prompt/);
   });
 });
