@@ -5,15 +5,13 @@
  */
 import {
   DEFAULT_JSON_LIMITS,
-  findInvalidUtf8,
-  incompleteUtf8,
   type JsonLimits,
   JsonParseError,
   JsonRawNumber,
   type JsonValue,
-  parseJson,
-  tryParseJson,
-} from "./json.ts";
+} from "./json_types.ts";
+import { parseJson, tryParseJson } from "./json.ts";
+import { findInvalidUtf8, incompleteUtf8 } from "./_text.ts";
 
 /** A value completed by {@linkcode JsonStreamParser}. */
 export interface JsonStreamItem {
