@@ -12,6 +12,53 @@
  *
  * @module
  */
-export * from "./message.ts";
-export * from "./router.ts";
-export * from "./server.ts";
+export {
+  DEFAULT_HTTP_LIMITS,
+  encodeChunk,
+  HttpHeaders,
+  HttpParseError,
+  HttpParserBase,
+  HttpRequestParser,
+  HttpResponseParser,
+  isBodilessStatus,
+  LAST_CHUNK,
+  serializeRequestHead,
+  serializeResponseHead,
+  STATUS_TEXT,
+} from "./message.ts";
+export type {
+  BodyKind,
+  HttpHeadBase,
+  HttpLimits,
+  HttpMessageBody,
+  HttpParseErrorCode,
+  HttpParserOptions,
+  HttpRequestHead,
+  HttpRequestMessage,
+  HttpResponseHead,
+  HttpResponseMessage,
+} from "./message.ts";
+export { type RouteMatch, Router, RouterError } from "./router.ts";
+export { type JsonConfig, WebhookRequest } from "./request.ts";
+export { type BodyStream, WebhookResponse } from "./response.ts";
+export { WebhookServer } from "./server.ts";
+export { WebhookServerError } from "./server_error.ts";
+export {
+  networkServerTransport,
+  type ServerTransport,
+  type ServerTransportEvents,
+  type ServerTransportFactory,
+  type WebhookTlsConfig,
+} from "./server_transport.ts";
+export type {
+  AccessLogger,
+  FetchHandler,
+  JsonHandler,
+  ListenOptions,
+  RouteBuilder,
+  RouteHandler,
+  ShutdownChecker,
+  StopOptions,
+  WebhookServerOptions,
+  WebhookServerStats,
+} from "./server_types.ts";
