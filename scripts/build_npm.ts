@@ -47,6 +47,24 @@ export async function walk(dir: URL, found: string[] = [], prefix = ""): Promise
   return found;
 }
 
+const JSON_IMPORT =
+  /import\s+(\w+)\s+from\s*(["'])(\.\.?\/[^"']+\.json)\2\s*with\s*\{\s*type:\s*["']json["']\s*\};?/g;
+
+/**
+ * Inlines the JSON modules `code` imports (`import x from "../deno.json" with { type: "json" }`)
+ * as constants: the package does not ship those files, and Node before 20.10 cannot parse
+ * import attributes.
+ */
+async function inlineJson(code: string, rel: string): Promise<string> {
+  const found = [...code.matchAll(JSON_IMPORT)];
+  for (const [statement, name, , specifier] of found) {
+    const file = new URL(specifier, new URL(rel, ROOT));
+    const value = JSON.stringify(JSON.parse(await Deno.readTextFile(file)));
+    code = code.replace(statement, `const ${name} = ${value};`);
+  }
+  return code;
+}
+
 const NPM_SPECIFIER = /(["'])npm:((?:@[^/@"']+\/)?[^/@"']+)(?:@[^/"']*)?(\/[^"']*)?\1/g;
 const RELATIVE_TS = /((?:from|import)\s*\(?\s*)(["'])(\.\.?\/[^"']*?)\.ts\2/g;
 
@@ -93,7 +111,9 @@ async function compile(rel: string, devPackages: Map<string, string>) {
   if (js.diagnostics?.length) fail(rel, js.diagnostics);
   const outJs = new URL(rel.replace(/\.ts$/, ".js"), OUT);
   await Deno.mkdir(new URL(".", outJs), { recursive: true });
-  await Deno.writeTextFile(outJs, rewriteNpm(js.outputText, devPackages, true));
+  // Inlined after the rewrite: the JSON's own `npm:` strings are data, not imports.
+  const code = await inlineJson(rewriteNpm(js.outputText, devPackages, true), rel);
+  await Deno.writeTextFile(outJs, code);
 }
 
 function exportsMap(): Record<string, { types: string; default: string }> {

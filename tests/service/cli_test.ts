@@ -9,6 +9,50 @@ import { serviceModule } from "./_fixtures.ts";
 
 const decoder = new TextDecoder();
 
+/** The package root: the repository under Deno, `npm/` (the build) under Node. */
+const packageRoot = new URL("../../", import.meta.url);
+
+/**
+ * Reads a file of the repository: from the package root, else (deno.json under Node, which the
+ * npm build does not copy) from the repository the build sits in.
+ */
+async function repoFile(name: string): Promise<string> {
+  try {
+    return await platform().readTextFile(new URL(name, packageRoot).pathname);
+  } catch {
+    return await platform().readTextFile(new URL(`../${name}`, packageRoot).pathname);
+  }
+}
+
+/** A command line for the CLI that README.md or config/iora.toml shows. */
+interface DocumentedCommand {
+  /** Where it was found. */
+  source: string;
+  /** The line as written. */
+  text: string;
+  /** `deno task start` (Deno) or the `iora` binary (`npx iora`, the npm package's bin). */
+  kind: "task" | "bin";
+  /** The arguments the CLI receives (Deno's task runner passes a `--` on). */
+  args: string[];
+}
+
+// `deno task start ...`, `npx -y deno@x task start ...` and `npx iora ...`, up to a comment, a
+// closing backtick or a run of spaces (the note beside a command in config/iora.toml).
+const COMMAND = /(?:(?:npx -y deno@[\d.]+|deno) task start|npx iora)(?:(?! {2}| #|`)[^\n`])*/g;
+
+async function documentedCommands(): Promise<DocumentedCommand[]> {
+  const found: DocumentedCommand[] = [];
+  for (const source of ["README.md", "config/iora.toml"]) {
+    for (const [text] of (await repoFile(source)).matchAll(COMMAND)) {
+      const words = text.trim().split(/\s+/);
+      const kind = words[1] === "iora" ? "bin" : "task";
+      const args = words.slice(words.indexOf(kind === "bin" ? "iora" : "start") + 1);
+      found.push({ source, text: text.trim(), kind, args });
+    }
+  }
+  return found;
+}
+
 // The CLI as a child process: `deno run <task flags> service/main.ts` under
 // Deno, `node npm/service/main.js` under Node.
 function cliCommand(args: string[]): { command: string; args: string[] } {
@@ -182,5 +226,65 @@ describe("iora CLI", () => {
     assert.equal(state["user.loaded"], "yes", err);
     assert.equal(state["user.unloaded"], "yes", err);
     assert.match(err, /stopped/);
+  });
+
+  it("--version reports the version in deno.json", async () => {
+    const config = JSON.parse(await repoFile("deno.json")) as { version: string };
+    assert.equal(IORA_VERSION, config.version);
+    const { code, out } = await runToEnd(["--version"]);
+    assert.equal(code, 0);
+    assert.ok(out.startsWith(`iora ${config.version} (`), out);
+  });
+
+  it("accepts every command line README.md and config/iora.toml show", async () => {
+    const commands = await documentedCommands();
+    const shown = commands.map((c) => `${c.source}: ${c.text}`);
+    // The forms the issue named; if the docs drop one, this list is what to revisit.
+    for (const form of ["deno task start -- --config config/iora.toml", "npx iora --config"]) {
+      assert.ok(commands.some((c) => c.text.startsWith(form)), `${form} in ${shown.join("; ")}`);
+    }
+    for (const command of commands) {
+      assert.doesNotThrow(() => parseCliArgs(command.args), `${command.source}: ${command.text}`);
+    }
+  });
+
+  it("runs the documented config/iora.toml command lines for real and answers /health", async () => {
+    await using dir = await tempDir();
+    // The lines as written, run from the package root (where their relative paths point); the
+    // environment only moves the port and the state file out of the way.
+    const env = { IORA__SERVER__PORT: "0", IORA__STATE__FILE: dir.join("state.json") };
+    const commands = (await documentedCommands()).filter((c) =>
+      c.source === "config/iora.toml" && c.kind === (isDeno ? "task" : "bin")
+    );
+    assert.ok(commands.length > 0);
+    for (const command of commands) {
+      const main = new URL(serviceModule("main")).pathname;
+      const child = platform().spawn(platform().execPath(), {
+        args: isDeno ? ["task", "start", ...command.args] : [main, ...command.args],
+        cwd: packageRoot.pathname,
+        env,
+      });
+      const stderr = readAll(child.stderr);
+      const reader = child.stdout!.getReader();
+      let banner = "";
+      while (!banner.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        banner += decoder.decode(value);
+      }
+      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(banner)?.[1];
+      if (port === undefined) {
+        child.kill("SIGTERM");
+        await child.status;
+        assert.fail(`${command.text}: no banner (${banner}); stderr: ${await stderr}`);
+      }
+      const health = await (await fetch(`http://127.0.0.1:${port}/health`)).json();
+      assert.equal(health.status, "ok", command.text);
+      // `deno task` passes the signal on to the service it runs.
+      child.kill("SIGTERM");
+      const status = await child.status;
+      reader.releaseLock();
+      assert.equal(status.code, 0, `${command.text}: ${await stderr}`);
+    }
   });
 });
