@@ -32,6 +32,7 @@ const SYSTEM_TOOLS: Record<string, string> = {
   curl: "curl",
   nsd: "nsd",
   dig: "dnsutils",
+  "redis-server": "redis-server",
 };
 
 async function run(cmd: string, args: string[], options: { capture?: boolean; cwd?: URL } = {}) {
