@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { FileSystemErrorCode } from "../errors.ts";
+import { type FileSystemErrorCode, UnsupportedError } from "../errors.ts";
 import { fsWrappers } from "./_fs.ts";
 import type {
   ChildProcessHandle,
@@ -41,6 +41,20 @@ const { fsError, fs, fsSync } = fsWrappers((error) =>
 
 function fileHandle(file: Deno.FsFile, path: string): FileHandle {
   let closed = false;
+  // Deno has no pread: a positional read is a seek and a read, so async ones queue behind each
+  // other, and a sync one refuses to run between another's seek and read.
+  let positional: Promise<unknown> = Promise.resolve();
+  let pending = 0;
+  const readAtSync = (buffer: Uint8Array, position: number): number | null => {
+    file.seekSync(position, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < buffer.length) {
+      const n = file.readSync(buffer.subarray(got));
+      if (n === null || n === 0) break;
+      got += n;
+    }
+    return got === 0 && buffer.length > 0 ? null : got;
+  };
   return {
     write: (data) =>
       fs(path, async () => {
@@ -55,6 +69,33 @@ function fileHandle(file: Deno.FsFile, path: string): FileHandle {
         return written;
       }),
     read: (buffer) => fs(path, () => file.read(buffer)),
+    readAt: (buffer, position) => {
+      pending++;
+      const run = positional.then(() =>
+        fs(path, async () => {
+          await file.seek(position, Deno.SeekMode.Start);
+          let got = 0;
+          while (got < buffer.length) {
+            const n = await file.read(buffer.subarray(got));
+            if (n === null || n === 0) break;
+            got += n;
+          }
+          return got === 0 && buffer.length > 0 ? null : got;
+        })
+      ).finally(() => pending--);
+      positional = run.catch(() => {});
+      return run;
+    },
+    readAtSync: (buffer, position) => {
+      if (pending > 0) {
+        throw new UnsupportedError(
+          "deno",
+          "readAtSync while a readAt is pending on the same handle",
+          "give sync and async positional readers handles of their own",
+        );
+      }
+      return fsSync(path, () => readAtSync(buffer, position));
+    },
     sync: () => fs(path, () => file.sync()),
     close: () => {
       if (!closed) {

@@ -84,6 +84,28 @@ function fdHandle(fd: number, path: string): FileHandle {
         );
         return bytesRead === 0 && buffer.length > 0 ? null : bytesRead;
       }),
+    readAt: (buffer, position) =>
+      fs(path, async () => {
+        let got = 0;
+        while (got < buffer.length) {
+          const n = await onFd<number>((done) =>
+            nodeFs.read(fd, buffer, got, buffer.length - got, position + got, done)
+          );
+          if (n === 0) break;
+          got += n;
+        }
+        return got === 0 && buffer.length > 0 ? null : got;
+      }),
+    readAtSync: (buffer, position) =>
+      fsSync(path, () => {
+        let got = 0;
+        while (got < buffer.length) {
+          const n = nodeFs.readSync(fd, buffer, got, buffer.length - got, position + got);
+          if (n === 0) break;
+          got += n;
+        }
+        return got === 0 && buffer.length > 0 ? null : got;
+      }),
     sync: () => fs(path, () => onFd<void>((done) => nodeFs.fsync(fd, (e) => done(e, undefined)))),
     close: () => {
       if (!closed) {

@@ -61,6 +61,17 @@ export interface FileHandle {
   writeSync(data: Uint8Array): number;
   /** Reads into `buffer`; resolves with the number of bytes read, or null at end of file. */
   read(buffer: Uint8Array): Promise<number | null>;
+  /**
+   * Positional read: fills `buffer` from byte `position` of the file (looping over short reads)
+   * and resolves with the count read, less than `buffer.length` only at the end of the file, or
+   * null when `position` is at or past it. Node reads with `pread` and leaves the file position
+   * alone. Deno has no `pread`: it seeks, then reads, so the file position moves; its `readAt`
+   * calls on one handle run one at a time, and a `readAtSync` while one is pending fails with an
+   * `UnsupportedError` naming the runtime. Give positional readers a handle of their own.
+   */
+  readAt(buffer: Uint8Array, position: number): Promise<number | null>;
+  /** {@linkcode FileHandle.readAt}, synchronously: for small reads that must not yield. */
+  readAtSync(buffer: Uint8Array, position: number): number | null;
   /** Flushes the file's data and metadata to the disk (fsync). */
   sync(): Promise<void>;
   /** Closes the file. Closing twice is harmless. */
