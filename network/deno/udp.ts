@@ -33,13 +33,17 @@ export function bindUdp(options: UdpBindOptions): Promise<RawUdpSocket> {
   }
   const addr = conn.addr as Deno.NetAddr;
   let closed = false;
+  // One reused receive buffer per socket, large enough for any datagram (so an oversize
+  // one reports its true size): without it, Deno allocates and zeroes 64 KiB per datagram.
+  const buffer = new Uint8Array(65_536);
   (async () => {
     for (;;) {
       let data: Uint8Array;
       let from: Deno.NetAddr;
       try {
-        const [d, a] = await conn.receive();
-        data = d;
+        const [d, a] = await conn.receive(buffer);
+        // A copy: handlers may keep the bytes, and the buffer is read into again.
+        data = d.slice();
         from = a as Deno.NetAddr;
       } catch (error) {
         if (closed) return;
