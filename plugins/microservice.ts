@@ -163,14 +163,10 @@ export default class MicroservicePlugin extends Plugin {
     this.service.eventQueue.tryPublish("microservice.completed", job);
     if (callbackUrl) {
       try {
-        const response = await fetch(callbackUrl, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(job),
-          signal: AbortSignal.timeout(this.#timeoutMs()),
+        const response = await this.service.httpClient.postJson(callbackUrl, job, {
+          timeouts: { total: this.#timeoutMs() },
         });
-        await response.body?.cancel();
-        if (!response.ok) log.warn("callback refused", { status: response.status });
+        if (!response.success()) log.warn("callback refused", { status: response.statusCode });
       } catch (error) {
         log.warn("callback failed", { error: (error as Error).message });
       }
@@ -201,26 +197,18 @@ export default class MicroservicePlugin extends Plugin {
       ? this.options.apiKeyEnv
       : "OPENAI_API_KEY";
     try {
-      const response = await fetch(upstream, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          authorization: `Bearer ${platform().getEnv(keyName) ?? ""}`,
-        },
-        body: JSON.stringify({
-          model: typeof this.options.model === "string" ? this.options.model : "gpt-4o-mini",
-          messages: [
-            { role: "system", content: `Summarize in at most ${maxSentences} sentences.` },
-            { role: "user", content: text },
-          ],
-        }),
-        signal: AbortSignal.timeout(this.#timeoutMs()),
+      const response = await this.service.httpClient.postJson(upstream, {
+        model: typeof this.options.model === "string" ? this.options.model : "gpt-4o-mini",
+        messages: [
+          { role: "system", content: `Summarize in at most ${maxSentences} sentences.` },
+          { role: "user", content: text },
+        ],
+      }, {
+        headers: { authorization: `Bearer ${platform().getEnv(keyName) ?? ""}` },
+        timeouts: { total: this.#timeoutMs() },
       });
-      if (!response.ok) {
-        await response.body?.cancel();
-        throw new Error(`upstream answered ${response.status}`);
-      }
-      const reply = await response.json() as { choices?: { message?: { content?: unknown } }[] };
+      if (!response.success()) throw new Error(`upstream answered ${response.statusCode}`);
+      const reply = response.json<{ choices?: { message?: { content?: unknown } }[] }>();
       const content = reply.choices?.[0]?.message?.content;
       if (typeof content !== "string") throw new Error("upstream reply has no summary");
       return { summary: content.trim(), degraded: false };

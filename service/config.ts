@@ -75,6 +75,56 @@ export interface ServiceCacheConfig {
   maxSize: number;
 }
 
+/** TLS of the service's HTTP client. */
+export interface ServiceHttpClientTlsConfig {
+  /** PEM file of the certificate authorities to trust (default: the system's). */
+  caFile?: string;
+  /** PEM file of a client certificate. */
+  certFile?: string;
+  /** PEM file of the client certificate's key. */
+  keyFile?: string;
+  /** Verify servers' certificates (default true). */
+  verifyPeer?: boolean;
+}
+
+/** The service's HTTP client (`IoraService.httpClient`); absent keys take the client's defaults. */
+export interface ServiceHttpClientConfig {
+  /** Connect timeout in ms (default 10000). */
+  connectTimeout?: number;
+  /** Time to the response head in ms (default 30000). */
+  headersTimeout?: number;
+  /** Longest pause in a response body in ms (default 30000). */
+  bodyTimeout?: number;
+  /** Whole-exchange timeout in ms (default none). */
+  requestTimeout?: number;
+  /** Follow redirects (default true). */
+  followRedirects?: boolean;
+  /** Redirects followed at most (default 5). */
+  maxRedirects?: number;
+  /** The User-Agent (default "iora"). */
+  userAgent?: string;
+  /** Keep connections open between requests (default true). */
+  reuseConnections?: boolean;
+  /** Idle keep-alive lifetime in ms (default 4000). */
+  connectionIdleTimeout?: number;
+  /** Connections per origin (default 256). */
+  maxConnectionsPerHost?: number;
+  /** Largest response body in bytes (default 64 MiB). */
+  maxResponseBytes?: number;
+  /** Tries after the first for safe requests (default 2; 0 for none). */
+  retryLimit?: number;
+  /** Headers sent with every request. */
+  defaultHeaders?: Record<string, string>;
+  /** TLS settings. */
+  tls?: ServiceHttpClientTlsConfig;
+}
+
+/** Outbound HTTP. */
+export interface ServiceHttpConfig {
+  /** The service's HTTP client. */
+  client: ServiceHttpClientConfig;
+}
+
 /** Plugins. */
 export interface ServiceModulesConfig {
   /** Where relative module paths resolve; default `plugins`. */
@@ -95,6 +145,8 @@ export interface ServiceConfig {
   state: ServiceStateConfig;
   /** The shared cache. */
   cache: ServiceCacheConfig;
+  /** Outbound HTTP. */
+  http: ServiceHttpConfig;
   /** Plugins. */
   modules: ServiceModulesConfig;
 }
@@ -109,6 +161,8 @@ export interface ServiceConfigInput {
   state?: Partial<ServiceStateConfig>;
   /** The shared cache. */
   cache?: Partial<ServiceCacheConfig>;
+  /** Outbound HTTP. */
+  http?: Partial<ServiceHttpConfig>;
   /** Plugins; module entries may be bare locations. */
   modules?: Partial<Omit<ServiceModulesConfig, "modules">> & { modules?: (string | ModuleSpec)[] };
 }
@@ -131,6 +185,7 @@ export function defaultServiceConfig(): ServiceConfig {
     log: { level: "info" },
     state: { file: "iora_state.json" },
     cache: { ttlMs: 300_000, maxSize: 10_000 },
+    http: { client: {} },
     modules: { directory: "plugins", autoLoad: true, modules: [] },
   };
 }
@@ -239,6 +294,71 @@ function limits(value: unknown, key: string): Partial<SandboxLimits> {
   return out;
 }
 
+const CLIENT_TIMES = [
+  "connectTimeout",
+  "headersTimeout",
+  "bodyTimeout",
+  "requestTimeout",
+  "connectionIdleTimeout",
+] as const;
+
+function httpClient(t: Table): ServiceHttpClientConfig {
+  const key = "http.client";
+  checkKeys(t, key, [
+    ...CLIENT_TIMES,
+    "followRedirects",
+    "maxRedirects",
+    "userAgent",
+    "reuseConnections",
+    "maxConnectionsPerHost",
+    "maxResponseBytes",
+    "retryLimit",
+    "defaultHeaders",
+    "tls",
+  ]);
+  const out: ServiceHttpClientConfig = {};
+  for (const name of CLIENT_TIMES) {
+    const ms = int(t[name], `${key}.${name}`, 1, 86_400_000);
+    if (ms !== undefined) out[name] = ms;
+  }
+  if (t.followRedirects !== undefined) {
+    out.followRedirects = bool(t.followRedirects, `${key}.followRedirects`, true);
+  }
+  const redirects = int(t.maxRedirects, `${key}.maxRedirects`, 0, 100);
+  if (redirects !== undefined) out.maxRedirects = redirects;
+  const agent = str(t.userAgent, `${key}.userAgent`);
+  if (agent !== undefined) out.userAgent = agent;
+  if (t.reuseConnections !== undefined) {
+    out.reuseConnections = bool(t.reuseConnections, `${key}.reuseConnections`, true);
+  }
+  const perHost = int(t.maxConnectionsPerHost, `${key}.maxConnectionsPerHost`, 1, 100_000);
+  if (perHost !== undefined) out.maxConnectionsPerHost = perHost;
+  const bytes = int(t.maxResponseBytes, `${key}.maxResponseBytes`, 1, Number.MAX_SAFE_INTEGER);
+  if (bytes !== undefined) out.maxResponseBytes = bytes;
+  const retries = int(t.retryLimit, `${key}.retryLimit`, 0, 100);
+  if (retries !== undefined) out.retryLimit = retries;
+  if (t.defaultHeaders !== undefined) {
+    const headers = table(t.defaultHeaders, `${key}.defaultHeaders`);
+    for (const [name, value] of Object.entries(headers)) {
+      str(value, `${key}.defaultHeaders.${name}`);
+    }
+    out.defaultHeaders = headers as Record<string, string>;
+  }
+  if (t.tls !== undefined) {
+    const tls = table(t.tls, `${key}.tls`);
+    checkKeys(tls, `${key}.tls`, ["caFile", "certFile", "keyFile", "verifyPeer"]);
+    out.tls = {};
+    for (const name of ["caFile", "certFile", "keyFile"] as const) {
+      const path = str(tls[name], `${key}.tls.${name}`);
+      if (path !== undefined) out.tls[name] = path;
+    }
+    if (tls.verifyPeer !== undefined) {
+      out.tls.verifyPeer = bool(tls.verifyPeer, `${key}.tls.verifyPeer`, true);
+    }
+  }
+  return out;
+}
+
 function moduleSpec(value: unknown, key: string): ModuleSpec {
   if (typeof value === "string") {
     if (value === "") throw new ServiceConfigError(key, "must be a non-empty string");
@@ -329,7 +449,7 @@ function moduleSpec(value: unknown, key: string): ModuleSpec {
 export function parseServiceConfig(input: unknown): ServiceConfig {
   let root = table(input, "(root)");
   if (isTable(root.iora) && Object.keys(root).length === 1) root = root.iora;
-  checkKeys(root, "", ["server", "log", "state", "cache", "modules"]);
+  checkKeys(root, "", ["server", "log", "state", "cache", "http", "modules"]);
   const config = defaultServiceConfig();
 
   const server = table(root.server, "server");
@@ -389,6 +509,10 @@ export function parseServiceConfig(input: unknown): ServiceConfig {
     config.cache.ttlMs;
   config.cache.maxSize = int(cache.maxSize, "cache.maxSize", 1, 100_000_000) ??
     config.cache.maxSize;
+
+  const http = table(root.http, "http");
+  checkKeys(http, "http", ["client"]);
+  config.http.client = httpClient(table(http.client, "http.client"));
 
   const modules = table(root.modules, "modules");
   checkKeys(modules, "modules", ["directory", "autoLoad", "modules"]);

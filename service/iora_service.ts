@@ -13,6 +13,7 @@ import type { LogSink } from "../core/logger.ts";
 import { platform } from "../core/platform/mod.ts";
 import { JsonFileStore } from "../core/state_store.ts";
 import { TimerService } from "../core/timer.ts";
+import { HttpClient, type HttpClientConfig } from "../http/client.ts";
 import { type RouteBuilder, type ServerTransportFactory, WebhookServer } from "../http/server.ts";
 import { type ApiFunction, ApiRegistry, type SafeApiFunction } from "./api_registry.ts";
 import {
@@ -105,6 +106,8 @@ export class IoraService implements AsyncDisposable {
   readonly cache: ExpiringCache<string, unknown>;
   /** The exported-API registry. */
   readonly apiRegistry: ApiRegistry;
+  /** The shared HTTP client, configured by `[http.client]`; closed at shutdown. */
+  readonly httpClient: HttpClient;
   /** The plugin host. */
   readonly pluginHost: PluginHost;
   /** When the service started, in `platform().now()` milliseconds. */
@@ -150,6 +153,7 @@ export class IoraService implements AsyncDisposable {
       routeOwner: () => this.#routeOwner ?? this.pluginHost.currentlyLoading(),
     });
     this.apiRegistry = new ApiRegistry();
+    this.httpClient = this.makeHttpClient();
     const pluginLog = logger.child({ component: "plugins" });
     this.pluginHost = new PluginHost({
       service: this,
@@ -318,6 +322,24 @@ export class IoraService implements AsyncDisposable {
   }
 
   /**
+   * A new HTTP client with the service's `[http.client]` settings, `overrides` on top (the
+   * seed's `makeHttpClient`). The caller owns it: close it when done. Most code should share
+   * {@linkcode IoraService.httpClient} instead.
+   *
+   * @param overrides settings that differ from the service's
+   * @returns the client
+   */
+  makeHttpClient(overrides: HttpClientConfig = {}): HttpClient {
+    const { tls, retryLimit, ...client } = this.config.http.client;
+    return new HttpClient({
+      ...client,
+      tlsConfig: tls,
+      retry: retryLimit === undefined ? undefined : { limit: retryLimit },
+      ...overrides,
+    });
+  }
+
+  /**
    * Routes on the HTTP server: `service.on("/api/x").handleJson(fn)`.
    *
    * @param path the route path (`{name}` parameters, `*` wildcard)
@@ -436,6 +458,9 @@ export class IoraService implements AsyncDisposable {
     await this.pluginHost.terminateSandboxes();
     await this.webhookServer.stop({ timeoutMs: 5000 }).catch((error) =>
       this.logger.error("stopping the HTTP server failed", { error })
+    );
+    await this.httpClient.close().catch((error) =>
+      this.logger.error("closing the HTTP client failed", { error })
     );
     await this.eventQueue.close().catch((error) =>
       this.logger.error("closing the event queue failed", { error })

@@ -53,3 +53,37 @@ describe("service config: sandboxed module entries", () => {
     rejects({ url: "x.ts", services: ["logger", "files"] }, "services");
   });
 });
+
+describe("service config: [http.client]", () => {
+  it("reads the client's keys and names the key of each bad value", () => {
+    const config = parseServiceConfig({
+      http: {
+        client: {
+          connectTimeout: 2000,
+          userAgent: "svc/1",
+          retryLimit: 0,
+          defaultHeaders: { "x-a": "1" },
+          tls: { caFile: "ca.pem", verifyPeer: true },
+        },
+      },
+    });
+    assert.deepEqual(config.http.client, {
+      connectTimeout: 2000,
+      userAgent: "svc/1",
+      retryLimit: 0,
+      defaultHeaders: { "x-a": "1" },
+      tls: { caFile: "ca.pem", verifyPeer: true },
+    });
+    assert.deepEqual(parseServiceConfig({}).http, { client: {} });
+    const bad = (client: Record<string, unknown>, key: string) =>
+      assert.throws(
+        () => parseServiceConfig({ http: { client } }),
+        (e: unknown) => e instanceof ServiceConfigError && e.key === `http.client.${key}`,
+      );
+    bad({ connectTimeout: 0 }, "connectTimeout");
+    bad({ maxRedirects: -1 }, "maxRedirects");
+    bad({ defaultHeaders: { "x-a": 1 } }, "defaultHeaders.x-a");
+    bad({ tls: { pinned: "x" } }, "tls.pinned");
+    bad({ proxy: "x" }, "proxy");
+  });
+});

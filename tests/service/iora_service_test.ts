@@ -34,6 +34,24 @@ describe("IoraService", () => {
     }
   });
 
+  it("httpClient follows [http.client] and is closed at shutdown", async () => {
+    await using dir = await tempDir();
+    const service = await IoraService.create(
+      serviceConfig(dir, { http: { client: { userAgent: "svc-test/1" } } }),
+    );
+    service.on("/agent").handle(
+      "GET",
+      (req, res) => res.json({ agent: req.headers.get("user-agent") }),
+    );
+    const url = `http://127.0.0.1:${service.webhookServer.port}/agent`;
+    assert.deepEqual(await service.httpClient.getJson(url), { agent: "svc-test/1" });
+    const own = service.makeHttpClient({ userAgent: "override/2" });
+    assert.deepEqual(await own.getJson(url), { agent: "override/2" });
+    await own.close();
+    await service.shutdown();
+    await assert.rejects(service.httpClient.get(url), { code: "Closed" });
+  });
+
   it("a route has one owner: another plugin cannot take it until its owner unloads", async () => {
     await using dir = await tempDir();
     const route = (name: string) => ({
