@@ -1,0 +1,34 @@
+/**
+ * Cluster backends on Redis (through npm `@redis/client`), so that several
+ * Iora instances behave as one service: {@linkcode RedisConnection} (one
+ * client with typed failures, backoff and a bounded queue) and
+ * {@linkcode RedisStateStore} (the `StateStore` API with a local replica).
+ *
+ * @example
+ * ```ts ignore
+ * import { RedisStateStore } from "./mod.ts";
+ * await using state = await RedisStateStore.open({ url: "redis://127.0.0.1:6379", namespace: "app" });
+ * state.set("greeting", "hello");
+ * await state.flush();
+ * ```
+ *
+ * @module
+ */
+export { ClusterError, type ClusterErrorCode, redactUrl } from "./errors.ts";
+export {
+  RedisConnection,
+  type RedisConnectionOptions,
+  type RedisConnectionStats,
+  type RedisMessageListener,
+  type RedisReply,
+  type RedisScript,
+  type RedisSocketRole,
+  type RedisStatus,
+  type RedisStatusListener,
+} from "./connection.ts";
+export {
+  type RedisStateSetOptions,
+  RedisStateStore,
+  type RedisStateStoreOptions,
+  type RedisStateStoreStats,
+} from "./state_store.ts";
