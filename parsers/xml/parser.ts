@@ -1,9 +1,14 @@
 /**
  * The strict XML 1.0 (Fifth Edition) pull parser: the one tokenizer under SAX and DOM.
  *
+ * The tokenizer here reads tokens from its buffer; the concerns around it have modules of
+ * their own: byte input and encodings (`_encoding.ts`), names and `QName` (`_names.ts`),
+ * namespace scopes (`_namespaces.ts`), the DOCTYPE and its internal subset (`_dtd.ts`), and
+ * the helpers shared with the JSON parser (`../_text.ts`).
+ *
  * @module
  */
-import { findInvalidUtf8, incompleteUtf8 } from "../json.ts";
+import { Failure, isWellFormed, lineColumnAt } from "../_text.ts";
 import {
   DEFAULT_XML_LIMITS,
   TokenKind,
@@ -14,9 +19,22 @@ import {
   type XmlParseOptions,
   type XmlToken,
 } from "./types.ts";
-
-const XML_NS = "http://www.w3.org/XML/1998/namespace";
-const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
+import {
+  isName,
+  isNameCharNonAscii,
+  isNameStartNonAscii,
+  isXmlChar,
+  NAME,
+  NAME_CACHE,
+  NAME_CACHE_MASK,
+  normalizeTokens,
+  PREDEFINED,
+  predefinedAt,
+  QName,
+} from "./_names.ts";
+import { ByteDecoder } from "./_encoding.ts";
+import { NamespaceScopes } from "./_namespaces.ts";
+import { type AttDefault, type DtdInput, DtdReader, type EntityDecl } from "./_dtd.ts";
 
 /** `Tokenizer.nextNewline` must be searched again (the buffer changed). */
 const UNKNOWN = -2;
@@ -53,7 +71,9 @@ const CONTROL = /[\x00-\x08\x0B-\x1F]/g;
 let fastWellFormed: boolean | undefined;
 
 function probeWellFormed(): boolean {
-  if (!hasWellFormed) return false;
+  if (typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed !== "function") {
+    return false;
+  }
   const sample = "\u0100a".repeat(1 << 15);
   isWellFormed(sample);
   CONTROL.lastIndex = 0;
@@ -124,170 +144,11 @@ class RememberedSearch {
   }
 }
 
-// ASCII name characters: 1 = may start a name, 2 = may continue one.
-const NAME = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const ch = String.fromCharCode(c);
-  if (/[A-Za-z_:]/.test(ch)) NAME[c] = 3;
-  else if (/[0-9.\-]/.test(ch)) NAME[c] = 2;
-}
-
-function isNameStartNonAscii(c: number): boolean {
-  return (c >= 0xc0 && c <= 0xd6) || (c >= 0xd8 && c <= 0xf6) || (c >= 0xf8 && c <= 0x2ff) ||
-    (c >= 0x370 && c <= 0x37d) || (c >= 0x37f && c <= 0x1fff) || (c >= 0x200c && c <= 0x200d) ||
-    (c >= 0x2070 && c <= 0x218f) || (c >= 0x2c00 && c <= 0x2fef) || (c >= 0x3001 && c <= 0xd7ff) ||
-    (c >= 0xf900 && c <= 0xfdcf) || (c >= 0xfdf0 && c <= 0xfffd);
-}
-
-/** Whether the engine has String.prototype.isWellFormed (ES2024; Node 20 and Deno do). */
-const hasWellFormed = typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed ===
-  "function";
-
-/** True when `s` holds no unpaired surrogate. */
-function isWellFormed(s: string): boolean {
-  if (hasWellFormed) return (s as { isWellFormed(): boolean }).isWellFormed();
-  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
-}
-
-function isNameCharNonAscii(c: number): boolean {
-  return isNameStartNonAscii(c) || c === 0xb7 || (c >= 0x300 && c <= 0x36f) ||
-    (c >= 0x203f && c <= 0x2040);
-}
-
-/** True when `c` (a code point) is an XML Char. */
-function isXmlChar(c: number): boolean {
-  return c === 9 || c === 10 || c === 13 || (c >= 0x20 && c <= 0xd7ff) ||
-    (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
-}
-
-/** True when `s` is a Name by the XML 1.0 production. */
-function isName(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 128) {
-      if ((NAME[c] & (i === 0 ? 1 : 2)) === 0) return false;
-    } else if (c >= 0xd800 && c <= 0xdb7f) {
-      const d = s.charCodeAt(i + 1);
-      if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
-      i++;
-    } else if (i === 0 ? !isNameStartNonAscii(c) : !isNameCharNonAscii(c)) return false;
-  }
-  return true;
-}
-
-/** The predefined entity named by `s[from..to)`, without slicing it out; else undefined. */
-function predefinedAt(s: string, from: number, to: number): string | undefined {
-  const c = s.charCodeAt(from);
-  switch (to - from) {
-    case 2:
-      if (s.charCodeAt(from + 1) !== 116) return undefined; // 't'
-      return c === 108 ? "<" : c === 103 ? ">" : undefined; // lt, gt
-    case 3:
-      return c === 97 && s.startsWith("amp", from) ? "&" : undefined;
-    case 4:
-      if (c === 113 && s.startsWith("quot", from)) return '"';
-      return c === 97 && s.startsWith("apos", from) ? "'" : undefined;
-  }
-  return undefined;
-}
-
-const PREDEFINED: Record<string, string> = {
-  lt: "<",
-  gt: ">",
-  amp: "&",
-  apos: "'",
-  quot: '"',
-};
-
 /** The attributes of every token but start tags and the XML declaration: one fewer allocation. */
 const NO_ATTRS: XmlAttribute[] = Object.freeze([]) as unknown as XmlAttribute[];
 
-/** A new number for every namespace scope of every parser (QName.epoch compares them). */
-let scopeEpoch = 0;
-
-/**
- * An element or attribute name as written, split into prefix and local name once and shared by
- * every occurrence (through NAME_CACHE, by every parser: it holds nothing of one document but
- * the namespace URI it last resolved to, tagged with the scope that resolved it).
- */
-class QName {
-  /** The prefix ("" when none, or when the name is not a valid qualified name). */
-  readonly prefix: string;
-  /** The name without its prefix (the whole name when not a valid qualified name). */
-  readonly localName: string;
-  /** False when the name has a colon but is no qualified name (Namespaces in XML 1.0). */
-  readonly valid: boolean;
-  /** `xmlns` or `xmlns:...`: a namespace declaration when used as an attribute name. */
-  readonly xmlns: boolean;
-  /** The namespace URI resolved in scope `epoch`. */
-  uri = "";
-  /** The scope (a `scopeEpoch` value) in which `uri` was resolved; -1 when none. */
-  epoch = -1;
-
-  /**
-   * Makes the record of `name`.
-   *
-   * @param name the name as written
-   * @param k1 its first four characters packed (see Tokenizer.qname), -1 when not cached
-   * @param k2 its next four characters packed
-   */
-  constructor(readonly name: string, readonly k1: number, readonly k2: number) {
-    const colon = name.indexOf(":");
-    this.xmlns = colon < 0 ? name === "xmlns" : colon === 5 && name.startsWith("xmlns");
-    let valid = colon < 0;
-    if (!valid && colon > 0 && colon < name.length - 1 && name.indexOf(":", colon + 1) < 0) {
-      // `name` is a Name, so both parts are Names if the local part may start one.
-      const c = name.charCodeAt(colon + 1);
-      valid = c < 128
-        ? (NAME[c] & 1) !== 0
-        : isNameStartNonAscii(c) || (c >= 0xd800 && c <= 0xdb7f);
-    }
-    this.valid = valid;
-    this.prefix = valid && colon > 0 ? name.slice(0, colon) : "";
-    this.localName = valid && colon > 0 ? name.slice(colon + 1) : name;
-  }
-}
-
-/** Recently seen ASCII names by hash; a slot holds the last name that hashed to it. */
-const NAME_CACHE: (QName | undefined)[] = new Array(1024).fill(undefined);
-const NAME_CACHE_MASK = 1023;
-
-/** An attribute declared for an element type in the internal subset. */
-interface AttDefault {
-  /** The attribute's name as declared. */
-  name: string;
-  /** Its name split for namespaces. */
-  q: QName;
-  /** Declared with a type other than CDATA: its values are normalized further. */
-  tokenized: boolean;
-  /** The default value's literal; undefined for #REQUIRED and #IMPLIED. */
-  raw: string | undefined;
-  /** `raw` normalized as an attribute value, once it was needed. */
-  value: string | undefined;
-}
-
-interface EntityDecl {
-  /** Replacement text with character references already expanded, or null when external. */
-  value: string | null;
-}
-
-/** An attribute value of a type other than CDATA: spaces trimmed, runs of them made one. */
-function normalizeTokens(v: string): string {
-  return v.replace(/^ +| +$/g, "").replace(/ {2,}/g, " ");
-}
-
-function tokenTooLarge(at: number): Failure {
+function tokenTooLarge(at: number): Failure<XmlParseErrorCode> {
   return new Failure("LimitExceeded", "token larger than maxTextLength", at);
-}
-
-/** Thrown inside the tokenizer with a buffer offset; turned into an XmlParseError. */
-class Failure {
-  constructor(
-    readonly code: XmlParseErrorCode,
-    readonly message: string,
-    readonly at: number,
-  ) {}
 }
 
 /**
@@ -306,7 +167,7 @@ class Failure {
 export function decodeEntities(text: string): string {
   if (text.indexOf("&") < 0) return text;
   return text.replace(/&([^;&]*);|&/g, (m: string, ref: string | undefined, off: number) => {
-    const pos = lineColumn(text, off);
+    const pos = lineColumnAt(text, off);
     if (ref === undefined) {
       throw new XmlParseError(
         "InvalidReference",
@@ -337,138 +198,70 @@ export function decodeEntities(text: string): string {
   });
 }
 
-function lineColumn(text: string, off: number): { line: number; column: number } {
-  let line = 1;
-  let start = 0;
-  for (let i = text.indexOf("\n"); i >= 0 && i < off; i = text.indexOf("\n", i + 1)) {
-    line++;
-    start = i + 1;
-  }
-  return { line, column: off - start + 1 };
-}
-
-const NO_BYTES = new Uint8Array(0);
-
-/**
- * The bytes a streaming UTF-16 decoder holds back after `tail` (what it held before) and then
- * `bytes` (both decoded without error): an odd last byte, after a high surrogate still unpaired.
- */
-function incompleteUtf16(tail: Uint8Array, bytes: Uint8Array, le: boolean): Uint8Array {
-  const t = tail.length;
-  const m = t + bytes.length;
-  const at = (k: number): number => k < t ? tail[k] : bytes[k - t];
-  const odd = m & 1;
-  let keep = odd;
-  const u = m - odd - 2;
-  if (u >= 0) {
-    const unit = le ? at(u) | (at(u + 1) << 8) : (at(u) << 8) | at(u + 1);
-    if (unit >= 0xd800 && unit <= 0xdbff) keep += 2;
-  }
-  if (keep === 0) return NO_BYTES;
-  const out = new Uint8Array(keep);
-  for (let k = 0; k < keep; k++) out[k] = at(m - keep + k);
-  return out;
-}
-
-/** Byte offset of the first unpaired surrogate or odd last byte of UTF-16 `bytes` (or -1). */
-function findInvalidUtf16(bytes: Uint8Array, le: boolean): number {
-  const n = bytes.length;
-  for (let i = 0; i < n; i += 2) {
-    if (i + 1 >= n) return i;
-    const unit = le ? bytes[i] | (bytes[i + 1] << 8) : (bytes[i] << 8) | bytes[i + 1];
-    if (unit < 0xd800 || unit > 0xdfff) continue;
-    if (unit > 0xdbff || i + 3 >= n) return i;
-    const next = le ? bytes[i + 2] | (bytes[i + 3] << 8) : (bytes[i + 2] << 8) | bytes[i + 3];
-    if (next < 0xdc00 || next > 0xdfff) return i;
-    i += 2;
-  }
-  return -1;
-}
-
-function encodingOf(bytes: Uint8Array): { label: string; bomLength: number } {
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-    return { label: "utf-8", bomLength: 3 };
-  }
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return { label: "utf-16be", bomLength: 2 };
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return { label: "utf-16le", bomLength: 2 };
-  return { label: "utf-8", bomLength: 0 };
-}
-
 /** The tokenizer behind XmlParser; its private surface stays out of the public docs. */
 class Tokenizer {
-  private buf = "";
-  private pos = 0;
-  private finished = false;
-  private base = 0;
-  private line = 1;
-  private lineStart = 0;
-  private cursor = 0;
+  #buf = "";
+  #pos = 0;
+  #finished = false;
+  #base = 0;
+  #line = 1;
+  #lineStart = 0;
+  #cursor = 0;
   /** Offset of the first newline at or after `cursor` (NONE: none in `buf`), or UNKNOWN. */
-  private nextNewline = UNKNOWN;
+  #nextNewline = UNKNOWN;
   /** Non-Chars are searched the split way (see fastWellFormed); decided at the first text. */
-  private split: boolean | undefined;
+  #split: boolean | undefined;
   /** In split mode: some appended text has an unpaired surrogate, so search the plain way. */
-  private lone = false;
+  #lone = false;
   // Remembered searches of `find*()`: `xAt` is the first x at or after `xFrom` (NONE: none in
   // `buf`); `xFrom` NONE means nothing is remembered.
-  private readonly lt = new RememberedSearch("<");
-  private readonly amp = new RememberedSearch("&");
+  readonly #lt = new RememberedSearch("<");
+  readonly #amp = new RememberedSearch("&");
   /** Searched by `findSuspect` with regexes, so it has no needle. */
-  private readonly suspect = new RememberedSearch("");
-  private readonly cdEnd = new RememberedSearch("]]>");
-  private readonly tab = new RememberedSearch("\t");
-  private readonly nl = new RememberedSearch("\n");
-  private readonly searches = [this.lt, this.amp, this.suspect, this.cdEnd, this.tab, this.nl];
-  private token: XmlToken | undefined;
-  private pendingEnd: XmlToken | undefined;
+  readonly #suspect = new RememberedSearch("");
+  readonly #cdEnd = new RememberedSearch("]]>");
+  readonly #tab = new RememberedSearch("\t");
+  readonly #nl = new RememberedSearch("\n");
+  readonly #searches = [this.#lt, this.#amp, this.#suspect, this.#cdEnd, this.#tab, this.#nl];
+  #token: XmlToken | undefined;
+  #pendingEnd: XmlToken | undefined;
   /** The start tag of each open element. */
-  private open: XmlToken[] = [];
+  #open: XmlToken[] = [];
   /** The names and offsets of the attributes of the start tag being read (reused). */
-  private readonly attrQ: QName[] = [];
+  readonly #attrQ: QName[] = [];
   /** See `attrQ`. */
-  private readonly attrAt: number[] = [];
+  readonly #attrAt: number[] = [];
   /** Where the name `qname()` scanned last ends. */
-  private qEnd = 0;
-  /** Identifies the current namespace scope among all parsers' scopes (see QName.epoch). */
-  private epoch = ++scopeEpoch;
-  /**
-   * For each open element that declares namespaces: its depth, then the length `nsPrefixes`
-   * had before its declarations (to restore at its end tag).
-   */
-  private nsScopes: number[] = [];
-  private nsPrefixes: string[] = ["xml", ""];
-  private nsUris: string[] = [XML_NS, ""];
+  #qEnd = 0;
+  /** The namespace prefixes in scope. */
+  readonly #namespaces = new NamespaceScopes();
   /** The first character of the input was looked at for a byte order mark. */
-  private bomSeen = false;
+  #bomSeen = false;
   /** The attributes declared per element type (with a default or a type to normalize by). */
-  private attDefaults: Map<string, AttDefault[]> | undefined;
-  private rootSeen = false;
-  private rootClosed = false;
-  private doctypeSeen = false;
-  private tokens = 0;
-  private expansions = 0;
-  private expandedLength = 0;
-  private entities: Map<string, EntityDecl> | undefined;
-  private heldBack = "";
-  private decoder: TextDecoder | undefined;
-  private pendingBytes: Uint8Array | undefined;
+  #attDefaults: Map<string, AttDefault[]> | undefined;
+  #rootSeen = false;
+  #rootClosed = false;
+  #doctypeSeen = false;
+  #tokens = 0;
+  #expansions = 0;
+  #expandedLength = 0;
+  #entities: Map<string, EntityDecl> | undefined;
+  #heldBack = "";
+  /** The decoder of byte input. */
+  readonly #bytes = new ByteDecoder();
   /** Where the input turned out not to be in its encoding: the end of the readable text. */
-  private encodingFailure: Failure | undefined;
-  /** The bytes of a character the decoder holds until the next chunk completes it. */
-  private heldBytes: Uint8Array = NO_BYTES;
-  /** The decoder has decoded a chunk (the only one that may start with a byte order mark). */
-  private decodedOnce = false;
-  private byteMode = false;
-  private failed: XmlParseError | undefined;
-  private readonly limits: XmlLimits;
+  #encodingFailure: Failure<XmlParseErrorCode> | undefined;
+  #byteMode = false;
+  #failed: XmlParseError | undefined;
+  readonly #limits: XmlLimits;
   // The limits read per token, as plain fields.
-  private readonly maxText: number;
-  private readonly maxName: number;
-  private readonly maxTokens: number;
+  readonly #maxText: number;
+  readonly #maxName: number;
+  readonly #maxTokens: number;
   /** The most characters one token may take in the input (with its markup and spaces). */
-  private readonly maxToken: number;
-  private readonly ns: boolean;
-  private readonly allowDoctype: boolean;
+  readonly #maxToken: number;
+  readonly #ns: boolean;
+  readonly #allowDoctype: boolean;
 
   /**
    * Creates a parser.
@@ -477,15 +270,15 @@ class Tokenizer {
    * @param options limits, namespace processing and DOCTYPE policy
    */
   constructor(input?: string | Uint8Array, options?: XmlParseOptions) {
-    this.limits = options?.limits
+    this.#limits = options?.limits
       ? { ...DEFAULT_XML_LIMITS, ...options.limits }
       : DEFAULT_XML_LIMITS;
-    this.maxText = this.limits.maxTextLength;
-    this.maxName = this.limits.maxNameLength;
-    this.maxTokens = this.limits.maxTokens;
-    this.maxToken = this.maxText + 4 * this.maxName + 65536;
-    this.ns = options?.namespaces !== false;
-    this.allowDoctype = options?.allowDoctype === true;
+    this.#maxText = this.#limits.maxTextLength;
+    this.#maxName = this.#limits.maxNameLength;
+    this.#maxTokens = this.#limits.maxTokens;
+    this.#maxToken = this.#maxText + 4 * this.#maxName + 65536;
+    this.#ns = options?.namespaces !== false;
+    this.#allowDoctype = options?.allowDoctype === true;
     if (input !== undefined) {
       this.feed(input);
       this.end();
@@ -501,162 +294,123 @@ class Tokenizer {
    * @throws {XmlParseError} when an earlier call to `next()` failed
    */
   feed(chunk: string | Uint8Array): void {
-    if (this.finished) throw new TypeError("XmlParser.feed() after end()");
-    if (this.failed) throw this.failed;
-    if (this.encodingFailure) return;
+    if (this.#finished) throw new TypeError("XmlParser.feed() after end()");
+    if (this.#failed) throw this.#failed;
+    if (this.#encodingFailure) return;
     let text: string;
     if (typeof chunk === "string") {
       text = chunk;
     } else {
-      this.byteMode = true;
-      text = this.decodeBytes(chunk, false);
+      this.#byteMode = true;
+      text = this.#decodeBytes(chunk, false);
     }
-    this.append(text);
+    this.#append(text);
   }
 
   /** Marks the end of the input: parsing can complete. */
   end(): void {
-    if (this.finished || this.encodingFailure) return;
-    if (this.byteMode) {
-      const tail = this.decodeBytes(new Uint8Array(0), true);
-      if (this.encodingFailure) return;
-      if (tail) this.append(tail);
+    if (this.#finished || this.#encodingFailure) return;
+    if (this.#byteMode) {
+      const tail = this.#decodeBytes(new Uint8Array(0), true);
+      if (this.#encodingFailure) return;
+      if (tail) this.#append(tail);
     }
-    this.finished = true;
-    const held = this.heldBack;
-    this.heldBack = "";
+    this.#finished = true;
+    const held = this.#heldBack;
+    this.#heldBack = "";
     if (held) {
-      this.buf += held === "\r" ? "\n" : held;
-      if (held !== "\r") this.lone = true;
-      this.grown();
+      this.#buf += held === "\r" ? "\n" : held;
+      if (held !== "\r") this.#lone = true;
+      this.#grown();
     }
   }
 
   /** True when the last next() stopped for lack of input: feed more, then call next() again. */
   get needsInput(): boolean {
-    return this.waiting;
+    return this.#waiting;
   }
 
-  private waiting = false;
+  #waiting = false;
 
-  private decodeBytes(chunk: Uint8Array, final: boolean): string {
-    let bytes = chunk;
-    if (!this.decoder) {
-      if (this.pendingBytes) {
-        const joined = new Uint8Array(this.pendingBytes.length + chunk.length);
-        joined.set(this.pendingBytes);
-        joined.set(chunk, this.pendingBytes.length);
-        bytes = joined;
-      }
-      if (bytes.length < 3 && !final) {
-        // Kept past this call: a copy, as the caller may reuse its buffer for the next chunk.
-        this.pendingBytes = bytes.slice();
-        return "";
-      }
-      this.pendingBytes = undefined;
-      const { label } = encodingOf(bytes);
-      this.decoder = new TextDecoder(label, { fatal: true });
-    }
-    const tail = this.heldBytes;
-    const encoding = this.decoder.encoding;
-    const first = !this.decodedOnce;
-    this.decodedOnce = true;
-    try {
-      const text = this.decoder.decode(bytes, { stream: !final });
-      this.heldBytes = encoding === "utf-8"
-        ? incompleteUtf8(tail, bytes)
-        : incompleteUtf16(tail, bytes, encoding === "utf-16le");
-      return text;
-    } catch {
-      // The decoder held back the start of a character split at the last chunk's end: the
-      // bad sequence is searched from there, so its position counts that character.
-      if (tail.length > 0) {
-        const joined = new Uint8Array(tail.length + bytes.length);
-        joined.set(tail);
-        joined.set(bytes, tail.length);
-        bytes = joined;
-      }
-      const bad = encoding === "utf-8"
-        ? findInvalidUtf8(bytes)
-        : findInvalidUtf16(bytes, encoding === "utf-16le");
-      let prefix = "";
-      if (bad > 0) {
-        // Only the first bytes of the input can hold a byte order mark (which the decoder took).
-        prefix = new TextDecoder(encoding, { ignoreBOM: !first }).decode(bytes.subarray(0, bad));
-      }
-      // Line ends normalised as append() does, so the error's line and column are right.
-      prefix = (this.heldBack + prefix).replace(/\r\n?/g, "\n");
-      const at = this.buf.length + prefix.length;
-      this.buf += prefix;
-      this.bomSeen = true;
-      this.lone = true;
-      this.grown();
-      this.heldBack = "";
-      // The input ends at the bad bytes. next() reads the tokens before them, as it would if
-      // they had come in another chunk, and fails where it needs more.
-      this.encodingFailure = new Failure("InvalidEncoding", `invalid ${encoding} sequence`, at);
-      return "";
-    }
+  #decodeBytes(chunk: Uint8Array, final: boolean): string {
+    const decoded = this.#bytes.decode(chunk, final);
+    if (typeof decoded === "string") return decoded;
+    // Line ends normalised as append() does, so the error's line and column are right.
+    const prefix = (this.#heldBack + decoded.readable).replace(/\r\n?/g, "\n");
+    const at = this.#buf.length + prefix.length;
+    this.#buf += prefix;
+    this.#bomSeen = true;
+    this.#lone = true;
+    this.#grown();
+    this.#heldBack = "";
+    // The input ends at the bad bytes. next() reads the tokens before them, as it would if
+    // they had come in another chunk, and fails where it needs more.
+    this.#encodingFailure = new Failure(
+      "InvalidEncoding",
+      `invalid ${decoded.encoding} sequence`,
+      at,
+    );
+    return "";
   }
 
-  private append(text: string): void {
+  #append(text: string): void {
     if (text.length === 0) return;
-    let t = this.heldBack + text;
-    this.heldBack = "";
+    let t = this.#heldBack + text;
+    this.#heldBack = "";
     // A CR or a high surrogate at the end may pair with the next chunk's first character.
     const last = t.charCodeAt(t.length - 1);
     if (last === 13 || (last >= 0xd800 && last <= 0xdbff)) {
-      this.heldBack = t.slice(-1);
+      this.#heldBack = t.slice(-1);
       t = t.slice(0, -1);
     }
     // A byte order mark is skipped once, at the very start of text input (the decoder takes the
     // one of byte input); any later U+FEFF is a character of the document.
-    if (!this.bomSeen && t.length > 0) {
-      this.bomSeen = true;
-      if (!this.byteMode && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
+    if (!this.#bomSeen && t.length > 0) {
+      this.#bomSeen = true;
+      if (!this.#byteMode && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
     }
     // Drop consumed text so a long stream keeps a small buffer.
-    if (this.pos > 65536 && this.pos > this.buf.length >> 1) {
-      const cut = this.pos;
+    if (this.#pos > 65536 && this.#pos > this.#buf.length >> 1) {
+      const cut = this.#pos;
       // Count the lines of the text dropped, or the newlines past the cursor would be lost.
-      this.advanceLines(cut);
-      this.buf = this.buf.slice(cut);
-      this.pos -= cut;
-      this.base += cut;
-      this.cursor -= cut;
-      this.lineStart -= cut;
-      for (const search of this.searches) search.shift(cut);
+      this.#advanceLines(cut);
+      this.#buf = this.#buf.slice(cut);
+      this.#pos -= cut;
+      this.#base += cut;
+      this.#cursor -= cut;
+      this.#lineStart -= cut;
+      for (const search of this.#searches) search.shift(cut);
     }
-    if (this.split === undefined) {
+    if (this.#split === undefined) {
       if (fastWellFormed === undefined && t.length >= 65536) fastWellFormed = probeWellFormed();
-      this.split = fastWellFormed === true;
+      this.#split = fastWellFormed === true;
     }
-    if (this.split && !this.lone && !isWellFormed(t)) this.lone = true;
-    const from = this.buf.length;
-    this.buf = from === 0 ? t : this.buf + t;
-    this.grown();
+    if (this.#split && !this.#lone && !isWellFormed(t)) this.#lone = true;
+    const from = this.#buf.length;
+    this.#buf = from === 0 ? t : this.#buf + t;
+    this.#grown();
     // Line ends are normalised before anything is parsed. A carriage return is not a Char, so
     // when the search for those (needed anyway, and remembered) finds none, there is none.
-    if (this.findSuspect(from) !== NONE && t.indexOf("\r") >= 0) {
-      this.buf = this.buf.slice(0, from) + t.replace(/\r\n?/g, "\n");
-      this.suspect.forget();
-      this.grown();
+    if (this.#findSuspect(from) !== NONE && t.indexOf("\r") >= 0) {
+      this.#buf = this.#buf.slice(0, from) + t.replace(/\r\n?/g, "\n");
+      this.#suspect.forget();
+      this.#grown();
     }
   }
 
   /** The buffer got longer: searches that found nothing must look again. */
-  private grown(): void {
-    this.nextNewline = UNKNOWN;
-    for (const search of this.searches) search.grown();
+  #grown(): void {
+    this.#nextNewline = UNKNOWN;
+    for (const search of this.#searches) search.grown();
   }
 
   /** The first SUSPECT character at or after `from`, or NONE. */
-  private findSuspect(from: number): number {
-    const search = this.suspect;
+  #findSuspect(from: number): number {
+    const search = this.#suspect;
     if (search.knows(from)) return search.at;
-    const buf = this.buf;
+    const buf = this.#buf;
     let r: number;
-    if (this.split && !this.lone) {
+    if (this.#split && !this.#lone) {
       CONTROL.lastIndex = from;
       r = CONTROL.test(buf) ? CONTROL.lastIndex - 1 : NONE;
       let f = buf.indexOf("\uFFFE", from);
@@ -671,14 +425,14 @@ class Tokenizer {
   }
 
   /** Checks that `s`, found at `at`, holds only Chars (a fast answer when it obviously does). */
-  private checkText(s: string, at: number): void {
-    if (this.findSuspect(at) < at + s.length) this.checkChars(s, at);
+  #checkText(s: string, at: number): void {
+    if (this.#findSuspect(at) < at + s.length) this.#checkChars(s, at);
   }
 
   /** The token read by the last successful {@linkcode XmlParser.next}. */
   current(): XmlToken {
-    if (!this.token) throw new TypeError("XmlParser.current() before a successful next()");
-    return this.token;
+    if (!this.#token) throw new TypeError("XmlParser.current() before a successful next()");
+    return this.#token;
   }
 
   /**
@@ -689,91 +443,91 @@ class Tokenizer {
    * @throws {XmlParseError} when the document is not well-formed or breaks a limit
    */
   next(): boolean {
-    if (this.failed) throw this.failed;
-    this.waiting = false;
-    if (this.pendingEnd) {
-      const e = this.pendingEnd;
-      if (++this.tokens > this.maxTokens) {
+    if (this.#failed) throw this.#failed;
+    this.#waiting = false;
+    if (this.#pendingEnd) {
+      const e = this.#pendingEnd;
+      if (++this.#tokens > this.#maxTokens) {
         // The end of a self-closing tag is a token of its own, at the tag's position.
         const err = new XmlParseError(
           "LimitExceeded",
-          `more than maxTokens ${this.maxTokens}`,
+          `more than maxTokens ${this.#maxTokens}`,
           e.line,
           e.column,
         );
-        this.failed = err;
+        this.#failed = err;
         throw err;
       }
-      this.token = e;
-      this.pendingEnd = undefined;
-      this.afterEnd();
+      this.#token = e;
+      this.#pendingEnd = undefined;
+      this.#afterEnd();
       return true;
     }
     for (;;) {
-      const start = this.pos;
+      const start = this.#pos;
       try {
-        const t = this.read();
+        const t = this.#read();
         // A token buffered whole may not be larger than one fed in chunks may grow (below).
-        if (this.pos - start > this.maxToken) throw tokenTooLarge(start);
+        if (this.#pos - start > this.#maxToken) throw tokenTooLarge(start);
         if (t === null) continue; // skipped whitespace outside the root element
         if (t === undefined) return false;
-        if (++this.tokens > this.maxTokens) {
-          throw new Failure("LimitExceeded", `more than maxTokens ${this.maxTokens}`, start);
+        if (++this.#tokens > this.#maxTokens) {
+          throw new Failure("LimitExceeded", `more than maxTokens ${this.#maxTokens}`, start);
         }
-        this.token = t;
+        this.#token = t;
         return true;
       } catch (e) {
         if (e === NEED_MORE) {
-          if (this.encodingFailure) throw this.fail(this.encodingFailure);
-          this.pos = start;
-          this.waiting = true;
-          if (this.buf.length - start > this.maxToken) throw this.fail(tokenTooLarge(start));
+          if (this.#encodingFailure) throw this.#fail(this.#encodingFailure);
+          this.#pos = start;
+          this.#waiting = true;
+          if (this.#buf.length - start > this.#maxToken) throw this.#fail(tokenTooLarge(start));
           return false;
         }
-        if (e instanceof Failure) throw this.fail(e);
+        if (e instanceof Failure) throw this.#fail(e as Failure<XmlParseErrorCode>);
         if (e instanceof RangeError) {
-          throw this.fail(new Failure("LimitExceeded", "document too complex", start));
+          throw this.#fail(new Failure("LimitExceeded", "document too complex", start));
         }
         throw e;
       }
     }
   }
 
-  private fail(f: Failure): XmlParseError {
-    this.advanceLines(Math.min(Math.max(f.at, this.cursor), this.buf.length));
-    const err = new XmlParseError(f.code, f.message, this.line, f.at - this.lineStart + 1);
-    this.failed = err;
+  #fail(f: Failure<XmlParseErrorCode>): XmlParseError {
+    this.#advanceLines(Math.min(Math.max(f.offset, this.#cursor), this.#buf.length));
+    const err = new XmlParseError(f.code, f.message, this.#line, f.offset - this.#lineStart + 1);
+    this.#failed = err;
     return err;
   }
 
   /** Counts the lines up to `to` (newToken() calls it only when a newline comes before). */
-  private advanceLines(to: number): void {
-    const buf = this.buf;
+  #advanceLines(to: number): void {
+    const buf = this.#buf;
     // The next newline at or after the cursor, remembered: a long line with many tokens would
     // otherwise be searched to its end once per token.
-    let nl = this.nextNewline;
+    let nl = this.#nextNewline;
     if (nl === UNKNOWN) {
-      nl = buf.indexOf("\n", this.cursor);
+      nl = buf.indexOf("\n", this.#cursor);
       if (nl < 0) nl = NONE;
     }
     while (nl < to) {
-      this.line++;
-      this.lineStart = nl + 1;
+      this.#line++;
+      this.#lineStart = nl + 1;
       nl = buf.indexOf("\n", nl + 1);
       if (nl < 0) nl = NONE;
     }
-    this.nextNewline = nl;
-    this.cursor = to;
+    this.#nextNewline = nl;
+    this.#cursor = to;
   }
 
-  private more(at: number): never {
-    if (!this.finished) throw NEED_MORE;
+  #more(at: number): never {
+    if (!this.#finished) throw NEED_MORE;
     throw new Failure("UnexpectedEnd", "unexpected end of document", at);
   }
 
-  private newToken(kind: TokenKind, at: number): XmlToken {
+  #newToken(kind: TokenKind, at: number): XmlToken {
     // No newline since the last token (UNKNOWN is below any offset): nothing to count.
-    if (this.nextNewline < at) this.advanceLines(at);
+    if (this.#nextNewline < at) this.#advanceLines(at);
     return {
       kind,
       name: "",
@@ -783,48 +537,48 @@ class Tokenizer {
       attributes: NO_ATTRS,
       text: "",
       selfClosing: false,
-      line: this.line,
-      column: at - this.lineStart + 1,
+      line: this.#line,
+      column: at - this.#lineStart + 1,
     };
   }
 
   /** Reads one token: a token, null for skipped whitespace, undefined at the end. */
-  private read(): XmlToken | null | undefined {
-    const buf = this.buf;
-    const start = this.pos;
+  #read(): XmlToken | null | undefined {
+    const buf = this.#buf;
+    const start = this.#pos;
     if (start >= buf.length) {
-      if (!this.finished) throw NEED_MORE;
-      if (!this.rootSeen) throw new Failure("UnexpectedEnd", "no root element", start);
-      if (this.open.length > 0) {
+      if (!this.#finished) throw NEED_MORE;
+      if (!this.#rootSeen) throw new Failure("UnexpectedEnd", "no root element", start);
+      if (this.#open.length > 0) {
         throw new Failure(
           "UnexpectedEnd",
-          `unclosed element <${this.open[this.open.length - 1].name}>`,
+          `unclosed element <${this.#open[this.#open.length - 1].name}>`,
           start,
         );
       }
       return undefined;
     }
-    if (buf.charCodeAt(start) !== 60) return this.text(start);
+    if (buf.charCodeAt(start) !== 60) return this.#text(start);
     const c = buf.charCodeAt(start + 1);
-    if (c !== c) this.more(start);
-    if (c === 47) return this.endTag(start);
-    if (c === 63) return this.pi(start);
+    if (c !== c) this.#more(start);
+    if (c === 47) return this.#endTag(start);
+    if (c === 63) return this.#pi(start);
     if (c === 33) {
-      if (buf.startsWith("<!--", start)) return this.comment(start);
-      if (buf.startsWith("<![CDATA[", start)) return this.cdata(start);
-      if (buf.startsWith("<!DOCTYPE", start)) return this.doctype(start);
+      if (buf.startsWith("<!--", start)) return this.#comment(start);
+      if (buf.startsWith("<![CDATA[", start)) return this.#cdata(start);
+      if (buf.startsWith("<!DOCTYPE", start)) return this.#doctype(start);
       if (
         buf.length - start < 9 &&
         ["<!DOCTYPE", "<![CDATA[", "<!--"].some((m) => m.startsWith(buf.slice(start)))
       ) {
-        this.more(start);
+        this.#more(start);
       }
       throw new Failure("InvalidSyntax", "invalid markup after '<!'", start);
     }
-    return this.startTag(start);
+    return this.#startTag(start);
   }
 
-  private checkChars(s: string, at: number): void {
+  #checkChars(s: string, at: number): void {
     if (!BAD_CONTROL.test(s) && isWellFormed(s)) return;
     const m = BAD_CHAR.exec(s);
     if (m) {
@@ -838,49 +592,49 @@ class Tokenizer {
     }
   }
 
-  private text(start: number): XmlToken | null {
-    const buf = this.buf;
+  #text(start: number): XmlToken | null {
+    const buf = this.#buf;
     if (buf.charCodeAt(start) === 10) {
       // Indentation between tags, the most common text, needs no search and no checks, and its
       // string is shared.
       let i = start + 1;
       let c = buf.charCodeAt(i);
       while (c === 32) c = buf.charCodeAt(++i);
-      if (c === 60 && i - start <= INDENT.length && i - start <= this.maxText) {
-        this.pos = i;
-        if (this.open.length === 0) return null;
-        const t = this.newToken(TokenKind.Text, start);
+      if (c === 60 && i - start <= INDENT.length && i - start <= this.#maxText) {
+        this.#pos = i;
+        if (this.#open.length === 0) return null;
+        const t = this.#newToken(TokenKind.Text, start);
         t.text = INDENT[i - start - 1];
         return t;
       }
     }
-    let end = this.lt.find(this.buf, start);
+    let end = this.#lt.find(this.#buf, start);
     if (end === NONE) {
-      if (!this.finished) throw NEED_MORE;
+      if (!this.#finished) throw NEED_MORE;
       end = buf.length;
     }
     const raw = buf.slice(start, end);
-    if (this.open.length === 0) {
+    if (this.#open.length === 0) {
       if (/^[ \t\n]*$/.test(raw)) {
-        this.pos = end;
+        this.#pos = end;
         return null;
       }
       const off = raw.search(/[^ \t\n]/);
       throw new Failure("InvalidSyntax", "text outside the root element", start + off);
     }
-    if (raw.length > this.maxText) {
+    if (raw.length > this.#maxText) {
       throw new Failure(
         "LimitExceeded",
-        `text longer than maxTextLength ${this.maxText}`,
+        `text longer than maxTextLength ${this.#maxText}`,
         start,
       );
     }
-    if (this.findSuspect(start) < end) this.checkChars(raw, start);
-    const cdEnd = this.cdEnd.find(this.buf, start);
+    if (this.#findSuspect(start) < end) this.#checkChars(raw, start);
+    const cdEnd = this.#cdEnd.find(this.#buf, start);
     if (cdEnd < end) throw new Failure("InvalidSyntax", "']]>' not allowed in text", cdEnd);
-    const t = this.newToken(TokenKind.Text, start);
-    t.text = this.amp.find(this.buf, start) < end ? this.expandAt(start, end, false) : raw;
-    this.pos = end;
+    const t = this.#newToken(TokenKind.Text, start);
+    t.text = this.#amp.find(this.#buf, start) < end ? this.#expandAt(start, end, false) : raw;
+    this.#pos = end;
     return t;
   }
 
@@ -889,13 +643,13 @@ class Tokenizer {
    * reading the common ones in place: the five predefined entities and character references of
    * Chars. Any other reference, errors included, is handed to {@linkcode expand}.
    */
-  private expandAt(from: number, to: number, attr: boolean): string {
-    const buf = this.buf;
-    const max = this.maxText;
+  #expandAt(from: number, to: number, attr: boolean): string {
+    const buf = this.#buf;
+    const max = this.#maxText;
     let out = "";
     let i = from;
     for (;;) {
-      let amp = this.amp.find(this.buf, i);
+      let amp = this.#amp.find(this.#buf, i);
       if (amp >= to) amp = -1;
       if (amp !== i) {
         const chunk = buf.slice(i, amp < 0 ? to : amp);
@@ -950,7 +704,7 @@ class Tokenizer {
       if (end < 0) {
         const semi = buf.indexOf(";", amp + 1);
         end = semi < 0 || semi >= to ? to : semi + 1;
-        out += this.expand(buf.slice(amp, end), amp, attr, 0, undefined);
+        out += this.#expand(buf.slice(amp, end), amp, attr, 0, undefined);
       }
       if (out.length > max) {
         throw new Failure("LimitExceeded", `text longer than maxTextLength ${max}`, amp);
@@ -964,7 +718,7 @@ class Tokenizer {
    * Expands references in `raw` (text content or an attribute value when `attr`). Entity
    * replacement text is expanded recursively, counted against maxEntityExpansions.
    */
-  private expand(
+  #expand(
     raw: string,
     at: number,
     attr: boolean,
@@ -973,7 +727,7 @@ class Tokenizer {
   ): string {
     let out = "";
     let i = 0;
-    const max = this.maxText;
+    const max = this.#maxText;
     for (;;) {
       const amp = raw.indexOf("&", i);
       const chunk = amp < 0 ? raw.slice(i) : raw.slice(i, amp);
@@ -1035,7 +789,7 @@ class Tokenizer {
         const pre = PREDEFINED[ref];
         if (pre !== undefined && Object.hasOwn(PREDEFINED, ref)) out += pre;
         else {
-          const decl = this.entities?.get(ref);
+          const decl = this.#entities?.get(ref);
           if (!decl) throw new Failure("UndefinedEntity", `undefined entity &${ref};`, refAt);
           if (decl.value === null) {
             throw new Failure("ExternalEntity", `external entity &${ref}; is never loaded`, refAt);
@@ -1044,10 +798,10 @@ class Tokenizer {
           else if (active.has(ref)) {
             throw new Failure("RecursiveEntity", `entity &${ref}; refers to itself`, refAt);
           }
-          if (++this.expansions > this.limits.maxEntityExpansions) {
+          if (++this.#expansions > this.#limits.maxEntityExpansions) {
             throw new Failure(
               "LimitExceeded",
-              `more than maxEntityExpansions ${this.limits.maxEntityExpansions}`,
+              `more than maxEntityExpansions ${this.#limits.maxEntityExpansions}`,
               refAt,
             );
           }
@@ -1065,16 +819,16 @@ class Tokenizer {
             );
           }
           active.add(ref);
-          const replacement = this.expand(decl.value, refAt, attr, depth + 1, active);
+          const replacement = this.#expand(decl.value, refAt, attr, depth + 1, active);
           active.delete(ref);
           // Counted at the document's own references: nested ones are inside their text.
           if (
             depth === 0 &&
-            (this.expandedLength += replacement.length) > this.limits.maxEntityExpansionLength
+            (this.#expandedLength += replacement.length) > this.#limits.maxEntityExpansionLength
           ) {
             throw new Failure(
               "LimitExceeded",
-              `entities expand to more than maxEntityExpansionLength ${this.limits.maxEntityExpansionLength}`,
+              `entities expand to more than maxEntityExpansionLength ${this.#limits.maxEntityExpansionLength}`,
               refAt,
             );
           }
@@ -1093,12 +847,12 @@ class Tokenizer {
   }
 
   /** Scans a Name at `i`; returns its end. */
-  private name(i: number): number {
-    const buf = this.buf;
+  #name(i: number): number {
+    const buf = this.#buf;
     const start = i;
-    const max = this.maxName;
+    const max = this.#maxName;
     let c = buf.charCodeAt(i);
-    if (c !== c) this.more(i);
+    if (c !== c) this.#more(i);
     if (c < 128) {
       if ((NAME[c] & 1) === 0) {
         throw new Failure("InvalidName", "expected a name", i);
@@ -1109,7 +863,7 @@ class Tokenizer {
     for (;;) {
       if (c >= 0xd800 && c <= 0xdbff) {
         const d = buf.charCodeAt(i + 1);
-        if (d !== d) this.more(i);
+        if (d !== d) this.#more(i);
         if (c > 0xdb7f || !(d >= 0xdc00 && d <= 0xdfff)) {
           throw new Failure("InvalidName", "invalid name character", i);
         }
@@ -1122,7 +876,7 @@ class Tokenizer {
       if (c < 128) {
         if ((NAME[c] & 2) === 0) break;
       } else if (c !== c) {
-        this.more(i);
+        this.#more(i);
       } else if (!isNameCharNonAscii(c) && !(c >= 0xd800 && c <= 0xdbff)) break;
     }
     return i;
@@ -1132,18 +886,18 @@ class Tokenizer {
    * True when `keyword` is at `i`; asks for more input when the buffer ends inside what could
    * still become it (DOCTYPE declarations are re-read whole until they end).
    */
-  private keyword(keyword: string, i: number): boolean {
-    const buf = this.buf;
+  #keyword(keyword: string, i: number): boolean {
+    const buf = this.#buf;
     if (buf.startsWith(keyword, i)) return true;
-    if (buf.length - i < keyword.length && keyword.startsWith(buf.slice(i))) this.more(i);
+    if (buf.length - i < keyword.length && keyword.startsWith(buf.slice(i))) this.#more(i);
     return false;
   }
 
-  private ws(i: number): number {
-    const buf = this.buf;
+  #ws(i: number): number {
+    const buf = this.#buf;
     let c = buf.charCodeAt(i);
     while (c === 32 || c === 10 || c === 9) c = buf.charCodeAt(++i);
-    if (c !== c) this.more(i);
+    if (c !== c) this.#more(i);
     return i;
   }
 
@@ -1151,8 +905,8 @@ class Tokenizer {
    * Scans an element or attribute name at `i` (its end goes to `qEnd`). ASCII names are looked up
    * in NAME_CACHE by a hash taken while scanning, so a repeated name costs no slice and no split.
    */
-  private qname(i: number): QName {
-    const buf = this.buf;
+  #qname(i: number): QName {
+    const buf = this.#buf;
     const start = i;
     let c = buf.charCodeAt(i);
     if (c < 128 && (NAME[c] & 1) !== 0) {
@@ -1174,8 +928,8 @@ class Tokenizer {
       const len = i - start;
       // Anything else (a non-ASCII character, the end of the buffer, a name over the limit)
       // takes the exact scan below.
-      if (c < 128 && len <= this.maxName) {
-        this.qEnd = i;
+      if (c < 128 && len <= this.#maxName) {
+        this.#qEnd = i;
         const slot = (k1 ^ Math.imul(k2, 0x9e3779b1) ^ Math.imul(h, 31) ^ len) & NAME_CACHE_MASK;
         const q = NAME_CACHE[slot];
         if (q !== undefined && q.k1 === k1 && q.k2 === k2 && q.name.length === len) {
@@ -1188,57 +942,39 @@ class Tokenizer {
         return NAME_CACHE[slot] = new QName(buf.slice(start, i), k1, k2);
       }
     }
-    const end = this.name(start);
-    this.qEnd = end;
+    const end = this.#name(start);
+    this.#qEnd = end;
     return new QName(buf.slice(start, end), -1, -1);
   }
 
-  /** The URI bound to `prefix` in the current scope, or undefined. */
-  private lookup(prefix: string): string | undefined {
-    const p = this.nsPrefixes;
-    for (let i = p.length - 1; i >= 0; i--) if (p[i] === prefix) return this.nsUris[i];
-    return undefined;
-  }
-
-  /** `q`'s namespace URI in the current scope (remembered in `q` for this scope), or undefined. */
-  private resolve(q: QName): string | undefined {
-    if (q.epoch === this.epoch) return q.uri;
-    const uri = this.lookup(q.prefix);
-    if (uri !== undefined) {
-      q.uri = uri;
-      q.epoch = this.epoch;
-    }
-    return uri;
-  }
-
-  private startTag(start: number): XmlToken {
-    const buf = this.buf;
-    if (this.rootClosed) throw new Failure("InvalidSyntax", "a second root element", start);
-    const depth = this.open.length;
-    if (depth >= this.limits.maxDepth) {
+  #startTag(start: number): XmlToken {
+    const buf = this.#buf;
+    if (this.#rootClosed) throw new Failure("InvalidSyntax", "a second root element", start);
+    const depth = this.#open.length;
+    if (depth >= this.#limits.maxDepth) {
       throw new Failure(
         "LimitExceeded",
-        `nesting deeper than maxDepth ${this.limits.maxDepth}`,
+        `nesting deeper than maxDepth ${this.#limits.maxDepth}`,
         start,
       );
     }
-    const ns = this.ns;
+    const ns = this.#ns;
     // Lines counted up to the tag: the next newline is then past the tag's start, and a value
     // that ends before it has none.
-    if (this.nextNewline < start) this.advanceLines(start);
-    const eq = this.qname(start + 1);
+    if (this.#nextNewline < start) this.#advanceLines(start);
+    const eq = this.#qname(start + 1);
     const name = eq.name;
     const attrs: XmlAttribute[] = [];
-    const attrQ = this.attrQ;
-    const attrAt = this.attrAt;
+    const attrQ = this.#attrQ;
+    const attrAt = this.#attrAt;
     let declares = false;
-    let i = this.qEnd;
+    let i = this.#qEnd;
     let selfClosing = false;
     for (;;) {
       let c = buf.charCodeAt(i);
       let afterWs = i;
       if (c === 32 || c === 10 || c === 9) {
-        afterWs = this.ws(i);
+        afterWs = this.#ws(i);
         c = buf.charCodeAt(afterWs);
       }
       if (c === 62) {
@@ -1247,57 +983,57 @@ class Tokenizer {
       }
       if (c === 47) {
         const d = buf.charCodeAt(afterWs + 1);
-        if (d !== d) this.more(afterWs);
+        if (d !== d) this.#more(afterWs);
         if (d !== 62) throw new Failure("InvalidSyntax", "expected '>' after '/'", afterWs + 1);
         selfClosing = true;
         i = afterWs + 2;
         break;
       }
-      if (c !== c) this.more(afterWs);
+      if (c !== c) this.#more(afterWs);
       if (afterWs === i) {
         throw new Failure("InvalidSyntax", "expected whitespace before an attribute", i);
       }
-      if (attrs.length >= this.limits.maxAttributes) {
+      if (attrs.length >= this.#limits.maxAttributes) {
         throw new Failure(
           "LimitExceeded",
-          `more than maxAttributes ${this.limits.maxAttributes}`,
+          `more than maxAttributes ${this.#limits.maxAttributes}`,
           afterWs,
         );
       }
-      const aq = this.qname(afterWs);
+      const aq = this.#qname(afterWs);
       const aName = aq.name;
-      let j = this.qEnd;
+      let j = this.#qEnd;
       if (buf.charCodeAt(j) !== 61) {
-        j = this.ws(j);
+        j = this.#ws(j);
         if (buf.charCodeAt(j) !== 61) {
           throw new Failure("InvalidSyntax", "expected '=' after the attribute name", j);
         }
       }
       let q = buf.charCodeAt(++j);
       if (q !== 34 && q !== 39) {
-        j = this.ws(j);
+        j = this.#ws(j);
         q = buf.charCodeAt(j);
         if (q !== 34 && q !== 39) {
           throw new Failure("InvalidSyntax", "expected a quoted attribute value", j);
         }
       }
       const close = buf.indexOf(q === 34 ? '"' : "'", j + 1);
-      if (close < 0) this.more(j);
-      if (close - j - 1 > this.maxText) {
+      if (close < 0) this.#more(j);
+      if (close - j - 1 > this.#maxText) {
         throw new Failure("LimitExceeded", `attribute value longer than maxTextLength`, j);
       }
-      const lt = this.lt.find(this.buf, j + 1);
+      const lt = this.#lt.find(this.#buf, j + 1);
       if (lt < close) {
         throw new Failure("InvalidSyntax", "'<' not allowed in an attribute value", lt);
       }
       const raw = buf.slice(j + 1, close);
-      if (this.findSuspect(j + 1) < close) this.checkChars(raw, j + 1);
+      if (this.#findSuspect(j + 1) < close) this.#checkChars(raw, j + 1);
       let value = raw;
-      if (this.amp.find(this.buf, j + 1) < close) {
-        value = this.expandAt(j + 1, close, true);
+      if (this.#amp.find(this.#buf, j + 1) < close) {
+        value = this.#expandAt(j + 1, close, true);
       } else if (
-        (this.nextNewline < close && this.nl.find(this.buf, j + 1) < close) ||
-        this.tab.find(this.buf, j + 1) < close
+        (this.#nextNewline < close && this.#nl.find(this.#buf, j + 1) < close) ||
+        this.#tab.find(this.#buf, j + 1) < close
       ) {
         value = raw.replace(/[\t\n]/g, " ");
       }
@@ -1321,16 +1057,16 @@ class Tokenizer {
       } else attrs.push({ name: aName, prefix: "", localName: aName, namespaceUri: "", value });
       i = close + 1;
     }
-    if (this.attDefaults !== undefined) {
-      const defs = this.attDefaults.get(name);
-      if (defs !== undefined && this.applyDefaults(defs, attrs, start)) declares = true;
+    if (this.#attDefaults !== undefined) {
+      const defs = this.#attDefaults.get(name);
+      if (defs !== undefined && this.#applyDefaults(defs, attrs, start)) declares = true;
     }
-    const t = this.newToken(TokenKind.StartElement, start);
+    const t = this.#newToken(TokenKind.StartElement, start);
     t.name = name;
     t.attributes = attrs;
     t.selfClosing = selfClosing;
     if (ns) {
-      if (declares) this.declare(attrs, attrQ, attrAt);
+      if (declares) this.#namespaces.declare(attrs, attrQ, attrAt, this.#open.length);
       if (!eq.valid) {
         throw new Failure(
           "Namespace",
@@ -1338,7 +1074,9 @@ class Tokenizer {
           start + 1,
         );
       }
-      const uri = this.resolve(eq);
+      // The name resolved in this scope already (the common case) costs no call.
+      const scopes = this.#namespaces;
+      const uri = eq.epoch === scopes.epoch ? eq.uri : scopes.resolve(eq);
       if (uri === undefined) {
         throw new Failure("Namespace", `unbound prefix ${eq.prefix}`, start + 1);
       }
@@ -1348,122 +1086,32 @@ class Tokenizer {
       t.prefix = eq.prefix;
       t.localName = eq.localName;
       t.namespaceUri = uri;
-      if (attrs.length > 0) this.resolveAttributes(attrs, attrQ, attrAt);
+      if (attrs.length > 0) this.#namespaces.resolveAttributes(attrs, attrQ, attrAt);
     } else t.localName = name;
-    this.open.push(t);
-    this.rootSeen = true;
-    this.pos = i;
+    this.#open.push(t);
+    this.#rootSeen = true;
+    this.#pos = i;
     if (selfClosing) {
-      const e = this.newToken(TokenKind.EndElement, start);
+      const e = this.#newToken(TokenKind.EndElement, start);
       e.name = name;
       e.prefix = t.prefix;
       e.localName = t.localName;
       e.namespaceUri = t.namespaceUri;
-      this.pendingEnd = e;
+      this.#pendingEnd = e;
     }
     return t;
   }
 
-  /** Binds the prefixes a start tag declares (its xmlns attributes), checking each binding. */
-  private declare(attrs: XmlAttribute[], qs: QName[], at: number[]): void {
-    this.nsScopes.push(this.open.length, this.nsPrefixes.length);
-    for (let k = 0; k < attrs.length; k++) {
-      const q = qs[k];
-      if (!q.xmlns) continue;
-      const a = attrs[k];
-      if (!q.valid) {
-        throw new Failure(
-          "Namespace",
-          `${JSON.stringify(q.name)} is not a valid qualified name`,
-          at[k],
-        );
-      }
-      const prefix = q.prefix === "" ? "" : q.localName;
-      const uri = a.value;
-      if (prefix !== "") {
-        if (prefix === "xmlns") {
-          throw new Failure("Namespace", "the xmlns prefix must not be declared", at[k]);
-        }
-        if (uri === "") {
-          throw new Failure("Namespace", `prefix ${prefix} bound to an empty URI`, at[k]);
-        }
-      }
-      if (prefix === "xml" ? uri !== XML_NS : uri === XML_NS) {
-        throw new Failure(
-          "Namespace",
-          "the xml prefix and its namespace belong only to each other",
-          at[k],
-        );
-      }
-      if (uri === XMLNS_NS) {
-        throw new Failure("Namespace", "the xmlns namespace must not be bound", at[k]);
-      }
-      a.namespaceUri = XMLNS_NS;
-      this.nsPrefixes.push(prefix);
-      this.nsUris.push(uri);
-    }
-    this.epoch = ++scopeEpoch;
+  #afterEnd(): void {
+    this.#open.pop();
+    const depth = this.#open.length;
+    if (this.#namespaces.declaredAt(depth)) this.#namespaces.end();
+    if (depth === 0) this.#rootClosed = true;
   }
 
-  /** Gives the attributes (other than xmlns ones) their namespace; checks expanded names. */
-  private resolveAttributes(attrs: XmlAttribute[], qs: QName[], at: number[]): void {
-    let prefixed = 0;
-    for (let k = 0; k < attrs.length; k++) {
-      const q = qs[k];
-      if (q.xmlns) continue;
-      if (!q.valid) {
-        throw new Failure(
-          "Namespace",
-          `${JSON.stringify(q.name)} is not a valid qualified name`,
-          at[k],
-        );
-      }
-      if (q.prefix === "") continue;
-      const u = this.resolve(q);
-      if (u === undefined || u === "") {
-        throw new Failure("Namespace", `unbound prefix ${q.prefix}`, at[k]);
-      }
-      attrs[k].namespaceUri = u;
-      prefixed++;
-    }
-    if (prefixed > 1) {
-      for (let k = 0; k < attrs.length; k++) {
-        const a = attrs[k];
-        if (a.prefix === "" || a.namespaceUri === XMLNS_NS) continue;
-        for (let m = 0; m < k; m++) {
-          const b = attrs[m];
-          if (b.prefix !== "" && b.localName === a.localName && b.namespaceUri === a.namespaceUri) {
-            throw new Failure(
-              "DuplicateAttribute",
-              `attributes ${b.name} and ${a.name} have the same expanded name`,
-              at[k],
-            );
-          }
-        }
-      }
-    }
-  }
-
-  private afterEnd(): void {
-    this.open.pop();
-    const depth = this.open.length;
-    const scopes = this.nsScopes;
-    if (scopes.length > 0 && scopes[scopes.length - 2] === depth) {
-      const mark = scopes.pop()!;
-      scopes.pop();
-      // Setting an array's length is a slow runtime call.
-      while (this.nsPrefixes.length > mark) {
-        this.nsPrefixes.pop();
-        this.nsUris.pop();
-      }
-      this.epoch = ++scopeEpoch;
-    }
-    if (depth === 0) this.rootClosed = true;
-  }
-
-  private endTag(start: number): XmlToken {
-    const buf = this.buf;
-    const open = this.open[this.open.length - 1];
+  #endTag(start: number): XmlToken {
+    const buf = this.#buf;
+    const open = this.#open[this.#open.length - 1];
     if (open !== undefined) {
       // The usual case: the name of the open element, then optional whitespace and '>'. Names
       // are short: comparing them here beats a call to startsWith().
@@ -1476,25 +1124,25 @@ class Tokenizer {
         let j = from + n;
         let c = buf.charCodeAt(j);
         if (c === 32 || c === 10 || c === 9) {
-          j = this.ws(j);
+          j = this.#ws(j);
           c = buf.charCodeAt(j);
         }
         if (c === 62) {
-          const t = this.newToken(TokenKind.EndElement, start);
+          const t = this.#newToken(TokenKind.EndElement, start);
           t.name = name;
           t.prefix = open.prefix;
           t.localName = open.localName;
           t.namespaceUri = open.namespaceUri;
-          this.pos = j + 1;
-          this.afterEnd();
+          this.#pos = j + 1;
+          this.#afterEnd();
           return t;
         }
       }
     }
     // Anything else is an error: find which.
-    const nameEnd = this.name(start + 2);
+    const nameEnd = this.#name(start + 2);
     const name = buf.slice(start + 2, nameEnd);
-    const j = this.ws(nameEnd);
+    const j = this.#ws(nameEnd);
     if (buf.charCodeAt(j) !== 62) {
       throw new Failure("InvalidSyntax", "expected '>' to end the end tag", j);
     }
@@ -1504,56 +1152,56 @@ class Tokenizer {
     throw new Failure("MismatchedTag", `expected </${open.name}>, found </${name}>`, start);
   }
 
-  private comment(start: number): XmlToken {
-    const buf = this.buf;
+  #comment(start: number): XmlToken {
+    const buf = this.#buf;
     const dd = buf.indexOf("--", start + 4);
-    if (dd < 0) this.more(start);
-    if (dd + 2 >= buf.length) this.more(start);
+    if (dd < 0) this.#more(start);
+    if (dd + 2 >= buf.length) this.#more(start);
     if (buf.charCodeAt(dd + 2) !== 62) {
       throw new Failure("InvalidSyntax", "'--' not allowed in a comment", dd);
     }
     const text = buf.slice(start + 4, dd);
-    if (text.length > this.maxText) {
+    if (text.length > this.#maxText) {
       throw new Failure("LimitExceeded", "comment longer than maxTextLength", start);
     }
-    this.checkText(text, start + 4);
-    const t = this.newToken(TokenKind.Comment, start);
+    this.#checkText(text, start + 4);
+    const t = this.#newToken(TokenKind.Comment, start);
     t.text = text;
-    this.pos = dd + 3;
+    this.#pos = dd + 3;
     return t;
   }
 
-  private cdata(start: number): XmlToken {
-    const buf = this.buf;
-    if (this.open.length === 0) {
+  #cdata(start: number): XmlToken {
+    const buf = this.#buf;
+    if (this.#open.length === 0) {
       throw new Failure("InvalidSyntax", "CDATA outside the root element", start);
     }
-    const end = this.cdEnd.find(this.buf, start + 9);
-    if (end === NONE) this.more(start);
+    const end = this.#cdEnd.find(this.#buf, start + 9);
+    if (end === NONE) this.#more(start);
     const text = buf.slice(start + 9, end);
-    if (text.length > this.maxText) {
+    if (text.length > this.#maxText) {
       throw new Failure("LimitExceeded", "CDATA longer than maxTextLength", start);
     }
-    this.checkText(text, start + 9);
-    const t = this.newToken(TokenKind.CData, start);
+    this.#checkText(text, start + 9);
+    const t = this.#newToken(TokenKind.CData, start);
     t.text = text;
-    this.pos = end + 3;
+    this.#pos = end + 3;
     return t;
   }
 
-  private pi(start: number): XmlToken {
-    const buf = this.buf;
-    const nameEnd = this.name(start + 2);
+  #pi(start: number): XmlToken {
+    const buf = this.#buf;
+    const nameEnd = this.#name(start + 2);
     const target = buf.slice(start + 2, nameEnd);
     if (target.toLowerCase() === "xml") {
-      if (target === "xml" && start === 0 && this.base === 0) return this.xmlDecl(start, nameEnd);
+      if (target === "xml" && start === 0 && this.#base === 0) return this.#xmlDecl(start, nameEnd);
       throw new Failure(
         "InvalidSyntax",
         "the XML declaration is only allowed at the very start",
         start,
       );
     }
-    if (this.ns && target.indexOf(":") >= 0) {
+    if (this.#ns && target.indexOf(":") >= 0) {
       throw new Failure(
         "Namespace",
         "a processing instruction target must not contain ':'",
@@ -1561,32 +1209,32 @@ class Tokenizer {
       );
     }
     const end = buf.indexOf("?>", nameEnd);
-    if (end < 0) this.more(start);
+    if (end < 0) this.#more(start);
     let text = "";
     if (end !== nameEnd) {
-      const j = this.ws(nameEnd);
+      const j = this.#ws(nameEnd);
       if (j === nameEnd) {
         throw new Failure("InvalidSyntax", "expected whitespace after the PI target", j);
       }
       text = buf.slice(j, end);
-      if (text.length > this.maxText) {
+      if (text.length > this.#maxText) {
         throw new Failure("LimitExceeded", "PI longer than maxTextLength", start);
       }
-      this.checkText(text, j);
+      this.#checkText(text, j);
     }
-    const t = this.newToken(TokenKind.ProcessingInstruction, start);
+    const t = this.#newToken(TokenKind.ProcessingInstruction, start);
     t.name = target;
     t.localName = target;
     t.text = text;
-    this.pos = end + 2;
+    this.#pos = end + 2;
     return t;
   }
 
-  private xmlDecl(start: number, i: number): XmlToken {
-    const buf = this.buf;
+  #xmlDecl(start: number, i: number): XmlToken {
+    const buf = this.#buf;
     const end = buf.indexOf("?>", i);
-    if (end < 0) this.more(start);
-    const t = this.newToken(TokenKind.XmlDeclaration, start);
+    if (end < 0) this.#more(start);
+    const t = this.#newToken(TokenKind.XmlDeclaration, start);
     const decl: XmlAttribute[] = [];
     t.attributes = decl;
     t.name = "xml";
@@ -1594,12 +1242,12 @@ class Tokenizer {
     const order = ["version", "encoding", "standalone"];
     let next = 0;
     for (;;) {
-      const j = this.ws(i);
+      const j = this.#ws(i);
       if (j === end) break;
       if (j === i) {
         throw new Failure("InvalidSyntax", "expected whitespace in the XML declaration", j);
       }
-      const nEnd = this.name(j);
+      const nEnd = this.#name(j);
       const name = buf.slice(j, nEnd);
       const idx = order.indexOf(name, next);
       if (idx < 0 || (idx > 0 && next === 0)) {
@@ -1610,9 +1258,9 @@ class Tokenizer {
         );
       }
       next = idx + 1;
-      let k = this.ws(nEnd);
+      let k = this.#ws(nEnd);
       if (buf.charCodeAt(k) !== 61) throw new Failure("InvalidSyntax", "expected '='", k);
-      k = this.ws(k + 1);
+      k = this.#ws(k + 1);
       const q = buf.charCodeAt(k);
       if (q !== 34 && q !== 39) throw new Failure("InvalidSyntax", "expected a quoted value", k);
       const close = buf.indexOf(q === 34 ? '"' : "'", k + 1);
@@ -1626,19 +1274,19 @@ class Tokenizer {
       if (!ok) {
         throw new Failure("InvalidSyntax", `invalid ${name} ${JSON.stringify(value)}`, k + 1);
       }
-      if (name === "encoding" && this.byteMode) this.checkEncoding(value, k + 1);
+      if (name === "encoding" && this.#byteMode) this.#checkEncoding(value, k + 1);
       decl.push({ name, prefix: "", localName: name, namespaceUri: "", value });
       i = close + 1;
     }
     if (next === 0) {
       throw new Failure("InvalidSyntax", "the XML declaration needs a version", start);
     }
-    this.pos = end + 2;
+    this.#pos = end + 2;
     return t;
   }
 
-  private checkEncoding(declared: string, at: number): void {
-    const actual = this.decoder?.encoding ?? "utf-8";
+  #checkEncoding(declared: string, at: number): void {
+    const actual = this.#bytes.encoding;
     const d = declared.toLowerCase();
     const ok = actual === "utf-8"
       ? d === "utf-8" || d === "utf8" || d === "us-ascii" || d === "ascii"
@@ -1652,342 +1300,49 @@ class Tokenizer {
     }
   }
 
-  // ---- DOCTYPE: internal subset only ----
-
-  private quoted(i: number): number {
-    const buf = this.buf;
-    const q = buf.charCodeAt(i);
-    if (q !== 34 && q !== 39) {
-      if (q !== q) this.more(i);
-      throw new Failure("InvalidSyntax", "expected a quoted literal", i);
-    }
-    const close = buf.indexOf(q === 34 ? '"' : "'", i + 1);
-    if (close < 0) this.more(i);
-    return close + 1;
-  }
-
-  private externalId(i: number): number {
-    const buf = this.buf;
-    if (this.keyword("SYSTEM", i)) {
-      const j = this.ws(i + 6);
-      if (j === i + 6) throw new Failure("InvalidSyntax", "expected whitespace after SYSTEM", j);
-      return this.quoted(j);
-    }
-    if (this.keyword("PUBLIC", i)) {
-      let j = this.ws(i + 6);
-      if (j === i + 6) throw new Failure("InvalidSyntax", "expected whitespace after PUBLIC", j);
-      const pubEnd = this.quoted(j);
-      if (!/^[ \n\ra-zA-Z0-9\-'()+,./:=?;!*#@$_%]*$/.test(buf.slice(j + 1, pubEnd - 1))) {
-        throw new Failure("InvalidSyntax", "invalid public identifier", j);
-      }
-      j = this.ws(pubEnd);
-      if (j === pubEnd) {
-        throw new Failure("InvalidSyntax", "expected whitespace before the system literal", j);
-      }
-      return this.quoted(j);
-    }
-    return -1;
-  }
-
-  private doctype(start: number): XmlToken {
-    if (!this.allowDoctype) {
+  #doctype(start: number): XmlToken {
+    if (!this.#allowDoctype) {
       throw new Failure(
         "DoctypeNotAllowed",
         "DOCTYPE is not allowed (enable allowDoctype for internal entities)",
         start,
       );
     }
-    if (this.doctypeSeen || this.rootSeen) {
+    if (this.#doctypeSeen || this.#rootSeen) {
       throw new Failure("InvalidSyntax", "DOCTYPE in the wrong place", start);
     }
-    const buf = this.buf;
-    let i = this.ws(start + 9);
-    if (i === start + 9) throw new Failure("InvalidSyntax", "expected whitespace after DOCTYPE", i);
-    const nameEnd = this.declName(i, true);
-    const name = buf.slice(i, nameEnd);
-    i = this.ws(nameEnd);
-    if (i > nameEnd) {
-      const e = this.externalId(i);
-      if (e >= 0) i = this.ws(e);
-    }
-    let subset = "";
-    const entities = new Map<string, EntityDecl>();
-    const attDefaults = new Map<string, AttDefault[]>();
-    if (buf.charCodeAt(i) === 91) {
-      const subStart = i + 1;
-      i = this.internalSubset(subStart, entities, attDefaults);
-      subset = buf.slice(subStart, i);
-      i = this.ws(i + 1);
-    }
-    if (buf.charCodeAt(i) !== 62) {
-      if (i >= buf.length) this.more(i);
-      throw new Failure("InvalidSyntax", "expected '>' to end the DOCTYPE", i);
-    }
-    const t = this.newToken(TokenKind.Doctype, start);
-    t.name = name;
-    t.localName = name;
-    t.text = subset;
-    this.entities = entities;
-    if (attDefaults.size > 0) this.attDefaults = attDefaults;
-    this.doctypeSeen = true;
-    this.pos = i + 1;
+    const d = new DtdReader(this.#dtdInput()).read(start);
+    const t = this.#newToken(TokenKind.Doctype, start);
+    t.name = d.name;
+    t.localName = d.name;
+    t.text = d.subset;
+    this.#entities = d.entities;
+    if (d.attDefaults.size > 0) this.#attDefaults = d.attDefaults;
+    this.#doctypeSeen = true;
+    this.#pos = d.end;
     return t;
   }
 
-  /** Parses the internal subset from `i`; returns the offset of its closing ']'. */
-  private internalSubset(
-    i: number,
-    entities: Map<string, EntityDecl>,
-    attDefaults: Map<string, AttDefault[]>,
-  ): number {
-    const buf = this.buf;
-    for (;;) {
-      i = this.ws(i);
-      const c = buf.charCodeAt(i);
-      if (c === 93) return i;
-      if (c === 37) {
-        throw new Failure("Unsupported", "parameter entity references are not supported", i);
-      }
-      if (this.keyword("<!--", i)) {
-        const dd = buf.indexOf("--", i + 4);
-        if (dd < 0 || dd + 2 >= buf.length) this.more(i);
-        if (buf.charCodeAt(dd + 2) !== 62) {
-          throw new Failure("InvalidSyntax", "'--' not allowed in a comment", dd);
-        }
-        this.checkChars(buf.slice(i + 4, dd), i + 4);
-        i = dd + 3;
-      } else if (this.keyword("<?", i)) {
-        const end = buf.indexOf("?>", i);
-        if (end < 0) this.more(i);
-        const nEnd = this.name(i + 2);
-        if (buf.slice(i + 2, nEnd).toLowerCase() === "xml") {
-          throw new Failure("InvalidSyntax", "reserved PI target", i);
-        }
-        // As in content: no ':' in the target, whitespace between it and any data.
-        if (this.ns && buf.slice(i + 2, nEnd).indexOf(":") >= 0) {
-          throw new Failure(
-            "Namespace",
-            "a processing instruction target must not contain ':'",
-            i + 2,
-          );
-        }
-        if (nEnd < end && this.ws(nEnd) === nEnd) {
-          throw new Failure("InvalidSyntax", "expected whitespace after the PI target", nEnd);
-        }
-        this.checkChars(buf.slice(nEnd, end), nEnd);
-        i = end + 2;
-      } else if (this.keyword("<!ENTITY", i)) {
-        i = this.entityDecl(i, entities);
-      } else if (
-        this.keyword("<!ELEMENT", i) || this.keyword("<!ATTLIST", i) ||
-        this.keyword("<!NOTATION", i)
-      ) {
-        const j = this.markupDecl(i, entities, attDefaults);
-        this.checkChars(buf.slice(i, j), i);
-        i = j + 1;
-      } else {
-        if (i >= buf.length) this.more(i);
-        throw new Failure("InvalidSyntax", "invalid declaration in the internal subset", i);
-      }
-    }
+  /** What the DOCTYPE reader needs of the tokenizer: the buffer and its scanners. */
+  #dtdInput(): DtdInput {
+    return {
+      buf: this.#buf,
+      ns: this.#ns,
+      limits: this.#limits,
+      maxText: this.#maxText,
+      more: (at) => this.#more(at),
+      name: (i) => this.#name(i),
+      keyword: (keyword, i) => this.#keyword(keyword, i),
+      ws: (i) => this.#ws(i),
+      checkChars: (text, at) => this.#checkChars(text, at),
+    };
   }
-
-  /** The character code at `k`, asking for more input at the end of the buffer. */
-  private charAt(k: number): number {
-    const c = this.buf.charCodeAt(k);
-    if (c !== c) this.more(k);
-    return c;
-  }
-
-  /** The offset after the whitespace at `k`, which must be there. */
-  private space(k: number): number {
-    const j = this.ws(k);
-    if (j === k) this.unexpectedInDecl(k, "whitespace");
-    return j;
-  }
-
-  /** Fails at `k` inside a declaration (a '%' there is an unsupported parameter entity). */
-  private unexpectedInDecl(k: number, wanted: string): never {
-    if (this.charAt(k) === 37) {
-      throw new Failure("Unsupported", "parameter entity references are not supported", k);
-    }
-    throw new Failure("InvalidSyntax", `expected ${wanted} in a declaration`, k);
-  }
-
-  /** Scans a Name at `k` used in a declaration; `colon` tells whether it may hold one ':'. */
-  private declName(k: number, colon: boolean): number {
-    const end = this.name(k);
-    if (this.ns) {
-      const name = this.buf.slice(k, end);
-      if (colon ? !new QName(name, -1, -1).valid : name.indexOf(":") >= 0) {
-        throw new Failure("Namespace", `${JSON.stringify(name)} is not allowed here`, k);
-      }
-    }
-    return end;
-  }
-
-  /** Scans an Nmtoken (name characters, any first one) at `k`. */
-  private nmtoken(k: number): number {
-    const buf = this.buf;
-    let j = k;
-    for (;;) {
-      const c = this.charAt(j);
-      if (c < 128 ? (NAME[c] & 2) !== 0 : isNameCharNonAscii(c)) j++;
-      else if (c >= 0xd800 && c <= 0xdb7f && /[\uDC00-\uDFFF]/.test(buf[j + 1] ?? "")) j += 2;
-      else break;
-    }
-    if (j === k) this.unexpectedInDecl(k, "a name token");
-    return j;
-  }
-
-  /**
-   * Reads an element type, attribute-list or notation declaration at `i` by its grammar (XML
-   * 1.0 section 3.2, 3.3, 4.7); returns the offset of its closing '>'.
-   */
-  private markupDecl(
-    i: number,
-    entities: Map<string, EntityDecl>,
-    attDefaults: Map<string, AttDefault[]>,
-  ): number {
-    const buf = this.buf;
-    const kind = buf.charCodeAt(i + 2); // 'E'lement, 'A'ttlist or 'N'otation
-    let j = this.space(i + (kind === 78 ? 10 : 9));
-    const nameAt = j;
-    j = this.declName(j, kind !== 78);
-    const element = buf.slice(nameAt, j);
-    if (kind === 69) {
-      j = this.space(j);
-      if (this.keyword("EMPTY", j)) j += 5;
-      else if (this.keyword("ANY", j)) j += 3;
-      else if (this.charAt(j) !== 40) this.unexpectedInDecl(j, "a content model");
-      else {
-        const k = this.ws(j + 1);
-        j = this.keyword("#PCDATA", k) ? this.mixed(k + 7) : this.group(j, 0);
-      }
-    } else if (kind === 65) {
-      for (;;) {
-        const k = this.ws(j);
-        if (this.charAt(k) === 62) break;
-        if (k === j) this.unexpectedInDecl(k, "whitespace");
-        let defs = attDefaults.get(element);
-        if (defs === undefined) attDefaults.set(element, defs = []);
-        j = this.attDef(k, entities, defs);
-      }
-    } else {
-      j = this.space(j);
-      if (this.keyword("PUBLIC", j)) {
-        const k = this.space(j + 6);
-        j = this.quoted(k);
-        if (!/^[ \n\ra-zA-Z0-9\-'()+,./:=?;!*#@$_%]*$/.test(buf.slice(k + 1, j - 1))) {
-          throw new Failure("InvalidSyntax", "invalid public identifier", k);
-        }
-        const m = this.ws(j);
-        const q = this.charAt(m);
-        if (m > j && (q === 34 || q === 39)) j = this.quoted(m);
-      } else {
-        const e = this.keyword("SYSTEM", j) ? this.externalId(j) : -1;
-        if (e < 0) this.unexpectedInDecl(j, "SYSTEM or PUBLIC");
-        j = e;
-      }
-    }
-    j = this.ws(j);
-    if (this.charAt(j) !== 62) this.unexpectedInDecl(j, "'>'");
-    return j;
-  }
-
-  /** Mixed content after '#PCDATA': `)`, `)*`, or `| Name ... )*`. */
-  private mixed(j: number): number {
-    let names = false;
-    for (;;) {
-      j = this.ws(j);
-      const c = this.charAt(j);
-      if (c === 41) {
-        if (this.charAt(j + 1) === 42) return j + 2;
-        if (names) this.unexpectedInDecl(j + 1, "')*' after element names");
-        return j + 1;
-      }
-      if (c !== 124) this.unexpectedInDecl(j, "'|' or ')'");
-      j = this.declName(this.ws(j + 1), true);
-      names = true;
-    }
-  }
-
-  /** A choice or sequence of content particles at `j` (its '('), with its occurrence mark. */
-  private group(j: number, depth: number): number {
-    if (depth >= this.limits.maxDepth) {
-      throw new Failure("LimitExceeded", `content model deeper than maxDepth`, j);
-    }
-    let sep = 0;
-    let k = j + 1;
-    for (;;) {
-      k = this.ws(k);
-      k = this.charAt(k) === 40 ? this.group(k, depth + 1) : this.declName(k, true);
-      const mark = this.charAt(k);
-      if (mark === 63 || mark === 42 || mark === 43) k++;
-      k = this.ws(k);
-      const c = this.charAt(k);
-      if (c === 41) break;
-      if ((c !== 44 && c !== 124) || (sep !== 0 && c !== sep)) {
-        this.unexpectedInDecl(
-          k,
-          sep === 0 ? "',', '|' or ')'" : `'${String.fromCharCode(sep)}' or ')'`,
-        );
-      }
-      sep = c;
-      k++;
-    }
-    k++;
-    const mark = this.charAt(k);
-    return mark === 63 || mark === 42 || mark === 43 ? k + 1 : k;
-  }
-
-  /** One attribute definition at `k`: name, type and default; returns its end. */
-  private attDef(k: number, entities: Map<string, EntityDecl>, defs: AttDefault[]): number {
-    const buf = this.buf;
-    const nameEnd = this.declName(k, true);
-    const name = buf.slice(k, nameEnd);
-    let j = this.space(nameEnd);
-    const c = this.charAt(j);
-    let tokenized = true;
-    if (c === 40) j = this.enumeration(j, false);
-    else {
-      const m = /^(?:CDATA|IDREFS|IDREF|ID|ENTITY|ENTITIES|NMTOKENS|NMTOKEN|NOTATION)/.exec(
-        buf.slice(j, j + 8),
-      );
-      if (m === null || !/[ \t\n]/.test(buf[j + m[0].length] ?? "")) {
-        if (j + 9 > buf.length) this.more(j);
-        this.unexpectedInDecl(j, "an attribute type");
-      }
-      j += m[0].length;
-      tokenized = m[0] !== "CDATA";
-      if (m[0] === "NOTATION") j = this.enumeration(this.space(j), true);
-    }
-    j = this.space(j);
-    // The first declaration of an attribute for an element type is the one that binds.
-    const def: AttDefault | undefined = defs.some((d) => d.name === name)
-      ? undefined
-      : { name, q: new QName(name, -1, -1), tokenized, raw: undefined, value: undefined };
-    let end: number;
-    if (this.keyword("#REQUIRED", j)) end = j + 9;
-    else if (this.keyword("#IMPLIED", j)) end = j + 8;
-    else {
-      if (this.keyword("#FIXED", j)) j = this.space(j + 6);
-      const q = this.charAt(j);
-      if (q !== 34 && q !== 39) this.unexpectedInDecl(j, "a default value");
-      end = this.quoted(j);
-      this.defaultValue(j + 1, end - 1, entities);
-      if (def !== undefined) def.raw = buf.slice(j + 1, end - 1);
-    }
-    if (def !== undefined && (def.tokenized || def.raw !== undefined)) defs.push(def);
-    return end;
-  }
-
   /**
    * Supplies the declared defaults of attributes a start tag (at `start`) leaves out, and
    * normalizes the values of attributes declared with a type other than CDATA (XML 1.0 3.3.2,
    * 3.3.3). True when a supplied attribute declares a namespace.
    */
-  private applyDefaults(defs: AttDefault[], attrs: XmlAttribute[], start: number): boolean {
+  #applyDefaults(defs: AttDefault[], attrs: XmlAttribute[], start: number): boolean {
     let declares = false;
     for (const def of defs) {
       let k = 0;
@@ -2000,169 +1355,31 @@ class Tokenizer {
       if (def.value === undefined) {
         // Its references were checked where it was declared; what remains (nesting, the
         // expansion limit) is reported at the tag that needs it.
-        const v = this.expand(def.raw, start, true, 1, undefined);
+        const v = this.#expand(def.raw, start, true, 1, undefined);
         def.value = def.tokenized ? normalizeTokens(v) : v;
       }
-      if (k >= this.limits.maxAttributes) {
+      if (k >= this.#limits.maxAttributes) {
         throw new Failure(
           "LimitExceeded",
-          `more than maxAttributes ${this.limits.maxAttributes}`,
+          `more than maxAttributes ${this.#limits.maxAttributes}`,
           start,
         );
       }
       const q = def.q;
-      if (this.ns) {
-        this.attrQ[k] = q;
-        this.attrAt[k] = start;
+      if (this.#ns) {
+        this.#attrQ[k] = q;
+        this.#attrAt[k] = start;
         if (q.xmlns) declares = true;
       }
       attrs.push({
         name: def.name,
-        prefix: this.ns ? q.prefix : "",
-        localName: this.ns ? q.localName : def.name,
+        prefix: this.#ns ? q.prefix : "",
+        localName: this.#ns ? q.localName : def.name,
         namespaceUri: "",
         value: def.value,
       });
     }
     return declares;
-  }
-
-  /** `( a | b )` of name tokens, or of names for a NOTATION type. */
-  private enumeration(j: number, names: boolean): number {
-    if (this.charAt(j) !== 40) this.unexpectedInDecl(j, "'('");
-    for (;;) {
-      j = this.ws(j + 1);
-      j = names ? this.declName(j, false) : this.nmtoken(j);
-      j = this.ws(j);
-      const c = this.charAt(j);
-      if (c === 41) return j + 1;
-      if (c !== 124) this.unexpectedInDecl(j, "'|' or ')'");
-    }
-  }
-
-  /**
-   * Checks an attribute default value `buf[from..to)`: no '<', and references that are
-   * well-formed, to Chars or to internal entities declared before, without '<' in them.
-   */
-  private defaultValue(from: number, to: number, entities: Map<string, EntityDecl>): void {
-    const v = this.buf.slice(from, to);
-    const lt = v.indexOf("<");
-    if (lt >= 0) throw new Failure("InvalidSyntax", "'<' in an attribute default value", from + lt);
-    let amp = v.indexOf("&");
-    while (amp >= 0) {
-      const semi = v.indexOf(";", amp);
-      const ref = semi < 0 ? "" : v.slice(amp + 1, semi);
-      const at = from + amp;
-      if (ref.charCodeAt(0) === 35) {
-        const hex = ref.charCodeAt(1) === 120;
-        const digits = ref.slice(hex ? 2 : 1);
-        const cp = (hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits)
-          ? parseInt(digits, hex ? 16 : 10)
-          : -1;
-        if (!isXmlChar(cp)) {
-          throw new Failure("InvalidReference", `invalid character reference &${ref};`, at);
-        }
-      } else if (!isName(ref)) {
-        throw new Failure("InvalidReference", "'&' must start a reference", at);
-      } else if (!Object.hasOwn(PREDEFINED, ref)) {
-        const decl = entities.get(ref);
-        if (!decl) throw new Failure("UndefinedEntity", `undefined entity &${ref};`, at);
-        if (decl.value === null) {
-          throw new Failure("ExternalEntity", `external entity &${ref}; is never loaded`, at);
-        }
-        if (decl.value.indexOf("<") >= 0) {
-          throw new Failure(
-            "InvalidSyntax",
-            `'<' in the value of &${ref}; used in an attribute`,
-            at,
-          );
-        }
-      }
-      amp = v.indexOf("&", semi);
-    }
-  }
-
-  private entityDecl(i: number, entities: Map<string, EntityDecl>): number {
-    const buf = this.buf;
-    let j = this.ws(i + 8);
-    if (j === i + 8) throw new Failure("InvalidSyntax", "expected whitespace after <!ENTITY", j);
-    let parameter = false;
-    if (buf.charCodeAt(j) === 37) {
-      parameter = true;
-      const k = this.ws(j + 1);
-      if (k === j + 1) throw new Failure("InvalidSyntax", "expected whitespace after '%'", k);
-      j = k;
-    }
-    const nEnd = this.name(j);
-    const name = buf.slice(j, nEnd);
-    if (this.ns && name.indexOf(":") >= 0) {
-      throw new Failure("Namespace", "entity names must not contain ':'", j);
-    }
-    let k = this.ws(nEnd);
-    if (k === nEnd) {
-      throw new Failure("InvalidSyntax", "expected whitespace after the entity name", k);
-    }
-    let decl: EntityDecl;
-    const q = buf.charCodeAt(k);
-    if (q === 34 || q === 39) {
-      const end = this.quoted(k);
-      const literal = buf.slice(k + 1, end - 1);
-      if (literal.length > this.maxText) {
-        throw new Failure("LimitExceeded", "entity value longer than maxTextLength", k);
-      }
-      this.checkChars(literal, k + 1);
-      const pct = literal.indexOf("%");
-      if (pct >= 0) {
-        throw new Failure(
-          "Unsupported",
-          "parameter entity references are not supported",
-          k + 1 + pct,
-        );
-      }
-      decl = { value: this.entityValue(literal, k + 1) };
-      k = this.ws(end);
-    } else {
-      const e = this.externalId(k);
-      if (e < 0) throw new Failure("InvalidSyntax", "expected an entity value or external ID", k);
-      k = this.ws(e);
-      if (!parameter && k > e && this.keyword("NDATA", k)) {
-        const m = this.ws(k + 5);
-        if (m === k + 5) throw new Failure("InvalidSyntax", "expected whitespace after NDATA", m);
-        k = this.ws(this.name(m));
-      }
-      decl = { value: null };
-    }
-    if (buf.charCodeAt(k) !== 62) {
-      if (k >= buf.length) this.more(k);
-      throw new Failure("InvalidSyntax", "expected '>' to end the entity declaration", k);
-    }
-    if (!parameter && !entities.has(name) && !Object.hasOwn(PREDEFINED, name)) {
-      entities.set(name, decl);
-    }
-    return k + 1;
-  }
-
-  /** Expands character references of an entity literal; checks the other references' syntax. */
-  private entityValue(literal: string, at: number): string {
-    if (literal.indexOf("&") < 0) return literal;
-    return literal.replace(/&([^;]*);|&/g, (m: string, ref: string | undefined, off: number) => {
-      if (ref === undefined) {
-        throw new Failure("InvalidReference", "'&' must start a reference", at + off);
-      }
-      if (ref.charCodeAt(0) === 35) {
-        const hex = ref.charCodeAt(1) === 120;
-        const digits = ref.slice(hex ? 2 : 1);
-        const cp = (hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits)
-          ? parseInt(digits, hex ? 16 : 10)
-          : -1;
-        if (!isXmlChar(cp)) {
-          throw new Failure("InvalidReference", `invalid character reference ${m}`, at + off);
-        }
-        return String.fromCodePoint(cp);
-      }
-      if (!isName(ref)) throw new Failure("InvalidReference", `invalid reference ${m}`, at + off);
-      return m;
-    });
   }
 }
 

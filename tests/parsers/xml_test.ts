@@ -577,6 +577,26 @@ describe("XmlParser", () => {
     assert.throws(() => decodeEntities("&nope;"), XmlParseError);
     assert.throws(() => decodeEntities("&#1;"), XmlParseError);
   });
+
+  it("decodeEntities places an error by the parser's line ends (LF, CR LF, a lone CR)", () => {
+    const at = (text: string) => {
+      try {
+        decodeEntities(text);
+      } catch (e) {
+        if (e instanceof XmlParseError) return [e.line, e.column];
+      }
+      return null;
+    };
+    assert.deepEqual(at("a\nb\r\nc\rd &nope;"), [4, 3]);
+    // The parser reports the same place for the same text in an element.
+    let parserAt: number[] | null = null;
+    try {
+      tokens("<r>a\nb\r\nc\rd &nope;</r>");
+    } catch (e) {
+      if (e instanceof XmlParseError) parserAt = [e.line, e.column];
+    }
+    assert.deepEqual(parserAt, [4, 3]);
+  });
 });
 
 describe("runSax", () => {

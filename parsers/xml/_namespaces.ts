@@ -1,0 +1,150 @@
+/**
+ * Namespaces in XML 1.0 for the parser: the prefixes in scope at each open element, their
+ * checks, and the resolution of element and attribute names (remembered per scope in each
+ * `QName`).
+ *
+ * @module
+ */
+import { type XmlAttribute } from "./types.ts";
+import { Failure } from "../_text.ts";
+import { newScopeEpoch, type QName } from "./_names.ts";
+
+const XML_NS = "http://www.w3.org/XML/1998/namespace";
+/** The namespace of `xmlns` attributes. */
+export const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
+
+/** The prefixes bound at each level of a document being parsed. */
+export class NamespaceScopes {
+  /** Identifies the current scope among all parsers' scopes (see QName.epoch). */
+  epoch: number = newScopeEpoch();
+  /**
+   * For each open element that declares namespaces: its depth, then the length `#prefixes` had
+   * before its declarations (to restore at its end tag).
+   */
+  #scopes: number[] = [];
+  #prefixes: string[] = ["xml", ""];
+  #uris: string[] = [XML_NS, ""];
+
+  /** The URI bound to `prefix` in the current scope, or undefined. */
+  #lookup(prefix: string): string | undefined {
+    const p = this.#prefixes;
+    for (let i = p.length - 1; i >= 0; i--) if (p[i] === prefix) return this.#uris[i];
+    return undefined;
+  }
+
+  /** `q`'s namespace URI in the current scope (remembered in `q` for this scope), or undefined. */
+  resolve(q: QName): string | undefined {
+    if (q.epoch === this.epoch) return q.uri;
+    const uri = this.#lookup(q.prefix);
+    if (uri !== undefined) {
+      q.uri = uri;
+      q.epoch = this.epoch;
+    }
+    return uri;
+  }
+
+  /**
+   * Binds the prefixes a start tag declares (its xmlns attributes), checking each binding; the
+   * element is the one at `depth` (the number of elements open around it).
+   */
+  declare(attrs: XmlAttribute[], qs: QName[], at: number[], depth: number): void {
+    this.#scopes.push(depth, this.#prefixes.length);
+    for (let k = 0; k < attrs.length; k++) {
+      const q = qs[k];
+      if (!q.xmlns) continue;
+      const a = attrs[k];
+      if (!q.valid) {
+        throw new Failure(
+          "Namespace",
+          `${JSON.stringify(q.name)} is not a valid qualified name`,
+          at[k],
+        );
+      }
+      const prefix = q.prefix === "" ? "" : q.localName;
+      const uri = a.value;
+      if (prefix !== "") {
+        if (prefix === "xmlns") {
+          throw new Failure("Namespace", "the xmlns prefix must not be declared", at[k]);
+        }
+        if (uri === "") {
+          throw new Failure("Namespace", `prefix ${prefix} bound to an empty URI`, at[k]);
+        }
+      }
+      if (prefix === "xml" ? uri !== XML_NS : uri === XML_NS) {
+        throw new Failure(
+          "Namespace",
+          "the xml prefix and its namespace belong only to each other",
+          at[k],
+        );
+      }
+      if (uri === XMLNS_NS) {
+        throw new Failure("Namespace", "the xmlns namespace must not be bound", at[k]);
+      }
+      a.namespaceUri = XMLNS_NS;
+      this.#prefixes.push(prefix);
+      this.#uris.push(uri);
+    }
+    this.epoch = newScopeEpoch();
+  }
+
+  /** Gives the attributes (other than xmlns ones) their namespace; checks expanded names. */
+  resolveAttributes(attrs: XmlAttribute[], qs: QName[], at: number[]): void {
+    let prefixed = 0;
+    for (let k = 0; k < attrs.length; k++) {
+      const q = qs[k];
+      if (q.xmlns) continue;
+      if (!q.valid) {
+        throw new Failure(
+          "Namespace",
+          `${JSON.stringify(q.name)} is not a valid qualified name`,
+          at[k],
+        );
+      }
+      if (q.prefix === "") continue;
+      const u = this.resolve(q);
+      if (u === undefined || u === "") {
+        throw new Failure("Namespace", `unbound prefix ${q.prefix}`, at[k]);
+      }
+      attrs[k].namespaceUri = u;
+      prefixed++;
+    }
+    if (prefixed > 1) {
+      for (let k = 0; k < attrs.length; k++) {
+        const a = attrs[k];
+        if (a.prefix === "" || a.namespaceUri === XMLNS_NS) continue;
+        for (let m = 0; m < k; m++) {
+          const b = attrs[m];
+          if (b.prefix !== "" && b.localName === a.localName && b.namespaceUri === a.namespaceUri) {
+            throw new Failure(
+              "DuplicateAttribute",
+              `attributes ${b.name} and ${a.name} have the same expanded name`,
+              at[k],
+            );
+          }
+        }
+      }
+    }
+  }
+
+  /** True when the element open at `depth` declared prefixes. */
+  declaredAt(depth: number): boolean {
+    const scopes = this.#scopes;
+    return scopes.length > 0 && scopes[scopes.length - 2] === depth;
+  }
+
+  /**
+   * The innermost element that declared prefixes ended (see `declaredAt`): its prefixes go out
+   * of scope.
+   */
+  end(): void {
+    const scopes = this.#scopes;
+    const mark = scopes.pop()!;
+    scopes.pop();
+    // Setting an array's length is a slow runtime call.
+    while (this.#prefixes.length > mark) {
+      this.#prefixes.pop();
+      this.#uris.pop();
+    }
+    this.epoch = newScopeEpoch();
+  }
+}
