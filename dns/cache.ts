@@ -187,6 +187,21 @@ export class DnsCache {
   }
 
   /**
+   * The live entry of a key, without counting a hit or a miss and without
+   * refreshing its recency.
+   *
+   * @example
+   * ```ts
+   * import { cacheKey, DnsCache } from "./cache.ts";
+   * new DnsCache().peekByKey(cacheKey({ name: "a.test", type: 1 })); // undefined
+   * ```
+   */
+  peekByKey(key: string): CachedAnswer | undefined {
+    const e = this.#map.get(key);
+    return e !== undefined && e.expires > this.#now() ? e.answer : undefined;
+  }
+
+  /**
    * The remaining TTL of `q`'s entry, in whole seconds (0 when none).
    *
    * @example

@@ -464,6 +464,18 @@ function onAbort(signal: AbortSignal, callback: () => void): () => void {
   };
 }
 
+function addressOf(r: DnsRecord): string {
+  return (r as { address: string }).address;
+}
+
+function addressesOf(records: DnsRecord[]): string[] {
+  return records.map(addressOf);
+}
+
+function same<T>(x: T): T {
+  return x;
+}
+
 function isIpv4(s: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(s);
 }
@@ -755,40 +767,93 @@ export class DnsClient implements Disposable {
     return dots >= settings.ndots ? [name, ...searched] : [...searched, name];
   }
 
-  async #chase(name: string, type: number, signal: AbortSignal | undefined): Promise<DnsRecord[]> {
-    const limit = this.#config.maxCnameHops ?? 8;
-    let current = name;
-    const seen = new Set<string>();
-    for (let hop = 0;; hop++) {
-      const q = { name: current, type };
-      const answer = await this.#lookup(q, signal);
-      if (answer.rcode === DnsRcode.NXDomain) {
-        throw new DnsResolverError("NXDomain", `${current} does not exist`, q, answer.rcode);
-      }
-      let target = current;
-      if (type !== DnsType.CNAME) {
-        for (let i = 0; i <= limit; i++) {
-          const cname = answer.records.find((r) => r.kind === "CNAME" && sameName(r.name, target));
-          if (!cname || cname.kind !== "CNAME") break;
-          const key = cname.target.toLowerCase();
-          if (seen.has(key) || seen.size >= limit) {
-            throw new DnsResolverError(
-              "CnameLoop",
-              `CNAME chain from ${name} loops or is too long`,
-              q,
-            );
-          }
-          seen.add(key);
-          target = cname.target;
-        }
-      }
-      const matches = answer.records.filter((r) => r.type === type && sameName(r.name, target));
-      if (matches.length > 0) return matches;
-      if (target === current || hop >= limit) {
-        throw new DnsResolverError("NoData", `${current} has no record of type ${type}`, q, 0);
-      }
-      current = target;
+  #chase(
+    name: string,
+    type: number,
+    signal: AbortSignal | undefined,
+    seen: Set<string> = new Set(),
+  ): Promise<DnsRecord[]> {
+    return this.#lookup({ name, type }, signal).then((answer) =>
+      this.#follow(answer, name, type, signal, seen)
+    );
+  }
+
+  /**
+   * The records of `type` at the end of the CNAME chain from `name` in
+   * `answer`; when the chain leaves the answer, the chase goes on with a new
+   * question. `seen` holds the CNAME targets met so far (loop and length check).
+   */
+  #follow(
+    answer: CachedAnswer,
+    name: string,
+    type: number,
+    signal: AbortSignal | undefined,
+    seen: Set<string>,
+  ): DnsRecord[] | Promise<DnsRecord[]> {
+    if (answer.rcode === DnsRcode.NXDomain) {
+      throw new DnsResolverError(
+        "NXDomain",
+        `${name} does not exist`,
+        { name, type },
+        answer.rcode,
+      );
     }
+    const records = answer.records;
+    let target = name;
+    if (type !== DnsType.CNAME) {
+      const limit = this.#config.maxCnameHops ?? 8;
+      for (;;) {
+        const cname = records.find((r) => r.kind === "CNAME" && sameName(r.name, target));
+        if (!cname || cname.kind !== "CNAME") break;
+        const key = cname.target.toLowerCase();
+        if (seen.has(key) || seen.size >= limit) {
+          throw new DnsResolverError(
+            "CnameLoop",
+            `the CNAME chain through ${name} loops or is longer than ${limit}`,
+            { name, type },
+          );
+        }
+        seen.add(key);
+        target = cname.target;
+      }
+    }
+    const matches = records.filter((r) => r.type === type && sameName(r.name, target));
+    if (matches.length > 0) return matches;
+    if (target === name) {
+      throw new DnsResolverError(
+        "NoData",
+        `${name} has no record of type ${type}`,
+        { name, type },
+        0,
+      );
+    }
+    return this.#chase(target, type, signal, seen);
+  }
+
+  /**
+   * The short path of a resolution when no search list or hosts entry is in
+   * play: one cached-or-shared lookup and one continuation, so a settle (an
+   * answer or an abort) reaches the caller in two promise hops. Null when the
+   * full path must run.
+   */
+  #direct<T>(
+    name: string,
+    type: number,
+    signal: AbortSignal | undefined,
+    map: (records: DnsRecord[]) => T,
+  ): Promise<T> | null {
+    const settings = this.#resolved;
+    if (settings === null || settings.search.length > 0 || name.endsWith(".")) return null;
+    try {
+      validateName(name);
+    } catch {
+      return null; // the full path reports it
+    }
+    const seen = new Set<string>();
+    return this.#lookup({ name, type }, signal).then((answer) => {
+      const r = this.#follow(answer, name, type, signal, seen);
+      return r instanceof Promise ? r.then(map) : map(r);
+    });
   }
 
   /**
@@ -803,7 +868,13 @@ export class DnsClient implements Disposable {
    * client.query("example.test", DnsType.SOA).catch(() => []).finally(() => client.close());
    * ```
    */
-  async query(name: string, type: number, options: ResolveOptions = {}): Promise<DnsRecord[]> {
+  query(name: string, type: number, options: ResolveOptions = {}): Promise<DnsRecord[]> {
+    const fast = this.#fromCache(name, type, false, options.signal);
+    if (fast) return Promise.resolve(fast);
+    return this.#direct(name, type, options.signal, same) ?? this.#querySlow(name, type, options);
+  }
+
+  async #querySlow(name: string, type: number, options: ResolveOptions): Promise<DnsRecord[]> {
     try {
       validateName(name);
     } catch (error) {
@@ -840,12 +911,12 @@ export class DnsClient implements Disposable {
    * client.resolveA("localhost").then(console.log).finally(() => client.close());
    * ```
    */
-  async resolveA(name: string, options?: ResolveOptions): Promise<string[]> {
-    const local = await this.#fromHosts(name, 4);
-    if (local) return local;
-    return (await this.query(name, DnsType.A, options)).map((r) =>
-      (r as { address: string }).address
-    );
+  resolveA(name: string, options?: ResolveOptions): Promise<string[]> {
+    const fast = this.#fromCache(name, DnsType.A, true, options?.signal);
+    if (fast) return Promise.resolve(fast.map(addressOf));
+    return (this.#hostsKnownAbsent(name) &&
+      this.#direct(name, DnsType.A, options?.signal, addressesOf)) ||
+      this.#resolveAddress(name, 4, options);
   }
 
   /**
@@ -858,12 +929,59 @@ export class DnsClient implements Disposable {
    * client.resolveAAAA("v6.example.test").catch(() => []).finally(() => client.close());
    * ```
    */
-  async resolveAAAA(name: string, options?: ResolveOptions): Promise<string[]> {
-    const local = await this.#fromHosts(name, 6);
+  resolveAAAA(name: string, options?: ResolveOptions): Promise<string[]> {
+    const fast = this.#fromCache(name, DnsType.AAAA, true, options?.signal);
+    if (fast) return Promise.resolve(fast.map(addressOf));
+    return (this.#hostsKnownAbsent(name) &&
+      this.#direct(name, DnsType.AAAA, options?.signal, addressesOf)) ||
+      this.#resolveAddress(name, 6, options);
+  }
+
+  /** True when the hosts file is loaded and has no entry for `name`. */
+  #hostsKnownAbsent(name: string): boolean {
+    const hosts = this.#hosts;
+    return hosts !== null &&
+      (hosts.size === 0 || !hosts.has(name.toLowerCase().replace(/\.$/, "")));
+  }
+
+  async #resolveAddress(name: string, family: 4 | 6, options?: ResolveOptions): Promise<string[]> {
+    const local = await this.#fromHosts(name, family);
     if (local) return local;
-    return (await this.query(name, DnsType.AAAA, options)).map((r) =>
-      (r as { address: string }).address
+    return (await this.query(name, family === 4 ? DnsType.A : DnsType.AAAA, options)).map(
+      addressOf,
     );
+  }
+
+  /**
+   * The synchronous path of a cache hit: the records of `type` owned by `name`
+   * itself, when everything the full path would consult is already known
+   * (settings and hosts loaded, no search list in play, a live positive
+   * entry with no CNAME to follow); otherwise null, and the full path runs.
+   */
+  #fromCache(
+    name: string,
+    type: number,
+    address: boolean,
+    signal: AbortSignal | undefined,
+  ): DnsRecord[] | null {
+    const settings = this.#resolved;
+    if (!this.#cacheEnabled || this.#closed || settings === null || signal?.aborted) return null;
+    if (address) {
+      const hosts = this.#hosts;
+      if (hosts === null || (hosts.size > 0 && hosts.has(name.toLowerCase()))) return null;
+    }
+    if (settings.search.length > 0 || name.endsWith(".")) return null;
+    const key = cacheKey({ name, type });
+    const peek = this.#cache.peekByKey(key);
+    if (peek === undefined || peek.negative) return null;
+    const records = peek.records;
+    for (let i = 0; i < records.length; i++) {
+      if (records[i].type !== type || !sameName(records[i].name, name)) return null;
+    }
+    this.#cache.getByKey(key);
+    this.#s.totalQueries++;
+    this.#s.cacheHits++;
+    return records;
   }
 
   async #fromHosts(name: string, family: 4 | 6): Promise<string[] | null> {

@@ -514,10 +514,36 @@ function readName(buf: Uint8Array, offset: number, cursor: { pos: number }): str
   return name;
 }
 
+/**
+ * The common case of {@linkcode nameLabels}: printable ASCII without escapes,
+ * labels 1–63 octets, at most 255 in all; null for anything else.
+ */
+function plainLabels(name: string): Uint8Array[] | null {
+  if (name.length > 253) return null;
+  const labels: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i <= name.length; i++) {
+    const ch = i < name.length ? name.charCodeAt(i) : 0x2e;
+    if (ch === 0x2e) {
+      const len = i - start;
+      if (len === 0 || len > 63) return null;
+      const label = new Uint8Array(len);
+      for (let k = 0; k < len; k++) label[k] = name.charCodeAt(start + k);
+      labels.push(label);
+      start = i + 1;
+    } else if (ch <= 0x20 || ch >= 0x7f || ch === 0x5c) {
+      return null;
+    }
+  }
+  return labels;
+}
+
 /** The labels of a presentation-form name as octet arrays; throws on limits. */
 function nameLabels(name: string): Uint8Array[] {
   if (name.endsWith(".") && !name.endsWith("\\.")) name = name.slice(0, -1);
   if (name.length === 0) return [];
+  const plain = plainLabels(name);
+  if (plain !== null) return plain;
   const labels: Uint8Array[] = [];
   let cur: number[] = [];
   let total = 1;

@@ -186,7 +186,7 @@ class Exchange implements PendingExchange {
   id = -1;
   sock: RawUdpSocket | null = null;
   channel: TcpChannel | null = null;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  bucket = -1;
   deadline: number;
   settled = false;
   resolve!: (m: DnsMessage) => void;
@@ -243,6 +243,8 @@ class TcpChannel {
 }
 
 const ID_POOL = 1024;
+/** Granularity of query deadlines, milliseconds. */
+const TICK_MS = 5;
 
 /**
  * The DNS client's wire transport; see the module documentation.
@@ -270,6 +272,9 @@ export class DnsTransport {
   #udp = new Map<4 | 6, RawUdpSocket[]>();
   #binding = new Map<4 | 6, Promise<RawUdpSocket[]>>();
   #udpIdle: ReturnType<typeof setTimeout> | undefined;
+  #wheel = new Map<number, Set<Exchange>>();
+  #cursor = 0;
+  #ticker: ReturnType<typeof setInterval> | undefined;
   #tcp = new Map<string, TcpChannel>();
   #closed = false;
   #stats: DnsTransportStats = DnsTransport.#zero();
@@ -383,18 +388,52 @@ export class DnsTransport {
       ex.reject(new DnsResolverError("NetworkError", "65536 queries in flight", question));
       return ex;
     }
-    ex.timer = setTimeout(() => {
-      ex.fail(
-        new DnsResolverError(
-          "Timeout",
-          `no answer from ${server.host}:${server.port} in ${options.timeoutMs} ms`,
-          question,
-        ),
-      );
-    }, options.timeoutMs);
+    this.#arm(ex);
     if (options.tcp) this.#sendTcp(ex);
     else this.#sendUdp(ex);
     return ex;
+  }
+
+  /**
+   * Deadlines live in a timer wheel of TICK_MS buckets swept by one interval
+   * timer that runs only while queries are in flight: a setTimeout and a
+   * clearTimeout per query cost more than the rest of the send path, and
+   * cancelling thousands of queries at once would clear thousands of timers.
+   * A query times out at most one tick late, never early.
+   */
+  #arm(ex: Exchange): void {
+    const bucket = Math.ceil(ex.deadline / TICK_MS);
+    ex.bucket = bucket;
+    let set = this.#wheel.get(bucket);
+    if (set === undefined) {
+      set = new Set();
+      this.#wheel.set(bucket, set);
+    }
+    set.add(ex);
+    if (this.#ticker === undefined) {
+      this.#cursor = Math.floor(performance.now() / TICK_MS);
+      this.#ticker = setInterval(() => this.#tick(), TICK_MS);
+    }
+  }
+
+  #tick(): void {
+    const now = Math.floor(performance.now() / TICK_MS);
+    while (this.#cursor <= now && this.#ticker !== undefined) {
+      const set = this.#wheel.get(this.#cursor);
+      this.#cursor++;
+      if (set === undefined) continue;
+      this.#wheel.delete(this.#cursor - 1);
+      for (const ex of set) {
+        ex.bucket = -1;
+        ex.fail(
+          new DnsResolverError(
+            "Timeout",
+            `no answer from ${ex.server.host}:${ex.server.port} in ${ex.options.timeoutMs} ms`,
+            ex.question,
+          ),
+        );
+      }
+    }
   }
 
   #allocate(ex: Exchange): boolean {
@@ -423,7 +462,13 @@ export class DnsTransport {
   /** Frees the id, timer and channel slot of a settling exchange. */
   #release(ex: Exchange): void {
     ex.settled = true;
-    if (ex.timer !== undefined) clearTimeout(ex.timer);
+    if (ex.bucket >= 0) {
+      const set = this.#wheel.get(ex.bucket);
+      if (set) {
+        set.delete(ex);
+        if (set.size === 0) this.#wheel.delete(ex.bucket);
+      }
+    }
     if (ex.id >= 0 && this.#slots[ex.id] === ex) {
       this.#slots[ex.id] = undefined;
       this.#inflight--;
@@ -432,6 +477,11 @@ export class DnsTransport {
     if (ch) {
       ch.waiting.delete(ex.id);
       if (ch.waiting.size === 0) this.#idleTcp(ch, ex.serverKey + "|" + ex.server.port);
+    }
+    if (this.#inflight === 0 && this.#ticker !== undefined) {
+      clearInterval(this.#ticker);
+      this.#ticker = undefined;
+      this.#wheel.clear();
     }
     if (this.#inflight === 0 && this.#udp.size > 0 && this.#udpIdle === undefined) {
       this.#udpIdle = setTimeout(() => {
