@@ -28,11 +28,23 @@ import { EMPTY_BOUND, encoder, Record_, reportOnce } from "./_log_record.ts";
 
 /** When the file sink starts a new file. */
 export interface RotationOptions {
-  /** Start a new file before the current one would exceed this many bytes. */
+  /**
+   * Start a new file before the current one would exceed this many bytes.
+   *
+   * @default {Infinity}
+   */
   maxBytes?: number;
-  /** Start a new file when the (UTC) day changes. */
+  /**
+   * Start a new file when the (UTC) day changes.
+   *
+   * @default {false}
+   */
   daily?: boolean;
-  /** How many rotated files to keep (`app.log.1` newest ... `app.log.N`); default 5. */
+  /**
+   * How many rotated files to keep (`app.log.1` newest ... `app.log.N`); default 5.
+   *
+   * @default {5}
+   */
   retain?: number;
 }
 
@@ -43,17 +55,37 @@ export type OverflowPolicy = "block" | "drop";
 export interface FileSinkOptions {
   /** The log file; its directory must exist. */
   path: string;
-  /** `"json"` (the default) or `"text"`. */
+  /**
+   * `"json"` (the default) or `"text"`.
+   *
+   * @default {"json"}
+   */
   format?: LogFormat;
-  /** How long a record may wait in memory before the batch is written; default 25 ms; `Infinity`: only a full batch, `flush()` and `close()` write. */
+  /**
+   * How long a record may wait in memory before the batch is written; default 25 ms; `Infinity`: only a full batch, `flush()` and `close()` write.
+   *
+   * @default {25}
+   */
   flushIntervalMs?: number;
-  /** The bound of the in-memory batch, in UTF-16 code units (about bytes); default 1 MiB. */
+  /**
+   * The bound of the in-memory batch, in UTF-16 code units (about bytes); default 1 MiB.
+   *
+   * @default {1048576}
+   */
   maxBufferBytes?: number;
-  /** `"block"` (default): a full batch is written synchronously by the logging call. `"drop"`: new records are discarded and counted. */
+  /**
+   * `"block"` (default): a full batch is written synchronously by the logging call. `"drop"`: new records are discarded and counted.
+   *
+   * @default {"block"}
+   */
   overflow?: OverflowPolicy;
   /** Rotation by size and/or day, with retention. */
   rotation?: RotationOptions;
-  /** Permission bits of created files; default `0o644`. */
+  /**
+   * Permission bits of created files; default `0o644`.
+   *
+   * @default {0o644}
+   */
   mode?: number;
 }
 

@@ -20,7 +20,11 @@ import { encoder } from "./_log_record.ts";
 
 /** Options of {@linkcode ConsoleSink}. */
 export interface ConsoleSinkOptions {
-  /** `"text"` (the default) or `"json"`. */
+  /**
+   * `"text"` (the default) or `"json"`.
+   *
+   * @default {"text"}
+   */
   format?: LogFormat;
 }
 

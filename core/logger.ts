@@ -61,7 +61,11 @@ export {
 
 /** Options of {@linkcode Logger}. */
 export interface LoggerOptions {
-  /** The threshold; records below it are skipped cheaply. Default `"info"`. */
+  /**
+   * The threshold; records below it are skipped cheaply. Default `"info"`.
+   *
+   * @default {"info"}
+   */
   level?: LogThreshold;
   /** Where records go; default a single {@linkcode ConsoleSink}. */
   sinks?: LogSink[];

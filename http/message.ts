@@ -24,13 +24,29 @@ import { type HeaderInternals, HEADERS } from "./_headers_access.ts";
 
 /** Size limits applied while parsing; every one has a safe default. */
 export interface HttpLimits {
-  /** Maximum bytes of the start line plus header section (431 beyond it). Default 16 KiB. */
+  /**
+   * Maximum bytes of the start line plus header section (431 beyond it). Default 16 KiB.
+   *
+   * @default {16384}
+   */
   maxHeaderBytes: number;
-  /** Maximum number of header (or trailer) fields (431 beyond it). Default 100. */
+  /**
+   * Maximum number of header (or trailer) fields (431 beyond it). Default 100.
+   *
+   * @default {100}
+   */
   maxHeaderCount: number;
-  /** Maximum body bytes, decoded from chunks (413 beyond it). Default 10 MiB. */
+  /**
+   * Maximum body bytes, decoded from chunks (413 beyond it). Default 10 MiB.
+   *
+   * @default {10485760}
+   */
   maxBodyBytes: number;
-  /** Maximum length of the request target (414 beyond it). Default 8 KiB. */
+  /**
+   * Maximum length of the request target (414 beyond it). Default 8 KiB.
+   *
+   * @default {8192}
+   */
   maxUriLength: number;
 }
 

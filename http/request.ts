@@ -24,7 +24,11 @@ import { WebhookServerError } from "./server_error.ts";
 
 /** JSON limits of `handleJson` and `req.json()`. */
 export interface JsonConfig {
-  /** Largest JSON body in bytes (413 beyond it). Default 10 MiB. */
+  /**
+   * Largest JSON body in bytes (413 beyond it). Default 10 MiB.
+   *
+   * @default {10485760}
+   */
   maxPayloadSize: number;
   /** Limits passed to the JSON parser (depth, string length...). */
   parseLimits: NonNullable<JsonParseOptions["limits"]>;

@@ -34,22 +34,44 @@ export interface AccessLogger {
 export interface WebhookServerOptions {
   /** Parser limits; missing fields take {@linkcode DEFAULT_HTTP_LIMITS}. */
   limits?: Partial<HttpLimits>;
-  /** Time allowed to receive a complete request head (slowloris guard). Default 10 s. */
+  /**
+   * Time allowed to receive a complete request head (slowloris guard). Default 10 s.
+   *
+   * @default {10000}
+   */
   headerTimeoutMs?: number;
-  /** Time an idle keep-alive connection stays open. Default 5 s. */
+  /**
+   * Time an idle keep-alive connection stays open. Default 5 s.
+   *
+   * @default {5000}
+   */
   keepAliveTimeoutMs?: number;
   /**
    * Time allowed from the first byte of a request to the end of its response, streamed bodies
    * included (raise it, or `Infinity`, for server-sent events). Default 30 s.
+   *
+   * @default {30000}
    */
   requestTimeoutMs?: number;
-  /** Open connections beyond this are answered 503 and closed. Default 10,000. */
+  /**
+   * Open connections beyond this are answered 503 and closed. Default 10,000.
+   *
+   * @default {10000}
+   */
   maxConnections?: number;
-  /** Requests served on one connection before it is closed. Default unlimited. */
+  /**
+   * Requests served on one connection before it is closed. Default unlimited.
+   *
+   * @default {Infinity}
+   */
   maxRequestsPerConnection?: number;
   /** Where to write the access log and handler errors; none when absent. */
   logger?: AccessLogger;
-  /** Answer with a `Date` header (RFC 9110 asks origin servers to). Default true. */
+  /**
+   * Answer with a `Date` header (RFC 9110 asks origin servers to). Default true.
+   *
+   * @default {true}
+   */
   dateHeader?: boolean;
   /** The transport to serve on; default Iora's network transport (`SharedTransport`). */
   transport?: ServerTransportFactory;
@@ -77,15 +99,27 @@ export interface RouteInfo {
 
 /** Where to listen. */
 export interface ListenOptions {
-  /** Interface to bind. Default `"0.0.0.0"`. */
+  /**
+   * Interface to bind. Default `"0.0.0.0"`.
+   *
+   * @default {"0.0.0.0"}
+   */
   hostname?: string;
-  /** Port; 0 picks a free one. Default the `setPort` value, else 8080. */
+  /**
+   * Port; 0 picks a free one. Default the `setPort` value, else 8080.
+   *
+   * @default {8080}
+   */
   port?: number;
 }
 
 /** Options of {@linkcode WebhookServer.stop}. */
 export interface StopOptions {
-  /** How long in-flight requests may take before connections are cut. Default 10 s. */
+  /**
+   * How long in-flight requests may take before connections are cut. Default 10 s.
+   *
+   * @default {10000}
+   */
   timeoutMs?: number;
 }
 

@@ -37,6 +37,8 @@ export interface JsonStreamOptions {
    * The depth whose values are emitted: 1 (default) emits the elements of a top-level array
    * (or the members of a top-level object); 0 emits whole top-level values and then accepts
    * any number of them separated by whitespace (NDJSON, concatenated JSON).
+   *
+   * @default {1}
    */
   depth?: number;
   /**

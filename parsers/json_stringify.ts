@@ -16,9 +16,17 @@ import { JsonRawNumber, type JsonValue } from "./json_types.ts";
 
 /** Options of {@linkcode stringifyJson}. */
 export interface JsonStringifyOptions {
-  /** Spaces per level (a number, capped at 10) or the indent string itself; default compact. */
+  /**
+   * Spaces per level (a number, capped at 10) or the indent string itself; default compact.
+   *
+   * @default {""}
+   */
   indent?: number | string;
-  /** Write object keys in code-unit order, for stable output (default false). */
+  /**
+   * Write object keys in code-unit order, for stable output (default false).
+   *
+   * @default {false}
+   */
   sortKeys?: boolean;
 }
 

@@ -80,17 +80,35 @@ export class JsonRawNumber {
 
 /** Resource limits of the JSON parsers. Every limit is checked before the input is consumed. */
 export interface JsonLimits {
-  /** Largest input: bytes for byte input, UTF-16 code units for text. Default 64 MiB. */
+  /**
+   * Largest input: bytes for byte input, UTF-16 code units for text. Default 64 MiB.
+   *
+   * @default {67108864}
+   */
   maxBytes: number;
-  /** Deepest nesting of arrays and objects. Default 1024. */
+  /**
+   * Deepest nesting of arrays and objects. Default 1024.
+   *
+   * @default {1024}
+   */
   maxDepth: number;
-  /** Longest string (keys included), in UTF-16 code units after unescaping. Default 16 Mi. */
+  /**
+   * Longest string (keys included), in UTF-16 code units after unescaping. Default 16 Mi.
+   *
+   * @default {16777216}
+   */
   maxStringLength: number;
-  /** Most elements in one array. Default 1,000,000. */
+  /**
+   * Most elements in one array. Default 1,000,000.
+   *
+   * @default {1000000}
+   */
   maxArrayLength: number;
   /**
    * Most distinct keys in one object (a repeated key replaces its value and counts once; the
    * streaming parser counts every member of the containers it does not build). Default 100,000.
+   *
+   * @default {100000}
    */
   maxObjectKeys: number;
 }
@@ -108,9 +126,17 @@ export const DEFAULT_JSON_LIMITS: Readonly<JsonLimits> = Object.freeze({
 export interface JsonParseOptions {
   /** Limits; missing fields take {@linkcode DEFAULT_JSON_LIMITS}. */
   limits?: Partial<JsonLimits>;
-  /** Reject an object with the same key twice (default false: the last one wins). */
+  /**
+   * Reject an object with the same key twice (default false: the last one wins).
+   *
+   * @default {false}
+   */
   rejectDuplicateKeys?: boolean;
-  /** Reject strings holding an unpaired UTF-16 surrogate (default false). */
+  /**
+   * Reject strings holding an unpaired UTF-16 surrogate (default false).
+   *
+   * @default {false}
+   */
   rejectLoneSurrogates?: boolean;
   /**
    * Keep numbers exact where a JavaScript number cannot: `"bigint"` turns integers beyond
@@ -120,7 +146,11 @@ export interface JsonParseOptions {
    * `JSON.parse`.
    */
   bigNumbers?: "bigint" | "text";
-  /** For byte input: replace invalid UTF-8 with U+FFFD instead of failing (default false). */
+  /**
+   * For byte input: replace invalid UTF-8 with U+FFFD instead of failing (default false).
+   *
+   * @default {false}
+   */
   replaceInvalidUtf8?: boolean;
 }
 

@@ -71,22 +71,48 @@ export interface XmlToken {
 
 /** Resource limits of the XML parser, each checked before the input is consumed. */
 export interface XmlLimits {
-  /** Deepest element nesting. Default 256. */
+  /**
+   * Deepest element nesting. Default 256.
+   *
+   * @default {256}
+   */
   maxDepth: number;
-  /** Most attributes on one element. Default 256. */
+  /**
+   * Most attributes on one element. Default 256.
+   *
+   * @default {256}
+   */
   maxAttributes: number;
-  /** Longest name (elements, attributes, targets, entities). Default 1024. */
+  /**
+   * Longest name (elements, attributes, targets, entities). Default 1024.
+   *
+   * @default {1024}
+   */
   maxNameLength: number;
-  /** Longest text, attribute value, comment, CDATA, PI, after entity expansion. 16 Mi. */
+  /**
+   * Longest text, attribute value, comment, CDATA, PI, after entity expansion. 16 Mi.
+   *
+   * @default {16777216}
+   */
   maxTextLength: number;
-  /** Most tokens in a document. Default 10,000,000. */
+  /**
+   * Most tokens in a document. Default 10,000,000.
+   *
+   * @default {10000000}
+   */
   maxTokens: number;
-  /** Most entity expansions in a document (billion-laughs guard). Default 10,000. */
+  /**
+   * Most entity expansions in a document (billion-laughs guard). Default 10,000.
+   *
+   * @default {10000}
+   */
   maxEntityExpansions: number;
   /**
    * Most characters the entity references of a document may expand to in all (a few
    * references to one large entity would otherwise make gigabytes of text for a DOM or a
    * consumer that joins it). Default 64 Mi.
+   *
+   * @default {67108864}
    */
   maxEntityExpansionLength: number;
 }
@@ -106,11 +132,17 @@ export const DEFAULT_XML_LIMITS: Readonly<XmlLimits> = Object.freeze({
 export interface XmlParseOptions {
   /** Limits; missing fields take {@linkcode DEFAULT_XML_LIMITS}. */
   limits?: Partial<XmlLimits>;
-  /** Namespace processing (Namespaces in XML 1.0). Default true. */
+  /**
+   * Namespace processing (Namespaces in XML 1.0). Default true.
+   *
+   * @default {true}
+   */
   namespaces?: boolean;
   /**
    * Accept a DOCTYPE with internal entities only (never anything external). Default false:
    * any DOCTYPE is an error.
+   *
+   * @default {false}
    */
   allowDoctype?: boolean;
 }
