@@ -46,11 +46,15 @@ function thinDnsPacketClient(port: number): Promise<{ resolve: Resolve; close():
   const pending = new Map<number, (a: string[]) => void>();
   let nextId = 0;
   socket.on("message", (msg: Uint8Array) => {
-    const r = packet.decode(msg as never);
+    const r = packet.decode(msg as never) as {
+      id?: number;
+      answers?: { type: string; data: unknown }[];
+    };
     const done = pending.get(r.id ?? -1);
     if (!done) return;
     pending.delete(r.id!);
-    done((r.answers ?? []).filter((a) => a.type === "A").map((a) => String(a.data)));
+    const answers = r.answers ?? [];
+    done(answers.filter((a) => a.type === "A").map((a) => String(a.data)));
   });
   return new Promise((resolve) =>
     socket.bind(0, "127.0.0.1", () =>

@@ -14,7 +14,7 @@ import {
   encodeMessage,
   type RuntimeName,
 } from "../../dns/mod.ts";
-import { deferred, waitFor } from "../harness.ts";
+import { waitFor } from "../harness.ts";
 
 type Reply = (bytes: Uint8Array) => void;
 type Socket = Awaited<ReturnType<ReturnType<typeof getAdapter>["bindUdp"]>>;
