@@ -39,25 +39,10 @@ import { type Bound, EMPTY_BOUND, makeBound, Record_, reportOnce } from "./_log_
 
 // The vocabulary, the formats and the sinks live in their own modules; this one re-exports
 // them, as it held them before (its importers keep working).
-export {
-  LOG_LEVELS,
-  type LogFields,
-  type LogFormat,
-  LoggerError,
-  type LogLevel,
-  type LogRecord,
-  type LogSink,
-  type LogThreshold,
-} from "./log_types.ts";
+export * from "./log_types.ts";
 export { formatJson, formatText } from "./log_format.ts";
-export { ConsoleSink, type ConsoleSinkOptions, HandlerSink } from "./log_sinks.ts";
-export {
-  FileSink,
-  type FileSinkOptions,
-  type FileSinkStats,
-  type OverflowPolicy,
-  type RotationOptions,
-} from "./file_sink.ts";
+export * from "./log_sinks.ts";
+export * from "./file_sink.ts";
 
 /** Options of {@linkcode Logger}. */
 export interface LoggerOptions {

@@ -50,15 +50,5 @@ export {
   type ServerTransportFactory,
   type WebhookTlsConfig,
 } from "./server_transport.ts";
-export type {
-  AccessLogger,
-  FetchHandler,
-  JsonHandler,
-  ListenOptions,
-  RouteBuilder,
-  RouteHandler,
-  ShutdownChecker,
-  StopOptions,
-  WebhookServerOptions,
-  WebhookServerStats,
-} from "./server_types.ts";
+// A module of public types only (options, stats, handler and route shapes).
+export type * from "./server_types.ts";

@@ -69,19 +69,7 @@ export {
   type WebhookTlsConfig,
 } from "./server_transport.ts";
 export { WebhookServerError } from "./server_error.ts";
-export type {
-  AccessLogger,
-  FetchHandler,
-  JsonHandler,
-  ListenOptions,
-  RouteBuilder,
-  RouteHandler,
-  RouteInfo,
-  ShutdownChecker,
-  StopOptions,
-  WebhookServerOptions,
-  WebhookServerStats,
-} from "./server_types.ts";
+export type * from "./server_types.ts";
 
 interface Conn {
   sid: number;
