@@ -107,12 +107,13 @@ interface RunningCli {
   terminate(): Promise<number | null>;
 }
 
-// Writes `toml` as the config file in `dir`, starts the CLI on it and waits for its banner.
-async function startCli(dir: TempDir, toml: string, extra: string[]): Promise<RunningCli> {
-  const configFile = dir.join("iora.toml");
-  await platform().writeTextFile(configFile, toml);
-  const { command, args } = cliCommand(["--config", configFile, ...extra]);
-  const child = platform().spawn(command, { args, cwd: dir.path });
+// Starts a CLI process and waits for its banner.
+async function spawnCli(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<RunningCli> {
+  const child = platform().spawn(command, { args, ...options });
   const stderr = readAll(child.stderr);
   const reader = child.stdout!.getReader();
   let banner = "";
@@ -131,6 +132,14 @@ async function startCli(dir: TempDir, toml: string, extra: string[]): Promise<Ru
       return status.code;
     },
   };
+}
+
+// Writes `toml` as the config file in `dir`, starts the CLI on it and waits for its banner.
+async function startCli(dir: TempDir, toml: string, extra: string[]): Promise<RunningCli> {
+  const configFile = dir.join("iora.toml");
+  await platform().writeTextFile(configFile, toml);
+  const { command, args } = cliCommand(["--config", configFile, ...extra]);
+  return await spawnCli(command, args, { cwd: dir.path });
 }
 
 describe("iora CLI", () => {
@@ -259,32 +268,21 @@ describe("iora CLI", () => {
     assert.ok(commands.length > 0);
     for (const command of commands) {
       const main = new URL(serviceModule("main")).pathname;
-      const child = platform().spawn(platform().execPath(), {
-        args: isDeno ? ["task", "start", ...command.args] : [main, ...command.args],
-        cwd: packageRoot.pathname,
-        env,
-      });
-      const stderr = readAll(child.stderr);
-      const reader = child.stdout!.getReader();
-      let banner = "";
-      while (!banner.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        banner += decoder.decode(value);
-      }
-      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(banner)?.[1];
+      const cli = await spawnCli(
+        platform().execPath(),
+        isDeno ? ["task", "start", ...command.args] : [main, ...command.args],
+        { cwd: packageRoot.pathname, env },
+      );
+      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(cli.banner)?.[1];
       if (port === undefined) {
-        child.kill("SIGTERM");
-        await child.status;
-        assert.fail(`${command.text}: no banner (${banner}); stderr: ${await stderr}`);
+        await cli.terminate();
+        assert.fail(`${command.text}: no banner (${cli.banner}); stderr: ${await cli.stderr}`);
       }
       const health = await (await fetch(`http://127.0.0.1:${port}/health`)).json();
       assert.equal(health.status, "ok", command.text);
       // `deno task` passes the signal on to the service it runs.
-      child.kill("SIGTERM");
-      const status = await child.status;
-      reader.releaseLock();
-      assert.equal(status.code, 0, `${command.text}: ${await stderr}`);
+      const code = await cli.terminate();
+      assert.equal(code, 0, `${command.text}: ${await cli.stderr}`);
     }
   });
 });
