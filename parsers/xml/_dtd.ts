@@ -7,7 +7,15 @@
  */
 import type { XmlLimits } from "./types.ts";
 import { Failure } from "../_text.ts";
-import { isName, isNameCharNonAscii, isXmlChar, NAME, PREDEFINED, QName } from "./_names.ts";
+import {
+  charRefCodePoint,
+  isName,
+  isNameCharNonAscii,
+  isXmlChar,
+  NAME,
+  PREDEFINED,
+  QName,
+} from "./_names.ts";
 
 /** An attribute declared for an element type in the internal subset. */
 export interface AttDefault {
@@ -414,11 +422,7 @@ export class DtdReader {
       const ref = semi < 0 ? "" : v.slice(amp + 1, semi);
       const at = from + amp;
       if (ref.charCodeAt(0) === 35) {
-        const hex = ref.charCodeAt(1) === 120;
-        const digits = ref.slice(hex ? 2 : 1);
-        const cp = (hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits)
-          ? parseInt(digits, hex ? 16 : 10)
-          : -1;
+        const cp = charRefCodePoint(ref);
         if (!isXmlChar(cp)) {
           throw new Failure("InvalidReference", `invalid character reference &${ref};`, at);
         }
@@ -510,11 +514,7 @@ export class DtdReader {
         throw new Failure("InvalidReference", "'&' must start a reference", at + off);
       }
       if (ref.charCodeAt(0) === 35) {
-        const hex = ref.charCodeAt(1) === 120;
-        const digits = ref.slice(hex ? 2 : 1);
-        const cp = (hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits)
-          ? parseInt(digits, hex ? 16 : 10)
-          : -1;
+        const cp = charRefCodePoint(ref);
         if (!isXmlChar(cp)) {
           throw new Failure("InvalidReference", `invalid character reference ${m}`, at + off);
         }

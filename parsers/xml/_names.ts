@@ -135,3 +135,14 @@ export const NAME_CACHE_MASK = 1023;
 export function normalizeTokens(v: string): string {
   return v.replace(/^ +| +$/g, "").replace(/ {2,}/g, " ");
 }
+
+/**
+ * The code point of the character reference `ref` (what stands between `&` and `;`, starting
+ * with `#`: `#65` or `#x41`), or -1 when its digits are malformed. The caller checks the code
+ * point with {@linkcode isXmlChar}.
+ */
+export function charRefCodePoint(ref: string): number {
+  const hex = ref.charCodeAt(1) === 120;
+  const digits = ref.slice(hex ? 2 : 1);
+  return (hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits) ? parseInt(digits, hex ? 16 : 10) : -1;
+}

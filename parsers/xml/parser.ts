@@ -20,6 +20,7 @@ import {
   type XmlToken,
 } from "./types.ts";
 import {
+  charRefCodePoint,
   isName,
   isNameCharNonAscii,
   isNameStartNonAscii,
@@ -177,10 +178,7 @@ export function decodeEntities(text: string): string {
       );
     }
     if (ref.charCodeAt(0) === 35) {
-      const hex = ref.charCodeAt(1) === 120;
-      const digits = ref.slice(hex ? 2 : 1);
-      const ok = (hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits);
-      const cp = ok ? parseInt(digits, hex ? 16 : 10) : -1;
+      const cp = charRefCodePoint(ref);
       if (!isXmlChar(cp)) {
         throw new XmlParseError(
           "InvalidReference",
