@@ -60,6 +60,7 @@ export type HttpClientErrorCode =
  * ```
  */
 export class HttpClientError extends IoraError {
+  /** The kind of failure. */
   declare readonly code: HttpClientErrorCode;
   /** The status of the response, for `HttpStatus`; else undefined. */
   readonly status: number | undefined;

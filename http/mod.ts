@@ -1,6 +1,6 @@
 /**
- * Iora's HTTP layer: the strict HTTP/1.1 codec, the router, and
- * `WebhookServer`.
+ * Iora's HTTP layer: the strict HTTP/1.1 codec, the router,
+ * `WebhookServer`, and `HttpClient` with its pool.
  *
  * @example
  * ```ts
@@ -52,3 +52,16 @@ export {
 } from "./server_transport.ts";
 // A module of public types only (options, stats, handler and route shapes).
 export type * from "./server_types.ts";
+export {
+  type HostResolver,
+  HttpClient,
+  type HttpClientConfig,
+  type HttpClientStats,
+  type HttpClientTlsConfig,
+  type HttpRequestOptions,
+  type HttpRetryConfig,
+  type HttpStreamResponse,
+} from "./client.ts";
+export { HttpClientError, type HttpClientErrorCode } from "./client_error.ts";
+export { HttpClientResponse } from "./client_response.ts";
+export { HttpClientPool, type HttpClientPoolConfig, PooledHttpClient } from "./client_pool.ts";
