@@ -1,13 +1,9 @@
 // What the cluster backends share: their connection (their own or a shared one) and ids.
 import { ClusterError } from "./errors.ts";
-import { RedisConnection, type RedisConnectionOptions } from "./connection.ts";
+import { RedisConnection, type RedisConnectionChoice } from "./connection.ts";
 
 /** The options every backend takes to reach Redis. */
-export interface ConnectionChoice {
-  url?: string;
-  connection?: RedisConnection;
-  connectionOptions?: Omit<RedisConnectionOptions, "url">;
-}
+export type ConnectionChoice = RedisConnectionChoice;
 
 /** The given connection (not owned), or a new one to `url` (owned: the backend closes it). */
 export async function ownedConnection(

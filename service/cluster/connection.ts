@@ -68,6 +68,19 @@ export interface RedisConnectionOptions {
   clientName?: string;
 }
 
+/**
+ * How a backend reaches Redis: a `url` (the backend opens and closes a connection of its
+ * own) or a shared `connection` (which it leaves open).
+ */
+export interface RedisConnectionChoice {
+  /** The Redis URL (`redis://host:port`); a connection of the backend's own is opened. */
+  url?: string;
+  /** A connection to share; the backend does not close it. */
+  connection?: RedisConnection;
+  /** Options of the backend's own connection, when `url` is given. */
+  connectionOptions?: Omit<RedisConnectionOptions, "url">;
+}
+
 /** Counters of a {@linkcode RedisConnection}. */
 export interface RedisConnectionStats {
   /** Commands sent. */
@@ -530,16 +543,20 @@ export class RedisConnection implements AsyncDisposable {
   }
 
   /**
-   * Closes both sockets: commands already sent get their replies for up to a second, then
+   * Closes both sockets: commands already sent get their replies for up to `graceMs`, then
    * everything still waiting fails with `Closed`. Closing twice is harmless.
+   *
+   * @param options `graceMs` (default 1000; 0 drops the sockets at once, ending a blocking
+   *   command)
    */
-  async close(): Promise<void> {
+  async close(options: { graceMs?: number } = {}): Promise<void> {
+    const grace = options.graceMs ?? 1000;
     if (this.#closed) return;
     this.#closed = true;
     this.#status = "closed";
     const clients = [this.#client, this.#sub].filter((c): c is Client => c !== undefined);
     await Promise.all(clients.map(async (client) => {
-      if (client.isReady) await within(client.close().catch(() => {}), 1000);
+      if (client.isReady && grace > 0) await within(client.close().catch(() => {}), grace);
       try {
         client.destroy();
       } catch { /* already closed */ }

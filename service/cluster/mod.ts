@@ -2,7 +2,8 @@
  * Cluster backends on Redis (through npm `@redis/client`), so that several
  * Iora instances behave as one service: {@linkcode RedisConnection} (one
  * client with typed failures, backoff and a bounded queue) and
- * {@linkcode RedisStateStore} (the `StateStore` API with a local replica).
+ * {@linkcode RedisStateStore} (the `StateStore` API with a local replica),
+ * {@linkcode ClusterEventBus} (broadcast and work-queue events).
  *
  * @example
  * ```ts ignore
@@ -17,6 +18,7 @@
 export { ClusterError, type ClusterErrorCode, redactUrl } from "./errors.ts";
 export {
   RedisConnection,
+  type RedisConnectionChoice,
   type RedisConnectionOptions,
   type RedisConnectionStats,
   type RedisMessageListener,
@@ -32,3 +34,10 @@ export {
   type RedisStateStoreOptions,
   type RedisStateStoreStats,
 } from "./state_store.ts";
+export {
+  ClusterEventBus,
+  type ClusterEventBusOptions,
+  type ClusterEventBusStats,
+  type WorkHandler,
+  type WorkItemInfo,
+} from "./event_bus.ts";

@@ -46,17 +46,11 @@ import { foldKey, StateStore } from "../../core/state_store.ts";
 import { platform } from "../../core/platform/mod.ts";
 import { defaultLogger } from "../../core/logger.ts";
 import { ClusterError } from "./errors.ts";
-import { RedisConnection, type RedisConnectionOptions, type RedisReply } from "./connection.ts";
+import type { RedisConnection, RedisConnectionChoice, RedisReply } from "./connection.ts";
 import { ownedConnection, randomId } from "./_shared.ts";
 
 /** Options of {@linkcode RedisStateStore.open}. */
-export interface RedisStateStoreOptions {
-  /** The Redis URL (a connection of the store's own is opened); or pass `connection`. */
-  url?: string;
-  /** A connection to share (the store does not close it). */
-  connection?: RedisConnection;
-  /** Options of the store's own connection, when `url` is given. */
-  connectionOptions?: Omit<RedisConnectionOptions, "url">;
+export interface RedisStateStoreOptions extends RedisConnectionChoice {
   /**
    * The namespace: instances with the same namespace (and prefix) share their keys.
    * @default {"default"}
