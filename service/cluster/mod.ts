@@ -3,7 +3,8 @@
  * Iora instances behave as one service: {@linkcode RedisConnection} (one
  * client with typed failures, backoff and a bounded queue) and
  * {@linkcode RedisStateStore} (the `StateStore` API with a local replica),
- * {@linkcode ClusterEventBus} (broadcast and work-queue events).
+ * {@linkcode ClusterEventBus} (broadcast and work-queue events),
+ * {@linkcode ClusterLocks} (lease locks with fencing tokens, leader election).
  *
  * @example
  * ```ts ignore
@@ -41,3 +42,12 @@ export {
   type WorkHandler,
   type WorkItemInfo,
 } from "./event_bus.ts";
+export {
+  type AcquireOptions,
+  ClusterLocks,
+  type ClusterLocksOptions,
+  type ClusterLocksStats,
+  type LeaderOptions,
+  type Leadership,
+  type Lease,
+} from "./locks.ts";
