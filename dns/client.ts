@@ -464,6 +464,8 @@ function onAbort(signal: AbortSignal, callback: () => void): () => void {
   };
 }
 
+const ONLY_SERVER = [0];
+
 function addressOf(r: DnsRecord): string {
   return (r as { address: string }).address;
 }
@@ -648,6 +650,7 @@ export class DnsClient implements Disposable {
   }
 
   #serverOrder(count: number): number[] {
+    if (count === 1) return ONLY_SERVER;
     const now = performance.now();
     const alive: number[] = [];
     const dead: number[] = [];

@@ -462,8 +462,12 @@ function appendLabel(buf: Uint8Array, start: number, len: number): string {
       break;
     }
   }
-  if (plain) return String.fromCharCode.apply(null, buf.subarray(start, start + len) as never);
   let s = "";
+  if (plain) {
+    // Per-character building beats fromCharCode.apply on a subarray for labels this short.
+    for (let i = start; i < start + len; i++) s += String.fromCharCode(buf[i]);
+    return s;
+  }
   for (let i = start; i < start + len; i++) {
     const c = buf[i];
     if (c === 0x2e || c === 0x5c) s += "\\" + String.fromCharCode(c);
@@ -512,6 +516,27 @@ function readName(buf: Uint8Array, offset: number, cursor: { pos: number }): str
   }
   cursor.pos = next;
   return name;
+}
+
+/**
+ * True when `name` (no trailing dot) is printable ASCII without escapes, with
+ * labels of 1–63 octets and at most 255 octets in all: the common case, checked
+ * without allocating.
+ */
+function isPlainName(name: string): boolean {
+  const n = name.length;
+  if (n === 0 || n > 253) return false;
+  let len = 0;
+  for (let i = 0; i < n; i++) {
+    const ch = name.charCodeAt(i);
+    if (ch === 0x2e) {
+      if (len === 0) return false;
+      len = 0;
+    } else if (ch <= 0x20 || ch >= 0x7f || ch === 0x5c || ++len > 63) {
+      return false;
+    }
+  }
+  return len > 0;
 }
 
 /**
@@ -596,6 +621,7 @@ function nameLabels(name: string): Uint8Array[] {
  * ```
  */
 export function validateName(name: string): void {
+  if (isPlainName(name)) return;
   nameLabels(name);
 }
 
@@ -655,7 +681,7 @@ function readRecord(buf: Uint8Array, cursor: { pos: number }): DnsRecord {
   const end = p + rdlen;
   if (end > buf.length) throw malformed("record data runs past the end", p - 2);
   cursor.pos = end;
-  const base = { name, type, class: cls, ttl: ttl > 0x7fffffff ? 0 : ttl };
+  const rttl = ttl > 0x7fffffff ? 0 : ttl;
   const exact = (n: number): void => {
     if (rdlen !== n) throw malformed(`record of type ${type} has ${rdlen} octets of data`, p - 2);
   };
@@ -673,25 +699,28 @@ function readRecord(buf: Uint8Array, cursor: { pos: number }): DnsRecord {
       exact(4);
       return {
         kind: "A",
-        ...base,
+        name,
+        type,
+        class: cls,
+        ttl: rttl,
         address: `${buf[p]}.${buf[p + 1]}.${buf[p + 2]}.${buf[p + 3]}`,
       };
     case DnsType.AAAA:
       exact(16);
-      return { kind: "AAAA", ...base, address: ipv6ToString(buf, p) };
+      return { kind: "AAAA", name, type, class: cls, ttl: rttl, address: ipv6ToString(buf, p) };
     case DnsType.NS:
     case DnsType.CNAME:
     case DnsType.PTR: {
       const [target, at] = nameIn(p);
       done(at);
       const kind = type === DnsType.NS ? "NS" : type === DnsType.CNAME ? "CNAME" : "PTR";
-      return { kind, ...base, target };
+      return { kind, name, type, class: cls, ttl: rttl, target };
     }
     case DnsType.MX: {
       if (rdlen < 3) throw malformed("MX record too short", p);
       const [exchange, at] = nameIn(p + 2);
       done(at);
-      return { kind: "MX", ...base, priority: u16(buf, p), exchange };
+      return { kind: "MX", name, type, class: cls, ttl: rttl, priority: u16(buf, p), exchange };
     }
     case DnsType.TXT: {
       const texts: string[] = [];
@@ -701,7 +730,7 @@ function readRecord(buf: Uint8Array, cursor: { pos: number }): DnsRecord {
         texts.push(s);
         at = n;
       }
-      return { kind: "TXT", ...base, texts };
+      return { kind: "TXT", name, type, class: cls, ttl: rttl, texts };
     }
     case DnsType.SOA: {
       const [mname, a1] = nameIn(p);
@@ -709,7 +738,10 @@ function readRecord(buf: Uint8Array, cursor: { pos: number }): DnsRecord {
       if (a2 + 20 !== end) throw malformed("SOA record has a wrong length", a2);
       return {
         kind: "SOA",
-        ...base,
+        name,
+        type,
+        class: cls,
+        ttl: rttl,
         mname,
         rname,
         serial: u32(buf, a2),
@@ -725,7 +757,10 @@ function readRecord(buf: Uint8Array, cursor: { pos: number }): DnsRecord {
       done(at);
       return {
         kind: "SRV",
-        ...base,
+        name,
+        type,
+        class: cls,
+        ttl: rttl,
         priority: u16(buf, p),
         weight: u16(buf, p + 2),
         port: u16(buf, p + 4),
@@ -741,7 +776,10 @@ function readRecord(buf: Uint8Array, cursor: { pos: number }): DnsRecord {
       done(a4);
       return {
         kind: "NAPTR",
-        ...base,
+        name,
+        type,
+        class: cls,
+        ttl: rttl,
         order: u16(buf, p),
         preference: u16(buf, p + 2),
         flags,
@@ -775,7 +813,7 @@ function readRecord(buf: Uint8Array, cursor: { pos: number }): DnsRecord {
       };
     }
     default:
-      return { kind: "generic", ...base, data: buf.slice(p, end) };
+      return { kind: "generic", name, type, class: cls, ttl: rttl, data: buf.slice(p, end) };
   }
 }
 
@@ -1172,19 +1210,38 @@ export interface QueryOptions {
  * ```
  */
 export function encodeQuery(id: number, q: DnsQuestion, options: QueryOptions = {}): Uint8Array {
-  const labels = nameLabels(q.name);
+  let name = q.name;
+  if (name.endsWith(".") && !name.endsWith("\\.")) name = name.slice(0, -1);
+  const plain = isPlainName(name);
+  const labels = plain ? null : nameLabels(name);
   let size = 12 + 1 + 4 + (options.udpPayloadSize ? 11 : 0);
-  for (const l of labels) size += l.length + 1;
+  if (plain) size += name.length + 1;
+  else for (const l of labels!) size += l.length + 1;
   const out = new Uint8Array(size);
   out[0] = (id >> 8) & 0xff;
   out[1] = id & 0xff;
   out[2] = options.recursionDesired === false ? 0 : 0x01;
   out[5] = 1;
   let p = 12;
-  for (const l of labels) {
-    out[p++] = l.length;
-    out.set(l, p);
-    p += l.length;
+  if (plain) {
+    // Each dot becomes the length of the label after it.
+    let lenAt = p++;
+    for (let i = 0; i < name.length; i++) {
+      const ch = name.charCodeAt(i);
+      if (ch === 0x2e) {
+        out[lenAt] = p - lenAt - 1;
+        lenAt = p++;
+      } else {
+        out[p++] = ch;
+      }
+    }
+    out[lenAt] = p - lenAt - 1;
+  } else {
+    for (const l of labels!) {
+      out[p++] = l.length;
+      out.set(l, p);
+      p += l.length;
+    }
   }
   out[p++] = 0;
   out[p++] = q.type >> 8;

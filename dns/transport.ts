@@ -34,7 +34,7 @@ import {
   type DnsQuestion,
   encodeQuery,
   parseIpv6,
-  questionMatches,
+  sameName,
 } from "./message.ts";
 
 type RawUdpSocket = Awaited<ReturnType<NetworkAdapter["bindUdp"]>>;
@@ -483,12 +483,16 @@ export class DnsTransport {
       this.#ticker = undefined;
       this.#wheel.clear();
     }
-    if (this.#inflight === 0 && this.#udp.size > 0 && this.#udpIdle === undefined) {
-      this.#udpIdle = setTimeout(() => {
-        this.#udpIdle = undefined;
-        if (this.#inflight === 0) this.#closeUdp();
-      }, this.#udpIdleMs);
-    }
+    if (this.#inflight === 0) this.#armUdpIdle();
+  }
+
+  /** Closes the UDP sockets after `udpIdleMs` without a query in flight. */
+  #armUdpIdle(): void {
+    if (this.#udp.size === 0 || this.#udpIdle !== undefined || this.#closed) return;
+    this.#udpIdle = setTimeout(() => {
+      this.#udpIdle = undefined;
+      if (this.#inflight === 0) this.#closeUdp();
+    }, this.#udpIdleMs);
   }
 
   #query(ex: Exchange): Uint8Array {
@@ -589,6 +593,8 @@ export class DnsTransport {
         throw new DnsResolverError("Closed", "the DNS transport is closed");
       }
       this.#udp.set(family, socks);
+      // Every query that wanted them may have been cancelled while they were bound.
+      if (this.#inflight === 0) this.#armUdpIdle();
       return socks;
     })();
     this.#binding.set(family, p);
@@ -603,8 +609,8 @@ export class DnsTransport {
     const ex = this.#slots[(data[0] << 8) | data[1]];
     if (
       ex === undefined || ex.sock !== sock || ex.server.port !== port ||
-      (data[2] & 0x80) === 0 || canonicalIp(address) !== ex.serverKey ||
-      !questionMatches(data, ex.question)
+      (data[2] & 0x80) === 0 ||
+      (address !== ex.server.host && canonicalIp(address) !== ex.serverKey)
     ) {
       this.#stats.spoofedDropped++;
       return;
@@ -619,6 +625,16 @@ export class DnsTransport {
     } catch (error) {
       if (!(error instanceof DnsMessageError)) throw error;
       this.#stats.malformedDropped++;
+      return;
+    }
+    // The question is compared once decoded: a reply must echo exactly the one asked.
+    const qs = message.questions;
+    const q = ex.question;
+    if (
+      qs.length !== 1 || qs[0].type !== q.type || qs[0].class !== (q.class ?? 1) ||
+      !sameName(qs[0].name, q.name)
+    ) {
+      this.#stats.spoofedDropped++;
       return;
     }
     if (message.header.tc && !viaTcp && !ex.options.noTcpFallback) {
@@ -735,7 +751,7 @@ export class DnsTransport {
         continue;
       }
       const ex = ch.waiting.get((frame[0] << 8) | frame[1]);
-      if (!ex || (frame[2] & 0x80) === 0 || !questionMatches(frame, ex.question)) {
+      if (!ex || (frame[2] & 0x80) === 0) {
         this.#stats.spoofedDropped++;
         continue;
       }

@@ -202,6 +202,16 @@ describe("DnsClient against a hostile fake server", () => {
     await waitFor(() => c.getStats().spoofedDropped === 1, { what: "the late reply" });
   });
 
+  it("closes idle UDP sockets (no timer left) and reopens them on demand", async () => {
+    using good = await fakeServer((q, reply) => reply(answer(q, "192.0.2.9")));
+    using c = client([good.server], { socketIdleTimeout: 10, enableCache: false });
+    assert.deepEqual(await c.resolveA("one.test"), ["192.0.2.9"]);
+    assert.equal(c.getResourceUsage().openSockets, 4);
+    await waitFor(() => c.getResourceUsage().openSockets === 0, { what: "idle sockets closed" });
+    assert.deepEqual(await c.resolveA("two.test"), ["192.0.2.9"]);
+    assert.equal(c.getResourceUsage().inflight, 0);
+  });
+
   it("aborting 10,000 queries in flight settles them all at once and leaves nothing behind", async () => {
     using silent = await fakeServer(() => {});
     const c = client([silent.server], { enableCache: false, timeout: 30_000 });
