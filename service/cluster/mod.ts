@@ -4,7 +4,9 @@
  * client with typed failures, backoff and a bounded queue) and
  * {@linkcode RedisStateStore} (the `StateStore` API with a local replica),
  * {@linkcode ClusterEventBus} (broadcast and work-queue events),
- * {@linkcode ClusterLocks} (lease locks with fencing tokens, leader election).
+ * {@linkcode ClusterLocks} (lease locks with fencing tokens, leader election),
+ * {@linkcode ClusterRegistry} (live instances with a heartbeat TTL) and
+ * {@linkcode RegistryTargets} (round-robin targets with circuit breakers).
  *
  * @example
  * ```ts ignore
@@ -51,3 +53,14 @@ export {
   type Leadership,
   type Lease,
 } from "./locks.ts";
+export {
+  ClusterRegistry,
+  type ClusterRegistryOptions,
+  type ClusterRegistryStats,
+  type InstanceRegistration,
+  type Registration,
+  type RegistryChange,
+  RegistryTargets,
+  type RegistryTargetsOptions,
+  type ServiceInstance,
+} from "./registry.ts";
