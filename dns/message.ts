@@ -379,6 +379,30 @@ export interface OptRecord extends DnsRecordBase {
   options: EdnsOption[];
 }
 /**
+ * An EDNS0 OPT record advertising `udpPayloadSize`, version 0, DO clear.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessage, optRecord } from "./message.ts";
+ * const bytes = encodeMessage({ questions: [{ name: "a.test", type: 1 }], edns: optRecord(1232) });
+ * ```
+ */
+export function optRecord(udpPayloadSize = 1232, options: EdnsOption[] = []): OptRecord {
+  return {
+    kind: "OPT",
+    name: "",
+    type: DnsType.OPT,
+    class: udpPayloadSize,
+    ttl: 0,
+    udpPayloadSize,
+    extendedRcode: 0,
+    version: 0,
+    dnssecOk: false,
+    options,
+  };
+}
+
+/**
  * Any other type: the raw rdata.
  *
  * @example

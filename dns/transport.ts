@@ -495,21 +495,22 @@ export class DnsTransport {
     }, this.#udpIdleMs);
   }
 
-  #query(ex: Exchange): Uint8Array {
-    return encodeQuery(ex.id, ex.question, {
-      recursionDesired: this.#rd,
-      udpPayloadSize: this.#maxUdpSize > 512 ? this.#maxUdpSize : 0,
-    });
+  /** The query's bytes, or null after failing `ex` with `InvalidName`. */
+  #query(ex: Exchange): Uint8Array | null {
+    try {
+      return encodeQuery(ex.id, ex.question, {
+        recursionDesired: this.#rd,
+        udpPayloadSize: this.#maxUdpSize > 512 ? this.#maxUdpSize : 0,
+      });
+    } catch (error) {
+      ex.fail(this.#invalid(ex, error));
+      return null;
+    }
   }
 
   #sendUdp(ex: Exchange): void {
-    let bytes: Uint8Array;
-    try {
-      bytes = this.#query(ex);
-    } catch (error) {
-      ex.fail(this.#invalid(ex, error));
-      return;
-    }
+    const bytes = this.#query(ex);
+    if (bytes === null) return;
     if (bytes.length > 512 && !ex.options.noTcpFallback) {
       this.#sendTcp(ex);
       return;
@@ -650,13 +651,8 @@ export class DnsTransport {
   // TCP
 
   #sendTcp(ex: Exchange): void {
-    let bytes: Uint8Array;
-    try {
-      bytes = this.#query(ex);
-    } catch (error) {
-      ex.fail(this.#invalid(ex, error));
-      return;
-    }
+    const bytes = this.#query(ex);
+    if (bytes === null) return;
     const key = ex.serverKey + "|" + ex.server.port;
     let ch = this.#tcp.get(key);
     if (!ch || ch.closed) {

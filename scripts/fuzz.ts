@@ -10,7 +10,7 @@ import { JsonParseError, parseJson, stringifyJson, tryParseJson } from "../parse
 import type { JsonValue } from "../parsers/json.ts";
 import { JsonStreamParser } from "../parsers/json_stream.ts";
 import { buildDom, XmlElement, XmlParseError } from "../parsers/xml/mod.ts";
-import { decodeMessage, DnsMessageError, encodeMessage } from "../dns/message.ts";
+import { decodeMessage, DnsMessageError, encodeMessage, optRecord } from "../dns/message.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -65,18 +65,7 @@ function dnsResponse(): Uint8Array {
       expire: 4,
       minimum: 5,
     }],
-    edns: {
-      kind: "OPT",
-      name: "",
-      type: 41,
-      class: 1232,
-      ttl: 0,
-      udpPayloadSize: 1232,
-      extendedRcode: 0,
-      version: 0,
-      dnssecOk: false,
-      options: [{ code: 10, data: new Uint8Array(8) }],
-    },
+    edns: optRecord(1232, [{ code: 10, data: new Uint8Array(8) }]),
   });
 }
 

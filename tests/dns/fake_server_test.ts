@@ -10,11 +10,11 @@ import {
   DnsClient,
   type DnsConfig,
   type DnsMessage,
-  DnsResolverError,
   encodeMessage,
   type RuntimeName,
 } from "../../dns/mod.ts";
 import { waitFor } from "../harness.ts";
+import { rejectsWith } from "./_helpers.ts";
 
 type Reply = (bytes: Uint8Array) => void;
 type Socket = Awaited<ReturnType<ReturnType<typeof getAdapter>["bindUdp"]>>;
@@ -76,17 +76,6 @@ function answer(
 
 function client(servers: string[], extra: DnsConfig = {}): DnsClient {
   return new DnsClient({ servers, hostsPath: null, timeout: 1000, ...extra });
-}
-
-async function rejects(p: Promise<unknown>, code: string): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof DnsResolverError, `expected a DnsResolverError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    return;
-  }
-  assert.fail(`expected a rejection with ${code}`);
 }
 
 describe("DnsClient against a hostile fake server", () => {
@@ -179,17 +168,17 @@ describe("DnsClient against a hostile fake server", () => {
     using silent = await fakeServer(() => {});
     const fast = { retryCount: 1, initialRetryDelay: 1, timeout: 50 };
     using a = client([servfail.server], fast);
-    await rejects(a.resolveA("x.test"), "ServFail");
+    await rejectsWith(a.resolveA("x.test"), "ServFail");
     assert.equal(servfail.received, 2);
     using b = client([refused.server, servfail.server], fast);
-    await rejects(b.resolveA("x.test"), "ServFail");
+    await rejectsWith(b.resolveA("x.test"), "ServFail");
     assert.equal(refused.received, 1);
     using t = client([silent.server], fast);
-    await rejects(t.resolveA("x.test"), "Timeout");
+    await rejectsWith(t.resolveA("x.test"), "Timeout");
     assert.equal(t.getStats().timeouts, 2);
     using bounded = client([silent.server], { timeout: 5000, maxResolutionTime: 60 });
     const t0 = performance.now();
-    await rejects(bounded.resolveA("x.test"), "Timeout");
+    await rejectsWith(bounded.resolveA("x.test"), "Timeout");
     assert.ok(performance.now() - t0 < 2000, "maxResolutionTime bounds the attempt");
   });
 
@@ -197,7 +186,7 @@ describe("DnsClient against a hostile fake server", () => {
     const late: (() => void)[] = [];
     using slow = await fakeServer((q, reply) => late.push(() => reply(answer(q, "6.6.6.6"))));
     using c = client([slow.server], { timeout: 30, retryCount: 0 });
-    await rejects(c.resolveA("slow.test"), "Timeout");
+    await rejectsWith(c.resolveA("slow.test"), "Timeout");
     for (const send of late) send();
     await waitFor(() => c.getStats().spoofedDropped === 1, { what: "the late reply" });
   });
@@ -234,6 +223,6 @@ describe("DnsClient against a hostile fake server", () => {
     c.close();
     assert.equal(c.getResourceUsage().openSockets, 0);
     const q = c.resolveAAsync("late.test");
-    await rejects(q.promise, "Closed");
+    await rejectsWith(q.promise, "Closed");
   });
 });

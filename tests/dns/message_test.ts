@@ -9,6 +9,7 @@ import {
   type DnsRecord,
   encodeMessage,
   encodeQuery,
+  optRecord,
   parseIpv6,
   questionMatches,
   reverseName,
@@ -73,18 +74,7 @@ function response(answers: DnsRecord[] = records): Uint8Array {
     answers,
     authorities: [records[9]],
     additionals: [records[0]],
-    edns: {
-      kind: "OPT",
-      name: "",
-      type: 41,
-      class: 1232,
-      ttl: 0,
-      udpPayloadSize: 1232,
-      extendedRcode: 0,
-      version: 0,
-      dnssecOk: false,
-      options: [{ code: 10, data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) }],
-    },
+    edns: optRecord(1232, [{ code: 10, data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) }]),
   });
 }
 

@@ -2,26 +2,16 @@
 // tests/fixtures/dns; answers are compared with what dig reports.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DnsClient, type DnsConfig, DnsResolverError, DnsType } from "../../dns/mod.ts";
+import { DnsClient, type DnsConfig, DnsType } from "../../dns/mod.ts";
 import { platform } from "../../core/platform/mod.ts";
 import { tempDir } from "../harness.ts";
 import { dig, type NsdServer, startNsd } from "./_nsd.ts";
+import { rejectsWith } from "./_helpers.ts";
 
 let nsd: NsdServer;
 
 function client(extra: DnsConfig = {}): DnsClient {
   return new DnsClient({ servers: [nsd.server], hostsPath: null, timeout: 2000, ...extra });
-}
-
-async function rejects(p: Promise<unknown>, code: string): Promise<DnsResolverError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof DnsResolverError, `expected a DnsResolverError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected a rejection with ${code}`);
 }
 
 describe("DnsClient against nsd", () => {
@@ -99,24 +89,24 @@ describe("DnsClient against nsd", () => {
       "192.0.2.10",
       "192.0.2.11",
     ]);
-    await rejects(c.resolveA("loop1.example.test"), "CnameLoop");
-    await rejects(c.resolveA("nope.example.test"), "NXDomain");
-    const nodata = await rejects(c.resolveMx("www.example.test"), "NoData");
+    await rejectsWith(c.resolveA("loop1.example.test"), "CnameLoop");
+    await rejectsWith(c.resolveA("nope.example.test"), "NXDomain");
+    const nodata = await rejectsWith(c.resolveMx("www.example.test"), "NoData");
     assert.equal(nodata.question?.name, "www.example.test");
-    await rejects(c.resolveA("v6only.example.test"), "NoData");
+    await rejectsWith(c.resolveA("v6only.example.test"), "NoData");
     assert.deepEqual(await c.resolveHost("v6only.example.test"), ["2001:db8::6"]);
-    await rejects(c.resolveA("x.not-served.test"), "Refused");
-    await rejects(c.resolveA(`${"a".repeat(64)}.example.test`), "InvalidName");
+    await rejectsWith(c.resolveA("x.not-served.test"), "Refused");
+    await rejectsWith(c.resolveA(`${"a".repeat(64)}.example.test`), "InvalidName");
   });
 
   it("caches NXDOMAIN and NODATA for the SOA's negative TTL: no second packet", async () => {
     using c = client();
-    await rejects(c.resolveA("missing.example.test"), "NXDomain");
-    await rejects(c.resolveMx("www.example.test"), "NoData");
+    await rejectsWith(c.resolveA("missing.example.test"), "NXDomain");
+    await rejectsWith(c.resolveMx("www.example.test"), "NoData");
     const sent = c.getStats().packetsSent;
     assert.equal(sent, 2);
-    await rejects(c.resolveA("missing.example.test"), "NXDomain");
-    await rejects(c.resolveMx("www.example.test"), "NoData");
+    await rejectsWith(c.resolveA("missing.example.test"), "NXDomain");
+    await rejectsWith(c.resolveMx("www.example.test"), "NoData");
     const stats = c.getStats();
     assert.equal(stats.packetsSent, 2);
     assert.equal(stats.cacheHits, 2);
@@ -127,7 +117,7 @@ describe("DnsClient against nsd", () => {
     c.clearCache("missing.example.test");
     assert.equal(c.getCacheSize(), 1);
     assert.equal(c.removeCacheEntry({ name: "www.example.test", type: DnsType.MX }), true);
-    await rejects(c.resolveA("missing.example.test"), "NXDomain");
+    await rejectsWith(c.resolveA("missing.example.test"), "NXDomain");
     assert.equal(c.getStats().packetsSent, 3);
   });
 
@@ -153,7 +143,7 @@ describe("DnsClient against nsd", () => {
     assert.equal(small.getStats().tcpFallbacks, 1);
     using udpOnly = client({ transportMode: "UDP", enableCache: false });
     // UDP only: the truncated answer is all there is (NSD sends no partial RRset).
-    await rejects(udpOnly.resolveA("big1232.example.test"), "NoData");
+    await rejectsWith(udpOnly.resolveA("big1232.example.test"), "NoData");
   });
 
   it("reuses one TCP connection for pipelined queries in TCP mode", async () => {
@@ -198,7 +188,7 @@ describe("DnsClient against nsd", () => {
       "UDP 192.0.2.50:5060",
       "TLS 192.0.2.50:5061",
     ]);
-    await rejects(c.resolveServiceDomain("nope.example.test"), "NXDomain");
+    await rejectsWith(c.resolveServiceDomain("nope.example.test"), "NXDomain");
   });
 
   it("reads servers, search and ndots from resolv.conf, and a hosts file first", async () => {
@@ -224,19 +214,19 @@ describe("DnsClient against nsd", () => {
     assert.deepEqual(await c.resolveA("www.example.test"), ["192.0.2.99"]);
     assert.deepEqual(await c.resolveAAAA("www.example.test"), ["2001:db8::10"]);
     using missing = new DnsClient({ resolvConfPath: dir.join("absent.conf"), hostsPath: null });
-    await rejects(missing.resolveA("www.example.test"), "NoServers");
+    await rejectsWith(missing.resolveA("www.example.test"), "NoServers");
   });
 
   it("cancels through AbortSignal and the cancellable forms", async () => {
     using c = client();
     const ac = new AbortController();
     ac.abort();
-    await rejects(c.resolveA("www.example.test", { signal: ac.signal }), "Cancelled");
+    await rejectsWith(c.resolveA("www.example.test", { signal: ac.signal }), "Cancelled");
     const q = c.resolveAAsync("plain.example.test");
     assert.equal(q.cancel(), true);
     assert.equal(q.isCancelled(), true);
     assert.equal(q.isCompleted(), true);
-    await rejects(q.promise, "Cancelled");
+    await rejectsWith(q.promise, "Cancelled");
     const done = await new Promise<string[] | null>((resolve) =>
       c.resolveAAsync("www.example.test", (_e, r) => resolve(r))
     );
