@@ -10,19 +10,40 @@
  */
 import { DnsResolverError } from "./errors.ts";
 
+interface CancelledFields {
+  name: string;
+  message: string;
+  code: string;
+  question: { name: string; type: number } | undefined;
+  rcode: undefined;
+  stack: string;
+}
+
+/**
+ * A plain constructor sharing DnsResolverError's prototype: objects of one
+ * shape, built without Error's constructor (which captures a stack).
+ */
+const Cancelled = function (
+  this: CancelledFields,
+  message: string,
+  question: { name: string; type: number } | undefined,
+): void {
+  this.name = "DnsResolverError";
+  this.message = message;
+  this.code = "Cancelled";
+  this.question = question;
+  this.rcode = undefined;
+  this.stack = `DnsResolverError: ${message}`;
+} as unknown as new (
+  message: string,
+  question: { name: string; type: number } | undefined,
+) => DnsResolverError;
+(Cancelled as unknown as { prototype: object }).prototype = DnsResolverError.prototype;
+
 /** A `Cancelled` {@linkcode DnsResolverError} built without a stack trace. */
 export function cancelledError(
   question?: { name: string; type: number },
   message = "query cancelled",
 ): DnsResolverError {
-  const e = Object.create(DnsResolverError.prototype) as DnsResolverError;
-  Object.assign(e, {
-    name: "DnsResolverError",
-    message,
-    code: "Cancelled",
-    question,
-    rcode: undefined,
-    stack: `DnsResolverError: ${message}`,
-  });
-  return e;
+  return new Cancelled(message, question);
 }

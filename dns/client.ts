@@ -381,6 +381,16 @@ class Flight {
     this.key = key;
     this.question = question;
   }
+  /**
+   * Ends the flight when its last caller aborted: nobody awaits its promise,
+   * so the exchange is abandoned (never settled) rather than rejected, and the
+   * resolution's frame is left to the garbage collector.
+   */
+  abandon(): void {
+    this.cancelled = true;
+    this.current?.abandon();
+    if (this.sleepTimer !== undefined) clearTimeout(this.sleepTimer);
+  }
   cancel(): void {
     this.cancelled = true;
     this.current?.cancel();
@@ -632,7 +642,7 @@ export class DnsClient implements Disposable {
       const unsubscribe = onAbort(signal, () => {
         if (--f.refs === 0) {
           if (this.#flights.get(key) === f) this.#flights.delete(key);
-          f.cancel();
+          f.abandon();
         }
         reject(cancelled(q));
       });

@@ -155,6 +155,11 @@ export interface PendingExchange {
   readonly promise: Promise<DnsMessage>;
   /** Rejects the promise with `Cancelled` and frees the id; a no-op once settled. */
   cancel(): void;
+  /**
+   * Frees the id and drops any reply without settling the promise: for a
+   * caller that stopped listening, so nothing runs on its behalf.
+   */
+  abandon(): void;
 }
 
 /**
@@ -217,6 +222,10 @@ class Exchange implements PendingExchange {
 
   cancel(): void {
     if (!this.settled) this.fail(cancelledError(this.question));
+  }
+
+  abandon(): void {
+    if (!this.settled) this.release(this);
   }
 
   fail(error: unknown): void {

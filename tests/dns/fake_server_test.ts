@@ -217,9 +217,9 @@ describe("DnsClient against a hostile fake server", () => {
     const ms = performance.now() - t0;
     assert.ok(codes.every((code) => code === "Cancelled"));
     assert.equal(c.getResourceUsage().inflight, 0);
-    // The issue's goal is 5 ms; measured here ~100 ms (see the report). This bound
+    // The goal is 5 ms; measured 12–50 ms on this loaded 2-core machine. This bound
     // catches a settle that waits for timers (30 s) or a per-listener scan (O(n²)).
-    assert.ok(ms < 1000, `settled in ${ms.toFixed(1)} ms`);
+    assert.ok(ms < 500, `settled in ${ms.toFixed(1)} ms`);
     c.close();
     assert.equal(c.getResourceUsage().openSockets, 0);
     const q = c.resolveAAsync("late.test");
