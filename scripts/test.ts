@@ -33,6 +33,7 @@ const SYSTEM_TOOLS: Record<string, string> = {
   nsd: "nsd",
   dig: "dnsutils",
   "redis-server": "redis-server",
+  nginx: "nginx",
 };
 
 async function run(cmd: string, args: string[], options: { capture?: boolean; cwd?: URL } = {}) {
