@@ -428,4 +428,37 @@ describe("HttpClient", () => {
       await server.stop();
     }
   });
+
+  it("resolves names (localhost from /etc/hosts) and falls back across addresses (Happy Eyeballs)", async () => {
+    await using client = new HttpClient();
+    assert.equal((await client.get(`http://localhost:${api.port}/`)).body, "hello");
+    // A resolver that puts a dead address first: the next one is tried and wins.
+    const dead = await rawServer((socket) => socket.destroy());
+    const deadPort = Number(new URL(dead.url).port);
+    await closeServer(dead.server); // nothing listens there now: connection refused
+    const resolved: string[] = [];
+    await using fallback = new HttpClient({
+      dns: {
+        resolveHost: (name) => {
+          resolved.push(name);
+          return Promise.resolve(["::1", "127.0.0.1"]);
+        },
+      },
+    });
+    const response = await fallback.get(`http://api.example.test:${api.port}/`);
+    assert.equal(response.body, "hello");
+    assert.deepEqual(resolved, ["api.example.test"]);
+    await using nowhere = new HttpClient({
+      dns: { resolveHost: () => Promise.resolve(["127.0.0.1"]) },
+      retry: false,
+    });
+    await assert.rejects(nowhere.get(`http://gone.example.test:${deadPort}/`), {
+      code: "ConnectFailed",
+    });
+    await using unresolved = new HttpClient({
+      dns: { resolveHost: () => Promise.reject(new Error("NXDOMAIN")) },
+      retry: false,
+    });
+    await assert.rejects(unresolved.get("http://nx.example.test/"), { code: "DnsFailed" });
+  });
 });
