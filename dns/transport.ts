@@ -280,7 +280,7 @@ export class DnsTransport {
   #idAt = ID_POOL;
   #udp = new Map<4 | 6, RawUdpSocket[]>();
   #binding = new Map<4 | 6, Promise<RawUdpSocket[]>>();
-  #udpIdle: ReturnType<typeof setTimeout> | undefined;
+  #idleSince = 0;
   #wheel = new Map<number, Set<Exchange>>();
   #cursor = 0;
   #ticker: ReturnType<typeof setInterval> | undefined;
@@ -405,10 +405,11 @@ export class DnsTransport {
 
   /**
    * Deadlines live in a timer wheel of TICK_MS buckets swept by one interval
-   * timer that runs only while queries are in flight: a setTimeout and a
-   * clearTimeout per query cost more than the rest of the send path, and
-   * cancelling thousands of queries at once would clear thousands of timers.
-   * A query times out at most one tick late, never early.
+   * timer: a setTimeout and a clearTimeout per query cost more than the rest
+   * of the send path, and cancelling thousands of queries at once would clear
+   * thousands of timers. A query times out at most one tick late, never
+   * early. The same tick closes the UDP sockets once they have been idle for
+   * `udpIdleMs`, and stops itself then: no timer outlives the sockets.
    */
   #arm(ex: Exchange): void {
     const bucket = Math.ceil(ex.deadline / TICK_MS);
@@ -419,10 +420,20 @@ export class DnsTransport {
       this.#wheel.set(bucket, set);
     }
     set.add(ex);
-    if (this.#ticker === undefined) {
-      this.#cursor = Math.floor(performance.now() / TICK_MS);
-      this.#ticker = setInterval(() => this.#tick(), TICK_MS);
-    }
+    this.#startTicker();
+  }
+
+  #startTicker(): void {
+    if (this.#ticker !== undefined || this.#closed) return;
+    this.#cursor = Math.floor(performance.now() / TICK_MS);
+    this.#ticker = setInterval(() => this.#tick(), TICK_MS);
+  }
+
+  #stopTicker(): void {
+    if (this.#ticker === undefined) return;
+    clearInterval(this.#ticker);
+    this.#ticker = undefined;
+    this.#wheel.clear();
   }
 
   #tick(): void {
@@ -443,6 +454,13 @@ export class DnsTransport {
         );
       }
     }
+    if (this.#inflight === 0) {
+      if (this.#udp.size === 0 && this.#binding.size === 0) this.#stopTicker();
+      else if (performance.now() - this.#idleSince >= this.#udpIdleMs) {
+        this.#closeUdp();
+        this.#stopTicker();
+      }
+    }
   }
 
   #allocate(ex: Exchange): boolean {
@@ -457,10 +475,6 @@ export class DnsTransport {
         this.#slots[id] = ex;
         ex.id = id;
         this.#inflight++;
-        if (this.#udpIdle !== undefined) {
-          clearTimeout(this.#udpIdle);
-          this.#udpIdle = undefined;
-        }
         return true;
       }
     }
@@ -487,21 +501,7 @@ export class DnsTransport {
       ch.waiting.delete(ex.id);
       if (ch.waiting.size === 0) this.#idleTcp(ch, ex.serverKey + "|" + ex.server.port);
     }
-    if (this.#inflight === 0 && this.#ticker !== undefined) {
-      clearInterval(this.#ticker);
-      this.#ticker = undefined;
-      this.#wheel.clear();
-    }
-    if (this.#inflight === 0) this.#armUdpIdle();
-  }
-
-  /** Closes the UDP sockets after `udpIdleMs` without a query in flight. */
-  #armUdpIdle(): void {
-    if (this.#udp.size === 0 || this.#udpIdle !== undefined || this.#closed) return;
-    this.#udpIdle = setTimeout(() => {
-      this.#udpIdle = undefined;
-      if (this.#inflight === 0) this.#closeUdp();
-    }, this.#udpIdleMs);
+    if (this.#inflight === 0) this.#idleSince = performance.now();
   }
 
   /** The query's bytes, or null after failing `ex` with `InvalidName`. */
@@ -604,7 +604,7 @@ export class DnsTransport {
       }
       this.#udp.set(family, socks);
       // Every query that wanted them may have been cancelled while they were bound.
-      if (this.#inflight === 0) this.#armUdpIdle();
+      if (this.#inflight === 0) this.#startTicker();
       return socks;
     })();
     this.#binding.set(family, p);
@@ -810,8 +810,7 @@ export class DnsTransport {
       if (ex) ex.fail(new DnsResolverError("Closed", "the DNS transport is closed", ex.question));
     }
     for (const [key, ch] of [...this.#tcp]) this.#dropChannel(ch, key, "the transport closed");
-    if (this.#udpIdle !== undefined) clearTimeout(this.#udpIdle);
-    this.#udpIdle = undefined;
+    this.#stopTicker();
     this.#closeUdp();
   }
 }
