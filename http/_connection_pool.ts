@@ -24,6 +24,23 @@ export interface HostResolver {
    * @param options cancellation
    */
   resolveHost(name: string, options?: { signal?: AbortSignal }): Promise<string[]>;
+  /**
+   * The targets of a service (RFC 3263/2782: NAPTR, SRV, then addresses), best first: what
+   * `srv+http:` and `srv+https:` URLs go through (the DNS client's `resolveServiceDomain`).
+   *
+   * @param domain the service's domain
+   * @param serviceTypes the transports wanted
+   * @param options the service name, default ports, cancellation
+   */
+  resolveServiceDomain?(
+    domain: string,
+    serviceTypes?: ("UDP" | "TCP" | "TLS")[],
+    options?: {
+      service?: string;
+      defaultPorts?: Partial<Record<"UDP" | "TCP" | "TLS", number>>;
+      signal?: AbortSignal;
+    },
+  ): Promise<{ targets: { host: string; address: string; port: number }[] }>;
 }
 
 /** Where requests go: scheme, host and port. */
@@ -31,9 +48,11 @@ export interface Origin {
   /** `http://host:port`, the pool's key. */
   key: string;
   tls: boolean;
-  /** The host name or address literal, without brackets. */
+  /** The host name or address literal, without brackets: the TLS server name. */
   host: string;
   port: number;
+  /** Connect here instead of resolving `host` (a service target's address). */
+  address?: string;
 }
 
 export interface PoolOptions {
@@ -103,6 +122,11 @@ export class ConnectionPool implements ConnectionOwner {
       onData: (sid, data) => this.#connections.get(sid)?.onData(data),
       onClose: (sid) => this.#connections.get(sid)?.onClose(),
     });
+  }
+
+  /** The host resolver (made on first use). */
+  resolver(): HostResolver {
+    return this.#options.resolver();
   }
 
   /** A connection to `origin`: an idle one when there is one, else a new one. */
@@ -245,6 +269,7 @@ export class ConnectionPool implements ConnectionOwner {
   }
 
   async #addresses(origin: Origin, signal: AbortSignal): Promise<string[]> {
+    if (origin.address !== undefined) return [origin.address];
     if (isAddress(origin.host)) return [origin.host];
     let addresses: string[];
     try {

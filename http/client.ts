@@ -21,6 +21,7 @@
 import { DnsClient } from "../dns/client.ts";
 import { type JsonValue, stringifyJson } from "../parsers/json.ts";
 import type { TlsConfig, TransportConfig } from "../network/transport.ts";
+import { type CircuitBreakerConfig, CircuitBreakerManager } from "../network/circuit_breaker.ts";
 import { HttpClientError, type HttpClientErrorCode } from "./client_error.ts";
 import { HttpClientResponse } from "./client_response.ts";
 import { HttpHeaders } from "./message.ts";
@@ -165,6 +166,12 @@ export interface HttpClientConfig {
   retry?: HttpRetryConfig | false;
   /** Resolves host names; default a `DnsClient` made on first use from the system's configuration. */
   dns?: HostResolver;
+  /**
+   * Puts each origin behind a circuit breaker (network's `CircuitBreaker`): connection failures
+   * and 5xx responses count as failures; while it is open, requests fail at once with
+   * `CircuitOpen`. Off by default.
+   */
+  circuitBreaker?: CircuitBreakerConfig;
   /** Settings of the underlying transport (adapter, write queue limits...). */
   transport?: Omit<TransportConfig, "tls">;
 }
@@ -236,7 +243,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 }
 
 function originOf(url: URL): Origin {
-  const tls = url.protocol === "https:";
+  const tls = url.protocol === "https:" || url.protocol === "srv+https:";
   const port = url.port === "" ? (tls ? 443 : 80) : Number(url.port);
   const host = url.hostname.replace(/^\[|\]$/g, "");
   return { key: `${url.protocol}//${url.host}`, tls, host, port };
@@ -249,8 +256,11 @@ function parseUrl(input: string | URL): URL {
   } catch {
     throw new HttpClientError("InvalidRequest", `not an absolute URL: ${String(input)}`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new HttpClientError("InvalidRequest", `${url.href}: only http: and https: are supported`);
+  if (!["http:", "https:", "srv+http:", "srv+https:"].includes(url.protocol)) {
+    throw new HttpClientError(
+      "InvalidRequest",
+      `${url.href}: only http:, https:, srv+http: and srv+https: are supported`,
+    );
   }
   if (url.username || url.password) {
     throw new HttpClientError(
@@ -336,6 +346,7 @@ export class HttpClient implements AsyncDisposable {
   readonly #defaultHeaders: [string, string][];
   readonly #retry: Required<HttpRetryConfig>;
   readonly #json: JsonConfig;
+  readonly #breakers: CircuitBreakerManager | undefined;
   #dns: HostResolver | undefined;
   #ownDns: DnsClient | undefined;
   #stats = zeroStats();
@@ -371,6 +382,9 @@ export class HttpClient implements AsyncDisposable {
       parseLimits: config.jsonConfig?.parseLimits ?? {},
     };
     this.#dns = config.dns;
+    this.#breakers = config.circuitBreaker === undefined
+      ? undefined
+      : new CircuitBreakerManager(config.circuitBreaker);
     const tls = config.tlsConfig;
     const tlsConfig: TlsConfig | undefined = tls === undefined ? undefined : {
       caFile: tls.caFile,
@@ -739,7 +753,7 @@ export class HttpClient implements AsyncDisposable {
     for (let attempt = 0;; attempt++) {
       let result: ExchangeResult;
       try {
-        result = await this.#exchange(method, url, headers, body, options, stream, signal);
+        result = await this.#send(method, url, headers, body, options, stream, signal);
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         const retryable = error instanceof HttpClientError &&
@@ -767,9 +781,9 @@ export class HttpClient implements AsyncDisposable {
     return base / 2 + Math.random() * base / 2;
   }
 
-  // Sends on a pooled connection; a reused one that turns out stale before any byte of the
-  // response is replaced by a fresh one, once, and only for idempotent requests.
-  async #exchange(
+  // One origin, or the targets of a service (srv+http:, srv+https:) in their order, moving on
+  // when a target cannot be reached; each origin behind its circuit breaker when configured.
+  async #send(
     method: string,
     url: URL,
     headers: HttpHeaders,
@@ -778,8 +792,130 @@ export class HttpClient implements AsyncDisposable {
     stream: boolean,
     signal: AbortSignal,
   ): Promise<ExchangeResult> {
-    const origin = originOf(url);
-    const fields: [string, string][] = [["host", url.host]];
+    if (!url.protocol.startsWith("srv+")) {
+      return await this.#guarded(
+        originOf(url),
+        url.host,
+        method,
+        url,
+        headers,
+        body,
+        options,
+        stream,
+        signal,
+      );
+    }
+    const tls = url.protocol === "srv+https:";
+    const resolver = this.#pool.resolver();
+    if (resolver.resolveServiceDomain === undefined) {
+      throw new HttpClientError(
+        "InvalidRequest",
+        `${url.href}: the resolver cannot discover services`,
+      );
+    }
+    let targets: { host: string; address: string; port: number }[];
+    try {
+      ({ targets } = await resolver.resolveServiceDomain(url.hostname, [tls ? "TLS" : "TCP"], {
+        service: "http",
+        defaultPorts: { TCP: 80, TLS: 443 },
+        signal,
+      }));
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw new HttpClientError(
+        "DnsFailed",
+        `${url.href}: service discovery failed: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    let last: unknown = new HttpClientError("DnsFailed", `${url.href}: the service has no target`);
+    for (const target of targets) {
+      const host = target.host.replace(/\.$/, "");
+      const origin: Origin = {
+        key: `${url.protocol}//${host}:${target.port}@${target.address}`,
+        tls,
+        host,
+        port: target.port,
+        address: target.address,
+      };
+      try {
+        return await this.#guarded(
+          origin,
+          `${host}:${target.port}`,
+          method,
+          url,
+          headers,
+          body,
+          options,
+          stream,
+          signal,
+        );
+      } catch (error) {
+        if (
+          !(error instanceof HttpClientError && (error.retryable || error.code === "CircuitOpen"))
+        ) {
+          throw error;
+        }
+        last = error;
+      }
+    }
+    throw last;
+  }
+
+  async #guarded(
+    origin: Origin,
+    authority: string,
+    method: string,
+    url: URL,
+    headers: HttpHeaders,
+    body: PreparedBody,
+    options: HttpRequestOptions,
+    stream: boolean,
+    signal: AbortSignal,
+  ): Promise<ExchangeResult> {
+    const breaker = this.#breakers?.getBreaker(origin.key);
+    if (breaker !== undefined && !breaker.allowRequest()) {
+      throw new HttpClientError(
+        "CircuitOpen",
+        `${origin.key}: circuit open after repeated failures`,
+      );
+    }
+    let result: ExchangeResult;
+    try {
+      result = await this.#exchange(
+        origin,
+        authority,
+        method,
+        url,
+        headers,
+        body,
+        options,
+        stream,
+        signal,
+      );
+    } catch (error) {
+      if (!signal.aborted) breaker?.recordFailure();
+      throw error;
+    }
+    if (result.status >= 500) breaker?.recordFailure();
+    else breaker?.recordSuccess();
+    return result;
+  }
+
+  // Sends on a pooled connection; a reused one that turns out stale before any byte of the
+  // response is replaced by a fresh one, once, and only for idempotent requests.
+  async #exchange(
+    origin: Origin,
+    authority: string,
+    method: string,
+    url: URL,
+    headers: HttpHeaders,
+    body: PreparedBody,
+    options: HttpRequestOptions,
+    stream: boolean,
+    signal: AbortSignal,
+  ): Promise<ExchangeResult> {
+    const fields: [string, string][] = [["host", authority]];
     for (const entry of headers) if (entry[0] !== "host") fields.push(entry);
     const exchange = {
       method,

@@ -41,6 +41,8 @@ export type HttpClientErrorCode =
   | "InvalidJson"
   /** A non-2xx status where the caller asked for success (`parseJsonOrThrow`, `getJson`). */
   | "HttpStatus"
+  /** The origin's circuit breaker is open (`circuitBreaker` option): not tried. */
+  | "CircuitOpen"
   /** The caller's `AbortSignal` fired. */
   | "Aborted"
   /** The client was closed. */
