@@ -8,6 +8,9 @@
  *    get its 4xx/5xx answer, and the server must still serve afterwards.
  * 3. Load: wrk at full speed for 60 s (`--seconds=N`); open sessions must
  *    return to zero and memory must stay bounded.
+ * 4. HTTP client against a server that closes idle sockets after 1 s (and
+ *    announces nothing): 8 callers with random pauses around that second for
+ *    60 s (`--seconds=N`); not one request may fail on a stale socket.
  *
  * Exits non-zero on any failure. Usage: `deno task soak [--seconds=60]
  * [--idle=1000] [--flood=5000]`.
@@ -15,6 +18,7 @@
  * @module
  */
 import { platform } from "../core/platform/mod.ts";
+import { HttpClient } from "../http/client.ts";
 import { WebhookServer } from "../http/server.ts";
 import { SharedTransport } from "../network/shared_transport.ts";
 
@@ -163,6 +167,44 @@ try {
 } finally {
   await client.stop();
   await server.stop({ timeoutMs: 1000 });
+}
+
+{
+  console.log(`HTTP client: a server closing idle sockets after 1 s, for ${seconds} s`);
+  const idleServer = new WebhookServer({ keepAliveTimeoutMs: 1000 });
+  idleServer.onGet("/ping", (_req, res) => res.json({ pong: true }));
+  await idleServer.start({ hostname: "127.0.0.1", port: 0 });
+  const httpClient = new HttpClient({ connectionIdleTimeout: 30_000, retry: false });
+  const url = `http://127.0.0.1:${idleServer.port}/ping`;
+  const end = platform().now() + seconds * 1000;
+  let requests = 0;
+  const errors: string[] = [];
+  const caller = async () => {
+    while (platform().now() < end) {
+      try {
+        const response = await httpClient.get(url);
+        if (response.statusCode !== 200) errors.push(`status ${response.statusCode}`);
+        requests++;
+      } catch (error) {
+        errors.push((error as Error).message);
+      }
+      // Pauses on both sides of the server's idle limit, so reuse races its close.
+      await new Promise((r) => setTimeout(r, 700 + Math.random() * 600));
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: 8 }, caller));
+    const stats = httpClient.getStats();
+    console.log(
+      `  ${requests} requests, ${stats.connectionsOpened} connections opened, ` +
+        `${stats.connectionsReused} reused`,
+    );
+    check(errors.length === 0, `no failed request (${errors.slice(0, 3).join("; ")})`);
+    check(stats.connectionsReused > 0, "connections were reused between the server's closes");
+  } finally {
+    await httpClient.close();
+    await idleServer.stop({ timeoutMs: 1000 });
+  }
 }
 console.log(failures.length === 0 ? "soak passed" : `soak FAILED: ${failures.join("; ")}`);
 if (failures.length > 0) {
