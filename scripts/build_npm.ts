@@ -237,7 +237,8 @@ async function install(lockfile: URL, update: boolean): Promise<void> {
   }
   if (!(await npm(["ci"]))) {
     throw new Error(
-      `npm ci in npm/ failed; if a dependency changed, run ` +
+      `npm ci in npm/ failed (see npm's error above: another build writing npm/ at the same ` +
+        `time fails so too); if a dependency changed, run ` +
         `\`deno task build:npm${lockfile === LOCKFILES.bench ? " --bench" : ""} --update-lock\` ` +
         `and commit ${rel}`,
     );

@@ -200,6 +200,19 @@ async function readReport(path: string): Promise<string> {
   }
 }
 
+/**
+ * Waits until no other test run of this working tree is under way, and holds it until this
+ * process ends: every run rebuilds `npm/`, and two at once delete each other's files.
+ */
+async function lockTree(): Promise<void> {
+  await Deno.mkdir(new URL(".tmp/", ROOT), { recursive: true });
+  const file = await Deno.open(new URL(".tmp/test.lock", ROOT), { create: true, write: true });
+  const locked = file.lock(true);
+  const waiting = setTimeout(() => console.log("waiting for another test run of this tree"), 1000);
+  await locked;
+  clearTimeout(waiting);
+}
+
 async function main(): Promise<number> {
   const filters = Deno.args;
   const denoTests = matching(
@@ -214,6 +227,7 @@ async function main(): Promise<number> {
     return 1;
   }
   await provision();
+  await lockTree();
   let passed = 0;
   let failed = 0;
   let broken = false;
