@@ -1,25 +1,65 @@
 /**
  * `KvStore`: a durable binary key-value store on one append-only log file
- * (the write-ahead log is the store). Every write appends checksummed
- * records; opening replays them, and a torn or corrupt tail (a crash in the
- * middle of a write) is cut off, so the store recovers to the last complete
- * write. Batches are atomic: all of a batch survives a crash, or none of it.
- * Compaction rewrites the live data to a new file and swaps it in
- * atomically once the log has grown past `compactRatio` times the live
- * size. Values live in memory (the whole data set is resident), so reads
- * never touch the disk.
+ * (the write-ahead log is the store), with an in-memory index of where each
+ * value sits and an LRU cache of values bounded in bytes.
+ *
+ * - Format v1 (see `_kv_format.ts`): a versioned file header, then records
+ *   with a marker, a sequence number, lengths and a CRC-32C. Opening replays
+ *   the records; a damaged record in the middle is reported (an
+ *   `onCorruption` call, `stats().corruptRecords`) and skipped, and every
+ *   intact record after it is served. Only a tail with no intact record
+ *   after it is cut. Whenever anything is dropped, the original file is
+ *   first kept as `<path>.damaged` (or `.damaged.N`), then the store is
+ *   rewritten clean. v0 files (the first format) open and are upgraded.
+ * - Durability (`sync`): `"always"` resolves a write after fsync, and
+ *   concurrent writers share one fsync (group commit); `"batch"` resolves
+ *   after the write reaches the OS and fsyncs at most every
+ *   `syncIntervalMs` (a crash of the machine loses at most that window;
+ *   a crash of the process loses nothing); `"never"` leaves fsync to the OS.
+ *   A batch is one record: after a crash all of it is there, or none.
+ * - Compaction runs in the background once the file exceeds `compactRatio`
+ *   times the live data (or on `compact()`): it streams the live values into
+ *   a new file while reads and writes go on, copies the writes made
+ *   meanwhile, and swaps the files in a short pause of the writers. Every
+ *   rename is preceded by an fsync of the file and followed by one of the
+ *   directory.
+ * - Reads are synchronous: from the cache, else one positional read.
  *
  * @module
  */
 import { IoraError } from "../core/errors.ts";
 import { platform } from "../core/platform/mod.ts";
 import type { FileHandle } from "../core/platform/mod.ts";
+import { ValueCache } from "./_kv_cache.ts";
+import {
+  encodeRecord,
+  ENTRY_HEADER,
+  type EntryInput,
+  entrySize,
+  FILE_HEADER,
+  fileHeader,
+  OP_SET,
+  RECORD_HEADER,
+  sealRecord,
+} from "./_kv_format.ts";
+import { type DamagedRegion, NotAStore, scanFile } from "./_kv_scan.ts";
+
+export type { DamagedRegion };
 
 /** Stable codes of {@linkcode KvStoreError}. */
-export type KvStoreErrorCode = "InvalidKey" | "InvalidValue" | "Closed" | "Io";
+export type KvStoreErrorCode =
+  | "InvalidKey"
+  | "InvalidValue"
+  | "InvalidOption"
+  | "Closed"
+  | "Io"
+  | "Corrupt"
+  | "NotAStore"
+  | "UnsupportedVersion";
 
 /**
- * A key-value store failure.
+ * A key-value store failure. `Corrupt` carries the byte `offset` and
+ * `length` of the damaged region.
  *
  * @example
  * ```ts
@@ -30,34 +70,80 @@ export type KvStoreErrorCode = "InvalidKey" | "InvalidValue" | "Closed" | "Io";
 export class KvStoreError extends IoraError {
   /** The kind of failure. */
   declare readonly code: KvStoreErrorCode;
+  /** For `Corrupt`: where the damaged region starts in the file. */
+  readonly offset: number | undefined;
+  /** For `Corrupt`: the damaged region's length in bytes. */
+  readonly length: number | undefined;
 
   /**
    * Creates a store error.
    *
    * @param code the kind of failure
    * @param message what went wrong
-   * @param options standard error options (`cause`)
+   * @param options standard error options (`cause`), and the damaged region
    */
-  constructor(code: KvStoreErrorCode, message: string, options?: ErrorOptions) {
+  constructor(
+    code: KvStoreErrorCode,
+    message: string,
+    options?: ErrorOptions & { offset?: number; length?: number },
+  ) {
     super(code, message, options);
+    this.offset = options?.offset;
+    this.length = options?.length;
   }
 }
 
-/** When writes reach the disk. */
-export type KvSyncMode = "always" | "never";
+/** When writes reach the disk: see the module documentation. */
+export type KvSyncMode = "always" | "batch" | "never";
 
 /** Options of {@linkcode KvStore.open}. */
 export interface KvStoreOptions {
-  /** `"always"` (default): each write resolves after fsync. `"never"`: the OS decides. */
+  /**
+   * `"always"`: a write resolves after fsync (concurrent writers share one).
+   * `"batch"`: fsync at most every `syncIntervalMs`. `"never"`: the OS decides.
+   * @default {"always"}
+   */
   sync?: KvSyncMode;
-  /** Longest key in UTF-8 bytes; default 4096. */
+  /**
+   * With `sync: "batch"`, the longest time between a write and its fsync.
+   * @default {100}
+   */
+  syncIntervalMs?: number;
+  /**
+   * Bytes of values kept in memory (least recently used are evicted).
+   * @default {16777216}
+   */
+  cacheBytes?: number;
+  /**
+   * Longest key in UTF-8 bytes.
+   * @default {4096}
+   */
   maxKeyBytes?: number;
-  /** Largest value in bytes; default 16 MiB. */
+  /**
+   * Largest value in bytes.
+   * @default {16777216}
+   */
   maxValueBytes?: number;
-  /** Compact when the file exceeds this many times the live data; default 2. */
+  /**
+   * Largest batch (keys and values together) in bytes.
+   * @default {67108864}
+   */
+  maxBatchBytes?: number;
+  /**
+   * Compact when the file exceeds this many times the live data.
+   * @default {2}
+   */
   compactRatio?: number;
-  /** Never compact a file smaller than this; default 1 MiB. */
+  /**
+   * Never compact by ratio a file smaller than this.
+   * @default {1048576}
+   */
   compactMinBytes?: number;
+  /**
+   * Called for every damaged region found on open (code `Corrupt`, with its
+   * `offset`) and for a background compaction that failed (code `Io`).
+   */
+  onCorruption?: (error: KvStoreError) => void;
 }
 
 /** Counters of a {@linkcode KvStore}. */
@@ -66,227 +152,350 @@ export interface KvStoreStats {
   keys: number;
   /** Bytes of the log file. */
   fileBytes: number;
-  /** Bytes the live data would take in a compacted file. */
+  /** Bytes the live data takes in a compacted file. */
   liveBytes: number;
-  /** Write operations (set, delete, batches) since open. */
+  /** Bytes of values in the cache. */
+  cacheBytes: number;
+  /** Cache hits / (hits + misses) since the last reset; 0 before any read. */
+  cacheHitRatio: number;
+  /** Reads answered from the cache. */
+  cacheHits: number;
+  /** Reads that went to the file. */
+  cacheMisses: number;
+  /** Write operations (set, delete, batch) since open. */
   writes: number;
+  /** fsync calls of the log since open (group commit makes them fewer than writes). */
+  syncs: number;
   /** Compactions since open. */
   compactions: number;
-  /** Bytes cut off a torn or corrupt tail when the store was opened. */
+  /** Damaged records (regions) skipped when the store was opened. */
+  corruptRecords: number;
+  /** Bytes dropped when the store was opened (damaged regions and a cut tail). */
   recoveredBytes: number;
 }
 
-const OP_SET = 1;
-const OP_DELETE = 2;
-const OP_BATCH = 3;
-const HEADER = 9; // op u8, key length u32, value length (or batch count) u32
-const TRAILER = 4; // crc32 of header + key + value
+/** What opening the store found and did. */
+export interface KvRecovery {
+  /** The format the file was in: 0 files are upgraded to 1 on open. */
+  version: 0 | 1;
+  /** Damaged regions skipped (a damaged header is the one at offset 0). */
+  damaged: DamagedRegion[];
+  /** Bytes of the cut tail (no intact record after them). */
+  tailBytes: number;
+  /** True when the tail was a record cut short by the end of the file (a torn write). */
+  tailTorn: boolean;
+  /** Where the original file was kept before anything was dropped, if it was. */
+  damagedCopy: string | undefined;
+}
+
+interface Slot {
+  pos: number; // file offset of the value
+  len: number;
+  npos: number; // the value's offset in the file a running compaction writes
+}
+
+interface Op {
+  record: Uint8Array;
+  names: string[];
+  entries: EntryInput[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
+const LONE_SURROGATE = /\p{Cs}/u;
+const COMPACT_CHUNK = 256 * 1024;
+const TAIL_PAUSE_BYTES = 64 * 1024;
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
+function dirOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await platform().stat(path);
+    return true;
+  } catch {
+    return false;
   }
-  return table;
-})();
-
-function crc32(bytes: Uint8Array, start: number, end: number): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
-function recordSize(keyBytes: number, valueBytes: number): number {
-  return HEADER + keyBytes + valueBytes + TRAILER;
-}
-
-function writeRecord(
-  out: Uint8Array,
-  at: number,
-  op: number,
-  key: Uint8Array,
-  value: Uint8Array | null,
-  count = 0,
-): number {
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  const start = at;
-  out[at] = op;
-  view.setUint32(at + 1, key.length);
-  view.setUint32(at + 5, value ? value.length : count);
-  at += HEADER;
-  out.set(key, at);
-  at += key.length;
-  if (value) {
-    out.set(value, at);
-    at += value.length;
+function positive(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
+    throw new KvStoreError("InvalidOption", `${name} must be a finite number >= 0, got ${v}`);
   }
-  view.setUint32(at, crc32(out, start, at));
-  return at + TRAILER;
+  return v;
 }
 
-// `name` is the key as given, `key` its UTF-8 bytes: both are needed, so neither is re-derived.
-type Write = { name: string; key: Uint8Array; value: Uint8Array | null };
+type Settings = Required<Omit<KvStoreOptions, "onCorruption">> & {
+  onCorruption: ((error: KvStoreError) => void) | undefined;
+};
 
-function encode(writes: Write[]): Uint8Array {
-  let size = writes.length > 1 ? recordSize(0, 0) : 0;
-  for (const w of writes) size += recordSize(w.key.length, w.value?.length ?? 0);
-  const out = new Uint8Array(size);
-  let at = 0;
-  // A batch header announces how many records follow: replay applies all
-  // of them or, if any is missing or corrupt, none.
-  if (writes.length > 1) {
-    at = writeRecord(out, at, OP_BATCH, new Uint8Array(0), null, writes.length);
+function settings(options: KvStoreOptions): Settings {
+  const sync = options.sync ?? "always";
+  if (sync !== "always" && sync !== "batch" && sync !== "never") {
+    throw new KvStoreError("InvalidOption", `sync must be "always", "batch" or "never"`);
   }
-  for (const w of writes) {
-    at = writeRecord(out, at, w.value ? OP_SET : OP_DELETE, w.key, w.value);
-  }
-  return out;
-}
-
-interface Parsed {
-  op: number;
-  key: Uint8Array;
-  value: Uint8Array;
-  count: number;
-  end: number;
-}
-
-function parseRecord(bytes: Uint8Array, at: number): Parsed | null {
-  if (bytes.length - at < HEADER + TRAILER) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const op = bytes[at];
-  if (op !== OP_SET && op !== OP_DELETE && op !== OP_BATCH) return null;
-  const keyLength = view.getUint32(at + 1);
-  const second = view.getUint32(at + 5);
-  const valueLength = op === OP_SET ? second : 0;
-  const end = at + HEADER + keyLength + valueLength;
-  if (end + TRAILER > bytes.length) return null;
-  if (view.getUint32(end) !== crc32(bytes, at, end)) return null;
-  const key = bytes.subarray(at + HEADER, at + HEADER + keyLength);
-  return {
-    op,
-    key,
-    value: bytes.slice(at + HEADER + keyLength, end),
-    count: op === OP_BATCH ? second : 0,
-    end: end + TRAILER,
+  const s: Settings = {
+    sync,
+    syncIntervalMs: positive("syncIntervalMs", options.syncIntervalMs, 100),
+    cacheBytes: positive("cacheBytes", options.cacheBytes, 16 * 1024 * 1024),
+    maxKeyBytes: positive("maxKeyBytes", options.maxKeyBytes, 4096),
+    maxValueBytes: positive("maxValueBytes", options.maxValueBytes, 16 * 1024 * 1024),
+    maxBatchBytes: positive("maxBatchBytes", options.maxBatchBytes, 64 * 1024 * 1024),
+    compactRatio: positive("compactRatio", options.compactRatio, 2),
+    compactMinBytes: positive("compactMinBytes", options.compactMinBytes, 1024 * 1024),
+    onCorruption: options.onCorruption,
   };
+  if (s.compactRatio < 1) throw new KvStoreError("InvalidOption", "compactRatio must be >= 1");
+  if (s.maxBatchBytes > 512 * 1024 * 1024 || s.maxValueBytes > s.maxBatchBytes) {
+    throw new KvStoreError("InvalidOption", "maxValueBytes <= maxBatchBytes <= 512 MiB");
+  }
+  return s;
 }
 
 /**
- * A durable binary key-value store. Reads are synchronous (from memory);
- * writes are queued in order and resolve once appended (and fsynced with
- * `sync: "always"`).
+ * A durable binary key-value store. Reads are synchronous (cache, else one
+ * positional read); writes resolve once appended (and fsynced with
+ * `sync: "always"`). Values handed out are copies.
  *
  * @example
  * ```ts
  * import { platform } from "../core/platform/mod.ts";
  * import { KvStore } from "./kv_store.ts";
  * const dir = await platform().makeTempDir();
- * const store = await KvStore.open(`${dir}/data.kv`);
- * await store.set("greeting", "hello");
- * console.log(new TextDecoder().decode(store.get("greeting")));
- * await store.setBatch([["a", "1"], ["b", "2"]]);
+ * const store = await KvStore.open(`${dir}/data.kv`, { sync: "batch", cacheBytes: 1 << 20 });
+ * await store.set("user:1", "Ada");
+ * await store.setBatch([["user:2", "Grace"], ["user:3", "Edsger"]]);
+ * console.log(store.getString("user:1"), store.keys("user:").length);
+ * console.log(store.stats().cacheHitRatio);
  * await store.close();
  * ```
  */
 export class KvStore implements AsyncDisposable {
   /** The log file's path. */
   readonly path: string;
-  #data = new Map<string, Uint8Array>();
-  #file: FileHandle;
-  #options: Required<KvStoreOptions>;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** What opening found (damaged regions, a cut tail, the kept copy, the format). */
+  readonly recovery: KvRecovery;
+  #index = new Map<string, Slot>();
+  #cache: ValueCache;
+  #reader!: FileHandle;
+  #writer!: FileHandle;
+  #options: Settings;
+  #fileBytes = 0;
+  #liveBytes = FILE_HEADER;
+  #seq = 0;
+  #pending: Op[] = [];
+  #flushScheduled = false;
+  #chain: Promise<void> = Promise.resolve();
+  #failed: KvStoreError | undefined;
+  #dirty = false;
+  #lastSync = 0;
+  #syncTimer: ReturnType<typeof setTimeout> | undefined;
+  #compacting: Promise<void> | undefined;
+  #closing = false;
   #closed = false;
-  #fileBytes: number;
-  #liveBytes = 0;
-  #stats = { writes: 0, compactions: 0, recoveredBytes: 0 };
+  #stats = { writes: 0, syncs: 0, compactions: 0 };
 
-  private constructor(
-    path: string,
-    file: FileHandle,
-    fileBytes: number,
-    options: Required<KvStoreOptions>,
-  ) {
+  private constructor(path: string, options: Settings, recovery: KvRecovery) {
     this.path = path;
-    this.#file = file;
-    this.#fileBytes = fileBytes;
     this.#options = options;
+    this.#cache = new ValueCache(options.cacheBytes);
+    this.recovery = recovery;
+    this.#lastSync = platform().now();
   }
 
   /**
-   * Opens (or creates) the store at `path`, replaying its log and cutting
-   * off a torn tail.
+   * Opens (or creates) the store at `path`. Replays the log, skipping and
+   * reporting damaged records; when anything is dropped, keeps the original
+   * as `<path>.damaged` and rewrites the file clean. A v0 file is upgraded.
    *
    * @param path the log file; its directory must exist
-   * @param options durability and limits
+   * @param options durability, cache size, limits
    * @returns the open store
+   * @throws {KvStoreError} `NotAStore` for a file that holds no store, `UnsupportedVersion`, `Io`
    */
   static async open(path: string, options: KvStoreOptions = {}): Promise<KvStore> {
-    const full: Required<KvStoreOptions> = {
-      sync: options.sync ?? "always",
-      maxKeyBytes: options.maxKeyBytes ?? 4096,
-      maxValueBytes: options.maxValueBytes ?? 16 * 1024 * 1024,
-      compactRatio: options.compactRatio ?? 2,
-      compactMinBytes: options.compactMinBytes ?? 1024 * 1024,
-    };
+    const full = settings(options);
     const p = platform();
-    let bytes: Uint8Array;
+    await p.remove(`${path}.compact`).catch(() => {}); // a compaction a crash interrupted
+    if (!(await exists(path))) await KvStore.#create(path);
+    const recovery: KvRecovery = {
+      version: 1,
+      damaged: [],
+      tailBytes: 0,
+      tailTorn: false,
+      damagedCopy: undefined,
+    };
+    const store = new KvStore(path, full, recovery);
     try {
-      bytes = await p.readFile(path);
+      store.#reader = await p.open(path, { read: true });
+      store.#writer = await p.open(path, { write: true, append: true });
+      const size = (await p.stat(path)).size;
+      if (size === 0) {
+        // Only a file someone else made empty: ours start with a header, written before the rename.
+        await store.#closeHandles();
+        await KvStore.#create(path);
+        return KvStore.open(path, options);
+      }
+      await store.#replay(size);
     } catch (error) {
-      if ((error as { code?: string }).code !== "NotFound") {
-        throw new KvStoreError("Io", `cannot read ${path}`, { cause: error });
-      }
-      bytes = new Uint8Array(0);
+      await store.#closeHandles();
+      if (error instanceof KvStoreError) throw error;
+      throw new KvStoreError("Io", `cannot open ${path}`, { cause: error });
     }
-    const data = new Map<string, Uint8Array>();
-    let at = 0;
-    while (at < bytes.length) {
-      const record = parseRecord(bytes, at);
-      if (record === null) break;
-      if (record.op === OP_BATCH) {
-        const staged: Parsed[] = [];
-        let next = record.end;
-        for (let i = 0; i < record.count; i++) {
-          const inner = parseRecord(bytes, next);
-          if (inner === null || inner.op === OP_BATCH) break;
-          staged.push(inner);
-          next = inner.end;
-        }
-        if (staged.length !== record.count) break;
-        for (const r of staged) apply(data, r);
-        at = next;
-      } else {
-        apply(data, record);
-        at = record.end;
-      }
-    }
-    const recovered = bytes.length - at;
-    if (recovered > 0) {
-      // Rewrite the good prefix: a later append must not follow garbage.
-      await p.writeFile(`${path}.recover`, bytes.subarray(0, at));
-      await p.rename(`${path}.recover`, path);
-    }
-    const file = await p.open(path, { write: true, create: true, append: true });
-    const store = new KvStore(path, file, at, full);
-    store.#data = data;
-    store.#stats.recoveredBytes = recovered;
-    for (const [k, v] of data) store.#liveBytes += recordSize(encoder.encode(k).length, v.length);
     return store;
   }
 
+  static async #create(path: string): Promise<void> {
+    const p = platform();
+    const temp = `${path}.new`;
+    const handle = await p.open(temp, { write: true, create: true, truncate: true });
+    try {
+      await handle.write(fileHeader());
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await p.rename(temp, path);
+    await p.syncDir(dirOf(path));
+  }
+
+  async #replay(size: number): Promise<void> {
+    const index = this.#index;
+    let live = FILE_HEADER;
+    let scan;
+    try {
+      scan = await scanFile(this.#reader, size, (entries, bytes, base) => {
+        for (const e of entries) {
+          let name: string;
+          try {
+            name = decoder.decode(bytes.subarray(e.keyStart, e.keyStart + e.keyLength));
+          } catch {
+            continue; // not UTF-8: cannot have been written by us
+          }
+          const old = index.get(name);
+          if (old) live -= entrySize(e.keyLength, old.len);
+          if (e.op === OP_SET) {
+            index.set(name, { pos: base + e.valueStart, len: e.valueLength, npos: -1 });
+            live += entrySize(e.keyLength, e.valueLength);
+          } else index.delete(name);
+        }
+      });
+    } catch (error) {
+      if (error instanceof NotAStore) {
+        throw new KvStoreError(
+          "NotAStore",
+          `${this.path} is not a KvStore file (no header, no intact record); it was left untouched`,
+        );
+      }
+      if (error instanceof RangeError) {
+        throw new KvStoreError("UnsupportedVersion", `${this.path}: ${error.message} is unknown`);
+      }
+      throw error;
+    }
+    this.#liveBytes = live;
+    this.#fileBytes = size;
+    this.#seq = scan.lastSeq;
+    const r = this.recovery;
+    r.version = scan.version;
+    r.damaged = scan.damaged;
+    r.tailBytes = scan.tailAt < 0 ? 0 : size - scan.tailAt;
+    r.tailTorn = scan.tailTorn;
+    for (const d of scan.damaged) {
+      this.#options.onCorruption?.(
+        new KvStoreError(
+          "Corrupt",
+          `${this.path}: damaged record at offset ${d.offset} (${d.length} bytes) skipped`,
+          d,
+        ),
+      );
+    }
+    if (r.tailBytes > 0 && !r.tailTorn) {
+      this.#options.onCorruption?.(
+        new KvStoreError(
+          "Corrupt",
+          `${this.path}: damaged tail at offset ${scan.tailAt} (${r.tailBytes} bytes) cut`,
+          { offset: scan.tailAt, length: r.tailBytes },
+        ),
+      );
+    }
+    if (r.damaged.length > 0 || r.tailBytes > 0) r.damagedCopy = await this.#keepCopy(size);
+    if (r.damaged.length > 0 || r.tailBytes > 0 || r.version === 0) {
+      // Rewrite clean (and in format v1): nothing is appended after garbage or to a v0 file.
+      await this.#compactOnce();
+    }
+  }
+
+  async #keepCopy(size: number): Promise<string> {
+    const p = platform();
+    let copy = `${this.path}.damaged`;
+    for (let n = 1; await exists(copy); n++) copy = `${this.path}.damaged.${n}`;
+    const out = await p.open(copy, { write: true, create: true, truncate: true });
+    try {
+      const buffer = new Uint8Array(1024 * 1024);
+      for (let at = 0; at < size;) {
+        const n = await this.#reader.readAt(
+          buffer.subarray(0, Math.min(buffer.length, size - at)),
+          at,
+        );
+        if (!n) break;
+        await out.write(buffer.subarray(0, n));
+        at += n;
+      }
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await p.syncDir(dirOf(this.path));
+    return copy;
+  }
+
+  // Reads.
+
   /**
-   * The value of `key`, or undefined.
+   * The value of `key` (a copy), or undefined.
    *
    * @param key the key
-   * @returns the value bytes (do not modify them)
+   * @returns the value bytes
    */
   get(key: string): Uint8Array | undefined {
-    return this.#data.get(key);
+    const value = this.#read(key);
+    return value === undefined ? undefined : value.slice();
+  }
+
+  #read(key: string): Uint8Array | undefined {
+    if (this.#closed) throw new KvStoreError("Closed", "the store is closed");
+    const slot = this.#index.get(key);
+    if (slot === undefined) return undefined;
+    const cached = this.#cache.get(key);
+    if (cached !== undefined) return cached;
+    const buffer = new Uint8Array(slot.len);
+    let n: number | null;
+    try {
+      n = slot.len === 0 ? 0 : this.#reader.readAtSync(buffer, slot.pos);
+    } catch (error) {
+      throw new KvStoreError("Io", `cannot read ${this.path}`, { cause: error });
+    }
+    if ((n ?? 0) !== slot.len) {
+      throw new KvStoreError("Io", `${this.path}: short read at ${slot.pos} (file changed?)`);
+    }
+    this.#cache.set(key, buffer);
+    return buffer;
+  }
+
+  /**
+   * The value of `key` decoded as UTF-8, or undefined.
+   *
+   * @param key the key
+   * @returns the text
+   */
+  getString(key: string): string | undefined {
+    const value = this.#read(key);
+    return value === undefined ? undefined : new TextDecoder().decode(value);
   }
 
   /**
@@ -295,8 +504,8 @@ export class KvStore implements AsyncDisposable {
    * @param keys the keys
    * @returns one entry per key
    */
-  getBatch(keys: string[]): (Uint8Array | undefined)[] {
-    return keys.map((k) => this.#data.get(k));
+  getBatch(keys: readonly string[]): (Uint8Array | undefined)[] {
+    return keys.map((k) => this.get(k));
   }
 
   /**
@@ -306,22 +515,27 @@ export class KvStore implements AsyncDisposable {
    * @returns whether it exists
    */
   has(key: string): boolean {
-    return this.#data.has(key);
+    return this.#index.has(key);
   }
 
   /**
-   * Every key, in insertion order.
+   * The keys starting with `prefix` (all keys without one), in the order first written.
    *
+   * @param prefix keep only keys starting with it
    * @returns the keys
    */
-  keys(): string[] {
-    return [...this.#data.keys()];
+  keys(prefix = ""): string[] {
+    const out: string[] = [];
+    for (const k of this.#index.keys()) if (k.startsWith(prefix)) out.push(k);
+    return out;
   }
 
   /** The number of keys. */
   get size(): number {
-    return this.#data.size;
+    return this.#index.size;
   }
+
+  // Writes.
 
   /**
    * Stores `value` (bytes, or a string stored as UTF-8) under `key`.
@@ -329,19 +543,54 @@ export class KvStore implements AsyncDisposable {
    * @param key the key
    * @param value the value
    */
-  async set(key: string, value: Uint8Array | string): Promise<void> {
-    await this.#write([this.#entry(key, value)]);
+  set(key: string, value: Uint8Array | string): Promise<void> {
+    try {
+      return this.#submit([key], [this.#entry(key, value)]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Stores `value` as UTF-8 under `key`.
+   *
+   * @param key the key
+   * @param value the text
+   */
+  setString(key: string, value: string): Promise<void> {
+    if (typeof value !== "string") {
+      return Promise.reject(new KvStoreError("InvalidValue", "setString takes a string"));
+    }
+    return this.set(key, value);
   }
 
   /**
    * Stores several entries atomically: after a crash, all or none survive.
+   * A `null` value deletes its key.
    *
    * @param entries `[key, value]` pairs
    */
-  async setBatch(entries: Iterable<readonly [string, Uint8Array | string]>): Promise<void> {
-    const writes: Write[] = [];
-    for (const [key, value] of entries) writes.push(this.#entry(key, value));
-    if (writes.length > 0) await this.#write(writes);
+  setBatch(entries: Iterable<readonly [string, Uint8Array | string | null]>): Promise<void> {
+    try {
+      const names: string[] = [];
+      const inputs: EntryInput[] = [];
+      let bytes = 0;
+      for (const [key, value] of entries) {
+        const e = value === null ? { key: this.#key(key), value: null } : this.#entry(key, value);
+        bytes += entrySize(e.key.length, e.value?.length ?? 0);
+        if (bytes > this.#options.maxBatchBytes) {
+          throw new KvStoreError(
+            "InvalidValue",
+            `batch exceeds ${this.#options.maxBatchBytes} bytes`,
+          );
+        }
+        names.push(key);
+        inputs.push(e);
+      }
+      return inputs.length === 0 ? Promise.resolve() : this.#submit(names, inputs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -352,14 +601,36 @@ export class KvStore implements AsyncDisposable {
    */
   async delete(key: string): Promise<boolean> {
     const keyBytes = this.#key(key);
-    if (!this.#data.has(key)) return false;
-    await this.#write([{ name: key, key: keyBytes, value: null }]);
+    if (!this.#index.has(key)) {
+      if (this.#closed) throw new KvStoreError("Closed", "the store is closed");
+      return false;
+    }
+    await this.#submit([key], [{ key: keyBytes, value: null }]);
     return true;
   }
 
-  /** Rewrites the file with only the live data, atomically. */
+  /**
+   * Resolves once every write made before the call is on the disk (fsync),
+   * whatever the sync mode.
+   */
+  async flush(): Promise<void> {
+    if (this.#closed) throw new KvStoreError("Closed", "the store is closed");
+    this.#schedule();
+    await this.#exclusive(() => this.#syncIfDirty());
+    if (this.#failed) throw this.#failed;
+  }
+
+  /**
+   * Rewrites the file with only the live data, in the background: reads go
+   * on, writes pause only for the final swap. Resolves when done (a second
+   * call while one runs joins it).
+   */
   compact(): Promise<void> {
-    return this.#enqueue(() => this.#compact());
+    if (this.#closed) return Promise.reject(new KvStoreError("Closed", "the store is closed"));
+    this.#compacting ??= this.#compactOnce().finally(() => {
+      this.#compacting = undefined;
+    });
+    return this.#compacting;
   }
 
   /**
@@ -367,27 +638,53 @@ export class KvStore implements AsyncDisposable {
    *
    * @returns the counters
    */
-  getStats(): KvStoreStats {
+  stats(): KvStoreStats {
+    const { hits, misses } = this.#cache;
     return {
-      keys: this.#data.size,
+      keys: this.#index.size,
       fileBytes: this.#fileBytes,
       liveBytes: this.#liveBytes,
+      cacheBytes: this.#cache.bytes,
+      cacheHitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
+      cacheHits: hits,
+      cacheMisses: misses,
       ...this.#stats,
+      corruptRecords: this.recovery.damaged.length,
+      recoveredBytes: this.recovery.damaged.reduce((n, d) => n + d.length, 0) +
+        this.recovery.tailBytes,
     };
   }
 
-  /** Zeroes the write and compaction counters. */
-  resetStats(): void {
-    this.#stats = { writes: 0, compactions: 0, recoveredBytes: 0 };
+  /**
+   * Same as {@linkcode KvStore.stats} (the house name for counters).
+   *
+   * @returns the counters
+   */
+  getStats(): KvStoreStats {
+    return this.stats();
   }
 
-  /** Finishes queued writes, fsyncs and closes the file. Closing twice is harmless. */
+  /** Zeroes the write, sync, compaction and cache counters. */
+  resetStats(): void {
+    this.#stats = { writes: 0, syncs: 0, compactions: 0 };
+    this.#cache.hits = 0;
+    this.#cache.misses = 0;
+  }
+
+  /**
+   * Stops a running compaction, finishes queued writes, fsyncs and closes the
+   * file. Closing twice is harmless.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#closing = true;
     this.#closed = true;
-    await this.#queue.catch(() => {});
-    await this.#file.sync().catch(() => {});
-    await this.#file.close();
+    await this.#compacting?.catch(() => {});
+    this.#schedule();
+    await this.#exclusive(() => this.#syncIfDirty()).catch(() => {});
+    clearTimeout(this.#syncTimer);
+    await this.#closeHandles();
+    this.#cache.clear();
   }
 
   /** Same as {@linkcode KvStore.close}. */
@@ -395,9 +692,14 @@ export class KvStore implements AsyncDisposable {
     return this.close();
   }
 
+  async #closeHandles(): Promise<void> {
+    await this.#reader?.close();
+    await this.#writer?.close();
+  }
+
   #key(key: string): Uint8Array {
-    if (typeof key !== "string" || key === "") {
-      throw new KvStoreError("InvalidKey", "keys are non-empty strings");
+    if (typeof key !== "string" || key === "" || LONE_SURROGATE.test(key)) {
+      throw new KvStoreError("InvalidKey", "keys are non-empty, well-formed strings");
     }
     const bytes = encoder.encode(key);
     if (bytes.length > this.#options.maxKeyBytes) {
@@ -406,91 +708,297 @@ export class KvStore implements AsyncDisposable {
     return bytes;
   }
 
-  #entry(key: string, value: Uint8Array | string): Write {
+  #entry(key: string, value: Uint8Array | string): EntryInput {
     const keyBytes = this.#key(key);
     let bytes: Uint8Array;
-    if (typeof value === "string") bytes = encoder.encode(value);
-    else if (value instanceof Uint8Array) bytes = value.slice();
+    if (typeof value === "string") {
+      // A lone surrogate would be stored as U+FFFD: a silent change, refused instead.
+      if (LONE_SURROGATE.test(value)) {
+        throw new KvStoreError("InvalidValue", "string values must be well-formed UTF-16");
+      }
+      bytes = encoder.encode(value);
+    } else if (value instanceof Uint8Array) bytes = value;
     else throw new KvStoreError("InvalidValue", "values are Uint8Array or string");
     if (bytes.length > this.#options.maxValueBytes) {
       throw new KvStoreError("InvalidValue", `value exceeds ${this.#options.maxValueBytes} bytes`);
     }
-    return { name: key, key: keyBytes, value: bytes };
+    return { key: keyBytes, value: bytes };
   }
 
-  #enqueue<T>(operation: () => Promise<T>): Promise<T> {
+  // The write path: writers queue records; one flush at a time appends all queued records
+  // with one write and (in "always" mode) one fsync, so concurrent writers share it.
+
+  #submit(names: string[], entries: EntryInput[]): Promise<void> {
     if (this.#closed) return Promise.reject(new KvStoreError("Closed", "the store is closed"));
-    const run = this.#queue.then(operation);
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  #write(writes: Write[]): Promise<void> {
-    return this.#enqueue(async () => {
-      const bytes = encode(writes);
-      try {
-        await this.#file.write(bytes);
-        if (this.#options.sync === "always") await this.#file.sync();
-      } catch (error) {
-        throw new KvStoreError("Io", `cannot append to ${this.path}`, { cause: error });
-      }
-      this.#fileBytes += bytes.length;
-      this.#stats.writes++;
-      // Memory changes only after the append: a failed write changes nothing.
-      for (const w of writes) {
-        const old = this.#data.get(w.name);
-        if (old) this.#liveBytes -= recordSize(w.key.length, old.length);
-        if (w.value) {
-          this.#data.set(w.name, w.value);
-          this.#liveBytes += recordSize(w.key.length, w.value.length);
-        } else this.#data.delete(w.name);
-      }
-      const { compactRatio, compactMinBytes } = this.#options;
-      if (this.#fileBytes > compactMinBytes && this.#fileBytes > compactRatio * this.#liveBytes) {
-        await this.#compact();
-      }
+    if (this.#failed) return Promise.reject(this.#failed);
+    let body = 0;
+    for (const e of entries) body += entrySize(e.key.length, e.value?.length ?? 0);
+    // Encoding copies the values: a caller changing its buffer later changes nothing here.
+    const record = encodeRecord(entries, body);
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ record, names, entries, resolve, reject });
+      this.#schedule();
     });
   }
 
-  async #compact(): Promise<void> {
-    const p = platform();
-    const writes: Write[] = [];
-    for (const [name, value] of this.#data) writes.push({ name, key: encoder.encode(name), value });
-    const parts = writes.map((w) => encode([w]));
-    const total = parts.reduce((n, b) => n + b.length, 0);
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const part of parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    const temp = `${this.path}.compact`;
-    const handle = await p.open(temp, { write: true, create: true, truncate: true });
-    try {
-      await handle.write(out);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await this.#file.close();
-    await p.rename(temp, this.path);
-    const slash = this.path.lastIndexOf("/");
-    await p.syncDir(slash > 0 ? this.path.slice(0, slash) : slash === 0 ? "/" : ".").catch(
-      () => {},
-    );
-    this.#file = await p.open(this.path, { write: true, append: true });
-    this.#fileBytes = total;
-    this.#stats.compactions++;
+  #schedule(): void {
+    if (this.#flushScheduled || this.#pending.length === 0) return;
+    this.#flushScheduled = true;
+    this.#chain = this.#chain.then(() => this.#flush());
   }
-}
 
-function apply(data: Map<string, Uint8Array>, record: Parsed): void {
-  let key: string;
-  try {
-    key = decoder.decode(record.key);
-  } catch {
-    return; // not UTF-8: cannot have been written by us; skip it
+  /** Runs `task` on the write chain: no flush runs while it does. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(task);
+    this.#chain = run.then(() => {}, () => {});
+    return run;
   }
-  if (record.op === OP_SET) data.set(key, record.value);
-  else data.delete(key);
+
+  #fail(error: unknown, what: string): KvStoreError {
+    // After a failed write or fsync the file's state is unknown: stop writing (fail-stop).
+    this.#failed ??= new KvStoreError(
+      "Io",
+      `${what} ${this.path} failed; the store takes no more writes`,
+      {
+        cause: error,
+      },
+    );
+    return this.#failed;
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushScheduled = false;
+    const group = this.#pending;
+    this.#pending = [];
+    if (group.length === 0) return;
+    if (this.#failed) {
+      for (const op of group) op.reject(this.#failed);
+      return;
+    }
+    let total = 0;
+    for (const op of group) total += op.record.length;
+    let out: Uint8Array;
+    if (group.length === 1) {
+      out = group[0].record;
+      sealRecord(out, 0, ++this.#seq);
+    } else {
+      out = new Uint8Array(total);
+      let at = 0;
+      for (const op of group) {
+        out.set(op.record, at);
+        sealRecord(out, at, ++this.#seq);
+        at += op.record.length;
+      }
+    }
+    const base = this.#fileBytes;
+    try {
+      this.#writer.writeSync(out);
+    } catch (error) {
+      const failure = this.#fail(error, "appending to");
+      for (const op of group) op.reject(failure);
+      return;
+    }
+    this.#fileBytes += total;
+    let at = base;
+    for (const op of group) {
+      this.#apply(op, at);
+      at += op.record.length;
+    }
+    this.#stats.writes += group.length;
+    if (this.#options.sync === "always") {
+      try {
+        await this.#writer.sync();
+        this.#stats.syncs++;
+      } catch (error) {
+        const failure = this.#fail(error, "fsync of");
+        for (const op of group) op.reject(failure);
+        return;
+      }
+    } else {
+      this.#dirty = true;
+      if (
+        this.#options.sync === "batch" &&
+        platform().now() - this.#lastSync >= this.#options.syncIntervalMs
+      ) {
+        // Overdue: a writer that never yields to the event loop would starve the timer.
+        try {
+          await this.#syncIfDirty();
+        } catch (error) {
+          for (const op of group) op.reject(error);
+          return;
+        }
+      } else if (this.#options.sync === "batch" && this.#syncTimer === undefined) {
+        this.#syncTimer = setTimeout(() => {
+          this.#syncTimer = undefined;
+          this.#exclusive(() => this.#syncIfDirty()).catch(() => {});
+        }, this.#options.syncIntervalMs);
+        platform().unrefTimer(this.#syncTimer);
+      }
+    }
+    for (const op of group) op.resolve();
+    this.#maybeCompact();
+  }
+
+  #apply(op: Op, recordAt: number): void {
+    let at = recordAt + RECORD_HEADER;
+    for (let i = 0; i < op.entries.length; i++) {
+      const { key, value } = op.entries[i];
+      const name = op.names[i];
+      const old = this.#index.get(name);
+      if (old) this.#liveBytes -= entrySize(key.length, old.len);
+      const valueAt = at + ENTRY_HEADER + key.length;
+      if (value) {
+        this.#index.set(name, { pos: valueAt, len: value.length, npos: -1 });
+        this.#liveBytes += entrySize(key.length, value.length);
+        // The cache gets its own copy, cut from the record (which the caller cannot reach).
+        const start = valueAt - recordAt;
+        this.#cache.set(name, op.record.slice(start, start + value.length));
+        at = valueAt + value.length;
+      } else {
+        this.#index.delete(name);
+        this.#cache.delete(name);
+        at = valueAt;
+      }
+    }
+  }
+
+  async #syncIfDirty(): Promise<void> {
+    if (!this.#dirty || this.#failed) return;
+    this.#dirty = false;
+    this.#lastSync = platform().now();
+    try {
+      await this.#writer.sync();
+      this.#stats.syncs++;
+    } catch (error) {
+      throw this.#fail(error, "fsync of");
+    }
+  }
+
+  #maybeCompact(): void {
+    const { compactRatio, compactMinBytes } = this.#options;
+    if (
+      this.#compacting === undefined && !this.#closing &&
+      this.#fileBytes > compactMinBytes && this.#fileBytes > compactRatio * this.#liveBytes
+    ) {
+      this.compact().catch((error) => {
+        if (this.#closing) return;
+        this.#options.onCorruption?.(
+          new KvStoreError("Io", `background compaction of ${this.path} failed`, { cause: error }),
+        );
+      });
+    }
+  }
+
+  // Compaction: stream the live values of a snapshot of the index into `<path>.compact`,
+  // copy the records appended meanwhile verbatim, then swap files in a short writer pause.
+
+  async #compactOnce(): Promise<void> {
+    const p = platform();
+    const temp = `${this.path}.compact`;
+    const snapshot = [...this.#index];
+    const tailStart = this.#fileBytes;
+    const seq = this.#seq;
+    const source = await p.open(this.path, { read: true });
+    let out: FileHandle | undefined;
+    let swapped = false;
+    try {
+      out = await p.open(temp, { write: true, create: true, truncate: true });
+      await out.write(fileHeader());
+      let outBytes = FILE_HEADER;
+      let chunk: EntryInput[] = [];
+      let chunkSlots: Slot[] = [];
+      let chunkBytes = 0;
+      const emit = async () => {
+        if (chunk.length === 0) return;
+        const record = encodeRecord(chunk, chunkBytes);
+        sealRecord(record, 0, seq);
+        let at = outBytes + RECORD_HEADER;
+        for (let i = 0; i < chunk.length; i++) {
+          at += ENTRY_HEADER + chunk[i].key.length;
+          chunkSlots[i].npos = at;
+          at += chunkSlots[i].len;
+        }
+        await out!.write(record);
+        outBytes += record.length;
+        chunk = [];
+        chunkSlots = [];
+        chunkBytes = 0;
+      };
+      for (const [name, slot] of snapshot) {
+        if (this.#closing) throw new KvStoreError("Closed", "closed during compaction");
+        if (this.#index.get(name) !== slot) continue; // changed since: the tail has it
+        let value = this.#cache.peek(name);
+        if (value === undefined) {
+          value = new Uint8Array(slot.len);
+          if (slot.len > 0 && (await source.readAt(value, slot.pos)) !== slot.len) {
+            throw new KvStoreError("Io", `${this.path}: short read at ${slot.pos}`);
+          }
+        }
+        const key = encoder.encode(name);
+        chunk.push({ key, value });
+        chunkSlots.push(slot);
+        chunkBytes += entrySize(key.length, slot.len);
+        if (chunkBytes >= COMPACT_CHUNK) await emit();
+      }
+      await emit();
+      // The tail: records appended since the snapshot, copied as they are.
+      const outTail = outBytes;
+      let copied = tailStart;
+      const copyTail = async (end: number) => {
+        const buffer = new Uint8Array(Math.min(Math.max(end - copied, 0), 1024 * 1024));
+        while (copied < end) {
+          const n = await source.readAt(
+            buffer.subarray(0, Math.min(buffer.length, end - copied)),
+            copied,
+          );
+          if (!n) throw new KvStoreError("Io", `${this.path}: short read at ${copied}`);
+          await out!.write(buffer.subarray(0, n));
+          copied += n;
+          outBytes += n;
+        }
+      };
+      for (let round = 0; round < 8 && this.#fileBytes - copied > TAIL_PAUSE_BYTES; round++) {
+        if (this.#closing) throw new KvStoreError("Closed", "closed during compaction");
+        await copyTail(this.#fileBytes);
+      }
+      await out.sync(); // most of it, before the writers pause
+      await this.#exclusive(async () => {
+        if (this.#failed) throw this.#failed;
+        await copyTail(this.#fileBytes);
+        await out!.sync();
+        // Handles on the new file before the rename: nothing can fail between swap and use.
+        const reader = await p.open(temp, { read: true });
+        const writer = await p.open(temp, { write: true, append: true });
+        try {
+          await p.rename(temp, this.path);
+        } catch (error) {
+          await reader.close();
+          await writer.close();
+          throw error;
+        }
+        swapped = true;
+        await p.syncDir(dirOf(this.path)).catch((error) => {
+          throw this.#fail(error, "fsync of the directory of");
+        });
+        const delta = outTail - tailStart;
+        for (const slot of this.#index.values()) {
+          slot.pos = slot.pos >= tailStart ? slot.pos + delta : slot.npos;
+          slot.npos = -1;
+        }
+        const oldReader = this.#reader;
+        const oldWriter = this.#writer;
+        this.#reader = reader;
+        this.#writer = writer;
+        this.#fileBytes = outBytes;
+        this.#dirty = false;
+        this.#stats.compactions++;
+        await oldReader.close();
+        await oldWriter.close();
+      });
+    } finally {
+      await source.close();
+      await out?.close();
+      if (!swapped) await p.remove(temp).catch(() => {});
+    }
+  }
 }
