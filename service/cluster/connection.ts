@@ -503,7 +503,8 @@ export class RedisConnection implements AsyncDisposable {
     return async () => {
       if (done || this.#closed) return;
       done = true;
-      await sub.unsubscribe(channel, wrapped).catch(() => {});
+      // Bounded: while the subscriber reconnects, the unsubscribe would wait in its queue.
+      await within(sub.unsubscribe(channel, wrapped).catch(() => {}), 1000);
     };
   }
 

@@ -6,7 +6,8 @@
  * {@linkcode ClusterEventBus} (broadcast and work-queue events),
  * {@linkcode ClusterLocks} (lease locks with fencing tokens, leader election),
  * {@linkcode ClusterRegistry} (live instances with a heartbeat TTL) and
- * {@linkcode RegistryTargets} (round-robin targets with circuit breakers).
+ * {@linkcode RegistryTargets} (round-robin targets with circuit breakers), and
+ * {@linkcode ClusterCache} (an in-process cache in front of Redis, with invalidation).
  *
  * @example
  * ```ts ignore
@@ -64,3 +65,4 @@ export {
   type RegistryTargetsOptions,
   type ServiceInstance,
 } from "./registry.ts";
+export { ClusterCache, type ClusterCacheOptions, type ClusterCacheStats } from "./cache.ts";
