@@ -54,6 +54,12 @@ export interface CircuitBreakerConfig {
   failureRateThreshold?: number;
   /** Requests in the window before the failure rate counts. Default 10. */
   minimumRequests?: number;
+  /**
+   * How long a half-open trial may go unrecorded before it counts as a failure (and the circuit
+   * opens again), so a caller that never reports a trial cannot keep the circuit half-open for
+   * good. Default: `timeoutMs`.
+   */
+  halfOpenTimeoutMs?: number;
 }
 
 /** Counters of a {@linkcode CircuitBreaker}. */
@@ -140,7 +146,9 @@ export class CircuitBreaker {
   #minimumRequests: number;
   #state: CircuitBreakerState = CircuitBreakerState.Closed;
   #openedAt = 0;
-  #halfOpenInFlight = 0;
+  #halfOpenTimeoutMs: number;
+  /** When each unrecorded half-open trial started, oldest first. */
+  #trials: number[] = [];
   /** Outcome timestamps in the window; failures carry a negative sign. */
   #window: number[] = [];
   #windowHead = 0;
@@ -165,6 +173,11 @@ export class CircuitBreaker {
       throw new IoraError("InvalidArgument", "failureRateThreshold must be within 0..1");
     }
     this.#minimumRequests = positive("minimumRequests", config.minimumRequests ?? 10, 1);
+    this.#halfOpenTimeoutMs = positive(
+      "halfOpenTimeoutMs",
+      config.halfOpenTimeoutMs ?? Math.max(this.#timeoutMs, 1),
+      1,
+    );
     this.#stats = {
       totalRequests: 0,
       successes: 0,
@@ -200,7 +213,7 @@ export class CircuitBreaker {
     this.#state = to;
     this.#stats.stateChanges++;
     this.#stats.lastStateChange = now;
-    this.#halfOpenInFlight = 0;
+    this.#trials = [];
     if (to === CircuitBreakerState.Open) this.#openedAt = now;
     if (to !== CircuitBreakerState.Open) this.#stats.consecutiveSuccesses = 0;
     if (to === CircuitBreakerState.Closed) {
@@ -215,6 +228,18 @@ export class CircuitBreaker {
   #maybeHalfOpen(now: number): void {
     if (this.#state === CircuitBreakerState.Open && now - this.#openedAt >= this.#timeoutMs) {
       this.#transition(CircuitBreakerState.HalfOpen, now);
+    }
+    // A trial nobody reported within its time is a failure: the circuit opens again.
+    if (
+      this.#state === CircuitBreakerState.HalfOpen && this.#trials.length > 0 &&
+      now - this.#trials[0] >= this.#halfOpenTimeoutMs
+    ) {
+      this.#stats.failures++;
+      this.#stats.totalRequests++;
+      this.#stats.consecutiveSuccesses = 0;
+      this.#stats.consecutiveFailures++;
+      this.#stats.lastFailureTime = now;
+      this.#transition(CircuitBreakerState.Open, now);
     }
   }
 
@@ -241,9 +266,9 @@ export class CircuitBreaker {
     if (this.#state === CircuitBreakerState.Closed) return true;
     if (
       this.#state === CircuitBreakerState.HalfOpen &&
-      this.#halfOpenInFlight < this.#successThreshold
+      this.#trials.length < this.#successThreshold
     ) {
-      this.#halfOpenInFlight++;
+      this.#trials.push(now);
       return true;
     }
     this.#stats.rejected++;
@@ -260,7 +285,7 @@ export class CircuitBreaker {
     s.consecutiveFailures = 0;
     s.consecutiveSuccesses++;
     if (this.#state === CircuitBreakerState.HalfOpen) {
-      if (this.#halfOpenInFlight > 0) this.#halfOpenInFlight--;
+      this.#trials.shift();
       if (s.consecutiveSuccesses >= this.#successThreshold) {
         this.#transition(CircuitBreakerState.Closed, now);
       }

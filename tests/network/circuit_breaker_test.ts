@@ -56,6 +56,29 @@ describe("CircuitBreaker", () => {
     assert.equal(b.getState(), CircuitBreakerState.HalfOpen);
   });
 
+  it("a half-open trial that is never recorded times out as a failure; the circuit does not stay half-open", () => {
+    const b = new CircuitBreaker({
+      failureThreshold: 1,
+      timeoutMs: 1000,
+      successThreshold: 1,
+      halfOpenTimeoutMs: 5000,
+    });
+    b.recordFailure();
+    mock.timers.tick(1000);
+    assert.equal(b.allowRequest(), true, "the trial");
+    // Its caller never reports back: no slot is free until the trial times out.
+    assert.equal(b.allowRequest(), false);
+    mock.timers.tick(4999);
+    assert.equal(b.allowRequest(), false);
+    mock.timers.tick(1);
+    assert.equal(b.getState(), CircuitBreakerState.Open, "the lost trial counted as a failure");
+    mock.timers.tick(1000);
+    assert.equal(b.allowRequest(), true, "a new trial after the open timeout");
+    b.recordSuccess();
+    assert.equal(b.getState(), CircuitBreakerState.Closed);
+    assert.throws(() => new CircuitBreaker({ halfOpenTimeoutMs: 0 }), /halfOpenTimeoutMs/);
+  });
+
   it("opens on the failure rate once minimumRequests are in the window", () => {
     const b = new CircuitBreaker({
       failureThreshold: 100,
