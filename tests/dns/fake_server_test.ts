@@ -32,10 +32,11 @@ interface Fake extends Disposable {
 /** A UDP "server" on 127.0.0.1 calling `handle` with each decoded query. */
 async function fakeServer(
   handle: (query: DnsMessage, reply: Reply, raw: Uint8Array, from: From) => void,
+  host = "127.0.0.1",
 ): Promise<Fake> {
   const fake = { received: 0 } as Fake;
   const socket = await getAdapter().bindUdp({
-    host: "127.0.0.1",
+    host,
     port: 0,
     maxDatagramSize: 65535,
     onMessage: (data, address, port) => {
@@ -50,7 +51,7 @@ async function fakeServer(
     onError: () => {},
   });
   fake.socket = socket;
-  fake.server = `127.0.0.1:${socket.port}`;
+  fake.server = host.includes(":") ? `[${host}]:${socket.port}` : `${host}:${socket.port}`;
   fake[Symbol.dispose] = () => socket.close();
   return fake;
 }
@@ -108,8 +109,12 @@ describe("DnsClient against a hostile fake server", () => {
   }
 
   it("drops 10,000 forged replies during a run and returns no wrong answer", async () => {
+    const ids: number[] = [];
+    const ports = new Set<number>();
     using other = await fakeServer(() => {});
     using fake = await fakeServer((q, reply, _raw, from) => {
+      ids.push(q.header.id);
+      ports.add(from.port);
       for (let i = 0; i < 4; i++) {
         const wrongId = answer(q, "6.6.6.6");
         wrongId[0] ^= 0x80;
@@ -135,6 +140,30 @@ describe("DnsClient against a hostile fake server", () => {
     await waitFor(() => c.getStats().spoofedDropped >= 10_000, { what: "10,000 forged replies" });
     assert.equal(c.getStats().spoofedDropped, 10_000);
     assert.equal(c.getStats().packetsSent, 1000, "no query had to be retried");
+    // Ids from crypto: not a counter; source ports: the whole socket set.
+    const sequential = ids.filter((id, i) => i > 0 && id === ((ids[i - 1] + 1) & 0xffff)).length;
+    assert.ok(sequential < 10, `${sequential} sequential ids`);
+    assert.ok(new Set(ids).size > 950, "ids spread over the 16-bit space");
+    assert.equal(ports.size, 4, "queries leave from all four sockets");
+  });
+
+  it("over IPv6 too, takes replies only from the queried address and port", async (t) => {
+    let other: Fake;
+    let fake: Fake;
+    try {
+      other = await fakeServer(() => {}, "::1");
+      fake = await fakeServer((q, reply, _raw, from) => {
+        other.socket.send(answer(q, "6.6.6.6"), from.port, from.address);
+        setTimeout(() => reply(answer(q, "192.0.2.6")), 20);
+      }, "::1");
+    } catch {
+      return t.skip("no ::1 here");
+    }
+    using _o = other;
+    using _f = fake;
+    using c = client([fake.server]);
+    assert.deepEqual(await c.resolveA("v6.test"), ["192.0.2.6"]);
+    await waitFor(() => c.getStats().spoofedDropped === 1, { what: "the forged IPv6 reply" });
   });
 
   it("retries with backoff, fails over to the next server and skips the dead one", async () => {
