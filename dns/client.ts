@@ -146,7 +146,10 @@ export interface DnsConfig {
   transportMode?: DnsTransportModeValue;
   /** Families and order of `resolveHost` (default `"IPv4First"`). */
   addressResolutionPolicy?: AddressResolutionPolicyValue;
-  /** Bound on a whole resolution, retries and CNAME chasing included; 0 for none (default 10000). */
+  /**
+   * Bound on the attempts, retries and backoff of one question (each CNAME hop
+   * or search-list name is one question); 0 for none (default 10000).
+   */
   maxResolutionTime?: number;
   /** Cache answers (default true). */
   enableCache?: boolean;
