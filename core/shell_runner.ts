@@ -308,6 +308,8 @@ export class ShellRunner {
         stdin: options.stdin !== undefined ? "piped" : "null",
         stdout: "piped",
         stderr: "piped",
+        // A timeout or an abort ends what the command started too, not only the command.
+        processGroup: true,
       });
     } catch (error) {
       throw new ShellRunnerError("SpawnFailed", command, `cannot start ${command}: ${error}`, {

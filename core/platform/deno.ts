@@ -158,6 +158,7 @@ function spawn(command: string, options: SpawnOptions = {}): ChildProcessHandle 
       stdin: options.stdin ?? "null",
       stdout: options.stdout ?? "piped",
       stderr: options.stderr ?? "piped",
+      detached: options.processGroup ?? false,
     }).spawn();
   } catch (error) {
     // Spawn failures are reported through `status`, as on Node.
@@ -185,6 +186,13 @@ function spawn(command: string, options: SpawnOptions = {}): ChildProcessHandle 
     stderr: (options.stderr ?? "piped") === "piped" ? child.stderr : null,
     status,
     kill(signal = "SIGTERM") {
+      // A detached child leads a process group of its own: signal every member.
+      if (options.processGroup) {
+        try {
+          Deno.kill(-child.pid, signal as Deno.Signal);
+          return;
+        } catch { /* the group is gone: fall back to the child */ }
+      }
       try {
         child.kill(signal as Deno.Signal);
       } catch { /* the child has already exited */ }

@@ -195,6 +195,7 @@ function spawn(command: string, options: SpawnOptions = {}): ChildProcessHandle 
       stdio(options.stderr, "piped"),
     ],
     shell: false,
+    detached: options.processGroup ?? false,
   });
   // Our own flag: Deno's node:child_process sets `signalCode` at kill() time, which would
   // make a SIGKILL after an ignored SIGTERM look unnecessary.
@@ -217,6 +218,13 @@ function spawn(command: string, options: SpawnOptions = {}): ChildProcessHandle 
     stderr: child.stderr ? Readable.toWeb(child.stderr) as ReadableStream<Uint8Array> : null,
     status,
     kill(signal = "SIGTERM") {
+      // The group outlives its leader while members live: signal it even after the exit.
+      if (options.processGroup && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, signal as NodeJS.Signals);
+          return;
+        } catch { /* the group is gone: fall back to the child */ }
+      }
       if (!exited && child.pid !== undefined) {
         // process.kill, not child.kill: Deno's compat ignores a second child.kill().
         try {

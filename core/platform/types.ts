@@ -111,6 +111,11 @@ export interface SpawnOptions {
   stdout?: StdioMode;
   /** Standard error; default `"piped"`. */
   stderr?: StdioMode;
+  /**
+   * Start the child in a process group of its own (POSIX), so that `kill()` signals the whole
+   * group: the processes it started too. Default false.
+   */
+  processGroup?: boolean;
 }
 
 /** How a child process ended. */
@@ -135,7 +140,10 @@ export interface ChildProcessHandle {
   readonly stderr: ReadableStream<Uint8Array> | null;
   /** Resolves once the child has exited. */
   readonly status: Promise<ProcessStatus>;
-  /** Sends a signal (default `"SIGTERM"`). Harmless after the child has exited. */
+  /**
+   * Sends a signal (default `"SIGTERM"`) to the child, or to its whole process group when it
+   * was spawned with `processGroup`. Harmless after the child has exited.
+   */
   kill(signal?: string): void;
   /** Lets the parent exit while the child still runs. */
   unref(): void;

@@ -2,16 +2,17 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ShellRunner, ShellRunnerError } from "../../core/shell_runner.ts";
 import { platform } from "../../core/platform/mod.ts";
-import { availablePlatforms, tempDir, withDeadline, withPlatform } from "../harness.ts";
+import { availablePlatforms, tempDir, waitFor, withDeadline, withPlatform } from "../harness.ts";
 
 function code(c: string) {
   return (e: unknown) => e instanceof ShellRunnerError && e.code === c;
 }
 
 /** True while a process with this id exists (`kill -0` succeeds). */
+/** True while `pid` runs: a zombie (dead, not yet reaped by its new parent) does not count. */
 async function alive(pid: number): Promise<boolean> {
-  const r = await new ShellRunner().run("kill", ["-0", String(pid)]);
-  return r.code === 0;
+  const r = await new ShellRunner().run("ps", ["-o", "stat=", "-p", String(pid)]);
+  return r.code === 0 && !r.stdout.trim().startsWith("Z");
 }
 
 for (const p of availablePlatforms()) {
@@ -80,6 +81,18 @@ for (const p of availablePlatforms()) {
         assert.equal(r.signal, "SIGTERM");
         assert.equal(r.code, null);
         assert.ok(r.durationMs < 10_000);
+        assert.equal(await alive(r.pid), false);
+      }));
+
+    it("a timeout kills what the command started too (its whole process group)", () =>
+      withPlatform(p, async () => {
+        const r = await runner.run("sleep 30 & echo $!; wait", [], { shell: true, timeoutMs: 200 });
+        assert.equal(r.timedOut, true);
+        const grandchild = Number(r.stdout.trim());
+        assert.ok(grandchild > 0, r.stdout);
+        await waitFor(async () => !(await alive(grandchild)), {
+          what: "the grandchild to be killed with its group",
+        });
         assert.equal(await alive(r.pid), false);
       }));
 
