@@ -988,13 +988,13 @@ export class DnsClient implements Disposable {
     }
     if (settings.search.length > 0 || name.endsWith(".")) return null;
     const key = cacheKey({ name, type });
-    const peek = this.#cache.peekByKey(key);
-    if (peek === undefined || peek.negative) return null;
-    const records = peek.records;
+    const hit = this.#cache.getPositiveByKey(key);
+    if (hit === undefined) return null;
+    const records = hit.records;
     for (let i = 0; i < records.length; i++) {
+      // A CNAME (or a stray owner) takes the full path; the hit is counted there again.
       if (records[i].type !== type || !sameName(records[i].name, name)) return null;
     }
-    this.#cache.getByKey(key);
     this.#s.totalQueries++;
     this.#s.cacheHits++;
     return records;

@@ -57,6 +57,17 @@ describe("dns cache", () => {
     assert.equal(cache.getStats().evictions, 1);
   });
 
+  it("keeps a hit old entry and evicts the next oldest in a larger cache", () => {
+    const cache = new DnsCache({ maxSize: 100 });
+    const q = (i: number) => ({ name: `n${i}.test`, type: 1 });
+    for (let i = 0; i < 100; i++) cache.set(q(i), { rcode: 0, records: [] }, 60);
+    assert.ok(cache.get(q(0)));
+    cache.set(q(100), { rcode: 0, records: [] }, 60);
+    assert.ok(cache.get(q(0)), "the hit entry survives");
+    assert.equal(cache.get(q(1)), undefined, "the least recently used goes");
+    assert.equal(cache.size, 100);
+  });
+
   it("clears one name (every type), one question, or everything", () => {
     const cache = new DnsCache();
     for (const type of [1, 28, 15]) {
