@@ -162,6 +162,9 @@ export async function startProcessChannel(options: ProcessSandboxOptions): Promi
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
+    // Out of the terminal's process group (its Ctrl-C is the host's to handle), and stopped
+    // with whatever it started.
+    processGroup: true,
   });
   let onMessage: (message: unknown) => void = () => {};
   let onFailure: (error: PluginError) => void = () => {};
