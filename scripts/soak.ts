@@ -8,12 +8,16 @@
  *    get its 4xx/5xx answer, and the server must still serve afterwards.
  * 3. Load: wrk at full speed for 60 s (`--seconds=N`); open sessions must
  *    return to zero and memory must stay bounded.
+ * 4. KvStore crash safety: 100 rounds (`--kv-rounds=N`) of a child process
+ *    writing (single, batch, concurrent, with compactions) and killed with
+ *    SIGKILL at a random moment; every acknowledged write must be there after
+ *    reopening, and no batch half applied.
  * 4. HTTP client against a server that closes idle sockets after 1 s (and
  *    announces nothing): 8 callers with random pauses around that second for
  *    60 s (`--seconds=N`); not one request may fail on a stale socket.
  *
  * Exits non-zero on any failure. Usage: `deno task soak [--seconds=60]
- * [--idle=1000] [--flood=5000]`.
+ * [--idle=1000] [--flood=5000] [--kv-rounds=100]`.
  *
  * @module
  */
@@ -21,6 +25,7 @@ import { platform } from "../core/platform/mod.ts";
 import { HttpClient } from "../http/client.ts";
 import { WebhookServer } from "../http/server.ts";
 import { SharedTransport } from "../network/shared_transport.ts";
+import { crashRounds } from "../tests/fixtures/kv/crash_rounds.ts";
 
 const isDeno = "Deno" in globalThis;
 // deno-lint-ignore no-explicit-any
@@ -31,6 +36,7 @@ const arg = (name: string, fallback: number): number =>
 const seconds = arg("seconds", 60);
 const idleCount = arg("idle", 1000);
 const floodCount = arg("flood", 5000);
+const kvRounds = arg("kv-rounds", 100);
 const headerTimeoutMs = 2000;
 
 const failures: string[] = [];
@@ -204,6 +210,25 @@ try {
   } finally {
     await httpClient.close();
     await idleServer.stop({ timeoutMs: 1000 });
+  }
+}
+if (kvRounds > 0) {
+  console.log(`kvstore: ${kvRounds} SIGKILL rounds`);
+  const dir = await platform().makeTempDir({ prefix: "iora-soak-kv-" });
+  try {
+    const t0 = platform().now();
+    const summary = await crashRounds(`${dir}/crash.kv`, kvRounds);
+    console.log(
+      `  ${summary.acked} acknowledged writes, ${summary.compactions} finished compactions, ` +
+        `${summary.tornTails} torn tails, ${summary.keys} keys, ${
+          ((platform().now() - t0) / 1000).toFixed(1)
+        } s`,
+    );
+    check(summary.rounds === kvRounds, "every acknowledged write survived every kill");
+  } catch (error) {
+    check(false, `kvstore crash rounds: ${(error as Error).message}`);
+  } finally {
+    await platform().remove(dir, { recursive: true }).catch(() => {});
   }
 }
 console.log(failures.length === 0 ? "soak passed" : `soak FAILED: ${failures.join("; ")}`);
