@@ -157,6 +157,11 @@ export interface DnsConfig {
   maxCacheSize?: number;
   /** Longest time an answer is cached, seconds (default 86400). */
   cacheTimeout?: number;
+  /**
+   * Spread queries over the servers round-robin (default: resolv.conf's
+   * `options rotate`, else false: the first live server first).
+   */
+  rotate?: boolean;
   /** A server that timed out is skipped this long while others remain (default 30000). */
   serverDownTime?: number;
   /** Longest CNAME chain followed (default 8). */
@@ -368,6 +373,7 @@ interface Resolved {
   ndots: number;
   timeout: number;
   retryCount: number;
+  rotate: boolean;
 }
 
 /** A question in flight, shared by every caller asking the same. */
@@ -517,6 +523,7 @@ export class DnsClient implements Disposable {
   #hosts: Map<string, string[]> | null = null;
   #hostsLoading: Promise<Map<string, string[]>> | null = null;
   #downUntil: number[] = [];
+  #rotation = 0;
   #closed = false;
   #s: Counters = zeroCounters();
 
@@ -535,6 +542,7 @@ export class DnsClient implements Disposable {
         ndots: config.ndots ?? 1,
         timeout: config.timeout ?? 3000,
         retryCount: config.retryCount ?? 2,
+        rotate: config.rotate ?? false,
       };
       this.#downUntil = servers.map(() => 0);
     }
@@ -572,6 +580,7 @@ export class DnsClient implements Disposable {
           ndots: c.ndots ?? conf.ndots,
           timeout: c.timeout ?? conf.timeoutMs,
           retryCount: c.retryCount ?? conf.attempts - 1,
+          rotate: c.rotate ?? conf.rotate,
         };
         return this.#resolved;
       },
@@ -662,12 +671,17 @@ export class DnsClient implements Disposable {
     });
   }
 
-  #serverOrder(count: number): number[] {
+  /** Servers to try, in order: live ones first (from a rotating start with `rotate`). */
+  #serverOrder(count: number, rotate: boolean): number[] {
     if (count === 1) return ONLY_SERVER;
     const now = performance.now();
     const alive: number[] = [];
     const dead: number[] = [];
-    for (let i = 0; i < count; i++) (this.#downUntil[i] > now ? dead : alive).push(i);
+    const start = rotate ? this.#rotation++ % count : 0;
+    for (let k = 0; k < count; k++) {
+      const i = (start + k) % count;
+      (this.#downUntil[i] > now ? dead : alive).push(i);
+    }
     return alive.length > 0 ? alive : dead;
   }
 
@@ -681,7 +695,7 @@ export class DnsClient implements Disposable {
     const mode = c.transportMode ?? "Both";
     let delay = c.initialRetryDelay ?? 50;
     let last: DnsResolverError | null = null;
-    const order = this.#serverOrder(settings.servers.length);
+    const order = this.#serverOrder(settings.servers.length, settings.rotate);
     for (let attempt = 0; attempt <= settings.retryCount; attempt++) {
       if (f.cancelled) throw cancelled(q);
       if (attempt > 0) {

@@ -21,7 +21,9 @@
  * @example
  * ```ts
  * import type { ResolvConf } from "./system_config.ts";
- * const c: ResolvConf = { servers: ["127.0.0.1"], search: [], ndots: 1, timeoutMs: 5000, attempts: 2 };
+ * const c: ResolvConf = {
+ *   servers: ["127.0.0.1"], search: [], ndots: 1, timeoutMs: 5000, attempts: 2, rotate: false,
+ * };
  * ```
  */
 export interface ResolvConf {
@@ -35,6 +37,8 @@ export interface ResolvConf {
   timeoutMs: number;
   /** `options attempts:` (default 2). */
   attempts: number;
+  /** `options rotate`: spread queries over the servers round-robin. */
+  rotate: boolean;
 }
 
 /**
@@ -47,7 +51,14 @@ export interface ResolvConf {
  * ```
  */
 export function parseResolvConf(text: string): ResolvConf {
-  const conf: ResolvConf = { servers: [], search: [], ndots: 1, timeoutMs: 5000, attempts: 2 };
+  const conf: ResolvConf = {
+    servers: [],
+    search: [],
+    ndots: 1,
+    timeoutMs: 5000,
+    attempts: 2,
+    rotate: false,
+  };
   for (const raw of text.split("\n")) {
     const line = raw.replace(/[#;].*$/, "").trim();
     if (!line) continue;
@@ -63,6 +74,7 @@ export function parseResolvConf(text: string): ResolvConf {
       conf.search = [args[0].replace(/\.$/, "")];
     } else if (key === "options") {
       for (const opt of args) {
+        if (opt === "rotate") conf.rotate = true;
         const [name, value] = opt.split(":");
         const n = Number(value);
         if (!Number.isInteger(n) || n < 0) continue;

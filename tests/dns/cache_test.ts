@@ -124,7 +124,7 @@ describe("dns helpers", () => {
     );
     assert.deepEqual(conf.servers, ["192.0.2.53", "[fe80::1]", "127.0.0.1:5353"]);
     assert.deepEqual(conf.search, ["a.test", "b.test"]);
-    assert.deepEqual([conf.ndots, conf.timeoutMs, conf.attempts], [3, 2000, 4]);
+    assert.deepEqual([conf.ndots, conf.timeoutMs, conf.attempts, conf.rotate], [3, 2000, 4, true]);
     assert.deepEqual(parseResolvConf("").servers, []);
     const hosts = parseHosts("127.0.0.1 localhost\n::1 localhost ip6-localhost # x\n#x y\n");
     assert.deepEqual(hosts.get("localhost"), ["127.0.0.1", "::1"]);

@@ -183,6 +183,17 @@ describe("DnsClient against a hostile fake server", () => {
     assert.equal(s.retries, 1);
   });
 
+  it("rotates over the servers with rotate, and sticks to the first without", async () => {
+    using a = await fakeServer((q, reply) => reply(answer(q, "192.0.2.1")));
+    using b = await fakeServer((q, reply) => reply(answer(q, "192.0.2.2")));
+    using rotating = client([a.server, b.server], { rotate: true, enableCache: false });
+    for (let i = 0; i < 4; i++) await rotating.resolveA(`r${i}.test`);
+    assert.deepEqual([a.received, b.received], [2, 2]);
+    using sticky = client([a.server, b.server], { enableCache: false });
+    for (let i = 0; i < 4; i++) await sticky.resolveA(`s${i}.test`);
+    assert.deepEqual([a.received, b.received], [6, 2]);
+  });
+
   it("tells SERVFAIL, REFUSED and timeouts apart after trying every server", async () => {
     using servfail = await fakeServer((q, reply) =>
       reply(
