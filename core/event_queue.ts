@@ -7,6 +7,7 @@
  */
 import { IoraError } from "./errors.ts";
 import { BlockingQueue } from "./blocking_queue.ts";
+import { platform } from "./platform/mod.ts";
 
 /** Stable codes of {@linkcode EventQueueError}. */
 export type EventQueueErrorCode = "QueueFull" | "Closed" | "InvalidArgument";
@@ -45,7 +46,9 @@ export class EventQueueError extends IoraError {
 }
 
 /**
- * What `publish` does when the buffer is full: `"block"` waits for room,
+ * What `publish` does when the buffer is full: `"block"` waits for room (except in the queue's
+ * own handlers, whose publishes are admitted beyond the capacity up to once more the capacity,
+ * then fail with `QueueFull`: waiting there would wait forever),
  * `"dropOldest"` evicts the oldest buffered event, `"dropNewest"` drops the
  * event being published, `"error"` throws `QueueFull`.
  */
@@ -98,6 +101,8 @@ interface Subscription<P> {
 
 /** Events handled before the dispatcher yields to the event loop. */
 const BATCH = 1024;
+/** The queue whose handler the running code descends from. */
+const handlerContext = platform().asyncContext<object>();
 /** Topics whose matching subscriptions are remembered. */
 const MATCH_CACHE = 1024;
 
@@ -167,6 +172,10 @@ export class EventQueue<P = unknown> implements AsyncDisposable {
   readonly #cache = new Map<string, Subscription<P>[]>();
   #pumping = false;
   #closed = false;
+  /** Events a handler published into its own full queue (see `publish`). */
+  #overdraft: QueuedEvent<P>[] = [];
+  /** Dispatcher rounds waiting for async handlers (nothing is taken out meanwhile). */
+  #inHandlers = 0;
   #idle: (() => void)[] = [];
   #stats = { published: 0, delivered: 0, dropped: 0, handlerErrors: 0, unmatched: 0 };
 
@@ -237,6 +246,23 @@ export class EventQueue<P = unknown> implements AsyncDisposable {
       return Promise.reject(error);
     }
     if (this.#overflow !== "block") return Promise.resolve(false);
+    // While handlers run the dispatcher takes nothing out: one of this queue's handlers waiting
+    // here for room would wait forever. Its events are admitted beyond the capacity, up to once
+    // more the capacity; past that its publish fails instead of hanging. Other publishers wait.
+    if (this.#inHandlers > 0 && handlerContext.get() === this) {
+      if (this.#overdraft.length >= this.#queue.capacity) {
+        return Promise.reject(
+          new EventQueueError(
+            "QueueFull",
+            `event queue full (${this.#queue.capacity} events, and as many again published while ` +
+              `its handlers ran)`,
+          ),
+        );
+      }
+      this.#overdraft.push({ topic, payload });
+      this.#accepted();
+      return Promise.resolve(true);
+    }
     return this.#queue.queue({ topic, payload }).then((queued) => {
       if (queued) this.#accepted();
       else this.#stats.dropped++;
@@ -256,7 +282,8 @@ export class EventQueue<P = unknown> implements AsyncDisposable {
     }
     if (this.#closed) throw new EventQueueError("Closed", "the event queue is closed");
     const event = { topic, payload };
-    if (this.#queue.tryQueue(event)) {
+    // Events admitted beyond the capacity go first: nothing may overtake them.
+    if (this.#overdraft.length === 0 && this.#queue.tryQueue(event)) {
       this.#accepted();
       return true;
     }
@@ -279,7 +306,9 @@ export class EventQueue<P = unknown> implements AsyncDisposable {
 
   /** Resolves once every buffered event has been delivered and no handler is running. */
   drain(): Promise<void> {
-    if (!this.#pumping && this.#queue.empty) return Promise.resolve();
+    if (!this.#pumping && this.#queue.empty && this.#overdraft.length === 0) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -302,7 +331,7 @@ export class EventQueue<P = unknown> implements AsyncDisposable {
   getStats(): EventQueueStats {
     return {
       ...this.#stats,
-      pending: this.#queue.size,
+      pending: this.#queue.size + this.#overdraft.length,
       subscriptions: this.#subscriptions.size,
     };
   }
@@ -316,7 +345,9 @@ export class EventQueue<P = unknown> implements AsyncDisposable {
     this.#stats.published++;
     if (!this.#pumping) {
       this.#pumping = true;
-      queueMicrotask(() => void this.#pump());
+      // Handlers, and all that descends from them, run in this queue's context: how `publish`
+      // tells its own handlers from other publishers.
+      queueMicrotask(() => void handlerContext.run(this, () => this.#pump()));
     }
   }
 
@@ -337,11 +368,13 @@ export class EventQueue<P = unknown> implements AsyncDisposable {
     let handled = 0;
     for (;;) {
       const next = this.#queue.tryDequeue();
-      if (next.done) break;
-      const event = next.value;
+      // After the buffer, the events admitted beyond it while handlers ran, in their order.
+      const event = next.done ? this.#overdraft.shift() : next.value;
+      if (event === undefined) break;
       const subscriptions = this.#match(event.topic);
       if (subscriptions.length === 0) this.#stats.unmatched++;
       let waiting: Promise<void>[] | undefined;
+      this.#inHandlers++;
       for (const subscription of subscriptions) {
         if (!subscription.active) continue;
         try {
@@ -359,6 +392,7 @@ export class EventQueue<P = unknown> implements AsyncDisposable {
         }
       }
       if (waiting !== undefined) await Promise.all(waiting);
+      this.#inHandlers--;
       if (++handled % BATCH === 0) {
         // Let I/O and timers in between batches of synchronous handlers.
         await new Promise((resolve) => setTimeout(resolve, 0));

@@ -3,9 +3,12 @@
  *
  * @module
  */
+// Deno implements node:async_hooks natively; it is the one async-context API both runtimes share.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { type FileSystemErrorCode, UnsupportedError } from "../errors.ts";
 import { fsWrappers } from "./_fs.ts";
 import type {
+  AsyncContext,
   ChildProcessHandle,
   DirEntry,
   FileHandle,
@@ -328,6 +331,13 @@ export const denoPlatform: Platform = {
   startWorker,
   parentPort,
 
+  asyncContext: <T>(): AsyncContext<T> => {
+    const storage = new AsyncLocalStorage<T>();
+    return {
+      run: <R>(value: T, fn: () => R): R => storage.run(value, fn),
+      get: () => storage.getStore(),
+    };
+  },
   now: () => performance.now(),
   unrefTimer: (handle: TimerHandle) => Deno.unrefTimer(handle as unknown as number),
   refTimer: (handle: TimerHandle) => Deno.refTimer(handle as unknown as number),

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import * as childProcess from "node:child_process";
 import * as nodeFs from "node:fs";
 import * as fsp from "node:fs/promises";
@@ -15,6 +16,7 @@ import * as workerThreads from "node:worker_threads";
 import { type FileSystemErrorCode, UnsupportedError } from "../errors.ts";
 import { fsWrappers } from "./_fs.ts";
 import type {
+  AsyncContext,
   ChildProcessHandle,
   FileHandle,
   FileInfo,
@@ -371,6 +373,13 @@ export const nodePlatform: Platform = {
   startWorker,
   parentPort,
 
+  asyncContext: <T>(): AsyncContext<T> => {
+    const storage = new AsyncLocalStorage<T>();
+    return {
+      run: <R>(value: T, fn: () => R): R => storage.run(value, fn),
+      get: () => storage.getStore(),
+    };
+  },
   now: () => performance.now(),
   unrefTimer: (handle: TimerHandle) => {
     (handle as { unref?: () => void }).unref?.();

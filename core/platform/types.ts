@@ -211,6 +211,23 @@ export interface ParentPort {
   onMessage(handler: (message: unknown) => void): void;
 }
 
+/**
+ * A value that follows a call into everything that descends from it: its awaits, promise
+ * callbacks and timers (`AsyncLocalStorage`).
+ */
+export interface AsyncContext<T> {
+  /**
+   * Runs `fn` with the context set to `value`.
+   *
+   * @param value the value
+   * @param fn the function
+   * @returns what `fn` returns
+   */
+  run<R>(value: T, fn: () => R): R;
+  /** The value of the innermost `run` this code descends from, or undefined. */
+  get(): T | undefined;
+}
+
 /** A signal Iora can listen for. */
 export type ShutdownSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
@@ -303,6 +320,9 @@ export interface Platform {
   startWorker(url: string | URL, options?: WorkerOptions): WorkerHandle;
   /** The parent port when running inside a worker, else null. */
   parentPort(): ParentPort | null;
+
+  /** A new async context (see {@linkcode AsyncContext}). */
+  asyncContext<T>(): AsyncContext<T>;
 
   // Time
   /** Monotonic time in milliseconds with sub-millisecond resolution. */

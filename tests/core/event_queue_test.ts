@@ -163,6 +163,45 @@ describe("EventQueue", () => {
     assert.equal(events.getStats().subscriptions, 0);
   });
 
+  it("block: an async handler that awaits publish() on its own full queue does not deadlock", async () => {
+    await using events = new EventQueue<number>({ capacity: 2, overflow: "block" });
+    const seen: string[] = [];
+    events.subscribe("a", async () => {
+      // The queue is full (the "fill" event) and the dispatcher waits for this handler:
+      // a blocking publish here would wait forever.
+      assert.equal(await events.publish("b", 1), true);
+      assert.equal(await events.publish("c", 2), true);
+      seen.push("a");
+    });
+    events.subscribe("fill", () => void seen.push("fill"));
+    events.subscribe("b", () => void seen.push("b"));
+    events.subscribe("c", () => void seen.push("c"));
+    void events.publish("a", 0);
+    void events.publish("fill", 0);
+    const filled = events.publish("fill", 0); // waits for room behind "a"
+    await withDeadline(events.drain(), 5000, "the queue to drain");
+    assert.equal(await filled, true);
+    assert.deepEqual(seen, ["a", "fill", "fill", "b", "c"]);
+    assert.equal(events.getStats().dropped, 0);
+  });
+
+  it("block: a handler publishing more than the capacity again into its own full queue gets QueueFull, not a hang", async () => {
+    await using events = new EventQueue<number>({ capacity: 2, overflow: "block" });
+    let refused: unknown;
+    events.subscribe("start", async () => {
+      try {
+        for (let i = 0; i < 10; i++) await events.publish("more", i);
+      } catch (error) {
+        refused = error;
+      }
+    });
+    void events.publish("start", 0);
+    void events.publish("x", 0);
+    void events.publish("x", 0);
+    await withDeadline(events.drain(), 5000, "the queue to drain");
+    assert.ok(refused instanceof EventQueueError && refused.code === "QueueFull", String(refused));
+  });
+
   it("close() delivers what is buffered, releases blocked publishers and refuses more", async () => {
     const events = new EventQueue<number>({ capacity: 1 });
     const seen: number[] = [];
