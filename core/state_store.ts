@@ -200,8 +200,6 @@ export interface JsonFileStoreStats {
   flushErrors: number;
 }
 
-let tempCounter = 0;
-
 function dirOf(path: string): string {
   const i = path.lastIndexOf("/");
   return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
@@ -229,13 +227,12 @@ export async function writeFileAtomic(
   options: { mode?: number } = {},
 ): Promise<void> {
   const p = platform();
-  const temp = `${dirOf(path)}/.${baseOf(path)}.tmp-${p.pid()}-${++tempCounter}`;
-  const file = await p.open(temp, {
-    write: true,
-    create: true,
-    truncate: true,
-    mode: options.mode ?? 0o600,
-  });
+  // An unpredictable name, created exclusively: a file or link planted at it fails the open
+  // instead of being followed (and its target overwritten).
+  const random = crypto.getRandomValues(new Uint8Array(12));
+  const suffix = [...random].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const temp = `${dirOf(path)}/.${baseOf(path)}.tmp-${suffix}`;
+  const file = await p.open(temp, { write: true, createNew: true, mode: options.mode ?? 0o600 });
   try {
     try {
       await file.write(new TextEncoder().encode(text));
@@ -349,6 +346,16 @@ export class JsonFileStore extends StateStore implements AsyncDisposable {
             `state file ${path}: the value of ${
               JSON.stringify(key)
             } is not a string; the file was left untouched`,
+            path,
+          );
+        }
+        if (store.has(key)) {
+          const other = store.keys().find((k) => foldKey(k) === foldKey(key));
+          throw new StateStoreError(
+            "CorruptFile",
+            `state file ${path} holds keys that differ only in case (${JSON.stringify(other)} ` +
+              `and ${JSON.stringify(key)}), and keys are case-insensitive: merge them by hand; ` +
+              `the file was left untouched`,
             path,
           );
         }

@@ -50,7 +50,8 @@ function openFlags(options: OpenOptions): number {
   const c = nodeFs.constants;
   const write = options.write || options.append;
   let flags = write ? (options.read ? c.O_RDWR : c.O_WRONLY) : c.O_RDONLY;
-  if (options.create) flags |= c.O_CREAT;
+  if (options.create || options.createNew) flags |= c.O_CREAT;
+  if (options.createNew) flags |= c.O_EXCL;
   if (options.truncate) flags |= c.O_TRUNC;
   if (options.append) flags |= c.O_APPEND;
   return flags;

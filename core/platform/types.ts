@@ -44,6 +44,11 @@ export interface OpenOptions {
   create?: boolean;
   /** Empty the file on open. */
   truncate?: boolean;
+  /**
+   * Create the file, failing (`AlreadyExists`) if anything is at the path, a symbolic link
+   * included: it is never followed (O_CREAT | O_EXCL).
+   */
+  createNew?: boolean;
   /** Every write goes to the end of the file. */
   append?: boolean;
   /** Permission bits for a created file (POSIX), for example `0o600`. */

@@ -78,6 +78,49 @@ describe("StateStore", () => {
 
 for (const p of availablePlatforms()) {
   describe(`JsonFileStore on ${p.name}`, () => {
+    it("a symlink planted where a temporary file could go is never followed", () =>
+      withPlatform(p, async () => {
+        await using dir = await tempDir();
+        const path = dir.join("state.json");
+        const victim = dir.join("victim.txt");
+        await platform().writeTextFile(victim, "keep me");
+        // Plant links at every name the old scheme could pick (pid + a counter).
+        const links = (await import("node:fs/promises")).symlink;
+        for (let i = 0; i < 64; i++) {
+          await links(victim, dir.join(`.state.json.tmp-${platform().pid()}-${i}`)).catch(() => {});
+        }
+        const store = await JsonFileStore.open(path, { flushDelayMs: 60_000 });
+        for (let i = 0; i < 5; i++) {
+          store.set("k", String(i));
+          await store.flush();
+        }
+        await store.close();
+        assert.equal(await platform().readTextFile(victim), "keep me");
+        const info = await (await import("node:fs/promises")).lstat(path);
+        assert.equal(info.isSymbolicLink(), false, "the state file is a file, not a link");
+        assert.deepEqual(JSON.parse(await platform().readTextFile(path)), { k: "4" });
+        // And the exclusive create it relies on refuses a link instead of following it.
+        const link = dir.join(`.state.json.tmp-${platform().pid()}-0`);
+        await assert.rejects(platform().open(link, { write: true, createNew: true }), {
+          code: "AlreadyExists",
+        });
+        assert.equal(await platform().readTextFile(victim), "keep me");
+      }));
+
+    it("a file holding keys that differ only in case is refused and left untouched", () =>
+      withPlatform(p, async () => {
+        await using dir = await tempDir();
+        const path = dir.join("state.json");
+        const text = '{"Region":"eu","REGION":"us"}';
+        await platform().writeTextFile(path, text);
+        await assert.rejects(JsonFileStore.open(path), (e: unknown) => {
+          assert.ok(e instanceof StateStoreError && e.code === "CorruptFile");
+          assert.match(e.message, /"Region" and "REGION"/);
+          return true;
+        });
+        assert.equal(await platform().readTextFile(path), text);
+      }));
+
     it("persists across reopen, flushing on close", () =>
       withPlatform(p, async () => {
         await using dir = await tempDir();
