@@ -281,6 +281,7 @@ export class KvStore implements AsyncDisposable {
   /** What opening found (damaged regions, a cut tail, the kept copy, the format). */
   readonly recovery: KvRecovery;
   #index = new Map<string, Slot>();
+  #scratch = new Uint8Array(4096);
   #cache: ValueCache;
   #reader!: FileHandle;
   #writer!: FileHandle;
@@ -473,7 +474,13 @@ export class KvStore implements AsyncDisposable {
     if (slot === undefined) return undefined;
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached;
-    const buffer = new Uint8Array(slot.len);
+    // Small values go through one reused buffer: one allocation per miss, not two.
+    if (slot.len > this.#scratch.length && slot.len <= 64 * 1024) {
+      this.#scratch = new Uint8Array(Math.max(slot.len, this.#scratch.length * 2));
+    }
+    const buffer = slot.len <= this.#scratch.length
+      ? this.#scratch.subarray(0, slot.len)
+      : new Uint8Array(slot.len);
     let n: number | null;
     try {
       n = slot.len === 0 ? 0 : this.#reader.readAtSync(buffer, slot.pos);
@@ -483,8 +490,9 @@ export class KvStore implements AsyncDisposable {
     if ((n ?? 0) !== slot.len) {
       throw new KvStoreError("Io", `${this.path}: short read at ${slot.pos} (file changed?)`);
     }
-    this.#cache.set(key, buffer);
-    return buffer;
+    const value = buffer.buffer === this.#scratch.buffer ? buffer.slice() : buffer;
+    this.#cache.set(key, value);
+    return value;
   }
 
   /**

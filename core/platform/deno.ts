@@ -52,7 +52,7 @@ function fileHandle(file: Deno.FsFile, path: string): FileHandle {
     file.seekSync(position, Deno.SeekMode.Start);
     let got = 0;
     while (got < buffer.length) {
-      const n = file.readSync(buffer.subarray(got));
+      const n = file.readSync(got === 0 ? buffer : buffer.subarray(got));
       if (n === null || n === 0) break;
       got += n;
     }
