@@ -181,6 +181,37 @@ export function parseConfigToml(text: string, file = "<string>"): ConfigTable {
   }
 }
 
+/**
+ * Throws a `ParseError` when tables nest deeper than `maxDepth`, walking with a stack of its own
+ * (the recursive code after it would overflow the call stack), naming the line of the key.
+ */
+function checkDepth(table: ConfigTable, text: string, file: string, maxDepth: number): void {
+  const stack: [ConfigTable, string[]][] = [[table, []]];
+  while (stack.length > 0) {
+    const [current, path] = stack.pop()!;
+    for (const [key, value] of Object.entries(current)) {
+      if (!isTable(value)) continue;
+      const next = [...path, key];
+      if (next.length > maxDepth) {
+        // The key as written starts with the segments that got this deep.
+        const lines = text.split("\n");
+        const head = next.slice(0, Math.min(next.length, 3)).join(".");
+        const index = lines.findIndex((line) => line.includes(head));
+        const line = index < 0 ? undefined : index + 1;
+        const column = index < 0 ? undefined : lines[index].indexOf(head) + 1;
+        const where = line === undefined ? file : `${file}:${line}:${column}`;
+        throw new ConfigError(
+          "ParseError",
+          `${where}: the key ${next.slice(0, 3).join(".")}... is nested more than ${maxDepth} ` +
+            `tables deep (maxDepth)`,
+          { file, line, column, key: next.slice(0, maxDepth + 1).join(".") },
+        );
+      }
+      stack.push([value, next]);
+    }
+  }
+}
+
 /** Merges `over` onto `base` (tables recursively, everything else replaced); returns a new table. */
 function merge(base: ConfigTable, over: ConfigTable): ConfigTable {
   const out: ConfigTable = { ...base };
@@ -379,6 +410,13 @@ export interface ConfigLoaderOptions {
   debounceMs?: number;
   /** Where reload failures are logged; default the process-wide logger. */
   logger?: Logger;
+  /**
+   * How deep tables may nest (a dotted key `a.b.c` is three deep); deeper is a `ParseError`
+   * naming the line, instead of exhausting the stack.
+   *
+   * @default 64
+   */
+  maxDepth?: number;
 }
 
 /** Counters of a {@linkcode ConfigLoader}. */
@@ -410,6 +448,7 @@ export interface ConfigLoaderStats {
  */
 export class ConfigLoader implements Disposable {
   #defaults: ConfigTable;
+  #maxDepth: number;
   #prefix: string | false;
   #env: Record<string, string> | undefined;
   #debounce: number;
@@ -442,6 +481,10 @@ export class ConfigLoader implements Disposable {
       throw new ConfigError("InvalidOption", "debounceMs must be between 0 and 2^31-1");
     }
     this.#logger = options.logger;
+    this.#maxDepth = options.maxDepth ?? 64;
+    if (!Number.isInteger(this.#maxDepth) || this.#maxDepth < 1) {
+      throw new ConfigError("InvalidOption", "maxDepth must be a positive integer");
+    }
   }
 
   /** The current snapshot; throws `NotLoaded` before the first `load()`. */
@@ -474,7 +517,9 @@ export class ConfigLoader implements Disposable {
   }
 
   #build(text: string, file: string): Config {
-    const data = merge(this.#defaults, parseConfigToml(text, file));
+    const parsed = parseConfigToml(text, file);
+    checkDepth(parsed, text, file, this.#maxDepth);
+    const data = merge(this.#defaults, parsed);
     const origins = new Map<string, string>();
     if (this.#prefix !== false) this.#applyEnv(data, origins);
     return new Config(data, file, origins);

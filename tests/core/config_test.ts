@@ -212,3 +212,25 @@ for (const p of availablePlatforms()) {
       }));
   });
 }
+
+describe("ConfigLoader nesting limit", () => {
+  it("a key nested past maxDepth is a ConfigError with its position, not a RangeError", () => {
+    const deep = Array.from({ length: 20_000 }, (_, i) => `k${i}`).join(".");
+    const loader = new ConfigLoader({ envPrefix: false });
+    assert.throws(
+      () => loader.loadString(`title = "x"\n${deep} = 1\n`, "deep.toml"),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.equal(e.code, "ParseError");
+        assert.equal(e.line, 2);
+        assert.equal(e.column, 1);
+        assert.match(e.message, /deep\.toml:2:1: .*nested more than 64 tables deep/);
+        return true;
+      },
+    );
+    const roomy = new ConfigLoader({ envPrefix: false, maxDepth: 200 });
+    const key = Array.from({ length: 150 }, (_, i) => `k${i}`).join(".");
+    assert.equal(roomy.loadString(`${key} = 7\n`).getInt(key), 7);
+    assert.throws(() => new ConfigLoader({ maxDepth: 0 }), { code: "InvalidOption" });
+  });
+});
