@@ -6,7 +6,9 @@
  * kept fresh by a pub/sub channel on which every write is announced, and
  * reloaded after a reconnect. A write is applied to the local replica at
  * once and sent to Redis, where a Lua script stores it and announces it in
- * one step; `flush()` waits for every write sent so far.
+ * one step; the writes of one tick go together (one script call, one
+ * announcement), which is how concurrent writes are pipelined. `flush()`
+ * sends what is queued and waits for every write made so far.
  *
  * Consistency, as documented for users:
  * - read-your-writes on the instance that wrote;
@@ -98,32 +100,52 @@ export interface RedisStateStoreStats {
   pendingWrites: number;
 }
 
-const SET = {
+// Runs a batch of writes and announces them in one step (atomic, so announcements follow
+// Redis's order of writes). ARGV[1]: channel, ARGV[2]: announcement, then per write four
+// arguments: op ('s' set, 'd' delete, 'c' clear), field, stored entry, ttl in ms (0: none).
+// Runs of sets become one HSET (and one HDEL of their TTLs).
+const WRITE = {
   source: `
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-local ttl = tonumber(ARGV[3])
-if ttl > 0 then
-  local t = redis.call('TIME')
-  local at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl
-  redis.call('HSET', KEYS[2], ARGV[1], string.format('%d', at))
-else
-  redis.call('HDEL', KEYS[2], ARGV[1])
+local now = nil
+local hset = {}
+local untimed = {}
+local function flush()
+  if #hset > 0 then
+    redis.call('HSET', KEYS[1], unpack(hset))
+    hset = {}
+  end
+  if #untimed > 0 then
+    redis.call('HDEL', KEYS[2], unpack(untimed))
+    untimed = {}
+  end
 end
-redis.call('PUBLISH', ARGV[4], ARGV[5])
-return 1`,
-};
-
-const REMOVE = {
-  source: `
-local n = redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('PUBLISH', ARGV[2], ARGV[3])
-return n`,
-};
-
-const CLEAR = {
-  source: `
-redis.call('DEL', KEYS[1], KEYS[2])
+for i = 3, #ARGV, 4 do
+  local op = ARGV[i]
+  if op == 's' then
+    hset[#hset + 1] = ARGV[i + 1]
+    hset[#hset + 1] = ARGV[i + 2]
+    local ttl = tonumber(ARGV[i + 3])
+    if ttl > 0 then
+      flush()
+      if now == nil then
+        local t = redis.call('TIME')
+        now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      end
+      redis.call('HSET', KEYS[2], ARGV[i + 1], string.format('%d', now + ttl))
+    else
+      untimed[#untimed + 1] = ARGV[i + 1]
+    end
+  else
+    flush()
+    if op == 'd' then
+      redis.call('HDEL', KEYS[1], ARGV[i + 1])
+      redis.call('HDEL', KEYS[2], ARGV[i + 1])
+    else
+      redis.call('DEL', KEYS[1], KEYS[2])
+    end
+  end
+end
+flush()
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1`,
 };
@@ -150,20 +172,17 @@ if ARGV[1] ~= '1' then return 0 end
 return {redis.call('HGETALL', KEYS[1]), left}`,
 };
 
-interface Change {
-  /** source instance */
+/** One write: [sequence number, op, folded key, key, value, ttl ms]. */
+type Change = [number, "s" | "d" | "c", string, string, string, number];
+
+/** An announcement: the writing instance and its writes, in the order Redis ran them. */
+interface Announcement {
   s: string;
-  /** its sequence number */
-  n: number;
-  /** set, delete, clear */
-  o: "s" | "d" | "c";
-  /** folded key */
-  f?: string;
-  k?: string;
-  v?: string;
-  /** ttl in ms, 0 for none */
-  t?: number;
+  c: Change[];
 }
+
+/** Writes sent in one script call at most (larger batches are split). */
+const BATCH_LIMIT = 500;
 
 /**
  * A {@linkcode StateStore} shared through Redis, with a local replica for
@@ -199,8 +218,12 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   // folded key -> local expiry time (ms of platform().now())
   #expiry = new Map<string, number>();
   #inflight = new Set<Promise<void>>();
+  // Writes made in the current tick, sent together (one script call, one announcement).
+  #batch: Change[] = [];
+  #batchScheduled = false;
+  #pendingWrites = 0;
   #failure: ClusterError | undefined;
-  #buffer: Change[] | undefined = [];
+  #buffer: [string, Change][] | undefined = [];
   #closed = false;
   // True while the replica itself is changed (announcements, reloads, expiry): not a write.
   #internal = false;
@@ -345,10 +368,10 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     if (this.#closed) {
       throw new ClusterError("Closed", `state store ${this.#hash} is closed`, this.#redis.url);
     }
-    if (this.#inflight.size >= this.#maxPending) {
+    if (this.#pendingWrites >= this.#maxPending) {
       throw new ClusterError(
         "QueueFull",
-        `${this.#inflight.size} state writes wait for Redis at ${this.#redis.url} (maxPendingWrites)`,
+        `${this.#pendingWrites} state writes wait for Redis at ${this.#redis.url} (maxPendingWrites)`,
         this.#redis.url,
       );
     }
@@ -370,15 +393,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     const ms = Math.ceil(ttl);
     if (ms > 0) this.#expiry.set(folded, platform().now() + ms);
     else this.#expiry.delete(folded);
-    const n = this.#own1(folded);
-    const change: Change = { s: this.#id, n, o: "s", f: folded, k: key, v: value, t: ms };
-    this.#send(
-      SET,
-      [this.#hash, this.#ttlHash],
-      [folded, JSON.stringify([key, value]), ms, this.#channel, JSON.stringify(change)],
-      folded,
-      n,
-    );
+    this.#queue([this.#own1(folded), "s", folded, key, value, ms]);
   }
 
   /** Removes `key` from the replica and from Redis; true when the replica had it. */
@@ -388,15 +403,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     this.#expired(folded);
     const had = super.remove(key);
     this.#expiry.delete(folded);
-    const n = this.#own1(folded);
-    const change: Change = { s: this.#id, n, o: "d", f: folded };
-    this.#send(
-      REMOVE,
-      [this.#hash, this.#ttlHash],
-      [folded, this.#channel, JSON.stringify(change)],
-      folded,
-      n,
-    );
+    this.#queue([this.#own1(folded), "d", folded, "", "", 0]);
     return had;
   }
 
@@ -408,8 +415,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     this.#own.clear();
     const n = ++this.#seq;
     this.#ownClear = n;
-    const change: Change = { s: this.#id, n, o: "c" };
-    this.#send(CLEAR, [this.#hash, this.#ttlHash], [this.#channel, JSON.stringify(change)], "", n);
+    this.#queue([n, "c", "", "", "", 0]);
   }
 
   #own1(folded: string): number {
@@ -418,29 +424,45 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     return n;
   }
 
-  #send(
-    script: { source: string },
-    keys: string[],
-    args: (string | number)[],
-    folded: string,
-    n: number,
-  ): void {
+  /** Adds a write to the current tick's batch, sent at the end of the tick (or by `flush()`). */
+  #queue(change: Change): void {
     this.#stats.writes++;
-    const p: Promise<void> = this.#redis.script(script, keys, args).then(
+    this.#pendingWrites++;
+    this.#batch.push(change);
+    if (this.#batch.length >= BATCH_LIMIT) this.#sendBatch();
+    else if (!this.#batchScheduled) {
+      this.#batchScheduled = true;
+      queueMicrotask(() => this.#sendBatch());
+    }
+  }
+
+  #sendBatch(): void {
+    this.#batchScheduled = false;
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    const args: (string | number)[] = [this.#channel, JSON.stringify({ s: this.#id, c: batch })];
+    for (const [, op, folded, key, value, ttl] of batch) {
+      args.push(op, folded, op === "s" ? JSON.stringify([key, value]) : "", ttl);
+    }
+    const p: Promise<void> = this.#redis.script(WRITE, [this.#hash, this.#ttlHash], args).then(
       () => {
         this.#inflight.delete(p);
+        this.#pendingWrites -= batch.length;
       },
       (error) => {
         this.#inflight.delete(p);
-        this.#stats.writeErrors++;
-        // No announcement will come back for it.
-        if (folded === "" ? this.#ownClear === n : this.#own.get(folded) === n) {
-          if (folded === "") this.#ownClear = 0;
-          else this.#own.delete(folded);
+        this.#pendingWrites -= batch.length;
+        this.#stats.writeErrors += batch.length;
+        // No announcement will come back for these.
+        for (const [n, op, folded] of batch) {
+          if (op === "c") {
+            if (this.#ownClear === n) this.#ownClear = 0;
+          } else if (this.#own.get(folded) === n) this.#own.delete(folded);
         }
         const failure = new ClusterError(
           "WriteFailed",
-          `a state write to ${this.#hash} did not reach Redis at ${this.#redis.url}: ${
+          `${batch.length} state write(s) to ${this.#hash} did not reach Redis at ${this.#redis.url}: ${
             (error as Error).message
           }`,
           this.#redis.url,
@@ -450,7 +472,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
         try {
           this.#onWriteError(failure);
         } catch { /* the handler's failure is its own */ }
-        // The replica holds a value Redis does not: reload it once Redis answers again.
+        // The replica holds values Redis does not: reload it once Redis answers again.
         if (!this.#closed && this.#redis.status === "ready") this.#reload();
       },
     );
@@ -463,6 +485,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
    * one did not.
    */
   async flush(): Promise<void> {
+    this.#sendBatch();
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     const failure = this.#failure;
     this.#failure = undefined;
@@ -472,54 +495,57 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   // --- announcements and reloads -------------------------------------------------------
 
   #message(text: string): void {
-    let change: Change;
+    let announcement: Announcement;
     try {
-      change = JSON.parse(text);
-      if (typeof change !== "object" || change === null || typeof change.s !== "string") {
-        throw new Error("not a change");
+      announcement = JSON.parse(text);
+      if (typeof announcement?.s !== "string" || !Array.isArray(announcement.c)) {
+        throw new Error("not an announcement");
       }
     } catch {
       this.#stats.badMessages++;
       return;
     }
-    if (this.#buffer) {
-      this.#buffer.push(change);
-      return;
+    for (const change of announcement.c) {
+      if (!Array.isArray(change) || typeof change[0] !== "number") {
+        this.#stats.badMessages++;
+        continue;
+      }
+      if (this.#buffer) this.#buffer.push([announcement.s, change]);
+      else this.#apply(announcement.s, change);
     }
-    this.#apply(change);
   }
 
-  #apply(c: Change): void {
+  #apply(source: string, [n, op, folded, key, value, ttl]: Change): void {
     if (this.#closed) return;
-    if (c.s === this.#id) {
+    if (source === this.#id) {
       // Our own announcement: Redis has run our write, later than every announcement before it.
-      if (c.o === "c") {
-        if (this.#ownClear === c.n) this.#ownClear = 0;
-      } else if (c.f !== undefined && this.#own.get(c.f) === c.n) this.#own.delete(c.f);
+      if (op === "c") {
+        if (this.#ownClear === n) this.#ownClear = 0;
+      } else if (this.#own.get(folded) === n) this.#own.delete(folded);
       return;
     }
     // Redis ran this before our own pending clear or write of the key: ours wins.
     if (this.#ownClear !== 0) return;
-    if (c.o === "c") {
+    if (op === "c") {
       const keep = new Set(this.#own.keys());
-      for (const key of super.keys()) {
-        const folded = foldKey(key);
-        if (!keep.has(folded)) {
-          this.#localRemove(key);
-          this.#expiry.delete(folded);
+      for (const k of super.keys()) {
+        const f = foldKey(k);
+        if (!keep.has(f)) {
+          this.#localRemove(k);
+          this.#expiry.delete(f);
         }
       }
       this.#stats.remoteUpdates++;
       return;
     }
-    if (typeof c.f !== "string" || this.#own.has(c.f)) return;
-    if (c.o === "s" && typeof c.k === "string" && typeof c.v === "string") {
-      this.#localSet(c.k, c.v);
-      if (typeof c.t === "number" && c.t > 0) this.#expiry.set(c.f, platform().now() + c.t);
-      else this.#expiry.delete(c.f);
-    } else if (c.o === "d") {
-      this.#localRemove(c.f);
-      this.#expiry.delete(c.f);
+    if (typeof folded !== "string" || this.#own.has(folded)) return;
+    if (op === "s" && typeof key === "string" && typeof value === "string") {
+      this.#localSet(key, value);
+      if (typeof ttl === "number" && ttl > 0) this.#expiry.set(folded, platform().now() + ttl);
+      else this.#expiry.delete(folded);
+    } else if (op === "d") {
+      this.#localRemove(folded);
+      this.#expiry.delete(folded);
     } else {
       this.#stats.badMessages++;
       return;
@@ -576,7 +602,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     }
     const buffered = this.#buffer ?? [];
     this.#buffer = undefined;
-    for (const change of buffered) this.#apply(change);
+    for (const [source, change] of buffered) this.#apply(source, change);
   }
 
   /** Reloads after a reconnect (announcements were missed) or a failed write. */
@@ -593,6 +619,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
         // Writes sent before now are in Redis (or failed) once settled: their announcements
         // may have been lost with the old subscription, so stop waiting for them.
         const upTo = this.#seq;
+        this.#sendBatch();
         await Promise.allSettled([...this.#inflight]);
         for (const [folded, n] of this.#own) if (n <= upTo) this.#own.delete(folded);
         if (this.#ownClear !== 0 && this.#ownClear <= upTo) this.#ownClear = 0;
@@ -611,7 +638,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
 
   /** Counters since open or the last `resetStats()`. */
   getStats(): RedisStateStoreStats {
-    return { ...this.#stats, pendingWrites: this.#inflight.size };
+    return { ...this.#stats, pendingWrites: this.#pendingWrites };
   }
 
   /** Zeroes the counters. */

@@ -89,6 +89,7 @@ describe("RedisStateStore", () => {
       a.set("k", `a${i}`);
       b.set("k", `b${i}`);
       if (i % 7 === 0) a.remove("k");
+      if (i % 3 === 0) await null; // ends the tick: many small batches, interleaved in Redis
     }
     await Promise.all([a.flush(), b.flush()]);
     await using raw = await RedisConnection.connect({ url: redis.url });
@@ -168,7 +169,8 @@ describe("RedisStateStore", () => {
           a.flush(),
           (e) => e instanceof ClusterError && e.code === "WriteFailed" && e.url === own.url,
         );
-        assert.equal(errors.length, 5);
+        assert.ok(errors.length >= 1); // one per batch
+        assert.equal(a.getStats().writeErrors, 5);
         assert.equal(a.getStats().pendingWrites, 0);
         await own.restart(); // empty: no persistence
         // Subscriptions resume: a write made after the restart reaches b.
