@@ -22,6 +22,11 @@ export class NamespaceScopes {
    * before its declarations (to restore at its end tag).
    */
   #scopes: number[] = [];
+  /**
+   * The depth of the innermost open element that declares prefixes, or -1: the tokenizer
+   * compares it at every end tag, so it is a plain field, not a call.
+   */
+  innermost = -1;
   #prefixes: string[] = ["xml", ""];
   #uris: string[] = [XML_NS, ""];
 
@@ -49,6 +54,7 @@ export class NamespaceScopes {
    */
   declare(attrs: XmlAttribute[], qs: QName[], at: number[], depth: number): void {
     this.#scopes.push(depth, this.#prefixes.length);
+    this.innermost = depth;
     for (let k = 0; k < attrs.length; k++) {
       const q = qs[k];
       if (!q.xmlns) continue;
@@ -126,15 +132,9 @@ export class NamespaceScopes {
     }
   }
 
-  /** True when the element open at `depth` declared prefixes. */
-  declaredAt(depth: number): boolean {
-    const scopes = this.#scopes;
-    return scopes.length > 0 && scopes[scopes.length - 2] === depth;
-  }
-
   /**
-   * The innermost element that declared prefixes ended (see `declaredAt`): its prefixes go out
-   * of scope.
+   * The innermost element that declared prefixes (at depth `innermost`) ended: its prefixes go
+   * out of scope.
    */
   end(): void {
     const scopes = this.#scopes;
@@ -145,6 +145,7 @@ export class NamespaceScopes {
       this.#prefixes.pop();
       this.#uris.pop();
     }
+    this.innermost = scopes.length > 0 ? scopes[scopes.length - 2] : -1;
     this.epoch = newScopeEpoch();
   }
 }

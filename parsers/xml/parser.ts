@@ -1103,7 +1103,7 @@ class Tokenizer {
   #afterEnd(): void {
     this.#open.pop();
     const depth = this.#open.length;
-    if (this.#namespaces.declaredAt(depth)) this.#namespaces.end();
+    if (this.#namespaces.innermost === depth) this.#namespaces.end();
     if (depth === 0) this.#rootClosed = true;
   }
 
