@@ -22,20 +22,7 @@
  *
  * @module
  */
-export {
-  type BodyKind,
-  DEFAULT_HTTP_LIMITS,
-  type HttpHeadBase,
-  type HttpLimits,
-  type HttpMessageBody,
-  HttpParseError,
-  type HttpParseErrorCode,
-  type HttpParserOptions,
-  type HttpRequestHead,
-  type HttpRequestMessage,
-  type HttpResponseHead,
-  type HttpResponseMessage,
-} from "./message_types.ts";
+export * from "./message_types.ts";
 export { HttpHeaders } from "./headers.ts";
 export { isToken } from "./_fields.ts";
 export { HttpParserBase } from "./parser_base.ts";

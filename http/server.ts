@@ -61,13 +61,7 @@ import { CONTINUE, ResponseWriter } from "./_writer.ts";
 // modules; this one re-exports them, as it held them before (its importers keep working).
 export { type JsonConfig, WebhookRequest } from "./request.ts";
 export { type BodyStream, WebhookResponse } from "./response.ts";
-export {
-  networkServerTransport,
-  type ServerTransport,
-  type ServerTransportEvents,
-  type ServerTransportFactory,
-  type WebhookTlsConfig,
-} from "./server_transport.ts";
+export * from "./server_transport.ts";
 export { WebhookServerError } from "./server_error.ts";
 export type * from "./server_types.ts";
 
