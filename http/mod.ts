@@ -65,3 +65,53 @@ export {
 export { HttpClientError, type HttpClientErrorCode } from "./client_error.ts";
 export { HttpClientResponse } from "./client_response.ts";
 export { HttpClientPool, type HttpClientPoolConfig, PooledHttpClient } from "./client_pool.ts";
+export {
+  encodeJsonRpcError,
+  encodeJsonRpcRequest,
+  encodeJsonRpcResult,
+  idText,
+  isJsonRpcId,
+  isJsonRpcResponse,
+  type JsonRpcId,
+  type JsonRpcParams,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  jsonText,
+} from "./jsonrpc.ts";
+export {
+  InvalidParamsError,
+  JsonRpcError,
+  type JsonRpcErrorCode,
+  type JsonRpcErrorObject,
+  kindOfRpcCode,
+  PoolExhaustedError,
+  RemoteError,
+  RPC_INTERNAL_ERROR,
+  RPC_INVALID_PARAMS,
+  RPC_INVALID_REQUEST,
+  RPC_METHOD_NOT_FOUND,
+  RPC_PARSE_ERROR,
+  RPC_RATE_LIMITED,
+  RPC_TIMEOUT,
+  RPC_UNAUTHORIZED,
+} from "./jsonrpc_error.ts";
+export {
+  type HeaderLookup,
+  type JsonRpcAuthenticator,
+  type JsonRpcAuthRequest,
+  type JsonRpcCallContext,
+  type JsonRpcHandler,
+  type JsonRpcMethodOptions,
+  JsonRpcServer,
+  type JsonRpcServerOptions,
+  type JsonRpcServerStats,
+  type JsonRpcTransportInfo,
+} from "./jsonrpc_server.ts";
+export {
+  type JsonRpcBatchItem,
+  JsonRpcClient,
+  type JsonRpcClientOptions,
+  type JsonRpcClientStats,
+  type JsonRpcJobResult,
+  type JsonRpcOutcome,
+} from "./jsonrpc_client.ts";
