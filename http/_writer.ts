@@ -195,11 +195,12 @@ export class ResponseWriter {
     return headBytes;
   }
 
-  /** A refusal with a JSON body `{error, code}`, closing the connection. */
-  error(status: number, code: string, message: string): Uint8Array {
+  /** A refusal with a JSON body `{error, code}` (and a `Retry-After`), closing the connection. */
+  error(status: number, code: string, message: string, retryAfterSeconds?: number): Uint8Array {
     const body = ENCODER.encode(JSON.stringify({ error: message, code }));
     const head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\n` +
       `content-type: application/json\r\ncontent-length: ${body.length}\r\n` +
+      (retryAfterSeconds === undefined ? "" : `retry-after: ${retryAfterSeconds}\r\n`) +
       `${this.#dateHeader ? this.#date : ""}connection: close\r\n\r\n`;
     const out = new Uint8Array(head.length + body.length);
     writeLatin1(head, out, 0);

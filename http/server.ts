@@ -84,6 +84,8 @@ interface Conn {
   cancelStream: (() => void) | null;
   /** When the connection began discarding input after a refused request, or -1. */
   lingerSince: number;
+  /** Request bytes this connection holds (counted in the server's `bufferedBytes`). */
+  held: number;
 }
 
 interface Route {
@@ -106,6 +108,8 @@ function zeroStats(): WebhookServerStats {
     parseErrors: 0,
     timeouts: 0,
     handlerErrors: 0,
+    bufferedBytes: 0,
+    bufferRefusals: 0,
   };
 }
 
@@ -153,6 +157,7 @@ export class WebhookServer implements AsyncDisposable {
   readonly #requestTimeout: number;
   readonly #maxConnections: number;
   readonly #maxRequests: number;
+  readonly #maxBuffered: number;
   readonly #logger: AccessLogger | undefined;
   #json: JsonConfig = { maxPayloadSize: 10 * 1024 * 1024, parseLimits: {} };
   #tls: WebhookTlsConfig | null = null;
@@ -196,6 +201,7 @@ export class WebhookServer implements AsyncDisposable {
     this.#requestTimeout = positive("requestTimeoutMs", options.requestTimeoutMs, 30_000);
     this.#maxConnections = positive("maxConnections", options.maxConnections, 10_000);
     this.#maxRequests = options.maxRequestsPerConnection ?? Infinity;
+    this.#maxBuffered = positive("maxBufferedBytes", options.maxBufferedBytes, 256 * 1024 * 1024);
     this.#routeOwner = options.routeOwner;
     this.#logger = options.logger;
     this.#precise = options.logger !== undefined;
@@ -362,9 +368,11 @@ export class WebhookServer implements AsyncDisposable {
     };
   }
 
-  /** Zeroes the counters (active connections stay as they are). */
+  /** Zeroes the counters (active connections and buffered bytes stay as they are). */
   resetStats(): void {
+    const held = this.#stats.bufferedBytes;
     this.#stats = zeroStats();
+    this.#stats.bufferedBytes = held; // a gauge, not a counter
   }
 
   /**
@@ -475,6 +483,7 @@ export class WebhookServer implements AsyncDisposable {
       busySince: now,
       cancelStream: null,
       lingerSince: -1,
+      held: 0,
     });
   }
 
@@ -483,8 +492,15 @@ export class WebhookServer implements AsyncDisposable {
     if (conn === undefined) return;
     conn.closing = true;
     conn.cancelStream?.();
+    this.#release(conn);
     this.#conns.delete(sid);
     if (this.#conns.size === 0) this.#allClosed?.();
+  }
+
+  // What a connection holds leaves the server-wide count.
+  #release(conn: Conn): void {
+    this.#stats.bufferedBytes -= conn.held;
+    conn.held = 0;
   }
 
   #onData(sid: number, data: Uint8Array): void {
@@ -495,6 +511,17 @@ export class WebhookServer implements AsyncDisposable {
     conn.lastActivity = now;
     if (conn.lingerSince >= 0) return; // the rest of a refused request: dropped
     if (conn.requestStart < 0) conn.requestStart = now;
+    conn.held += data.length;
+    this.#stats.bufferedBytes += data.length;
+    if (this.#stats.bufferedBytes > this.#maxBuffered) {
+      // Past the ceiling: refuse this request rather than hold more (a client may retry later).
+      this.#stats.bufferRefusals++;
+      this.#stats.responses["5xx"]++;
+      this.#release(conn);
+      this.#send(sid, this.#writer.error(503, "ServiceUnavailable", "server busy: retry later", 1));
+      conn.lingerSince = now;
+      return;
+    }
     conn.parser.push(data);
     if (conn.busy) {
       // Pipelined bytes wait in the parser; refuse a client that floods while we work.
@@ -510,6 +537,7 @@ export class WebhookServer implements AsyncDisposable {
     if (conn.closing) return;
     conn.closing = true;
     conn.cancelStream?.();
+    this.#release(conn);
     if (this.#corkSid === conn.sid) this.#flushCork();
     this.#io?.close(conn.sid);
     this.#conns.delete(conn.sid);
@@ -599,6 +627,10 @@ export class WebhookServer implements AsyncDisposable {
         return;
       }
       conn.continueSent = false;
+      // The request is out of the parser: only what follows it (pipelined) is still held.
+      const rest = conn.parser.bufferedBytes;
+      this.#stats.bufferedBytes -= conn.held - rest;
+      conn.held = rest;
       conn.requests++;
       this.#stats.requests++;
       const started = conn.requestStart < 0 ? this.#time() : conn.requestStart;

@@ -65,6 +65,14 @@ export interface WebhookServerOptions {
    * @default {Infinity}
    */
   maxRequestsPerConnection?: number;
+  /**
+   * Request bytes held across all connections at once (bodies still arriving, pipelined
+   * requests waiting). A request that would pass it is answered 503 with `Retry-After` and its
+   * connection closed, so many slow uploads cannot pin `maxConnections` x `maxBodyBytes`.
+   *
+   * @default {268435456}
+   */
+  maxBufferedBytes?: number;
   /** Where to write the access log and handler errors; none when absent. */
   logger?: AccessLogger;
   /**
@@ -145,6 +153,10 @@ export interface WebhookServerStats {
   timeouts: number;
   /** Handlers that threw or rejected. */
   handlerErrors: number;
+  /** Request bytes held now across all connections (see `maxBufferedBytes`). */
+  bufferedBytes: number;
+  /** Requests refused because `maxBufferedBytes` was reached. */
+  bufferRefusals: number;
 }
 
 /** Tells long-running handlers that the server is stopping. */
