@@ -222,6 +222,40 @@ describe("DnsClient against a hostile fake server", () => {
     assert.ok(performance.now() - t0 < 2000, "maxResolutionTime bounds the attempt");
   });
 
+  it("shares one query between identical questions; one caller's abort leaves the others be", async () => {
+    const held: (() => void)[] = [];
+    using fake = await fakeServer((q, reply) => held.push(() => reply(answer(q, "192.0.2.5"))));
+    using c = client([fake.server], { enableCache: false });
+    const quitter = new AbortController();
+    const stayer = new AbortController();
+    const a = c.resolveA("shared.test", { signal: quitter.signal });
+    const b = c.resolveA("shared.test", { signal: stayer.signal });
+    const plain = c.resolveA("shared.test");
+    await waitFor(() => held.length === 1, { what: "the one query" });
+    quitter.abort();
+    await rejectsWith(a, "Cancelled");
+    assert.equal(c.getResourceUsage().inflight, 1, "the query goes on for the others");
+    held[0]();
+    assert.deepEqual(await b, ["192.0.2.5"]);
+    assert.deepEqual(await plain, ["192.0.2.5"]);
+    assert.equal(fake.received, 1);
+
+    // When every caller aborts, the query is dropped at once.
+    const x = new AbortController();
+    const y = new AbortController();
+    const p1 = c.resolveA("dropped.test", { signal: x.signal });
+    const p2 = c.resolveA("dropped.test", { signal: y.signal });
+    await waitFor(() => held.length === 2, { what: "the second query" });
+    x.abort();
+    assert.equal(c.getResourceUsage().inflight, 1);
+    y.abort();
+    assert.equal(c.getResourceUsage().inflight, 0);
+    await rejectsWith(p1, "Cancelled");
+    await rejectsWith(p2, "Cancelled");
+    held[1](); // a reply now finds no query: dropped and counted
+    await waitFor(() => c.getStats().spoofedDropped === 1, { what: "the orphan reply" });
+  });
+
   it("a slow answer after the timeout is dropped, never returned to a later query", async () => {
     const late: (() => void)[] = [];
     using slow = await fakeServer((q, reply) => late.push(() => reply(answer(q, "6.6.6.6"))));

@@ -99,6 +99,21 @@ describe("DnsClient against nsd", () => {
     await rejectsWith(c.resolveA(`${"a".repeat(64)}.example.test`), "InvalidName");
   });
 
+  it("orders host addresses by addressResolutionPolicy", async () => {
+    const v4 = ["192.0.2.10", "192.0.2.11"];
+    const v6 = ["2001:db8::10"];
+    const host = async (policy: DnsConfig["addressResolutionPolicy"]): Promise<string[]> => {
+      using c = client({ addressResolutionPolicy: policy });
+      return await c.resolveHost("www.example.test");
+    };
+    assert.deepEqual(await host("IPv4First"), [...v4, ...v6]);
+    assert.deepEqual(await host("IPv6First"), [...v6, ...v4]);
+    assert.deepEqual(await host("IPv4Only"), v4);
+    assert.deepEqual(await host("IPv6Only"), v6);
+    using c = client({ addressResolutionPolicy: "IPv4Only" });
+    await rejectsWith(c.resolveHost("v6only.example.test"), "NoData");
+  });
+
   it("caches NXDOMAIN and NODATA for the SOA's negative TTL: no second packet", async () => {
     using c = client();
     await rejectsWith(c.resolveA("missing.example.test"), "NXDomain");
