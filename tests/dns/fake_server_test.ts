@@ -13,7 +13,7 @@ import {
   encodeMessage,
   type RuntimeName,
 } from "../../dns/mod.ts";
-import { waitFor } from "../harness.ts";
+import { freePort, waitFor } from "../harness.ts";
 import { rejectsWith } from "./_helpers.ts";
 
 type Reply = (bytes: Uint8Array) => void;
@@ -254,6 +254,20 @@ describe("DnsClient against a hostile fake server", () => {
     await rejectsWith(p2, "Cancelled");
     held[1](); // a reply now finds no query: dropped and counted
     await waitFor(() => c.getStats().spoofedDropped === 1, { what: "the orphan reply" });
+  });
+
+  it("a refused TCP connection is a NetworkError after every retry", async () => {
+    const port = await freePort();
+    using c = client([`127.0.0.1:${port}`], {
+      transportMode: "TCP",
+      retryCount: 1,
+      initialRetryDelay: 1,
+    });
+    await rejectsWith(c.resolveA("tcp.test"), "NetworkError");
+    const s = c.getStats();
+    assert.equal(s.retries, 1);
+    assert.equal(s.tcpConnections, 2);
+    assert.equal(c.getResourceUsage().openSockets, 0);
   });
 
   it("a slow answer after the timeout is dropped, never returned to a later query", async () => {
