@@ -16,8 +16,13 @@
  *    announces nothing): 8 callers with random pauses around that second for
  *    60 s (`--seconds=N`); not one request may fail on a stale socket.
  *
+ * 5. Cluster: three instances (separate processes) on one redis-server for
+ *    `--cluster-seconds=N` (default 60) with state writes and work-queue
+ *    events, one killed with SIGKILL halfway; no acknowledged state write and
+ *    no acknowledged event may be lost (scripts/soak_cluster.ts; 0 skips it).
+ *
  * Exits non-zero on any failure. Usage: `deno task soak [--seconds=60]
- * [--idle=1000] [--flood=5000] [--kv-rounds=100]`.
+ * [--idle=1000] [--flood=5000] [--kv-rounds=100] [--cluster-seconds=60]`.
  *
  * @module
  */
@@ -26,6 +31,7 @@ import { HttpClient } from "../http/client.ts";
 import { WebhookServer } from "../http/server.ts";
 import { SharedTransport } from "../network/shared_transport.ts";
 import { crashRounds } from "../tests/fixtures/kv/crash_rounds.ts";
+import { soakCluster } from "./soak_cluster.ts";
 
 const isDeno = "Deno" in globalThis;
 // deno-lint-ignore no-explicit-any
@@ -37,6 +43,7 @@ const seconds = arg("seconds", 60);
 const idleCount = arg("idle", 1000);
 const floodCount = arg("flood", 5000);
 const kvRounds = arg("kv-rounds", 100);
+const clusterSeconds = arg("cluster-seconds", 60);
 const headerTimeoutMs = 2000;
 
 const failures: string[] = [];
@@ -229,6 +236,14 @@ if (kvRounds > 0) {
     check(false, `kvstore crash rounds: ${(error as Error).message}`);
   } finally {
     await platform().remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+if (clusterSeconds > 0) {
+  console.log(`cluster: 3 instances on Redis for ${clusterSeconds} s, one killed with SIGKILL`);
+  try {
+    for (const failure of await soakCluster(clusterSeconds)) failures.push(`cluster: ${failure}`);
+  } catch (error) {
+    check(false, `cluster soak: ${(error as Error).message}`);
   }
 }
 console.log(failures.length === 0 ? "soak passed" : `soak FAILED: ${failures.join("; ")}`);
