@@ -95,6 +95,11 @@ export interface TcpListenOptions extends SocketOptions {
   port: number;
   /** TLS server settings, or null for plain TCP. */
   tls: ResolvedTls | null;
+  /**
+   * TLS connections open at once, those still in their handshake included; past it a new one
+   * is closed at once (reported as `LimitExceeded`), before any handshake work.
+   */
+  maxTlsConnections: number;
   /** A connection was accepted (after the handshake for TLS). */
   onConnection(conn: RawConn): void;
   /** An accept or handshake failed; `tlsFailure` tells which. */

@@ -208,6 +208,7 @@ export class SharedTransport implements Transport {
       keepAliveDelayMs: c.keepAliveDelayMs,
       readBufferSize: c.readBufferSize,
       highWaterMark: c.highWaterMark,
+      maxTlsConnections: c.maxSessions,
       onConnection: (conn) => this.#accepted(conn, id),
       onError: (error, tlsFailure) => {
         this.#stats.errors++;

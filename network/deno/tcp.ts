@@ -66,8 +66,17 @@ class DenoConn implements RawConn {
   #paused = false;
   #wake: (() => void) | null = null;
 
-  constructor(conn: Deno.Conn, tls: boolean, alpn: string | null, options: SocketOptions) {
+  #onFinish: (() => void) | undefined;
+
+  constructor(
+    conn: Deno.Conn,
+    tls: boolean,
+    alpn: string | null,
+    options: SocketOptions,
+    onFinish?: () => void,
+  ) {
     this.#conn = conn;
+    this.#onFinish = onFinish;
     const remote = conn.remoteAddr as Deno.NetAddr;
     const local = conn.localAddr as Deno.NetAddr;
     this.remoteAddress = remote.hostname;
@@ -273,6 +282,7 @@ class DenoConn implements RawConn {
     } catch { /* already closed by the runtime */ }
     const wake = this.#wake;
     if (wake) wake();
+    this.#onFinish?.();
     this.#handlers?.onClosed();
   }
 }
@@ -368,6 +378,9 @@ function listenNow(options: TcpListenOptions): RawListener {
   }
   const addr = listener.addr as Deno.NetAddr;
   let closed = false;
+  // TLS connections open, from accept (their handshake included) until they close.
+  let tlsOpen = 0;
+  const tlsClosed = () => void tlsOpen--;
   const handshake = async (conn: Deno.TlsConn) => {
     try {
       const info = await withTimeout(
@@ -376,14 +389,16 @@ function listenNow(options: TcpListenOptions): RawListener {
         () => new TransportError("TlsHandshake", "TLS handshake timed out"),
       );
       if (closed) {
+        tlsClosed();
         conn.close();
         return;
       }
       tune(conn, options);
       options.onConnection(
-        new DenoConn(conn, true, info.alpnProtocol ?? null, options),
+        new DenoConn(conn, true, info.alpnProtocol ?? null, options, tlsClosed),
       );
     } catch (error) {
+      tlsClosed();
       try {
         conn.close();
       } catch { /* already closed */ }
@@ -411,6 +426,14 @@ function listenNow(options: TcpListenOptions): RawListener {
         return;
       }
       if (tls) {
+        if (tlsOpen >= options.maxTlsConnections) {
+          try {
+            conn.close();
+          } catch { /* already closed */ }
+          options.onError(tlsLimitReached(options.maxTlsConnections), false);
+          continue;
+        }
+        tlsOpen++;
         handshake(conn as Deno.TlsConn);
       } else {
         tune(conn, options);
@@ -432,6 +455,13 @@ function listenNow(options: TcpListenOptions): RawListener {
       return acceptLoop;
     },
   };
+}
+
+function tlsLimitReached(max: number): TransportError {
+  return new TransportError(
+    "LimitExceeded",
+    `TLS accept: ${max} TLS connections are open or in their handshake (maxSessions)`,
+  );
 }
 
 /** Opens a TCP or TLS connection with Deno's APIs. */

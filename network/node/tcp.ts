@@ -187,6 +187,24 @@ export function listenTcp(options: TcpListenOptions): Promise<RawListener> {
         }),
       );
     }
+    // TLS connections open, from the raw accept (their handshake included) until they close.
+    let tlsOpen = 0;
+    server.on("connection", (socket: net.Socket) => {
+      if (tlsOpen >= options.maxTlsConnections) {
+        socket.destroy();
+        options.onError(
+          new TransportError(
+            "LimitExceeded",
+            `TLS accept: ${options.maxTlsConnections} TLS connections are open or in their ` +
+              `handshake (maxSessions)`,
+          ),
+          false,
+        );
+        return;
+      }
+      tlsOpen++;
+      socket.once("close", () => tlsOpen--);
+    });
     server.on("secureConnection", (socket: tls.TLSSocket) => {
       tune(socket, options);
       options.onConnection(new NodeConn(socket, true, options.highWaterMark));
