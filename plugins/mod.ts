@@ -14,3 +14,9 @@
  */
 export * from "./kv_store.ts";
 export { localSummary, MAX_TEXT_LENGTH, type SummaryJob } from "./microservice.ts";
+export {
+  JSONRPC_SERVER_VERSION,
+  type JsonRpcPluginMethodOptions,
+  jsonRpcServerOptions,
+} from "./jsonrpc_server.ts";
+export { JSONRPC_CLIENT_VERSION } from "./jsonrpc_client.ts";
