@@ -7,6 +7,7 @@
 import { ConfigLoader } from "../core/config.ts";
 import type { LogFormat, LogThreshold } from "../core/logger.ts";
 import type { PermissionGrant, WorkerPermissions } from "../core/platform/mod.ts";
+import type { DnsConfig } from "../dns/client.ts";
 import { parseToml } from "../parsers/toml.ts";
 import { ServiceConfigError } from "./errors.ts";
 import {
@@ -119,6 +120,12 @@ export interface ServiceHttpClientConfig {
   tls?: ServiceHttpClientTlsConfig;
 }
 
+/**
+ * The service's DNS client (`IoraService.dnsClient`, also the HTTP client's resolver): the
+ * `DnsConfig` keys; absent keys take the client's defaults (servers from /etc/resolv.conf).
+ */
+export type ServiceDnsConfig = Omit<DnsConfig, "runtime">;
+
 /** Outbound HTTP. */
 export interface ServiceHttpConfig {
   /** The service's HTTP client. */
@@ -147,6 +154,8 @@ export interface ServiceConfig {
   cache: ServiceCacheConfig;
   /** Outbound HTTP. */
   http: ServiceHttpConfig;
+  /** The DNS client. */
+  dns: ServiceDnsConfig;
   /** Plugins. */
   modules: ServiceModulesConfig;
 }
@@ -163,6 +172,8 @@ export interface ServiceConfigInput {
   cache?: Partial<ServiceCacheConfig>;
   /** Outbound HTTP. */
   http?: Partial<ServiceHttpConfig>;
+  /** The DNS client. */
+  dns?: ServiceDnsConfig;
   /** Plugins; module entries may be bare locations. */
   modules?: Partial<Omit<ServiceModulesConfig, "modules">> & { modules?: (string | ModuleSpec)[] };
 }
@@ -186,6 +197,7 @@ export function defaultServiceConfig(): ServiceConfig {
     state: { file: "iora_state.json" },
     cache: { ttlMs: 300_000, maxSize: 10_000 },
     http: { client: {} },
+    dns: {},
     modules: { directory: "plugins", autoLoad: true, modules: [] },
   };
 }
@@ -291,6 +303,81 @@ function limits(value: unknown, key: string): Partial<SandboxLimits> {
     const n = int(t[name], `${key}.${name}`, 1, LIMIT_MAXIMA[name]);
     if (n !== undefined) out[name] = n;
   }
+  return out;
+}
+
+const DNS_INTEGERS = {
+  timeout: [1, 3_600_000],
+  tcpTimeout: [1, 3_600_000],
+  retryCount: [0, 100],
+  initialRetryDelay: [0, 3_600_000],
+  maxRetryDelay: [0, 3_600_000],
+  maxUdpSize: [512, 65_535],
+  maxResolutionTime: [1, 3_600_000],
+  maxCacheSize: [0, 100_000_000],
+  cacheTimeout: [0, 31_536_000],
+  serverDownTime: [0, 3_600_000],
+  maxCnameHops: [1, 64],
+  ndots: [0, 15],
+  socketCount: [1, 64],
+  socketIdleTimeout: [1, 3_600_000],
+} as const;
+
+function dnsConfig(t: Table): ServiceDnsConfig {
+  const key = "dns";
+  checkKeys(t, key, [
+    ...Object.keys(DNS_INTEGERS),
+    "servers",
+    "search",
+    "retryMultiplier",
+    "jitterFactor",
+    "recursionDesired",
+    "enableCache",
+    "rotate",
+    "transportMode",
+    "addressResolutionPolicy",
+    "resolvConfPath",
+    "hostsPath",
+  ]);
+  const out: ServiceDnsConfig = {};
+  for (const [name, [min, max]] of Object.entries(DNS_INTEGERS)) {
+    const n = int(t[name], `${key}.${name}`, min, max);
+    if (n !== undefined) (out as Record<string, number>)[name] = n;
+  }
+  for (const name of ["servers", "search"] as const) {
+    const list = strings(t[name], `${key}.${name}`);
+    if (list !== undefined) out[name] = list;
+  }
+  for (const [name, max] of [["retryMultiplier", 100], ["jitterFactor", 1]] as const) {
+    const value = t[name];
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !(value >= 0 && value <= max)) {
+      throw new ServiceConfigError(`${key}.${name}`, `must be a number in 0..${max}`);
+    }
+    out[name] = value;
+  }
+  for (const name of ["recursionDesired", "enableCache", "rotate"] as const) {
+    if (t[name] !== undefined) out[name] = bool(t[name], `${key}.${name}`, true);
+  }
+  const oneOf = <T extends string>(name: string, values: readonly T[]): T | undefined => {
+    const value = t[name];
+    if (value === undefined) return undefined;
+    if (!values.includes(value as T)) {
+      throw new ServiceConfigError(`${key}.${name}`, `must be one of: ${values.join(", ")}`);
+    }
+    return value as T;
+  };
+  const mode = oneOf("transportMode", ["UDP", "TCP", "Both"] as const);
+  if (mode !== undefined) out.transportMode = mode;
+  const policy = oneOf(
+    "addressResolutionPolicy",
+    ["IPv4Only", "IPv6Only", "IPv4First", "IPv6First"] as const,
+  );
+  if (policy !== undefined) out.addressResolutionPolicy = policy;
+  const resolvConf = str(t.resolvConfPath, `${key}.resolvConfPath`);
+  if (resolvConf !== undefined) out.resolvConfPath = resolvConf;
+  const hosts = str(t.hostsPath, `${key}.hostsPath`);
+  if (hosts !== undefined) out.hostsPath = hosts;
   return out;
 }
 
@@ -449,7 +536,7 @@ function moduleSpec(value: unknown, key: string): ModuleSpec {
 export function parseServiceConfig(input: unknown): ServiceConfig {
   let root = table(input, "(root)");
   if (isTable(root.iora) && Object.keys(root).length === 1) root = root.iora;
-  checkKeys(root, "", ["server", "log", "state", "cache", "http", "modules"]);
+  checkKeys(root, "", ["server", "log", "state", "cache", "http", "dns", "modules"]);
   const config = defaultServiceConfig();
 
   const server = table(root.server, "server");
@@ -513,6 +600,8 @@ export function parseServiceConfig(input: unknown): ServiceConfig {
   const http = table(root.http, "http");
   checkKeys(http, "http", ["client"]);
   config.http.client = httpClient(table(http.client, "http.client"));
+
+  config.dns = dnsConfig(table(root.dns, "dns"));
 
   const modules = table(root.modules, "modules");
   checkKeys(modules, "modules", ["directory", "autoLoad", "modules"]);

@@ -13,6 +13,7 @@ import type { LogSink } from "../core/logger.ts";
 import { platform } from "../core/platform/mod.ts";
 import { JsonFileStore } from "../core/state_store.ts";
 import { TimerService } from "../core/timer.ts";
+import { DnsClient } from "../dns/client.ts";
 import { HttpClient, type HttpClientConfig } from "../http/client.ts";
 import { type RouteBuilder, type ServerTransportFactory, WebhookServer } from "../http/server.ts";
 import { type ApiFunction, ApiRegistry, type SafeApiFunction } from "./api_registry.ts";
@@ -106,6 +107,8 @@ export class IoraService implements AsyncDisposable {
   readonly cache: ExpiringCache<string, unknown>;
   /** The exported-API registry. */
   readonly apiRegistry: ApiRegistry;
+  /** The DNS client, configured by `[dns]` (the HTTP client resolves names with it). */
+  readonly dnsClient: DnsClient;
   /** The shared HTTP client, configured by `[http.client]`; closed at shutdown. */
   readonly httpClient: HttpClient;
   /** The plugin host. */
@@ -153,6 +156,7 @@ export class IoraService implements AsyncDisposable {
       routeOwner: () => this.#routeOwner ?? this.pluginHost.currentlyLoading(),
     });
     this.apiRegistry = new ApiRegistry();
+    this.dnsClient = new DnsClient(config.dns);
     this.httpClient = this.makeHttpClient();
     const pluginLog = logger.child({ component: "plugins" });
     this.pluginHost = new PluginHost({
@@ -335,6 +339,7 @@ export class IoraService implements AsyncDisposable {
       ...client,
       tlsConfig: tls,
       retry: retryLimit === undefined ? undefined : { limit: retryLimit },
+      dns: this.dnsClient,
       ...overrides,
     });
   }
@@ -462,6 +467,7 @@ export class IoraService implements AsyncDisposable {
     await this.httpClient.close().catch((error) =>
       this.logger.error("closing the HTTP client failed", { error })
     );
+    this.dnsClient.close();
     await this.eventQueue.close().catch((error) =>
       this.logger.error("closing the event queue failed", { error })
     );
