@@ -74,10 +74,13 @@ export class ValueCache {
     return this.#map.get(key)?.value;
   }
 
-  /** Stores `value` (owned by the cache from now on), evicting the least recent. */
-  set(key: string, value: Uint8Array): void {
+  /**
+   * Stores `value` (owned by the cache from now on), evicting the least recent. `retained` is
+   * the bytes the value keeps alive (more than its length when it is a view of a larger buffer).
+   */
+  set(key: string, value: Uint8Array, retained: number = value.length): void {
     this.delete(key);
-    const cost = value.length + key.length * 2 + ENTRY_OVERHEAD;
+    const cost = retained + key.length * 2 + ENTRY_OVERHEAD;
     if (cost > this.#max / 4) return; // one huge value must not flush everything else
     const node: Node = { key, value, cost, prev: null, next: null };
     this.#map.set(key, node);

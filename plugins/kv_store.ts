@@ -281,7 +281,6 @@ export class KvStore implements AsyncDisposable {
   /** What opening found (damaged regions, a cut tail, the kept copy, the format). */
   readonly recovery: KvRecovery;
   #index = new Map<string, Slot>();
-  #scratch = new Uint8Array(4096);
   #cache: ValueCache;
   #reader!: FileHandle;
   #writer!: FileHandle;
@@ -474,23 +473,16 @@ export class KvStore implements AsyncDisposable {
     if (slot === undefined) return undefined;
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached;
-    // Small values go through one reused buffer: one allocation per miss, not two.
-    if (slot.len > this.#scratch.length && slot.len <= 64 * 1024) {
-      this.#scratch = new Uint8Array(Math.max(slot.len, this.#scratch.length * 2));
-    }
-    const buffer = slot.len <= this.#scratch.length
-      ? this.#scratch.subarray(0, slot.len)
-      : new Uint8Array(slot.len);
+    const value = new Uint8Array(slot.len);
     let n: number | null;
     try {
-      n = slot.len === 0 ? 0 : this.#reader.readAtSync(buffer, slot.pos);
+      n = slot.len === 0 ? 0 : this.#reader.readAtSync(value, slot.pos);
     } catch (error) {
       throw new KvStoreError("Io", `cannot read ${this.path}`, { cause: error });
     }
     if ((n ?? 0) !== slot.len) {
       throw new KvStoreError("Io", `${this.path}: short read at ${slot.pos} (file changed?)`);
     }
-    const value = buffer.buffer === this.#scratch.buffer ? buffer.slice() : buffer;
     this.#cache.set(key, value);
     return value;
   }
@@ -858,9 +850,13 @@ export class KvStore implements AsyncDisposable {
       if (value) {
         this.#index.set(name, { pos: valueAt, len: value.length, npos: -1 });
         this.#liveBytes += entrySize(key.length, value.length);
-        // The cache gets its own copy, cut from the record (which the caller cannot reach).
-        const start = valueAt - recordAt;
-        this.#cache.set(name, op.record.slice(start, start + value.length));
+        if (op.entries.length === 1) {
+          // A single write's record is ours alone (the caller never sees it): the cache keeps a
+          // view of it, charged for the whole record. Batches write around the cache: a view
+          // would pin the whole batch, a copy costs more than the read it may save.
+          const start = valueAt - recordAt;
+          this.#cache.set(name, op.record.subarray(start, start + value.length), op.record.length);
+        } else this.#cache.delete(name);
         at = valueAt + value.length;
       } else {
         this.#index.delete(name);
