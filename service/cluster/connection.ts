@@ -417,7 +417,7 @@ export class RedisConnection implements AsyncDisposable {
         ),
       );
     }
-    const strings = args.map(String);
+    const strings = args.map((a) => typeof a === "string" ? a : String(a));
     this.#pending++;
     this.#stats.commands++;
     return this.#client.sendCommand<RedisReply>(strings, {
@@ -446,31 +446,36 @@ export class RedisConnection implements AsyncDisposable {
    * console.log(await redis.script(incr, ["counter"], [2]));
    * ```
    */
-  async script(
+  script(
     script: RedisScript,
     keys: readonly string[],
     args: readonly (string | number)[],
   ): Promise<RedisReply> {
-    let sha = this.#scripts.get(script.source);
-    for (let attempt = 0;; attempt++) {
-      if (sha === undefined) {
-        sha = String(await this.command(["SCRIPT", "LOAD", script.source]));
-        this.#scripts.set(script.source, sha);
-      }
-      try {
-        return await this.command(["EVALSHA", sha, keys.length, ...keys, ...args]);
-      } catch (error) {
+    const sha = this.#scripts.get(script.source);
+    // The common case without an async frame of its own: the hot path of every backend.
+    if (sha !== undefined) {
+      return this.command(["EVALSHA", sha, keys.length, ...keys, ...args]).catch((error) => {
         if (
-          attempt === 0 && error instanceof ClusterError && error.code === "Protocol" &&
+          error instanceof ClusterError && error.code === "Protocol" &&
           error.message.includes("NOSCRIPT")
         ) {
           this.#scripts.delete(script.source);
-          sha = undefined;
-          continue;
+          return this.#loadAndRun(script, keys, args);
         }
         throw error;
-      }
+      });
     }
+    return this.#loadAndRun(script, keys, args);
+  }
+
+  async #loadAndRun(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<RedisReply> {
+    const sha = String(await this.command(["SCRIPT", "LOAD", script.source]));
+    this.#scripts.set(script.source, sha);
+    return this.command(["EVALSHA", sha, keys.length, ...keys, ...args]);
   }
 
   /**
