@@ -12,8 +12,8 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { RedisConnection } from "../service/cluster/connection.ts";
+import { startRedis } from "../tests/fixtures/cluster/redis_server.ts";
 
 /** Keys per instance, as in tests/fixtures/cluster/soak_instance.ts. */
 const SLOTS = 5000;
@@ -24,17 +24,6 @@ interface Child {
   acked: { writes: number; events: number };
   finished: Promise<boolean>;
   exited: Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
 }
 
 function execPath(): string {
@@ -80,33 +69,6 @@ function startChild(url: string, id: string, seconds: number): Child {
     });
   });
   return child;
-}
-
-async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    proc.once("exit", (code) => reject(new Error(`redis-server exited with ${code}`)));
-    proc.stdout!.on("data", (c: Uint8Array) => {
-      out += new TextDecoder().decode(c);
-      if (out.includes("Ready to accept connections")) {
-        proc.removeAllListeners("exit");
-        proc.stdout!.resume();
-        resolve();
-      }
-    });
-  });
-  return { url: `redis://127.0.0.1:${port}`, proc };
 }
 
 /**
@@ -203,7 +165,7 @@ export async function soakCluster(
       await c.exited;
     }
     await raw?.close();
-    redis.proc.kill("SIGKILL");
+    await redis.stop();
   }
   return failures;
 }

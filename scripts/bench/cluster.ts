@@ -26,12 +26,11 @@
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { createClient } from "@redis/client";
 import { Redis as IORedis } from "npm:ioredis@6.0.0";
-import { RedisStateStore } from "../../service/cluster/state_store.ts";
+import { RedisStateStore, STATE_WRITE_SCRIPT } from "../../service/cluster/state_store.ts";
 import { ClusterEventBus } from "../../service/cluster/event_bus.ts";
+import { startRedis } from "../../tests/fixtures/cluster/redis_server.ts";
 
 const runtime = "Deno" in globalThis
   ? `deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`
@@ -43,50 +42,6 @@ const ROUNDS = Math.max(5, Number(argv[0]) || 5);
 const CLIENT_VERSION = "6.3.1"; // as pinned by the npm lockfile and deno.lock
 const IOREDIS_VERSION = "6.0.0";
 const VALUE = "v".repeat(100);
-// RedisStateStore's write script, as of this commit (service/cluster/state_store.ts).
-const STATE_WRITE_LUA = `
-local now = nil
-local hset = {}
-local untimed = {}
-local function flush()
-  if #hset > 0 then
-    redis.call('HSET', KEYS[1], unpack(hset))
-    hset = {}
-  end
-  if #untimed > 0 then
-    redis.call('HDEL', KEYS[2], unpack(untimed))
-    untimed = {}
-  end
-end
-for i = 3, #ARGV, 4 do
-  local op = ARGV[i]
-  if op == 's' then
-    hset[#hset + 1] = ARGV[i + 1]
-    hset[#hset + 1] = ARGV[i + 2]
-    local ttl = tonumber(ARGV[i + 3])
-    if ttl > 0 then
-      flush()
-      if now == nil then
-        local t = redis.call('TIME')
-        now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-      end
-      redis.call('HSET', KEYS[2], ARGV[i + 1], string.format('%d', now + ttl))
-    else
-      untimed[#untimed + 1] = ARGV[i + 1]
-    end
-  else
-    flush()
-    if op == 'd' then
-      redis.call('HDEL', KEYS[1], ARGV[i + 1])
-      redis.call('HDEL', KEYS[2], ARGV[i + 1])
-    else
-      redis.call('DEL', KEYS[1], KEYS[2])
-    end
-  end
-end
-flush()
-redis.call('PUBLISH', ARGV[1], ARGV[2])
-return 1`;
 
 type RawClient = {
   sendCommand<T>(args: string[]): Promise<T>;
@@ -95,44 +50,6 @@ type RawClient = {
   connect(): Promise<unknown>;
   close(): Promise<void>;
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
-
-async function startRedis(): Promise<{ url: string; port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-    child.stdout!.on("data", (c: Uint8Array) => {
-      out += new TextDecoder().decode(c);
-      if (out.includes("Ready to accept connections")) {
-        child.removeAllListeners("exit");
-        child.stdout!.resume();
-        resolve();
-      }
-    });
-  });
-  return { url: `redis://127.0.0.1:${port}`, port, child };
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -248,7 +165,7 @@ try {
     await floorSub.subscribe("floor:changes", (m) => {
       if (JSON.parse(m).s === "floor") floorSeen++;
     });
-    const sha = await raw.sendCommand<string>(["SCRIPT", "LOAD", STATE_WRITE_LUA]);
+    const sha = await raw.sendCommand<string>(["SCRIPT", "LOAD", STATE_WRITE_SCRIPT.source]);
     let seq = 0;
     const floorSet = (key: string) => {
       const change = [++seq, "s", key, key, VALUE, 0];
@@ -557,5 +474,5 @@ try {
   }
 } finally {
   await raw.close();
-  redis.child.kill("SIGKILL");
+  await redis.stop();
 }

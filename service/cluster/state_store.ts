@@ -100,11 +100,21 @@ export interface RedisStateStoreStats {
   pendingWrites: number;
 }
 
-// Runs a batch of writes and announces them in one step (atomic, so announcements follow
-// Redis's order of writes). ARGV[1]: channel, ARGV[2]: announcement, then per write four
-// arguments: op ('s' set, 'd' delete, 'c' clear), field, stored entry, ttl in ms (0: none).
-// Runs of sets become one HSET (and one HDEL of their TTLs).
-const WRITE = {
+/**
+ * The Lua script of every {@linkcode RedisStateStore} write: runs a batch of writes and
+ * announces them in one step (atomic, so announcements follow Redis's order of writes).
+ * KEYS: the namespace's hash and its TTL hash. ARGV[1]: channel, ARGV[2]: announcement, then
+ * per write four arguments: op (`s` set, `d` delete, `c` clear), field, stored entry, TTL in
+ * ms (0: none). Runs of sets become one HSET (and one HDEL of their TTLs). Exported for the
+ * benchmark's floor (the same script sent raw); not part of the module's surface.
+ *
+ * @example
+ * ```ts ignore
+ * import { STATE_WRITE_SCRIPT } from "./state_store.ts";
+ * console.log(STATE_WRITE_SCRIPT.source.includes("PUBLISH")); // true
+ * ```
+ */
+export const STATE_WRITE_SCRIPT: { readonly source: string } = {
   source: `
 local now = nil
 local hset = {}
@@ -445,7 +455,11 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     for (const [, op, folded, key, value, ttl] of batch) {
       args.push(op, folded, op === "s" ? JSON.stringify([key, value]) : "", ttl);
     }
-    const p: Promise<void> = this.#redis.script(WRITE, [this.#hash, this.#ttlHash], args).then(
+    const p: Promise<void> = this.#redis.script(
+      STATE_WRITE_SCRIPT,
+      [this.#hash, this.#ttlHash],
+      args,
+    ).then(
       () => {
         this.#inflight.delete(p);
         this.#pendingWrites -= batch.length;

@@ -9,7 +9,7 @@ import { ClusterLocks } from "../../../service/cluster/locks.ts";
 import { ClusterRegistry, type RegistryChange } from "../../../service/cluster/registry.ts";
 import { ClusterError } from "../../../service/cluster/errors.ts";
 import { deferred, fixtureCommand } from "../../harness.ts";
-import { type RedisServer, startRedis } from "./_redis.ts";
+import { type RedisServer, startRedis } from "../../fixtures/cluster/redis_server.ts";
 
 const TTL = 600;
 

@@ -4,7 +4,7 @@ import { ClusterLocks, type Lease } from "../../../service/cluster/locks.ts";
 import { RedisConnection } from "../../../service/cluster/connection.ts";
 import { ClusterError } from "../../../service/cluster/errors.ts";
 import { deferred, waitFor } from "../../harness.ts";
-import { type RedisServer, startRedis } from "./_redis.ts";
+import { type RedisServer, startRedis } from "../../fixtures/cluster/redis_server.ts";
 
 let redis: RedisServer;
 let n = 0;

@@ -9,7 +9,7 @@ import {
 import { ClusterError } from "../../../service/cluster/errors.ts";
 import { RedisConnection } from "../../../service/cluster/connection.ts";
 import { deferred, waitFor } from "../../harness.ts";
-import { type RedisServer, startRedis } from "./_redis.ts";
+import { type RedisServer, startRedis } from "../../fixtures/cluster/redis_server.ts";
 
 let redis: RedisServer;
 let n = 0;

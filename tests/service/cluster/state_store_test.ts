@@ -5,7 +5,7 @@ import { RedisConnection } from "../../../service/cluster/connection.ts";
 import { ClusterError } from "../../../service/cluster/errors.ts";
 import { StateStoreError } from "../../../core/state_store.ts";
 import { freePort, waitFor } from "../../harness.ts";
-import { type RedisServer, startRedis } from "./_redis.ts";
+import { type RedisServer, startRedis } from "../../fixtures/cluster/redis_server.ts";
 
 let redis: RedisServer;
 let ns = 0;
