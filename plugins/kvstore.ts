@@ -23,7 +23,7 @@
  */
 import { Plugin } from "../service/plugin.ts";
 import type { IoraService } from "../service/iora_service.ts";
-import { KvStore, KvStoreError, type KvStoreOptions, type KvStoreStats } from "./kv_store.ts";
+import { KvStore, KvStoreError, type KvStoreOptions, type KvStoreStats } from "./kv/store.ts";
 
 const NUMERIC = [
   "syncIntervalMs",

@@ -1,5 +1,5 @@
 /**
- * Ready plugins: the KVStore plugin (`kvstore.ts`, over {@linkcode KvStore})
+ * Ready plugins: the KVStore plugin (`kvstore.ts`, over {@linkcode KvStore} from `kv/`)
  * and the sample microservice (`microservice.ts`). A plugin is loaded by
  * location (`modules = ["kvstore.ts"]` with `directory` pointing here);
  * this entry exports the reusable building blocks.
@@ -12,7 +12,7 @@
  *
  * @module
  */
-export * from "./kv_store.ts";
+export * from "./kv/mod.ts";
 export { localSummary, MAX_TEXT_LENGTH, type SummaryJob } from "./microservice.ts";
 export {
   JSONRPC_SERVER_VERSION,

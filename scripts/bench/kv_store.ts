@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { KvStore, type KvSyncMode } from "../../plugins/kv_store.ts";
+import { KvStore, type KvSyncMode } from "../../plugins/kv/store.ts";
 import { platform } from "../../core/platform/mod.ts";
 
 const isDeno = "Deno" in globalThis;

@@ -1,7 +1,7 @@
-// The KVStore plugin (plugins/kvstore.ts); the store itself is tested in tests/plugins/kv_store_test.ts.
+// The KVStore plugin (plugins/kvstore.ts); the store itself is tested in tests/plugins/kv/store_test.ts.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { KvStoreStats } from "../../plugins/kv_store.ts";
+import type { KvStoreStats } from "../../plugins/kv/store.ts";
 import { IoraService } from "../../service/iora_service.ts";
 import { tempDir } from "../harness.ts";
 import { serviceConfig, shippedPlugin } from "./_fixtures.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { FileHandle } from "../core/platform/mod.ts";
+import type { FileHandle } from "../../core/platform/mod.ts";
 import {
   type EntryRef,
   FILE_HEADER,
@@ -14,7 +14,7 @@ import {
   parseRecord,
   parseV0,
   readFileHeader,
-} from "./_kv_format.ts";
+} from "./_format.ts";
 
 const CHUNK = 1024 * 1024;
 

@@ -1,12 +1,12 @@
-// The KvStore (plugins/kv_store.ts): format v1, recovery, group commit, cache, compaction.
+// The KvStore (plugins/kv/store.ts): format v1, recovery, group commit, cache, compaction.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { platform } from "../../core/platform/mod.ts";
-import { KvStore, KvStoreError } from "../../plugins/kv_store.ts";
-import { tempDir, waitFor } from "../harness.ts";
-import { crashRounds } from "../fixtures/kv/crash_rounds.ts";
-import { V0_CONTENT, V0_FILE } from "../fixtures/kv/v0_file.ts";
+import { platform } from "../../../core/platform/mod.ts";
+import { KvStore, KvStoreError } from "../../../plugins/kv/store.ts";
+import { tempDir, waitFor } from "../../harness.ts";
+import { crashRounds } from "../../fixtures/kv/crash_rounds.ts";
+import { V0_CONTENT, V0_FILE } from "../../fixtures/kv/v0_file.ts";
 
 const text = (bytes: Uint8Array | undefined) =>
   bytes === undefined ? undefined : new TextDecoder().decode(bytes);

@@ -3,7 +3,7 @@
  * (the write-ahead log is the store), with an in-memory index of where each
  * value sits and an LRU cache of values bounded in bytes.
  *
- * - Format v1 (see `_kv_format.ts`): a versioned file header, then records
+ * - Format v1 (see `_format.ts`): a versioned file header, then records
  *   with a marker, a sequence number, lengths and a CRC-32C. Opening replays
  *   the records; a damaged record in the middle is reported (an
  *   `onCorruption` call, `stats().corruptRecords`) and skipped, and every
@@ -27,10 +27,10 @@
  *
  * @module
  */
-import { IoraError } from "../core/errors.ts";
-import { platform } from "../core/platform/mod.ts";
-import type { FileHandle } from "../core/platform/mod.ts";
-import { ValueCache } from "./_kv_cache.ts";
+import { IoraError } from "../../core/errors.ts";
+import { platform } from "../../core/platform/mod.ts";
+import type { FileHandle } from "../../core/platform/mod.ts";
+import { ValueCache } from "./_cache.ts";
 import {
   encodeRecord,
   ENTRY_HEADER,
@@ -41,8 +41,8 @@ import {
   OP_SET,
   RECORD_HEADER,
   sealRecord,
-} from "./_kv_format.ts";
-import { type DamagedRegion, NotAStore, scanFile } from "./_kv_scan.ts";
+} from "./_format.ts";
+import { type DamagedRegion, NotAStore, scanFile } from "./_scan.ts";
 
 export type { DamagedRegion };
 
@@ -63,7 +63,7 @@ export type KvStoreErrorCode =
  *
  * @example
  * ```ts
- * import { KvStoreError } from "./kv_store.ts";
+ * import { KvStoreError } from "./store.ts";
  * console.log(new KvStoreError("Closed", "the store is closed").code);
  * ```
  */
@@ -264,8 +264,8 @@ function settings(options: KvStoreOptions): Settings {
  *
  * @example
  * ```ts
- * import { platform } from "../core/platform/mod.ts";
- * import { KvStore } from "./kv_store.ts";
+ * import { platform } from "../../core/platform/mod.ts";
+ * import { KvStore } from "./store.ts";
  * const dir = await platform().makeTempDir();
  * const store = await KvStore.open(`${dir}/data.kv`, { sync: "batch", cacheBytes: 1 << 20 });
  * await store.set("user:1", "Ada");
