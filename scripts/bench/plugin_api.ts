@@ -145,6 +145,55 @@ async function throughput(name: string, calls: number, inFlight: number): Promis
   return calls / ((performance.now() - t0) / 1000);
 }
 
+// The floor under each sandbox mode: 32 bytes echoed by a bare worker and by a bare process
+// (plain reads and writes, no framing, no RPC): what any channel of that kind costs.
+await platform().writeTextFile(
+  `${dir}/echo_stdin.js`,
+  "const b = new Uint8Array(65536);\n" +
+    "for (let n; (n = await Deno.stdin.read(b)) !== null;) Deno.stdout.writeSync(b.subarray(0, n));\n",
+);
+
+async function floorRoundTrip(kind: "worker" | "process", calls: number): Promise<number> {
+  const message = new Uint8Array(32);
+  if (kind === "worker") {
+    const worker = platform().startWorker(
+      `data:text/javascript,${
+        encodeURIComponent("self.onmessage = (e) => self.postMessage(e.data)")
+      }`,
+    );
+    let answer: () => void = () => {};
+    worker.onMessage(() => answer());
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) {
+      await new Promise<void>((resolve) => {
+        answer = resolve;
+        worker.postMessage(message);
+      });
+    }
+    const us = ((performance.now() - t0) * 1000) / calls;
+    await worker.terminate();
+    return us;
+  }
+  const child = platform().spawn(platform().execPath(), {
+    args: ["run", `${dir}/echo_stdin.js`],
+    stdin: "piped",
+    stdout: "piped",
+  });
+  const writer = child.stdin!.getWriter();
+  const reader = child.stdout!.getReader();
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) {
+    await writer.write(message);
+    let got = 0;
+    while (got < message.length) got += (await reader.read()).value!.length;
+  }
+  const us = ((performance.now() - t0) * 1000) / calls;
+  await writer.close();
+  await child.status;
+  return us;
+}
+
+const floorUs: Record<string, number[]> = {};
 const startMs: Record<string, number[]> = {};
 const rtUs: Record<string, number[]> = {};
 const perSec: Record<string, number[]> = {};
@@ -161,6 +210,7 @@ try {
         await host.unloadSingleModule(`${mode}_start${r}`);
       }
       (rtUs[mode] ??= []).push(await roundTrip(mode, 2000));
+      if (mode !== "trusted") (floorUs[mode] ??= []).push(await floorRoundTrip(mode, 2000));
       (perSec[mode] ??= []).push(await throughput(mode, 20_000, 64));
     }
   }
@@ -191,6 +241,13 @@ for (const mode of modes) {
   );
 }
 if (modes.includes("process")) {
+  console.log(
+    `floor (bare echo, 32 bytes): worker ${show(floorUs.worker, 1)} µs, process ${
+      show(floorUs.process, 1)
+    } µs: process / worker ${
+      (stats(floorUs.process).median / stats(floorUs.worker).median).toFixed(2)
+    }x`,
+  );
   const ratio = stats(rtUs.process).median / stats(rtUs.worker).median;
   const rate = stats(perSec.process).median;
   console.log(
