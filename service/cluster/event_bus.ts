@@ -512,6 +512,7 @@ class Consumer {
   #stopping = false;
   #loop: Promise<void> | undefined;
   #lastClaim = 0;
+  #acks: Promise<void>[] = [];
   #wake: (() => void) | undefined;
 
   constructor(
@@ -537,6 +538,7 @@ class Consumer {
     // its acknowledgement goes out on the bus's connection.
     await this.#reader.close({ graceMs: 0 });
     await this.#loop;
+    await this.#acked();
   }
 
   async #pause(ms: number): Promise<void> {
@@ -585,11 +587,14 @@ class Consumer {
         const entries = Array.isArray(reply) && Array.isArray(reply[0])
           ? entriesOf(reply[0][1])
           : [];
-        if (cursor !== ">" && entries.length === 0) cursor = ">";
+        const ownPending = cursor !== ">";
+        // Our own pending entries are read from after the last one seen, then new ones.
+        if (ownPending) cursor = entries.length === 0 ? ">" : entries[entries.length - 1][0];
         for (const [id, fields] of entries) {
-          if (this.#stopping && cursor === ">") break;
-          await this.#handle(id, fields, cursor !== ">");
+          if (this.#stopping && !ownPending) break;
+          await this.#handle(id, fields, ownPending);
         }
+        await this.#acked();
       } catch (error) {
         if (this.#stopping) break;
         if (error instanceof ClusterError && error.message.includes("NOGROUP")) {
@@ -632,7 +637,13 @@ class Consumer {
       } catch { /* its failure is its own */ }
       return; // stays pending: claimed again after claimIdleMs
     }
-    await this.#ack(id);
+    // Acknowledged while the next handler runs (pipelined); awaited at the end of the batch.
+    this.#acks.push(this.#ack(id));
+  }
+
+  /** Waits for the acknowledgements of the batch just handled. */
+  async #acked(): Promise<void> {
+    if (this.#acks.length > 0) await Promise.all(this.#acks.splice(0));
   }
 
   async #ack(id: string): Promise<void> {
@@ -707,9 +718,11 @@ class Consumer {
       const entries = entriesOf(reply[1]);
       b.stats.claimed += entries.length;
       for (const [id, fields] of entries) {
-        if (this.#stopping) return;
+        if (this.#stopping) break;
         await this.#handle(id, fields, true);
       }
+      await this.#acked();
+      if (this.#stopping) return;
       start = String(reply[0]);
       if (start === "0-0") return;
     }

@@ -174,6 +174,40 @@ describe("ClusterEventBus", () => {
     assert.equal(pending[0], 0);
   });
 
+  it("handles its own pending events first when a consumer of the same name restarts", async () => {
+    const prefix = `o${++n}:`;
+    await using b = await ClusterEventBus.start({
+      url: redis.url,
+      prefix,
+      group: "svc",
+      consumer: "fixed",
+      claimIdleMs: 60_000,
+      onHandlerError: () => {},
+    });
+    const stream = b.streamOf("jobs");
+    await using raw = await RedisConnection.connect({ url: redis.url });
+    await raw.command(["XGROUP", "CREATE", stream, "svc", "0", "MKSTREAM"]);
+    for (let i = 0; i < 3; i++) await b.enqueue("jobs", i);
+    // The previous life of "fixed" read them and died before acknowledging.
+    await raw.command(["XREADGROUP", "GROUP", "svc", "fixed", "STREAMS", stream, ">"]);
+    await b.enqueue("jobs", 3);
+    const got: [number, boolean][] = [];
+    const done = deferred();
+    let failedOnce = false;
+    await b.consume<number>("jobs", (p, info) => {
+      if (p === 1 && !failedOnce) {
+        failedOnce = true;
+        throw new Error("fails once"); // stays pending, not retried in a loop
+      }
+      got.push([p, info.redelivered]);
+      if (got.length === 3) done.resolve();
+    });
+    await done.wait();
+    assert.deepEqual(got, [[0, true], [2, true], [3, false]]);
+    const pending = await raw.command(["XPENDING", stream, "svc"]) as unknown[];
+    assert.equal(pending[0], 1, "the failed one waits for claimIdleMs");
+  });
+
   it("resumes broadcasts and recreates consumer groups after Redis restarts", async () => {
     const own = await startRedis();
     try {
