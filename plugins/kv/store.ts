@@ -322,7 +322,11 @@ export class KvStore implements AsyncDisposable {
     const full = settings(options);
     const p = platform();
     await p.remove(`${path}.compact`).catch(() => {}); // a compaction a crash interrupted
-    if (!(await exists(path))) await KvStore.#create(path);
+    try {
+      if (!(await exists(path))) await KvStore.#create(path);
+    } catch (error) {
+      throw new KvStoreError("Io", `cannot create ${path}`, { cause: error });
+    }
     const recovery: KvRecovery = {
       version: 1,
       damaged: [],

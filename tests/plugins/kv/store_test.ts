@@ -227,6 +227,7 @@ describe("KvStore", () => {
     await platform().writeFile(path, bytes);
     await assert.rejects(KvStore.open(path), { code: "NotAStore" });
     assert.deepEqual(await platform().readFile(path), bytes);
+    await assert.rejects(KvStore.open(dir.join("no/such/dir/x.kv")), { code: "Io" });
     const future = dir.join("future.kv");
     const store = await KvStore.open(future);
     await store.close();
