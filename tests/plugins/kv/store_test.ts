@@ -197,6 +197,49 @@ describe("KvStore", () => {
     }
   });
 
+  it("a corrupt byte never costs intact data: any flips lose only the records they hit (property)", async () => {
+    await using dir = await tempDir();
+    const path = dir.join("base.kv");
+    await thousand(path);
+    const clean = await platform().readFile(path);
+    // Record i spans [starts[i], starts[i + 1]): a 24-byte header, a 9-byte entry header, key, value.
+    const starts = [16];
+    for (let i = 0; i < 1000; i++) {
+      const size = 24 + 9 + `key-${i}`.length + `value-${i}-${"x".repeat(i % 13)}`.length;
+      starts.push(starts[i] + size);
+    }
+    assert.equal(starts[1000], clean.length, "the test's model of the layout");
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.integer({ min: 16, max: clean.length - 1 }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        fc.integer({ min: 1, max: 255 }),
+        async (spots, mask) => {
+          const copy = dir.join(`prop-${run++}.kv`);
+          const bytes = clean.slice();
+          for (const at of spots) bytes[at] ^= mask;
+          await platform().writeFile(copy, bytes);
+          const hit = new Set(spots.map((at) => starts.findLastIndex((s) => s <= at)));
+          const store = await KvStore.open(copy, { sync: "never" });
+          try {
+            for (let i = 0; i < 1000; i++) {
+              const expected = hit.has(i) ? undefined : `value-${i}-${"x".repeat(i % 13)}`;
+              assert.equal(store.getString(`key-${i}`), expected, `record ${i}, flips ${spots}`);
+            }
+            assert.equal(store.size, 1000 - hit.size);
+            assert.deepEqual(await platform().readFile(`${copy}.damaged`), bytes);
+          } finally {
+            await store.close();
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
   it("recovers every record past a flipped byte in the file header", async () => {
     await using dir = await tempDir();
     const path = dir.join("head.kv");
