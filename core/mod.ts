@@ -21,3 +21,4 @@ export * from "./event_queue.ts";
 export * from "./shell_runner.ts";
 export * from "./expiring_cache.ts";
 export * from "./thread_pool.ts";
+export * from "./metrics.ts";

@@ -34,6 +34,7 @@ const SYSTEM_TOOLS: Record<string, string> = {
   dig: "dnsutils",
   "redis-server": "redis-server",
   nginx: "nginx",
+  promtool: "prometheus",
 };
 
 async function run(cmd: string, args: string[], options: { capture?: boolean; cwd?: URL } = {}) {

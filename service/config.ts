@@ -38,6 +38,8 @@ export interface ServiceServerConfig {
   port: number;
   /** TLS, when set. */
   tls?: ServiceTlsConfig;
+  /** Serve `GET /metrics` (Prometheus text format 0.0.4); default true. */
+  metrics: boolean;
 }
 
 /** Log rotation of the log file. */
@@ -192,7 +194,7 @@ export interface ServiceConfigInput {
  */
 export function defaultServiceConfig(): ServiceConfig {
   return {
-    server: { enabled: true, host: "127.0.0.1", port: 8080 },
+    server: { enabled: true, host: "127.0.0.1", port: 8080, metrics: true },
     log: { level: "info" },
     state: { file: "iora_state.json" },
     cache: { ttlMs: 300_000, maxSize: 10_000 },
@@ -540,7 +542,8 @@ export function parseServiceConfig(input: unknown): ServiceConfig {
   const config = defaultServiceConfig();
 
   const server = table(root.server, "server");
-  checkKeys(server, "server", ["enabled", "host", "port", "tls"]);
+  checkKeys(server, "server", ["enabled", "host", "port", "tls", "metrics"]);
+  config.server.metrics = bool(server.metrics, "server.metrics", true);
   config.server.enabled = bool(server.enabled, "server.enabled", true);
   config.server.host = str(server.host, "server.host", config.server.host);
   config.server.port = int(server.port, "server.port", 0, 65535) ?? config.server.port;

@@ -13,6 +13,7 @@ import type { LogSink } from "../core/logger.ts";
 import { platform } from "../core/platform/mod.ts";
 import { JsonFileStore } from "../core/state_store.ts";
 import { TimerService } from "../core/timer.ts";
+import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "../core/metrics.ts";
 import { DnsClient } from "../dns/client.ts";
 import { HttpClient, type HttpClientConfig } from "../http/client.ts";
 import { type RouteBuilder, type ServerTransportFactory, WebhookServer } from "../http/server.ts";
@@ -25,6 +26,7 @@ import {
 } from "./config.ts";
 import { IoraError } from "../core/errors.ts";
 import { PluginError } from "./errors.ts";
+import { registerServiceMetrics } from "./_service_metrics.ts";
 import {
   type LoadedModuleInfo,
   type ModuleSpec,
@@ -107,6 +109,11 @@ export class IoraService implements AsyncDisposable {
   readonly cache: ExpiringCache<string, unknown>;
   /** The exported-API registry. */
   readonly apiRegistry: ApiRegistry;
+  /**
+   * The service's metrics: every component's stats, read at scrape time, served by
+   * `GET /metrics` (Prometheus text 0.0.4) unless `server.metrics = false`. Plugins add theirs.
+   */
+  readonly metrics: MetricsRegistry;
   /** The DNS client, configured by `[dns]` (the HTTP client resolves names with it). */
   readonly dnsClient: DnsClient;
   /** The shared HTTP client, configured by `[http.client]`; closed at shutdown. */
@@ -158,6 +165,7 @@ export class IoraService implements AsyncDisposable {
     this.apiRegistry = new ApiRegistry();
     this.dnsClient = new DnsClient(config.dns);
     this.httpClient = this.makeHttpClient();
+    this.metrics = new MetricsRegistry();
     const pluginLog = logger.child({ component: "plugins" });
     this.pluginHost = new PluginHost({
       service: this,
@@ -425,8 +433,14 @@ export class IoraService implements AsyncDisposable {
 
   async #start(): Promise<void> {
     const { server } = this.config;
+    registerServiceMetrics(this.metrics, this);
     if (server.enabled) {
       this.webhookServer.onGet("/health", (_req, res) => res.json(this.health()));
+      if (server.metrics) {
+        this.webhookServer.onGet("/metrics", (_req, res) => {
+          res.setContent(this.metrics.render(), PROMETHEUS_CONTENT_TYPE);
+        });
+      }
       if (server.tls) this.webhookServer.enableTls({ ...server.tls });
       await this.webhookServer.start({ hostname: server.host, port: server.port });
       const scheme = server.tls ? "https" : "http";

@@ -5,6 +5,7 @@
  */
 // Deno implements node:async_hooks natively; it is the one async-context API both runtimes share.
 import { AsyncLocalStorage } from "node:async_hooks";
+import nodeProcess from "node:process";
 import { type FileSystemErrorCode, UnsupportedError } from "../errors.ts";
 import { fsWrappers } from "./_fs.ts";
 import type {
@@ -331,6 +332,11 @@ export const denoPlatform: Platform = {
   startWorker,
   parentPort,
 
+  processUsage: () => {
+    // Deno has no CPU-time API of its own; its node:process implements cpuUsage.
+    const cpu = nodeProcess.cpuUsage();
+    return { rssBytes: Deno.memoryUsage().rss, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  },
   asyncContext: <T>(): AsyncContext<T> => {
     const storage = new AsyncLocalStorage<T>();
     return {

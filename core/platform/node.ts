@@ -374,6 +374,10 @@ export const nodePlatform: Platform = {
   startWorker,
   parentPort,
 
+  processUsage: () => {
+    const cpu = process.cpuUsage();
+    return { rssBytes: process.memoryUsage.rss(), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  },
   asyncContext: <T>(): AsyncContext<T> => {
     const storage = new AsyncLocalStorage<T>();
     return {

@@ -326,6 +326,8 @@ export interface Platform {
   /** The parent port when running inside a worker, else null. */
   parentPort(): ParentPort | null;
 
+  /** This process's resident memory in bytes and CPU time (user + system) in seconds. */
+  processUsage(): { rssBytes: number; cpuSeconds: number };
   /** A new async context (see {@linkcode AsyncContext}). */
   asyncContext<T>(): AsyncContext<T>;
 

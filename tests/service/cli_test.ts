@@ -169,7 +169,12 @@ describe("iora CLI", () => {
     const config = await loadServiceConfig(
       new URL("../../config/iora.toml", import.meta.url).pathname,
     );
-    assert.deepEqual(config.server, { enabled: true, host: "127.0.0.1", port: 8080 });
+    assert.deepEqual(config.server, {
+      enabled: true,
+      host: "127.0.0.1",
+      port: 8080,
+      metrics: true,
+    });
     assert.equal(config.log.level, "info");
     assert.equal(config.state.file, "iora_state.json");
     assert.deepEqual(config.cache, { ttlMs: 300000, maxSize: 10000 });

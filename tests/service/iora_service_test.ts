@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { platform } from "../../core/platform/mod.ts";
+import { ShellRunner } from "../../core/shell_runner.ts";
 import { IoraService } from "../../service/iora_service.ts";
 import { ApiUnavailableError, ServiceConfigError } from "../../service/errors.ts";
 import type { ServiceConfigInput } from "../../service/config.ts";
@@ -251,5 +252,61 @@ describe("IoraService", () => {
     const log = await platform().readTextFile(dir.join("iora.log"));
     assert.match(log, /onUnload of \\"slow\\" did not finish within 200 ms/);
     assert.match(log, /"stopped"/);
+  });
+});
+
+describe("IoraService metrics", () => {
+  it("GET /metrics serves every component's stats in the Prometheus text format", async () => {
+    await using dir = await tempDir();
+    const service = await IoraService.create(
+      serviceConfig(dir, { modules: { modules: [pluginFixture("base")] } }),
+    );
+    try {
+      const base = `http://127.0.0.1:${service.webhookServer.port}`;
+      await (await fetch(`${base}/health`)).body?.cancel();
+      const response = await fetch(`${base}/metrics`);
+      assert.equal(response.status, 200);
+      assert.equal(
+        response.headers.get("content-type"),
+        "text/plain; version=0.0.4; charset=utf-8",
+      );
+      const text = await response.text();
+      for (
+        const name of [
+          "process_resident_memory_bytes",
+          "process_cpu_seconds_total",
+          "iora_http_server_requests_total",
+          "iora_http_client_requests_total",
+          "iora_dns_queries_total",
+          "iora_events_published_total",
+          "iora_plugins_loaded",
+        ]
+      ) {
+        assert.match(text, new RegExp(`^# TYPE ${name} (counter|gauge)$`, "m"), name);
+      }
+      assert.ok(Number(/^iora_http_server_requests_total (\d+)$/m.exec(text)![1]) >= 1);
+      assert.match(text, /^iora_plugins_loaded\{kind="trusted"\} 1$/m);
+      assert.match(text, /^iora_http_server_responses_total\{code="2xx"\} \d+$/m);
+      // The Prometheus project's own linter finds nothing to report.
+      const lint = await new ShellRunner().run("promtool", ["check", "metrics"], { stdin: text });
+      assert.equal(lint.code, 0, lint.stdout + lint.stderr);
+      assert.equal(lint.stdout + lint.stderr, "");
+      // Every sample line belongs to a family announced by its TYPE line.
+      const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+      for (const line of text.split("\n").filter((l) => l !== "" && !l.startsWith("#"))) {
+        assert.ok(families.has(line.split(/[{ ]/)[0]), line);
+      }
+    } finally {
+      await service.shutdown();
+    }
+    const quiet = await IoraService.create(serviceConfig(dir, { server: { metrics: false } }));
+    try {
+      const off = await fetch(`http://127.0.0.1:${quiet.webhookServer.port}/metrics`);
+      assert.equal(off.status, 404);
+      await off.body?.cancel();
+      assert.match(quiet.metrics.render(), /iora_uptime_seconds/);
+    } finally {
+      await quiet.shutdown();
+    }
   });
 });

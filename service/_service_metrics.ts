@@ -1,0 +1,189 @@
+// The service's components, read into its metrics registry at scrape time:
+// each collector calls a component's getStats(), so nothing on a hot path
+// pays for metrics it does not scrape.
+import type { MetricSample, MetricsRegistry } from "../core/metrics.ts";
+import { platform } from "../core/platform/mod.ts";
+import type { IoraService } from "./iora_service.ts";
+
+type Collected = [
+  name: string,
+  help: string,
+  type: "counter" | "gauge",
+  read: () => MetricSample[],
+];
+
+const one = (value: number): MetricSample[] => [{ value }];
+
+function byClass(responses: Record<string, number>): MetricSample[] {
+  return Object.entries(responses).map(([code, value]) => ({ labels: { code }, value }));
+}
+
+/** Registers the service's collectors (names prefixed `iora_`, process metrics as Prometheus names them). */
+export function registerServiceMetrics(metrics: MetricsRegistry, service: IoraService): void {
+  const server = () => service.webhookServer.getStats();
+  const client = () => service.httpClient.getStats();
+  const dns = () => service.dnsClient.getStats();
+  const events = () => service.eventQueue.getStats();
+  const collected: Collected[] = [
+    [
+      "process_resident_memory_bytes",
+      "Resident memory.",
+      "gauge",
+      () => one(platform().processUsage().rssBytes),
+    ],
+    [
+      "process_cpu_seconds_total",
+      "CPU time, user and system.",
+      "counter",
+      () => one(platform().processUsage().cpuSeconds),
+    ],
+    [
+      "iora_uptime_seconds",
+      "Time since the service started.",
+      "gauge",
+      () => one((platform().now() - service.startedAt) / 1000),
+    ],
+    [
+      "iora_http_server_requests_total",
+      "Requests the HTTP server dispatched.",
+      "counter",
+      () => one(server().requests),
+    ],
+    [
+      "iora_http_server_responses_total",
+      "HTTP server responses by status class.",
+      "counter",
+      () => byClass(server().responses),
+    ],
+    [
+      "iora_http_server_connections",
+      "Open HTTP server connections.",
+      "gauge",
+      () => one(server().activeConnections),
+    ],
+    [
+      "iora_http_server_received_bytes_total",
+      "Bytes the HTTP server received.",
+      "counter",
+      () => one(server().bytesIn),
+    ],
+    [
+      "iora_http_server_sent_bytes_total",
+      "Bytes the HTTP server sent.",
+      "counter",
+      () => one(server().bytesOut),
+    ],
+    [
+      "iora_http_server_buffered_bytes",
+      "Request bytes held across connections.",
+      "gauge",
+      () => one(server().bufferedBytes),
+    ],
+    [
+      "iora_http_server_timeouts_total",
+      "Connections closed by a timeout.",
+      "counter",
+      () => one(server().timeouts),
+    ],
+    [
+      "iora_http_client_requests_total",
+      "Requests of the shared HTTP client.",
+      "counter",
+      () => one(client().requests),
+    ],
+    [
+      "iora_http_client_responses_total",
+      "HTTP client responses by status class.",
+      "counter",
+      () => byClass(client().responses),
+    ],
+    [
+      "iora_http_client_connections_opened_total",
+      "HTTP client connections opened.",
+      "counter",
+      () => one(client().connectionsOpened),
+    ],
+    [
+      "iora_http_client_retries_total",
+      "HTTP client retries.",
+      "counter",
+      () => one(client().retries),
+    ],
+    [
+      "iora_http_client_errors_total",
+      "Failed HTTP client requests by code.",
+      "counter",
+      () =>
+        Object.entries(client().errors).map(([code, value]) => ({
+          labels: { code },
+          value: value ?? 0,
+        })),
+    ],
+    ["iora_dns_queries_total", "DNS questions asked.", "counter", () => one(dns().totalQueries)],
+    [
+      "iora_dns_cache_hits_total",
+      "DNS answers from the cache.",
+      "counter",
+      () => one(dns().cacheHits),
+    ],
+    [
+      "iora_dns_timeouts_total",
+      "DNS queries that timed out.",
+      "counter",
+      () => one(dns().timeouts),
+    ],
+    [
+      "iora_dns_spoofed_dropped_total",
+      "DNS replies dropped as forged.",
+      "counter",
+      () => one(dns().spoofedDropped),
+    ],
+    ["iora_events_published_total", "Events published.", "counter", () => one(events().published)],
+    [
+      "iora_events_delivered_total",
+      "Event deliveries to handlers.",
+      "counter",
+      () => one(events().delivered),
+    ],
+    [
+      "iora_events_dropped_total",
+      "Events dropped by the overflow policy.",
+      "counter",
+      () => one(events().dropped),
+    ],
+    ["iora_events_pending", "Events waiting for delivery.", "gauge", () => one(events().pending)],
+    [
+      "iora_cache_hits_total",
+      "Shared cache hits.",
+      "counter",
+      () => one(service.cache.getStats().hits),
+    ],
+    [
+      "iora_cache_misses_total",
+      "Shared cache misses.",
+      "counter",
+      () => one(service.cache.getStats().misses),
+    ],
+    [
+      "iora_state_flushes_total",
+      "State store flushes.",
+      "counter",
+      () => one(service.stateStore.getStats().flushes),
+    ],
+    ["iora_plugins_loaded", "Loaded plugins, by isolation.", "gauge", () => {
+      const modules = service.listModules();
+      const sandboxed = modules.filter((m) => m.sandboxed).length;
+      return [
+        { labels: { kind: "trusted" }, value: modules.length - sandboxed },
+        { labels: { kind: "sandboxed" }, value: sandboxed },
+      ];
+    }],
+    [
+      "iora_exported_apis",
+      "Exported APIs.",
+      "gauge",
+      () => one(service.apiRegistry.listApis().length),
+    ],
+  ];
+  for (const [name, help, type, read] of collected) metrics.collect(name, help, type, read);
+}
