@@ -8,10 +8,6 @@
  *    get its 4xx/5xx answer, and the server must still serve afterwards.
  * 3. Load: wrk at full speed for 60 s (`--seconds=N`); open sessions must
  *    return to zero and memory must stay bounded.
- * 4. KvStore crash safety: 100 rounds (`--kv-rounds=N`) of a child process
- *    writing (single, batch, concurrent, with compactions) and killed with
- *    SIGKILL at a random moment; every acknowledged write must be there after
- *    reopening, and no batch half applied.
  * 4. HTTP client against a server that closes idle sockets after 1 s (and
  *    announces nothing): 8 callers with random pauses around that second for
  *    60 s (`--seconds=N`); not one request may fail on a stale socket.
@@ -20,6 +16,10 @@
  *    `--cluster-seconds=N` (default 60) with state writes and work-queue
  *    events, one killed with SIGKILL halfway; no acknowledged state write and
  *    no acknowledged event may be lost (scripts/soak_cluster.ts; 0 skips it).
+ * 6. KvStore crash safety: 100 rounds (`--kv-rounds=N`) of a child process
+ *    writing (single, batch, concurrent, with compactions) and killed with
+ *    SIGKILL at a random moment; every acknowledged write must be there after
+ *    reopening, and no batch half applied.
  *
  * Exits non-zero on any failure. Usage: `deno task soak [--seconds=60]
  * [--idle=1000] [--flood=5000] [--kv-rounds=100] [--cluster-seconds=60]`.
