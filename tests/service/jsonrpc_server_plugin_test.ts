@@ -4,8 +4,10 @@
 // authentication, timeouts, stats, method ownership, and a reload under traffic.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { HttpClient } from "../../http/client.ts";
 import { JsonRpcError } from "../../http/jsonrpc_error.ts";
+import { isJsonRpcResponse } from "../../http/jsonrpc.ts";
 import type { JsonRpcServerStats } from "../../http/jsonrpc_server.ts";
 import { platform } from "../../core/platform/mod.ts";
 import { IoraService } from "../../service/iora_service.ts";
@@ -313,6 +315,50 @@ describe("jsonrpc_server plugin", () => {
       assert.deepEqual(service.callExportedApi("jsonrpc.getMethods"), ["add", "echo"]);
       const routes = service.webhookServer.listRoutes().filter((r) => r.pattern === "/rpc");
       assert.deepEqual(routes.map((r) => [r.method, r.owner]), [["POST", "jsonrpc_server"]]);
+    } finally {
+      await client.close();
+      await service.shutdown();
+    }
+  });
+
+  it("any random body over HTTP gets a JSON-RPC response or 204, never a stack or a 5xx (fast-check)", async () => {
+    await using dir = await tempDir();
+    const service = await start(dir, { maxBatchItems: 5 });
+    const client = new HttpClient({ retry: false });
+    try {
+      register(service);
+      service.callExportedApi("jsonrpc.register", "boom", () => {
+        throw new Error("internal detail at /srv/x.ts:1:2");
+      });
+      const member = fc.record({
+        jsonrpc: fc.oneof(fc.constant("2.0"), fc.jsonValue()),
+        method: fc.oneof(fc.constantFrom("sum", "subtract", "boom", "nope"), fc.jsonValue()),
+        params: fc.oneof(fc.array(fc.integer()), fc.jsonValue()),
+        id: fc.oneof(fc.integer(), fc.string(), fc.jsonValue()),
+      }, { requiredKeys: [] });
+      const body = fc.oneof(
+        member.map((m) => JSON.stringify(m)),
+        fc.array(fc.oneof(member, fc.jsonValue()), { maxLength: 7 }).map((b) => JSON.stringify(b)),
+        fc.string(),
+        fc.jsonValue().map((v) => JSON.stringify(v)),
+      );
+      await fc.assert(
+        fc.asyncProperty(body, async (b) => {
+          const response = await client.post(url(service), b, {
+            "content-type": "application/json",
+          });
+          if (response.statusCode === 204) {
+            assert.equal(response.bytes.length, 0);
+            return;
+          }
+          assert.equal(response.statusCode, 200);
+          assert.doesNotMatch(response.body, /\bat .*:\d+:\d+|internal detail/);
+          const value = response.json();
+          const all = Array.isArray(value) ? value : [value];
+          assert.ok(all.length > 0 && all.every(isJsonRpcResponse), response.body);
+        }),
+        { numRuns: 200 },
+      );
     } finally {
       await client.close();
       await service.shutdown();
