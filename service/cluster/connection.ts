@@ -22,7 +22,14 @@
  * @module
  */
 import { createClient } from "@redis/client";
+import { platform } from "../../core/platform/mod.ts";
 import { ClusterError, redactUrl } from "./errors.ts";
+
+/** A command waiting for its reply, with its deadline. */
+interface Waiting {
+  deadline: number;
+  fail(): void;
+}
 
 /** A Redis reply, as RESP2 gives it: bulk/simple strings, integers, nil and arrays. */
 export type RedisReply = string | number | null | RedisReply[];
@@ -177,6 +184,8 @@ export class RedisConnection implements AsyncDisposable {
   #status: RedisStatus = "connecting";
   #closed = false;
   #pending = 0;
+  #waiting = new Set<Waiting>();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
   #scripts = new Map<string, string>();
   #listeners = new Set<RedisStatusListener>();
   #stats = { commands: 0, commandErrors: 0, rejectedQueueFull: 0, disconnects: 0, reconnects: 0 };
@@ -232,6 +241,9 @@ export class RedisConnection implements AsyncDisposable {
     const connection = new RedisConnection(options);
     connection.#client = await connection.#open("command");
     connection.#setStatus("ready", "command");
+    const tick = Math.max(10, Math.min(100, connection.#options.commandTimeoutMs / 4));
+    connection.#sweeper = setInterval(() => connection.#sweep(), tick);
+    platform().unrefTimer(connection.#sweeper);
     return connection;
   }
 
@@ -420,19 +432,51 @@ export class RedisConnection implements AsyncDisposable {
     const strings = args.map((a) => typeof a === "string" ? a : String(a));
     this.#pending++;
     this.#stats.commands++;
-    return this.#client.sendCommand<RedisReply>(strings, {
-      timeout: options.timeoutMs ?? this.#options.commandTimeoutMs,
-    }).then(
-      (reply) => {
-        this.#pending--;
-        return reply;
-      },
-      (error) => {
-        this.#pending--;
-        this.#stats.commandErrors++;
-        throw this.#wrap(error, strings[0]);
-      },
-    );
+    // One sweep timer per connection enforces the deadlines: a timer per command (the
+    // client's own `timeout` option) costs about a third of a command's time on Node.
+    return new Promise<RedisReply>((resolve, reject) => {
+      const waiting: Waiting = {
+        deadline: Date.now() + (options.timeoutMs ?? this.#options.commandTimeoutMs),
+        fail: () => {
+          this.#pending--;
+          this.#stats.commandErrors++;
+          reject(
+            new ClusterError(
+              "Timeout",
+              `no reply from Redis at ${this.url} to ${strings[0]} within ${
+                options.timeoutMs ?? this.#options.commandTimeoutMs
+              } ms`,
+              this.url,
+            ),
+          );
+        },
+      };
+      this.#waiting.add(waiting);
+      this.#client.sendCommand<RedisReply>(strings).then(
+        (reply) => {
+          if (!this.#waiting.delete(waiting)) return; // timed out already
+          this.#pending--;
+          resolve(reply);
+        },
+        (error) => {
+          if (!this.#waiting.delete(waiting)) return;
+          this.#pending--;
+          this.#stats.commandErrors++;
+          reject(this.#wrap(error, strings[0]));
+        },
+      );
+    });
+  }
+
+  #sweep(): void {
+    if (this.#waiting.size === 0) return;
+    const now = Date.now();
+    for (const waiting of this.#waiting) {
+      if (waiting.deadline <= now) {
+        this.#waiting.delete(waiting);
+        waiting.fail();
+      }
+    }
   }
 
   /**
@@ -560,6 +604,7 @@ export class RedisConnection implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#status = "closed";
+    clearInterval(this.#sweeper);
     const clients = [this.#client, this.#sub].filter((c): c is Client => c !== undefined);
     await Promise.all(clients.map(async (client) => {
       if (client.isReady && grace > 0) await within(client.close().catch(() => {}), grace);
