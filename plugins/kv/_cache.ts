@@ -80,20 +80,28 @@ export class ValueCache {
    */
   set(key: string, value: Uint8Array, retained: number = value.length): void {
     this.delete(key);
+    this.add(key, value, retained);
+  }
+
+  /** {@linkcode ValueCache.set} for a key known to be absent (a miss just seen). */
+  add(key: string, value: Uint8Array, retained: number = value.length): void {
     const cost = retained + key.length * 2 + ENTRY_OVERHEAD;
     if (cost > this.#max / 4) return; // one huge value must not flush everything else
     const node: Node = { key, value, cost, prev: null, next: null };
     this.#map.set(key, node);
     this.#pushFront(node);
     this.#bytes += cost;
-    while (this.#bytes > this.#max && this.#tail) this.delete(this.#tail.key);
+    while (this.#bytes > this.#max && this.#tail) this.#drop(this.#tail);
   }
 
   /** Forgets `key`. */
   delete(key: string): void {
     const node = this.#map.get(key);
-    if (node === undefined) return;
-    this.#map.delete(key);
+    if (node !== undefined) this.#drop(node);
+  }
+
+  #drop(node: Node): void {
+    this.#map.delete(node.key);
     this.#unlink(node);
     this.#bytes -= node.cost;
   }

@@ -487,7 +487,7 @@ export class KvStore implements AsyncDisposable {
     if ((n ?? 0) !== slot.len) {
       throw new KvStoreError("Io", `${this.path}: short read at ${slot.pos} (file changed?)`);
     }
-    this.#cache.set(key, value);
+    this.#cache.add(key, value);
     return value;
   }
 
