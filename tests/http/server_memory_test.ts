@@ -21,6 +21,9 @@ describe("WebhookServer buffered-body ceiling", () => {
         `POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: ${size}\r\n\r\n`;
       const first = await clients.open(server.port);
       first.write(head(700_000) + "a".repeat(600_000)); // 600 kB held, body incomplete
+      await waitFor(() => server.getStats().bufferedBytes >= 600_000, {
+        what: "the server to hold the first upload's bytes",
+      });
       const second = await clients.open(server.port);
       second.write(head(700_000) + "b".repeat(600_000)); // would hold 1.2 MB in all
       await waitFor(() => second.text.length > 0, { what: "the second request's answer" });
