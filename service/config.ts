@@ -8,6 +8,7 @@ import { ConfigLoader } from "../core/config.ts";
 import type { LogFormat, LogThreshold } from "../core/logger.ts";
 import type { PermissionGrant, WorkerPermissions } from "../core/platform/mod.ts";
 import type { DnsConfig } from "../dns/client.ts";
+import type { HttpClientConfig, HttpClientTlsConfig } from "../http/client_types.ts";
 import { parseToml } from "../parsers/toml.ts";
 import { ServiceConfigError } from "./errors.ts";
 import {
@@ -79,48 +80,34 @@ export interface ServiceCacheConfig {
 }
 
 /** TLS of the service's HTTP client. */
-export interface ServiceHttpClientTlsConfig {
-  /** PEM file of the certificate authorities to trust (default: the system's). */
-  caFile?: string;
-  /** PEM file of a client certificate. */
-  certFile?: string;
-  /** PEM file of the client certificate's key. */
-  keyFile?: string;
-  /** Verify servers' certificates (default true). */
-  verifyPeer?: boolean;
-}
+export type ServiceHttpClientTlsConfig = Pick<
+  HttpClientTlsConfig,
+  "caFile" | "certFile" | "keyFile" | "verifyPeer"
+>;
 
 /** The service's HTTP client (`IoraService.httpClient`); absent keys take the client's defaults. */
-export interface ServiceHttpClientConfig {
-  /** Connect timeout in ms (default 10000). */
-  connectTimeout?: number;
-  /** Time to the response head in ms (default 30000). */
-  headersTimeout?: number;
-  /** Longest pause in a response body in ms (default 30000). */
-  bodyTimeout?: number;
-  /** Whole-exchange timeout in ms (default none). */
-  requestTimeout?: number;
-  /** Follow redirects (default true). */
-  followRedirects?: boolean;
-  /** Redirects followed at most (default 5). */
-  maxRedirects?: number;
-  /** The User-Agent (default "iora"). */
-  userAgent?: string;
-  /** Keep connections open between requests (default true). */
-  reuseConnections?: boolean;
-  /** Idle keep-alive lifetime in ms (default 4000). */
-  connectionIdleTimeout?: number;
-  /** Connections per origin (default 256). */
-  maxConnectionsPerHost?: number;
-  /** Largest response body in bytes (default 64 MiB). */
-  maxResponseBytes?: number;
-  /** Tries after the first for safe requests (default 2; 0 for none). */
-  retryLimit?: number;
-  /** Headers sent with every request. */
-  defaultHeaders?: Record<string, string>;
-  /** TLS settings. */
-  tls?: ServiceHttpClientTlsConfig;
-}
+export type ServiceHttpClientConfig =
+  & Pick<
+    HttpClientConfig,
+    | "connectTimeout"
+    | "headersTimeout"
+    | "bodyTimeout"
+    | "requestTimeout"
+    | "followRedirects"
+    | "maxRedirects"
+    | "userAgent"
+    | "reuseConnections"
+    | "connectionIdleTimeout"
+    | "maxConnectionsPerHost"
+    | "maxResponseBytes"
+    | "defaultHeaders"
+  >
+  & {
+    /** Tries after the first for safe requests (default 2; 0 for none). */
+    retryLimit?: number;
+    /** TLS settings. */
+    tls?: ServiceHttpClientTlsConfig;
+  };
 
 /**
  * The service's DNS client (`IoraService.dnsClient`, also the HTTP client's resolver): the

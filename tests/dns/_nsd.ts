@@ -28,6 +28,22 @@ export interface NsdServer extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
+/**
+ * A zone file for `origin` whose name server is 127.0.0.1, with `records` (lines relative to
+ * the origin) after its SOA and NS.
+ */
+export function zoneText(origin: string, records: string[]): string {
+  return [
+    `$ORIGIN ${origin}.`,
+    "$TTL 60",
+    `@ IN SOA ns.${origin}. admin.${origin}. 1 3600 600 86400 60`,
+    "@ IN NS ns",
+    "ns IN A 127.0.0.1",
+    ...records,
+    "",
+  ].join("\n");
+}
+
 /** The text of a fixture file under tests/fixtures/dns. */
 export function fixtureText(name: string): Promise<string> {
   const url = new URL(`../fixtures/dns/${name}`, import.meta.url);

@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import { DnsClient } from "../../dns/client.ts";
 import { HttpClient } from "../../http/client.ts";
 import { freePort } from "../harness.ts";
-import { type NsdServer, startNsd } from "../dns/_nsd.ts";
+import { type NsdServer, startNsd, zoneText } from "../dns/_nsd.ts";
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -28,18 +28,12 @@ describe("HttpClient service discovery and circuit breakers", () => {
     const livePort = await listen(live);
     const deadPort = await freePort(); // nothing listens there
     nsd = await startNsd({
-      "svc.test": [
-        "$ORIGIN svc.test.",
-        "$TTL 60",
-        "@ IN SOA ns.svc.test. admin.svc.test. 1 3600 600 86400 60",
-        "@ IN NS ns",
-        "ns IN A 127.0.0.1",
+      "svc.test": zoneText("svc.test", [
         "api1 IN A 127.0.0.1",
         "api2 IN A 127.0.0.1",
         `_http._tcp IN SRV 10 0 ${deadPort} api1`,
         `_http._tcp IN SRV 20 0 ${livePort} api2`,
-        "",
-      ].join("\n"),
+      ]),
     }, { ipv6: false });
   });
 

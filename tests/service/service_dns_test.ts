@@ -6,7 +6,7 @@ import { IoraService } from "../../service/iora_service.ts";
 import { parseServiceConfig } from "../../service/config.ts";
 import { ServiceConfigError } from "../../service/errors.ts";
 import { type TempDir, tempDir } from "../harness.ts";
-import { type NsdServer, startNsd } from "../dns/_nsd.ts";
+import { type NsdServer, startNsd, zoneText } from "../dns/_nsd.ts";
 import { serviceConfig } from "./_fixtures.ts";
 
 describe("IoraService [dns]", () => {
@@ -16,15 +16,9 @@ describe("IoraService [dns]", () => {
   before(async () => {
     dir = await tempDir();
     nsd = await startNsd({
-      "svc.test": [
-        "$ORIGIN svc.test.",
-        "$TTL 60",
-        "@ IN SOA ns.svc.test. admin.svc.test. 1 3600 600 86400 60",
-        "@ IN NS ns",
-        "ns IN A 127.0.0.1",
+      "svc.test": zoneText("svc.test", [
         "self IN A 127.0.0.1",
-        "",
-      ].join("\n"),
+      ]),
     }, { ipv6: false });
   });
 
