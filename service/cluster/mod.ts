@@ -7,7 +7,8 @@
  * {@linkcode ClusterLocks} (lease locks with fencing tokens, leader election),
  * {@linkcode ClusterRegistry} (live instances with a heartbeat TTL) and
  * {@linkcode RegistryTargets} (round-robin targets with circuit breakers), and
- * {@linkcode ClusterCache} (an in-process cache in front of Redis, with invalidation).
+ * {@linkcode ClusterCache} (an in-process cache in front of Redis, with invalidation);
+ * {@linkcode ClusterServices} starts the configured ones on one shared connection.
  *
  * @example
  * ```ts ignore
@@ -66,3 +67,9 @@ export {
   type ServiceInstance,
 } from "./registry.ts";
 export { ClusterCache, type ClusterCacheOptions, type ClusterCacheStats } from "./cache.ts";
+export {
+  type ClusterBackendOptions,
+  type ClusterHealth,
+  ClusterServices,
+  type ClusterServicesOptions,
+} from "./cluster.ts";
