@@ -650,6 +650,11 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
 
   // --- life cycle -----------------------------------------------------------------------
 
+  /** True while writes have not reached Redis yet (as `JsonFileStore.dirty`). */
+  get dirty(): boolean {
+    return this.#pendingWrites > 0;
+  }
+
   /** Counters since open or the last `resetStats()`. */
   getStats(): RedisStateStoreStats {
     return { ...this.#stats, pendingWrites: this.#pendingWrites };

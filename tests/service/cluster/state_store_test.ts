@@ -27,7 +27,9 @@ describe("RedisStateStore", () => {
     a.set("session.role", "admin");
     a.set("other", "x");
     assert.equal(a.get("SESSION.USER"), "ada"); // read-your-writes, before any round trip
+    assert.equal(a.dirty, true);
     await a.flush();
+    assert.equal(a.dirty, false);
     await waitFor(() => b.size === 3, { what: "b to see a's writes" });
     assert.equal(b.get("session.user"), "ada");
     assert.deepEqual(b.findKeysWithPrefix("SESSION.").sort(), ["Session.User", "session.role"]);
