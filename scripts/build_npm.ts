@@ -23,8 +23,8 @@ const ROOT = new URL("../", import.meta.url);
 const OUT = new URL("npm/", ROOT);
 /** Folders published in the package. */
 const LIBRARY_DIRS = ["core", "parsers", "network", "dns", "http", "service", "plugins"];
-/** Layers with an export entry (plugins are reached through the service). */
-const LAYERS = ["core", "parsers", "network", "dns", "http", "service"];
+/** Layers with an export entry. */
+const LAYERS = ["core", "parsers", "network", "dns", "http", "service", "plugins"];
 
 interface DenoConfig {
   name: string;
@@ -120,6 +120,8 @@ function exportsMap(): Record<string, { types: string; default: string }> {
   const entry = (path: string) => ({ types: `./${path}.d.ts`, default: `./${path}.js` });
   const map: Record<string, { types: string; default: string }> = { ".": entry("mod") };
   for (const layer of LAYERS) map[`./${layer}`] = entry(`${layer}/mod`);
+  // Its own entry, so that only the applications that use Redis load its client.
+  map["./cluster"] = entry("service/cluster/mod");
   return map;
 }
 

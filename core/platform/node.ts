@@ -289,9 +289,20 @@ function parentPort(): ParentPort | null {
   };
 }
 
+// A non-blocking pipe (a child's stdout read by a slow parent) answers EAGAIN when full: wait
+// a moment for the reader, synchronously, and go on; the caller asked for a blocking write.
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 function writeAllSync(fd: number, data: Uint8Array): void {
   let written = 0;
-  while (written < data.length) written += nodeFs.writeSync(fd, data, written);
+  while (written < data.length) {
+    try {
+      written += nodeFs.writeSync(fd, data, written);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EAGAIN") throw error;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
 }
 
 /** The seam implemented with Node's built-in modules. */

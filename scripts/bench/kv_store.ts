@@ -66,7 +66,11 @@ const missing: string[] = [];
 let sqliteOpen: ((path: string) => SqliteDb) | undefined;
 let sqliteVersion = "";
 try {
-  const { DatabaseSync } = await import("node:sqlite");
+  // Through a variable: node:sqlite has no types here (Node 20's @types), and Node 20 lacks it.
+  const sqliteModule = "node:sqlite";
+  const { DatabaseSync } = await import(sqliteModule) as {
+    DatabaseSync: new (path: string) => unknown;
+  };
   sqliteOpen = (path) => {
     const db = new DatabaseSync(path) as unknown as SqliteDb;
     db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
