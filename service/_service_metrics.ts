@@ -168,7 +168,7 @@ export function registerServiceMetrics(metrics: MetricsRegistry, service: IoraSe
       "iora_state_flushes_total",
       "State store flushes.",
       "counter",
-      () => one(service.stateStore.getStats().flushes),
+      () => one((service.stateStore.getStats() as { flushes?: number }).flushes ?? 0),
     ],
     ["iora_plugins_loaded", "Loaded plugins, by isolation.", "gauge", () => {
       const modules = service.listModules();

@@ -115,6 +115,25 @@ export type ServiceHttpClientConfig =
  */
 export type ServiceDnsConfig = Omit<DnsConfig, "runtime">;
 
+/**
+ * Several instances as one service, through Redis (`IoraService.cluster`). Off unless `url` is
+ * set; the embedded defaults need no Redis.
+ */
+export interface ServiceClusterConfig {
+  /** The Redis URL (`redis://host:port`); unset, the service runs alone. */
+  url?: string;
+  /** Prefix of every key and channel (default `"iora:"`). */
+  prefix?: string;
+  /** Keep the state store in Redis, shared by the instances (default false: the JSON file). */
+  state?: boolean;
+  /** Start the cluster event bus, `cluster.events` (default false). */
+  events?: boolean;
+  /** The event bus's consumer group: instances of one service share it (default `"iora"`). */
+  group?: string;
+  /** Start the lease locks, `cluster.locks` (default false). */
+  locks?: boolean;
+}
+
 /** Outbound HTTP. */
 export interface ServiceHttpConfig {
   /** The service's HTTP client. */
@@ -145,6 +164,8 @@ export interface ServiceConfig {
   http: ServiceHttpConfig;
   /** The DNS client. */
   dns: ServiceDnsConfig;
+  /** Redis-backed cluster services. */
+  cluster: ServiceClusterConfig;
   /** Plugins. */
   modules: ServiceModulesConfig;
 }
@@ -163,6 +184,8 @@ export interface ServiceConfigInput {
   http?: Partial<ServiceHttpConfig>;
   /** The DNS client. */
   dns?: ServiceDnsConfig;
+  /** Redis-backed cluster services. */
+  cluster?: ServiceClusterConfig;
   /** Plugins; module entries may be bare locations. */
   modules?: Partial<Omit<ServiceModulesConfig, "modules">> & { modules?: (string | ModuleSpec)[] };
 }
@@ -187,6 +210,7 @@ export function defaultServiceConfig(): ServiceConfig {
     cache: { ttlMs: 300_000, maxSize: 10_000 },
     http: { client: {} },
     dns: {},
+    cluster: {},
     modules: { directory: "plugins", autoLoad: true, modules: [] },
   };
 }
@@ -525,7 +549,7 @@ function moduleSpec(value: unknown, key: string): ModuleSpec {
 export function parseServiceConfig(input: unknown): ServiceConfig {
   let root = table(input, "(root)");
   if (isTable(root.iora) && Object.keys(root).length === 1) root = root.iora;
-  checkKeys(root, "", ["server", "log", "state", "cache", "http", "dns", "modules"]);
+  checkKeys(root, "", ["server", "log", "state", "cache", "http", "dns", "cluster", "modules"]);
   const config = defaultServiceConfig();
 
   const server = table(root.server, "server");
@@ -592,6 +616,21 @@ export function parseServiceConfig(input: unknown): ServiceConfig {
   config.http.client = httpClient(table(http.client, "http.client"));
 
   config.dns = dnsConfig(table(root.dns, "dns"));
+
+  const cluster = table(root.cluster, "cluster");
+  checkKeys(cluster, "cluster", ["url", "prefix", "state", "events", "group", "locks"]);
+  for (const name of ["url", "prefix", "group"] as const) {
+    const value = str(cluster[name], `cluster.${name}`);
+    if (value !== undefined) config.cluster[name] = value;
+  }
+  if (config.cluster.url !== undefined && !/^rediss?:\/\//.test(config.cluster.url)) {
+    throw new ServiceConfigError("cluster.url", "must be a redis:// or rediss:// URL");
+  }
+  for (const name of ["state", "events", "locks"] as const) {
+    if (cluster[name] !== undefined) {
+      config.cluster[name] = bool(cluster[name], `cluster.${name}`, false);
+    }
+  }
 
   const modules = table(root.modules, "modules");
   checkKeys(modules, "modules", ["directory", "autoLoad", "modules"]);

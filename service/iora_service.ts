@@ -12,6 +12,8 @@ import { ConsoleSink, FileSink, Logger } from "../core/logger.ts";
 import type { LogSink } from "../core/logger.ts";
 import { platform } from "../core/platform/mod.ts";
 import { JsonFileStore } from "../core/state_store.ts";
+import type { ClusterHealth, ClusterServices } from "./cluster/cluster.ts";
+import type { RedisStateStore } from "./cluster/state_store.ts";
 import { TimerService } from "../core/timer.ts";
 import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "../core/metrics.ts";
 import { DnsClient } from "../dns/client.ts";
@@ -71,6 +73,8 @@ export interface ServiceHealth {
   uptimeMs: number;
   /** The loaded modules. */
   plugins: { name: string; sandboxed: boolean; apis: string[] }[];
+  /** Redis, when the service runs as part of a cluster (`"degraded"` while reconnecting). */
+  cluster?: ClusterHealth;
 }
 
 /**
@@ -99,8 +103,10 @@ export class IoraService implements AsyncDisposable {
   readonly webhookServer: WebhookServer;
   /** The service's logger. */
   readonly logger: Logger;
-  /** The persistent key-value state (a JSON file). */
-  readonly stateStore: JsonFileStore;
+  /** The persistent key-value state: a JSON file, or Redis with `[cluster] state = true`. */
+  readonly stateStore: JsonFileStore | RedisStateStore;
+  /** The Redis-backed cluster services, when `[cluster] url` is set. */
+  readonly cluster: ClusterServices | undefined;
   /** Timers for the service and its plugins. */
   readonly timerService: TimerService;
   /** Topic-based publish/subscribe between plugins (drained at shutdown). */
@@ -135,13 +141,15 @@ export class IoraService implements AsyncDisposable {
     config: ServiceConfig,
     configLoader: ConfigLoader,
     logger: Logger,
-    stateStore: JsonFileStore,
+    stateStore: JsonFileStore | RedisStateStore,
+    cluster: ClusterServices | undefined,
     transport: ServerTransportFactory | undefined,
   ) {
     this.config = config;
     this.configLoader = configLoader;
     this.logger = logger;
     this.stateStore = stateStore;
+    this.cluster = cluster;
     this.startedAt = platform().now();
     this.timerService = new TimerService({
       name: "iora",
@@ -217,13 +225,33 @@ export class IoraService implements AsyncDisposable {
       ]
       : [new ConsoleSink({ format: full.log.format ?? "text" })];
     const logger = new Logger({ level: full.log.level, sinks });
-    let stateStore: JsonFileStore;
+    let cluster: ClusterServices | undefined;
+    let stateStore: JsonFileStore | RedisStateStore;
     try {
-      stateStore = await JsonFileStore.open(full.state.file, {
+      const c = full.cluster;
+      if (c.url !== undefined) {
+        // Loaded only when configured: a service that runs alone never loads the Redis client.
+        const { ClusterServices } = await import("./cluster/cluster.ts");
+        cluster = await ClusterServices.start({
+          url: c.url,
+          prefix: c.prefix,
+          state: c.state
+            ? { onWriteError: (error) => logger.error("cluster state write failed", { error }) }
+            : undefined,
+          events: c.events ? { group: c.group ?? "iora" } : undefined,
+          locks: c.locks ? {} : undefined,
+        });
+      }
+      stateStore = cluster?.state ?? await JsonFileStore.open(full.state.file, {
         onFlushError: (error) => logger.error("state store flush failed", { error }),
       });
     } catch (error) {
-      logger.fatal("cannot open the state store", { file: full.state.file, error });
+      logger.fatal("cannot open the state store or the cluster", {
+        file: full.state.file,
+        cluster: full.cluster.url,
+        error,
+      });
+      await cluster?.stop().catch(() => {});
       await logger.close();
       throw error;
     }
@@ -232,6 +260,7 @@ export class IoraService implements AsyncDisposable {
       configLoader,
       logger,
       stateStore,
+      cluster,
       options.serverTransport,
     );
     service.#unloadTimeoutMs = options.unloadTimeoutMs ?? 10_000;
@@ -413,6 +442,7 @@ export class IoraService implements AsyncDisposable {
         sandboxed: m.sandboxed,
         apis: m.apis,
       })),
+      ...(this.cluster ? { cluster: this.cluster.health() } : {}),
     };
   }
 
@@ -490,6 +520,9 @@ export class IoraService implements AsyncDisposable {
     this.configLoader.close();
     await this.stateStore.close().catch((error) =>
       this.logger.error("closing the state store failed", { error })
+    );
+    await this.cluster?.stop().catch((error) =>
+      this.logger.error("stopping the cluster services failed", { error })
     );
     if (IoraService.#instance === this) IoraService.#instance = undefined;
     this.logger.info("stopped");
