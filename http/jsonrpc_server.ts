@@ -222,7 +222,11 @@ const INVALID_REQUEST: JsonRpcErrorObject = {
 };
 const NOT_FOUND: JsonRpcErrorObject = { code: RPC_METHOD_NOT_FOUND, message: "Method not found" };
 const INTERNAL: JsonRpcErrorObject = { code: RPC_INTERNAL_ERROR, message: "Internal error" };
-const UNAUTHORIZED: JsonRpcErrorObject = { code: RPC_UNAUTHORIZED, message: "Unauthorized" };
+const UNAUTHORIZED: JsonRpcErrorObject = {
+  code: RPC_UNAUTHORIZED,
+  message: "Unauthorized",
+  data: { reason: "this method requires authentication" },
+};
 const NO_BODY = new Uint8Array(0);
 
 function zeroStats(): JsonRpcServerStats {
@@ -569,7 +573,13 @@ export class JsonRpcServer {
       }
     }
     if (this.#rate !== undefined && !this.#admit(info)) {
-      return this.#fail({ code: RPC_RATE_LIMITED, message: "Rate limit exceeded" }, rid);
+      return this.#fail({
+        code: RPC_RATE_LIMITED,
+        message: "Rate limit exceeded",
+        data: {
+          reason: `more than ${this.#rate.requests} calls in ${this.#rate.windowMs} ms`,
+        },
+      }, rid);
     }
     if (this.#inFlight >= this.#maxInFlight) {
       return this.#fail({

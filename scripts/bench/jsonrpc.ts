@@ -12,12 +12,14 @@
  *   the difference of CPU per call is our JSON-RPC layer's overhead.
  *
  * Every server answers the same bytes for the same request (checked before measuring). The
- * servers run in this process, pinned to core 0, wrk on core 1 (taskset, when there). Rounds
- * interleave the servers (order alternating); each figure is the median over the rounds with
- * the min–max: calls per second (a batch counts 10 calls) and this process's CPU time per call
- * while wrk ran, which is much steadier than throughput on a shared machine.
+ * servers run in this process, pinned to core 0, wrk on core 1 (taskset, when there). In each
+ * round every server takes each workload back to back (order alternating by round); each figure
+ * is the median over the rounds with the min–max: calls per second (a batch counts 10 calls,
+ * wrk's own count and time) and this process's CPU time per call while wrk ran, which is much
+ * steadier than throughput on a shared machine. Ratios are taken per round (figures measured
+ * back to back), then their median and range are printed.
  *
- * Usage: `deno run -A scripts/bench/jsonrpc.ts [--duration=3] [--rounds=5]`, or
+ * Usage: `deno run -A scripts/bench/jsonrpc.ts [--duration=2] [--rounds=9]`, or
  * `node npm/scripts/bench/jsonrpc.js` after `deno task build:npm --bench`.
  *
  * @module
@@ -41,8 +43,8 @@ const g = globalThis as any;
 const args: string[] = isDeno ? g.Deno.args : g.process.argv.slice(2);
 const arg = (name: string, fallback: string): string =>
   args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
-const duration = Number(arg("duration", "3"));
-const rounds = Number(arg("rounds", "5"));
+const duration = Number(arg("duration", "2"));
+const rounds = Number(arg("rounds", "9"));
 const connections = 64;
 const pid: number = isDeno ? g.Deno.pid : g.process.pid;
 
@@ -96,15 +98,22 @@ for (const w of WORKLOADS) {
   scripts[w.name] = file;
 }
 
-async function wrk(url: string, script: string, seconds: number): Promise<number> {
+async function wrk(
+  url: string,
+  script: string,
+  seconds: number,
+): Promise<{ requests: number; seconds: number }> {
   const wrkArgs = ["-t1", `-c${connections}`, `-d${seconds}s`, "-s", script, url];
   const out = pinned
     ? await run("taskset", ["-c", "1", "wrk", ...wrkArgs])
     : await run("wrk", wrkArgs);
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
   if (errors) console.log(`    (${url}: ${errors[0]})`);
-  const n = /(\d+) requests in/.exec(out);
-  return n ? Number(n[1]) : 0;
+  // "N requests in 3.00s": wrk's own count and time.
+  const m = /(\d+) requests in ([\d.]+)(ms|s|m)\b/.exec(out);
+  if (m === null) return { requests: 0, seconds: 0 };
+  const scale = m[3] === "ms" ? 1e-3 : m[3] === "m" ? 60 : 1;
+  return { requests: Number(m[1]), seconds: Number(m[2]) * scale };
 }
 
 function listen(server: Server, path: string): Promise<Running> {
@@ -256,6 +265,8 @@ const running: { c: Candidate; server: Running }[] = [];
 const callsPerSecond = new Map<string, number[]>();
 const cpuPerCall = new Map<string, number[]>();
 const key = (c: Candidate, w: { name: string }) => `${c.name}|${w.name}`;
+const push = (m: Map<string, number[]>, k: string, v: number) =>
+  (m.get(k) ?? m.set(k, []).get(k)!).push(v);
 try {
   for (const c of candidates) {
     const server = await c.start();
@@ -266,19 +277,17 @@ try {
     for (const w of WORKLOADS) await wrk(server.url, scripts[w.name], 1); // warm-up
   }
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? running : [...running].reverse();
-    for (const { c, server } of order) {
-      for (const w of WORKLOADS) {
+    // Per workload, the servers run back to back (order alternating by round), so the ratio of
+    // one round compares figures taken under nearly the same load.
+    for (const w of WORKLOADS) {
+      const order = round % 2 === 0 ? running : [...running].reverse();
+      for (const { c, server } of order) {
         const before = process.cpuUsage();
-        const t0 = performance.now();
-        const requests = await wrk(server.url, scripts[w.name], duration);
-        const seconds = (performance.now() - t0) / 1000;
+        const { requests, seconds } = await wrk(server.url, scripts[w.name], duration);
         const used = process.cpuUsage(before);
         const calls = requests * w.calls;
-        (callsPerSecond.get(key(c, w)) ?? callsPerSecond.set(key(c, w), []).get(key(c, w))!)
-          .push(calls / Math.min(seconds, duration));
-        (cpuPerCall.get(key(c, w)) ?? cpuPerCall.set(key(c, w), []).get(key(c, w))!)
-          .push(calls > 0 ? (used.user + used.system) / calls : Infinity);
+        push(callsPerSecond, key(c, w), seconds > 0 ? calls / seconds : 0);
+        push(cpuPerCall, key(c, w), calls > 0 ? (used.user + used.system) / calls : Infinity);
       }
     }
   }
@@ -292,10 +301,16 @@ console.log(
   `JSON-RPC servers (${runtime}); wrk -t1 -c${connections} -d${duration}s, ${rounds} interleaved ` +
     `rounds, median (min–max); ${pinned ? "servers on core 0, wrk on core 1" : "unpinned"}`,
 );
+// The ratio of each round (figures taken back to back), then their median and range.
+function ratios(w: { name: string }, peer: Candidate, m: Map<string, number[]>, invert: boolean) {
+  const mine = m.get(key(ours, w))!;
+  const theirs = m.get(key(peer, w))!;
+  return stats(mine.map((v, i) => (invert ? theirs[i] / v : v / theirs[i])));
+}
+const range = (r: { median: number; min: number; max: number }) =>
+  `${r.median.toFixed(2)}x (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
 for (const w of WORKLOADS) {
   console.log(`${w.name}:`);
-  const mine = stats(callsPerSecond.get(key(ours, w))!).median;
-  const myCpu = stats(cpuPerCall.get(key(ours, w))!).median;
   for (const { c } of running) {
     const rate = stats(callsPerSecond.get(key(c, w))!);
     const cpu = stats(cpuPerCall.get(key(c, w))!);
@@ -304,17 +319,23 @@ for (const w of WORKLOADS) {
         `(${rate.min.toFixed(0)}–${rate.max.toFixed(0)})  ` +
         `${cpu.median.toFixed(2).padStart(6)} us CPU/call (${cpu.min.toFixed(2)}–${
           cpu.max.toFixed(2)
-        })` +
-        (c === ours
-          ? ""
-          : `  ours/this: ${(mine / rate.median).toFixed(2)}x calls/s, ${
-            (cpu.median / myCpu).toFixed(2)
-          }x CPU efficiency`),
+        })`,
     );
   }
-  const plainCpu = stats(cpuPerCall.get(key(plain, w))!).median;
+  for (const { c } of running) {
+    if (c === ours) continue;
+    console.log(
+      `  ours / ${c.name.padEnd(22)} calls/s ${
+        range(ratios(w, c, callsPerSecond, false))
+      }   CPU efficiency ${range(ratios(w, c, cpuPerCall, true))}`,
+    );
+  }
+  const layer = stats(
+    cpuPerCall.get(key(ours, w))!.map((v, i) => v - cpuPerCall.get(key(plain, w))![i]),
+  );
   console.log(
-    `  our JSON-RPC layer over the plain route: ${(myCpu - plainCpu).toFixed(2)} us CPU per call`,
+    `  our JSON-RPC layer over the plain route: ${layer.median.toFixed(2)} us CPU per call ` +
+      `(${layer.min.toFixed(2)}–${layer.max.toFixed(2)})`,
   );
 }
 console.log(`peers: jayson ${JAYSON_VERSION}, json-rpc-2.0 ${JSON_RPC_2_VERSION}; ${runtime}`);

@@ -224,7 +224,11 @@ describe("JsonRpcServer: handlers, errors and options", () => {
     const wrong = new HttpHeaders({ authorization: "Bearer t0k3m" });
     const unauthorized = {
       jsonrpc: "2.0",
-      error: { code: -32001, message: "Unauthorized" },
+      error: {
+        code: -32001,
+        message: "Unauthorized",
+        data: { reason: "this method requires authentication" },
+      },
       id: 1,
     };
     assert.deepEqual(await answer(server, one("open")), { jsonrpc: "2.0", result: "open", id: 1 });
