@@ -13,6 +13,24 @@ import type { JsonValue } from "../../parsers/json.ts";
 
 const enc = new TextEncoder();
 
+/** A JSON value as parsing its text gives it back: -0 becomes 0 (JSON has no negative zero). */
+function normalized(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(normalized);
+  if (typeof v === "object" && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      Object.defineProperty(out, k, {
+        value: normalized(x),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  }
+  return Object.is(v, -0) ? 0 : v;
+}
+
 function parseError(input: string | Uint8Array, options?: Parameters<typeof parseJson>[1]) {
   const r = tryParseJson(input, options);
   assert.equal(r.ok, false, `expected an error for ${String(input).slice(0, 60)}`);
@@ -114,9 +132,12 @@ describe("parseJson", () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.boolean(), fc.integer({ min: 0, max: 4 }), (v, sort, ind) => {
         const text = stringifyJson(v as JsonValue, { sortKeys: sort, indent: ind });
-        assert.deepEqual(parseJson(text), JSON.parse(JSON.stringify(v)));
-        assert.deepEqual(parseJson(enc.encode(text)), JSON.parse(text));
-        assert.deepEqual(parseJson(text, { rejectDuplicateKeys: true }), JSON.parse(text));
+        // The expected value is built without the engine's JSON.parse, whose key bug (V8 15,
+        // see below) would make the expectation wrong, not the parser.
+        const expected = normalized(v);
+        assert.deepEqual(parseJson(text), expected);
+        assert.deepEqual(parseJson(enc.encode(text)), expected);
+        assert.deepEqual(parseJson(text, { rejectDuplicateKeys: true }), expected);
       }),
       { numRuns: 300 },
     );
@@ -588,5 +609,25 @@ describe("stringifyJson", () => {
     a.push(a);
     assert.throws(() => stringifyJson(a as JsonValue), JsonStringifyError);
     assert.throws(() => stringifyJson(a as JsonValue, { indent: 1 }), JsonStringifyError);
+  });
+});
+
+describe("parseJson and the engine's key bug", () => {
+  it("keys holding escapes keep their spelling after an earlier key with an escaped backslash", () => {
+    // V8 15 (Deno 2.9.6): JSON.parse gives the second key the spelling of the first.
+    JSON.parse('{"x":1,"\\\\":2}');
+    for (const key of ['\\"', "\\n", "\\/", "\\u0041", "\\t"]) {
+      const text = `{"x":1,"${key}":2}`;
+      assert.deepEqual(Object.keys(parseJson(text) as object), ["x", JSON.parse(`"${key}"`)]);
+      assert.deepEqual(Object.keys(parseJson(enc.encode(text)) as object), [
+        "x",
+        JSON.parse(`"${key}"`),
+      ]);
+    }
+    // Strings with escapes that are values, not keys, still take the fast path and parse right.
+    assert.deepEqual(parseJson('{"a":"line\\nbreak","b":["\\"q\\""]}'), {
+      a: "line\nbreak",
+      b: ['"q"'],
+    });
   });
 });
