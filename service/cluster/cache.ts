@@ -247,8 +247,9 @@ export class ClusterCache<V = unknown> implements AsyncDisposable {
       });
     }
     this.#stats.remoteHits++;
-    if (epoch === this.#epoch && !this.#closed) {
-      const left = Number(pttl);
+    // PTTL -2: the entry expired between the GET and the PTTL; it must not live on locally.
+    const left = Number(pttl);
+    if (epoch === this.#epoch && !this.#closed && left !== -2) {
       this.#local.set(key, value, left > 0 ? Math.min(left, this.#localTtl) : this.#localTtl);
     }
     return value;
