@@ -13,6 +13,21 @@ const depthCounts: Int32Array[] = [];
 /** Inputs up to this many code units are limit-checked after the engine's parse. */
 const POST_CHECK_MAX = 4 * 1024 * 1024;
 
+/**
+ * The index of the quote that ends the string whose text runs from `from` (a quote after an even
+ * run of backslashes; an escaped one has an odd run), or -1.
+ */
+function closingQuote(text: string, from: number): number {
+  let j = text.indexOf('"', from);
+  while (j >= 0) {
+    let k = j - 1;
+    while (text.charCodeAt(k) === 92) k--;
+    if (((j - k) & 1) === 1) return j;
+    j = text.indexOf('"', j + 1);
+  }
+  return -1;
+}
+
 /** True when the structure of `text` certainly stays within `limits`. */
 function prepass(text: string, limits: JsonLimits): boolean {
   const n = text.length;
@@ -35,15 +50,8 @@ function prepass(text: string, limits: JsonLimits): boolean {
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === 34) {
-      let j = text.indexOf('"', i + 1);
-      for (;;) {
-        if (j < 0) return false;
-        // An escaped quote has an odd run of backslashes before it.
-        let k = j - 1;
-        while (text.charCodeAt(k) === 92) k--;
-        if (((j - k) & 1) === 1) break;
-        j = text.indexOf('"', j + 1);
-      }
+      const j = closingQuote(text, i + 1);
+      if (j < 0) return false;
       if (checkStrings && j - i - 1 > limits.maxStringLength) return false;
       i = j + 1;
       continue;
@@ -176,15 +184,8 @@ function hasEscapedKey(text: string): boolean {
   for (;;) {
     const slash = text.indexOf("\\", from);
     if (slash < 0) return false;
-    // The end of the string holding this backslash: a quote after an even run of backslashes.
-    let j = text.indexOf('"', slash + 1);
-    for (;;) {
-      if (j < 0) return false;
-      let k = j - 1;
-      while (text.charCodeAt(k) === 92) k--;
-      if (((j - k) & 1) === 1) break;
-      j = text.indexOf('"', j + 1);
-    }
+    const j = closingQuote(text, slash + 1);
+    if (j < 0) return false;
     let next = j + 1;
     for (let c = text.charCodeAt(next); c === 32 || c === 10 || c === 13 || c === 9;) {
       c = text.charCodeAt(++next);
