@@ -1,7 +1,9 @@
 /**
- * The plugin host: loads plugin modules in-process (trusted) or in
- * permission-scoped workers (sandboxed), tracks their dependencies,
- * notifies dependents, and unloads them in reverse dependency order.
+ * The plugin host: loads plugin modules in-process (trusted) or sandboxed
+ * (a child process of their own with exactly their grants, or a
+ * permission-scoped worker), gives each the API namespaces it owns, tracks
+ * their dependencies, notifies dependents, and unloads them in reverse
+ * dependency order within a time budget.
  *
  * @module
  */
