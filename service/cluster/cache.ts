@@ -28,6 +28,7 @@
  *
  * @module
  */
+import { parseJsonAs } from "./_json.ts";
 import { ExpiringCache, type ExpiringCacheStats } from "../../core/expiring_cache.ts";
 import { ClusterError } from "./errors.ts";
 import type { RedisConnection, RedisConnectionChoice } from "./connection.ts";
@@ -206,7 +207,7 @@ export class ClusterCache<V = unknown> implements AsyncDisposable {
   #invalidate(text: string): void {
     let message: { s?: string; k?: string };
     try {
-      message = JSON.parse(text);
+      message = parseJsonAs(text);
     } catch {
       return;
     }
@@ -240,7 +241,7 @@ export class ClusterCache<V = unknown> implements AsyncDisposable {
     }
     let value: V;
     try {
-      value = JSON.parse(text);
+      value = parseJsonAs(text);
     } catch (error) {
       throw new ClusterError("Protocol", `cache entry ${redisKey} is not JSON`, this.#redis.url, {
         cause: error,

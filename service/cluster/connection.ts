@@ -278,7 +278,10 @@ export class RedisConnection implements AsyncDisposable {
         : role === "subscriber"
         ? `${o.clientName}:sub`
         : o.clientName,
-      commandsQueueMaxLength: o.maxPending,
+      // Room beyond ours: the client queues its own commands (the name, the resubscriptions)
+      // on a reconnect, and commands that timed out here stay in its queue until Redis answers
+      // or the socket drops. `maxPending` is enforced here; the client's bound caps the rest.
+      commandsQueueMaxLength: o.maxPending * 2 + 16,
       socket: {
         connectTimeout: o.connectTimeoutMs,
         reconnectStrategy: (retries: number, cause: Error) => {

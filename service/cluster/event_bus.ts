@@ -29,6 +29,7 @@
  *
  * @module
  */
+import { parseJsonAs } from "./_json.ts";
 import { EventQueue } from "../../core/event_queue.ts";
 import type { EventHandler } from "../../core/event_queue.ts";
 import { platform } from "../../core/platform/mod.ts";
@@ -336,7 +337,7 @@ export class ClusterEventBus implements AsyncDisposable {
   #received(text: string): void {
     let envelope: Envelope;
     try {
-      envelope = JSON.parse(text);
+      envelope = parseJsonAs(text);
       if (typeof envelope?.t !== "string" || envelope.t === "") throw new Error("no topic");
     } catch {
       this.#stats.broadcastsDropped++;
@@ -617,7 +618,7 @@ class Consumer {
     const b = this.#bus;
     let payload: unknown;
     try {
-      payload = JSON.parse(fields.p);
+      payload = parseJsonAs(fields.p);
     } catch {
       // Unreadable: it cannot succeed later either. Dead-letter it at once.
       await this.#deadLetter(id, fields);

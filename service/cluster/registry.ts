@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { parseJsonAs } from "./_json.ts";
 import { CircuitBreaker, type CircuitBreakerConfig } from "../../network/circuit_breaker.ts";
 import { ClusterError } from "./errors.ts";
 import type { RedisConnection, RedisConnectionChoice } from "./connection.ts";
@@ -162,7 +163,7 @@ return 1`,
 function parseInstance(text: unknown): ServiceInstance | undefined {
   if (typeof text !== "string") return undefined;
   try {
-    const v = JSON.parse(text);
+    const v = parseJsonAs<Partial<ServiceInstance> | null>(text);
     if (typeof v?.id === "string" && typeof v.name === "string" && typeof v.port === "number") {
       return v as ServiceInstance;
     }

@@ -44,6 +44,7 @@
  *
  * @module
  */
+import { parseJsonAs } from "./_json.ts";
 import { foldKey, StateStore } from "../../core/state_store.ts";
 import { platform } from "../../core/platform/mod.ts";
 import { defaultLogger } from "../../core/logger.ts";
@@ -511,7 +512,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   #message(text: string): void {
     let announcement: Announcement;
     try {
-      announcement = JSON.parse(text);
+      announcement = parseJsonAs(text);
       if (typeof announcement?.s !== "string" || !Array.isArray(announcement.c)) {
         throw new Error("not an announcement");
       }
@@ -587,7 +588,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     const fresh = new Map<string, [string, string]>();
     for (let i = 0; i + 1 < entries.length; i += 2) {
       try {
-        const pair = JSON.parse(String(entries[i + 1]));
+        const pair = parseJsonAs(String(entries[i + 1]));
         if (Array.isArray(pair) && typeof pair[0] === "string" && typeof pair[1] === "string") {
           fresh.set(String(entries[i]), [pair[0], pair[1]]);
           continue;
