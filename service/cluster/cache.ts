@@ -248,9 +248,10 @@ export class ClusterCache<V = unknown> implements AsyncDisposable {
       });
     }
     this.#stats.remoteHits++;
-    // PTTL -2: the entry expired between the GET and the PTTL; it must not live on locally.
+    // PTTL -1: no expiry; above 0: what is left. 0 (under a millisecond left) or -2 (expired
+    // between the GET and the PTTL): the entry must not live on locally.
     const left = Number(pttl);
-    if (epoch === this.#epoch && !this.#closed && left !== -2) {
+    if (epoch === this.#epoch && !this.#closed && (left > 0 || left === -1)) {
       this.#local.set(key, value, left > 0 ? Math.min(left, this.#localTtl) : this.#localTtl);
     }
     return value;
