@@ -87,3 +87,28 @@ export function row(file: string, name: string, v: number, peer?: number): void 
     `${runtime}  ${file.padEnd(26)} ${name.padEnd(34)} ${v.toFixed(1).padStart(8)} MB/s${ratio}`,
   );
 }
+
+/** Runs a command to its end and resolves with its standard output; rejects when it fails. */
+export async function runCommand(cmd: string, argv: string[]): Promise<string> {
+  const child = platform().spawn(cmd, { args: argv });
+  const [out, , status] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.status,
+  ]);
+  if (!status.success) throw new Error(`${cmd} ${argv.join(" ")} failed`);
+  return out;
+}
+
+/**
+ * Pins this process to core 0 with `taskset`, leaving core 1 to a load generator; false when it
+ * cannot (no taskset, one core).
+ */
+export async function pinToCoreZero(): Promise<boolean> {
+  try {
+    await runCommand("taskset", ["-p", "-c", "0", String(platform().pid())]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -24,8 +24,8 @@
 import { createServer } from "node:http";
 import { createServer as createNetServer, type Socket } from "node:net";
 import process from "node:process";
-import { platform } from "../../core/platform/mod.ts";
 import { WebhookServer } from "../../http/server.ts";
+import { pinToCoreZero, runCommand } from "./_harness.ts";
 
 const isDeno = "Deno" in globalThis;
 // deno-lint-ignore no-explicit-any
@@ -36,7 +36,6 @@ const arg = (name: string, fallback: string): string =>
 const duration = Number(arg("duration", "4"));
 const rounds = Number(arg("rounds", "3"));
 const connections = Number(arg("connections", "64"));
-const pid: number = isDeno ? g.Deno.pid : g.process.pid;
 
 interface Running {
   port: number;
@@ -46,26 +45,8 @@ type Candidate = { name: string; start(port: number): Promise<Running> };
 
 const USER = (id: string): string => JSON.stringify({ id, name: "Ada", email: "ada@example.com" });
 
-async function run(cmd: string, argv: string[]): Promise<string> {
-  const child = platform().spawn(cmd, { args: argv });
-  const [out, , status] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.status,
-  ]);
-  if (!status.success) throw new Error(`${cmd} ${argv.join(" ")} failed`);
-  return out;
-}
-
+const run = runCommand;
 let pinned = false;
-async function pin(): Promise<void> {
-  try {
-    await run("taskset", ["-p", "-c", "0", String(pid)]);
-    pinned = true;
-  } catch {
-    pinned = false;
-  }
-}
 
 async function wrk(url: string, seconds: number): Promise<{ rps: number; requests: number }> {
   const wrkArgs = ["-t1", `-c${connections}`, `-d${seconds}s`, url];
@@ -261,7 +242,7 @@ const nodeFloor: Candidate = {
   },
 };
 
-await pin();
+pinned = await pinToCoreZero();
 const candidates = isDeno
   ? [ours, denoServe, hono, denoFloor]
   : [ours, nodeHttp, fastify, nodeFloor];

@@ -33,6 +33,7 @@ import { JSONRPCServer } from "npm:json-rpc-2.0@1.8.1";
 import { platform } from "../../core/platform/mod.ts";
 import { JsonRpcServer } from "../../http/jsonrpc_server.ts";
 import { WebhookServer } from "../../http/server.ts";
+import { pinToCoreZero, runCommand } from "./_harness.ts";
 
 const JAYSON_VERSION = "5.0.0";
 const JSON_RPC_2_VERSION = "1.8.1";
@@ -46,7 +47,6 @@ const arg = (name: string, fallback: string): string =>
 const duration = Number(arg("duration", "2"));
 const rounds = Number(arg("rounds", "9"));
 const connections = 64;
-const pid: number = isDeno ? g.Deno.pid : g.process.pid;
 
 const SINGLE = JSON.stringify({ jsonrpc: "2.0", method: "add", params: [1, 2], id: 1 });
 const BATCH = JSON.stringify(
@@ -66,24 +66,8 @@ interface Candidate {
   start(): Promise<Running>;
 }
 
-async function run(cmd: string, argv: string[]): Promise<string> {
-  const child = platform().spawn(cmd, { args: argv });
-  const [out, , status] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.status,
-  ]);
-  if (!status.success) throw new Error(`${cmd} ${argv.join(" ")} failed`);
-  return out;
-}
-
-let pinned = false;
-try {
-  await run("taskset", ["-p", "-c", "0", String(pid)]);
-  pinned = true;
-} catch {
-  pinned = false;
-}
+const run = runCommand;
+const pinned = await pinToCoreZero();
 
 const dir = await platform().makeTempDir({ prefix: "iora-bench-jsonrpc-" });
 const scripts: Record<string, string> = {};
