@@ -186,3 +186,16 @@ export function fixtureCommand(
   const args = isDeno ? ["run", ...permissions, script] : [script];
   return { command: platform().execPath(), args };
 }
+
+/** The lines of a byte stream (a child's output), as they complete. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let pending = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    pending += decoder.decode(chunk, { stream: true });
+    const complete = pending.split("\n");
+    pending = complete.pop()!;
+    yield* complete;
+  }
+  if (pending !== "") yield pending;
+}

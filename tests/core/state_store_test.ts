@@ -13,6 +13,7 @@ import {
   availablePlatforms,
   deferred,
   fixtureCommand,
+  lines,
   runtimeTimerFired,
   tempDir,
   waitFor,
@@ -259,16 +260,9 @@ describe("JsonFileStore crash safety", () => {
       const enough = deferred("the child's acknowledged flushes");
       let seen = 0;
       const reader = (async () => {
-        let pending = "";
-        const decoder = new TextDecoder();
-        for await (const chunk of child.stdout!) {
-          pending += decoder.decode(chunk, { stream: true });
-          const lines = pending.split("\n");
-          pending = lines.pop()!;
-          for (const line of lines) {
-            lastAcked = Math.max(lastAcked, Number(line));
-            if (++seen >= wanted) enough.resolve();
-          }
+        for await (const line of lines(child.stdout!)) {
+          lastAcked = Math.max(lastAcked, Number(line));
+          if (++seen >= wanted) enough.resolve();
         }
       })();
       child.status.then((s) =>
