@@ -124,6 +124,18 @@ export interface Framing {
   expect: string | null;
 }
 
+/** A {@linkcode Framing} with nothing collected yet. */
+export function emptyFraming(): Framing {
+  return {
+    contentLength: null,
+    transferEncoding: null,
+    connection: null,
+    host: 0,
+    hostValue: "",
+    expect: null,
+  };
+}
+
 function collect(framing: Framing, lower: string, value: string): void {
   switch (lower) {
     case "content-length":

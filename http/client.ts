@@ -28,6 +28,7 @@ import { HttpHeaders } from "./message.ts";
 import type { JsonConfig } from "./request.ts";
 import { type ExchangeResult, StaleConnectionError } from "./_client_connection.ts";
 import { ConnectionPool, type HostResolver, type Origin } from "./_connection_pool.ts";
+import { noResponses, statusClass } from "./status_class.ts";
 
 export type { HostResolver };
 export type {
@@ -96,12 +97,6 @@ function isOptions(value: object): value is HttpRequestOptions {
   return keys.length === 0 || keys.some((k) => OPTION_KEYS.includes(k));
 }
 
-function statusClass(status: number): keyof HttpClientStats["responses"] {
-  return `${Math.min(5, Math.max(1, Math.floor(status / 100)))}xx` as keyof HttpClientStats[
-    "responses"
-  ];
-}
-
 /** Milliseconds a `Retry-After` value asks for, or undefined when it says nothing usable. */
 function retryAfterMs(value: string | null): number | undefined {
   if (value === null) return undefined;
@@ -131,7 +126,7 @@ function abortable(ms: number, signal: AbortSignal): Promise<void> {
 function zeroStats(): HttpClientStats {
   return {
     requests: 0,
-    responses: { "1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0 },
+    responses: noResponses(),
     connectionsOpened: 0,
     connectionsReused: 0,
     connectionsClosed: 0,

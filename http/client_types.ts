@@ -17,6 +17,7 @@ import type { HttpClientErrorCode } from "./client_error.ts";
 import type { HttpHeaders } from "./headers.ts";
 import type { JsonConfig } from "./request.ts";
 import type { HostResolver } from "./_connection_pool.ts";
+import type { ResponsesByClass } from "./status_class.ts";
 
 /** TLS settings of the client (the seed's names). */
 export interface HttpClientTlsConfig {
@@ -196,7 +197,7 @@ export interface HttpClientStats {
   /** Requests asked for (a retry or a redirect is not a new request). */
   requests: number;
   /** Responses by status class. */
-  responses: { "1xx": number; "2xx": number; "3xx": number; "4xx": number; "5xx": number };
+  responses: ResponsesByClass;
   /** Connections opened. */
   connectionsOpened: number;
   /** Requests sent on a connection that carried one before. */

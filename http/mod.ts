@@ -42,6 +42,7 @@ export { type RouteMatch, Router, RouterError } from "./router.ts";
 export { type JsonConfig, WebhookRequest } from "./request.ts";
 export { type BodyStream, WebhookResponse } from "./response.ts";
 export { WebhookServer } from "./server.ts";
+export { noResponses, type ResponsesByClass, statusClass } from "./status_class.ts";
 export { WebhookServerError } from "./server_error.ts";
 export {
   networkServerTransport,

@@ -222,15 +222,9 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
           }
           break;
         }
-        case State.Length: {
-          const avail = this.#len - this.#pos;
-          if (avail === 0) return null;
-          const n = avail < this.#remaining ? avail : this.#remaining;
-          this.#take(n);
-          this.#remaining -= n;
-          if (this.#remaining > 0) return null;
+        case State.Length:
+          if (!this.#takeRemaining()) return null;
           return this.#complete(null);
-        }
         case State.ChunkSize: {
           const buf = this.#buf;
           const lf = buf.indexOf(10, this.#pos);
@@ -257,16 +251,10 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
           }
           break;
         }
-        case State.ChunkData: {
-          const avail = this.#len - this.#pos;
-          if (avail === 0) return null;
-          const n = avail < this.#remaining ? avail : this.#remaining;
-          this.#take(n);
-          this.#remaining -= n;
-          if (this.#remaining > 0) return null;
+        case State.ChunkData:
+          if (!this.#takeRemaining()) return null;
           this.#state = State.ChunkDataEnd;
           break;
-        }
         case State.ChunkDataEnd: {
           if (this.#len - this.#pos < 2) {
             if (this.#len > this.#pos && this.#buf[this.#pos] !== 13) {
@@ -311,6 +299,16 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
           throw this.#error;
       }
     }
+  }
+
+  // Takes what has arrived of the `#remaining` body bytes; true once all of them are in.
+  #takeRemaining(): boolean {
+    const avail = this.#len - this.#pos;
+    if (avail === 0) return false;
+    const n = avail < this.#remaining ? avail : this.#remaining;
+    this.#take(n);
+    this.#remaining -= n;
+    return this.#remaining === 0;
   }
 
   #take(n: number): void {

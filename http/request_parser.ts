@@ -16,7 +16,7 @@ import { HttpParserBase } from "./parser_base.ts";
 import { isToken } from "./_fields.ts";
 import {
   checkTransferEncoding,
-  type Framing,
+  emptyFraming,
   isValidHost,
   keepAliveOf,
   knownMethod,
@@ -114,14 +114,7 @@ export class HttpRequestParser extends HttpParserBase<HttpRequestHead> {
       ? "1.1"
       : parseVersion(text.slice(sp2 + 1, eol), "request line");
     const headers = new HttpHeaders();
-    const framing: Framing = {
-      contentLength: null,
-      transferEncoding: null,
-      connection: null,
-      host: 0,
-      hostValue: "",
-      expect: null,
-    };
+    const framing = emptyFraming();
     if (eol < text.length) {
       parseFieldLines(text, eol + 2, headers, limits.maxHeaderCount, framing);
     }

@@ -17,7 +17,7 @@ import { HttpHeaders } from "./headers.ts";
 import { HttpParserBase } from "./parser_base.ts";
 import {
   checkTransferEncoding,
-  type Framing,
+  emptyFraming,
   isDigit,
   keepAliveOf,
   parseContentLength,
@@ -113,14 +113,7 @@ export class HttpResponseParser extends HttpParserBase<HttpResponseHead> {
       }
     }
     const headers = new HttpHeaders();
-    const framing: Framing = {
-      contentLength: null,
-      transferEncoding: null,
-      connection: null,
-      host: 0,
-      hostValue: "",
-      expect: null,
-    };
+    const framing = emptyFraming();
     if (eol < text.length) {
       parseFieldLines(text, eol + 2, headers, this.limits.maxHeaderCount, framing);
     }

@@ -56,6 +56,7 @@ import type {
 import { isBadBody } from "./_json_body.ts";
 import { fetchRoute } from "./_fetch_bridge.ts";
 import { CONTINUE, ResponseWriter } from "./_writer.ts";
+import { noResponses, statusClass } from "./status_class.ts";
 
 // The request, the response, the transport, the error and the option types live in their own
 // modules; this one re-exports them, as it held them before (its importers keep working).
@@ -92,14 +93,10 @@ interface Route {
   handler: RouteHandler;
 }
 
-function statusClass(s: number): "1xx" | "2xx" | "3xx" | "4xx" | "5xx" {
-  return s < 200 ? "1xx" : s < 300 ? "2xx" : s < 400 ? "3xx" : s < 500 ? "4xx" : "5xx";
-}
-
 function zeroStats(): WebhookServerStats {
   return {
     requests: 0,
-    responses: { "1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0 },
+    responses: noResponses(),
     bytesIn: 0,
     bytesOut: 0,
     activeConnections: 0,

@@ -21,6 +21,7 @@ import type { TransportConfig } from "../network/transport.ts";
 import type { WebhookRequest } from "./request.ts";
 import type { WebhookResponse } from "./response.ts";
 import type { ServerTransportFactory } from "./server_transport.ts";
+import type { ResponsesByClass } from "./status_class.ts";
 
 /** The minimal logger the access log needs; Iora's `Logger` fits. */
 export interface AccessLogger {
@@ -136,7 +137,7 @@ export interface WebhookServerStats {
   /** Requests parsed and dispatched. */
   requests: number;
   /** Responses by status class. */
-  responses: { "1xx": number; "2xx": number; "3xx": number; "4xx": number; "5xx": number };
+  responses: ResponsesByClass;
   /** Bytes received. */
   bytesIn: number;
   /** Bytes sent. */

@@ -1,6 +1,7 @@
 // The service's components, read into its metrics registry at scrape time:
 // each collector calls a component's getStats(), so nothing on a hot path
 // pays for metrics it does not scrape.
+import type { ResponsesByClass } from "../http/status_class.ts";
 import type { MetricSample, MetricsRegistry } from "../core/metrics.ts";
 import { platform } from "../core/platform/mod.ts";
 import type { IoraService } from "./iora_service.ts";
@@ -14,7 +15,7 @@ type Collected = [
 
 const one = (value: number): MetricSample[] => [{ value }];
 
-function byClass(responses: Record<string, number>): MetricSample[] {
+function byClass(responses: ResponsesByClass): MetricSample[] {
   return Object.entries(responses).map(([code, value]) => ({ labels: { code }, value }));
 }
 

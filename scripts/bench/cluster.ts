@@ -91,6 +91,69 @@ function p99(latencies: number[]): number {
   return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))];
 }
 
+// The messages of one side of an event benchmark: counts arrivals and their latencies per round.
+class Deliveries {
+  latencies: number[] = [];
+  #expect = 0;
+  #got = 0;
+  #done: () => void = () => {};
+
+  /** One message arrived that was sent at `sentAt` (performance.now()). */
+  arrived(sentAt: number): void {
+    this.latencies.push(performance.now() - sentAt);
+    if (++this.#got === this.#expect) this.#done();
+  }
+
+  /** Sends `n` messages, `window` in flight at once; messages/s once all `n` have arrived. */
+  round(n: number, window: number, send: () => Promise<unknown>): Promise<number> {
+    this.#got = 0;
+    this.#expect = n;
+    this.latencies = [];
+    const all = new Promise<void>((resolve) => (this.#done = resolve));
+    return rate(n, async () => {
+      let next = 0;
+      await Promise.all(Array.from({ length: window }, async () => {
+        while (next++ < n) await send();
+      }));
+      await all;
+    });
+  }
+}
+
+/** One side of an event benchmark: where its messages arrive and how one is sent. */
+interface EventSide {
+  deliveries: Deliveries;
+  send: () => Promise<unknown>;
+}
+
+// A warm-up round, then ROUNDS rounds of both sides; reports throughput and p99 latency.
+async function compareEvents(
+  name: string,
+  latency: string,
+  n: number,
+  window: number,
+  ours: EventSide,
+  plain: EventSide,
+): Promise<void> {
+  const r = {
+    ours: [] as number[],
+    plain: [] as number[],
+    oursP99: [] as number[],
+    plainP99: [] as number[],
+  };
+  for (let round = 0; round <= ROUNDS; round++) {
+    const a = await ours.deliveries.round(n, window, ours.send);
+    const b = await plain.deliveries.round(n, window, plain.send);
+    if (round === 0) continue;
+    r.ours.push(a);
+    r.plain.push(b);
+    r.oursP99.push(p99(ours.deliveries.latencies));
+    r.plainP99.push(p99(plain.deliveries.latencies));
+  }
+  report(name, `throughput, ${n} events`, "ev/s", r.ours, r.plain, "plain");
+  report(name, `p99 latency ${latency}`, "ms", r.oursP99, r.plainP99, "plain");
+}
+
 const redis = await startRedis();
 const raw = createClient({ url: redis.url, RESP: 2 }) as unknown as RawClient;
 await raw.connect();
@@ -287,24 +350,15 @@ try {
       group: "bench",
       prefix: "bq:",
     });
-    let expect = 0;
-    let handled = 0;
-    let latencies: number[] = [];
-    let done: () => void = () => {};
-    await consumerBus.consume<{ t: number }>("jobs", (job) => {
-      latencies.push(performance.now() - job.t);
-      if (++handled === expect) done();
-    });
+    const ours = new Deliveries();
+    await consumerBus.consume<{ t: number }>("jobs", (job) => ours.arrived(job.t));
     // The reference: a plain producer/consumer on the same client, same work per event.
     const stream = "plain:jobs";
     await raw.sendCommand(["XGROUP", "CREATE", stream, "g", "$", "MKSTREAM"]);
     const reader = raw.duplicate();
     await reader.connect();
     let plainStop = false;
-    let plainExpect = 0;
-    let plainHandled = 0;
-    let plainLat: number[] = [];
-    let plainDone: () => void = () => {};
+    const plain = new Deliveries();
     const plainLoop = (async () => {
       while (!plainStop) {
         const reply = await reader.sendCommand<unknown>([
@@ -323,78 +377,37 @@ try {
         if (!Array.isArray(reply)) continue;
         const entries = (reply[0] as [string, [string, string[]][]])[1];
         for (const [id, fields] of entries) {
-          const job = JSON.parse(fields[1]) as { t: number };
-          plainLat.push(performance.now() - job.t);
+          // As our bus does: the handler sees the job, then it is acknowledged.
+          plain.arrived((JSON.parse(fields[1]) as { t: number }).t);
           await Promise.all([
             raw.sendCommand(["XACK", stream, "g", id]),
             raw.sendCommand(["XDEL", stream, id]),
           ]);
-          if (++plainHandled === plainExpect) plainDone();
         }
       }
     })();
-    const windowed = async (send: (i: number) => Promise<unknown>) => {
-      let next = 0;
-      await Promise.all(Array.from({ length: WINDOW }, async () => {
-        while (next < N) await send(next++);
-      }));
-    };
-    const r = {
-      ours: [] as number[],
-      plain: [] as number[],
-      oursP99: [] as number[],
-      plainP99: [] as number[],
-    };
-    for (let round = 0; round <= ROUNDS; round++) {
-      const keep = round > 0;
-      handled = 0;
-      expect = N;
-      latencies = [];
-      const a = await rate(N, async () => {
-        const all = new Promise<void>((resolve) => (done = resolve));
-        await windowed(() => producer.enqueue("jobs", { t: performance.now() }));
-        await all;
-      });
-      plainHandled = 0;
-      plainExpect = N;
-      plainLat = [];
-      const b = await rate(N, async () => {
-        const all = new Promise<void>((resolve) => (plainDone = resolve));
-        await windowed(() =>
-          raw.sendCommand([
-            "XADD",
-            stream,
-            "MAXLEN",
-            "~",
-            "1000000",
-            "*",
-            "p",
-            JSON.stringify({ t: performance.now() }),
-          ])
-        );
-        await all;
-      });
-      if (keep) {
-        r.ours.push(a);
-        r.plain.push(b);
-        r.oursP99.push(p99(latencies));
-        r.plainP99.push(p99(plainLat));
-      }
-    }
+    await compareEvents("events work-queue", "enqueue→handler", N, WINDOW, {
+      deliveries: ours,
+      send: () => producer.enqueue("jobs", { t: performance.now() }),
+    }, {
+      deliveries: plain,
+      send: () =>
+        raw.sendCommand([
+          "XADD",
+          stream,
+          "MAXLEN",
+          "~",
+          "1000000",
+          "*",
+          "p",
+          JSON.stringify({ t: performance.now() }),
+        ]),
+    });
     plainStop = true;
     await plainLoop;
     await reader.close();
     await producer.stop();
     await consumerBus.stop();
-    report("events work-queue", `throughput, ${N} events`, "ev/s", r.ours, r.plain, "plain");
-    report(
-      "events work-queue",
-      "p99 latency enqueue→handler",
-      "ms",
-      r.oursP99,
-      r.plainP99,
-      "plain",
-    );
   }
 
   // --- event bus: broadcast ----------------------------------------------------------------
@@ -403,74 +416,30 @@ try {
     const WINDOW = 500;
     const sender = await ClusterEventBus.start({ url: redis.url, prefix: "bb:" });
     const receiver = await ClusterEventBus.start({ url: redis.url, prefix: "bb:" });
-    let got = 0;
-    let expect = 0;
-    let lat: number[] = [];
-    let done: () => void = () => {};
-    receiver.subscribe<{ t: number }>("tick", (p) => {
-      lat.push(performance.now() - p.t);
-      if (++got === expect) done();
-    });
+    const ours = new Deliveries();
+    receiver.subscribe<{ t: number }>("tick", (p) => ours.arrived(p.t));
     const sub = raw.duplicate();
     await sub.connect();
-    let plainGot = 0;
-    let plainExpect = 0;
-    let plainLat: number[] = [];
-    let plainDone: () => void = () => {};
+    const plain = new Deliveries();
     await sub.subscribe("plain:tick", (m) => {
-      const p = JSON.parse(m) as { t: string; p: { t: number } };
-      plainLat.push(performance.now() - p.p.t);
-      if (++plainGot === plainExpect) plainDone();
+      plain.arrived((JSON.parse(m) as { t: string; p: { t: number } }).p.t);
     });
-    const windowed = async (send: () => Promise<unknown>) => {
-      let next = 0;
-      await Promise.all(Array.from({ length: WINDOW }, async () => {
-        while (next++ < N) await send();
-      }));
-    };
-    const r = {
-      ours: [] as number[],
-      plain: [] as number[],
-      oursP99: [] as number[],
-      plainP99: [] as number[],
-    };
-    for (let round = 0; round <= ROUNDS; round++) {
-      const keep = round > 0;
-      got = 0;
-      expect = N;
-      lat = [];
-      const a = await rate(N, async () => {
-        const all = new Promise<void>((resolve) => (done = resolve));
-        await windowed(() => sender.broadcast("tick", { t: performance.now() }));
-        await all;
-      });
-      plainGot = 0;
-      plainExpect = N;
-      plainLat = [];
-      const b = await rate(N, async () => {
-        const all = new Promise<void>((resolve) => (plainDone = resolve));
-        // The same envelope our bus sends, so both move the same bytes.
-        await windowed(() =>
-          raw.sendCommand([
-            "PUBLISH",
-            "plain:tick",
-            JSON.stringify({ t: "tick", p: { t: performance.now() }, s: "x" }),
-          ])
-        );
-        await all;
-      });
-      if (keep) {
-        r.ours.push(a);
-        r.plain.push(b);
-        r.oursP99.push(p99(lat));
-        r.plainP99.push(p99(plainLat));
-      }
-    }
+    await compareEvents("events broadcast", "publish→handler", N, WINDOW, {
+      deliveries: ours,
+      send: () => sender.broadcast("tick", { t: performance.now() }),
+    }, {
+      deliveries: plain,
+      // The same envelope our bus sends, so both move the same bytes.
+      send: () =>
+        raw.sendCommand([
+          "PUBLISH",
+          "plain:tick",
+          JSON.stringify({ t: "tick", p: { t: performance.now() }, s: "x" }),
+        ]),
+    });
     await sub.close();
     await sender.stop();
     await receiver.stop();
-    report("events broadcast", `throughput, ${N} events`, "ev/s", r.ours, r.plain, "plain");
-    report("events broadcast", "p99 latency publish→handler", "ms", r.oursP99, r.plainP99, "plain");
   }
 } finally {
   await raw.close();
