@@ -142,7 +142,8 @@ export interface JsonRpcServerOptions {
    */
   timeoutMs?: number;
   /**
-   * Most calls running at once; beyond it calls are answered −32002.
+   * Most calls running at once; beyond it calls are answered −32002. A call answered
+   * with a timeout counts until its handler settles.
    *
    * @default Infinity
    */
@@ -623,19 +624,24 @@ export class JsonRpcServer {
       this.#inFlight--;
       return this.#succeed(result, name, id);
     }
+    // The slot is held until the handler settles, even past its timeout: a handler that
+    // ignores `context.signal` still runs, so answering early must not let another start.
+    const release = () => {
+      this.#inFlight--;
+    };
+    result.then(release, release);
     const timeout = method.timeout ?? this.#timeoutMs;
     if (!(timeout > 0) || !Number.isFinite(timeout)) {
       return result.then(
         (value) => this.#succeed(value, name, id),
         (e) => this.#failed(e, name, id),
-      ).finally(() => this.#inFlight--);
+      );
     }
     return new Promise<string | null>((resolve) => {
       let done = false;
       const timer = setTimeout(() => {
         if (done) return;
         done = true;
-        this.#inFlight--;
         this.#stats.timeoutRequests++;
         context.abort(new JsonRpcError(RPC_TIMEOUT, `${name} timed out after ${timeout} ms`));
         resolve(this.#fail({
@@ -649,14 +655,12 @@ export class JsonRpcServer {
           if (done) return;
           done = true;
           clearTimeout(timer);
-          this.#inFlight--;
           resolve(this.#succeed(value, name, id));
         },
         (e) => {
           if (done) return;
           done = true;
           clearTimeout(timer);
-          this.#inFlight--;
           resolve(this.#failed(e, name, id));
         },
       );

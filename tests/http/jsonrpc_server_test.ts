@@ -317,6 +317,26 @@ describe("JsonRpcServer: handlers, errors and options", () => {
     assert.equal(JSON.parse(other!).result, 1, "another host has its own window");
   });
 
+  it("keeps a timed-out call's slot until its handler settles (a hostile slow caller)", async () => {
+    const gate = resolvers();
+    const server = new JsonRpcServer({ maxInFlight: 1, timeoutMs: 20 });
+    let stubborn: Promise<string> | undefined;
+    // It ignores context.signal and runs on after its timeout.
+    server.register("stubborn", () => (stubborn = gate.promise.then(() => "late")));
+    server.register("quick", () => Promise.resolve("ok"));
+    const timedOut = await answer(server, one("stubborn", [], 1)) as { error: { code: number } };
+    assert.equal(timedOut.error.code, -32000);
+    const refused = await answer(server, one("quick", [], 2)) as { error: { code: number } };
+    assert.equal(refused.error.code, -32002, "the stubborn handler still runs");
+    gate.resolve();
+    await stubborn; // the server's release, attached first, has run by now
+    assert.deepEqual(await answer(server, one("quick", [], 3)), {
+      jsonrpc: "2.0",
+      result: "ok",
+      id: 3,
+    });
+  });
+
   it("counts the seed's statistics and resets them", async () => {
     const server = specServer();
     await server.handle(one("sum", [1, 2]));
