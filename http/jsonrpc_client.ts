@@ -75,7 +75,8 @@ export interface JsonRpcClientOptions {
    */
   maxJobs?: number;
   /**
-   * Largest response body parsed, in bytes.
+   * Largest response body read, in bytes. The client built from `http` stops reading past
+   * it; a shared `httpClient` reads up to its own `maxResponseBytes`, then this applies.
    *
    * @default 16777216
    */
@@ -203,8 +204,10 @@ export class JsonRpcClient implements AsyncDisposable {
    * @param options HTTP client, timeouts, headers, limits and job settings
    */
   constructor(options: JsonRpcClientOptions = {}) {
+    this.#maxResponseBytes = positive("maxResponseBytes", options.maxResponseBytes, 16 << 20);
     this.#ownsHttp = options.httpClient === undefined;
-    this.#http = options.httpClient ?? new HttpClient(options.http);
+    this.#http = options.httpClient ??
+      new HttpClient({ maxResponseBytes: this.#maxResponseBytes, ...options.http });
     this.#timeoutMs = positive("timeoutMs", options.timeoutMs, 30_000);
     this.#retries = options.retries ?? 2;
     if (!Number.isInteger(this.#retries) || this.#retries < 0) {
@@ -222,7 +225,6 @@ export class JsonRpcClient implements AsyncDisposable {
     this.#maxInFlight = positive("maxInFlight", options.maxInFlight, 1024);
     this.#jobTtlMs = positive("jobTtlMs", options.jobTtlMs, 60_000);
     this.#maxJobs = positive("maxJobs", options.maxJobs, 10_000);
-    this.#maxResponseBytes = positive("maxResponseBytes", options.maxResponseBytes, 16 << 20);
   }
 
   /**

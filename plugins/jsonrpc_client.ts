@@ -15,7 +15,8 @@
  * reject with `JsonRpcError`, `RemoteError` or `PoolExhaustedError`.
  *
  * Options: `timeoutMs` (30000), `retries` (2, connection failures only),
- * `maxInFlight` (1024), `jobTtlMs` (60000), `maxJobs` (10000),
+ * `maxInFlight` (1024), `jobTtlMs` (60000), `maxJobs` (10000), `maxResponseBytes`
+ * (16777216; reading stops past it),
  * `maxConnectionsPerHost` (64), `connectionIdleTimeout` (4000), `headers`
  * (a table sent with every call), `bearerTokenEnv` (an environment variable
  * holding a bearer token).
@@ -86,6 +87,7 @@ export default class JsonRpcClientPlugin extends Plugin {
     const http = service.makeHttpClient({
       maxConnectionsPerHost: num(o, "maxConnectionsPerHost") ?? 64,
       connectionIdleTimeout: num(o, "connectionIdleTimeout"),
+      maxResponseBytes: num(o, "maxResponseBytes") ?? 16 << 20,
     });
     this.#http = http;
     const client = new JsonRpcClient({
@@ -95,6 +97,7 @@ export default class JsonRpcClientPlugin extends Plugin {
       maxInFlight: num(o, "maxInFlight"),
       jobTtlMs: num(o, "jobTtlMs"),
       maxJobs: num(o, "maxJobs"),
+      maxResponseBytes: num(o, "maxResponseBytes"),
       headers,
       bearerToken: token || undefined,
     });

@@ -9,10 +9,11 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import jayson from "npm:jayson@5.0.0";
 import { JsonRpcError, PoolExhaustedError, RemoteError } from "../../http/jsonrpc_error.ts";
-import type {
-  JsonRpcClientStats,
-  JsonRpcJobResult,
-  JsonRpcOutcome,
+import {
+  JsonRpcClient,
+  type JsonRpcClientStats,
+  type JsonRpcJobResult,
+  type JsonRpcOutcome,
 } from "../../http/jsonrpc_client.ts";
 import { platform } from "../../core/platform/mod.ts";
 import { ApiUnavailableError } from "../../service/errors.ts";
@@ -305,6 +306,37 @@ describe("jsonrpc_client plugin against a jayson server", () => {
       peer.release();
       await service.shutdown();
       await peer.close();
+    }
+  });
+
+  it("stops reading a hostile answer at maxResponseBytes instead of waiting for all of it", async () => {
+    // Announces 1 GiB, sends 2 MiB, then holds the connection open: the client must refuse
+    // at the limit, not buffer on until the call's (long) timeout.
+    const hostile = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": 1 << 30 });
+      res.write(new Uint8Array(2 << 20).fill(0x20));
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(hostile.address() as { port: number }).port}/`;
+    await using dir = await tempDir();
+    const service = await start(dir, { timeoutMs: 60_000, maxResponseBytes: 1 << 20 });
+    const own = new JsonRpcClient({ timeoutMs: 60_000, maxResponseBytes: 1 << 20 });
+    try {
+      for (
+        const call of [
+          () => api<Promise<unknown>>(service, "call", url, "add", [1, 2]),
+          () => own.call(url, "add", [1, 2]),
+        ]
+      ) {
+        const e = await rejection(call());
+        assert.ok(e instanceof JsonRpcError && e.code === "TransportError", String(e));
+        assert.match(e.message, /maxResponseBytes 1048576/);
+      }
+    } finally {
+      await own.close();
+      await service.shutdown();
+      hostile.closeAllConnections();
+      await new Promise<void>((resolve) => hostile.close(() => resolve()));
     }
   });
 
