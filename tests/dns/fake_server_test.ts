@@ -99,11 +99,17 @@ describe("DnsClient against a hostile fake server", () => {
         reply(loop);
         reply(raw.subarray(0, 5));
         other.socket.send(fromOtherPort, from.port, from.address);
-        setTimeout(() => reply(answer(q, "192.0.2.7")), 20);
+        // The real answer only once the client has dropped every forgery, so none can lose
+        // the race to it (if one never counts, no answer comes and the query fails).
+        const stats = () => c.getStats();
+        waitFor(() => stats().spoofedDropped >= 4 && stats().malformedDropped >= 2).then(
+          () => reply(answer(q, "192.0.2.7")),
+          () => {},
+        );
       });
       using c = client([fake.server], { runtime });
       assert.deepEqual(await c.resolveA("victim.test"), ["192.0.2.7"]);
-      await waitFor(() => c.getStats().spoofedDropped === 4, { what: "four forged replies" });
+      assert.equal(c.getStats().spoofedDropped, 4);
       assert.equal(c.getStats().malformedDropped, 2);
     });
   }
@@ -154,7 +160,11 @@ describe("DnsClient against a hostile fake server", () => {
       other = await fakeServer(() => {}, "::1");
       fake = await fakeServer((q, reply, _raw, from) => {
         other.socket.send(answer(q, "6.6.6.6"), from.port, from.address);
-        setTimeout(() => reply(answer(q, "192.0.2.6")), 20);
+        // The real answer once the forgery is dropped, as above.
+        waitFor(() => c.getStats().spoofedDropped >= 1).then(
+          () => reply(answer(q, "192.0.2.6")),
+          () => {},
+        );
       }, "::1");
     } catch {
       return t.skip("no ::1 here");
@@ -163,7 +173,7 @@ describe("DnsClient against a hostile fake server", () => {
     using _f = fake;
     using c = client([fake.server]);
     assert.deepEqual(await c.resolveA("v6.test"), ["192.0.2.6"]);
-    await waitFor(() => c.getStats().spoofedDropped === 1, { what: "the forged IPv6 reply" });
+    assert.equal(c.getStats().spoofedDropped, 1);
   });
 
   it("retries with backoff, fails over to the next server and skips the dead one", async () => {

@@ -10,7 +10,7 @@ import { HttpClient } from "../../http/client.ts";
 import { HttpClientError } from "../../http/client_error.ts";
 import { WebhookServer } from "../../http/server.ts";
 import { generateTestCerts, type TestCerts } from "../tls_certs.ts";
-import { type TempDir, tempDir } from "../harness.ts";
+import { deferred, type TempDir, tempDir, waitFor } from "../harness.ts";
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
@@ -223,9 +223,9 @@ describe("HttpClient", () => {
         assert.equal((await client.get(server.url)).body, "fresh");
         // Wait until the server has closed the socket, seen through the pool's own count.
         const closed = client.getStats().connectionsClosed;
-        while (client.getStats().connectionsClosed === closed) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
+        await waitFor(() => client.getStats().connectionsClosed > closed, {
+          what: "the server's idle close",
+        });
       }
       assert.equal(client.getStats().errors.ConnectionClosed ?? 0, 0);
       assert.equal(server.connections, 2);
@@ -378,12 +378,15 @@ describe("HttpClient", () => {
   });
 
   it("aborting settles at once with Aborted; limits are enforced", async () => {
-    const raw = await rawServer(() => {}); // accepts and never answers
+    const requested = deferred("the request at the silent server");
+    // Accepts, reads the request, never answers.
+    const raw = await rawServer((socket) => socket.once("data", () => requested.resolve()));
     try {
       await using client = new HttpClient({ maxResponseBytes: 100_000 });
       const controller = new AbortController();
       const pending = client.get(`${raw.url}/`, { signal: controller.signal });
-      setTimeout(() => controller.abort(), 20);
+      await requested.wait();
+      controller.abort();
       await assert.rejects(pending, { code: "Aborted" });
       await assert.rejects(client.get(`${api.url}/big`), { code: "ResponseTooLarge" });
       assert.equal((await client.get(`${api.url}/`)).body, "hello", "still serving");
