@@ -25,6 +25,7 @@
  */
 import { getAdapter, type NetworkAdapter } from "../network/adapters.ts";
 import type { RuntimeName } from "../core/platform/types.ts";
+import { LengthPrefixedFrames } from "../network/length_prefixed_frames.ts";
 import { DnsResolverError } from "./errors.ts";
 import { cancelledError } from "./_stackless.ts";
 import {
@@ -246,7 +247,8 @@ class TcpChannel {
   conn: RawConn | null = null;
   connecting: Promise<RawConn> | null = null;
   waiting: Map<number, Exchange> = new Map();
-  buffer: Uint8Array = new Uint8Array(0);
+  /** Replies arrive as 2-byte-length frames (RFC 1035 4.2.2), at most 65535 bytes each. */
+  frames: LengthPrefixedFrames = new LengthPrefixedFrames(2, 0xffff);
   idle: ReturnType<typeof setTimeout> | undefined;
   closed = false;
 }
@@ -738,31 +740,19 @@ export class DnsTransport {
   }
 
   #onTcpData(ch: TcpChannel, data: Uint8Array): void {
-    let buf: Uint8Array;
-    if (ch.buffer.length === 0) buf = data;
-    else {
-      buf = new Uint8Array(ch.buffer.length + data.length);
-      buf.set(ch.buffer);
-      buf.set(data, ch.buffer.length);
-    }
-    let p = 0;
-    while (buf.length - p >= 2) {
-      const len = (buf[p] << 8) | buf[p + 1];
-      if (buf.length - p - 2 < len) break;
-      const frame = buf.subarray(p + 2, p + 2 + len);
-      p += 2 + len;
+    ch.frames.push(data, (frame) => {
       if (frame.length < 12) {
         this.#stats.malformedDropped++;
-        continue;
+        return;
       }
       const ex = ch.waiting.get((frame[0] << 8) | frame[1]);
       if (!ex || (frame[2] & 0x80) === 0) {
         this.#stats.spoofedDropped++;
-        continue;
+        return;
       }
-      this.#accept(ex, frame, true);
-    }
-    ch.buffer = p === buf.length ? new Uint8Array(0) : buf.slice(p);
+      // A copy: the frame is a view into the channel's buffer, reused by the next chunk.
+      this.#accept(ex, frame.slice(), true);
+    });
   }
 
   #idleTcp(ch: TcpChannel, key: string): void {

@@ -23,3 +23,4 @@ export * from "./sync_async_transport.ts";
 export * from "./circuit_breaker.ts";
 export * from "./health_monitor.ts";
 export * from "./unified_shared_transport.ts";
+export * from "./length_prefixed_frames.ts";

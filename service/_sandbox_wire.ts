@@ -6,6 +6,7 @@
 // so a flood cannot grow the reader's memory past one frame.
 import { IoraError } from "../core/errors.ts";
 import { parseJson } from "../parsers/json.ts";
+import { FrameTooLargeError, LengthPrefixedFrames } from "../network/length_prefixed_frames.ts";
 
 /** The default largest message, in bytes, either way. */
 export const DEFAULT_MAX_MESSAGE_BYTES: number = 4 * 1024 * 1024;
@@ -120,68 +121,45 @@ export function encodeFrame(message: unknown, maxBytes: number): Uint8Array {
  * {@linkcode SandboxWireError}: the stream cannot be trusted after it.
  */
 export class FrameReader {
-  #maxBytes: number;
-  #buffer = new Uint8Array(0);
-  #length = 0;
+  #frames: LengthPrefixedFrames;
 
   constructor(maxBytes: number) {
-    this.#maxBytes = maxBytes;
+    this.#frames = new LengthPrefixedFrames(4, maxBytes);
   }
 
   /** Bytes held for an incomplete frame. */
   get buffered(): number {
-    return this.#length;
+    return this.#frames.buffered;
   }
 
   /** Adds bytes; returns the messages they completed. */
   push(chunk: Uint8Array): unknown[] {
-    this.#append(chunk);
     const messages: unknown[] = [];
-    let offset = 0;
-    while (this.#length - offset >= 4) {
-      const size = new DataView(this.#buffer.buffer, offset, 4).getUint32(0);
-      if (size > this.#maxBytes) {
-        throw new SandboxWireError(
-          `a frame of ${size} bytes exceeds the ${this.#maxBytes}-byte limit`,
-        );
-      }
-      if (this.#length - offset - 4 < size) break;
-      const body = this.#buffer.subarray(offset + 4, offset + 4 + size);
-      offset += 4 + size;
-      let text: string;
-      try {
-        text = decoder.decode(body);
-      } catch {
-        throw new SandboxWireError("a frame is not valid UTF-8");
-      }
-      try {
-        // parseJson, not JSON.parse, for text with escapes: it avoids the engine's key bug (see
-        // parsers/_json_engine.ts). JSON escapes the tag's NUL, so look for the rest of it.
-        const value = text.includes("\\") ? parseJson(text) : JSON.parse(text);
-        messages.push(text.includes("iora:bytes") ? revive(value) : value);
-      } catch (error) {
-        throw new SandboxWireError(`a frame is not valid JSON: ${(error as Error).message}`);
-      }
-    }
-    if (offset > 0) {
-      this.#buffer.copyWithin(0, offset, this.#length);
-      this.#length -= offset;
+    try {
+      this.#frames.push(chunk, (body) => messages.push(decodeFrame(body)));
+    } catch (error) {
+      if (error instanceof FrameTooLargeError) throw new SandboxWireError(error.message);
+      throw error;
     }
     return messages;
   }
+}
 
-  #append(chunk: Uint8Array): void {
-    const needed = this.#length + chunk.length;
-    if (needed > this.#buffer.length) {
-      // Never grow beyond one largest frame and one chunk.
-      const grown = new Uint8Array(
-        Math.max(needed, Math.min(this.#buffer.length * 2, this.#maxBytes + 4)),
-      );
-      grown.set(this.#buffer.subarray(0, this.#length));
-      this.#buffer = grown;
-    }
-    this.#buffer.set(chunk, this.#length);
-    this.#length = needed;
+// The message one frame's body holds.
+function decodeFrame(body: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = decoder.decode(body);
+  } catch {
+    throw new SandboxWireError("a frame is not valid UTF-8");
+  }
+  try {
+    // parseJson, not JSON.parse, for text with escapes: it avoids the engine's key bug (see
+    // parsers/_json_engine.ts). JSON escapes the tag's NUL, so look for the rest of it.
+    const value = text.includes("\\") ? parseJson(text) : JSON.parse(text);
+    return text.includes("iora:bytes") ? revive(value) : value;
+  } catch (error) {
+    throw new SandboxWireError(`a frame is not valid JSON: ${(error as Error).message}`);
   }
 }
 
