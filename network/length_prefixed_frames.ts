@@ -14,16 +14,25 @@
  *
  * @module
  */
+import { IoraError } from "../core/errors.ts";
 
 /** A frame announced a length over the limit. */
-export class FrameTooLargeError extends RangeError {
+export class FrameTooLargeError extends IoraError {
+  /** The length the frame announced. */
+  readonly size: number;
+  /** The limit. */
+  readonly maxBytes: number;
+
   /**
+   * Creates the error.
+   *
    * @param size the length the frame announced
    * @param maxBytes the limit
    */
-  constructor(readonly size: number, readonly maxBytes: number) {
-    super(`a frame of ${size} bytes exceeds the ${maxBytes}-byte limit`);
-    this.name = "FrameTooLargeError";
+  constructor(size: number, maxBytes: number) {
+    super("FrameTooLarge", `a frame of ${size} bytes exceeds the ${maxBytes}-byte limit`);
+    this.size = size;
+    this.maxBytes = maxBytes;
   }
 }
 
@@ -35,6 +44,8 @@ export class LengthPrefixedFrames {
   #length = 0;
 
   /**
+   * Creates a reassembler with nothing buffered.
+   *
    * @param prefixBytes the size of the length prefix
    * @param maxBytes the longest frame accepted
    */
