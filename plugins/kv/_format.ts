@@ -158,7 +158,12 @@ export interface EntryRef {
 /** The result of {@linkcode parseRecord}. */
 export type ParsedRecord =
   | { ok: true; size: number; seq: number; entries: EntryRef[] }
-  | { ok: false; need: number };
+  | {
+    ok: false;
+    need: number;
+    /** Bytes read to reject it, when more than the header (its checksum was computed). */
+    checked?: number;
+  };
 
 /**
  * Parses the v1 record at `b[at]`. `{ ok: false, need }` with `need` larger
@@ -174,27 +179,31 @@ export function parseRecord(b: Uint8Array, at: number, minSeq: number): ParsedRe
   if (bodyBytes > MAX_BODY || count * ENTRY_HEADER > bodyBytes) return { ok: false, need: 0 };
   const size = RECORD_HEADER + bodyBytes;
   if (b.length - at < size) return { ok: false, need: size };
-  if (v.getUint32(at + 4) !== crc32c(b, at + 8, at + size)) return { ok: false, need: 0 };
+  if (v.getUint32(at + 4) !== crc32c(b, at + 8, at + size)) {
+    return { ok: false, need: 0, checked: size };
+  }
   const seq = v.getUint32(at + 8) * 0x100000000 + v.getUint32(at + 12);
-  if (seq < minSeq) return { ok: false, need: 0 };
+  if (seq < minSeq) return { ok: false, need: 0, checked: size };
   const entries: EntryRef[] = [];
   let p = at + RECORD_HEADER;
   const end = at + size;
   for (let i = 0; i < count; i++) {
-    if (end - p < ENTRY_HEADER) return { ok: false, need: 0 };
+    if (end - p < ENTRY_HEADER) return { ok: false, need: 0, checked: size };
     const op = b[p];
     const keyLength = v.getUint32(p + 1);
     const valueLength = v.getUint32(p + 5);
     if ((op !== OP_SET && op !== OP_DELETE) || (op === OP_DELETE && valueLength !== 0)) {
-      return { ok: false, need: 0 };
+      return { ok: false, need: 0, checked: size };
     }
     const keyStart = p + ENTRY_HEADER;
     const valueStart = keyStart + keyLength;
-    if (keyLength === 0 || valueStart + valueLength > end) return { ok: false, need: 0 };
+    if (keyLength === 0 || valueStart + valueLength > end) {
+      return { ok: false, need: 0, checked: size };
+    }
     entries.push({ op, keyStart, keyLength, valueStart, valueLength });
     p = valueStart + valueLength;
   }
-  if (p !== end) return { ok: false, need: 0 };
+  if (p !== end) return { ok: false, need: 0, checked: size };
   return { ok: true, size, seq, entries };
 }
 

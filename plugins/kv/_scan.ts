@@ -14,6 +14,7 @@ import {
   parseRecord,
   parseV0,
   readFileHeader,
+  RECORD_HEADER,
 } from "./_format.ts";
 
 const CHUNK = 1024 * 1024;
@@ -71,7 +72,7 @@ class Window {
 
 type Attempt =
   | { ok: true; size: number; seq: number; entries: EntryRef[] }
-  | { ok: false; short: boolean };
+  | { ok: false; short: boolean; examined: number };
 
 async function attempt(w: Window, at: number, minSeq: number, v0: boolean): Promise<Attempt> {
   let need = 32;
@@ -80,14 +81,32 @@ async function attempt(w: Window, at: number, minSeq: number, v0: boolean): Prom
     const rel = at - w.start;
     const r = v0 ? parseV0(w.bytes, rel) : parseRecord(w.bytes, rel, minSeq);
     if (r.ok) return r;
-    if (r.need === 0) return { ok: false, short: false };
+    if (r.need === 0) return { ok: false, short: false, examined: r.checked ?? RECORD_HEADER };
     // More bytes are needed: either the file has them, or the record runs past its end.
-    if (r.need > w.size - at || r.need <= need) return { ok: false, short: true };
+    if (r.need > w.size - at || r.need <= need) {
+      return { ok: false, short: true, examined: RECORD_HEADER };
+    }
     need = r.need;
   }
 }
 
-async function findNext(w: Window, from: number, minSeq: number): Promise<number> {
+/**
+ * How many bytes the failed candidates of a resync may examine in all: twice the file, and
+ * 1 MiB at least. A random byte that looks like a record start fails on its magic or size,
+ * after a few bytes; only headers crafted to claim long bodies spend this. Without it, a file
+ * packed with them (each claiming a body to the end) cost work quadratic in its size.
+ */
+function resyncBudget(size: number): { left: number } {
+  return { left: Math.max(2 * size, 1 << 20) };
+}
+
+// The next intact record at or after `from`, or -1 (also once `budget` is spent).
+async function findNext(
+  w: Window,
+  from: number,
+  minSeq: number,
+  budget: { left: number },
+): Promise<number> {
   let p = from;
   while (p < w.size) {
     await w.load(p, 1);
@@ -97,7 +116,10 @@ async function findNext(w: Window, from: number, minSeq: number): Promise<number
       continue;
     }
     const candidate = w.start + i;
-    if ((await attempt(w, candidate, minSeq, false)).ok) return candidate;
+    const r = await attempt(w, candidate, minSeq, false);
+    if (r.ok) return candidate;
+    budget.left -= r.examined;
+    if (budget.left < 0) return -1;
     p = candidate + 1;
   }
   return -1;
@@ -120,6 +142,7 @@ export async function scanFile(
   await w.load(0, FILE_HEADER);
   const head = readFileHeader(w.bytes.subarray(0, FILE_HEADER));
   const result: ScanResult = { version: 1, damaged: [], tailAt: -1, tailTorn: false, lastSeq: 0 };
+  const budget = resyncBudget(size);
   let at = FILE_HEADER;
   if (typeof head === "object") {
     if (head.version !== 1) throw new RangeError(`format version ${head.version}`);
@@ -130,7 +153,7 @@ export async function scanFile(
     at = 0;
   } else {
     // A damaged header: the records after it are still good.
-    const next = await findNext(w, 0, 0);
+    const next = await findNext(w, 0, 0, budget);
     if (next < 0 && head !== "near") throw new NotAStore();
     const end = next < 0 ? Math.min(FILE_HEADER, size) : next;
     result.damaged.push({ offset: 0, length: end });
@@ -145,7 +168,7 @@ export async function scanFile(
       result.lastSeq = r.seq;
       continue;
     }
-    const next = v0 ? -1 : await findNext(w, at + 1, result.lastSeq);
+    const next = v0 ? -1 : await findNext(w, at + 1, result.lastSeq, budget);
     if (next < 0) {
       result.tailAt = at;
       result.tailTorn = r.short;

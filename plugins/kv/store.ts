@@ -8,7 +8,10 @@
  *   the records; a damaged record in the middle is reported (an
  *   `onCorruption` call, `stats().corruptRecords`) and skipped, and every
  *   intact record after it is served. Only a tail with no intact record
- *   after it is cut. Whenever anything is dropped, the original file is
+ *   after it is cut. The search for the next intact record stops once
+ *   rejected candidates cost twice the file's size (a file packed with
+ *   forged record headers); what follows counts as the cut tail. Whenever
+ *   anything is dropped, the original file is
  *   first kept as `<path>.damaged` (or `.damaged.N`), then the store is
  *   rewritten clean. v0 files (the first format) open and are upgraded.
  * - Durability (`sync`): `"always"` resolves a write after fsync, and

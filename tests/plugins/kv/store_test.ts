@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { platform } from "../../../core/platform/mod.ts";
 import { KvStore, KvStoreError } from "../../../plugins/kv/store.ts";
-import { tempDir, waitFor } from "../../harness.ts";
+import { RECORD_HEADER, RECORD_MAGIC } from "../../../plugins/kv/_format.ts";
+import { tempDir, waitFor, withDeadline } from "../../harness.ts";
 import { crashRounds } from "../../fixtures/kv/crash_rounds.ts";
 import { V0_CONTENT, V0_FILE } from "../../fixtures/kv/v0_file.ts";
 
@@ -194,6 +195,36 @@ describe("KvStore", () => {
       assert.equal(again.size, 1000);
       assert.equal(again.stats().corruptRecords, 0, "the damage was rewritten away");
       await again.close();
+    }
+  });
+
+  it("opens a file packed with forged record headers without a hang, keeping what precedes them", async () => {
+    await using dir = await tempDir();
+    const path = dir.join("forged.kv");
+    const store = await KvStore.open(path, { sync: "never" });
+    await store.set("kept", "yes");
+    await store.close();
+    const good = await platform().readFile(path);
+    // 4 MiB of headers 24 bytes apart, each claiming a body that runs to the end of the file:
+    // checked one by one to the end, that is ~350 GB of checksums.
+    const forged = new Uint8Array(4 << 20);
+    const view = new DataView(forged.buffer);
+    for (let at = 0; at + RECORD_HEADER <= forged.length; at += RECORD_HEADER) {
+      view.setUint32(at, RECORD_MAGIC);
+      view.setUint32(at + 12, 1_000_000 + at); // a sequence number above the store's
+      view.setUint32(at + 20, forged.length - at - RECORD_HEADER); // no entries, a long body
+    }
+    const hostile = new Uint8Array(good.length + forged.length);
+    hostile.set(good);
+    hostile.set(forged, good.length);
+    await platform().writeFile(path, hostile);
+    const recovered = await withDeadline(KvStore.open(path), 60_000, "opening the forged file");
+    try {
+      assert.deepEqual(recovered.keys(), ["kept"]);
+      assert.equal(recovered.getString("kept"), "yes");
+      assert.deepEqual(await platform().readFile(`${path}.damaged`), hostile, "nothing is lost");
+    } finally {
+      await recovered.close();
     }
   });
 
