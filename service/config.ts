@@ -132,6 +132,24 @@ export interface ServiceClusterConfig {
   group?: string;
   /** Start the lease locks, `cluster.locks` (default false). */
   locks?: boolean;
+  /**
+   * A work-queue event left pending this long by an instance (it died, or its handler failed)
+   * is claimed by another, in milliseconds (default 30000).
+   */
+  claimIdleMs?: number;
+  /**
+   * Register this instance in `cluster.registry` (id, name, address, port, version, exported
+   * APIs, health) with a heartbeat TTL, deregistered at shutdown (default false).
+   */
+  registry?: boolean;
+  /** The service name instances register under (default `"iora"`). */
+  name?: string;
+  /** The address peers reach this instance at (default `server.host`, or `127.0.0.1` for a wildcard). */
+  address?: string;
+  /** The version registered (default: none). */
+  version?: string;
+  /** An instance without a heartbeat for this long leaves the registry, in milliseconds (default 15000). */
+  ttlMs?: number;
 }
 
 /** Outbound HTTP. */
@@ -618,18 +636,35 @@ export function parseServiceConfig(input: unknown): ServiceConfig {
   config.dns = dnsConfig(table(root.dns, "dns"));
 
   const cluster = table(root.cluster, "cluster");
-  checkKeys(cluster, "cluster", ["url", "prefix", "state", "events", "group", "locks"]);
-  for (const name of ["url", "prefix", "group"] as const) {
+  checkKeys(cluster, "cluster", [
+    "url",
+    "prefix",
+    "state",
+    "events",
+    "group",
+    "locks",
+    "claimIdleMs",
+    "registry",
+    "name",
+    "address",
+    "version",
+    "ttlMs",
+  ]);
+  for (const name of ["url", "prefix", "group", "name", "address", "version"] as const) {
     const value = str(cluster[name], `cluster.${name}`);
     if (value !== undefined) config.cluster[name] = value;
   }
   if (config.cluster.url !== undefined && !/^rediss?:\/\//.test(config.cluster.url)) {
     throw new ServiceConfigError("cluster.url", "must be a redis:// or rediss:// URL");
   }
-  for (const name of ["state", "events", "locks"] as const) {
+  for (const name of ["state", "events", "locks", "registry"] as const) {
     if (cluster[name] !== undefined) {
       config.cluster[name] = bool(cluster[name], `cluster.${name}`, false);
     }
+  }
+  for (const name of ["claimIdleMs", "ttlMs"] as const) {
+    const value = int(cluster[name], `cluster.${name}`, 10, 86_400_000);
+    if (value !== undefined) config.cluster[name] = value;
   }
 
   const modules = table(root.modules, "modules");

@@ -14,6 +14,7 @@ import { platform } from "../core/platform/mod.ts";
 import { JsonFileStore } from "../core/state_store.ts";
 import type { ClusterHealth, ClusterServices } from "./cluster/cluster.ts";
 import type { RedisStateStore } from "./cluster/state_store.ts";
+import type { Registration } from "./cluster/registry.ts";
 import { TimerService } from "../core/timer.ts";
 import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "../core/metrics.ts";
 import { DnsClient } from "../dns/client.ts";
@@ -136,6 +137,9 @@ export class IoraService implements AsyncDisposable {
   #routeOwner: string | undefined;
   // Bytes of state each sandbox holds, counted once from the store and kept up to date.
   #sandboxStateBytes = new Map<string, number>();
+  // This instance's entry in the cluster registry (`[cluster] registry = true`).
+  #registration: Registration | undefined;
+  #instanceId: string | undefined;
 
   private constructor(
     config: ServiceConfig,
@@ -226,10 +230,12 @@ export class IoraService implements AsyncDisposable {
       : [new ConsoleSink({ format: full.log.format ?? "text" })];
     const logger = new Logger({ level: full.log.level, sinks });
     let cluster: ClusterServices | undefined;
+    let instanceId: string | undefined;
     let stateStore: JsonFileStore | RedisStateStore;
     try {
       const c = full.cluster;
       if (c.url !== undefined) {
+        instanceId = crypto.randomUUID();
         // Loaded only when configured: a service that runs alone never loads the Redis client.
         const { ClusterServices } = await import("./cluster/cluster.ts");
         cluster = await ClusterServices.start({
@@ -238,8 +244,12 @@ export class IoraService implements AsyncDisposable {
           state: c.state
             ? { onWriteError: (error) => logger.error("cluster state write failed", { error }) }
             : undefined,
-          events: c.events ? { group: c.group ?? "iora" } : undefined,
+          // One id names this instance in the registry and as the work queue's consumer.
+          events: c.events
+            ? { group: c.group ?? "iora", claimIdleMs: c.claimIdleMs, consumer: instanceId }
+            : undefined,
           locks: c.locks ? {} : undefined,
+          registry: c.registry ? { ttlMs: c.ttlMs } : undefined,
         });
       }
       stateStore = cluster?.state ?? await JsonFileStore.open(full.state.file, {
@@ -264,6 +274,7 @@ export class IoraService implements AsyncDisposable {
       options.serverTransport,
     );
     service.#unloadTimeoutMs = options.unloadTimeoutMs ?? 10_000;
+    service.#instanceId = instanceId;
     if (options.handleSignals) service.#handleSignals(options.exitCode ?? 0);
     try {
       await service.#start();
@@ -397,8 +408,12 @@ export class IoraService implements AsyncDisposable {
    * @param spec its location or full spec
    * @returns the module name
    */
-  loadSingleModule(spec: string | ModuleSpec): Promise<string> {
-    return this.pluginHost.loadSingleModule(spec);
+  async loadSingleModule(spec: string | ModuleSpec): Promise<string> {
+    try {
+      return await this.pluginHost.loadSingleModule(spec);
+    } finally {
+      await this.#announceApis();
+    }
   }
 
   /**
@@ -406,8 +421,12 @@ export class IoraService implements AsyncDisposable {
    *
    * @param name the module name
    */
-  unloadSingleModule(name: string): Promise<void> {
-    return this.pluginHost.unloadSingleModule(name);
+  async unloadSingleModule(name: string): Promise<void> {
+    try {
+      await this.pluginHost.unloadSingleModule(name);
+    } finally {
+      await this.#announceApis();
+    }
   }
 
   /**
@@ -415,8 +434,21 @@ export class IoraService implements AsyncDisposable {
    *
    * @param name the module name
    */
-  reloadModule(name: string): Promise<void> {
-    return this.pluginHost.reloadModule(name);
+  async reloadModule(name: string): Promise<void> {
+    try {
+      await this.pluginHost.reloadModule(name);
+    } finally {
+      await this.#announceApis();
+    }
+  }
+
+  /**
+   * This instance's entry in the cluster registry (`[cluster] registry = true`): registered
+   * once the server listens and the configured modules are loaded, its exported APIs kept up
+   * to date, removed first thing at shutdown. Undefined when not registered.
+   */
+  get clusterRegistration(): Registration | undefined {
+    return this.#registration;
   }
 
   /**
@@ -480,12 +512,44 @@ export class IoraService implements AsyncDisposable {
       const { loaded, failed } = await this.pluginHost.loadModules(this.config.modules.modules);
       this.logger.info("modules loaded", { loaded, failed: failed.map((f) => f.spec.url) });
     }
+    await this.#register();
+  }
+
+  // Registers this instance in the cluster registry, when configured.
+  async #register(): Promise<void> {
+    const registry = this.cluster?.registry;
+    if (!registry) return;
+    const { cluster, server } = this.config;
+    const wildcard = server.host === "0.0.0.0" || server.host === "::" || server.host === "";
+    this.#registration = await registry.register({
+      id: this.#instanceId,
+      name: cluster.name ?? "iora",
+      address: cluster.address ?? (wildcard ? "127.0.0.1" : server.host),
+      port: server.enabled ? this.webhookServer.port : 0,
+      version: cluster.version,
+      apis: this.apiRegistry.listApis().map((api) => api.name),
+    });
+    this.logger.info("registered in the cluster", {
+      id: this.#registration.id,
+      name: this.#registration.instance.name,
+    });
+  }
+
+  // Tells the registry which APIs this instance exports now (after a module came or went).
+  async #announceApis(): Promise<void> {
+    if (!this.#registration || this.#stopping) return;
+    await this.#registration.update({ apis: this.apiRegistry.listApis().map((api) => api.name) })
+      .catch((error) => this.logger.warn("updating the cluster registration failed", { error }));
   }
 
   async #shutdown(): Promise<void> {
     for (const off of this.#signalOffs) off();
     this.#signalOffs = [];
     this.logger.info("shutting down");
+    // Peers stop choosing this instance before it stops answering.
+    await this.#registration?.deregister().catch((error) =>
+      this.logger.warn("leaving the cluster registry failed", { error })
+    );
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), this.#unloadTimeoutMs);

@@ -62,6 +62,7 @@ export {
   type InstanceRegistration,
   type Registration,
   type RegistryChange,
+  type RegistryRequestOptions,
   RegistryTargets,
   type RegistryTargetsOptions,
   type ServiceInstance,

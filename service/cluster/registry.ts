@@ -460,6 +460,22 @@ export class ClusterRegistry implements AsyncDisposable {
   }
 }
 
+/** Options of {@linkcode RegistryTargets.request}. */
+export interface RegistryRequestOptions<T> {
+  /** Whether a result counts as a failure (a 5xx answer, say); by default only throwing does. */
+  failed?: (result: T) => boolean;
+  /**
+   * How many targets to try at most.
+   * @default {the number of targets}
+   */
+  attempts?: number;
+  /**
+   * The scheme of the base URL given to the request.
+   * @default {"http"}
+   */
+  scheme?: string;
+}
+
 /** Options of {@linkcode RegistryTargets}. */
 export interface RegistryTargetsOptions {
   /** The per-target circuit breakers' settings. */
@@ -571,6 +587,67 @@ export class RegistryTargets implements AsyncDisposable {
   /** Reports a request to `target` that failed. */
   recordFailure(target: Pick<ServiceInstance, "id">): void {
     this.#breakers.get(target.id)?.recordFailure();
+  }
+
+  /**
+   * Runs `request` against the next target in turn, given the target's base URL
+   * (`http://address:port`, `scheme` chosen in the options), and records the outcome on its
+   * breaker; a target that fails (the request throws, or `failed(result)` says so) is left for
+   * the next one, up to `attempts` targets. This is how an `HttpClient` or a
+   * `JsonRpcClient` takes the registry's live list: the client makes the request, the targets
+   * choose where it goes.
+   *
+   * @example
+   * ```ts ignore
+   * import { HttpClient } from "../../http/client.ts";
+   * import { ClusterRegistry, RegistryTargets } from "./registry.ts";
+   * const registry = await ClusterRegistry.start({ url: "redis://127.0.0.1:6379" });
+   * await using targets = await RegistryTargets.watch(registry, "billing");
+   * const client = new HttpClient();
+   * const response = await targets.request((base) => client.get(`${base}/invoices/42`), {
+   *   failed: (r) => r.statusCode >= 500,
+   * });
+   * ```
+   *
+   * @param request makes the request to one target
+   * @param options what counts as a failure, how many targets to try, the URL scheme
+   * @returns what `request` returned for the first target that did not fail
+   * @throws {ClusterError} `Unavailable` when no target is live or every breaker is open;
+   *   otherwise the last target's failure
+   */
+  async request<T>(
+    request: (baseUrl: string, target: ServiceInstance) => Promise<T>,
+    options: RegistryRequestOptions<T> = {},
+  ): Promise<T> {
+    const attempts = options.attempts ?? Math.max(1, this.#instances.length);
+    const scheme = options.scheme ?? "http";
+    let last: { error: unknown } | { result: T } | undefined;
+    for (let i = 0; i < attempts; i++) {
+      const target = this.next();
+      if (!target) break;
+      const host = target.address.includes(":") ? `[${target.address}]` : target.address;
+      try {
+        const result = await request(`${scheme}://${host}:${target.port}`, target);
+        if (options.failed?.(result)) {
+          this.recordFailure(target);
+          last = { result };
+          continue;
+        }
+        this.recordSuccess(target);
+        return result;
+      } catch (error) {
+        this.recordFailure(target);
+        last = { error };
+      }
+    }
+    if (last === undefined) {
+      throw new ClusterError(
+        "Unavailable",
+        `no live target (${this.#instances.length} registered, the others' circuits open)`,
+      );
+    }
+    if ("error" in last) throw last.error;
+    return last.result;
   }
 
   /** Ends the registry watch. */
