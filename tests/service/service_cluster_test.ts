@@ -8,7 +8,9 @@ import { parseServiceConfig } from "../../service/config.ts";
 import { ServiceConfigError } from "../../service/errors.ts";
 import { freePort, type TempDir, tempDir, waitFor } from "../harness.ts";
 import { type RedisServer, startRedis } from "../fixtures/cluster/redis_server.ts";
-import { serviceConfig } from "./_fixtures.ts";
+import { serviceConfig, shippedPlugin } from "./_fixtures.ts";
+import { JsonRpcClient } from "../../http/jsonrpc_client.ts";
+import { ClusterRegistry, RegistryTargets } from "../../service/cluster/registry.ts";
 
 describe("IoraService [cluster]", () => {
   let redis: RedisServer;
@@ -47,6 +49,54 @@ describe("IoraService [cluster]", () => {
     }
   });
 
+  it("registers each instance, keeps its APIs current, and serves JSON-RPC through registry targets", async () => {
+    const config = (name: string) =>
+      serviceConfig(dir, {
+        log: { file: dir.join(`${name}.log`) },
+        state: { file: dir.join(`${name}.json`) },
+        cluster: { url: redis.url, prefix: "reg:", registry: true, name: "rpc", ttlMs: 3000 },
+      });
+    const a = await IoraService.create(config("ra"));
+    const b = await IoraService.create(config("rb"));
+    const registry = await ClusterRegistry.start({ url: redis.url, prefix: "reg:", ttlMs: 3000 });
+    const rpc = new JsonRpcClient();
+    try {
+      const ids = [a.clusterRegistration!.id, b.clusterRegistration!.id];
+      assert.deepEqual((await registry.instances("rpc")).map((i) => i.id).sort(), [...ids].sort());
+      for (const service of [a, b]) {
+        await service.loadSingleModule(shippedPlugin("jsonrpc_server"));
+        const port = service.webhookServer.port;
+        service.exportApi("host.whoami", () => port);
+        service.callExportedApi("jsonrpc.registerApi", "whoami", "host.whoami");
+      }
+      await waitFor(
+        async () =>
+          (await registry.instances("rpc")).every((i) => i.apis.includes("jsonrpc.register")),
+        {
+          what: "the registrations to list the loaded plugin's APIs",
+        },
+      );
+      await using targets = await RegistryTargets.watch(registry, "rpc");
+      const answers = new Set<number>();
+      for (let i = 0; i < 4; i++) {
+        answers.add(Number(await targets.request((base) => rpc.call(`${base}/rpc`, "whoami"))));
+      }
+      assert.deepEqual([...answers].sort(), [a.webhookServer.port, b.webhookServer.port].sort());
+      await b.shutdown();
+      assert.deepEqual((await registry.instances("rpc")).map((i) => i.id), [ids[0]]);
+      await waitFor(() => targets.size === 1, { what: "the targets to drop b" });
+      assert.equal(
+        await targets.request((base) => rpc.call(`${base}/rpc`, "whoami")),
+        a.webhookServer.port,
+      );
+    } finally {
+      await rpc.close();
+      await registry.stop();
+      await a.shutdown();
+      await b.shutdown();
+    }
+  });
+
   it("an unreachable Redis at start fails the start, naming the URL", async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
     await assert.rejects(
@@ -67,6 +117,20 @@ describe("IoraService [cluster]", () => {
     assert.throws(
       () => parseServiceConfig({ cluster: { url: "redis://x", state: "yes" } }),
       (e: unknown) => e instanceof ServiceConfigError && e.key === "cluster.state",
+    );
+    assert.throws(
+      () => parseServiceConfig({ cluster: { url: "redis://x", registry: true, ttlMs: 5 } }),
+      (e: unknown) => e instanceof ServiceConfigError && e.key === "cluster.ttlMs",
+    );
+    assert.throws(
+      () => parseServiceConfig({ cluster: { url: "redis://x", claimIdleMs: "1s" } }),
+      (e: unknown) => e instanceof ServiceConfigError && e.key === "cluster.claimIdleMs",
+    );
+    assert.deepEqual(
+      parseServiceConfig({
+        cluster: { url: "redis://x", registry: true, name: "api", ttlMs: 5000, claimIdleMs: 900 },
+      }).cluster,
+      { url: "redis://x", registry: true, name: "api", ttlMs: 5000, claimIdleMs: 900 },
     );
   });
 });
