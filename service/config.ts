@@ -150,6 +150,13 @@ export interface ServiceClusterConfig {
   version?: string;
   /** An instance without a heartbeat for this long leaves the registry, in milliseconds (default 15000). */
   ttlMs?: number;
+  /**
+   * When Redis cannot be reached at start: `"fail"` (default) fails the start with an error
+   * naming the URL; `"local"` starts alone on the embedded backends (the JSON state file, no
+   * event bus, locks or registration), reports the cluster `down` with `fallback: "local"` in
+   * `/health`, and does not join later: restart the instance once Redis is back.
+   */
+  fallback?: "fail" | "local";
 }
 
 /** Outbound HTTP. */
@@ -649,6 +656,7 @@ export function parseServiceConfig(input: unknown): ServiceConfig {
     "address",
     "version",
     "ttlMs",
+    "fallback",
   ]);
   for (const name of ["url", "prefix", "group", "name", "address", "version"] as const) {
     const value = str(cluster[name], `cluster.${name}`);
@@ -661,6 +669,13 @@ export function parseServiceConfig(input: unknown): ServiceConfig {
     if (cluster[name] !== undefined) {
       config.cluster[name] = bool(cluster[name], `cluster.${name}`, false);
     }
+  }
+  const fallback = str(cluster.fallback, "cluster.fallback");
+  if (fallback !== undefined) {
+    if (fallback !== "fail" && fallback !== "local") {
+      throw new ServiceConfigError("cluster.fallback", `must be "fail" or "local"`);
+    }
+    config.cluster.fallback = fallback;
   }
   for (const name of ["claimIdleMs", "ttlMs"] as const) {
     const value = int(cluster[name], `cluster.${name}`, 10, 86_400_000);

@@ -140,6 +140,8 @@ export class IoraService implements AsyncDisposable {
   // This instance's entry in the cluster registry (`[cluster] registry = true`).
   #registration: Registration | undefined;
   #instanceId: string | undefined;
+  // Set when Redis was unreachable at start and `[cluster] fallback = "local"` let it run alone.
+  #clusterFallback: ClusterHealth | undefined;
 
   private constructor(
     config: ServiceConfig,
@@ -230,6 +232,7 @@ export class IoraService implements AsyncDisposable {
       : [new ConsoleSink({ format: full.log.format ?? "text" })];
     const logger = new Logger({ level: full.log.level, sinks });
     let cluster: ClusterServices | undefined;
+    let clusterFallback: ClusterHealth | undefined;
     let instanceId: string | undefined;
     let stateStore: JsonFileStore | RedisStateStore;
     try {
@@ -238,6 +241,7 @@ export class IoraService implements AsyncDisposable {
         instanceId = crypto.randomUUID();
         // Loaded only when configured: a service that runs alone never loads the Redis client.
         const { ClusterServices } = await import("./cluster/cluster.ts");
+        const { ClusterError, redactUrl } = await import("./cluster/errors.ts");
         cluster = await ClusterServices.start({
           url: c.url,
           prefix: c.prefix,
@@ -250,6 +254,24 @@ export class IoraService implements AsyncDisposable {
             : undefined,
           locks: c.locks ? {} : undefined,
           registry: c.registry ? { ttlMs: c.ttlMs } : undefined,
+        }).catch((error) => {
+          if (
+            c.fallback !== "local" || !(error instanceof ClusterError) ||
+            error.code !== "Unavailable"
+          ) throw error;
+          // [cluster] fallback = "local": alone on the embedded backends until restarted.
+          clusterFallback = {
+            status: "down",
+            redis: "closed",
+            url: redactUrl(c.url!),
+            fallback: "local",
+          };
+          logger.error("Redis unreachable at start: running alone on the embedded backends", {
+            cluster: clusterFallback.url,
+            fallback: "local",
+            error,
+          });
+          return undefined;
         });
       }
       stateStore = cluster?.state ?? await JsonFileStore.open(full.state.file, {
@@ -275,6 +297,7 @@ export class IoraService implements AsyncDisposable {
     );
     service.#unloadTimeoutMs = options.unloadTimeoutMs ?? 10_000;
     service.#instanceId = instanceId;
+    service.#clusterFallback = clusterFallback;
     if (options.handleSignals) service.#handleSignals(options.exitCode ?? 0);
     try {
       await service.#start();
@@ -474,7 +497,11 @@ export class IoraService implements AsyncDisposable {
         sandboxed: m.sandboxed,
         apis: m.apis,
       })),
-      ...(this.cluster ? { cluster: this.cluster.health() } : {}),
+      ...(this.cluster
+        ? { cluster: this.cluster.health() }
+        : this.#clusterFallback
+        ? { cluster: this.#clusterFallback }
+        : {}),
     };
   }
 

@@ -69,6 +69,11 @@ export interface ClusterHealth {
   redis: RedisStatus;
   /** The Redis URL, password removed. */
   url: string;
+  /**
+   * Set when Redis could not be reached at start and the service runs alone on its embedded
+   * backends (`[cluster] fallback = "local"`); it does not rejoin without a restart.
+   */
+  fallback?: "local";
 }
 
 /**

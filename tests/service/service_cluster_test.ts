@@ -4,6 +4,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { IoraService } from "../../service/iora_service.ts";
+import { JsonFileStore } from "../../core/state_store.ts";
+import { platform } from "../../core/platform/mod.ts";
 import { parseServiceConfig } from "../../service/config.ts";
 import { ServiceConfigError } from "../../service/errors.ts";
 import { freePort, type TempDir, tempDir, waitFor } from "../harness.ts";
@@ -108,6 +110,28 @@ describe("IoraService [cluster]", () => {
     );
   });
 
+  it('with fallback = "local", an unreachable Redis at start leaves the instance alone, reported down', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const service = await IoraService.create(serviceConfig(dir, {
+      log: { file: dir.join("fallback.log") },
+      state: { file: dir.join("fallback.json") },
+      cluster: { url, state: true, events: true, registry: true, fallback: "local" },
+    }));
+    try {
+      assert.equal(service.cluster, undefined);
+      assert.ok(service.stateStore instanceof JsonFileStore, "the embedded state store");
+      service.stateStore.set("k", "v");
+      assert.equal(service.stateStore.get("k"), "v");
+      const health = await (await fetch(`http://127.0.0.1:${service.webhookServer.port}/health`))
+        .json();
+      assert.deepEqual(health.cluster, { status: "down", redis: "closed", url, fallback: "local" });
+    } finally {
+      await service.shutdown();
+    }
+    const log = await platform().readTextFile(dir.join("fallback.log"));
+    assert.match(log, /Redis unreachable at start: running alone/);
+  });
+
   it("checks the [cluster] keys", () => {
     assert.deepEqual(parseServiceConfig({}).cluster, {});
     assert.throws(
@@ -121,6 +145,10 @@ describe("IoraService [cluster]", () => {
     assert.throws(
       () => parseServiceConfig({ cluster: { url: "redis://x", registry: true, ttlMs: 5 } }),
       (e: unknown) => e instanceof ServiceConfigError && e.key === "cluster.ttlMs",
+    );
+    assert.throws(
+      () => parseServiceConfig({ cluster: { url: "redis://x", fallback: "maybe" } }),
+      (e: unknown) => e instanceof ServiceConfigError && e.key === "cluster.fallback",
     );
     assert.throws(
       () => parseServiceConfig({ cluster: { url: "redis://x", claimIdleMs: "1s" } }),
