@@ -33,7 +33,9 @@
  * reach although internal; default none: loopback, private and link-local
  * addresses are refused, see {@linkcode CallbackPolicy}); `jobTtlMs` (how
  * long a job record is kept, default 3600000); `maxPendingJobs` (jobs
- * waiting or running on this instance, default 1000).
+ * waiting or running on this instance, default 1000; in a cluster the work queue holds them,
+ * each instance running one at a time: keep `[cluster] claimIdleMs` above `timeoutMs`, or a slow
+ * job is claimed by another instance while it still runs).
  *
  * Metrics (`iora_microservice_*`): jobs accepted, rejected by reason,
  * completed by outcome, running; job duration; upstream requests by result
@@ -52,6 +54,7 @@ import { platform } from "../core/platform/mod.ts";
 import { IoraError } from "../core/errors.ts";
 import type { Counter, Histogram } from "../core/metrics.ts";
 import type { TimerId } from "../core/timer.ts";
+import type { WebhookResponse } from "../http/response.ts";
 import { Plugin } from "../service/plugin.ts";
 import type { IoraService } from "../service/iora_service.ts";
 import { CallbackPolicy, CallbackRefusedError } from "./microservice/callback_policy.ts";
@@ -278,10 +281,7 @@ export default class MicroservicePlugin extends Plugin {
 
   // --- jobs ---------------------------------------------------------------------------
 
-  async #accept(
-    raw: Uint8Array,
-    res: { json(body: unknown, status?: number): void; setHeader(n: string, v: string): void },
-  ): Promise<void> {
+  async #accept(raw: Uint8Array, res: WebhookResponse): Promise<void> {
     const s = this.#settings;
     const refuse = (reason: string, status: number, error: string, retryAfterMs?: number) => {
       this.#metrics.rejected.inc({ reason });
