@@ -7,12 +7,15 @@
  * Deno only: it measures `deno task start` as the README tells users to run it. Under Node it
  * prints that and exits.
  *
- * Usage: `deno run -A scripts/bench/cold_start.ts [rounds]` (default 7 rounds).
+ * Usage: `deno run -A scripts/bench/cold_start.ts [rounds] [baseline-dir]` (default 7 rounds).
+ * With a baseline directory (another checkout, for example `git archive` of an older commit), its
+ * `deno task start` runs as a third contender in the same rounds, for a before/after comparison.
  *
  * @module
  */
 
 const ROUNDS = Number(globalThis.Deno?.args[0] ?? 7);
+const BASELINE: string | undefined = globalThis.Deno?.args[1];
 
 /** The peer: the runtime's own server, as small as a service can be. */
 const FLOOR = `Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: ({ port }) =>
@@ -68,20 +71,34 @@ if (!("Deno" in globalThis)) {
   const root = new URL("../../", import.meta.url).pathname;
   const floorFile = await Deno.makeTempFile({ suffix: ".ts" });
   await Deno.writeTextFile(floorFile, FLOOR);
-  const ours: number[] = [];
-  const peer: number[] = [];
+  const start = ["task", "start", "--", "--port", "0"];
+  const contenders: { name: string; args: string[]; cwd: string; ms: number[] }[] = [
+    { name: "deno task start -> first /health", args: start, cwd: root, ms: [] },
+    {
+      name: "deno run Deno.serve -> /health (peer)",
+      args: ["run", "-A", floorFile],
+      cwd: root,
+      ms: [],
+    },
+  ];
+  if (BASELINE) {
+    contenders.push({ name: `baseline ${BASELINE}`, args: start, cwd: BASELINE, ms: [] });
+  }
   try {
     // One unmeasured start of each fills Deno's module cache, as any later start finds it.
-    await coldStart(Deno.execPath(), ["task", "start", "--", "--port", "0"], root);
-    await coldStart(Deno.execPath(), ["run", "--allow-net", floorFile], root);
+    for (const c of contenders) await coldStart(Deno.execPath(), c.args, c.cwd);
     for (let round = 0; round < ROUNDS; round++) {
-      ours.push(await coldStart(Deno.execPath(), ["task", "start", "--", "--port", "0"], root));
-      peer.push(await coldStart(Deno.execPath(), ["run", "--allow-net", floorFile], root));
+      for (const c of contenders) c.ms.push(await coldStart(Deno.execPath(), c.args, c.cwd));
     }
   } finally {
     await Deno.remove(floorFile);
   }
-  console.log(`deno  deno task start -> first /health   ${summary(ours)}`);
-  console.log(`deno  deno run Deno.serve -> /health (peer) ${summary(peer)}`);
-  console.log(`deno  ours/peer ${(median(ours) / median(peer)).toFixed(2)}x over ${ROUNDS} rounds`);
+  const [ours, peer, baseline] = contenders;
+  for (const c of contenders) console.log(`deno  ${c.name.padEnd(40)} ${summary(c.ms)}`);
+  console.log(
+    `deno  ours/peer ${(median(ours.ms) / median(peer.ms)).toFixed(2)}x over ${ROUNDS} rounds`,
+  );
+  if (baseline) {
+    console.log(`deno  ours/baseline ${(median(ours.ms) / median(baseline.ms)).toFixed(2)}x`);
+  }
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FileSystemError, UnsupportedError } from "../../core/errors.ts";
-import { nodePlatform } from "../../core/platform/mod.ts";
+import { loadPlatform } from "../../core/platform/mod.ts";
 import { availablePlatforms, deferred, tempDir, waitFor } from "../harness.ts";
 
 const encoder = new TextEncoder();
@@ -16,7 +16,7 @@ async function readAll(stream: ReadableStream<Uint8Array> | null): Promise<strin
   return text;
 }
 
-for (const p of availablePlatforms()) {
+for (const p of await availablePlatforms()) {
   describe(`platform (${p.name})`, () => {
     it("writes, appends, reads, renames, stats and removes files", async () => {
       await using dir = await tempDir();
@@ -238,7 +238,8 @@ for (const p of availablePlatforms()) {
 }
 
 describe("platform (node) refusals", () => {
-  it("refuses per-worker permissions, naming the runtime", () => {
+  it("refuses per-worker permissions, naming the runtime", async () => {
+    const nodePlatform = await loadPlatform("node");
     assert.throws(
       () => nodePlatform.startWorker(echoWorker, { permissions: { read: false } }),
       (e: unknown) =>

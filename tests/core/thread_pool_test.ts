@@ -12,7 +12,7 @@ function isPoolError(code: string): (e: unknown) => boolean {
   return (e: unknown) => e instanceof ThreadPoolError && e.code === code;
 }
 
-for (const runtime of availablePlatforms()) {
+for (const runtime of await availablePlatforms()) {
   describe(`ThreadPool (${runtime.name} workers)`, () => {
     const options = { platform: runtime };
 
