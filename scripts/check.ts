@@ -1,7 +1,8 @@
 /**
- * The `check` task: formatting, lint, type-check of everything, the JSDoc
- * lint of the public surface and the JSR publish dry run. Runs every gate
- * and fails when any fails.
+ * The `check` task: formatting, lint, type-check of everything, no import
+ * circle in the library (`import_cycles.ts`), the JSDoc lint of the public
+ * surface and the JSR publish dry run. Runs every gate and fails when any
+ * fails.
  *
  * @module
  */
@@ -14,6 +15,13 @@ const gates: [string, string[]][] = [
   ["fmt", ["fmt", "--check"]],
   ["lint", ["lint"]],
   ["type-check", ["check", "."]],
+  ["import circles", [
+    "run",
+    "--allow-read",
+    "--allow-write",
+    "--allow-run",
+    "scripts/import_cycles.ts",
+  ]],
   ["doc lint", ["doc", "--lint", ...Object.values(config.exports)]],
   ["publish dry run", ["publish", "--dry-run", "--allow-dirty"]],
 ];
