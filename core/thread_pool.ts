@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { IoraError } from "./errors.ts";
+import { asRangeError, asTypeError, IoraError } from "./errors.ts";
 import type { WireError, WireResult, WireTask } from "./_thread_pool_wire.ts";
 import { platform } from "./platform/mod.ts";
 import type { Platform, TimerHandle, WorkerHandle } from "./platform/mod.ts";
@@ -305,9 +305,11 @@ export class ThreadPool implements AsyncDisposable {
     const max = maxThreads ?? Math.max(minThreads, hardwareThreads());
     const positive = (value: number, what: string, min: number): number => {
       if (!Number.isInteger(value) || value < min) {
-        throw new ThreadPoolError(
-          "InvalidArgument",
-          `${what} must be an integer >= ${min}, got ${value}`,
+        throw asRangeError(
+          new ThreadPoolError(
+            "InvalidArgument",
+            `${what} must be an integer >= ${min}, got ${value}`,
+          ),
         );
       }
       return value;
@@ -322,11 +324,11 @@ export class ThreadPool implements AsyncDisposable {
     );
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 2_000;
     if (!(this.#idleTimeoutMs >= 0)) {
-      throw new ThreadPoolError("InvalidArgument", "idleTimeoutMs must be >= 0");
+      throw asRangeError(new ThreadPoolError("InvalidArgument", "idleTimeoutMs must be >= 0"));
     }
     this.#defaultTimeoutMs = options.taskTimeoutMs;
     if (this.#defaultTimeoutMs !== undefined && !(this.#defaultTimeoutMs > 0)) {
-      throw new ThreadPoolError("InvalidArgument", "taskTimeoutMs must be > 0");
+      throw asRangeError(new ThreadPoolError("InvalidArgument", "taskTimeoutMs must be > 0"));
     }
     this.#name = options.name ?? "iora-pool";
     this.#platform = options.platform ?? platform();
@@ -379,20 +381,26 @@ export class ThreadPool implements AsyncDisposable {
       moduleUrl = new URL(spec.module).href;
     } catch {
       return Promise.reject(
-        new ThreadPoolError(
-          "InvalidArgument",
-          `task module must be an absolute URL, got ${spec.module}`,
+        asTypeError(
+          new ThreadPoolError(
+            "InvalidArgument",
+            `task module must be an absolute URL, got ${spec.module}`,
+          ),
         ),
       );
     }
     if (typeof spec.name !== "string" || spec.name === "") {
       return Promise.reject(
-        new ThreadPoolError("InvalidArgument", "task name must be a non-empty string"),
+        (typeof spec.name === "string" ? asRangeError : asTypeError)(
+          new ThreadPoolError("InvalidArgument", "task name must be a non-empty string"),
+        ),
       );
     }
     let timeoutMs = spec.timeoutMs ?? this.#defaultTimeoutMs;
     if (timeoutMs !== undefined && !(timeoutMs > 0)) {
-      return Promise.reject(new ThreadPoolError("InvalidArgument", "timeoutMs must be > 0"));
+      return Promise.reject(
+        asRangeError(new ThreadPoolError("InvalidArgument", "timeoutMs must be > 0")),
+      );
     }
     // Infinity is no timeout (a setTimeout of Infinity would run after 1 ms).
     if (timeoutMs === Infinity) timeoutMs = undefined;

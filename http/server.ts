@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { asRangeError } from "../core/errors.ts";
 import { platform } from "../core/platform/mod.ts";
 import { JsonParseError, type JsonValue } from "../parsers/json.ts";
 import {
@@ -120,7 +121,8 @@ const LINGER_MAX_MS = 10_000;
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!(value > 0)) {
-    throw new RangeError(`${name} must be a positive number (Infinity for no limit), got ${value}`);
+    const message = `${name} must be a positive number (Infinity for no limit), got ${value}`;
+    throw asRangeError(new WebhookServerError("InvalidConfig", message));
   }
   return value;
 }
