@@ -85,6 +85,26 @@ export interface ThreadPoolOptions {
   platform?: Platform;
 }
 
+/**
+ * Everything {@linkcode ThreadPool} takes, in one object:
+ * `new ThreadPool({ minThreads: 1, maxThreads: 4, maxQueue: 100 })`, the same as
+ * `new ThreadPool(1, 4, { maxQueue: 100 })`.
+ */
+export interface ThreadPoolConfig extends ThreadPoolOptions {
+  /**
+   * Workers kept even when idle (>= 0).
+   *
+   * @default {1}
+   */
+  minThreads?: number;
+  /**
+   * Most workers (>= max(1, minThreads)).
+   *
+   * @default {the hardware threads, at least minThreads}
+   */
+  maxThreads?: number;
+}
+
 /** Per-task options of {@linkcode ThreadPool.run}. */
 export interface TaskOptions {
   /** Objects to transfer (not copy) to the worker, e.g. `ArrayBuffer`s among the args. */
@@ -261,7 +281,7 @@ function rebuildError(wire: WireError): ThreadPoolError {
  * @example
  * ```ts
  * import { ThreadPool } from "./thread_pool.ts";
- * await using pool = new ThreadPool(1, 4);
+ * await using pool = new ThreadPool({ minThreads: 1, maxThreads: 4 }); // or new ThreadPool(1, 4)
  * const tasks = new URL("./tasks.ts", import.meta.url); // exports `function add(a, b)`
  * const sum = await pool.enqueue<number>(tasks, "add", 2, 3);
  * const late = pool.run({ module: tasks, name: "add", args: [1, 1], timeoutMs: 1000 });
@@ -295,13 +315,28 @@ export class ThreadPool implements AsyncDisposable {
   #stats: Counters = zeroStats(0);
 
   /**
-   * Creates the pool and starts `minThreads` workers.
+   * Creates the pool from one options object and starts `minThreads` workers.
+   *
+   * @param config sizes, queue bound, per-worker concurrency, idle timeout, default task timeout
+   */
+  constructor(config?: ThreadPoolConfig);
+  /**
+   * Creates the pool (the seed's positional form) and starts `minThreads` workers.
    *
    * @param minThreads workers kept even when idle (>= 0). Default 1.
    * @param maxThreads most workers (>= max(1, minThreads)). Default: the hardware threads.
    * @param options queue bound, per-worker concurrency, idle timeout, default task timeout
    */
-  constructor(minThreads = 1, maxThreads?: number, options: ThreadPoolOptions = {}) {
+  constructor(minThreads?: number, maxThreads?: number, options?: ThreadPoolOptions);
+  constructor(
+    sizeOrConfig: number | ThreadPoolConfig = 1,
+    maxSize?: number,
+    extra: ThreadPoolOptions = {},
+  ) {
+    const { minThreads = 1, maxThreads = undefined, ...options } =
+      sizeOrConfig !== null && typeof sizeOrConfig === "object"
+        ? sizeOrConfig
+        : { ...extra, minThreads: sizeOrConfig, maxThreads: maxSize };
     const max = maxThreads ?? Math.max(minThreads, hardwareThreads());
     const positive = (value: number, what: string, min: number): number => {
       if (!Number.isInteger(value) || value < min) {
