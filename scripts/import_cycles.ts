@@ -7,11 +7,9 @@
  *
  * @module
  */
-import { walk } from "./build_npm.ts";
+import { LIBRARY_DIRS, walk } from "./_files.ts";
 
 const ROOT = new URL("../", import.meta.url);
-/** The published folders, whose modules must form no circle. */
-const LIBRARY_DIRS = ["core", "parsers", "network", "dns", "http", "service", "plugins"];
 
 interface InfoModule {
   specifier: string;

@@ -12,7 +12,7 @@ import { ConsoleSink, FileSink, Logger } from "../core/logger.ts";
 import type { LogSink } from "../core/logger.ts";
 import { platform } from "../core/platform/mod.ts";
 import { JsonFileStore } from "../core/state_store.ts";
-import type { ClusterHealth, ClusterServices } from "./cluster/cluster.ts";
+import type { ClusterServices } from "./cluster/cluster.ts";
 import type { RedisStateStore } from "./cluster/state_store.ts";
 import { TimerService } from "../core/timer.ts";
 import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "../core/metrics.ts";
