@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FileSystemError, UnsupportedError } from "../../core/errors.ts";
-import { loadPlatform } from "../../core/platform/mod.ts";
+import { detectRuntime, loadPlatform, platform } from "../../core/platform/mod.ts";
 import { availablePlatforms, deferred, tempDir, waitFor } from "../harness.ts";
 
 const encoder = new TextEncoder();
@@ -245,5 +245,22 @@ describe("platform (node) refusals", () => {
       (e: unknown) =>
         e instanceof UnsupportedError && e.runtime === "node" && /node/.test(e.message),
     );
+  });
+});
+
+describe("loadPlatform", () => {
+  it("gives the implementation in use for the running runtime, and refuses Deno's outside Deno", async () => {
+    const runtime = detectRuntime();
+    assert.equal(await loadPlatform(runtime), platform());
+    assert.equal(platform().name, runtime);
+    assert.equal((await loadPlatform("node")).name, "node");
+    if (runtime === "deno") {
+      assert.equal((await loadPlatform("deno")).name, "deno");
+    } else {
+      await assert.rejects(
+        loadPlatform("deno"),
+        (e: unknown) => e instanceof UnsupportedError && e.runtime === "node",
+      );
+    }
   });
 });
