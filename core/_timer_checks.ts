@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { asRangeError, asTypeError } from "./errors.ts";
 import { TimerError } from "./timer_error.ts";
 
 /**
@@ -12,16 +13,23 @@ import { TimerError } from "./timer_error.ts";
  */
 export const stopListeners: WeakMap<object, Set<() => void>> = new WeakMap();
 
-/** Throws `InvalidArgument` unless `value` is a finite number >= 0. */
+/**
+ * Throws `InvalidArgument` unless `value` is a finite number >= 0: a `TypeError` for a value that
+ * is not a number, a `RangeError` for one out of range.
+ */
 export function checkDelay(value: number, what: string): void {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new TimerError("InvalidArgument", `${what} must be a finite number >= 0, got ${value}`);
+    const error = new TimerError(
+      "InvalidArgument",
+      `${what} must be a finite number >= 0, got ${value}`,
+    );
+    throw typeof value === "number" ? asRangeError(error) : asTypeError(error);
   }
 }
 
-/** Throws `InvalidArgument` unless `handler` is a function. */
+/** Throws `InvalidArgument` (a `TypeError`) unless `handler` is a function. */
 export function checkHandler(handler: unknown): void {
   if (typeof handler !== "function") {
-    throw new TimerError("InvalidArgument", "handler must be a function");
+    throw asTypeError(new TimerError("InvalidArgument", "handler must be a function"));
   }
 }

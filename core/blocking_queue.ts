@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { IoraError } from "./errors.ts";
+import { asRangeError, IoraError } from "./errors.ts";
 import { timerDelay } from "./_timer_delay.ts";
 
 /** Stable codes of {@linkcode BlockingQueueError}. */
@@ -158,7 +158,9 @@ function waitOptions(options: number | WaitOptions | undefined): WaitOptions {
   const parsed = typeof options === "number" ? { timeoutMs: options } : options ?? {};
   const timeoutMs = parsed.timeoutMs;
   if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
-    throw new BlockingQueueError("InvalidArgument", `timeoutMs must be >= 0, got ${timeoutMs}`);
+    throw asRangeError(
+      new BlockingQueueError("InvalidArgument", `timeoutMs must be >= 0, got ${timeoutMs}`),
+    );
   }
   return parsed;
 }
@@ -209,9 +211,11 @@ export class BlockingQueue<T> implements AsyncIterable<T> {
    */
   constructor(capacity: number) {
     if (capacity !== Infinity && (!Number.isInteger(capacity) || capacity < 1)) {
-      throw new BlockingQueueError(
-        "InvalidArgument",
-        `capacity must be a positive integer or Infinity, got ${capacity}`,
+      throw asRangeError(
+        new BlockingQueueError(
+          "InvalidArgument",
+          `capacity must be a positive integer or Infinity, got ${capacity}`,
+        ),
       );
     }
     this.#capacity = capacity;
@@ -335,7 +339,9 @@ export class BlockingQueue<T> implements AsyncIterable<T> {
    */
   dequeueBatch(max: number, options?: number | WaitOptions): Promise<T[]> {
     if (!Number.isInteger(max) || max < 1) {
-      throw new BlockingQueueError("InvalidArgument", `max must be a positive integer, got ${max}`);
+      throw asRangeError(
+        new BlockingQueueError("InvalidArgument", `max must be a positive integer, got ${max}`),
+      );
     }
     const { timeoutMs, signal } = waitOptions(options);
     if (signal?.aborted) return Promise.reject(signal.reason);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { IoraError } from "./errors.ts";
+import { asRangeError, asTypeError, IoraError } from "./errors.ts";
 import { BlockingQueue } from "./blocking_queue.ts";
 import { platform } from "./platform/mod.ts";
 
@@ -112,9 +112,11 @@ function compilePattern(pattern: string | RegExp): (topic: string) => boolean {
     return (topic) => re.test(topic);
   }
   if (typeof pattern !== "string" || pattern === "") {
-    throw new EventQueueError(
-      "InvalidArgument",
-      "a topic pattern must be a non-empty string or RegExp",
+    throw (typeof pattern === "string" ? asRangeError : asTypeError)(
+      new EventQueueError(
+        "InvalidArgument",
+        "a topic pattern must be a non-empty string or RegExp",
+      ),
     );
   }
   if (!pattern.includes("*") && !pattern.includes("#")) return (topic) => topic === pattern;
@@ -187,14 +189,18 @@ export class EventQueue<P = unknown> implements AsyncDisposable {
   constructor(options: EventQueueOptions<P> = {}) {
     const capacity = options.capacity ?? 10_000;
     if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new EventQueueError(
-        "InvalidArgument",
-        `capacity must be a positive integer, got ${capacity}`,
+      throw asRangeError(
+        new EventQueueError(
+          "InvalidArgument",
+          `capacity must be a positive integer, got ${capacity}`,
+        ),
       );
     }
     const overflow = options.overflow ?? "block";
     if (!["block", "dropOldest", "dropNewest", "error"].includes(overflow)) {
-      throw new EventQueueError("InvalidArgument", `unknown overflow policy ${overflow}`);
+      throw asRangeError(
+        new EventQueueError("InvalidArgument", `unknown overflow policy ${overflow}`),
+      );
     }
     this.#queue = new BlockingQueue(capacity);
     this.#overflow = overflow;
@@ -215,7 +221,7 @@ export class EventQueue<P = unknown> implements AsyncDisposable {
    */
   subscribe(topicOrPattern: string | RegExp, handler: EventHandler<P>): () => void {
     if (typeof handler !== "function") {
-      throw new EventQueueError("InvalidArgument", "handler must be a function");
+      throw asTypeError(new EventQueueError("InvalidArgument", "handler must be a function"));
     }
     const subscription: Subscription<P> = {
       active: true,

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { IoraError } from "./errors.ts";
+import { asRangeError, IoraError } from "./errors.ts";
 import { platform } from "./platform/mod.ts";
 import { timerDelay } from "./_timer_delay.ts";
 
@@ -125,11 +125,11 @@ export class ExpiringCache<K, V> implements Disposable {
    */
   constructor(options: ExpiringCacheOptions<K, V>) {
     if (!options || !(options.ttlMs > 0)) {
-      throw new ExpiringCacheError("ttlMs must be a positive number of milliseconds");
+      throw asRangeError(new ExpiringCacheError("ttlMs must be a positive number of milliseconds"));
     }
     const max = options.maxSize ?? 10_000;
     if (!Number.isInteger(max) || max < 1) {
-      throw new ExpiringCacheError("maxSize must be an integer >= 1");
+      throw asRangeError(new ExpiringCacheError("maxSize must be an integer >= 1"));
     }
     this.#ttl = options.ttlMs;
     this.#max = max;
@@ -137,11 +137,11 @@ export class ExpiringCache<K, V> implements Disposable {
     this.#now = options.now ?? Date.now;
     this.#resolution = options.clockResolutionMs ?? (options.now ? 0 : 1);
     if (!(this.#resolution >= 0)) {
-      throw new ExpiringCacheError("clockResolutionMs must be >= 0");
+      throw asRangeError(new ExpiringCacheError("clockResolutionMs must be >= 0"));
     }
     const sweep = options.sweepIntervalMs ??
       Math.max(1000, Math.min(this.#ttl, 60_000));
-    if (!(sweep >= 0)) throw new ExpiringCacheError("sweepIntervalMs must be >= 0");
+    if (!(sweep >= 0)) throw asRangeError(new ExpiringCacheError("sweepIntervalMs must be >= 0"));
     if (sweep > 0 && Number.isFinite(sweep)) {
       this.#timer = setInterval(() => this.purgeExpired(), timerDelay(sweep));
       try {
@@ -187,7 +187,9 @@ export class ExpiringCache<K, V> implements Disposable {
   set(key: K, value: V, ttlMs?: number): this {
     let ttl = this.#ttl;
     if (ttlMs !== undefined) {
-      if (!(ttlMs > 0)) throw new ExpiringCacheError("a per-entry ttlMs must be positive");
+      if (!(ttlMs > 0)) {
+        throw asRangeError(new ExpiringCacheError("a per-entry ttlMs must be positive"));
+      }
       ttl = ttlMs;
     }
     const now = this.#time();

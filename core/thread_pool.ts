@@ -5,140 +5,20 @@
  *
  * @module
  */
-import { IoraError } from "./errors.ts";
+import { asRangeError, asTypeError } from "./errors.ts";
+import {
+  type TaskSpec,
+  type ThreadPoolConfig,
+  ThreadPoolError,
+  type ThreadPoolOptions,
+  type ThreadPoolStats,
+} from "./thread_pool_types.ts";
 import type { WireError, WireResult, WireTask } from "./_thread_pool_wire.ts";
 import { platform } from "./platform/mod.ts";
 import type { Platform, TimerHandle, WorkerHandle } from "./platform/mod.ts";
 import { timerDelay } from "./_timer_delay.ts";
 
-/** Stable codes of {@linkcode ThreadPoolError}. */
-export type ThreadPoolErrorCode =
-  | "TaskFailed"
-  | "Timeout"
-  | "WorkerCrashed"
-  | "QueueFull"
-  | "Closed"
-  | "Terminated"
-  | "InvalidArgument";
-
-/**
- * A thread pool failure. `TaskFailed`: the task threw (message and stack
- * are the worker's, the rebuilt original error is `cause`, its name is
- * `remoteName`). `Timeout`: the task ran past its timeout and its worker
- * was killed. `WorkerCrashed`: the worker died under the task.
- * `QueueFull`: the pending queue is at `maxQueue`. `Closed`: the pool is
- * closing. `Terminated`: `close()` reached its deadline before the task ran
- * or finished. `InvalidArgument`: bad options or module URL.
- *
- * @example
- * ```ts
- * import { ThreadPool, ThreadPoolError } from "./thread_pool.ts";
- * const pool = new ThreadPool(0, 1);
- * await pool.close();
- * try {
- *   await pool.enqueue(new URL("./tasks.ts", import.meta.url), "work");
- * } catch (e) {
- *   if (e instanceof ThreadPoolError) console.log(e.code); // "Closed"
- * }
- * ```
- */
-export class ThreadPoolError extends IoraError {
-  /** Which failure this is. */
-  declare readonly code: ThreadPoolErrorCode;
-  /** For `TaskFailed`: the `name` of the error thrown in the worker (e.g. `"TypeError"`). */
-  readonly remoteName: string | undefined;
-
-  /**
-   * Creates a thread pool error.
-   *
-   * @param code the kind of failure
-   * @param message human-readable description
-   * @param options standard error options (`cause`) and the remote error's name
-   */
-  constructor(
-    code: ThreadPoolErrorCode,
-    message: string,
-    options?: ErrorOptions & { remoteName?: string },
-  ) {
-    super(code, message, options);
-    this.remoteName = options?.remoteName;
-  }
-}
-
-/** Options of a {@linkcode ThreadPool}. */
-export interface ThreadPoolOptions {
-  /** Tasks waiting for a worker at most (>= 1; every task waits in the queue until a worker takes it); beyond it `enqueue` rejects with `QueueFull`. Default 10,000. */
-  maxQueue?: number;
-  /**
-   * Most tasks in flight on one worker. Several in flight hide the message
-   * round trip for tiny tasks; the pool lowers it to 2 by itself when tasks
-   * take more than a millisecond, so long tasks stay evenly spread. Default 32.
-   */
-  concurrentTasksPerWorker?: number;
-  /** A worker above `minThreads` idle this long (ms) is stopped. Default 2,000. */
-  idleTimeoutMs?: number;
-  /** Default per-task timeout in milliseconds (see {@linkcode TaskOptions.timeoutMs}). Default none. */
-  taskTimeoutMs?: number;
-  /** A name for the workers (debuggers, error messages). Default `"iora-pool"`. */
-  name?: string;
-  /** The runtime implementation that starts workers. Default `platform()`. */
-  platform?: Platform;
-}
-
-/** Per-task options of {@linkcode ThreadPool.run}. */
-export interface TaskOptions {
-  /** Objects to transfer (not copy) to the worker, e.g. `ArrayBuffer`s among the args. */
-  transfer?: Transferable[];
-  /**
-   * Milliseconds the task may run in a worker. Past it the worker is
-   * terminated (a stuck task cannot be stopped otherwise) and replaced, and
-   * the task rejects with `Timeout`. A task with a timeout or a signal runs
-   * alone on its worker, so killing it never harms another task.
-   */
-  timeoutMs?: number;
-  /** Cancels the task: removed if still queued, its worker terminated if running. Rejects with `signal.reason`. */
-  signal?: AbortSignal;
-}
-
-/** A task description for {@linkcode ThreadPool.run}. */
-export interface TaskSpec extends TaskOptions {
-  /** The module that exports the function: an absolute URL (`new URL("./x.ts", import.meta.url)`). */
-  module: string | URL;
-  /** The exported function's name. */
-  name: string;
-  /** Arguments, structured-cloned (or transferred) to the worker. */
-  args?: unknown[];
-}
-
-/** Counters of a {@linkcode ThreadPool}. */
-export interface ThreadPoolStats {
-  /** Tasks accepted. */
-  submitted: number;
-  /** Tasks that returned a value. */
-  completed: number;
-  /** Tasks that threw. */
-  failed: number;
-  /** Tasks killed by their timeout. */
-  timedOut: number;
-  /** Tasks cancelled through their signal. */
-  aborted: number;
-  /** Tasks refused because the queue was full. */
-  rejected: number;
-  /** Workers that died unexpectedly. */
-  workersCrashed: number;
-  /** Workers started. */
-  workersStarted: number;
-  /** Workers stopped (idle, killed or at close). */
-  workersStopped: number;
-  /** Tasks waiting for a worker now. */
-  queued: number;
-  /** Tasks in workers now. */
-  running: number;
-  /** Workers alive now. */
-  threads: number;
-  /** Most workers alive at once. */
-  peakThreads: number;
-}
+export * from "./thread_pool_types.ts";
 
 /** What a worker function returns to transfer (not copy) parts of its result. */
 export interface TransferResult<T> {
@@ -261,7 +141,7 @@ function rebuildError(wire: WireError): ThreadPoolError {
  * @example
  * ```ts
  * import { ThreadPool } from "./thread_pool.ts";
- * await using pool = new ThreadPool(1, 4);
+ * await using pool = new ThreadPool({ minThreads: 1, maxThreads: 4 }); // or new ThreadPool(1, 4)
  * const tasks = new URL("./tasks.ts", import.meta.url); // exports `function add(a, b)`
  * const sum = await pool.enqueue<number>(tasks, "add", 2, 3);
  * const late = pool.run({ module: tasks, name: "add", args: [1, 1], timeoutMs: 1000 });
@@ -295,19 +175,36 @@ export class ThreadPool implements AsyncDisposable {
   #stats: Counters = zeroStats(0);
 
   /**
-   * Creates the pool and starts `minThreads` workers.
+   * Creates the pool from one options object and starts `minThreads` workers.
+   *
+   * @param config sizes, queue bound, per-worker concurrency, idle timeout, default task timeout
+   */
+  constructor(config?: ThreadPoolConfig);
+  /**
+   * Creates the pool (the seed's positional form) and starts `minThreads` workers.
    *
    * @param minThreads workers kept even when idle (>= 0). Default 1.
    * @param maxThreads most workers (>= max(1, minThreads)). Default: the hardware threads.
    * @param options queue bound, per-worker concurrency, idle timeout, default task timeout
    */
-  constructor(minThreads = 1, maxThreads?: number, options: ThreadPoolOptions = {}) {
+  constructor(minThreads?: number, maxThreads?: number, options?: ThreadPoolOptions);
+  constructor(
+    sizeOrConfig: number | ThreadPoolConfig = 1,
+    maxSize?: number,
+    extra: ThreadPoolOptions = {},
+  ) {
+    const { minThreads = 1, maxThreads = undefined, ...options } =
+      sizeOrConfig !== null && typeof sizeOrConfig === "object"
+        ? sizeOrConfig
+        : { ...extra, minThreads: sizeOrConfig, maxThreads: maxSize };
     const max = maxThreads ?? Math.max(minThreads, hardwareThreads());
     const positive = (value: number, what: string, min: number): number => {
       if (!Number.isInteger(value) || value < min) {
-        throw new ThreadPoolError(
-          "InvalidArgument",
-          `${what} must be an integer >= ${min}, got ${value}`,
+        throw asRangeError(
+          new ThreadPoolError(
+            "InvalidArgument",
+            `${what} must be an integer >= ${min}, got ${value}`,
+          ),
         );
       }
       return value;
@@ -322,11 +219,11 @@ export class ThreadPool implements AsyncDisposable {
     );
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 2_000;
     if (!(this.#idleTimeoutMs >= 0)) {
-      throw new ThreadPoolError("InvalidArgument", "idleTimeoutMs must be >= 0");
+      throw asRangeError(new ThreadPoolError("InvalidArgument", "idleTimeoutMs must be >= 0"));
     }
     this.#defaultTimeoutMs = options.taskTimeoutMs;
     if (this.#defaultTimeoutMs !== undefined && !(this.#defaultTimeoutMs > 0)) {
-      throw new ThreadPoolError("InvalidArgument", "taskTimeoutMs must be > 0");
+      throw asRangeError(new ThreadPoolError("InvalidArgument", "taskTimeoutMs must be > 0"));
     }
     this.#name = options.name ?? "iora-pool";
     this.#platform = options.platform ?? platform();
@@ -379,20 +276,26 @@ export class ThreadPool implements AsyncDisposable {
       moduleUrl = new URL(spec.module).href;
     } catch {
       return Promise.reject(
-        new ThreadPoolError(
-          "InvalidArgument",
-          `task module must be an absolute URL, got ${spec.module}`,
+        asTypeError(
+          new ThreadPoolError(
+            "InvalidArgument",
+            `task module must be an absolute URL, got ${spec.module}`,
+          ),
         ),
       );
     }
     if (typeof spec.name !== "string" || spec.name === "") {
       return Promise.reject(
-        new ThreadPoolError("InvalidArgument", "task name must be a non-empty string"),
+        (typeof spec.name === "string" ? asRangeError : asTypeError)(
+          new ThreadPoolError("InvalidArgument", "task name must be a non-empty string"),
+        ),
       );
     }
     let timeoutMs = spec.timeoutMs ?? this.#defaultTimeoutMs;
     if (timeoutMs !== undefined && !(timeoutMs > 0)) {
-      return Promise.reject(new ThreadPoolError("InvalidArgument", "timeoutMs must be > 0"));
+      return Promise.reject(
+        asRangeError(new ThreadPoolError("InvalidArgument", "timeoutMs must be > 0")),
+      );
     }
     // Infinity is no timeout (a setTimeout of Infinity would run after 1 ms).
     if (timeoutMs === Infinity) timeoutMs = undefined;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { availablePlatforms, platform } from "./platform/mod.ts";
+import { loadPlatform, platform } from "./platform/mod.ts";
 import type { ParentPort } from "./platform/mod.ts";
 import {
   TRANSFER_BRAND,
@@ -16,11 +16,11 @@ import {
 
 type Module = Record<string, unknown>;
 
-function findPort(): ParentPort {
+async function findPort(): Promise<ParentPort> {
   // The pool names the runtime implementation it started us with, so a Node-style
   // worker started under Deno listens on the Node port.
   const wanted = new URL(import.meta.url).searchParams.get("platform");
-  const chosen = availablePlatforms().find((p) => p.name === wanted);
+  const chosen = wanted === "deno" || wanted === "node" ? await loadPlatform(wanted) : undefined;
   const port = chosen?.parentPort() ?? platform().parentPort();
   if (port === null) throw new Error("thread_pool_worker.ts must run inside a worker");
   return port;
@@ -39,7 +39,7 @@ function serialiseError(error: unknown): WireError {
   return { name: "Error", message: String(error) };
 }
 
-const port = findPort();
+const port = await findPort();
 const modules = new Map<string, Module | Promise<Module>>();
 let outbox: WireResult[] = [];
 // Results with a transfer list travel alone: a postMessage that fails may already have detached

@@ -19,6 +19,7 @@
 import { platform } from "./platform/mod.ts";
 import type { Platform, TimerHandle } from "./platform/mod.ts";
 import { timerDelay } from "./_timer_delay.ts";
+import { asRangeError, asTypeError } from "./errors.ts";
 import { TimerError } from "./timer_error.ts";
 import { checkDelay, checkHandler, stopListeners } from "./_timer_checks.ts";
 
@@ -186,9 +187,11 @@ export class TimerService implements Disposable {
   constructor(config: TimerServiceConfig = {}) {
     const max = config.maxConcurrentTimers ?? 100_000;
     if (!Number.isInteger(max) || max < 1 || max > MAX_TIMERS) {
-      throw new TimerError(
-        "InvalidArgument",
-        `maxConcurrentTimers must be an integer in 1..${MAX_TIMERS}, got ${max}`,
+      throw asRangeError(
+        new TimerError(
+          "InvalidArgument",
+          `maxConcurrentTimers must be an integer in 1..${MAX_TIMERS}, got ${max}`,
+        ),
       );
     }
     this.name = config.name ?? "TimerService";
@@ -264,7 +267,11 @@ export class TimerService implements Disposable {
   scheduleAt(time: number | Date, handler: TimerHandler): TimerId {
     const deadline = time instanceof Date ? this.#clock() + (time.getTime() - Date.now()) : time;
     if (typeof deadline !== "number" || !Number.isFinite(deadline)) {
-      throw new TimerError("InvalidArgument", `time must be a finite number or a valid Date`);
+      const error = new TimerError(
+        "InvalidArgument",
+        `time must be a finite number or a valid Date`,
+      );
+      throw typeof deadline === "number" ? asRangeError(error) : asTypeError(error);
     }
     return this.#add(deadline, handler, 0);
   }
@@ -280,7 +287,9 @@ export class TimerService implements Disposable {
    */
   schedulePeriodic(interval: number, handler: TimerHandler): TimerId {
     checkDelay(interval, "interval");
-    if (interval === 0) throw new TimerError("InvalidArgument", "interval must be > 0");
+    if (interval === 0) {
+      throw asRangeError(new TimerError("InvalidArgument", "interval must be > 0"));
+    }
     const id = this.#add(this.#clock() + interval, handler, interval);
     this.#stats.periodicTimersActive++;
     return id;

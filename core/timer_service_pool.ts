@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { asRangeError } from "./errors.ts";
 import { TimerError } from "./timer_error.ts";
 import { TimerService, type TimerServiceConfig, type TimerStats } from "./timer_service.ts";
 
@@ -40,7 +41,9 @@ export class TimerServicePool implements Disposable {
    */
   constructor(size: number, config: TimerServiceConfig = {}) {
     if (!Number.isInteger(size) || size < 1) {
-      throw new TimerError("InvalidArgument", `pool size must be an integer >= 1, got ${size}`);
+      throw asRangeError(
+        new TimerError("InvalidArgument", `pool size must be an integer >= 1, got ${size}`),
+      );
     }
     const base = config.name ?? "TimerService";
     this.#services = Array.from(
@@ -67,9 +70,11 @@ export class TimerServicePool implements Disposable {
     }
     const service = Number.isInteger(index) ? this.#services[index] : undefined;
     if (service === undefined) {
-      throw new TimerError(
-        "InvalidArgument",
-        `service index ${index} out of range 0..${this.#services.length - 1}`,
+      throw asRangeError(
+        new TimerError(
+          "InvalidArgument",
+          `service index ${index} out of range 0..${this.#services.length - 1}`,
+        ),
       );
     }
     return service;

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { asRangeError } from "../core/errors.ts";
 import { platform } from "../core/platform/mod.ts";
 import { JsonParseError, type JsonValue } from "../parsers/json.ts";
 import {
@@ -120,7 +121,8 @@ const LINGER_MAX_MS = 10_000;
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!(value > 0)) {
-    throw new RangeError(`${name} must be a positive number (Infinity for no limit), got ${value}`);
+    const message = `${name} must be a positive number (Infinity for no limit), got ${value}`;
+    throw asRangeError(new WebhookServerError("InvalidConfig", message));
   }
   return value;
 }
@@ -185,6 +187,7 @@ export class WebhookServer implements AsyncDisposable {
   #stopping: Promise<void> | null = null;
   #starting: Promise<void> | null = null;
   #ioFactory: ServerTransportFactory;
+  #offAbort: (() => void) | null = null;
 
   /**
    * Creates a server; nothing listens until `start()`.
@@ -373,19 +376,23 @@ export class WebhookServer implements AsyncDisposable {
   }
 
   /**
-   * Binds and starts serving. Throws `AlreadyStarted` when running, and the
-   * transport's error when the port cannot be bound.
+   * Binds and starts serving: `start({ port, tls, json, signal })`, where `tls` and `json` do
+   * what `enableTls` and `setJsonConfig` do and aborting `signal` stops the server. Throws
+   * `AlreadyStarted` when running, and the transport's error when the port cannot be bound.
    */
   start(options: ListenOptions = {}): Promise<void> {
     if (this.#io !== null || this.#starting !== null) {
       return Promise.reject(new WebhookServerError("AlreadyStarted", "server already started"));
     }
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     // Until the port is bound #io is null: a second start would bind a second listener, and a
     // stop would find nothing to stop and leave the first running.
     return this.#starting = this.#start(options).finally(() => (this.#starting = null));
   }
 
   async #start(options: ListenOptions): Promise<void> {
+    if (options.tls !== undefined) this.enableTls(options.tls);
+    if (options.json !== undefined) this.setJsonConfig(options.json);
     this.#hostname = options.hostname ?? this.#hostname;
     const port = options.port ?? this.#port;
     this.#shuttingDown = false;
@@ -405,6 +412,13 @@ export class WebhookServer implements AsyncDisposable {
     this.#slack = period;
     this.#sweep = setInterval(() => this.#onSweep(), period);
     platform().unrefTimer(this.#sweep);
+    const signal = options.signal;
+    if (signal !== undefined) {
+      const onAbort = () => void this.stop();
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#offAbort = () => signal.removeEventListener("abort", onAbort);
+      if (signal.aborted) onAbort(); // aborted while binding
+    }
   }
 
   /**
@@ -422,6 +436,8 @@ export class WebhookServer implements AsyncDisposable {
 
   async #stop(options: StopOptions): Promise<void> {
     const io = this.#io!;
+    this.#offAbort?.();
+    this.#offAbort = null;
     this.#shuttingDown = true;
     // Not awaited before draining: on the Node adapter the listener's close settles only once
     // every connection is gone (net.Server.close semantics). It stops accepting at once.

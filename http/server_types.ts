@@ -18,9 +18,9 @@ import type { LogFields } from "../core/logger.ts";
 import type { JsonValue } from "../parsers/json.ts";
 import type { HttpLimits } from "./message.ts";
 import type { TransportConfig } from "../network/transport.ts";
-import type { WebhookRequest } from "./request.ts";
+import type { JsonConfig, WebhookRequest } from "./request.ts";
 import type { WebhookResponse } from "./response.ts";
-import type { ServerTransportFactory } from "./server_transport.ts";
+import type { ServerTransportFactory, WebhookTlsConfig } from "./server_transport.ts";
 import type { ResponsesByClass } from "./status_class.ts";
 
 /** The minimal logger the access log needs; Iora's `Logger` fits. */
@@ -120,6 +120,23 @@ export interface ListenOptions {
    * @default {8080}
    */
   port?: number;
+  /**
+   * Serve HTTPS with this certificate and key: the same as `enableTls(tls)` before `start()`.
+   *
+   * @default {the enableTls value, else plain HTTP}
+   */
+  tls?: WebhookTlsConfig;
+  /**
+   * JSON limits of `handleJson` and `req.json()`: the same as `setJsonConfig(json)`.
+   *
+   * @default {the setJsonConfig value}
+   */
+  json?: Partial<JsonConfig>;
+  /**
+   * Aborting it stops the server gracefully (as `stop()`); already aborted, `start()` rejects
+   * with its reason and binds nothing.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of {@linkcode WebhookServer.stop}. */

@@ -5,6 +5,7 @@
  */
 import { detectRuntime } from "../core/platform/mod.ts";
 import type { RuntimeName } from "../core/platform/types.ts";
+import { asRangeError } from "../core/errors.ts";
 import {
   type BackpressurePolicy,
   type TlsConfig,
@@ -32,7 +33,8 @@ export interface ResolvedConfig {
 
 function check(name: string, value: number, min: number): number {
   if (!Number.isFinite(value) || value < min) {
-    throw new TransportError("InvalidArgument", `${name} must be a number >= ${min}, got ${value}`);
+    const message = `${name} must be a number >= ${min}, got ${value}`;
+    throw asRangeError(new TransportError("InvalidArgument", message));
   }
   return value;
 }
@@ -41,11 +43,13 @@ function check(name: string, value: number, min: number): number {
 export function resolveConfig(config: TransportConfig = {}): ResolvedConfig {
   const policy = config.backpressurePolicy ?? "wait";
   if (policy !== "wait" && policy !== "close") {
-    throw new TransportError("InvalidArgument", `unknown backpressurePolicy ${String(policy)}`);
+    throw asRangeError(
+      new TransportError("InvalidArgument", `unknown backpressurePolicy ${String(policy)}`),
+    );
   }
   const runtime = config.runtime ?? detectRuntime();
   if (runtime !== "deno" && runtime !== "node") {
-    throw new TransportError("InvalidArgument", `unknown runtime ${String(runtime)}`);
+    throw asRangeError(new TransportError("InvalidArgument", `unknown runtime ${String(runtime)}`));
   }
   const highWaterMark = check("highWaterMark", config.highWaterMark ?? 1024 * 1024, 1);
   return {

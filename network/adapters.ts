@@ -3,10 +3,14 @@
  * (`detectRuntime()`), or the one named, so tests drive the Node adapter
  * under Deno too.
  *
+ * Each adapter is imported the first time one of its sockets is opened, so
+ * the Deno build never loads `node:net`, `node:tls` or `node:dgram` unless
+ * something asks for the Node adapter.
+ *
  * @example
  * ```ts
  * import { availableAdapters, getAdapter } from "./adapters.ts";
- * console.log(getAdapter().name, availableAdapters().map((a) => a.name));
+ * console.log(getAdapter().name, availableAdapters());
  * ```
  *
  * @module
@@ -15,10 +19,25 @@ import { UnsupportedError } from "../core/errors.ts";
 import { detectRuntime } from "../core/platform/mod.ts";
 import type { RuntimeName } from "../core/platform/types.ts";
 import type { NetworkAdapter } from "./_adapter.ts";
-import { denoAdapter } from "./deno/mod.ts";
-import { nodeAdapter } from "./node/mod.ts";
 
 export type { NetworkAdapter };
+
+/** An adapter whose implementation is imported by the first call that needs it. */
+function lazyAdapter(name: RuntimeName, load: () => Promise<NetworkAdapter>): NetworkAdapter {
+  let loaded: Promise<NetworkAdapter> | undefined;
+  const adapter = () => (loaded ??= load());
+  return {
+    name,
+    listenTcp: async (options) => (await adapter()).listenTcp(options),
+    connectTcp: async (options) => (await adapter()).connectTcp(options),
+    bindUdp: async (options) => (await adapter()).bindUdp(options),
+  };
+}
+
+const adapters: Record<RuntimeName, NetworkAdapter> = {
+  deno: lazyAdapter("deno", async () => (await import("./deno/mod.ts")).denoAdapter),
+  node: lazyAdapter("node", async () => (await import("./node/mod.ts")).nodeAdapter),
+};
 
 /**
  * The adapter for `runtime`, default the current runtime. Asking for the
@@ -31,11 +50,10 @@ export type { NetworkAdapter };
  * ```
  */
 export function getAdapter(runtime: RuntimeName = detectRuntime()): NetworkAdapter {
-  if (runtime === "deno") {
-    if (detectRuntime() !== "deno") throw new UnsupportedError("node", "the deno network adapter");
-    return denoAdapter;
+  if (runtime === "deno" && detectRuntime() !== "deno") {
+    throw new UnsupportedError("node", "the deno network adapter");
   }
-  return nodeAdapter;
+  return adapters[runtime];
 }
 
 /**

@@ -18,11 +18,10 @@
  * @module
  */
 import ts from "npm:typescript@6.0.3";
+import { LIBRARY_DIRS, walk } from "./_files.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const OUT = new URL("npm/", ROOT);
-/** Folders published in the package. */
-const LIBRARY_DIRS = ["core", "parsers", "network", "dns", "http", "service", "plugins"];
 /** Layers with an export entry. */
 const LAYERS = ["core", "parsers", "network", "dns", "http", "service", "plugins"];
 
@@ -31,20 +30,6 @@ interface DenoConfig {
   version: string;
   license: string;
   imports: Record<string, string>;
-}
-
-/** Lists the files under `dir` (recursively), as paths starting with `prefix`; none when it is missing. */
-export async function walk(dir: URL, found: string[] = [], prefix = ""): Promise<string[]> {
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      const rel = prefix + entry.name;
-      if (entry.isDirectory) await walk(new URL(`${entry.name}/`, dir), found, `${rel}/`);
-      else found.push(rel);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return found;
 }
 
 const JSON_IMPORT =

@@ -3,17 +3,24 @@
  * Deno, builds the npm package, runs the runtime-neutral tests under Node,
  * and ends with one line `N passed, N failed` over both runtimes.
  *
- * Usage: `deno task test [--deno-only] [path-filter ...]` — `--deno-only` skips the npm build
- * and the Node run; filters (substrings of test
+ * Usage: `deno task test [--deno-only] [--no-check] [path-filter ...]` — `--deno-only` skips
+ * the npm build and the Node run; filters (substrings of test
  * file paths) narrow both runs, for working on one area. Filters that match
  * no test file fail the run rather than widen it to the whole suite.
+ *
+ * A full run (no filter, not `--deno-only`) is what CI runs, so it runs the
+ * gates of `deno task check` first (fmt, lint, type-check, import circles,
+ * doc lint, publish dry run) and fails without testing when one fails;
+ * `--no-check` skips them for a quick local run.
  *
  * Both runtimes count the same unit: a test case (`it()`/`test()`), never a
  * `describe()`; the counts come from each runner's JUnit report.
  *
  * @module
  */
-import { buildNpm, walk } from "./build_npm.ts";
+import { walk } from "./_files.ts";
+import { buildNpm } from "./build_npm.ts";
+import { runChecks } from "./check.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -218,7 +225,8 @@ async function lockTree(): Promise<void> {
 async function main(): Promise<number> {
   // --deno-only: the Deno run alone, without the npm build (and so without the tests of it).
   const denoOnly = Deno.args.includes("--deno-only");
-  const filters = Deno.args.filter((a) => a !== "--deno-only");
+  const noCheck = Deno.args.includes("--no-check");
+  const filters = Deno.args.filter((a) => a !== "--deno-only" && a !== "--no-check");
   const denoTests = matching(
     (await walk(new URL("tests/", ROOT), [], "tests/")).filter((f) =>
       f.endsWith("_test.ts") && !(denoOnly && f.includes("npm_package"))
@@ -231,6 +239,15 @@ async function main(): Promise<number> {
     console.error(`no test file matches ${filters.map((f) => JSON.stringify(f)).join(", ")}`);
     console.log("0 passed, 1 failed");
     return 1;
+  }
+  if (filters.length === 0 && !denoOnly && !noCheck) {
+    console.log("== check (skip with --no-check) ==");
+    const failed = await runChecks();
+    if (failed.length > 0) {
+      console.error(`check failed: ${failed.join(", ")}; the tests did not run`);
+      console.log("0 passed, 1 failed");
+      return 1;
+    }
   }
   await provision();
   await lockTree();

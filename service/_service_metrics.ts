@@ -4,7 +4,7 @@
 import type { ResponsesByClass } from "../http/status_class.ts";
 import type { MetricSample, MetricsRegistry } from "../core/metrics.ts";
 import { platform } from "../core/platform/mod.ts";
-import type { IoraService } from "./iora_service.ts";
+import type { ServiceContext } from "./service_context.ts";
 
 type Collected = [
   name: string,
@@ -20,7 +20,7 @@ function byClass(responses: ResponsesByClass): MetricSample[] {
 }
 
 /** Registers the service's collectors (names prefixed `iora_`, process metrics as Prometheus names them). */
-export function registerServiceMetrics(metrics: MetricsRegistry, service: IoraService): void {
+export function registerServiceMetrics(metrics: MetricsRegistry, service: ServiceContext): void {
   const server = () => service.webhookServer.getStats();
   const client = () => service.httpClient.getStats();
   const dns = () => service.dnsClient.getStats();

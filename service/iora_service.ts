@@ -30,12 +30,8 @@ import {
 import { IoraError } from "../core/errors.ts";
 import { PluginError } from "./errors.ts";
 import { registerServiceMetrics } from "./_service_metrics.ts";
-import {
-  type LoadedModuleInfo,
-  type ModuleSpec,
-  PluginHost,
-  type PluginHostLogLevel,
-} from "./plugin_host.ts";
+import type { LoadedModuleInfo, ServiceContext, ServiceHealth } from "./service_context.ts";
+import { type ModuleSpec, PluginHost, type PluginHostLogLevel } from "./plugin_host.ts";
 
 /** Options of {@linkcode IoraService.init} and {@linkcode IoraService.create}. */
 export interface IoraServiceOptions {
@@ -66,18 +62,6 @@ export interface IoraServiceOptions {
   unloadTimeoutMs?: number;
 }
 
-/** Health as `GET /health` reports it. */
-export interface ServiceHealth {
-  /** `"ok"` while running, `"stopping"` during shutdown. */
-  status: "ok" | "stopping";
-  /** Milliseconds since the service started. */
-  uptimeMs: number;
-  /** The loaded modules. */
-  plugins: { name: string; sandboxed: boolean; apis: string[] }[];
-  /** Redis, when the service runs as part of a cluster (`"degraded"` while reconnecting). */
-  cluster?: ClusterHealth;
-}
-
 /**
  * The service host (the seed's `iora::IoraService`). `init` makes the
  * process-wide instance; `create` makes an independent one (tests, several
@@ -93,7 +77,7 @@ export interface ServiceHealth {
  * await IoraService.shutdown();
  * ```
  */
-export class IoraService implements AsyncDisposable {
+export class IoraService implements ServiceContext, AsyncDisposable {
   static #instance: IoraService | undefined;
 
   /** The validated configuration. */

@@ -17,6 +17,7 @@
 export * from "./errors.ts";
 export * from "./api_registry.ts";
 export * from "./plugin.ts";
+export * from "./service_context.ts";
 export * from "./module_spec.ts";
 export * from "./plugin_host.ts";
 export * from "./sandbox_runtime.ts";

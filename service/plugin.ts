@@ -7,27 +7,28 @@
 import type { ApiFunction } from "./api_registry.ts";
 import { PluginError } from "./errors.ts";
 import { getPluginContext, type PluginContext } from "./_plugin_context.ts";
-import type { IoraService } from "./iora_service.ts";
+import type { ServiceContext } from "./service_context.ts";
 
 /**
  * The base class of every plugin. The host constructs it with no
  * arguments, attaches it, then calls {@linkcode Plugin.onLoad}. `S` is what
- * `onLoad` receives: the {@linkcode IoraService} for trusted plugins, a
- * `SandboxService` inside a sandbox.
+ * `onLoad` receives: the service's {@linkcode ServiceContext} (what
+ * `IoraService` offers) for trusted plugins, a `SandboxService` inside a
+ * sandbox.
  *
  * @example
  * ```ts
  * import { Plugin } from "./plugin.ts";
- * import type { IoraService } from "./iora_service.ts";
+ * import type { ServiceContext } from "./service_context.ts";
  *
  * export default class Greeter extends Plugin {
- *   override onLoad(_service: IoraService): void {
+ *   override onLoad(_service: ServiceContext): void {
  *     this.exportApi("greeter.greet", (who: string) => `hello ${who}`);
  *   }
  * }
  * ```
  */
-export abstract class Plugin<S = IoraService> {
+export abstract class Plugin<S = ServiceContext> {
   /**
    * API namespaces a trusted plugin exports under besides its module name
    * (`static override namespaces = ["jsonrpc"]`). Each has one owner at a
@@ -129,10 +130,10 @@ export abstract class Plugin<S = IoraService> {
 }
 
 /** A class the host can instantiate as a plugin. */
-export type PluginClass<S = IoraService> = new () => Plugin<S>;
+export type PluginClass<S = ServiceContext> = new () => Plugin<S>;
 
 /** The hooks {@linkcode definePlugin} turns into a plugin class. */
-export interface PluginHooks<S = IoraService> {
+export interface PluginHooks<S = ServiceContext> {
   /**
    * Called once after the plugin is attached.
    *
@@ -172,7 +173,7 @@ export interface PluginHooks<S = IoraService> {
  * @param hooks the plugin's hooks; `this` is the plugin instance
  * @returns a plugin class
  */
-export function definePlugin<S = IoraService>(hooks: PluginHooks<S>): PluginClass<S> {
+export function definePlugin<S = ServiceContext>(hooks: PluginHooks<S>): PluginClass<S> {
   return class DefinedPlugin extends Plugin<S> {
     override onLoad(service: S): void | Promise<void> {
       return hooks.onLoad.call(this, service);

@@ -20,25 +20,10 @@ import {
 import { type Plugin, pluginClassOf } from "./plugin.ts";
 import { checkModuleGraph } from "./_module_graph.ts";
 import { setPluginContext } from "./_plugin_context.ts";
+import type { LoadedModuleInfo } from "./service_context.ts";
 import { SandboxConnection } from "./_sandbox_host.ts";
 
 export type { ModuleSpec, SandboxServiceName };
-
-/** What {@linkcode PluginHost.listModules} reports about a loaded module. */
-export interface LoadedModuleInfo {
-  /** The module name. */
-  name: string;
-  /** The resolved URL it was imported from. */
-  url: string;
-  /** True when it runs in a sandbox worker. */
-  sandboxed: boolean;
-  /** When it finished loading, in milliseconds since the epoch. */
-  loadedAt: number;
-  /** The modules it required. */
-  dependencies: string[];
-  /** The APIs it exports. */
-  apis: string[];
-}
 
 /** Why a module was unloaded. */
 export type UnloadReason = "requested" | "reload" | "crashed" | "timeout" | "shutdown";

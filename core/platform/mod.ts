@@ -3,6 +3,11 @@
  * start-up and replaceable, so tests can drive the Node implementation
  * under Deno too.
  *
+ * Only the running runtime's implementation is loaded (a dynamic import
+ * awaited at the top of this module): the Deno build never loads
+ * `node:child_process`, `node:worker_threads` and the rest of the Node
+ * implementation unless {@linkcode loadPlatform} asks for it.
+ *
  * @example
  * ```ts
  * import { platform } from "./mod.ts";
@@ -13,12 +18,10 @@
  *
  * @module
  */
-import { denoPlatform } from "./deno.ts";
-import { nodePlatform } from "./node.ts";
+import { UnsupportedError } from "../errors.ts";
 import type { Platform, RuntimeName } from "./types.ts";
 
 export type * from "./types.ts";
-export { denoPlatform, nodePlatform };
 
 /**
  * The runtime this code runs on.
@@ -34,20 +37,41 @@ export function detectRuntime(): RuntimeName {
 }
 
 /**
+ * The implementation for `runtime`, imported on first use. Under Deno both
+ * load (its Node compatibility runs the Node one); asking for Deno's outside
+ * Deno fails with an `UnsupportedError`.
+ *
+ * @example
+ * ```ts
+ * import { loadPlatform } from "./mod.ts";
+ * const node = await loadPlatform("node");
+ * console.log(node.name);
+ * ```
+ */
+export async function loadPlatform(runtime: RuntimeName): Promise<Platform> {
+  if (runtime === "deno") {
+    if (detectRuntime() !== "deno") throw new UnsupportedError("node", "the deno platform");
+    return (await import("./deno.ts")).denoPlatform;
+  }
+  return (await import("./node.ts")).nodePlatform;
+}
+
+/**
  * The implementations that can run here: both under Deno (its Node
- * compatibility runs the Node one), only Node's under Node.
+ * compatibility runs the Node one), only Node's under Node. Loads them.
  *
  * @example
  * ```ts
  * import { availablePlatforms } from "./mod.ts";
- * for (const p of availablePlatforms()) console.log(p.name);
+ * for (const p of await availablePlatforms()) console.log(p.name);
  * ```
  */
-export function availablePlatforms(): Platform[] {
-  return detectRuntime() === "deno" ? [denoPlatform, nodePlatform] : [nodePlatform];
+export function availablePlatforms(): Promise<Platform[]> {
+  const names: RuntimeName[] = detectRuntime() === "deno" ? ["deno", "node"] : ["node"];
+  return Promise.all(names.map(loadPlatform));
 }
 
-let current: Platform = detectRuntime() === "deno" ? denoPlatform : nodePlatform;
+let current: Platform = await loadPlatform(detectRuntime());
 
 /**
  * The implementation in use.
@@ -68,8 +92,8 @@ export function platform(): Platform {
  *
  * @example
  * ```ts
- * import { nodePlatform, setPlatform } from "./mod.ts";
- * const previous = setPlatform(nodePlatform);
+ * import { loadPlatform, setPlatform } from "./mod.ts";
+ * const previous = setPlatform(await loadPlatform("node"));
  * setPlatform(previous);
  * ```
  */

@@ -171,7 +171,7 @@ describe("ConfigLoader", () => {
   });
 });
 
-for (const p of availablePlatforms()) {
+for (const p of await availablePlatforms()) {
   describe(`ConfigLoader hot reload on ${p.name}`, () => {
     it("swaps on a good change and keeps the last good configuration on a broken one", () =>
       withPlatform(p, async () => {

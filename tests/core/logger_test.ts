@@ -157,7 +157,7 @@ describe("Logger", () => {
   });
 });
 
-for (const p of availablePlatforms()) {
+for (const p of await availablePlatforms()) {
   describe(`FileSink on ${p.name}`, () => {
     it("rejects a file in a missing directory at construction", () =>
       withPlatform(p, async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FileSystemError, UnsupportedError } from "../../core/errors.ts";
-import { nodePlatform } from "../../core/platform/mod.ts";
+import { detectRuntime, loadPlatform, platform } from "../../core/platform/mod.ts";
 import { availablePlatforms, deferred, tempDir, waitFor } from "../harness.ts";
 
 const encoder = new TextEncoder();
@@ -16,7 +16,7 @@ async function readAll(stream: ReadableStream<Uint8Array> | null): Promise<strin
   return text;
 }
 
-for (const p of availablePlatforms()) {
+for (const p of await availablePlatforms()) {
   describe(`platform (${p.name})`, () => {
     it("writes, appends, reads, renames, stats and removes files", async () => {
       await using dir = await tempDir();
@@ -238,11 +238,29 @@ for (const p of availablePlatforms()) {
 }
 
 describe("platform (node) refusals", () => {
-  it("refuses per-worker permissions, naming the runtime", () => {
+  it("refuses per-worker permissions, naming the runtime", async () => {
+    const nodePlatform = await loadPlatform("node");
     assert.throws(
       () => nodePlatform.startWorker(echoWorker, { permissions: { read: false } }),
       (e: unknown) =>
         e instanceof UnsupportedError && e.runtime === "node" && /node/.test(e.message),
     );
+  });
+});
+
+describe("loadPlatform", () => {
+  it("gives the implementation in use for the running runtime, and refuses Deno's outside Deno", async () => {
+    const runtime = detectRuntime();
+    assert.equal(await loadPlatform(runtime), platform());
+    assert.equal(platform().name, runtime);
+    assert.equal((await loadPlatform("node")).name, "node");
+    if (runtime === "deno") {
+      assert.equal((await loadPlatform("deno")).name, "deno");
+    } else {
+      await assert.rejects(
+        loadPlatform("deno"),
+        (e: unknown) => e instanceof UnsupportedError && e.runtime === "node",
+      );
+    }
   });
 });

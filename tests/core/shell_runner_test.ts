@@ -15,7 +15,7 @@ async function alive(pid: number): Promise<boolean> {
   return r.code === 0 && !r.stdout.trim().startsWith("Z");
 }
 
-for (const p of availablePlatforms()) {
+for (const p of await availablePlatforms()) {
   describe(`ShellRunner on ${p.name}`, () => {
     const runner = new ShellRunner();
 

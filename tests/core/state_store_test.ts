@@ -77,7 +77,7 @@ describe("StateStore", () => {
   });
 });
 
-for (const p of availablePlatforms()) {
+for (const p of await availablePlatforms()) {
   describe(`JsonFileStore on ${p.name}`, () => {
     it("a symlink planted where a temporary file could go is never followed", () =>
       withPlatform(p, async () => {

@@ -12,7 +12,7 @@ function isPoolError(code: string): (e: unknown) => boolean {
   return (e: unknown) => e instanceof ThreadPoolError && e.code === code;
 }
 
-for (const runtime of availablePlatforms()) {
+for (const runtime of await availablePlatforms()) {
   describe(`ThreadPool (${runtime.name} workers)`, () => {
     const options = { platform: runtime };
 
@@ -271,6 +271,23 @@ describe("ThreadPool options", () => {
     assert.throws(() => new ThreadPool(0, 1, { maxQueue: 0 }), invalid);
     assert.throws(() => new ThreadPool(0, 1, { concurrentTasksPerWorker: 0 }), invalid);
     assert.throws(() => new ThreadPool(0, 1, { taskTimeoutMs: 0 }), invalid);
+  });
+
+  it("takes its sizes and options as one object, beside the positional form", async () => {
+    assert.throws(
+      () => new ThreadPool({ minThreads: 2, maxThreads: 1 }),
+      isPoolError("InvalidArgument"),
+    );
+    assert.throws(() => new ThreadPool({ maxQueue: 0 }), isPoolError("InvalidArgument"));
+    await using pool = new ThreadPool({
+      minThreads: 0,
+      maxThreads: 1,
+      concurrentTasksPerWorker: 1,
+    });
+    const results = await Promise.all([1, 2, 3].map((i) => pool.enqueue(TASKS, "sleep", 20, i)));
+    assert.deepEqual(results, [1, 2, 3]);
+    // One task per worker at a time and at most one worker: the three ran one after another.
+    assert.equal(pool.getStats().workersStarted, 1);
   });
 });
 

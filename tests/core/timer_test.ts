@@ -559,7 +559,7 @@ describe("TimerServicePool", () => {
         () => pool.getService(3),
         (e: unknown) => e instanceof TimerError && e.code === "InvalidArgument",
       );
-      assert.throws(() => new TimerServicePool(0), TimerError);
+      assert.throws(() => new TimerServicePool(0), (e: unknown) => e instanceof TimerError);
       pool.stop();
       assert.deepEqual(pool.getServiceLoads(), [0, 0, 0]);
       assert.equal(pool.getAggregateStats().timersCanceled, 3);

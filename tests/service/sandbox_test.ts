@@ -5,7 +5,7 @@
 // Node seam.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { nodePlatform, platform } from "../../core/platform/mod.ts";
+import { loadPlatform, platform } from "../../core/platform/mod.ts";
 import { ApiRegistry } from "../../service/api_registry.ts";
 import { PluginError } from "../../service/errors.ts";
 import { type PluginEvent, PluginHost } from "../../service/plugin_host.ts";
@@ -14,7 +14,7 @@ import { pluginFixture } from "./_fixtures.ts";
 
 describe("sandboxed plugins on node", () => {
   it("refuses a sandboxed module with a clear error naming the runtime", async () => {
-    await withPlatform(nodePlatform, async () => {
+    await withPlatform(await loadPlatform("node"), async () => {
       const logs: string[] = [];
       const host = new PluginHost({
         service: {},

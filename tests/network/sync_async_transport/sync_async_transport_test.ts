@@ -1,12 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedTransport } from "../../network/shared_transport.ts";
-import { SharedUdpTransport } from "../../network/shared_udp_transport.ts";
-import { SyncAsyncTransport } from "../../network/sync_async_transport.ts";
-import { TransportError, type TransportErrorCode } from "../../network/transport.ts";
-import { deferred, withDeadline } from "../harness.ts";
-import { patternBytes, sameBytes, text, utf8 } from "./_helpers.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
+import { SharedUdpTransport } from "../../../network/shared_udp_transport.ts";
+import { SyncAsyncTransport } from "../../../network/sync_async_transport.ts";
+import { TransportError, type TransportErrorCode } from "../../../network/transport.ts";
+import { deferred, withDeadline } from "../../harness.ts";
+import { patternBytes, sameBytes, text, utf8 } from "../_helpers.ts";
 
 async function rejectsWith(promise: Promise<unknown>, code: TransportErrorCode): Promise<void> {
   await assert.rejects(withDeadline(promise, 10_000, code), (error: unknown) => {

@@ -1,12 +1,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedTransport } from "../../network/shared_transport.ts";
-import { TransportError } from "../../network/transport.ts";
-import { type Deferred, deferred, withDeadline } from "../harness.ts";
-import type { TestCerts } from "../tls_certs.ts";
-import { makeCerts } from "./_helpers.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
+import { TransportError } from "../../../network/transport.ts";
+import { type Deferred, deferred, withDeadline } from "../../harness.ts";
+import type { TestCerts } from "../../tls_certs.ts";
+import { makeCerts } from "../_helpers.ts";
 
 let certs: TestCerts & { dispose(): Promise<void> };
 let silent: Server;

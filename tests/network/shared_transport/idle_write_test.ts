@@ -1,10 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedTransport } from "../../network/shared_transport.ts";
-import type { CloseReason } from "../../network/transport.ts";
-import { deferred, withDeadline } from "../harness.ts";
-import { patternBytes } from "./_helpers.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
+import type { CloseReason } from "../../../network/transport.ts";
+import { deferred, withDeadline } from "../../harness.ts";
+import { patternBytes } from "../_helpers.ts";
 
 // Only the Deno adapter shows a draining queue: Node hands all buffered chunks to one writev, so
 // its writableLength stays put until the whole batch is written (see the final report).

@@ -1,11 +1,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { platform } from "../../core/platform/mod.ts";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedTransport } from "../../network/shared_transport.ts";
-import { TransportError } from "../../network/transport.ts";
-import type { TestCerts } from "../tls_certs.ts";
-import { makeCerts } from "./_helpers.ts";
+import { platform } from "../../../core/platform/mod.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
+import { TransportError } from "../../../network/transport.ts";
+import type { TestCerts } from "../../tls_certs.ts";
+import { makeCerts } from "../_helpers.ts";
 
 let certs: TestCerts & { dispose(): Promise<void> };
 before(async () => {

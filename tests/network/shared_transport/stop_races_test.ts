@@ -1,10 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedTransport } from "../../network/shared_transport.ts";
-import { SharedUdpTransport } from "../../network/shared_udp_transport.ts";
-import { TransportError } from "../../network/transport.ts";
-import { withDeadline } from "../harness.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
+import { SharedUdpTransport } from "../../../network/shared_udp_transport.ts";
+import { TransportError } from "../../../network/transport.ts";
+import { withDeadline } from "../../harness.ts";
 
 /** The rejection of `promise`, or null when it resolved. */
 async function outcome(promise: Promise<unknown>): Promise<unknown> {

@@ -1,18 +1,18 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
-import { UnsupportedError } from "../../core/errors.ts";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedTransport } from "../../network/shared_transport.ts";
+import { UnsupportedError } from "../../../core/errors.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
 import {
   type CloseReason,
   type TransportConfig,
   TransportError,
   type TransportErrorCode,
-} from "../../network/transport.ts";
-import { deferred, isDeno, withDeadline } from "../harness.ts";
-import type { TestCerts } from "../tls_certs.ts";
-import { Collector, makeCerts, patternBytes, sameBytes, text, utf8 } from "./_helpers.ts";
+} from "../../../network/transport.ts";
+import { deferred, isDeno, withDeadline } from "../../harness.ts";
+import type { TestCerts } from "../../tls_certs.ts";
+import { Collector, makeCerts, patternBytes, sameBytes, text, utf8 } from "../_helpers.ts";
 
 let certs: TestCerts & { dispose(): Promise<void> };
 before(async () => {

@@ -6,11 +6,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedTransport } from "../../network/shared_transport.ts";
-import { TlsMode } from "../../network/transport.ts";
-import { deferred, waitFor, withDeadline } from "../harness.ts";
-import { makeCerts } from "./_helpers.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
+import { TlsMode } from "../../../network/transport.ts";
+import { deferred, waitFor, withDeadline } from "../../harness.ts";
+import { makeCerts } from "../_helpers.ts";
 
 function openSilent(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {
   return new Promise((resolve, reject) => {

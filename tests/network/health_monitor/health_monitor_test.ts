@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
-import { HealthMonitor, HealthState } from "../../network/health_monitor.ts";
+import { HealthMonitor, HealthState } from "../../../network/health_monitor.ts";
 
 describe("HealthMonitor", () => {
   beforeEach(() => mock.timers.enable({ apis: ["Date", "setTimeout", "setInterval"], now: 0 }));

@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedTransport } from "../../network/shared_transport.ts";
-import { deferred, withDeadline } from "../harness.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
+import { deferred, withDeadline } from "../../harness.ts";
 
 for (const runtime of availableAdapters()) {
   describe(`backpressure 'wait' with a small highWaterMark on the ${runtime} adapter`, () => {

@@ -1,12 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { RuntimeName } from "../../core/platform/types.ts";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedTransport } from "../../network/shared_transport.ts";
-import { SyncAsyncTransport } from "../../network/sync_async_transport.ts";
-import { TransportError } from "../../network/transport.ts";
-import { deferred, withDeadline } from "../harness.ts";
-import { text, utf8 } from "./_helpers.ts";
+import type { RuntimeName } from "../../../core/platform/types.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
+import { SyncAsyncTransport } from "../../../network/sync_async_transport.ts";
+import { TransportError } from "../../../network/transport.ts";
+import { deferred, withDeadline } from "../../harness.ts";
+import { text, utf8 } from "../_helpers.ts";
 
 /**
  * A pull-mode client connected to a local server, returned once its session has closed:

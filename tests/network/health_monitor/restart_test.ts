@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { HealthMonitor, HealthState } from "../../network/health_monitor.ts";
-import { deferred } from "../harness.ts";
+import { HealthMonitor, HealthState } from "../../../network/health_monitor.ts";
+import { deferred } from "../../harness.ts";
 
 describe("HealthMonitor restarted while a check is in flight", () => {
   it("does not book the old check on the new monitoring of the same session", async () => {

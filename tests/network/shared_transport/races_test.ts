@@ -1,11 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedTransport } from "../../network/shared_transport.ts";
-import { TransportError } from "../../network/transport.ts";
-import { deferred, withDeadline } from "../harness.ts";
-import { Collector, text, utf8 } from "./_helpers.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
+import { TransportError } from "../../../network/transport.ts";
+import { deferred, withDeadline } from "../../harness.ts";
+import { Collector, text, utf8 } from "../_helpers.ts";
 
 /** A plain TCP echo server and a client transport on `runtime`. */
 async function echoPair(runtime: "deno" | "node", clientConfig = {}) {

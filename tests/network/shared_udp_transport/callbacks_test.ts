@@ -1,10 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedUdpTransport } from "../../network/shared_udp_transport.ts";
-import { TransportError } from "../../network/transport.ts";
-import { deferred, withDeadline } from "../harness.ts";
-import { text, utf8 } from "./_helpers.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedUdpTransport } from "../../../network/shared_udp_transport.ts";
+import { TransportError } from "../../../network/transport.ts";
+import { deferred, withDeadline } from "../../harness.ts";
+import { text, utf8 } from "../_helpers.ts";
 
 for (const runtime of availableAdapters()) {
   describe(`SharedUdpTransport with throwing callbacks on the ${runtime} adapter`, () => {

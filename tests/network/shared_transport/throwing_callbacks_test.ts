@@ -1,10 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedTransport } from "../../network/shared_transport.ts";
-import { type CloseReason, TransportError } from "../../network/transport.ts";
-import { deferred, withDeadline } from "../harness.ts";
-import { Collector, text, utf8 } from "./_helpers.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
+import { type CloseReason, TransportError } from "../../../network/transport.ts";
+import { deferred, withDeadline } from "../../harness.ts";
+import { Collector, text, utf8 } from "../_helpers.ts";
 
 for (const runtime of availableAdapters()) {
   describe(`SharedTransport with throwing callbacks on the ${runtime} adapter`, () => {
