@@ -21,7 +21,7 @@
 import { DnsClient } from "../dns/client.ts";
 import { type JsonValue, stringifyJson } from "../parsers/json.ts";
 import type { TlsConfig } from "../network/transport.ts";
-import { CircuitBreakerManager } from "../network/circuit_breaker.ts";
+import { CircuitBreakerManager, type CircuitBreakerStats } from "../network/circuit_breaker.ts";
 import { HttpClientError } from "./client_error.ts";
 import { HttpClientResponse } from "./client_response.ts";
 import { HttpHeaders } from "./message.ts";
@@ -408,6 +408,16 @@ export class HttpClient implements AsyncDisposable {
       connectionsReused: pool.connectionsReused,
       connectionsClosed: pool.connectionsClosed,
     };
+  }
+
+  /**
+   * The circuit breaker of every origin the client has called, by origin (empty without
+   * `circuitBreaker` in the config).
+   *
+   * @returns each breaker's state and counters
+   */
+  getBreakerStats(): Map<string, CircuitBreakerStats> {
+    return this.#breakers?.getStats() ?? new Map();
   }
 
   /** Zeroes the counters. */

@@ -48,6 +48,7 @@ import type {
   RouteBuilder,
   RouteHandler,
   RouteInfo,
+  RouteStats,
   ShutdownChecker,
   StopOptions,
   WebhookServerOptions,
@@ -57,6 +58,7 @@ import { isBadBody } from "./_json_body.ts";
 import { fetchRoute } from "./_fetch_bridge.ts";
 import { CONTINUE, ResponseWriter } from "./_writer.ts";
 import { noResponses, statusClass } from "./status_class.ts";
+import { RouteMetrics, type RouteRecorder } from "./_route_metrics.ts";
 
 // The request, the response, the transport, the error and the option types live in their own
 // modules; this one re-exports them, as it held them before (its importers keep working).
@@ -87,10 +89,13 @@ interface Conn {
   lingerSince: number;
   /** Request bytes this connection holds (counted in the server's `bufferedBytes`). */
   held: number;
+  /** The metrics of the route answering the current request, when metrics are on. */
+  recorder: RouteRecorder | null;
 }
 
 interface Route {
   handler: RouteHandler;
+  recorder: RouteRecorder | null;
 }
 
 function zeroStats(): WebhookServerStats {
@@ -156,6 +161,7 @@ export class WebhookServer implements AsyncDisposable {
   readonly #maxRequests: number;
   readonly #maxBuffered: number;
   readonly #logger: AccessLogger | undefined;
+  readonly #metrics: RouteMetrics | null;
   #json: JsonConfig = { maxPayloadSize: 10 * 1024 * 1024, parseLimits: {} };
   #tls: WebhookTlsConfig | null = null;
   #port = 8080;
@@ -201,7 +207,8 @@ export class WebhookServer implements AsyncDisposable {
     this.#maxBuffered = positive("maxBufferedBytes", options.maxBufferedBytes, 256 * 1024 * 1024);
     this.#routeOwner = options.routeOwner;
     this.#logger = options.logger;
-    this.#precise = options.logger !== undefined;
+    this.#metrics = options.metrics ? new RouteMetrics(options.metrics) : null;
+    this.#precise = options.logger !== undefined || this.#metrics !== null;
     this.#writer = new ResponseWriter(options.dateHeader ?? true);
     const network = options.network ?? {};
     this.#ioFactory = options.transport ??
@@ -271,7 +278,7 @@ export class WebhookServer implements AsyncDisposable {
    * method and path that exist throws `DuplicateRoute`.
    */
   route(method: string, path: string, handler: RouteHandler): this {
-    this.#router.add(method, path, { handler });
+    this.#router.add(method, path, { handler, recorder: this.#metrics?.forRoute(path) ?? null });
     this.#routes.set(`${method} ${path}`, { method, pattern: path, owner: this.#routeOwner?.() });
     return this;
   }
@@ -363,6 +370,16 @@ export class WebhookServer implements AsyncDisposable {
       responses: { ...this.#stats.responses },
       activeConnections: this.#conns.size,
     };
+  }
+
+  /**
+   * Requests by route pattern and method, with their latency; empty unless the server was
+   * created with `metrics`.
+   *
+   * @returns one entry per route and method that answered a request
+   */
+  getRouteStats(): RouteStats[] {
+    return this.#metrics?.stats() ?? [];
   }
 
   /** Zeroes the counters (active connections and buffered bytes stay as they are). */
@@ -481,6 +498,7 @@ export class WebhookServer implements AsyncDisposable {
       cancelStream: null,
       lingerSince: -1,
       held: 0,
+      recorder: null,
     });
   }
 
@@ -658,6 +676,7 @@ export class WebhookServer implements AsyncDisposable {
   #dispatch(conn: Conn, msg: HttpRequestMessage, started: number): Promise<void> | null {
     const req = new WebhookRequest(msg, conn.remote, this.#json);
     const res = new WebhookResponse();
+    conn.recorder = this.#metrics?.unmatched ?? null;
     if (msg.unsupportedExpect !== null) {
       res.json({ error: `unsupported expectation: ${msg.unsupportedExpect}` }, 417);
       this.#finish(conn, msg, req, res, started);
@@ -674,6 +693,7 @@ export class WebhookServer implements AsyncDisposable {
       return null;
     }
     req.params = match.params;
+    conn.recorder = match.handler.recorder;
     let result: void | Promise<void>;
     try {
       result = match.handler.handler(req, res);
@@ -839,6 +859,10 @@ export class WebhookServer implements AsyncDisposable {
     started: number,
   ): void {
     this.#stats.responses[statusClass(status)]++;
+    if (conn.recorder !== null) {
+      conn.recorder.record(req.method, status, (platform().now() - started) / 1000);
+      conn.recorder = null;
+    }
     if (this.#logger !== undefined) {
       this.#logger.info("request", {
         method: req.method,

@@ -27,6 +27,38 @@ interface ApiEntry {
   readonly owner: string;
   readonly fn: ApiFunction;
   valid: boolean;
+  /** The name's counters, shared by every export of the name (they survive reloads). */
+  readonly stats: ApiCallStats;
+}
+
+/** Calls of one API name through the registry, since it was first exported. */
+export interface ApiCallStats {
+  /** The API name. */
+  readonly name: string;
+  /** Calls through `callExportedApi` and safe handles (not through the raw `getExportedApi`). */
+  calls: number;
+  /** Of those, the ones that threw or whose promise rejected. */
+  errors: number;
+}
+
+/** Calls `entry`'s function, counting the call and its failure (a throw or a rejection). */
+function invoke<R>(entry: ApiEntry, args: unknown[]): R {
+  const stats = entry.stats;
+  stats.calls++;
+  let out: unknown;
+  try {
+    out = (entry.fn as unknown as (...a: unknown[]) => unknown)(...args);
+  } catch (error) {
+    stats.errors++;
+    throw error;
+  }
+  if (out instanceof Promise) {
+    return out.then(undefined, (error) => {
+      stats.errors++;
+      throw error;
+    }) as R;
+  }
+  return out as R;
 }
 
 /** What {@linkcode ApiRegistry.listApis} reports about one API. */
@@ -85,7 +117,7 @@ export class SafeApiFunction<F extends ApiFunction> {
   call(...args: Parameters<F>): ReturnType<F> {
     let entry = this.#entry;
     if (entry === undefined || !entry.valid) entry = this.#refresh();
-    return (entry.fn as unknown as (...a: Parameters<F>) => ReturnType<F>)(...args);
+    return invoke<ReturnType<F>>(entry, args);
   }
 
   /**
@@ -162,6 +194,7 @@ export class SafeApiFunction<F extends ApiFunction> {
  */
 export class ApiRegistry {
   #entries = new Map<string, ApiEntry>();
+  #stats = new Map<string, ApiCallStats>();
   #namespaces = new Map<string, string>();
 
   /**
@@ -287,7 +320,12 @@ export class ApiRegistry {
       }
       existing.valid = false;
     }
-    this.#entries.set(name, { name, owner, fn, valid: true });
+    let stats = this.#stats.get(name);
+    if (stats === undefined) {
+      stats = { name, calls: 0, errors: 0 };
+      this.#stats.set(name, stats);
+    }
+    this.#entries.set(name, { name, owner, fn, valid: true, stats });
   }
 
   /**
@@ -362,7 +400,28 @@ export class ApiRegistry {
   callExportedApi<R = unknown>(name: string, ...args: unknown[]): R {
     const entry = this.#entries.get(name);
     if (entry === undefined) throw new ApiUnavailableError(name, "no module exports it");
-    return (entry.fn as unknown as (...a: unknown[]) => R)(...args);
+    return invoke<R>(entry, args);
+  }
+
+  /**
+   * Calls and failures of every API name ever exported, sorted by name. Calls through
+   * `callExportedApi` and safe handles count; the raw functions of `getExportedApi` do not.
+   *
+   * @returns one snapshot per name
+   *
+   * @example
+   * ```ts
+   * import { ApiRegistry } from "./api_registry.ts";
+   * const registry = new ApiRegistry();
+   * registry.exportApi("math", "math.half", (n: number) => n / 2);
+   * registry.callExportedApi("math.half", 4);
+   * console.log(registry.getCallStats()); // [{ name: "math.half", calls: 1, errors: 0 }]
+   * ```
+   */
+  getCallStats(): ApiCallStats[] {
+    return [...this.#stats.values()]
+      .map((s) => ({ ...s }))
+      .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   }
 
   /**

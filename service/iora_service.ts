@@ -12,10 +12,16 @@ import { ConsoleSink, FileSink, Logger } from "../core/logger.ts";
 import type { LogSink } from "../core/logger.ts";
 import { platform } from "../core/platform/mod.ts";
 import { JsonFileStore } from "../core/state_store.ts";
-import type { ClusterHealth, ClusterServices } from "./cluster/cluster.ts";
+import type { ClusterServices } from "./cluster/cluster.ts";
 import type { RedisStateStore } from "./cluster/state_store.ts";
 import { TimerService } from "../core/timer.ts";
-import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "../core/metrics.ts";
+import {
+  type Gauge,
+  MetricsRegistry,
+  negotiateMetricsFormat,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+} from "../core/metrics.ts";
 import { DnsClient } from "../dns/client.ts";
 import { HttpClient, type HttpClientConfig } from "../http/client.ts";
 import { type RouteBuilder, type ServerTransportFactory, WebhookServer } from "../http/server.ts";
@@ -28,7 +34,8 @@ import {
 } from "./config.ts";
 import { IoraError } from "../core/errors.ts";
 import { PluginError } from "./errors.ts";
-import { registerServiceMetrics } from "./_service_metrics.ts";
+import { measureEventLoopLag, registerServiceMetrics } from "./_service_metrics.ts";
+import { HEALTH_CONTENT_TYPE, type HealthReport, HealthReporter } from "./health.ts";
 import {
   type LoadedModuleInfo,
   type ModuleSpec,
@@ -63,18 +70,6 @@ export interface IoraServiceOptions {
    * without them, in milliseconds; default 10000.
    */
   unloadTimeoutMs?: number;
-}
-
-/** Health as `GET /health` reports it. */
-export interface ServiceHealth {
-  /** `"ok"` while running, `"stopping"` during shutdown. */
-  status: "ok" | "stopping";
-  /** Milliseconds since the service started. */
-  uptimeMs: number;
-  /** The loaded modules. */
-  plugins: { name: string; sandboxed: boolean; apis: string[] }[];
-  /** Redis, when the service runs as part of a cluster (`"degraded"` while reconnecting). */
-  cluster?: ClusterHealth;
 }
 
 /**
@@ -136,6 +131,8 @@ export class IoraService implements AsyncDisposable {
   #routeOwner: string | undefined;
   // Bytes of state each sandbox holds, counted once from the store and kept up to date.
   #sandboxStateBytes = new Map<string, number>();
+  #health: HealthReporter;
+  #eventLoopLag: Gauge | undefined;
 
   private constructor(
     config: ServiceConfig,
@@ -164,8 +161,11 @@ export class IoraService implements AsyncDisposable {
       onHandlerError: (error, event) =>
         logger.error("event handler failed", { topic: event.topic, error }),
     });
+    this.metrics = new MetricsRegistry();
+    this.#health = new HealthReporter(this);
     this.webhookServer = new WebhookServer({
       logger: logger.child({ component: "http" }),
+      metrics: config.server.metrics ? this.metrics : undefined,
       transport,
       // Routes added while a plugin loads are that plugin's, and go when it unloads.
       routeOwner: () => this.#routeOwner ?? this.pluginHost.currentlyLoading(),
@@ -173,7 +173,6 @@ export class IoraService implements AsyncDisposable {
     this.apiRegistry = new ApiRegistry();
     this.dnsClient = new DnsClient(config.dns);
     this.httpClient = this.makeHttpClient();
-    this.metrics = new MetricsRegistry();
     const pluginLog = logger.child({ component: "plugins" });
     this.pluginHost = new PluginHost({
       service: this,
@@ -429,21 +428,13 @@ export class IoraService implements AsyncDisposable {
   }
 
   /**
-   * The service's health, as `GET /health` reports it.
+   * The service's health, as `GET /health` reports it (`application/health+json`): `fail`
+   * (answered with 503) as soon as a shutdown begins.
    *
-   * @returns status, uptime and plugins
+   * @returns the overall status and a check per component
    */
-  health(): ServiceHealth {
-    return {
-      status: this.#stopping ? "stopping" : "ok",
-      uptimeMs: Math.round(platform().now() - this.startedAt),
-      plugins: this.listModules().map((m) => ({
-        name: m.name,
-        sandboxed: m.sandboxed,
-        apis: m.apis,
-      })),
-      ...(this.cluster ? { cluster: this.cluster.health() } : {}),
-    };
+  health(): HealthReport {
+    return this.#health.report(this.#stopping !== undefined);
   }
 
   /**
@@ -463,12 +454,22 @@ export class IoraService implements AsyncDisposable {
 
   async #start(): Promise<void> {
     const { server } = this.config;
-    registerServiceMetrics(this.metrics, this);
+    this.#eventLoopLag = registerServiceMetrics(this.metrics, this);
     if (server.enabled) {
-      this.webhookServer.onGet("/health", (_req, res) => res.json(this.health()));
+      this.webhookServer.onGet("/health", (_req, res) => {
+        const report = this.health();
+        res.status = report.status === "fail" ? 503 : 200;
+        res.setContent(JSON.stringify(report), HEALTH_CONTENT_TYPE);
+        res.headers.set("cache-control", "no-store");
+      });
       if (server.metrics) {
-        this.webhookServer.onGet("/metrics", (_req, res) => {
-          res.setContent(this.metrics.render(), PROMETHEUS_CONTENT_TYPE);
+        this.webhookServer.onGet("/metrics", async (req, res) => {
+          this.#eventLoopLag?.set(await measureEventLoopLag());
+          const format = negotiateMetricsFormat(req.headers.get("accept"));
+          res.setContent(
+            this.metrics.render(format),
+            format === "openmetrics" ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
+          );
         });
       }
       if (server.tls) this.webhookServer.enableTls({ ...server.tls });

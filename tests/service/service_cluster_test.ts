@@ -39,8 +39,8 @@ describe("IoraService [cluster]", () => {
       await waitFor(() => b.stateStore.get("leader") === "a", { what: "b to see a's write" });
       assert.ok(a.cluster?.events && a.cluster.locks, "the configured backends started");
       const health = await (await fetch(`http://127.0.0.1:${b.webhookServer.port}/health`)).json();
-      assert.equal(health.cluster.status, "ok");
-      assert.equal(health.cluster.url, redis.url);
+      assert.equal(health.checks["redis:connection"][0].status, "pass");
+      assert.equal(health.checks["redis:connection"][0].componentId, redis.url);
     } finally {
       await a.shutdown();
       await b.shutdown();
