@@ -91,6 +91,8 @@ interface Conn {
   held: number;
   /** The metrics of the route answering the current request, when metrics are on. */
   recorder: RouteRecorder | null;
+  /** When the current request was dispatched (read only with metrics on). */
+  dispatchedAt: number;
 }
 
 interface Route {
@@ -208,7 +210,7 @@ export class WebhookServer implements AsyncDisposable {
     this.#routeOwner = options.routeOwner;
     this.#logger = options.logger;
     this.#metrics = options.metrics ? new RouteMetrics(options.metrics) : null;
-    this.#precise = options.logger !== undefined || this.#metrics !== null;
+    this.#precise = options.logger !== undefined;
     this.#writer = new ResponseWriter(options.dateHeader ?? true);
     const network = options.network ?? {};
     this.#ioFactory = options.transport ??
@@ -499,6 +501,7 @@ export class WebhookServer implements AsyncDisposable {
       lingerSince: -1,
       held: 0,
       recorder: null,
+      dispatchedAt: 0,
     });
   }
 
@@ -676,7 +679,10 @@ export class WebhookServer implements AsyncDisposable {
   #dispatch(conn: Conn, msg: HttpRequestMessage, started: number): Promise<void> | null {
     const req = new WebhookRequest(msg, conn.remote, this.#json);
     const res = new WebhookResponse();
-    conn.recorder = this.#metrics?.unmatched ?? null;
+    if (this.#metrics !== null) {
+      conn.recorder = this.#metrics.unmatched;
+      conn.dispatchedAt = platform().now();
+    }
     if (msg.unsupportedExpect !== null) {
       res.json({ error: `unsupported expectation: ${msg.unsupportedExpect}` }, 417);
       this.#finish(conn, msg, req, res, started);
@@ -860,7 +866,7 @@ export class WebhookServer implements AsyncDisposable {
   ): void {
     this.#stats.responses[statusClass(status)]++;
     if (conn.recorder !== null) {
-      conn.recorder.record(req.method, status, (platform().now() - started) / 1000);
+      conn.recorder.record(req.method, status, (platform().now() - conn.dispatchedAt) / 1000);
       conn.recorder = null;
     }
     if (this.#logger !== undefined) {

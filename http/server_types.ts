@@ -79,9 +79,9 @@ export interface WebhookServerOptions {
   logger?: AccessLogger;
   /**
    * Where to count requests by route pattern, method and status class
-   * (`iora_http_server_route_requests_total`) and their latency
-   * (`iora_http_server_request_duration_seconds`); requests no route matched share the route
-   * label `(unmatched)`. None when absent (no cost per request).
+   * (`iora_http_server_route_requests_total`) and their latency from dispatch to the response
+   * written (`iora_http_server_request_duration_seconds`); requests no route matched share the
+   * route label `(unmatched)`. None when absent (no cost per request).
    */
   metrics?: MetricsRegistry;
   /**
@@ -114,7 +114,7 @@ export interface RouteStats {
   requests: number;
   /** Responses by status class. */
   responses: ResponsesByClass;
-  /** Total time from the requests' first bytes to their responses, in seconds. */
+  /** Total time from the requests' dispatch to their responses, in seconds. */
   seconds: number;
 }
 

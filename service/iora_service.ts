@@ -35,6 +35,7 @@ import {
 import { IoraError } from "../core/errors.ts";
 import { PluginError } from "./errors.ts";
 import { measureEventLoopLag, registerServiceMetrics } from "./_service_metrics.ts";
+import { registerStatusPage } from "./_status_page.ts";
 import { HEALTH_CONTENT_TYPE, type HealthReport, HealthReporter } from "./health.ts";
 import {
   type LoadedModuleInfo,
@@ -472,6 +473,7 @@ export class IoraService implements AsyncDisposable {
           );
         });
       }
+      if (server.statusPage !== "off") registerStatusPage(this, server.statusPage === "loopback");
       if (server.tls) this.webhookServer.enableTls({ ...server.tls });
       await this.webhookServer.start({ hostname: server.host, port: server.port });
       const scheme = server.tls ? "https" : "http";
