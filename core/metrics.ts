@@ -240,16 +240,15 @@ export class MetricsRegistry {
    */
   counter(name: string, help: string, labelNames?: readonly string[]): Counter {
     if (!name.endsWith("_total")) throw new MetricsError(`counter ${name} must end in _total`);
-    const series = new Map<string, { labels?: MetricLabels; value: number }>();
+    // Each series keeps its line's text up to the value, built once.
+    const series = new Map<string, { prefix: string; value: number }>();
     this.#add({
       name,
       help,
       type: "counter",
       labelNames,
       render: (out) => {
-        for (const s of series.values()) {
-          out.push(`${name}${labelText(s.labels)} ${formatNumber(s.value)}`);
-        }
+        for (const s of series.values()) out.push(s.prefix + formatNumber(s.value));
       },
     });
     const get = (labels: MetricLabels | undefined) => {
@@ -257,7 +256,7 @@ export class MetricsRegistry {
       const key = seriesKey(labels);
       let s = series.get(key);
       if (s === undefined) {
-        s = { labels: labels && { ...labels }, value: 0 };
+        s = { prefix: `${name}${labelText(labels)} `, value: 0 };
         series.set(key, s);
       }
       return s;
@@ -291,22 +290,23 @@ export class MetricsRegistry {
    * @returns the gauge
    */
   gauge(name: string, help: string, labelNames?: readonly string[]): Gauge {
-    const series = new Map<string, { labels?: MetricLabels; value: number }>();
+    const series = new Map<string, { prefix: string; value: number }>();
     this.#add({
       name,
       help,
       type: "gauge",
       labelNames,
       render: (out) => {
-        for (const s of series.values()) {
-          out.push(`${name}${labelText(s.labels)} ${formatNumber(s.value)}`);
-        }
+        for (const s of series.values()) out.push(s.prefix + formatNumber(s.value));
       },
     });
     return {
       set: (value, labels) => {
         this.#checkLabels(name, labelNames, labels);
-        series.set(seriesKey(labels), { labels: labels && { ...labels }, value });
+        const key = seriesKey(labels);
+        const s = series.get(key);
+        if (s !== undefined) s.value = value;
+        else series.set(key, { prefix: `${name}${labelText(labels)} `, value });
       },
     };
   }
@@ -330,7 +330,9 @@ export class MetricsRegistry {
       throw new MetricsError(`histogram ${name}: buckets must be finite and ascending`);
     }
     if (labelNames?.includes("le")) throw new MetricsError(`histogram ${name}: "le" is reserved`);
-    const series = new Map<string, { labels?: MetricLabels; counts: number[]; sum: number }>();
+    type Series = { prefixes: string[]; counts: number[]; sum: number };
+    const series = new Map<string, Series>();
+    const bounds = [...buckets.map(formatNumber), "+Inf"];
     this.#add({
       name,
       help,
@@ -338,17 +340,15 @@ export class MetricsRegistry {
       labelNames,
       render: (out) => {
         for (const s of series.values()) {
+          // prefixes: one per bucket (+Inf last), then _sum and _count.
+          const { prefixes, counts } = s;
           let cumulative = 0;
-          buckets.forEach((bound, i) => {
-            cumulative += s.counts[i];
-            out.push(
-              `${name}_bucket${labelText(s.labels, ["le", formatNumber(bound)])} ${cumulative}`,
-            );
-          });
-          cumulative += s.counts[buckets.length];
-          out.push(`${name}_bucket${labelText(s.labels, ["le", "+Inf"])} ${cumulative}`);
-          out.push(`${name}_sum${labelText(s.labels)} ${formatNumber(s.sum)}`);
-          out.push(`${name}_count${labelText(s.labels)} ${cumulative}`);
+          for (let i = 0; i < counts.length; i++) {
+            cumulative += counts[i];
+            out.push(prefixes[i] + cumulative);
+          }
+          out.push(prefixes[counts.length] + formatNumber(s.sum));
+          out.push(prefixes[counts.length + 1] + cumulative);
         }
       },
     });
@@ -358,7 +358,11 @@ export class MetricsRegistry {
       let s = series.get(key);
       if (s === undefined) {
         s = {
-          labels: labels && { ...labels },
+          prefixes: [
+            ...bounds.map((b) => `${name}_bucket${labelText(labels, ["le", b])} `),
+            `${name}_sum${labelText(labels)} `,
+            `${name}_count${labelText(labels)} `,
+          ],
           counts: new Array(buckets.length + 1).fill(0),
           sum: 0,
         };
