@@ -59,6 +59,7 @@ import { fetchRoute } from "./_fetch_bridge.ts";
 import { CONTINUE, ResponseWriter } from "./_writer.ts";
 import { noResponses, statusClass } from "./status_class.ts";
 import { RouteMetrics, type RouteRecorder } from "./_route_metrics.ts";
+import { parseTraceparent, type Span, type Tracing } from "../core/tracing.ts";
 
 // The request, the response, the transport, the error and the option types live in their own
 // modules; this one re-exports them, as it held them before (its importers keep working).
@@ -93,6 +94,8 @@ interface Conn {
   recorder: RouteRecorder | null;
   /** When the current request was dispatched (read only with metrics on). */
   dispatchedAt: number;
+  /** The span of the current request, when tracing is on. */
+  span: Span | null;
 }
 
 interface Route {
@@ -164,6 +167,7 @@ export class WebhookServer implements AsyncDisposable {
   readonly #maxBuffered: number;
   readonly #logger: AccessLogger | undefined;
   readonly #metrics: RouteMetrics | null;
+  readonly #tracing: Tracing | null;
   #json: JsonConfig = { maxPayloadSize: 10 * 1024 * 1024, parseLimits: {} };
   #tls: WebhookTlsConfig | null = null;
   #port = 8080;
@@ -210,6 +214,7 @@ export class WebhookServer implements AsyncDisposable {
     this.#routeOwner = options.routeOwner;
     this.#logger = options.logger;
     this.#metrics = options.metrics ? new RouteMetrics(options.metrics) : null;
+    this.#tracing = options.tracing ?? null;
     this.#precise = options.logger !== undefined;
     this.#writer = new ResponseWriter(options.dateHeader ?? true);
     const network = options.network ?? {};
@@ -502,6 +507,7 @@ export class WebhookServer implements AsyncDisposable {
       held: 0,
       recorder: null,
       dispatchedAt: 0,
+      span: null,
     });
   }
 
@@ -689,6 +695,18 @@ export class WebhookServer implements AsyncDisposable {
       return null;
     }
     const match = this.#router.lookup(msg.method, req.path);
+    const tracing = this.#tracing;
+    if (tracing !== null) {
+      const route = match.kind === "found" ? match.pattern : null;
+      conn.span = tracing.start(
+        route === null ? msg.method : `${msg.method} ${route}`,
+        "server",
+        route === null
+          ? { "http.request.method": msg.method, "url.path": req.path }
+          : { "http.request.method": msg.method, "url.path": req.path, "http.route": route },
+        parseTraceparent(req.headers.get("traceparent")),
+      );
+    }
     if (match.kind !== "found") {
       if (match.kind === "notFound") res.json({ error: "Not Found" }, 404);
       else {
@@ -702,7 +720,11 @@ export class WebhookServer implements AsyncDisposable {
     conn.recorder = match.handler.recorder;
     let result: void | Promise<void>;
     try {
-      result = match.handler.handler(req, res);
+      const span = conn.span;
+      // Spans the handler starts (API calls, client requests) are children of the request's.
+      result = span === null
+        ? match.handler.handler(req, res)
+        : tracing!.run(span, () => match.handler.handler(req, res));
     } catch (e) {
       this.#handlerFailed(res, e, req);
       this.#finish(conn, msg, req, res, started);
@@ -865,6 +887,13 @@ export class WebhookServer implements AsyncDisposable {
     started: number,
   ): void {
     this.#stats.responses[statusClass(status)]++;
+    const span = conn.span;
+    if (span !== null) {
+      span.setAttribute("http.response.status_code", status);
+      if (status >= 500) span.setStatus({ code: 2 });
+      span.end();
+      conn.span = null;
+    }
     if (conn.recorder !== null) {
       conn.recorder.record(req.method, status, (platform().now() - conn.dispatchedAt) / 1000);
       conn.recorder = null;

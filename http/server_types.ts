@@ -16,6 +16,7 @@
  */
 import type { LogFields } from "../core/logger.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
+import type { Tracing } from "../core/tracing.ts";
 import type { JsonValue } from "../parsers/json.ts";
 import type { HttpLimits } from "./message.ts";
 import type { TransportConfig } from "../network/transport.ts";
@@ -84,6 +85,11 @@ export interface WebhookServerOptions {
    * route label `(unmatched)`. None when absent (no cost per request).
    */
   metrics?: MetricsRegistry;
+  /**
+   * Emits a server span per request (a child of the request's `traceparent`, when it has a valid
+   * one), active while its handler runs. None when absent (no cost per request).
+   */
+  tracing?: Tracing;
   /**
    * Answer with a `Date` header (RFC 9110 asks origin servers to). Default true.
    *

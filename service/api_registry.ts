@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Tracing } from "../core/tracing.ts";
 import { ApiUnavailableError, PluginError } from "./errors.ts";
 
 /**
@@ -41,8 +42,35 @@ export interface ApiCallStats {
   errors: number;
 }
 
+/** Calls `entry`'s function, counting the call and its failure, in a span when tracing. */
+function invoke<R>(entry: ApiEntry, args: unknown[], tracing: Tracing | null): R {
+  if (tracing === null) return counted<R>(entry, args);
+  const span = tracing.start(`api ${entry.name}`, "internal", {
+    "iora.api": entry.name,
+    "iora.plugin": entry.owner,
+  });
+  let out: R;
+  try {
+    out = tracing.run(span, () => counted<R>(entry, args));
+  } catch (error) {
+    Tracing.fail(span, error);
+    throw error;
+  }
+  if (out instanceof Promise) {
+    return out.then((value) => {
+      span.end();
+      return value;
+    }, (error) => {
+      Tracing.fail(span, error);
+      throw error;
+    }) as R;
+  }
+  span.end();
+  return out;
+}
+
 /** Calls `entry`'s function, counting the call and its failure (a throw or a rejection). */
-function invoke<R>(entry: ApiEntry, args: unknown[]): R {
+function counted<R>(entry: ApiEntry, args: unknown[]): R {
   const stats = entry.stats;
   stats.calls++;
   let out: unknown;
@@ -117,7 +145,7 @@ export class SafeApiFunction<F extends ApiFunction> {
   call(...args: Parameters<F>): ReturnType<F> {
     let entry = this.#entry;
     if (entry === undefined || !entry.valid) entry = this.#refresh();
-    return invoke<ReturnType<F>>(entry, args);
+    return invoke<ReturnType<F>>(entry, args, this.#registry.tracing);
   }
 
   /**
@@ -195,6 +223,11 @@ export class SafeApiFunction<F extends ApiFunction> {
 export class ApiRegistry {
   #entries = new Map<string, ApiEntry>();
   #stats = new Map<string, ApiCallStats>();
+  /**
+   * Emits a span per call through `callExportedApi` and safe handles (a child of the active
+   * span) when set; null (the default) costs nothing.
+   */
+  tracing: Tracing | null = null;
   #namespaces = new Map<string, string>();
 
   /**
@@ -400,7 +433,7 @@ export class ApiRegistry {
   callExportedApi<R = unknown>(name: string, ...args: unknown[]): R {
     const entry = this.#entries.get(name);
     if (entry === undefined) throw new ApiUnavailableError(name, "no module exports it");
-    return invoke<R>(entry, args);
+    return invoke<R>(entry, args, this.tracing);
   }
 
   /**

@@ -33,6 +33,7 @@ import {
   type ServiceConfigInput,
 } from "./config.ts";
 import { IoraError } from "../core/errors.ts";
+import { type TracerProvider, Tracing } from "../core/tracing.ts";
 import { PluginError } from "./errors.ts";
 import { measureEventLoopLag, registerServiceMetrics } from "./_service_metrics.ts";
 import { registerStatusPage } from "./_status_page.ts";
@@ -66,6 +67,12 @@ export interface IoraServiceOptions {
   override?(config: ServiceConfig): void;
   /** The byte transport of the HTTP server; default Iora's network transport. */
   serverTransport?: ServerTransportFactory;
+  /**
+   * Where the service's spans go (server requests, exported-API calls, HTTP client requests):
+   * an OpenTelemetry `TracerProvider`. Default: Deno's built-in one when it runs with
+   * `OTEL_DENO=true`, else no tracing.
+   */
+  tracerProvider?: TracerProvider;
   /**
    * How long shutdown waits for plugins to unload before it goes on
    * without them, in milliseconds; default 10000.
@@ -124,6 +131,8 @@ export class IoraService implements AsyncDisposable {
   readonly pluginHost: PluginHost;
   /** When the service started, in `platform().now()` milliseconds. */
   readonly startedAt: number;
+  /** The service's tracing, or null when no `TracerProvider` is configured or built in. */
+  readonly tracing: Tracing | null;
 
   #stopping: Promise<void> | undefined;
   #unloadTimeoutMs = 10_000;
@@ -142,8 +151,10 @@ export class IoraService implements AsyncDisposable {
     stateStore: JsonFileStore | RedisStateStore,
     cluster: ClusterServices | undefined,
     transport: ServerTransportFactory | undefined,
+    tracing: Tracing | null,
   ) {
     this.config = config;
+    this.tracing = tracing;
     this.configLoader = configLoader;
     this.logger = logger;
     this.stateStore = stateStore;
@@ -167,11 +178,13 @@ export class IoraService implements AsyncDisposable {
     this.webhookServer = new WebhookServer({
       logger: logger.child({ component: "http" }),
       metrics: config.server.metrics ? this.metrics : undefined,
+      tracing: tracing ?? undefined,
       transport,
       // Routes added while a plugin loads are that plugin's, and go when it unloads.
       routeOwner: () => this.#routeOwner ?? this.pluginHost.currentlyLoading(),
     });
     this.apiRegistry = new ApiRegistry();
+    this.apiRegistry.tracing = tracing;
     this.dnsClient = new DnsClient(config.dns);
     this.httpClient = this.makeHttpClient();
     const pluginLog = logger.child({ component: "plugins" });
@@ -262,6 +275,9 @@ export class IoraService implements AsyncDisposable {
       stateStore,
       cluster,
       options.serverTransport,
+      options.tracerProvider
+        ? new Tracing({ tracerProvider: options.tracerProvider })
+        : Tracing.fromRuntime(),
     );
     service.#unloadTimeoutMs = options.unloadTimeoutMs ?? 10_000;
     if (options.handleSignals) service.#handleSignals(options.exitCode ?? 0);
@@ -377,6 +393,7 @@ export class IoraService implements AsyncDisposable {
       tlsConfig: tls,
       retry: retryLimit === undefined ? undefined : { limit: retryLimit },
       dns: this.dnsClient,
+      tracing: this.tracing ?? undefined,
       ...overrides,
     });
   }
