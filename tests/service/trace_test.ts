@@ -1,62 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import {
-  formatTraceparent,
-  parseTraceparent,
-  type Span,
-  type SpanAttributes,
-  type SpanContext,
-  type TraceContext,
-  type TracerProvider,
-} from "../../core/tracing.ts";
+import { formatTraceparent, parseTraceparent } from "../../core/tracing.ts";
+import { recordingProvider } from "./_tracing.ts";
 import { WebhookServer } from "../../http/server.ts";
 import { HttpClient } from "../../http/client.ts";
 import { IoraService } from "../../service/iora_service.ts";
 import { tempDir } from "../harness.ts";
 import { pluginFixture, serviceConfig } from "./_fixtures.ts";
-
-/** A span as the in-test provider records it. */
-interface Recorded {
-  name: string;
-  kind: number;
-  attributes: SpanAttributes;
-  context: SpanContext;
-  parentSpanId: string | undefined;
-  status?: { code: number; message?: string };
-  ended: boolean;
-}
-
-const SPAN_KEY = Symbol.for("OpenTelemetry Context Key SPAN");
-
-/** An OpenTelemetry-shaped provider that records its spans, as an SDK's in-memory exporter. */
-function recordingProvider(): { provider: TracerProvider; spans: Recorded[] } {
-  const spans: Recorded[] = [];
-  const hex = (n: number) =>
-    Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join("");
-  const provider: TracerProvider = {
-    getTracer: () => ({
-      startSpan(name, options, context?: TraceContext): Span {
-        const parent = (context?.getValue(SPAN_KEY) as Span | undefined)?.spanContext();
-        const record: Recorded = {
-          name,
-          kind: options?.kind ?? 0,
-          attributes: { ...options?.attributes },
-          context: { traceId: parent?.traceId ?? hex(32), spanId: hex(16), traceFlags: 1 },
-          parentSpanId: parent?.spanId,
-          ended: false,
-        };
-        spans.push(record);
-        return {
-          spanContext: () => record.context,
-          setAttribute: (key, value) => void (record.attributes[key] = value),
-          setStatus: (status) => void (record.status = status),
-          end: () => void (record.ended = true),
-        };
-      },
-    }),
-  };
-  return { provider, spans };
-}
 
 describe("tracing", () => {
   it("parses and formats W3C traceparent, refusing malformed ones", () => {
