@@ -129,7 +129,9 @@ export class RpcPeer {
       const tp = this.traceOut?.() ?? null;
       try {
         this.#post(
-          tp === null ? { iora: 1, k: "req", id, op, args } : { iora: 1, k: "req", id, op, args, tp },
+          tp === null
+            ? { iora: 1, k: "req", id, op, args }
+            : { iora: 1, k: "req", id, op, args, tp },
         );
       } catch (error) {
         // Arguments that cannot be structured-cloned fail here, not remotely.
@@ -184,7 +186,9 @@ export class RpcPeer {
     let result: unknown;
     try {
       const traceIn = this.traceIn;
-      result = tp === undefined || traceIn === null ? handler(args) : traceIn(tp, () => handler(args));
+      result = tp === undefined || traceIn === null
+        ? handler(args)
+        : traceIn(tp, () => handler(args));
     } catch (error) {
       this.#reply(id, false, undefined, toWireError(error));
       return;
