@@ -59,7 +59,7 @@ import { fetchRoute } from "./_fetch_bridge.ts";
 import { CONTINUE, ResponseWriter } from "./_writer.ts";
 import { noResponses, statusClass } from "./status_class.ts";
 import { RouteMetrics, type RouteRecorder } from "./_route_metrics.ts";
-import { parseTraceparent, type Span, type Tracing } from "../core/tracing.ts";
+import { parseTraceparent, type Span, Tracing } from "../core/tracing.ts";
 
 // The request, the response, the transport, the error and the option types live in their own
 // modules; this one re-exports them, as it held them before (its importers keep working).
@@ -781,7 +781,14 @@ export class WebhookServer implements AsyncDisposable {
     res: WebhookResponse,
     started: number,
   ): Promise<void> | null {
-    if (conn.closing) return null;
+    if (conn.closing) {
+      // The client went away before the answer: nothing to send, but the span ends.
+      if (conn.span !== null) {
+        Tracing.fail(conn.span, new Error("connection closed before the response"));
+      }
+      conn.span = null;
+      return null;
+    }
     let keepAlive = msg.keepAlive && !this.#shuttingDown && conn.requests < this.#maxRequests;
     if (keepAlive && res.headers.size !== 0) {
       // The framing fields are the server's to write, but a handler's (or a fetch app's)

@@ -42,6 +42,24 @@ export function registerServiceMetrics(metrics: MetricsRegistry, service: IoraSe
   const timers = () => service.timerService.getStats();
   const apis = () => service.apiRegistry.getCallStats();
   const breakers = () => [...service.httpClient.getBreakerStats()];
+  // Plugins that keep stats publish them as an API: read with the raw accessor, so a scrape
+  // does not count as calls. No samples while the plugin is not loaded.
+  const fromApi = <S>(api: string, read: (stats: S) => MetricSample[]) => (): MetricSample[] =>
+    service.apiRegistry.hasApi(api) ? read(service.apiRegistry.getExportedApi<() => S>(api)()) : [];
+  type Rpc = {
+    totalRequests: number;
+    successfulRequests: number;
+    failedRequests: number;
+    timeoutRequests: number;
+  };
+  type Kv = {
+    keys: number;
+    fileBytes: number;
+    writes: number;
+    compactions: number;
+    cacheHits: number;
+    cacheMisses: number;
+  };
   const collected: Collected[] = [
     [
       "process_resident_memory_bytes",
@@ -254,6 +272,46 @@ export function registerServiceMetrics(metrics: MetricsRegistry, service: IoraSe
       "Failures the HTTP client's breakers counted, by origin.",
       "counter",
       () => breakers().map(([origin, b]) => ({ labels: { origin }, value: b.failures })),
+    ],
+    [
+      "iora_jsonrpc_requests_total",
+      "JSON-RPC requests the jsonrpc_server plugin answered, by outcome.",
+      "counter",
+      fromApi<Rpc>("jsonrpc.getStats", (r) => [
+        { labels: { outcome: "success" }, value: r.successfulRequests },
+        { labels: { outcome: "error" }, value: r.failedRequests },
+        { labels: { outcome: "timeout" }, value: r.timeoutRequests },
+      ]),
+    ],
+    [
+      "iora_kv_keys",
+      "Keys in the kvstore plugin's store.",
+      "gauge",
+      fromApi<Kv>("kvstore.stats", (k) => one(k.keys)),
+    ],
+    [
+      "iora_kv_file_bytes",
+      "Size of the kvstore plugin's file.",
+      "gauge",
+      fromApi<Kv>("kvstore.stats", (k) => one(k.fileBytes)),
+    ],
+    [
+      "iora_kv_writes_total",
+      "Writes to the kvstore plugin's store.",
+      "counter",
+      fromApi<Kv>("kvstore.stats", (k) => one(k.writes)),
+    ],
+    [
+      "iora_kv_compactions_total",
+      "Compactions of the kvstore plugin's file.",
+      "counter",
+      fromApi<Kv>("kvstore.stats", (k) => one(k.compactions)),
+    ],
+    [
+      "iora_kv_cache_hits_total",
+      "Reads the kvstore plugin's value cache answered.",
+      "counter",
+      fromApi<Kv>("kvstore.stats", (k) => one(k.cacheHits)),
     ],
   ];
   for (const [name, help, type, read] of collected) metrics.collect(name, help, type, read);

@@ -6,7 +6,7 @@ import { WebhookServer } from "../../http/server.ts";
 import { spawn } from "node:child_process";
 import { platform } from "../../core/platform/mod.ts";
 import { freePort, tempDir, waitFor } from "../harness.ts";
-import { pluginFixture, serviceConfig } from "./_fixtures.ts";
+import { pluginFixture, serviceConfig, shippedPlugin } from "./_fixtures.ts";
 
 /** The value of the sample line `name{labels}` in `text`, or undefined. */
 function sample(text: string, series: string): number | undefined {
@@ -106,7 +106,13 @@ describe("service metrics", () => {
     const closed = await freePort();
     const service = await IoraService.create(
       serviceConfig(dir, {
-        modules: { modules: [pluginFixture("base")] },
+        modules: {
+          modules: [
+            pluginFixture("base"),
+            { url: shippedPlugin("kvstore"), options: { path: dir.join("kv.bin") } },
+            shippedPlugin("jsonrpc_server"),
+          ],
+        },
         http: { client: { circuitBreaker: { failureThreshold: 1 }, retryLimit: 0 } },
         dns: { servers: [`127.0.0.1:${closed}`], timeout: 200, retryCount: 0 },
       }),
@@ -125,12 +131,21 @@ describe("service metrics", () => {
       service.cache.set("k", 1);
       service.cache.get("k");
       service.stateStore.set("k", "v");
+      await service.callExportedApi<Promise<void>>("kvstore.setString", "a", "1");
+      const rpc = await fetch(`${base}/rpc`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "nope" }),
+      });
+      await rpc.body?.cancel();
       const prom = await scrape(base);
       assert.equal(prom.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
       const text = await prom.text();
       assert.match(text, /^iora_circuit_breaker_open\{origin="[^"]+"\} 1$/m);
       assert.match(text, /^iora_event_loop_lag_seconds \d/m);
       assert.ok(sample(text, "iora_dns_queries_total")! >= 1);
+      assert.equal(sample(text, "iora_kv_keys"), 1);
+      assert.equal(sample(text, `iora_jsonrpc_requests_total{outcome="error"}`), 1);
       // Every sample line belongs to a family announced by its TYPE line.
       const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
       for (const line of text.split("\n").filter((l) => l !== "" && !l.startsWith("#"))) {
