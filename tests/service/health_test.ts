@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { platform } from "../../core/platform/mod.ts";
 import { IoraService } from "../../service/iora_service.ts";
 import { freePort, tempDir } from "../harness.ts";
 import { pluginFixture, serviceConfig } from "./_fixtures.ts";
@@ -42,6 +43,32 @@ describe("GET /health (application/health+json)", () => {
       assert.equal(breaker.status, "warn");
       assert.equal(breaker.observedValue, "open");
       assert.match(breaker.componentId, new RegExp(String(closed)));
+    } finally {
+      await service.shutdown();
+    }
+  });
+
+  it("warns while the state store's writes fail, passes again once one succeeds", async () => {
+    await using dir = await tempDir();
+    const stateDir = dir.join("state");
+    await platform().mkdir(stateDir, { recursive: true });
+    const service = await IoraService.create(
+      serviceConfig(dir, { state: { file: `${stateDir}/state.json` } }),
+    );
+    const url = `http://127.0.0.1:${service.webhookServer.port}/health`;
+    try {
+      // A file where the store's folder was: its next write fails (not a directory).
+      await platform().remove(stateDir, { recursive: true });
+      await platform().writeTextFile(stateDir, "in the way");
+      service.stateStore.set("k", "v");
+      await assert.rejects(service.stateStore.flush());
+      const warned = await (await fetch(url)).json();
+      assert.equal(warned.status, "warn");
+      assert.equal(warned.checks["state:store"][0].status, "warn");
+      await platform().remove(stateDir);
+      await platform().mkdir(stateDir, { recursive: true });
+      await service.stateStore.flush();
+      assert.equal((await (await fetch(url)).json()).status, "pass");
     } finally {
       await service.shutdown();
     }
