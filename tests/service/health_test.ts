@@ -80,11 +80,11 @@ describe("GET /health (application/health+json)", () => {
       serviceConfig(dir, {
         modules: { modules: [{ url: pluginFixture("slow"), options: { hangOnUnload: true } }] },
       }),
-      { unloadTimeoutMs: 1_500 },
+      { unloadTimeoutMs: 3_000 },
     );
     const url = `http://127.0.0.1:${service.webhookServer.port}/health`;
     assert.equal((await (await fetch(url)).json()).status, "pass");
-    const stopping = service.shutdown(); // the slow plugin holds it for 1.5 s
+    const stopping = service.shutdown(); // the slow plugin holds it for 3 s
     const response = await fetch(url);
     assert.equal(response.status, 503);
     assert.equal(response.headers.get("content-type"), "application/health+json");
