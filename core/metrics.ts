@@ -1,8 +1,8 @@
 /**
- * Metrics in the Prometheus text exposition format 0.0.4: counters,
- * gauges and histograms that code updates, and collectors that read a
- * component's own stats at scrape time. One registry per service (never a
- * global one), rendered by `GET /metrics`.
+ * Metrics in the Prometheus text exposition format 0.0.4, or OpenMetrics 1.0
+ * when the scraper asks for it: counters, gauges and histograms that code
+ * updates, and collectors that read a component's own stats at scrape time.
+ * One registry per service (never a global one), rendered by `GET /metrics`.
  *
  * @example
  * ```ts
@@ -55,6 +55,34 @@ export interface Counter {
    * @param by the amount
    */
   inc(labels?: MetricLabels, by?: number): void;
+  /**
+   * The series of `labels`, resolved once: its `inc` does no lookup and allocates nothing (for
+   * hot paths).
+   *
+   * @param labels the labels of the series
+   * @returns the series
+   */
+  series(labels?: MetricLabels): CounterSeries;
+}
+
+/** One series of a {@linkcode Counter}, its labels resolved once. */
+export interface CounterSeries {
+  /**
+   * Adds `by` (default 1, never negative).
+   *
+   * @param by the amount
+   */
+  inc(by?: number): void;
+}
+
+/** One series of a {@linkcode Histogram}, its labels resolved once. */
+export interface HistogramSeries {
+  /**
+   * Records one value.
+   *
+   * @param value the value, in the metric's base unit
+   */
+  observe(value: number): void;
 }
 
 /** A gauge: any value. */
@@ -77,10 +105,53 @@ export interface Histogram {
    * @param labels the labels of the series
    */
   observe(value: number, labels?: MetricLabels): void;
+  /**
+   * The series of `labels`, resolved once: its `observe` does no lookup and allocates nothing.
+   *
+   * @param labels the labels of the series
+   * @returns the series
+   */
+  series(labels?: MetricLabels): HistogramSeries;
 }
 
 /** The content type of {@linkcode MetricsRegistry.render}'s output. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The content type of {@linkcode MetricsRegistry.render}`("openmetrics")`'s output. */
+export const OPENMETRICS_CONTENT_TYPE =
+  "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/** The exposition formats {@linkcode MetricsRegistry.render} writes. */
+export type MetricsFormat = "prometheus" | "openmetrics";
+
+/**
+ * The format a scraper's `Accept` header asks for: OpenMetrics when it accepts
+ * `application/openmetrics-text` at least as much as `text/plain`, else the Prometheus text format.
+ *
+ * @param accept the request's `Accept` header, or null
+ * @returns the format to answer with
+ *
+ * @example
+ * ```ts
+ * import { negotiateMetricsFormat } from "./metrics.ts";
+ * const prometheus = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
+ * console.log(negotiateMetricsFormat(prometheus)); // "openmetrics"
+ * console.log(negotiateMetricsFormat("text/plain")); // "prometheus"
+ * ```
+ */
+export function negotiateMetricsFormat(accept: string | null): MetricsFormat {
+  if (accept === null || !accept.includes("openmetrics")) return "prometheus";
+  let open = 0;
+  let text = 0;
+  for (const range of accept.split(",")) {
+    const [type, ...params] = range.split(";").map((p) => p.trim().toLowerCase());
+    let q = 1;
+    for (const p of params) if (p.startsWith("q=")) q = Number(p.slice(2)) || 0;
+    if (type === "application/openmetrics-text") open = Math.max(open, q);
+    else if (type === "text/plain") text = Math.max(text, q);
+  }
+  return open > 0 && open >= text ? "openmetrics" : "prometheus";
+}
 
 /** Default buckets of latency histograms, in seconds. */
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
@@ -138,6 +209,13 @@ interface Family {
   render(out: string[]): void;
 }
 
+/** The unit OpenMetrics declares for a name ending in a base unit (`_seconds`, `_bytes`). */
+const UNITS = ["seconds", "bytes", "ratio", "celsius"];
+
+function unitOf(familyName: string): string | undefined {
+  return UNITS.find((u) => familyName.endsWith(`_${u}`));
+}
+
 /**
  * The metrics of one service.
  *
@@ -162,26 +240,43 @@ export class MetricsRegistry {
    */
   counter(name: string, help: string, labelNames?: readonly string[]): Counter {
     if (!name.endsWith("_total")) throw new MetricsError(`counter ${name} must end in _total`);
-    const series = new Map<string, { labels?: MetricLabels; value: number }>();
+    // Each series keeps its line's text up to the value, built once.
+    const series = new Map<string, { prefix: string; value: number }>();
     this.#add({
       name,
       help,
       type: "counter",
       labelNames,
       render: (out) => {
-        for (const s of series.values()) {
-          out.push(`${name}${labelText(s.labels)} ${formatNumber(s.value)}`);
-        }
+        for (const s of series.values()) out.push(s.prefix + formatNumber(s.value));
       },
     });
+    const get = (labels: MetricLabels | undefined) => {
+      this.#checkLabels(name, labelNames, labels);
+      const key = seriesKey(labels);
+      let s = series.get(key);
+      if (s === undefined) {
+        s = { prefix: `${name}${labelText(labels)} `, value: 0 };
+        series.set(key, s);
+      }
+      return s;
+    };
+    const check = (by: number) => {
+      if (!(by >= 0)) throw new MetricsError(`counter ${name} cannot go down (by ${by})`);
+    };
     return {
       inc: (labels, by = 1) => {
-        if (!(by >= 0)) throw new MetricsError(`counter ${name} cannot go down (by ${by})`);
-        this.#checkLabels(name, labelNames, labels);
-        const key = seriesKey(labels);
-        const s = series.get(key);
-        if (s) s.value += by;
-        else series.set(key, { labels: labels && { ...labels }, value: by });
+        check(by);
+        get(labels).value += by;
+      },
+      series: (labels) => {
+        const s = get(labels);
+        return {
+          inc: (by = 1) => {
+            check(by);
+            s.value += by;
+          },
+        };
       },
     };
   }
@@ -195,22 +290,23 @@ export class MetricsRegistry {
    * @returns the gauge
    */
   gauge(name: string, help: string, labelNames?: readonly string[]): Gauge {
-    const series = new Map<string, { labels?: MetricLabels; value: number }>();
+    const series = new Map<string, { prefix: string; value: number }>();
     this.#add({
       name,
       help,
       type: "gauge",
       labelNames,
       render: (out) => {
-        for (const s of series.values()) {
-          out.push(`${name}${labelText(s.labels)} ${formatNumber(s.value)}`);
-        }
+        for (const s of series.values()) out.push(s.prefix + formatNumber(s.value));
       },
     });
     return {
       set: (value, labels) => {
         this.#checkLabels(name, labelNames, labels);
-        series.set(seriesKey(labels), { labels: labels && { ...labels }, value });
+        const key = seriesKey(labels);
+        const s = series.get(key);
+        if (s !== undefined) s.value = value;
+        else series.set(key, { prefix: `${name}${labelText(labels)} `, value });
       },
     };
   }
@@ -234,7 +330,9 @@ export class MetricsRegistry {
       throw new MetricsError(`histogram ${name}: buckets must be finite and ascending`);
     }
     if (labelNames?.includes("le")) throw new MetricsError(`histogram ${name}: "le" is reserved`);
-    const series = new Map<string, { labels?: MetricLabels; counts: number[]; sum: number }>();
+    type Series = { prefixes: string[]; counts: number[]; sum: number };
+    const series = new Map<string, Series>();
+    const bounds = [...buckets.map(formatNumber), "+Inf"];
     this.#add({
       name,
       help,
@@ -242,38 +340,48 @@ export class MetricsRegistry {
       labelNames,
       render: (out) => {
         for (const s of series.values()) {
+          // prefixes: one per bucket (+Inf last), then _sum and _count.
+          const { prefixes, counts } = s;
           let cumulative = 0;
-          buckets.forEach((bound, i) => {
-            cumulative += s.counts[i];
-            out.push(
-              `${name}_bucket${labelText(s.labels, ["le", formatNumber(bound)])} ${cumulative}`,
-            );
-          });
-          cumulative += s.counts[buckets.length];
-          out.push(`${name}_bucket${labelText(s.labels, ["le", "+Inf"])} ${cumulative}`);
-          out.push(`${name}_sum${labelText(s.labels)} ${formatNumber(s.sum)}`);
-          out.push(`${name}_count${labelText(s.labels)} ${cumulative}`);
+          for (let i = 0; i < counts.length; i++) {
+            cumulative += counts[i];
+            out.push(prefixes[i] + cumulative);
+          }
+          out.push(prefixes[counts.length] + formatNumber(s.sum));
+          out.push(prefixes[counts.length + 1] + cumulative);
         }
       },
     });
+    const get = (labels: MetricLabels | undefined) => {
+      this.#checkLabels(name, labelNames, labels);
+      const key = seriesKey(labels);
+      let s = series.get(key);
+      if (s === undefined) {
+        s = {
+          prefixes: [
+            ...bounds.map((b) => `${name}_bucket${labelText(labels, ["le", b])} `),
+            `${name}_sum${labelText(labels)} `,
+            `${name}_count${labelText(labels)} `,
+          ],
+          counts: new Array(buckets.length + 1).fill(0),
+          sum: 0,
+        };
+        series.set(key, s);
+      }
+      return s;
+    };
+    const observe = (s: { counts: number[]; sum: number }, value: number) => {
+      if (Number.isNaN(value)) throw new MetricsError(`histogram ${name}: NaN observed`);
+      let i = 0;
+      while (i < buckets.length && value > buckets[i]) i++;
+      s.counts[i]++;
+      s.sum += value;
+    };
     return {
-      observe: (value, labels) => {
-        if (Number.isNaN(value)) throw new MetricsError(`histogram ${name}: NaN observed`);
-        this.#checkLabels(name, labelNames, labels);
-        const key = seriesKey(labels);
-        let s = series.get(key);
-        if (s === undefined) {
-          s = {
-            labels: labels && { ...labels },
-            counts: new Array(buckets.length + 1).fill(0),
-            sum: 0,
-          };
-          series.set(key, s);
-        }
-        let i = 0;
-        while (i < buckets.length && value > buckets[i]) i++;
-        s.counts[i]++;
-        s.sum += value;
+      observe: (value, labels) => observe(get(labels), value),
+      series: (labels) => {
+        const s = get(labels);
+        return { observe: (value) => observe(s, value) };
       },
     };
   }
@@ -327,9 +435,16 @@ export class MetricsRegistry {
     return [...this.#families.keys()].sort();
   }
 
-  /** Every metric in the text exposition format 0.0.4 (HELP and TYPE lines, one line per sample). */
-  render(): string {
-    const out: string[] = [];
+  /**
+   * Every metric in the Prometheus text format 0.0.4 (HELP and TYPE lines, one line per sample),
+   * or in OpenMetrics 1.0 (families named without `_total`, UNIT lines for base units, `# EOF`).
+   *
+   * @param format the exposition format
+   * @returns the exposition text
+   */
+  render(format: MetricsFormat = "prometheus"): string {
+    const open = format === "openmetrics";
+    let out = "";
     for (const family of this.#families.values()) {
       const lines: string[] = [];
       try {
@@ -337,11 +452,16 @@ export class MetricsRegistry {
       } catch {
         continue; // a collector that failed leaves its family out of this scrape
       }
-      out.push(`# HELP ${family.name} ${escapeHelp(family.help)}`);
-      out.push(`# TYPE ${family.name} ${family.type}`);
-      out.push(...lines);
+      // OpenMetrics names a counter's family without the _total of its samples.
+      const name = open && family.type === "counter" ? family.name.slice(0, -6) : family.name;
+      out += `# HELP ${name} ${
+        open ? escapeValue(family.help) : escapeHelp(family.help)
+      }\n# TYPE ${name} ${family.type}\n`;
+      const unit = open ? unitOf(name) : undefined;
+      if (unit !== undefined) out += `# UNIT ${name} ${unit}\n`;
+      if (lines.length > 0) out += `${lines.join("\n")}\n`;
     }
-    return out.length === 0 ? "" : `${out.join("\n")}\n`;
+    return open ? `${out}# EOF\n` : out;
   }
 
   #add(family: Family): void {

@@ -22,3 +22,4 @@ export * from "./shell_runner.ts";
 export * from "./expiring_cache.ts";
 export * from "./thread_pool.ts";
 export * from "./metrics.ts";
+export * from "./tracing.ts";

@@ -21,7 +21,8 @@
 import { DnsClient } from "../dns/client.ts";
 import { type JsonValue, stringifyJson } from "../parsers/json.ts";
 import type { TlsConfig } from "../network/transport.ts";
-import { CircuitBreakerManager } from "../network/circuit_breaker.ts";
+import { CircuitBreakerManager, type CircuitBreakerStats } from "../network/circuit_breaker.ts";
+import { Tracing } from "../core/tracing.ts";
 import { HttpClientError } from "./client_error.ts";
 import { HttpClientResponse } from "./client_response.ts";
 import { HttpHeaders } from "./message.ts";
@@ -162,6 +163,7 @@ export class HttpClient implements AsyncDisposable {
   readonly #retry: Required<HttpRetryConfig>;
   readonly #json: JsonConfig;
   readonly #breakers: CircuitBreakerManager | undefined;
+  readonly #tracing: Tracing | null;
   #dns: HostResolver | undefined;
   #ownDns: DnsClient | undefined;
   #stats = zeroStats();
@@ -197,6 +199,7 @@ export class HttpClient implements AsyncDisposable {
       parseLimits: config.jsonConfig?.parseLimits ?? {},
     };
     this.#dns = config.dns;
+    this.#tracing = config.tracing ?? null;
     this.#breakers = config.circuitBreaker === undefined
       ? undefined
       : new CircuitBreakerManager(config.circuitBreaker);
@@ -410,6 +413,16 @@ export class HttpClient implements AsyncDisposable {
     };
   }
 
+  /**
+   * The circuit breaker of every origin the client has called, by origin (empty without
+   * `circuitBreaker` in the config).
+   *
+   * @returns each breaker's state and counters
+   */
+  getBreakerStats(): Map<string, CircuitBreakerStats> {
+    return this.#breakers?.getStats() ?? new Map();
+  }
+
   /** Zeroes the counters. */
   resetStats(): void {
     this.#stats = zeroStats();
@@ -477,8 +490,26 @@ export class HttpClient implements AsyncDisposable {
       );
     if (outer?.aborted) onAbort();
     else outer?.addEventListener("abort", onAbort, { once: true });
+    const tracing = this.#tracing;
+    const span = tracing === null ? null : tracing.start(method, "client", {
+      "http.request.method": method,
+      "url.full": redacted(input),
+    });
     try {
-      return await this.#follow(method, input, options, stream, controller.signal);
+      const out = await this.#follow(
+        method,
+        input,
+        options,
+        stream,
+        controller.signal,
+        span === null ? null : tracing!.traceparent(span),
+      );
+      if (span !== null) {
+        span.setAttribute("http.response.status_code", out.result.status);
+        if (out.result.status >= 500) span.setStatus({ code: 2 });
+        span.end();
+      }
+      return out;
     } catch (error) {
       const failure = error instanceof HttpClientError ? error : new HttpClientError(
         "InvalidRequest",
@@ -487,6 +518,7 @@ export class HttpClient implements AsyncDisposable {
       );
       this.#stats.errors[failure.code] = (this.#stats.errors[failure.code] ?? 0) + 1;
       if (failure.code.endsWith("Timeout")) this.#stats.timeouts++;
+      if (span !== null) Tracing.fail(span, failure);
       throw failure;
     } finally {
       clearTimeout(timer);
@@ -500,11 +532,15 @@ export class HttpClient implements AsyncDisposable {
     options: HttpRequestOptions,
     stream: boolean,
     signal: AbortSignal,
+    traceparent: string | null,
   ): Promise<{ result: ExchangeResult; url: string; redirects: number }> {
     if (this.#closed) throw new HttpClientError("Closed", "the HTTP client is closed");
     let url = parseUrl(input);
     const headers = new HttpHeaders(this.#defaultHeaders);
     for (const [name, value] of new HttpHeaders(options.headers)) headers.set(name, value);
+    if (traceparent !== null && !headers.has("traceparent")) {
+      headers.set("traceparent", traceparent);
+    }
     let body = this.#body(options.body, headers);
     const replayable = !(body instanceof ReadableStream);
     for (let redirects = 0;; redirects++) {
@@ -782,4 +818,16 @@ export class HttpClient implements AsyncDisposable {
 /** Reads and drops a body that is not handed to the caller (a redirect's, a retried one's). */
 async function discard(result: ExchangeResult): Promise<void> {
   if (result.body instanceof ReadableStream) await result.body.cancel().catch(() => {});
+}
+
+/** A URL for a span attribute: without user name and password. */
+function redacted(input: string | URL): string {
+  try {
+    const url = new URL(String(input));
+    url.username = "";
+    url.password = "";
+    return url.href;
+  } catch {
+    return String(input);
+  }
 }

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import type { Tracing } from "../core/tracing.ts";
 import type { CircuitBreakerConfig } from "../network/circuit_breaker.ts";
 import type { TransportConfig } from "../network/transport.ts";
 import type { HttpClientErrorCode } from "./client_error.ts";
@@ -160,6 +161,11 @@ export interface HttpClientConfig {
    * `CircuitOpen`. Off by default.
    */
   circuitBreaker?: CircuitBreakerConfig;
+  /**
+   * Emits a client span per request (redirects and retries included), a child of the active
+   * span, and sends its `traceparent` (unless the request sets one). Off by default.
+   */
+  tracing?: Tracing;
   /** Settings of the underlying transport (adapter, write queue limits...). */
   transport?: Omit<TransportConfig, "tls">;
 }

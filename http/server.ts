@@ -49,6 +49,7 @@ import type {
   RouteBuilder,
   RouteHandler,
   RouteInfo,
+  RouteStats,
   ShutdownChecker,
   StopOptions,
   WebhookServerOptions,
@@ -58,6 +59,8 @@ import { isBadBody } from "./_json_body.ts";
 import { fetchRoute } from "./_fetch_bridge.ts";
 import { CONTINUE, ResponseWriter } from "./_writer.ts";
 import { noResponses, statusClass } from "./status_class.ts";
+import { RouteMetrics, type RouteRecorder } from "./_route_metrics.ts";
+import { parseTraceparent, type Span, Tracing } from "../core/tracing.ts";
 
 // The request, the response, the transport, the error and the option types live in their own
 // modules; this one re-exports them, as it held them before (its importers keep working).
@@ -88,10 +91,17 @@ interface Conn {
   lingerSince: number;
   /** Request bytes this connection holds (counted in the server's `bufferedBytes`). */
   held: number;
+  /** The metrics of the route answering the current request, when metrics are on. */
+  recorder: RouteRecorder | null;
+  /** When the current request was dispatched (read only with metrics on). */
+  dispatchedAt: number;
+  /** The span of the current request, when tracing is on. */
+  span: Span | null;
 }
 
 interface Route {
   handler: RouteHandler;
+  recorder: RouteRecorder | null;
 }
 
 function zeroStats(): WebhookServerStats {
@@ -158,6 +168,8 @@ export class WebhookServer implements AsyncDisposable {
   readonly #maxRequests: number;
   readonly #maxBuffered: number;
   readonly #logger: AccessLogger | undefined;
+  readonly #metrics: RouteMetrics | null;
+  readonly #tracing: Tracing | null;
   #json: JsonConfig = { maxPayloadSize: 10 * 1024 * 1024, parseLimits: {} };
   #tls: WebhookTlsConfig | null = null;
   #port = 8080;
@@ -204,6 +216,8 @@ export class WebhookServer implements AsyncDisposable {
     this.#maxBuffered = positive("maxBufferedBytes", options.maxBufferedBytes, 256 * 1024 * 1024);
     this.#routeOwner = options.routeOwner;
     this.#logger = options.logger;
+    this.#metrics = options.metrics ? new RouteMetrics(options.metrics) : null;
+    this.#tracing = options.tracing ?? null;
     this.#precise = options.logger !== undefined;
     this.#writer = new ResponseWriter(options.dateHeader ?? true);
     const network = options.network ?? {};
@@ -274,7 +288,7 @@ export class WebhookServer implements AsyncDisposable {
    * method and path that exist throws `DuplicateRoute`.
    */
   route(method: string, path: string, handler: RouteHandler): this {
-    this.#router.add(method, path, { handler });
+    this.#router.add(method, path, { handler, recorder: this.#metrics?.forRoute(path) ?? null });
     this.#routes.set(`${method} ${path}`, { method, pattern: path, owner: this.#routeOwner?.() });
     return this;
   }
@@ -366,6 +380,16 @@ export class WebhookServer implements AsyncDisposable {
       responses: { ...this.#stats.responses },
       activeConnections: this.#conns.size,
     };
+  }
+
+  /**
+   * Requests by route pattern and method, with their latency; empty unless the server was
+   * created with `metrics`.
+   *
+   * @returns one entry per route and method that answered a request
+   */
+  getRouteStats(): RouteStats[] {
+    return this.#metrics?.stats() ?? [];
   }
 
   /** Zeroes the counters (active connections and buffered bytes stay as they are). */
@@ -497,6 +521,9 @@ export class WebhookServer implements AsyncDisposable {
       cancelStream: null,
       lingerSince: -1,
       held: 0,
+      recorder: null,
+      dispatchedAt: 0,
+      span: null,
     });
   }
 
@@ -674,12 +701,28 @@ export class WebhookServer implements AsyncDisposable {
   #dispatch(conn: Conn, msg: HttpRequestMessage, started: number): Promise<void> | null {
     const req = new WebhookRequest(msg, conn.remote, this.#json);
     const res = new WebhookResponse();
+    if (this.#metrics !== null) {
+      conn.recorder = this.#metrics.unmatched;
+      conn.dispatchedAt = platform().now();
+    }
     if (msg.unsupportedExpect !== null) {
       res.json({ error: `unsupported expectation: ${msg.unsupportedExpect}` }, 417);
       this.#finish(conn, msg, req, res, started);
       return null;
     }
     const match = this.#router.lookup(msg.method, req.path);
+    const tracing = this.#tracing;
+    if (tracing !== null) {
+      const route = match.kind === "found" ? match.pattern : null;
+      conn.span = tracing.start(
+        route === null ? msg.method : `${msg.method} ${route}`,
+        "server",
+        route === null
+          ? { "http.request.method": msg.method, "url.path": req.path }
+          : { "http.request.method": msg.method, "url.path": req.path, "http.route": route },
+        parseTraceparent(req.headers.get("traceparent")),
+      );
+    }
     if (match.kind !== "found") {
       if (match.kind === "notFound") res.json({ error: "Not Found" }, 404);
       else {
@@ -690,9 +733,14 @@ export class WebhookServer implements AsyncDisposable {
       return null;
     }
     req.params = match.params;
+    conn.recorder = match.handler.recorder;
     let result: void | Promise<void>;
     try {
-      result = match.handler.handler(req, res);
+      const span = conn.span;
+      // Spans the handler starts (API calls, client requests) are children of the request's.
+      result = span === null
+        ? match.handler.handler(req, res)
+        : tracing!.run(span, () => match.handler.handler(req, res));
     } catch (e) {
       this.#handlerFailed(res, e, req);
       this.#finish(conn, msg, req, res, started);
@@ -749,7 +797,14 @@ export class WebhookServer implements AsyncDisposable {
     res: WebhookResponse,
     started: number,
   ): Promise<void> | null {
-    if (conn.closing) return null;
+    if (conn.closing) {
+      // The client went away before the answer: nothing to send, but the span ends.
+      if (conn.span !== null) {
+        Tracing.fail(conn.span, new Error("connection closed before the response"));
+      }
+      conn.span = null;
+      return null;
+    }
     let keepAlive = msg.keepAlive && !this.#shuttingDown && conn.requests < this.#maxRequests;
     if (keepAlive && res.headers.size !== 0) {
       // The framing fields are the server's to write, but a handler's (or a fetch app's)
@@ -855,6 +910,17 @@ export class WebhookServer implements AsyncDisposable {
     started: number,
   ): void {
     this.#stats.responses[statusClass(status)]++;
+    const span = conn.span;
+    if (span !== null) {
+      span.setAttribute("http.response.status_code", status);
+      if (status >= 500) span.setStatus({ code: 2 });
+      span.end();
+      conn.span = null;
+    }
+    if (conn.recorder !== null) {
+      conn.recorder.record(req.method, status, (platform().now() - conn.dispatchedAt) / 1000);
+      conn.recorder = null;
+    }
     if (this.#logger !== undefined) {
       this.#logger.info("request", {
         method: req.method,

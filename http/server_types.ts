@@ -15,6 +15,8 @@
  * @module
  */
 import type { LogFields } from "../core/logger.ts";
+import type { MetricsRegistry } from "../core/metrics.ts";
+import type { Tracing } from "../core/tracing.ts";
 import type { JsonValue } from "../parsers/json.ts";
 import type { HttpLimits } from "./message.ts";
 import type { TransportConfig } from "../network/transport.ts";
@@ -77,6 +79,18 @@ export interface WebhookServerOptions {
   /** Where to write the access log and handler errors; none when absent. */
   logger?: AccessLogger;
   /**
+   * Where to count requests by route pattern, method and status class
+   * (`iora_http_server_route_requests_total`) and their latency from dispatch to the response
+   * written (`iora_http_server_request_duration_seconds`); requests no route matched share the
+   * route label `(unmatched)`. None when absent (no cost per request).
+   */
+  metrics?: MetricsRegistry;
+  /**
+   * Emits a server span per request (a child of the request's `traceparent`, when it has a valid
+   * one), active while its handler runs. None when absent (no cost per request).
+   */
+  tracing?: Tracing;
+  /**
    * Answer with a `Date` header (RFC 9110 asks origin servers to). Default true.
    *
    * @default {true}
@@ -94,6 +108,20 @@ export interface WebhookServerOptions {
    * limits, backpressure...). TLS comes from `enableTls`. Ignored with `transport`.
    */
   network?: Omit<TransportConfig, "tls">;
+}
+
+/** Requests of one route pattern and method, as {@linkcode WebhookServer.getRouteStats} reports them. */
+export interface RouteStats {
+  /** The route pattern, or `(unmatched)` for requests no route matched. */
+  route: string;
+  /** The method (`OTHER` for any method outside the usual seven). */
+  method: string;
+  /** Responses sent. */
+  requests: number;
+  /** Responses by status class. */
+  responses: ResponsesByClass;
+  /** Total time from the requests' dispatch to their responses, in seconds. */
+  seconds: number;
 }
 
 /** What {@linkcode WebhookServer.listRoutes} reports about one route. */

@@ -43,6 +43,7 @@ const SYSTEM_TOOLS: Record<string, string> = {
   "redis-server": "redis-server",
   nginx: "nginx",
   promtool: "prometheus",
+  chromium: "chromium",
 };
 
 async function run(cmd: string, args: string[], options: { capture?: boolean; cwd?: URL } = {}) {

@@ -12,7 +12,8 @@ export interface WireError {
 }
 
 export type RpcMessage =
-  | { iora: 1; k: "req"; id: number; op: string; args: unknown[] }
+  // tp: the W3C traceparent of the caller's active span, when tracing.
+  | { iora: 1; k: "req"; id: number; op: string; args: unknown[]; tp?: string }
   | { iora: 1; k: "res"; id: number; ok: true; value: unknown }
   | { iora: 1; k: "res"; id: number; ok: false; error: WireError }
   | { iora: 1; k: "note"; op: string; args: unknown[] };
@@ -60,7 +61,8 @@ function isRpcMessage(value: unknown): value is RpcMessage {
   const m = value as Record<string, unknown>;
   if (m.iora !== 1) return false;
   if (m.k === "req") {
-    return typeof m.id === "number" && typeof m.op === "string" && Array.isArray(m.args);
+    return typeof m.id === "number" && typeof m.op === "string" && Array.isArray(m.args) &&
+      (m.tp === undefined || (typeof m.tp === "string" && m.tp.length <= 128));
   }
   if (m.k === "res") {
     if (typeof m.id !== "number" || typeof m.ok !== "boolean") return false;
@@ -86,6 +88,10 @@ export class RpcPeer {
   // a flooding sandbox gets errors instead of growing the host's memory.
   #inbound = 0;
   maxInbound = 1024;
+  // Trace context across the port: the traceparent to send with a request (null: none), and
+  // how to run a handler under the traceparent a request came with.
+  traceOut: (() => string | null) | null = null;
+  traceIn: (<R>(traceparent: string, fn: () => R) => R) | null = null;
 
   constructor(post: (message: RpcMessage) => void) {
     this.#post = post;
@@ -120,8 +126,13 @@ export class RpcPeer {
         ? performance.now() + timeout.ms
         : Infinity;
       this.#pending.set(id, { resolve, reject, deadline, timeoutError: timeout?.error });
+      const tp = this.traceOut?.() ?? null;
       try {
-        this.#post({ iora: 1, k: "req", id, op, args });
+        this.#post(
+          tp === null
+            ? { iora: 1, k: "req", id, op, args }
+            : { iora: 1, k: "req", id, op, args, tp },
+        );
       } catch (error) {
         // Arguments that cannot be structured-cloned fail here, not remotely.
         this.#pending.delete(id);
@@ -159,7 +170,7 @@ export class RpcPeer {
       }
       return;
     }
-    const { id, op, args } = message;
+    const { id, op, args, tp } = message;
     if (this.#inbound >= this.maxInbound) {
       this.#reply(id, false, undefined, {
         name: "Error",
@@ -174,7 +185,10 @@ export class RpcPeer {
     }
     let result: unknown;
     try {
-      result = handler(args);
+      const traceIn = this.traceIn;
+      result = tp === undefined || traceIn === null
+        ? handler(args)
+        : traceIn(tp, () => handler(args));
     } catch (error) {
       this.#reply(id, false, undefined, toWireError(error));
       return;

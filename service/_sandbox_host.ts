@@ -1,6 +1,7 @@
 // The host side of one sandboxed plugin: starts it (a child process or a
 // worker), speaks the RPC protocol, enforces deadlines and quotas, and
 // reports its death. Everything the sandbox sends is untrusted.
+import { parseTraceparent, type Tracing } from "../core/tracing.ts";
 import { platform } from "../core/platform/mod.ts";
 import type { WorkerPermissions } from "../core/platform/mod.ts";
 import { PluginError } from "./errors.ts";
@@ -39,6 +40,9 @@ export interface SandboxOptions {
   timeoutMs: number;
   loadTimeoutMs: number;
   bridge: SandboxBridge;
+  /** The host's tracing: calls into the sandbox carry the active span's traceparent, and its
+   * calls back run under the traceparent they carry. */
+  tracing: Tracing | null;
   onFailure(error: PluginError): void;
 }
 
@@ -104,6 +108,12 @@ export class SandboxConnection {
       this.#channel.post(message);
     });
     this.#rpc.maxInbound = options.limits.maxCallsInFlight;
+    const tracing = options.tracing;
+    if (tracing !== null) {
+      this.#rpc.traceOut = () => tracing.traceparent();
+      // Untrusted input: a malformed traceparent is ignored (parseTraceparent gives null).
+      this.#rpc.traceIn = (tp, fn) => tracing.runRemote(parseTraceparent(tp), fn);
+    }
     this.#rpc.onProtocolError = (detail) =>
       this.fail(
         new PluginError(

@@ -2,7 +2,7 @@
 // each collector calls a component's getStats(), so nothing on a hot path
 // pays for metrics it does not scrape.
 import type { ResponsesByClass } from "../http/status_class.ts";
-import type { MetricSample, MetricsRegistry } from "../core/metrics.ts";
+import type { Gauge, MetricSample, MetricsRegistry } from "../core/metrics.ts";
 import { platform } from "../core/platform/mod.ts";
 import type { ServiceContext } from "./service_context.ts";
 
@@ -19,12 +19,47 @@ function byClass(responses: ResponsesByClass): MetricSample[] {
   return Object.entries(responses).map(([code, value]) => ({ labels: { code }, value }));
 }
 
-/** Registers the service's collectors (names prefixed `iora_`, process metrics as Prometheus names them). */
-export function registerServiceMetrics(metrics: MetricsRegistry, service: ServiceContext): void {
+/**
+ * How late a zero-delay timer fires, in seconds: the event loop's lag at this moment (the
+ * `/metrics` handler measures it before each scrape, so nothing runs between scrapes).
+ */
+export function measureEventLoopLag(): Promise<number> {
+  const start = platform().now();
+  return new Promise((resolve) => setTimeout(() => resolve((platform().now() - start) / 1000), 0));
+}
+
+/**
+ * Registers the service's collectors (names prefixed `iora_`, process metrics as Prometheus
+ * names them).
+ *
+ * @returns the event-loop lag gauge, for the scrape handler to set
+ */
+export function registerServiceMetrics(metrics: MetricsRegistry, service: ServiceContext): Gauge {
   const server = () => service.webhookServer.getStats();
   const client = () => service.httpClient.getStats();
   const dns = () => service.dnsClient.getStats();
   const events = () => service.eventQueue.getStats();
+  const timers = () => service.timerService.getStats();
+  const apis = () => service.apiRegistry.getCallStats();
+  const breakers = () => [...service.httpClient.getBreakerStats()];
+  // Plugins that keep stats publish them as an API: read with the raw accessor, so a scrape
+  // does not count as calls. No samples while the plugin is not loaded.
+  const fromApi = <S>(api: string, read: (stats: S) => MetricSample[]) => (): MetricSample[] =>
+    service.apiRegistry.hasApi(api) ? read(service.apiRegistry.getExportedApi<() => S>(api)()) : [];
+  type Rpc = {
+    totalRequests: number;
+    successfulRequests: number;
+    failedRequests: number;
+    timeoutRequests: number;
+  };
+  type Kv = {
+    keys: number;
+    fileBytes: number;
+    writes: number;
+    compactions: number;
+    cacheHits: number;
+    cacheMisses: number;
+  };
   const collected: Collected[] = [
     [
       "process_resident_memory_bytes",
@@ -185,6 +220,103 @@ export function registerServiceMetrics(metrics: MetricsRegistry, service: Servic
       "gauge",
       () => one(service.apiRegistry.listApis().length),
     ],
+    [
+      "iora_api_calls_total",
+      "Exported-API calls through the registry, by API.",
+      "counter",
+      () => apis().map((a) => ({ labels: { api: a.name }, value: a.calls })),
+    ],
+    [
+      "iora_api_errors_total",
+      "Exported-API calls that threw or rejected, by API.",
+      "counter",
+      () => apis().map((a) => ({ labels: { api: a.name }, value: a.errors })),
+    ],
+    [
+      "iora_timers_scheduled_total",
+      "Timers scheduled.",
+      "counter",
+      () => one(timers().timersScheduled),
+    ],
+    [
+      "iora_timers_executed_total",
+      "Timer handlers run.",
+      "counter",
+      () => one(timers().timersExecuted),
+    ],
+    ["iora_timers_pending", "Timers waiting.", "gauge", () => one(timers().timersPending)],
+    [
+      "iora_timer_handler_errors_total",
+      "Timer handlers that threw.",
+      "counter",
+      () => one(timers().exceptionsSwallowed),
+    ],
+    [
+      "iora_circuit_breaker_open",
+      "1 when the HTTP client's breaker of an origin is open, 0.5 half-open, 0 closed.",
+      "gauge",
+      () =>
+        breakers().map(([origin, b]) => ({
+          labels: { origin },
+          value: b.state === "open" ? 1 : b.state === "half-open" ? 0.5 : 0,
+        })),
+    ],
+    [
+      "iora_circuit_breaker_rejected_total",
+      "Requests the HTTP client's breakers refused, by origin.",
+      "counter",
+      () => breakers().map(([origin, b]) => ({ labels: { origin }, value: b.rejected })),
+    ],
+    [
+      "iora_circuit_breaker_failures_total",
+      "Failures the HTTP client's breakers counted, by origin.",
+      "counter",
+      () => breakers().map(([origin, b]) => ({ labels: { origin }, value: b.failures })),
+    ],
+    [
+      "iora_jsonrpc_requests_total",
+      "JSON-RPC requests the jsonrpc_server plugin answered, by outcome.",
+      "counter",
+      fromApi<Rpc>("jsonrpc.getStats", (r) => [
+        { labels: { outcome: "success" }, value: r.successfulRequests },
+        { labels: { outcome: "error" }, value: r.failedRequests },
+        { labels: { outcome: "timeout" }, value: r.timeoutRequests },
+      ]),
+    ],
+    [
+      "iora_kv_keys",
+      "Keys in the kvstore plugin's store.",
+      "gauge",
+      fromApi<Kv>("kvstore.stats", (k) => one(k.keys)),
+    ],
+    [
+      "iora_kv_file_bytes",
+      "Size of the kvstore plugin's file.",
+      "gauge",
+      fromApi<Kv>("kvstore.stats", (k) => one(k.fileBytes)),
+    ],
+    [
+      "iora_kv_writes_total",
+      "Writes to the kvstore plugin's store.",
+      "counter",
+      fromApi<Kv>("kvstore.stats", (k) => one(k.writes)),
+    ],
+    [
+      "iora_kv_compactions_total",
+      "Compactions of the kvstore plugin's file.",
+      "counter",
+      fromApi<Kv>("kvstore.stats", (k) => one(k.compactions)),
+    ],
+    [
+      "iora_kv_cache_hits_total",
+      "Reads the kvstore plugin's value cache answered.",
+      "counter",
+      fromApi<Kv>("kvstore.stats", (k) => one(k.cacheHits)),
+    ],
   ];
   for (const [name, help, type, read] of collected) metrics.collect(name, help, type, read);
+  return metrics.gauge(
+    "iora_event_loop_lag_seconds",
+    "How late a zero-delay timer fired, measured at the scrape.",
+  );
 }

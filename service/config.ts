@@ -39,8 +39,16 @@ export interface ServiceServerConfig {
   port: number;
   /** TLS, when set. */
   tls?: ServiceTlsConfig;
-  /** Serve `GET /metrics` (Prometheus text format 0.0.4); default true. */
+  /**
+   * Serve `GET /metrics` (Prometheus text format 0.0.4, OpenMetrics when asked) and count
+   * requests per route; default true.
+   */
   metrics: boolean;
+  /**
+   * The status page `GET /_iora`: `"loopback"` (the default) serves it to clients on
+   * 127.0.0.1 or ::1 only, `"on"` to everyone, `"off"` not at all.
+   */
+  statusPage: "off" | "loopback" | "on";
 }
 
 /** Log rotation of the log file. */
@@ -101,6 +109,7 @@ export type ServiceHttpClientConfig =
     | "maxConnectionsPerHost"
     | "maxResponseBytes"
     | "defaultHeaders"
+    | "circuitBreaker"
   >
   & {
     /** Tries after the first for safe requests (default 2; 0 for none). */
@@ -229,7 +238,13 @@ export interface ServiceConfigInput {
  */
 export function defaultServiceConfig(): ServiceConfig {
   return {
-    server: { enabled: true, host: "127.0.0.1", port: 8080, metrics: true },
+    server: {
+      enabled: true,
+      host: "127.0.0.1",
+      port: 8080,
+      metrics: true,
+      statusPage: "loopback",
+    },
     log: { level: "info" },
     state: { file: "iora_state.json" },
     cache: { ttlMs: 300_000, maxSize: 10_000 },
@@ -440,6 +455,7 @@ function httpClient(t: Table): ServiceHttpClientConfig {
     "retryLimit",
     "defaultHeaders",
     "tls",
+    "circuitBreaker",
   ]);
   const out: ServiceHttpClientConfig = {};
   for (const name of CLIENT_TIMES) {
@@ -479,6 +495,16 @@ function httpClient(t: Table): ServiceHttpClientConfig {
     }
     if (tls.verifyPeer !== undefined) {
       out.tls.verifyPeer = bool(tls.verifyPeer, `${key}.tls.verifyPeer`, true);
+    }
+  }
+  if (t.circuitBreaker !== undefined) {
+    const cb = table(t.circuitBreaker, `${key}.circuitBreaker`);
+    const names = ["failureThreshold", "timeoutMs", "successThreshold"] as const;
+    checkKeys(cb, `${key}.circuitBreaker`, [...names]);
+    out.circuitBreaker = {};
+    for (const name of names) {
+      const n = int(cb[name], `${key}.circuitBreaker.${name}`, 1, 86_400_000);
+      if (n !== undefined) out.circuitBreaker[name] = n;
     }
   }
   return out;
@@ -578,8 +604,13 @@ export function parseServiceConfig(input: unknown): ServiceConfig {
   const config = defaultServiceConfig();
 
   const server = table(root.server, "server");
-  checkKeys(server, "server", ["enabled", "host", "port", "tls", "metrics"]);
+  checkKeys(server, "server", ["enabled", "host", "port", "tls", "metrics", "statusPage"]);
   config.server.metrics = bool(server.metrics, "server.metrics", true);
+  const page = str(server.statusPage, "server.statusPage", "loopback");
+  if (page !== "off" && page !== "loopback" && page !== "on") {
+    throw new ServiceConfigError("server.statusPage", `must be "off", "loopback" or "on"`);
+  }
+  config.server.statusPage = page;
   config.server.enabled = bool(server.enabled, "server.enabled", true);
   config.server.host = str(server.host, "server.host", config.server.host);
   config.server.port = int(server.port, "server.port", 0, 65535) ?? config.server.port;

@@ -16,7 +16,13 @@ import type { ClusterHealth, ClusterServices } from "./cluster/cluster.ts";
 import type { RedisStateStore } from "./cluster/state_store.ts";
 import type { Registration } from "./cluster/registry.ts";
 import { TimerService } from "../core/timer.ts";
-import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "../core/metrics.ts";
+import {
+  type Gauge,
+  MetricsRegistry,
+  negotiateMetricsFormat,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+} from "../core/metrics.ts";
 import { DnsClient } from "../dns/client.ts";
 import { HttpClient, type HttpClientConfig } from "../http/client.ts";
 import { type RouteBuilder, type ServerTransportFactory, WebhookServer } from "../http/server.ts";
@@ -28,9 +34,12 @@ import {
   type ServiceConfigInput,
 } from "./config.ts";
 import { IoraError } from "../core/errors.ts";
+import { type TracerProvider, Tracing } from "../core/tracing.ts";
 import { PluginError } from "./errors.ts";
-import { registerServiceMetrics } from "./_service_metrics.ts";
-import type { LoadedModuleInfo, ServiceContext, ServiceHealth } from "./service_context.ts";
+import { measureEventLoopLag, registerServiceMetrics } from "./_service_metrics.ts";
+import { registerStatusPage } from "./_status_page.ts";
+import { HEALTH_CONTENT_TYPE, type HealthReport, HealthReporter } from "./health.ts";
+import type { LoadedModuleInfo, ServiceContext } from "./service_context.ts";
 import { type ModuleSpec, PluginHost, type PluginHostLogLevel } from "./plugin_host.ts";
 
 /** Options of {@linkcode IoraService.init} and {@linkcode IoraService.create}. */
@@ -55,6 +64,12 @@ export interface IoraServiceOptions {
   override?(config: ServiceConfig): void;
   /** The byte transport of the HTTP server; default Iora's network transport. */
   serverTransport?: ServerTransportFactory;
+  /**
+   * Where the service's spans go (server requests, exported-API calls, HTTP client requests):
+   * an OpenTelemetry `TracerProvider`. Default: Deno's built-in one when it runs with
+   * `OTEL_DENO=true`, else no tracing.
+   */
+  tracerProvider?: TracerProvider;
   /**
    * How long shutdown waits for plugins to unload before it goes on
    * without them, in milliseconds; default 10000.
@@ -113,6 +128,8 @@ export class IoraService implements ServiceContext, AsyncDisposable {
   readonly pluginHost: PluginHost;
   /** When the service started, in `platform().now()` milliseconds. */
   readonly startedAt: number;
+  /** The service's tracing, or null when no `TracerProvider` is configured or built in. */
+  readonly tracing: Tracing | null;
 
   #stopping: Promise<void> | undefined;
   #unloadTimeoutMs = 10_000;
@@ -126,6 +143,8 @@ export class IoraService implements ServiceContext, AsyncDisposable {
   #instanceId: string | undefined;
   // Set when Redis was unreachable at start and `[cluster] fallback = "local"` let it run alone.
   #clusterFallback: ClusterHealth | undefined;
+  #health: HealthReporter;
+  #eventLoopLag: Gauge | undefined;
 
   private constructor(
     config: ServiceConfig,
@@ -134,8 +153,10 @@ export class IoraService implements ServiceContext, AsyncDisposable {
     stateStore: JsonFileStore | RedisStateStore,
     cluster: ClusterServices | undefined,
     transport: ServerTransportFactory | undefined,
+    tracing: Tracing | null,
   ) {
     this.config = config;
+    this.tracing = tracing;
     this.configLoader = configLoader;
     this.logger = logger;
     this.stateStore = stateStore;
@@ -154,16 +175,20 @@ export class IoraService implements ServiceContext, AsyncDisposable {
       onHandlerError: (error, event) =>
         logger.error("event handler failed", { topic: event.topic, error }),
     });
+    this.metrics = new MetricsRegistry();
+    this.#health = new HealthReporter(this, () => this.cluster?.health() ?? this.#clusterFallback);
     this.webhookServer = new WebhookServer({
       logger: logger.child({ component: "http" }),
+      metrics: config.server.metrics ? this.metrics : undefined,
+      tracing: tracing ?? undefined,
       transport,
       // Routes added while a plugin loads are that plugin's, and go when it unloads.
       routeOwner: () => this.#routeOwner ?? this.pluginHost.currentlyLoading(),
     });
     this.apiRegistry = new ApiRegistry();
+    this.apiRegistry.tracing = tracing;
     this.dnsClient = new DnsClient(config.dns);
     this.httpClient = this.makeHttpClient();
-    this.metrics = new MetricsRegistry();
     const pluginLog = logger.child({ component: "plugins" });
     this.pluginHost = new PluginHost({
       service: this,
@@ -278,6 +303,9 @@ export class IoraService implements ServiceContext, AsyncDisposable {
       stateStore,
       cluster,
       options.serverTransport,
+      options.tracerProvider
+        ? new Tracing({ tracerProvider: options.tracerProvider })
+        : Tracing.fromRuntime(),
     );
     service.#unloadTimeoutMs = options.unloadTimeoutMs ?? 10_000;
     service.#instanceId = instanceId;
@@ -395,6 +423,7 @@ export class IoraService implements ServiceContext, AsyncDisposable {
       tlsConfig: tls,
       retry: retryLimit === undefined ? undefined : { limit: retryLimit },
       dns: this.dnsClient,
+      tracing: this.tracing ?? undefined,
       ...overrides,
     });
   }
@@ -468,25 +497,13 @@ export class IoraService implements ServiceContext, AsyncDisposable {
   }
 
   /**
-   * The service's health, as `GET /health` reports it.
+   * The service's health, as `GET /health` reports it (`application/health+json`): `fail`
+   * (answered with 503) as soon as a shutdown begins.
    *
-   * @returns status, uptime and plugins
+   * @returns the overall status and a check per component
    */
-  health(): ServiceHealth {
-    return {
-      status: this.#stopping ? "stopping" : "ok",
-      uptimeMs: Math.round(platform().now() - this.startedAt),
-      plugins: this.listModules().map((m) => ({
-        name: m.name,
-        sandboxed: m.sandboxed,
-        apis: m.apis,
-      })),
-      ...(this.cluster
-        ? { cluster: this.cluster.health() }
-        : this.#clusterFallback
-        ? { cluster: this.#clusterFallback }
-        : {}),
-    };
+  health(): HealthReport {
+    return this.#health.report(this.#stopping !== undefined);
   }
 
   /**
@@ -506,14 +523,25 @@ export class IoraService implements ServiceContext, AsyncDisposable {
 
   async #start(): Promise<void> {
     const { server } = this.config;
-    registerServiceMetrics(this.metrics, this);
+    this.#eventLoopLag = registerServiceMetrics(this.metrics, this);
     if (server.enabled) {
-      this.webhookServer.onGet("/health", (_req, res) => res.json(this.health()));
+      this.webhookServer.onGet("/health", (_req, res) => {
+        const report = this.health();
+        res.status = report.status === "fail" ? 503 : 200;
+        res.setContent(JSON.stringify(report), HEALTH_CONTENT_TYPE);
+        res.headers.set("cache-control", "no-store");
+      });
       if (server.metrics) {
-        this.webhookServer.onGet("/metrics", (_req, res) => {
-          res.setContent(this.metrics.render(), PROMETHEUS_CONTENT_TYPE);
+        this.webhookServer.onGet("/metrics", async (req, res) => {
+          this.#eventLoopLag?.set(await measureEventLoopLag());
+          const format = negotiateMetricsFormat(req.headers.get("accept"));
+          res.setContent(
+            this.metrics.render(format),
+            format === "openmetrics" ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
+          );
         });
       }
+      if (server.statusPage !== "off") registerStatusPage(this, server.statusPage === "loopback");
       if (server.tls) this.webhookServer.enableTls({ ...server.tls });
       await this.webhookServer.start({ hostname: server.host, port: server.port });
       const scheme = server.tls ? "https" : "http";

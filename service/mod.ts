@@ -23,3 +23,4 @@ export * from "./plugin_host.ts";
 export * from "./sandbox_runtime.ts";
 export * from "./config.ts";
 export * from "./iora_service.ts";
+export * from "./health.ts";

@@ -616,6 +616,7 @@ export class PluginHost {
       timeoutMs: spec.timeoutMs ?? this.#options.sandboxTimeoutMs ?? 5000,
       loadTimeoutMs: this.#options.sandboxLoadTimeoutMs ?? 10_000,
       onFailure: (error) => this.#sandboxFailed(name, connection, error),
+      tracing: registry.tracing,
       bridge: {
         require: (dependency) => this.#require(name, dependency),
         exportApi: (api) =>

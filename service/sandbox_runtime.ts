@@ -253,6 +253,11 @@ export function runSandbox(
     throw new PluginError("SandboxProtocol", "?", "runSandbox must run inside a worker");
   }
   const rpc = new RpcPeer((message) => port.postMessage(message));
+  // The host's trace context follows a call in and goes back out with the calls it makes, so
+  // the host's spans of those calls join the caller's trace.
+  const trace = platform().asyncContext<string>();
+  rpc.traceIn = (tp, fn) => trace.run(tp, fn);
+  rpc.traceOut = () => trace.get() ?? null;
   port.onMessage((message) => rpc.receive(message));
   const apis = new Map<string, ApiFunction>();
   const routes = new Map<string, SandboxJsonHandler>();

@@ -30,7 +30,8 @@ import type { DnsClient } from "../dns/client.ts";
 import type { HttpClient, HttpClientConfig } from "../http/client.ts";
 import type { RouteBuilder, WebhookServer } from "../http/server.ts";
 import type { ApiFunction, ApiRegistry, SafeApiFunction } from "./api_registry.ts";
-import type { ClusterHealth, ClusterServices } from "./cluster/cluster.ts";
+import type { ClusterServices } from "./cluster/cluster.ts";
+import type { HealthReport } from "./health.ts";
 import type { RedisStateStore } from "./cluster/state_store.ts";
 import type { ServiceConfig } from "./config.ts";
 import type { ModuleSpec } from "./module_spec.ts";
@@ -49,18 +50,6 @@ export interface LoadedModuleInfo {
   dependencies: string[];
   /** The APIs it exports. */
   apis: string[];
-}
-
-/** Health as `GET /health` reports it. */
-export interface ServiceHealth {
-  /** `"ok"` while running, `"stopping"` during shutdown. */
-  status: "ok" | "stopping";
-  /** Milliseconds since the service started. */
-  uptimeMs: number;
-  /** The loaded modules. */
-  plugins: { name: string; sandboxed: boolean; apis: string[] }[];
-  /** Redis, when the service runs as part of a cluster (`"degraded"` while reconnecting). */
-  cluster?: ClusterHealth;
 }
 
 /**
@@ -173,7 +162,7 @@ export interface ServiceContext {
    *
    * @returns status, uptime and plugins
    */
-  health(): ServiceHealth;
+  health(): HealthReport;
   /** Graceful shutdown of the whole service. Safe to call more than once. */
   shutdown(): Promise<void>;
 }

@@ -18,6 +18,7 @@ import type {
   ParentPort,
   Platform,
   ProcessStatus,
+  RuntimeTelemetry,
   ShutdownSignal,
   SpawnOptions,
   TimerHandle,
@@ -343,6 +344,18 @@ export const denoPlatform: Platform = {
       run: <R>(value: T, fn: () => R): R => storage.run(value, fn),
       get: () => storage.getStore(),
     };
+  },
+  telemetry: (): RuntimeTelemetry | null => {
+    const telemetry = (Deno as unknown as { telemetry?: RuntimeTelemetry }).telemetry;
+    if (telemetry === undefined) return null;
+    try {
+      // Off unless OTEL_DENO=true: Deno's tracer then refuses to start a span. A span never
+      // ended is never exported, so the probe leaves no trace.
+      telemetry.tracerProvider.getTracer("iora").startSpan("probe");
+      return telemetry;
+    } catch {
+      return null;
+    }
   },
   now: () => performance.now(),
   unrefTimer: (handle: TimerHandle) => Deno.unrefTimer(handle as unknown as number),

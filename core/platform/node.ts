@@ -396,6 +396,8 @@ export const nodePlatform: Platform = {
       get: () => storage.getStore(),
     };
   },
+  // Node has no built-in OpenTelemetry: the application passes its TracerProvider.
+  telemetry: () => null,
   now: () => performance.now(),
   unrefTimer: (handle: TimerHandle) => {
     (handle as { unref?: () => void }).unref?.();

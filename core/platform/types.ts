@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ContextManager, TracerProvider } from "../tracing.ts";
 
 /** The name of a runtime implementation. */
 export type RuntimeName = "deno" | "node";
@@ -216,6 +217,14 @@ export interface ParentPort {
   onMessage(handler: (message: unknown) => void): void;
 }
 
+/** The runtime's OpenTelemetry provider and context manager (see `core/tracing.ts`). */
+export interface RuntimeTelemetry {
+  /** Spans started here go to the runtime's exporter. */
+  tracerProvider: TracerProvider;
+  /** The runtime's context manager (its own instrumentation follows it). */
+  contextManager: ContextManager;
+}
+
 /**
  * A value that follows a call into everything that descends from it: its awaits, promise
  * callbacks and timers (`AsyncLocalStorage`).
@@ -330,6 +339,11 @@ export interface Platform {
   processUsage(): { rssBytes: number; cpuSeconds: number };
   /** A new async context (see {@linkcode AsyncContext}). */
   asyncContext<T>(): AsyncContext<T>;
+  /**
+   * The runtime's built-in OpenTelemetry when it is on (Deno with `OTEL_DENO=true`: spans go
+   * to its OTLP exporter), else null.
+   */
+  telemetry(): RuntimeTelemetry | null;
 
   // Time
   /** Monotonic time in milliseconds with sub-millisecond resolution. */

@@ -174,6 +174,7 @@ describe("iora CLI", () => {
       host: "127.0.0.1",
       port: 8080,
       metrics: true,
+      statusPage: "loopback",
     });
     assert.equal(config.log.level, "info");
     assert.equal(config.state.file, "iora_state.json");
@@ -211,8 +212,8 @@ describe("iora CLI", () => {
     );
     const response = await fetch(`http://127.0.0.1:${port}/health`);
     const health = await response.json();
-    assert.equal(health.status, "ok");
-    assert.deepEqual(health.plugins, []);
+    assert.equal(health.status, "pass");
+    assert.deepEqual(health.checks["plugins:loaded"], []);
     const code = await cli.terminate();
     assert.equal(code, 0, await cli.stderr);
     assert.match(await cli.stderr, /shutting down/);
@@ -284,7 +285,7 @@ describe("iora CLI", () => {
         assert.fail(`${command.text}: no banner (${cli.banner}); stderr: ${await cli.stderr}`);
       }
       const health = await (await fetch(`http://127.0.0.1:${port}/health`)).json();
-      assert.equal(health.status, "ok", command.text);
+      assert.equal(health.status, "pass", command.text);
       // `deno task` passes the signal on to the service it runs.
       const code = await cli.terminate();
       assert.equal(code, 0, `${command.text}: ${await cli.stderr}`);

@@ -43,8 +43,8 @@ describe("IoraService [cluster]", () => {
       await waitFor(() => b.stateStore.get("leader") === "a", { what: "b to see a's write" });
       assert.ok(a.cluster?.events && a.cluster.locks, "the configured backends started");
       const health = await (await fetch(`http://127.0.0.1:${b.webhookServer.port}/health`)).json();
-      assert.equal(health.cluster.status, "ok");
-      assert.equal(health.cluster.url, redis.url);
+      assert.equal(health.checks["redis:connection"][0].status, "pass");
+      assert.equal(health.checks["redis:connection"][0].componentId, redis.url);
     } finally {
       await a.shutdown();
       await b.shutdown();
@@ -110,7 +110,7 @@ describe("IoraService [cluster]", () => {
     );
   });
 
-  it('with fallback = "local", an unreachable Redis at start leaves the instance alone, reported down', async () => {
+  it('with fallback = "local", an unreachable Redis at start leaves the instance alone, reported as a warning', async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
     const service = await IoraService.create(serviceConfig(dir, {
       log: { file: dir.join("fallback.log") },
@@ -122,9 +122,15 @@ describe("IoraService [cluster]", () => {
       assert.ok(service.stateStore instanceof JsonFileStore, "the embedded state store");
       service.stateStore.set("k", "v");
       assert.equal(service.stateStore.get("k"), "v");
-      const health = await (await fetch(`http://127.0.0.1:${service.webhookServer.port}/health`))
-        .json();
-      assert.deepEqual(health.cluster, { status: "down", redis: "closed", url, fallback: "local" });
+      const res = await fetch(`http://127.0.0.1:${service.webhookServer.port}/health`);
+      assert.equal(res.status, 200, "an instance running alone still serves");
+      const health = await res.json();
+      assert.equal(health.status, "warn");
+      const [redis] = health.checks["redis:connection"];
+      assert.equal(redis.status, "warn");
+      assert.equal(redis.componentId, url);
+      assert.equal(redis.observedValue, "closed");
+      assert.match(redis.output, /unreachable at start/);
     } finally {
       await service.shutdown();
     }

@@ -36,7 +36,7 @@ describe("IoraService [dns]", () => {
       const health = await service.httpClient.getJson<{ status: string }>(
         `http://self.svc.test:${service.webhookServer.port}/health`,
       );
-      assert.equal(health.status, "ok");
+      assert.equal(health.status, "pass");
       assert.ok(service.dnsClient.getStats().totalQueries >= 1);
     } finally {
       await service.shutdown();
