@@ -11,6 +11,7 @@ import {
   type JsonValue,
 } from "./json_types.ts";
 import { parseJson, tryParseJson } from "./json.ts";
+import { engineParse } from "./_json_engine.ts";
 import { findInvalidUtf8, incompleteUtf8 } from "./_text.ts";
 
 /** A value completed by {@linkcode JsonStreamParser}. */
@@ -55,6 +56,12 @@ export interface JsonStreamOptions {
 
 /** The characters that change a value's nesting outside strings (global, for `lastIndex`). */
 const STRUCTURAL = /["[\]{}]/g;
+
+/** Options of the engine's fast path: none, so it parses as parseJson's default does. */
+const ENGINE_OPTIONS = Object.freeze({});
+
+/** Values read the slow way, after a line that was not one whole value, before lines are tried again. */
+const LINE_RETRY_AFTER = 32;
 
 const enum State {
   Value,
@@ -120,6 +127,10 @@ export class JsonStreamParser {
   #ended = false;
   #failed: JsonParseError | undefined;
   #out: JsonStreamItem[] = [];
+  /** The limits a value captured at depth `d` is parsed with (maxDepth less `d`), by `d`. */
+  #depthLimits: JsonLimits[] = [];
+  /** Top-level values still to read the slow way before a whole line is tried again. */
+  #lineSkip = 0;
 
   /**
    * Creates a parser.
@@ -373,6 +384,13 @@ export class JsonStreamParser {
           i++;
           continue;
         }
+        if (depth === 0 && this.#emitDepth === 0) {
+          const end = this.#wholeLine(s, i);
+          if (end >= 0) {
+            i = end;
+            continue;
+          }
+        }
         if (c === 91 || c === 123) {
           this.#startCapture(Capture.Container, s, i, false);
           this.#capDepth = 1;
@@ -393,6 +411,32 @@ export class JsonStreamParser {
     } finally {
       this.#offset += n;
     }
+  }
+
+  /**
+   * NDJSON's common case: a top-level value that fills the rest of its line within this chunk is
+   * parsed whole by the engine, without the scan for its end. Returns the offset of the line's
+   * end when that value was taken (the line feed is left to the main loop, which counts lines),
+   * or -1 when the line is not exactly one value within the limits (a value spread over lines,
+   * two values on a line, an error): that value is then read the usual way, which also names any
+   * error, and lines are tried again only after LINE_RETRY_AFTER values.
+   */
+  #wholeLine(s: string, i: number): number {
+    if (this.#lineSkip > 0) {
+      this.#lineSkip--;
+      return -1;
+    }
+    const nl = s.indexOf("\n", i);
+    if (nl < 0 || nl - i > this.#limits.maxBytes) return -1;
+    const value = engineParse(s.slice(i, nl), this.#limits, ENGINE_OPTIONS);
+    if (value === undefined) {
+      this.#lineSkip = LINE_RETRY_AFTER;
+      return -1;
+    }
+    if (this.#onToken) emitTokens(value, 0, this.#onToken);
+    this.#out.push({ value, key: this.#sequence });
+    this.#afterValue();
+    return nl;
   }
 
   #unexpected(s: string, i: number): JsonParseError {
@@ -531,25 +575,32 @@ export class JsonStreamParser {
     const kind = this.#capture;
     this.#capture = Capture.None;
     const depth = this.#stack.length;
-    let value: JsonValue;
-    const limits = { ...this.#limits, maxDepth: Math.max(0, this.#limits.maxDepth - depth) };
-    try {
-      value = parseJson(text, { limits });
-    } catch (first) {
-      if (!(first instanceof JsonParseError)) throw first;
-      let e = first;
-      if (e.code === "UnexpectedEnd" && kind === Capture.Scalar && s !== undefined) {
-        // A scalar cut short by the character after it ("-]", "tru,"): parseJson names the
-        // error as it would in the whole text, at that character or before.
-        const r = tryParseJson(text + s[end!], { limits });
-        if (!r.ok) e = r.error;
+    const limits = this.#depthLimits[depth] ??= {
+      ...this.#limits,
+      maxDepth: Math.max(0, this.#limits.maxDepth - depth),
+    };
+    // The engine's path first (as parseJson takes it), without parseJson's per-call setup; when
+    // it declines, parseJson decides and names the error.
+    let value = engineParse(text, limits, ENGINE_OPTIONS);
+    if (value === undefined) {
+      try {
+        value = parseJson(text, { limits });
+      } catch (first) {
+        if (!(first instanceof JsonParseError)) throw first;
+        let e = first;
+        if (e.code === "UnexpectedEnd" && kind === Capture.Scalar && s !== undefined) {
+          // A scalar cut short by the character after it ("-]", "tru,"): parseJson names the
+          // error as it would in the whole text, at that character or before.
+          const r = tryParseJson(text + s[end!], { limits });
+          if (!r.ok) e = r.error;
+        }
+        const line = e.line === 1 ? this.#capLine : this.#capLine + e.line - 1;
+        const column = e.line === 1 ? this.#capColumn + e.column - 1 : e.column;
+        const msg = e.message.replace(/ at line \d+, column \d+ \(offset \d+\)$/, "");
+        const err = new JsonParseError(e.code, msg, this.#capStart + e.offset, line, column);
+        this.#failed = err;
+        throw err;
       }
-      const line = e.line === 1 ? this.#capLine : this.#capLine + e.line - 1;
-      const column = e.line === 1 ? this.#capColumn + e.column - 1 : e.column;
-      const msg = e.message.replace(/ at line \d+, column \d+ \(offset \d+\)$/, "");
-      const err = new JsonParseError(e.code, msg, this.#capStart + e.offset, line, column);
-      this.#failed = err;
-      throw err;
     }
     if (isKey) {
       const top = this.#stack[depth - 1];

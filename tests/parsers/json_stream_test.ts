@@ -52,6 +52,59 @@ describe("JsonStreamParser", () => {
     assert.deepEqual(items.map((i) => i.key), [0, 1, 2, 3]);
   });
 
+  it("reads whole NDJSON lines as the character-by-character scan does: values, errors, limits", () => {
+    // One character per write never holds a whole line, so it takes the scan for every value:
+    // the reference the whole-line path must match, in values, keys, tokens and errors.
+    const outcome = (chunks: string[], options: JsonStreamOptions) => {
+      const tokens: JsonStreamToken[] = [];
+      try {
+        const items = feed(chunks, { ...options, depth: 0, onToken: (t) => tokens.push(t) });
+        return { items, tokens };
+      } catch (e) {
+        assert.ok(e instanceof JsonParseError, String(e));
+        return { error: [e.code, e.offset, e.line, e.column], tokens };
+      }
+    };
+    const same = (text: string, options: JsonStreamOptions = {}) =>
+      assert.deepEqual(outcome([text], options), outcome([...text], options), JSON.stringify(text));
+    const good = Array.from({ length: 40 }, (_, k) => `{"n":${k},"s":"a\\"b","a":[1,[2]]}`);
+    same(good.join("\n") + "\n");
+    same(good.join("\r\n"));
+    same(good.join("\r") + "\n1 2\n[\n3]\n" + good.join("\n"));
+    // A bad line early, in the middle, and after lines that were read whole.
+    for (const at of [0, 5, 39]) {
+      const lines = [...good];
+      lines[at] = '{"n": tru}';
+      same(lines.join("\n"));
+      lines[at] = '{"n": 1} x';
+      same(lines.join("\n"));
+    }
+    // Limits of one-line values, each placed on the line that breaks it.
+    const deep = [...good.slice(0, 3), "[[[[1]]]]", ...good.slice(3)].join("\n");
+    for (
+      const limits of [
+        { maxDepth: 3 },
+        { maxArrayLength: 1 },
+        { maxStringLength: 2 },
+        { maxObjectKeys: 2 },
+        { maxBytes: 20 },
+      ]
+    ) same(deep, { limits });
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.jsonValue(), fc.constant("bad")), { maxLength: 8 }),
+        fc.constantFrom("\n", "\r\n", " \n"),
+        (values, eol) => {
+          const text = values.map((v) =>
+            v === "bad" ? "[1,]" : stringifyJson(v as JsonValue, { indent: v === 0 ? 2 : 0 })
+          ).join(eol);
+          same(text);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it("gives parseJson's values for chunks split anywhere, text or bytes (property)", () => {
     fc.assert(
       fc.property(
