@@ -114,6 +114,27 @@ export function row(file: string, name: string, v: Stats, peer?: Stats): void {
   console.log(`${runtime}  ${file.padEnd(26)} ${name.padEnd(40)} ${fmt(v).padStart(22)} MB/s${r}`);
 }
 
+/**
+ * Runs `measure` once per case, each in a fresh process of the same runtime, so that no case runs
+ * on code the JIT shaped for another (a parser's shared paths, tuned for namespaces in one case,
+ * are slower for the next one without). Given `--case=<name>`, this process is such a child and
+ * runs that case only. `script` is the benchmark's `import.meta.url`.
+ */
+export async function eachCaseInFreshProcess(
+  script: string,
+  cases: string[],
+  measure: (name: string) => Promise<void>,
+): Promise<void> {
+  const chosen = platform().args().find((a) => a.startsWith("--case="))?.slice(7);
+  if (chosen !== undefined) return await measure(chosen);
+  const path = decodeURIComponent(new URL(script).pathname);
+  for (const c of cases) {
+    const argv = runtime === "deno" ? ["run", "-A", path, `--case=${c}`] : [path, `--case=${c}`];
+    const out = await runCommand(platform().execPath(), argv);
+    console.log(out.trimEnd());
+  }
+}
+
 /** Runs a command to its end and resolves with its standard output; rejects when it fails. */
 export async function runCommand(cmd: string, argv: string[]): Promise<string> {
   const child = platform().spawn(cmd, { args: argv });

@@ -11,6 +11,9 @@
  * neither is a conforming, checking parser (txml accepts mismatched end tags), so the ratio
  * prices our strictness.
  *
+ * Every case (file × namespaces, file × trees) runs in a fresh process: run in one, the peers
+ * are slower without namespaces after a case with them, which would flatter the ratio.
+ *
  * Usage: `deno run -A scripts/bench/xml.ts` or `node npm/scripts/bench/xml.js` after the npm
  * build.
  *
@@ -21,7 +24,14 @@ import sax from "npm:sax@1.6.1";
 import { XMLParser } from "npm:fast-xml-parser@5.12.1";
 import { parse as txmlParse } from "npm:txml@6.0.3";
 import { buildDom, TokenKind, XmlParser } from "../../parsers/xml/mod.ts";
-import { corpus, mbpsRounds, row, runtime, type Stats } from "./_harness.ts";
+import {
+  corpus,
+  eachCaseInFreshProcess,
+  mbpsRounds,
+  row,
+  runtime,
+  type Stats,
+} from "./_harness.ts";
 
 /** What the handlers read, so that no side can skip it. */
 let sink = 0;
@@ -29,72 +39,77 @@ const see = (s: string): void => {
   sink += s.length;
 };
 
-for (const f of ["feed.xml", "soap.xml"]) {
+/** One streaming case: `file` read by the three pull/push parsers, namespaces on or off. */
+async function streaming(f: string, ns: boolean): Promise<void> {
   const bytes = await corpus("xml", f);
   const text = new TextDecoder().decode(bytes);
-  for (const ns of [true, false]) {
-    const label = ns ? "ns" : "no-ns";
-    const r = await mbpsRounds(bytes.length, {
-      saxes: () => {
-        const p = new SaxesParser({ xmlns: ns });
-        p.on("opentag", (t: SaxesTag) => {
-          see(t.name);
-          const attrs = t.attributes as Record<string, string | { value: string }>;
-          for (const k in attrs) {
-            const a = attrs[k];
-            see(k);
-            see(typeof a === "string" ? a : a.value);
-          }
-        });
-        p.on("closetag", (t) => see(t.name));
-        p.on("text", see);
-        p.on("error", (e) => {
-          throw e;
-        });
-        p.write(text).close();
-      },
-      sax: () => {
-        const p = sax.parser(true, { xmlns: ns });
-        p.onopentag = (t: { name: string; attributes: Record<string, unknown> }) => {
-          see(t.name);
-          for (const k in t.attributes) {
-            const a = t.attributes[k] as string | { value: string };
-            see(k);
-            see(typeof a === "string" ? a : a.value);
-          }
-        };
-        p.onclosetag = see;
-        p.ontext = see;
-        p.onerror = (e: Error) => {
-          throw e;
-        };
-        p.write(text).close();
-      },
-      ours: () => {
-        const p = new XmlParser(text, { namespaces: ns });
-        try {
-          while (p.next()) {
-            const t = p.current();
-            if (t.kind === TokenKind.StartElement) {
-              see(t.name);
-              for (const a of t.attributes) {
-                see(a.name);
-                see(a.value);
-              }
-            } else if (t.kind === TokenKind.EndElement) see(t.name);
-            else if (t.kind === TokenKind.Text) see(t.text);
-          }
-        } catch (e) {
-          throw e;
+  const label = ns ? "ns" : "no-ns";
+  const r = await mbpsRounds(bytes.length, {
+    saxes: () => {
+      const p = new SaxesParser({ xmlns: ns });
+      p.on("opentag", (t: SaxesTag) => {
+        see(t.name);
+        const attrs = t.attributes as Record<string, string | { value: string }>;
+        for (const k in attrs) {
+          const a = attrs[k];
+          see(k);
+          see(typeof a === "string" ? a : a.value);
         }
-      },
-    });
-    row(f, `saxes (${label})`, r.saxes);
-    row(f, `sax (${label})`, r.sax);
-    row(f, `XmlParser pull (${label})`, r.ours);
-    row(f, `  vs saxes (${label})`, r.ours, r.saxes);
-    row(f, `  vs sax (${label})`, r.ours, r.sax);
-  }
+      });
+      p.on("closetag", (t) => see(t.name));
+      p.on("text", see);
+      p.on("error", (e) => {
+        throw e;
+      });
+      p.write(text).close();
+    },
+    sax: () => {
+      const p = sax.parser(true, { xmlns: ns });
+      p.onopentag = (t: { name: string; attributes: Record<string, unknown> }) => {
+        see(t.name);
+        for (const k in t.attributes) {
+          const a = t.attributes[k] as string | { value: string };
+          see(k);
+          see(typeof a === "string" ? a : a.value);
+        }
+      };
+      p.onclosetag = see;
+      p.ontext = see;
+      p.onerror = (e: Error) => {
+        throw e;
+      };
+      p.write(text).close();
+    },
+    ours: () => {
+      const p = new XmlParser(text, { namespaces: ns });
+      try {
+        while (p.next()) {
+          const t = p.current();
+          if (t.kind === TokenKind.StartElement) {
+            see(t.name);
+            for (const a of t.attributes) {
+              see(a.name);
+              see(a.value);
+            }
+          } else if (t.kind === TokenKind.EndElement) see(t.name);
+          else if (t.kind === TokenKind.Text) see(t.text);
+        }
+      } catch (e) {
+        throw e;
+      }
+    },
+  });
+  row(f, `saxes (${label})`, r.saxes);
+  row(f, `sax (${label})`, r.sax);
+  row(f, `XmlParser pull (${label})`, r.ours);
+  row(f, `  vs saxes (${label})`, r.ours, r.saxes);
+  row(f, `  vs sax (${label})`, r.ours, r.sax);
+}
+
+/** One tree case: `file` built into a tree by buildDom and the two tree builders. */
+async function trees(f: string): Promise<void> {
+  const bytes = await corpus("xml", f);
+  const text = new TextDecoder().decode(bytes);
   const fxpOptions = { ignoreAttributes: false };
   const txmlOptions = { selfClosingTags: [], keepComments: true };
   // A peer that throws on the file is recorded instead of a figure.
@@ -120,4 +135,12 @@ for (const f of ["feed.xml", "soap.xml"]) {
   if (t.fxp) row(f, "  vs fast-xml-parser", t.dom, t.fxp);
   if (t.txml) row(f, "  vs txml", t.dom, t.txml);
 }
+
+const cases: string[] = [];
+for (const f of ["feed.xml", "soap.xml"]) cases.push(`${f}:ns`, `${f}:no-ns`, `${f}:dom`);
+await eachCaseInFreshProcess(import.meta.url, cases, async (c) => {
+  const [f, kind] = c.split(":");
+  if (kind === "dom") await trees(f);
+  else await streaming(f, kind === "ns");
+});
 if (sink < 0) console.log(sink);
