@@ -156,13 +156,22 @@ export class JsonStreamParser {
     let text: string;
     if (typeof chunk === "string") text = chunk;
     else {
-      this.#decoder ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+      // The replacing decoder is several times faster than the fatal one; it writes U+FFFD only
+      // for an invalid sequence (an incomplete one at the end is held for the next chunk), so text
+      // without one proves the bytes valid. Text with one (an error, or a genuine U+FFFD) is
+      // decided by a check of the bytes.
+      this.#decoder ??= new TextDecoder("utf-8", { ignoreBOM: true });
       const tail = this.#utf8Tail;
-      try {
-        text = this.#decoder.decode(chunk, { stream: true });
-        this.#utf8Tail = incompleteUtf8(tail, chunk);
-      } catch {
-        this.#invalidUtf8(tail, chunk);
+      text = this.#decoder.decode(chunk, { stream: true });
+      this.#utf8Tail = incompleteUtf8(tail, chunk);
+      if (text.indexOf("\uFFFD") >= 0) {
+        const bytes = tail.length === 0 ? chunk : concatBytes(tail, chunk);
+        const held = this.#utf8Tail;
+        if (
+          findInvalidUtf8(bytes, 0, bytes.length - held.length) >= 0 || !utf8Prefix(held)
+        ) {
+          this.#invalidUtf8(tail, chunk);
+        }
       }
     }
     this.#out = [];
@@ -182,13 +191,10 @@ export class JsonStreamParser {
     this.#out = [];
     this.#utf8Tail = new Uint8Array(0);
     if (this.#decoder) {
-      let tail: string;
-      try {
-        tail = this.#decoder.decode();
-      } catch {
+      // What the decoder still holds is an incomplete sequence, which it flushes as U+FFFD.
+      if (this.#decoder.decode()) {
         throw this.#error("InvalidUtf8", "invalid UTF-8 sequence at the end", this.#offset);
       }
-      if (tail) this.#run(tail);
     }
     this.#ended = true;
     // A value the stream ends in is parsed as far as it goes: parseJson names its first error
@@ -240,9 +246,7 @@ export class JsonStreamParser {
 
   /** Fails at the first invalid byte of `chunk` (after `tail`, the decoder's held bytes). */
   #invalidUtf8(tail: Uint8Array, chunk: Uint8Array): never {
-    const bytes = new Uint8Array(tail.length + chunk.length);
-    bytes.set(tail);
-    bytes.set(chunk, tail.length);
+    const bytes = concatBytes(tail, chunk);
     const bad = findInvalidUtf8(bytes);
     // The valid text before it is read first: its lines count, and its errors come first.
     if (bad > 0) {
@@ -385,9 +389,17 @@ export class JsonStreamParser {
           continue;
         }
         if (depth === 0 && this.#emitDepth === 0) {
-          const end = this.#wholeLine(s, i);
-          if (end >= 0) {
-            i = end;
+          const nl = this.#wholeLine(s, i);
+          if (nl >= 0) {
+            if (this.#nextCR < nl) {
+              i = nl; // a carriage return in the line: the line feed is counted the usual way
+            } else {
+              // The line ends here, and nothing before it did since `counted` (= i).
+              this.#line++;
+              i = counted = nl + 1;
+              this.#lineStart = this.#offset + i;
+              this.#lastCR = false;
+            }
             continue;
           }
         }
@@ -416,8 +428,7 @@ export class JsonStreamParser {
   /**
    * NDJSON's common case: a top-level value that fills the rest of its line within this chunk is
    * parsed whole by the engine, without the scan for its end. Returns the offset of the line's
-   * end when that value was taken (the line feed is left to the main loop, which counts lines),
-   * or -1 when the line is not exactly one value within the limits (a value spread over lines,
+   * end (its line feed) when that value was taken, or -1 when the line is not exactly one value within the limits (a value spread over lines,
    * two values on a line, an error): that value is then read the usual way, which also names any
    * error, and lines are tried again only after LINE_RETRY_AFTER values.
    */
@@ -656,4 +667,34 @@ function emitTokens(v: JsonValue, depth: number, on: (t: JsonStreamToken) => voi
     }
     on({ type: "endObject", depth });
   } else on({ type: "value", value: v, depth });
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * True when `t` (up to three bytes) can start a UTF-8 sequence that more bytes complete: what a
+ * streaming decoder holds back rather than replaces.
+ */
+function utf8Prefix(t: Uint8Array): boolean {
+  if (t.length === 0) return true;
+  const b = t[0];
+  if (b < 0xc2 || b > 0xf4 || t.length >= (b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2)) return false;
+  for (let k = 1; k < t.length; k++) {
+    const c = t[k];
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (k === 1) {
+      if (b === 0xe0) lo = 0xa0;
+      else if (b === 0xed) hi = 0x9f;
+      else if (b === 0xf0) lo = 0x90;
+      else if (b === 0xf4) hi = 0x8f;
+    }
+    if (c < lo || c > hi) return false;
+  }
+  return true;
 }

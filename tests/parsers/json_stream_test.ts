@@ -239,6 +239,55 @@ describe("JsonStreamParser", () => {
     }
   });
 
+  it("decodes bytes as strictly as a fatal decoder, split anywhere, genuine U+FFFD kept (property)", () => {
+    const enc = new TextEncoder();
+    // Valid characters (U+FFFD among them) and invalid or cut sequences, each inside a string.
+    const pieces = fc.constantFrom(
+      ...["a", "é", "日", "\u{1F600}", "\uFFFD"].map((t) => [...enc.encode(t)]),
+      [0xff],
+      [0x80],
+      [0xc3],
+      [0xc0, 0xaf],
+      [0xe0, 0x80, 0x80],
+      [0xed, 0xa0, 0x80],
+      [0xf0, 0x9f, 0x98],
+      [0xf4, 0x90, 0x80, 0x80],
+    );
+    const fatal = new TextDecoder("utf-8", { fatal: true });
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(pieces, { maxLength: 4 }), { maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        (strings, cuts) => {
+          const bytes = Uint8Array.from([
+            0x5b,
+            ...strings.flatMap((p, k) => [...(k ? [0x2c] : []), 0x22, ...p.flat(), 0x22]),
+            0x5d,
+          ]);
+          let text: string | undefined;
+          try {
+            text = fatal.decode(bytes);
+          } catch {
+            text = undefined;
+          }
+          const outcome = (chunks: Uint8Array[]) => {
+            try {
+              return { values: feed(chunks).map((i) => i.value) };
+            } catch (e) {
+              assert.ok(e instanceof JsonParseError);
+              return { error: [e.code, e.offset, e.line, e.column] };
+            }
+          };
+          const whole = outcome([bytes]);
+          if (text === undefined) assert.equal(whole.error?.[0], "InvalidUtf8");
+          else assert.deepEqual(whole, { values: JSON.parse(text) });
+          assert.deepEqual(outcome(split(bytes, cuts)), whole);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
   it("places limit errors at the value that breaks them, above the emit depth too", () => {
     const at = (chunks: string[], options: JsonStreamOptions, where: [number, number, number]) =>
       assert.throws(() => feed(chunks, options), (e: unknown) => {
