@@ -12,6 +12,7 @@ import {
 } from "./json_types.ts";
 import { parseJson, tryParseJson } from "./json.ts";
 import { engineParse } from "./_json_engine.ts";
+import { nodeBuffer } from "./_json_bytes.ts";
 import { findInvalidUtf8, incompleteUtf8 } from "./_text.ts";
 
 /** A value completed by {@linkcode JsonStreamParser}. */
@@ -156,22 +157,29 @@ export class JsonStreamParser {
     let text: string;
     if (typeof chunk === "string") text = chunk;
     else {
-      // The replacing decoder is several times faster than the fatal one; it writes U+FFFD only
-      // for an invalid sequence (an incomplete one at the end is held for the next chunk), so text
-      // without one proves the bytes valid. Text with one (an error, or a genuine U+FFFD) is
-      // decided by a check of the bytes.
-      this.#decoder ??= new TextDecoder("utf-8", { ignoreBOM: true });
+      // Replacing decoders are several times faster than a fatal one; they write U+FFFD only for
+      // an invalid sequence, so text without one proves the bytes valid. Text with one (an error,
+      // or a genuine U+FFFD) is decided by a check of the bytes. A character split at the end is
+      // held (`utf8Tail`) for the next chunk.
       const tail = this.#utf8Tail;
-      text = this.#decoder.decode(chunk, { stream: true });
-      this.#utf8Tail = incompleteUtf8(tail, chunk);
-      if (text.indexOf("\uFFFD") >= 0) {
-        const bytes = tail.length === 0 ? chunk : concatBytes(tail, chunk);
-        const held = this.#utf8Tail;
-        if (
-          findInvalidUtf8(bytes, 0, bytes.length - held.length) >= 0 || !utf8Prefix(held)
-        ) {
-          this.#invalidUtf8(tail, chunk);
-        }
+      const held = incompleteUtf8(tail, chunk);
+      let bytes = chunk;
+      if (nodeBuffer !== undefined) {
+        // Node's own UTF-8 slice of the complete characters: its TextDecoder streams slowly.
+        if (tail.length > 0) bytes = concatBytes(tail, chunk);
+        const view = nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+        text = view.utf8Slice(0, bytes.length - held.length);
+      } else {
+        this.#decoder ??= new TextDecoder("utf-8", { ignoreBOM: true });
+        text = this.#decoder.decode(chunk, { stream: true });
+        if (tail.length > 0 && text.indexOf("\uFFFD") >= 0) bytes = concatBytes(tail, chunk);
+      }
+      this.#utf8Tail = held;
+      if (
+        text.indexOf("\uFFFD") >= 0 &&
+        (findInvalidUtf8(bytes, 0, bytes.length - held.length) >= 0 || !utf8Prefix(held))
+      ) {
+        this.#invalidUtf8(tail, chunk);
       }
     }
     this.#out = [];
@@ -189,13 +197,11 @@ export class JsonStreamParser {
     if (this.#failed) throw this.#failed;
     if (this.#ended) return [];
     this.#out = [];
+    // Bytes still held are an incomplete character (write() failed on anything else).
+    const held = this.#utf8Tail.length > 0;
     this.#utf8Tail = new Uint8Array(0);
-    if (this.#decoder) {
-      // What the decoder still holds is an incomplete sequence, which it flushes as U+FFFD.
-      if (this.#decoder.decode()) {
-        throw this.#error("InvalidUtf8", "invalid UTF-8 sequence at the end", this.#offset);
-      }
-    }
+    this.#decoder?.decode();
+    if (held) throw this.#error("InvalidUtf8", "invalid UTF-8 sequence at the end", this.#offset);
     this.#ended = true;
     // A value the stream ends in is parsed as far as it goes: parseJson names its first error
     // (a bad token inside it, or the end).
