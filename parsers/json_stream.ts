@@ -124,6 +124,7 @@ export class JsonStreamParser {
   #lineStart = 0; // global offset where the current line starts
   #lastCR = false; // the last character counted was a carriage return (CR LF is one line end)
   #nextCR = Infinity; // the first carriage return of the current chunk not counted yet
+  #nextLF = -1; // the first line feed at or after the last search in this chunk (-1: search)
   #utf8Tail: Uint8Array = new Uint8Array(0); // a character split at the last chunk's end
   #ended = false;
   #failed: JsonParseError | undefined;
@@ -271,12 +272,16 @@ export class JsonStreamParser {
       this.#countLinesCR(s, from, to);
       return;
     }
-    let k = s.indexOf("\n", from);
-    while (k >= 0 && k < to) {
+    // The next line feed, remembered: without it, every call on a long line (minified JSON)
+    // would search to the line's end again, quadratic in the values on the line.
+    let k = this.#nextLF;
+    if (k < from) k = lineFeed(s, from);
+    while (k < to) {
       this.#line++;
       this.#lineStart = this.#offset + k + 1;
-      k = s.indexOf("\n", k + 1);
+      k = lineFeed(s, k + 1);
     }
+    this.#nextLF = k;
   }
 
   #countLinesCR(s: string, from: number, to: number): void {
@@ -299,6 +304,7 @@ export class JsonStreamParser {
     const n = s.length;
     const cr = s.indexOf("\r");
     this.#nextCR = cr < 0 ? Infinity : cr;
+    this.#nextLF = -1;
     let i = 0;
     let counted = 0;
     try {
@@ -703,4 +709,10 @@ function utf8Prefix(t: Uint8Array): boolean {
     if (c < lo || c > hi) return false;
   }
   return true;
+}
+
+/** The first line feed of `s` at or after `from`, or Infinity. */
+function lineFeed(s: string, from: number): number {
+  const k = s.indexOf("\n", from);
+  return k < 0 ? Infinity : k;
 }
