@@ -181,7 +181,14 @@ describe("JsonStreamParser", () => {
 
   it("counts lines like parseJson: a lone carriage return ends a line, CR LF once", () => {
     for (
-      const doc of ["[1,\r2,\rx]", "[1,\r\n2,\r\nx]", "[[1,\r2,\rx]]", '{"a":1,\r"b":\r\n\rx}']
+      const doc of [
+        "[1,\r2,\rx]",
+        "[1,\r\n2,\r\nx]",
+        "[[1,\r2,\rx]]",
+        '{"a":1,\r"b":\r\n\rx}',
+        // Many values on long lines (the remembered line feed), then lines of one value each.
+        `[${"1,".repeat(40)}\n${'{"a":[2]},'.repeat(30)}\n3,\n4,\n x]`,
+      ]
     ) {
       const e = tryParseJson(doc);
       assert.ok(!e.ok);
