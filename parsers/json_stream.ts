@@ -11,6 +11,8 @@ import {
   type JsonValue,
 } from "./json_types.ts";
 import { parseJson, tryParseJson } from "./json.ts";
+import { engineParse } from "./_json_engine.ts";
+import { nodeBuffer } from "./_json_bytes.ts";
 import { findInvalidUtf8, incompleteUtf8 } from "./_text.ts";
 
 /** A value completed by {@linkcode JsonStreamParser}. */
@@ -55,6 +57,12 @@ export interface JsonStreamOptions {
 
 /** The characters that change a value's nesting outside strings (global, for `lastIndex`). */
 const STRUCTURAL = /["[\]{}]/g;
+
+/** Options of the engine's fast path: none, so it parses as parseJson's default does. */
+const ENGINE_OPTIONS = Object.freeze({});
+
+/** Values read the slow way, after a line that was not one whole value, before lines are tried again. */
+const LINE_RETRY_AFTER = 32;
 
 const enum State {
   Value,
@@ -116,10 +124,15 @@ export class JsonStreamParser {
   #lineStart = 0; // global offset where the current line starts
   #lastCR = false; // the last character counted was a carriage return (CR LF is one line end)
   #nextCR = Infinity; // the first carriage return of the current chunk not counted yet
+  #nextLF = -1; // the first line feed at or after the last search in this chunk (-1: search)
   #utf8Tail: Uint8Array = new Uint8Array(0); // a character split at the last chunk's end
   #ended = false;
   #failed: JsonParseError | undefined;
   #out: JsonStreamItem[] = [];
+  /** The limits a value captured at depth `d` is parsed with (maxDepth less `d`), by `d`. */
+  #depthLimits: JsonLimits[] = [];
+  /** Top-level values still to read the slow way before a whole line is tried again. */
+  #lineSkip = 0;
 
   /**
    * Creates a parser.
@@ -145,12 +158,28 @@ export class JsonStreamParser {
     let text: string;
     if (typeof chunk === "string") text = chunk;
     else {
-      this.#decoder ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+      // Replacing decoders are several times faster than a fatal one; they write U+FFFD only for
+      // an invalid sequence, so text without one proves the bytes valid. Text with one (an error,
+      // or a genuine U+FFFD) is decided by a check of the bytes. A character split at the end is
+      // held (`utf8Tail`) for the next chunk.
       const tail = this.#utf8Tail;
-      try {
+      const held = incompleteUtf8(tail, chunk);
+      let bytes = chunk;
+      if (nodeBuffer !== undefined) {
+        // Node's own UTF-8 slice of the complete characters: its TextDecoder streams slowly.
+        if (tail.length > 0) bytes = concatBytes(tail, chunk);
+        const view = nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+        text = view.utf8Slice(0, bytes.length - held.length);
+      } else {
+        this.#decoder ??= new TextDecoder("utf-8", { ignoreBOM: true });
         text = this.#decoder.decode(chunk, { stream: true });
-        this.#utf8Tail = incompleteUtf8(tail, chunk);
-      } catch {
+        if (tail.length > 0 && text.indexOf("\uFFFD") >= 0) bytes = concatBytes(tail, chunk);
+      }
+      this.#utf8Tail = held;
+      if (
+        text.indexOf("\uFFFD") >= 0 &&
+        (findInvalidUtf8(bytes, 0, bytes.length - held.length) >= 0 || !utf8Prefix(held))
+      ) {
         this.#invalidUtf8(tail, chunk);
       }
     }
@@ -169,16 +198,11 @@ export class JsonStreamParser {
     if (this.#failed) throw this.#failed;
     if (this.#ended) return [];
     this.#out = [];
+    // Bytes still held are an incomplete character (write() failed on anything else).
+    const held = this.#utf8Tail.length > 0;
     this.#utf8Tail = new Uint8Array(0);
-    if (this.#decoder) {
-      let tail: string;
-      try {
-        tail = this.#decoder.decode();
-      } catch {
-        throw this.#error("InvalidUtf8", "invalid UTF-8 sequence at the end", this.#offset);
-      }
-      if (tail) this.#run(tail);
-    }
+    this.#decoder?.decode();
+    if (held) throw this.#error("InvalidUtf8", "invalid UTF-8 sequence at the end", this.#offset);
     this.#ended = true;
     // A value the stream ends in is parsed as far as it goes: parseJson names its first error
     // (a bad token inside it, or the end).
@@ -229,9 +253,7 @@ export class JsonStreamParser {
 
   /** Fails at the first invalid byte of `chunk` (after `tail`, the decoder's held bytes). */
   #invalidUtf8(tail: Uint8Array, chunk: Uint8Array): never {
-    const bytes = new Uint8Array(tail.length + chunk.length);
-    bytes.set(tail);
-    bytes.set(chunk, tail.length);
+    const bytes = concatBytes(tail, chunk);
     const bad = findInvalidUtf8(bytes);
     // The valid text before it is read first: its lines count, and its errors come first.
     if (bad > 0) {
@@ -250,12 +272,16 @@ export class JsonStreamParser {
       this.#countLinesCR(s, from, to);
       return;
     }
-    let k = s.indexOf("\n", from);
-    while (k >= 0 && k < to) {
+    // The next line feed, remembered: without it, every call on a long line (minified JSON)
+    // would search to the line's end again, quadratic in the values on the line.
+    let k = this.#nextLF;
+    if (k < from) k = lineFeed(s, from);
+    while (k < to) {
       this.#line++;
       this.#lineStart = this.#offset + k + 1;
-      k = s.indexOf("\n", k + 1);
+      k = lineFeed(s, k + 1);
     }
+    this.#nextLF = k;
   }
 
   #countLinesCR(s: string, from: number, to: number): void {
@@ -278,6 +304,7 @@ export class JsonStreamParser {
     const n = s.length;
     const cr = s.indexOf("\r");
     this.#nextCR = cr < 0 ? Infinity : cr;
+    this.#nextLF = -1;
     let i = 0;
     let counted = 0;
     try {
@@ -373,6 +400,21 @@ export class JsonStreamParser {
           i++;
           continue;
         }
+        if (depth === 0 && this.#emitDepth === 0) {
+          const nl = this.#wholeLine(s, i);
+          if (nl >= 0) {
+            if (this.#nextCR < nl) {
+              i = nl; // a carriage return in the line: the line feed is counted the usual way
+            } else {
+              // The line ends here, and nothing before it did since `counted` (= i).
+              this.#line++;
+              i = counted = nl + 1;
+              this.#lineStart = this.#offset + i;
+              this.#lastCR = false;
+            }
+            continue;
+          }
+        }
         if (c === 91 || c === 123) {
           this.#startCapture(Capture.Container, s, i, false);
           this.#capDepth = 1;
@@ -393,6 +435,31 @@ export class JsonStreamParser {
     } finally {
       this.#offset += n;
     }
+  }
+
+  /**
+   * NDJSON's common case: a top-level value that fills the rest of its line within this chunk is
+   * parsed whole by the engine, without the scan for its end. Returns the offset of the line's
+   * end (its line feed) when that value was taken, or -1 when the line is not exactly one value within the limits (a value spread over lines,
+   * two values on a line, an error): that value is then read the usual way, which also names any
+   * error, and lines are tried again only after LINE_RETRY_AFTER values.
+   */
+  #wholeLine(s: string, i: number): number {
+    if (this.#lineSkip > 0) {
+      this.#lineSkip--;
+      return -1;
+    }
+    const nl = s.indexOf("\n", i);
+    if (nl < 0 || nl - i > this.#limits.maxBytes) return -1;
+    const value = engineParse(s.slice(i, nl), this.#limits, ENGINE_OPTIONS);
+    if (value === undefined) {
+      this.#lineSkip = LINE_RETRY_AFTER;
+      return -1;
+    }
+    if (this.#onToken) emitTokens(value, 0, this.#onToken);
+    this.#out.push({ value, key: this.#sequence });
+    this.#afterValue();
+    return nl;
   }
 
   #unexpected(s: string, i: number): JsonParseError {
@@ -531,25 +598,32 @@ export class JsonStreamParser {
     const kind = this.#capture;
     this.#capture = Capture.None;
     const depth = this.#stack.length;
-    let value: JsonValue;
-    const limits = { ...this.#limits, maxDepth: Math.max(0, this.#limits.maxDepth - depth) };
-    try {
-      value = parseJson(text, { limits });
-    } catch (first) {
-      if (!(first instanceof JsonParseError)) throw first;
-      let e = first;
-      if (e.code === "UnexpectedEnd" && kind === Capture.Scalar && s !== undefined) {
-        // A scalar cut short by the character after it ("-]", "tru,"): parseJson names the
-        // error as it would in the whole text, at that character or before.
-        const r = tryParseJson(text + s[end!], { limits });
-        if (!r.ok) e = r.error;
+    const limits = this.#depthLimits[depth] ??= {
+      ...this.#limits,
+      maxDepth: Math.max(0, this.#limits.maxDepth - depth),
+    };
+    // The engine's path first (as parseJson takes it), without parseJson's per-call setup; when
+    // it declines, parseJson decides and names the error.
+    let value = engineParse(text, limits, ENGINE_OPTIONS);
+    if (value === undefined) {
+      try {
+        value = parseJson(text, { limits });
+      } catch (first) {
+        if (!(first instanceof JsonParseError)) throw first;
+        let e = first;
+        if (e.code === "UnexpectedEnd" && kind === Capture.Scalar && s !== undefined) {
+          // A scalar cut short by the character after it ("-]", "tru,"): parseJson names the
+          // error as it would in the whole text, at that character or before.
+          const r = tryParseJson(text + s[end!], { limits });
+          if (!r.ok) e = r.error;
+        }
+        const line = e.line === 1 ? this.#capLine : this.#capLine + e.line - 1;
+        const column = e.line === 1 ? this.#capColumn + e.column - 1 : e.column;
+        const msg = e.message.replace(/ at line \d+, column \d+ \(offset \d+\)$/, "");
+        const err = new JsonParseError(e.code, msg, this.#capStart + e.offset, line, column);
+        this.#failed = err;
+        throw err;
       }
-      const line = e.line === 1 ? this.#capLine : this.#capLine + e.line - 1;
-      const column = e.line === 1 ? this.#capColumn + e.column - 1 : e.column;
-      const msg = e.message.replace(/ at line \d+, column \d+ \(offset \d+\)$/, "");
-      const err = new JsonParseError(e.code, msg, this.#capStart + e.offset, line, column);
-      this.#failed = err;
-      throw err;
     }
     if (isKey) {
       const top = this.#stack[depth - 1];
@@ -605,4 +679,40 @@ function emitTokens(v: JsonValue, depth: number, on: (t: JsonStreamToken) => voi
     }
     on({ type: "endObject", depth });
   } else on({ type: "value", value: v, depth });
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * True when `t` (up to three bytes) can start a UTF-8 sequence that more bytes complete: what a
+ * streaming decoder holds back rather than replaces.
+ */
+function utf8Prefix(t: Uint8Array): boolean {
+  if (t.length === 0) return true;
+  const b = t[0];
+  if (b < 0xc2 || b > 0xf4 || t.length >= (b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2)) return false;
+  for (let k = 1; k < t.length; k++) {
+    const c = t[k];
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (k === 1) {
+      if (b === 0xe0) lo = 0xa0;
+      else if (b === 0xed) hi = 0x9f;
+      else if (b === 0xf0) lo = 0x90;
+      else if (b === 0xf4) hi = 0x8f;
+    }
+    if (c < lo || c > hi) return false;
+  }
+  return true;
+}
+
+/** The first line feed of `s` at or after `from`, or Infinity. */
+function lineFeed(s: string, from: number): number {
+  const k = s.indexOf("\n", from);
+  return k < 0 ? Infinity : k;
 }

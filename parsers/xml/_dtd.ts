@@ -1,11 +1,12 @@
 /**
  * The DOCTYPE declaration and its internal subset: element, attribute-list, entity and notation
  * declarations are checked for well-formedness; internal entities and attribute defaults are
- * kept for the tokenizer. Nothing external is ever read.
+ * kept for the tokenizer, which supplies the defaults with `applyDefaults`. Nothing external is
+ * ever read.
  *
  * @module
  */
-import type { XmlLimits } from "./types.ts";
+import type { XmlAttribute, XmlLimits } from "./types.ts";
 import { Failure } from "../_text.ts";
 import {
   charRefCodePoint,
@@ -13,9 +14,11 @@ import {
   isNameCharNonAscii,
   isXmlChar,
   NAME,
+  normalizeTokens,
   PREDEFINED,
   QName,
 } from "./_names.ts";
+import type { EntityExpander } from "./_references.ts";
 
 /** An attribute declared for an element type in the internal subset. */
 export interface AttDefault {
@@ -524,4 +527,59 @@ export class DtdReader {
       return m;
     });
   }
+}
+
+/**
+ * Supplies the declared defaults of attributes a start tag (at `start`) leaves out, and
+ * normalizes the values of attributes declared with a type other than CDATA (XML 1.0 3.3.2,
+ * 3.3.3). With namespaces (`ns`), each supplied attribute's QName and offset go to `attrQ` and
+ * `attrAt` at its index. True when a supplied attribute declares a namespace.
+ */
+export function applyDefaults(
+  defs: AttDefault[],
+  attrs: XmlAttribute[],
+  start: number,
+  ns: boolean,
+  maxAttributes: number,
+  attrQ: QName[],
+  attrAt: number[],
+  entities: EntityExpander,
+): boolean {
+  let declares = false;
+  for (const def of defs) {
+    let k = 0;
+    while (k < attrs.length && attrs[k].name !== def.name) k++;
+    if (k < attrs.length) {
+      if (def.tokenized) attrs[k].value = normalizeTokens(attrs[k].value);
+      continue;
+    }
+    if (def.raw === undefined) continue;
+    if (def.value === undefined) {
+      // Its references were checked where it was declared; what remains (nesting, the
+      // expansion limit) is reported at the tag that needs it.
+      const v = entities.expand(def.raw, start, true, 1);
+      def.value = def.tokenized ? normalizeTokens(v) : v;
+    }
+    if (k >= maxAttributes) {
+      throw new Failure(
+        "LimitExceeded",
+        `more than maxAttributes ${maxAttributes}`,
+        start,
+      );
+    }
+    const q = def.q;
+    if (ns) {
+      attrQ[k] = q;
+      attrAt[k] = start;
+      if (q.xmlns) declares = true;
+    }
+    attrs.push({
+      name: def.name,
+      prefix: ns ? q.prefix : "",
+      localName: ns ? q.localName : def.name,
+      namespaceUri: "",
+      value: def.value,
+    });
+  }
+  return declares;
 }

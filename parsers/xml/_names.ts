@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Failure } from "../_text.ts";
 
 // ASCII name characters: 1 = may start a name, 2 = may continue one.
 export const NAME: Uint8Array = new Uint8Array(128);
@@ -145,4 +146,46 @@ export function charRefCodePoint(ref: string): number {
   const hex = ref.charCodeAt(1) === 120;
   const digits = ref.slice(hex ? 2 : 1);
   return (hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits) ? parseInt(digits, hex ? 16 : 10) : -1;
+}
+
+/**
+ * Scans a Name in `buf` at `i` (at most `max` characters); returns its end. `more(at)` is called
+ * where the buffer ends before the name does (it asks for more input, or fails).
+ */
+export function scanName(
+  buf: string,
+  i: number,
+  max: number,
+  more: (at: number) => never,
+): number {
+  const start = i;
+  let c = buf.charCodeAt(i);
+  if (c !== c) more(i);
+  if (c < 128) {
+    if ((NAME[c] & 1) === 0) {
+      throw new Failure("InvalidName", "expected a name", i);
+    }
+  } else if (!isNameStartNonAscii(c) && !(c >= 0xd800 && c <= 0xdb7f)) {
+    throw new Failure("InvalidName", "invalid name start character", i);
+  }
+  for (;;) {
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = buf.charCodeAt(i + 1);
+      if (d !== d) more(i);
+      if (c > 0xdb7f || !(d >= 0xdc00 && d <= 0xdfff)) {
+        throw new Failure("InvalidName", "invalid name character", i);
+      }
+      i += 2;
+    } else i++;
+    if (i - start > max) {
+      throw new Failure("LimitExceeded", `name longer than maxNameLength ${max}`, start);
+    }
+    c = buf.charCodeAt(i);
+    if (c < 128) {
+      if ((NAME[c] & 2) === 0) break;
+    } else if (c !== c) {
+      more(i);
+    } else if (!isNameCharNonAscii(c) && !(c >= 0xd800 && c <= 0xdbff)) break;
+  }
+  return i;
 }

@@ -24,45 +24,60 @@ export async function corpus(sub: string, name: string): Promise<Uint8Array> {
   throw new Error(`corpus file ${sub}/${name} not found beside the repository`);
 }
 
-/**
- * MB/s of `fn` over `bytes` bytes, for about `ms` milliseconds after a warm-up of at least three
- * calls and 250 ms (so the first figure of a run is not taken before the JIT has settled).
- */
-export async function mbps(bytes: number, fn: () => unknown, ms = 700): Promise<number> {
-  const w0 = performance.now();
-  for (let i = 0; i < 3 || performance.now() - w0 < 250; i++) await fn();
-  let n = 0;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < ms || n < 3) {
-    await fn();
-    n++;
-    t = performance.now();
-  }
-  return (bytes * n) / 1e6 / ((t - t0) / 1000);
+/** The median with the min and max of a set of figures, one per round. */
+export interface Stats {
+  /** The median (of an even count, the mean of the two middle figures). */
+  median: number;
+  /** The lowest figure. */
+  min: number;
+  /** The highest figure. */
+  max: number;
+  /** The figures, in round order. */
+  values: number[];
 }
 
+/** Median, min and max of `values` (at least one). */
+export function stats(values: number[]): Stats {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s[s.length - 1], values };
+}
+
+/** `median (min–max)` with `digits` decimals, the form every figure is reported in. */
+export function fmt(s: Stats, digits = 1): string {
+  return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+}
+
+/** The per-round ratios `a[i] / b[i]` of two series measured in the same rounds. */
+export function ratio(a: Stats, b: Stats): Stats {
+  return stats(a.values.map((v, i) => v / b.values[i]));
+}
+
+/** Rounds every throughput figure is taken over (at least five, by the benchmark rules). */
+export const ROUNDS = 7;
+
 /**
- * MB/s of `peer` and of `ours`, measured in alternating slices of about 50 ms for `ms`
- * milliseconds each after a warm-up of both, so that a load change on a shared machine hits both
- * alike and their ratio stays meaningful.
+ * MB/s of each function over `bytes` bytes, in `rounds` rounds: within a round every function
+ * runs for about `ms` milliseconds in turn, so a load change on a shared machine hits all alike
+ * and their per-round ratios stay meaningful. A warm-up of every function (at least three calls
+ * and 300 ms in all) comes first, so the first round is not taken before the JIT has settled.
  */
-export async function mbpsPair(
+export async function mbpsRounds<K extends string>(
   bytes: number,
-  peer: () => unknown,
-  ours: () => unknown,
-  ms = 1000,
-): Promise<{ peer: number; ours: number }> {
-  const fns = [peer, ours];
+  fns: Record<K, () => unknown>,
+  options: { rounds?: number; ms?: number } = {},
+): Promise<Record<K, Stats>> {
+  const rounds = Math.max(5, options.rounds ?? ROUNDS);
+  const ms = options.ms ?? 150;
+  const names = Object.keys(fns) as K[];
   const w0 = performance.now();
   for (let i = 0; i < 3 || performance.now() - w0 < 300; i++) {
-    await peer();
-    await ours();
+    for (const k of names) await fns[k]();
   }
-  const count = [0, 0];
-  const time = [0, 0];
-  while (time[0] < ms || time[1] < ms || count[0] < 3 || count[1] < 3) {
-    for (let k = 0; k < 2; k++) {
+  const rates = new Map<K, number[]>(names.map((k) => [k, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const k of names) {
       const fn = fns[k];
       const t0 = performance.now();
       let t = t0;
@@ -71,21 +86,53 @@ export async function mbpsPair(
         await fn();
         n++;
         t = performance.now();
-      } while (t - t0 < 50);
-      count[k] += n;
-      time[k] += t - t0;
+      } while (t - t0 < ms || n < 3);
+      rates.get(k)!.push((bytes * n) / 1e6 / ((t - t0) / 1000));
     }
   }
-  const rate = (k: number) => (bytes * count[k]) / 1e6 / (time[k] / 1000);
-  return { peer: rate(0), ours: rate(1) };
+  const out = {} as Record<K, Stats>;
+  for (const k of names) out[k] = stats(rates.get(k)!);
+  return out;
 }
 
-/** Prints one figure, with `ours/peer` when a peer figure is given. */
-export function row(file: string, name: string, v: number, peer?: number): void {
-  const ratio = peer === undefined ? "" : `  ours/peer ${(v / peer).toFixed(2)}x`;
-  console.log(
-    `${runtime}  ${file.padEnd(26)} ${name.padEnd(34)} ${v.toFixed(1).padStart(8)} MB/s${ratio}`,
-  );
+/** MB/s of `peer` and of `ours` over the same interleaved rounds (see {@link mbpsRounds}). */
+export async function mbpsPair(
+  bytes: number,
+  peer: () => unknown,
+  ours: () => unknown,
+  ms?: number,
+): Promise<{ peer: Stats; ours: Stats }> {
+  return await mbpsRounds(bytes, { peer, ours }, { ms });
+}
+
+/**
+ * Prints one figure as median (min–max) MB/s, with the per-round `ours/peer` ratio when a peer
+ * figure from the same rounds is given.
+ */
+export function row(file: string, name: string, v: Stats, peer?: Stats): void {
+  const r = peer === undefined ? "" : `  ours/peer ${fmt(ratio(v, peer), 2)}x`;
+  console.log(`${runtime}  ${file.padEnd(26)} ${name.padEnd(40)} ${fmt(v).padStart(22)} MB/s${r}`);
+}
+
+/**
+ * Runs `measure` once per case, each in a fresh process of the same runtime, so that no case runs
+ * on code the JIT shaped for another (a parser's shared paths, tuned for namespaces in one case,
+ * are slower for the next one without). Given `--case=<name>`, this process is such a child and
+ * runs that case only. `script` is the benchmark's `import.meta.url`.
+ */
+export async function eachCaseInFreshProcess(
+  script: string,
+  cases: string[],
+  measure: (name: string) => Promise<void>,
+): Promise<void> {
+  const chosen = platform().args().find((a) => a.startsWith("--case="))?.slice(7);
+  if (chosen !== undefined) return await measure(chosen);
+  const path = decodeURIComponent(new URL(script).pathname);
+  for (const c of cases) {
+    const argv = runtime === "deno" ? ["run", "-A", path, `--case=${c}`] : [path, `--case=${c}`];
+    const out = await runCommand(platform().execPath(), argv);
+    console.log(out.trimEnd());
+  }
 }
 
 /** Runs a command to its end and resolves with its standard output; rejects when it fails. */

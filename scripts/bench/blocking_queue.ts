@@ -12,10 +12,10 @@
  * @module
  */
 import { BlockingQueue } from "../../core/blocking_queue.ts";
+import { fmt, ratio, ROUNDS, type Stats, stats } from "./_harness.ts";
 
 const ITEMS = 1_000_000;
 const CAPACITY = 1024;
-const ROUNDS = 3;
 const runtime = "Deno" in globalThis ? "deno" : "node";
 
 /** The peer: a bounded queue as one writes it by hand, one promise per hand-off. */
@@ -112,25 +112,23 @@ const cases: [string, () => Promise<number>][] = [
   ["BlockingQueue for await", ours(consumeIterator, produceTryFirst)],
   ["BlockingQueue dequeueBatch", ours(consumeBatch, produceTryFirst)],
 ];
-const rates = new Map<string, number>();
+// Rounds interleave the cases; every figure is the median (min–max) of the rounds.
 for (const [, run] of cases) await run(); // warm up the JIT for every case
-for (const [name, run] of cases) {
-  const samples: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+const samples = new Map<string, number[]>(cases.map(([name]) => [name, []]));
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [name, run] of cases) {
     const started = performance.now();
     const sum = await run();
     const ms = performance.now() - started;
     if (sum !== expected) throw new Error(`${name}: lost items (sum ${sum})`);
-    samples.push(ITEMS / ms * 1000);
+    samples.get(name)!.push(ITEMS / ms * 1000 / 1e6);
   }
-  samples.sort((a, b) => a - b);
-  rates.set(name, samples[Math.floor(ROUNDS / 2)]);
 }
+const rates = new Map<string, Stats>([...samples].map(([name, v]) => [name, stats(v)]));
 const peer = rates.get(cases[0][0])!;
 for (const [name, rate] of rates) {
+  const r = rate === peer ? "" : `  ours/peer ${fmt(ratio(rate, peer), 2)}x`;
   console.log(
-    `${name.padEnd(40)} ${(rate / 1e6).toFixed(2)} M items/s  ratio ours/peer (${runtime}) ${
-      (rate / peer).toFixed(2)
-    }x`,
+    `${runtime}  ${name.padEnd(40)} ${fmt(rate, 2).padStart(18)} M items/s${r}`,
   );
 }

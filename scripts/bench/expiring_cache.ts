@@ -8,15 +8,15 @@
  *
  * @module
  */
-import { LRUCache } from "npm:lru-cache@11.2.2";
+import { LRUCache } from "npm:lru-cache@11.5.4";
 import { ExpiringCache } from "../../core/expiring_cache.ts";
 import { platform } from "../../core/platform/mod.ts";
+import { fmt, ratio, ROUNDS, type Stats, stats } from "./_harness.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "node";
 const MAX = 10_000;
 const KEYS = 20_000;
 const OPS = 2_000_000;
-const ROUNDS = 5;
 
 // A skewed key stream (about 80 % of reads hit 20 % of the keys), fixed for every contender.
 const stream = new Array<string>(OPS);
@@ -66,21 +66,22 @@ function run(c: Contender): { ms: number; hits: number } {
   return { ms, hits };
 }
 
-const best: Record<string, number> = {};
+// Rounds interleave the contenders; every figure is the median (min–max) of the rounds.
+const opsPerSec: Record<string, number[]> = {};
 const hitRate: Record<string, number> = {};
 for (let round = 0; round < ROUNDS; round++) {
   for (const c of contenders) {
     const { ms, hits } = run(c);
-    best[c.name] = Math.min(best[c.name] ?? Infinity, ms);
+    (opsPerSec[c.name] ??= []).push(OPS / (ms / 1000) / 1e6);
     hitRate[c.name] = hits / OPS;
   }
 }
-const rate = (name: string) => OPS / (best[name] / 1000);
+const rate: Record<string, Stats> = {};
+for (const c of contenders) rate[c.name] = stats(opsPerSec[c.name]);
 for (const c of contenders) {
-  const ratio = c.name === "ours" ? "" : `  ours/peer ${(rate("ours") / rate(c.name)).toFixed(2)}x`;
+  const r = c.name === "ours" ? "" : `  ours/peer ${fmt(ratio(rate.ours, rate[c.name]), 2)}x`;
   console.log(
-    `${runtime}  expiring-cache get/set  ${c.name.padEnd(10)} ${
-      (rate(c.name) / 1e6).toFixed(2)
-    }M ops/s  (hit rate ${(hitRate[c.name] * 100).toFixed(1)} %, best of ${ROUNDS})${ratio}`,
+    `${runtime}  expiring-cache get/set  ${c.name.padEnd(10)} ${fmt(rate[c.name], 2)}M ops/s` +
+      `  (hit rate ${(hitRate[c.name] * 100).toFixed(1)} %, median (min–max) of ${ROUNDS})${r}`,
   );
 }

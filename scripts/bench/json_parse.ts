@@ -13,7 +13,7 @@
  * @module
  */
 import { decodeJsonBytes, parseJson } from "../../parsers/json.ts";
-import { corpus, mbps, mbpsPair, row } from "./_harness.ts";
+import { corpus, mbpsPair, mbpsRounds, row } from "./_harness.ts";
 
 /** Reads every value once, as a consumer would; returns the number of leaves. */
 function readAll(v: unknown): number {
@@ -41,22 +41,22 @@ for (const f of files) {
   row(f, "parseJson(bytes)", b.ours, b.peer);
   // What the byte path costs without the limit walk (its strict decode and the engine's
   // parse only), and what decoding alone costs: where the gap to the peer comes from.
-  const w = await mbpsPair(
-    bytes.length,
-    () => JSON.parse(td.decode(bytes)),
-    () => JSON.parse(decodeJsonBytes(bytes, false)),
-  );
-  row(f, "strict decode + JSON.parse, no walk", w.ours, w.peer);
-  row(f, "TextDecoder(bytes) alone", await mbps(bytes.length, () => td.decode(bytes)));
-  const r = await mbpsPair(
-    bytes.length,
-    () => readAll(JSON.parse(text)),
-    () => readAll(parseJson(text)),
-  );
+  const w = await mbpsRounds(bytes.length, {
+    peer: () => JSON.parse(td.decode(bytes)),
+    noWalk: () => JSON.parse(decodeJsonBytes(bytes, false)),
+    decode: () => td.decode(bytes),
+  });
+  row(f, "strict decode + JSON.parse, no walk", w.noWalk, w.peer);
+  row(f, "TextDecoder(bytes) alone", w.decode);
+  const r = await mbpsRounds(bytes.length, {
+    peer: () => readAll(JSON.parse(text)),
+    ours: () => readAll(parseJson(text)),
+    exact: () => parseJson(text, { rejectDuplicateKeys: true }),
+    parse: () => JSON.parse(text),
+  });
   row(f, "JSON.parse(text), then read", r.peer);
   row(f, "parseJson(text), then read", r.ours, r.peer);
-  const exact = await mbps(bytes.length, () => parseJson(text, { rejectDuplicateKeys: true }));
-  row(f, "parseJson(text, rejectDuplicateKeys)", exact, t.peer);
+  row(f, "parseJson(text, rejectDuplicateKeys)", r.exact, r.parse);
 }
 
 // Small documents: every status of twitter.json, its user, entities and metadata under 2 KB.

@@ -11,6 +11,7 @@
  * @module
  */
 import { TimerService } from "../../core/timer.ts";
+import { fmt, ratio, ROUNDS, stats } from "./_harness.ts";
 
 const SCHEDULE = 1_000_000;
 const FIRE = 100_000;
@@ -76,8 +77,6 @@ function fireAll(schedule: (delay: number, handler: () => void) => void): Promis
   });
 }
 
-const rate = (n: number, ms: number): string => `${(n / ms * 1000 / 1e6).toFixed(2)} M/s`;
-
 // Warm up both paths at a smaller size.
 {
   const s = new TimerService({ maxConcurrentTimers: 100_000 });
@@ -90,37 +89,30 @@ const rate = (n: number, ms: number): string => `${(n / ms * 1000 / 1e6).toFixed
   for (const x of h) clearTimeout(x);
 }
 
-const ROUNDS = 3;
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1];
-
-// Rounds alternate native and ours so a noisy neighbour hurts both alike; medians are reported.
+// Rounds alternate native and ours so a noisy neighbour hurts both alike; every figure is the
+// median (min–max) of the rounds, every ratio the median (min–max) of the per-round ratios.
 const churn = { native: [] as Churn[], ours: [] as Churn[] };
 for (let r = 0; r < ROUNDS; r++) {
   churn.native.push(nativeChurn());
   churn.ours.push(oursChurn());
 }
-const pick = (all: Churn[]): Churn => {
-  const total = median(all.map((c) => c.scheduleMs + c.cancelMs));
-  return all.find((c) => c.scheduleMs + c.cancelMs === total)!;
-};
-const native = pick(churn.native);
-const ours = pick(churn.ours);
-const nativeTotal = native.scheduleMs + native.cancelMs;
-const oursTotal = ours.scheduleMs + ours.cancelMs;
+const perSec = (all: Churn[], key: "scheduleMs" | "cancelMs" | "total") =>
+  stats(all.map((c) => {
+    const ms = key === "total" ? c.scheduleMs + c.cancelMs : c[key];
+    return SCHEDULE / ms * 1000 / 1e6;
+  }));
+for (const name of ["native", "ours"] as const) {
+  const all = churn[name];
+  console.log(
+    `${runtime}  ${name.padEnd(6)}  schedule ${fmt(perSec(all, "scheduleMs"), 2)} M/s, cancel ${
+      fmt(perSec(all, "cancelMs"), 2)
+    } M/s, 1M schedule+cancel ${fmt(perSec(all, "total"), 2)} M pairs/s`,
+  );
+}
 console.log(
-  `native  schedule ${rate(SCHEDULE, native.scheduleMs)}, cancel ${
-    rate(SCHEDULE, native.cancelMs)
-  }, ` +
-    `1M schedule+cancel ${nativeTotal.toFixed(0)} ms`,
-);
-console.log(
-  `ours    schedule ${rate(SCHEDULE, ours.scheduleMs)}, cancel ${rate(SCHEDULE, ours.cancelMs)}, ` +
-    `1M schedule+cancel ${oursTotal.toFixed(0)} ms`,
-);
-console.log(
-  `ratio ours/native schedule+cancel throughput (${runtime}): ${
-    (nativeTotal / oursTotal).toFixed(2)
-  }x`,
+  `${runtime}  ratio ours/native schedule+cancel throughput: ${
+    fmt(ratio(perSec(churn.ours, "total"), perSec(churn.native, "total")), 2)
+  }x (median (min–max) of ${ROUNDS})`,
 );
 
 const service = new TimerService({ maxConcurrentTimers: FIRE });
@@ -134,21 +126,20 @@ for (let r = 0; r < ROUNDS; r++) {
   late.ours.push(await fireAll(viaOurs));
 }
 service.stop();
-const summary = (all: Lateness[]): Lateness => ({
-  p50: median(all.map((l) => l.p50)),
-  p99: median(all.map((l) => l.p99)),
-  loopMs: median(all.map((l) => l.loopMs)),
-});
-const nativeLate = summary(late.native);
-const oursLate = summary(late.ours);
-for (const [name, l] of [["native", nativeLate], ["ours  ", oursLate]] as const) {
+const of = (all: Lateness[], key: keyof Lateness) => stats(all.map((l) => l[key]));
+for (const name of ["native", "ours"] as const) {
+  const all = late[name];
   console.log(
-    `${name}  fire ${FIRE} timers of 10-100 ms: lateness p50 ${l.p50.toFixed(2)} ms, ` +
-      `p99 ${l.p99.toFixed(2)} ms (scheduling loop ${l.loopMs.toFixed(0)} ms)`,
+    `${runtime}  ${name.padEnd(6)}  fire ${FIRE} timers of 10-100 ms: lateness p50 ${
+      fmt(of(all, "p50"), 2)
+    } ms, p99 ${fmt(of(all, "p99"), 2)} ms (scheduling loop ${fmt(of(all, "loopMs"), 0)} ms)`,
   );
 }
+// Lateness ratios per round, native over ours (>1: ours is less late), floored at 1 µs.
+const lateRatio = (key: "p50" | "p99") =>
+  stats(late.native.map((n, r) => n[key] / Math.max(late.ours[r][key], 0.001)));
 console.log(
-  `ratio native/ours lateness (${runtime}, >1 means ours is less late): ` +
-    `p50 ${(nativeLate.p50 / Math.max(oursLate.p50, 0.001)).toFixed(2)}x, ` +
-    `p99 ${(nativeLate.p99 / Math.max(oursLate.p99, 0.001)).toFixed(2)}x`,
+  `${runtime}  ratio native/ours lateness (>1 means ours is less late): p50 ${
+    fmt(lateRatio("p50"), 2)
+  }x, p99 ${fmt(lateRatio("p99"), 2)}x (median (min–max) of ${ROUNDS})`,
 );

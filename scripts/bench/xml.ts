@@ -1,71 +1,146 @@
 /**
- * XML throughput over the corpus: our pull parser (namespaces on and off) against npm saxes,
- * sax, fast-xml-parser and txml, all from text. Usage: `deno run -A scripts/bench/xml.ts` or
- * `node npm/scripts/bench/xml.js` after the npm build.
+ * XML throughput over the corpus, from text, in interleaved rounds.
+ *
+ * Streaming: our pull parser (namespaces on and off) against npm saxes and npm sax with the
+ * handlers a real application registers, on both sides: start tag (its name and every
+ * attribute's name and value read), end tag (its name read), text (read), and errors (saxes and
+ * sax report them to an `error` handler; ours throws a typed error, caught around the loop).
+ *
+ * Trees: `buildDom` against npm fast-xml-parser and npm txml, both asked to parse XML as XML
+ * (txml with `selfClosingTags: []` and `keepComments`, fast-xml-parser keeping attributes);
+ * neither is a conforming, checking parser (txml accepts mismatched end tags), so the ratio
+ * prices our strictness.
+ *
+ * Every case (file × namespaces, file × trees) runs in a fresh process: run in one, the peers
+ * are slower without namespaces after a case with them, which would flatter the ratio.
+ *
+ * Usage: `deno run -A scripts/bench/xml.ts` or `node npm/scripts/bench/xml.js` after the npm
+ * build.
  *
  * @module
  */
-import { SaxesParser } from "npm:saxes@6.0.0";
-import sax from "npm:sax@1.4.1";
-import { XMLParser } from "npm:fast-xml-parser@4.5.0";
-import { parse as txmlParse } from "npm:txml@5.1.1";
-import { buildDom, XmlParser } from "../../parsers/xml/mod.ts";
-import { corpus, mbps, mbpsPair, row, runtime } from "./_harness.ts";
+import { SaxesParser, type SaxesTag } from "npm:saxes@6.0.0";
+import sax from "npm:sax@1.6.1";
+import { XMLParser } from "npm:fast-xml-parser@5.12.1";
+import { parse as txmlParse } from "npm:txml@6.0.3";
+import { buildDom, TokenKind, XmlParser } from "../../parsers/xml/mod.ts";
+import {
+  corpus,
+  eachCaseInFreshProcess,
+  mbpsRounds,
+  row,
+  runtime,
+  type Stats,
+} from "./_harness.ts";
 
-for (const f of ["feed.xml", "soap.xml"]) {
+/** What the handlers read, so that no side can skip it. */
+let sink = 0;
+const see = (s: string): void => {
+  sink += s.length;
+};
+
+/** One streaming case: `file` read by the three pull/push parsers, namespaces on or off. */
+async function streaming(f: string, ns: boolean): Promise<void> {
   const bytes = await corpus("xml", f);
   const text = new TextDecoder().decode(bytes);
-  for (const ns of [true, false]) {
-    const label = ns ? "ns" : "no-ns";
-    const pair = await mbpsPair(
-      bytes.length,
-      () => {
-        const p = new SaxesParser({ xmlns: ns });
-        let n = 0;
-        p.on("opentag", () => n++);
-        p.on("text", () => n++);
-        p.write(text).close();
-        return n;
-      },
-      () => {
-        const p = new XmlParser(text, { namespaces: ns });
-        let n = 0;
-        while (p.next()) n++;
-        return n;
-      },
-    );
-    const ours = pair.ours;
-    const saxes = pair.peer;
-    const saxjs = await mbps(bytes.length, () => {
-      const p = sax.parser(true, { xmlns: ns });
-      let n = 0;
-      p.onopentag = () => n++;
-      p.ontext = () => n++;
+  const label = ns ? "ns" : "no-ns";
+  const r = await mbpsRounds(bytes.length, {
+    saxes: () => {
+      const p = new SaxesParser({ xmlns: ns });
+      p.on("opentag", (t: SaxesTag) => {
+        see(t.name);
+        const attrs = t.attributes as Record<string, string | { value: string }>;
+        for (const k in attrs) {
+          const a = attrs[k];
+          see(k);
+          see(typeof a === "string" ? a : a.value);
+        }
+      });
+      p.on("closetag", (t) => see(t.name));
+      p.on("text", see);
+      p.on("error", (e) => {
+        throw e;
+      });
       p.write(text).close();
-      return n;
-    });
-    row(f, `saxes (${label})`, saxes);
-    row(f, `sax (${label})`, saxjs);
-    row(f, `XmlParser pull (${label}) vs saxes`, ours, saxes);
-    row(f, `XmlParser pull (${label}) vs sax`, ours, saxjs);
-  }
-  // txml and fast-xml-parser may throw on some inputs; record that instead of a figure.
-  const attempt = async (fn: () => unknown): Promise<number> => {
+    },
+    sax: () => {
+      const p = sax.parser(true, { xmlns: ns });
+      p.onopentag = (t: { name: string; attributes: Record<string, unknown> }) => {
+        see(t.name);
+        for (const k in t.attributes) {
+          const a = t.attributes[k] as string | { value: string };
+          see(k);
+          see(typeof a === "string" ? a : a.value);
+        }
+      };
+      p.onclosetag = see;
+      p.ontext = see;
+      p.onerror = (e: Error) => {
+        throw e;
+      };
+      p.write(text).close();
+    },
+    ours: () => {
+      const p = new XmlParser(text, { namespaces: ns });
+      try {
+        while (p.next()) {
+          const t = p.current();
+          if (t.kind === TokenKind.StartElement) {
+            see(t.name);
+            for (const a of t.attributes) {
+              see(a.name);
+              see(a.value);
+            }
+          } else if (t.kind === TokenKind.EndElement) see(t.name);
+          else if (t.kind === TokenKind.Text) see(t.text);
+        }
+      } catch (e) {
+        throw e;
+      }
+    },
+  });
+  row(f, `saxes (${label})`, r.saxes);
+  row(f, `sax (${label})`, r.sax);
+  row(f, `XmlParser pull (${label})`, r.ours);
+  row(f, `  vs saxes (${label})`, r.ours, r.saxes);
+  row(f, `  vs sax (${label})`, r.ours, r.sax);
+}
+
+/** One tree case: `file` built into a tree by buildDom and the two tree builders. */
+async function trees(f: string): Promise<void> {
+  const bytes = await corpus("xml", f);
+  const text = new TextDecoder().decode(bytes);
+  const fxpOptions = { ignoreAttributes: false };
+  const txmlOptions = { selfClosingTags: [], keepComments: true };
+  // A peer that throws on the file is recorded instead of a figure.
+  const peers: Record<string, () => unknown> = {
+    fxp: () => new XMLParser(fxpOptions).parse(text),
+    txml: () => txmlParse(text, txmlOptions),
+  };
+  for (const [name, fn] of Object.entries(peers)) {
     try {
       fn();
     } catch (e) {
-      console.log(`${runtime}  ${f} peer failed: ${(e as Error).message.split("\n")[0]}`);
-      return NaN;
+      console.log(`${runtime}  ${f} ${name} failed: ${(e as Error).message.split("\n")[0]}`);
+      delete peers[name];
     }
-    return await mbps(bytes.length, fn);
-  };
-  const fxp = await attempt(
-    () => new XMLParser({ ignoreAttributes: false }).parse(text),
-  );
-  const tx = await attempt(() => txmlParse(text));
-  const dom = await mbps(bytes.length, () => buildDom(text));
-  row(f, "fast-xml-parser (object)", fxp);
-  row(f, "txml (non-validating, DOM)", tx);
-  row(f, "buildDom vs fast-xml-parser", dom, fxp);
-  row(f, "buildDom vs txml", dom, tx);
+  }
+  const t: Record<string, Stats> = await mbpsRounds(bytes.length, {
+    ...peers,
+    dom: () => buildDom(text),
+  });
+  if (t.fxp) row(f, "fast-xml-parser (object)", t.fxp);
+  if (t.txml) row(f, "txml (selfClosingTags: [], DOM)", t.txml);
+  row(f, "buildDom", t.dom);
+  if (t.fxp) row(f, "  vs fast-xml-parser", t.dom, t.fxp);
+  if (t.txml) row(f, "  vs txml", t.dom, t.txml);
 }
+
+const cases: string[] = [];
+for (const f of ["feed.xml", "soap.xml"]) cases.push(`${f}:ns`, `${f}:no-ns`, `${f}:dom`);
+await eachCaseInFreshProcess(import.meta.url, cases, async (c) => {
+  const [f, kind] = c.split(":");
+  if (kind === "dom") await trees(f);
+  else await streaming(f, kind === "ns");
+});
+if (sink < 0) console.log(sink);

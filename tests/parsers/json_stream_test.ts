@@ -52,6 +52,59 @@ describe("JsonStreamParser", () => {
     assert.deepEqual(items.map((i) => i.key), [0, 1, 2, 3]);
   });
 
+  it("reads whole NDJSON lines as the character-by-character scan does: values, errors, limits", () => {
+    // One character per write never holds a whole line, so it takes the scan for every value:
+    // the reference the whole-line path must match, in values, keys, tokens and errors.
+    const outcome = (chunks: string[], options: JsonStreamOptions) => {
+      const tokens: JsonStreamToken[] = [];
+      try {
+        const items = feed(chunks, { ...options, depth: 0, onToken: (t) => tokens.push(t) });
+        return { items, tokens };
+      } catch (e) {
+        assert.ok(e instanceof JsonParseError, String(e));
+        return { error: [e.code, e.offset, e.line, e.column], tokens };
+      }
+    };
+    const same = (text: string, options: JsonStreamOptions = {}) =>
+      assert.deepEqual(outcome([text], options), outcome([...text], options), JSON.stringify(text));
+    const good = Array.from({ length: 40 }, (_, k) => `{"n":${k},"s":"a\\"b","a":[1,[2]]}`);
+    same(good.join("\n") + "\n");
+    same(good.join("\r\n"));
+    same(good.join("\r") + "\n1 2\n[\n3]\n" + good.join("\n"));
+    // A bad line early, in the middle, and after lines that were read whole.
+    for (const at of [0, 5, 39]) {
+      const lines = [...good];
+      lines[at] = '{"n": tru}';
+      same(lines.join("\n"));
+      lines[at] = '{"n": 1} x';
+      same(lines.join("\n"));
+    }
+    // Limits of one-line values, each placed on the line that breaks it.
+    const deep = [...good.slice(0, 3), "[[[[1]]]]", ...good.slice(3)].join("\n");
+    for (
+      const limits of [
+        { maxDepth: 3 },
+        { maxArrayLength: 1 },
+        { maxStringLength: 2 },
+        { maxObjectKeys: 2 },
+        { maxBytes: 20 },
+      ]
+    ) same(deep, { limits });
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.jsonValue(), fc.constant("bad")), { maxLength: 8 }),
+        fc.constantFrom("\n", "\r\n", " \n"),
+        (values, eol) => {
+          const text = values.map((v) =>
+            v === "bad" ? "[1,]" : stringifyJson(v as JsonValue, { indent: v === 0 ? 2 : 0 })
+          ).join(eol);
+          same(text);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it("gives parseJson's values for chunks split anywhere, text or bytes (property)", () => {
     fc.assert(
       fc.property(
@@ -128,7 +181,14 @@ describe("JsonStreamParser", () => {
 
   it("counts lines like parseJson: a lone carriage return ends a line, CR LF once", () => {
     for (
-      const doc of ["[1,\r2,\rx]", "[1,\r\n2,\r\nx]", "[[1,\r2,\rx]]", '{"a":1,\r"b":\r\n\rx}']
+      const doc of [
+        "[1,\r2,\rx]",
+        "[1,\r\n2,\r\nx]",
+        "[[1,\r2,\rx]]",
+        '{"a":1,\r"b":\r\n\rx}',
+        // Many values on long lines (the remembered line feed), then lines of one value each.
+        `[${"1,".repeat(40)}\n${'{"a":[2]},'.repeat(30)}\n3,\n4,\n x]`,
+      ]
     ) {
       const e = tryParseJson(doc);
       assert.ok(!e.ok);
@@ -184,6 +244,55 @@ describe("JsonStreamParser", () => {
         return true;
       });
     }
+  });
+
+  it("decodes bytes as strictly as a fatal decoder, split anywhere, genuine U+FFFD kept (property)", () => {
+    const enc = new TextEncoder();
+    // Valid characters (U+FFFD among them) and invalid or cut sequences, each inside a string.
+    const pieces = fc.constantFrom(
+      ...["a", "é", "日", "\u{1F600}", "\uFFFD"].map((t) => [...enc.encode(t)]),
+      [0xff],
+      [0x80],
+      [0xc3],
+      [0xc0, 0xaf],
+      [0xe0, 0x80, 0x80],
+      [0xed, 0xa0, 0x80],
+      [0xf0, 0x9f, 0x98],
+      [0xf4, 0x90, 0x80, 0x80],
+    );
+    const fatal = new TextDecoder("utf-8", { fatal: true });
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(pieces, { maxLength: 4 }), { maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        (strings, cuts) => {
+          const bytes = Uint8Array.from([
+            0x5b,
+            ...strings.flatMap((p, k) => [...(k ? [0x2c] : []), 0x22, ...p.flat(), 0x22]),
+            0x5d,
+          ]);
+          let text: string | undefined;
+          try {
+            text = fatal.decode(bytes);
+          } catch {
+            text = undefined;
+          }
+          const outcome = (chunks: Uint8Array[]) => {
+            try {
+              return { values: feed(chunks).map((i) => i.value) };
+            } catch (e) {
+              assert.ok(e instanceof JsonParseError);
+              return { error: [e.code, e.offset, e.line, e.column] };
+            }
+          };
+          const whole = outcome([bytes]);
+          if (text === undefined) assert.equal(whole.error?.[0], "InvalidUtf8");
+          else assert.deepEqual(whole, { values: JSON.parse(text) });
+          assert.deepEqual(outcome(split(bytes, cuts)), whole);
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 
   it("places limit errors at the value that breaks them, above the emit depth too", () => {

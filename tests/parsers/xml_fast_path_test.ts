@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { XmlParseError, XmlParser } from "../../parsers/xml/mod.ts";
 import type { XmlParseOptions, XmlToken } from "../../parsers/xml/mod.ts";
+import { firstSuspect } from "../../parsers/xml/_chars.ts";
+import { NONE } from "../../parsers/xml/_search.ts";
 
 type Outcome = { tokens: XmlToken[]; error?: [string, number, number] };
 
@@ -77,6 +79,49 @@ describe("XML fast paths", () => {
     const lone = doc.replace("é 1999", String.fromCharCode(0xdc00));
     assert.equal(parseWhole(lone).error?.[0], "InvalidCharacter");
     assert.equal(parseChunks(lone, [100, 66000]).error?.[0], "InvalidCharacter");
+  });
+
+  it("searches for non-Chars both ways alike: the plain way and the split way (property)", () => {
+    const chars = fc.constantFrom(
+      "a",
+      "\n",
+      "\t",
+      "\r",
+      "é",
+      "\uD7FF",
+      "\uE000",
+      "\uFFFD",
+      "\uFFFE",
+      "\uFFFF",
+      "\u0000",
+      "\u001F",
+      "\u{1F600}",
+      String.fromCharCode(0xd800),
+      String.fromCharCode(0xdfff),
+    );
+    fc.assert(
+      fc.property(fc.array(chars, { maxLength: 20 }), fc.nat(), (parts, n) => {
+        const s = parts.join("");
+        const from = n % (s.length + 1);
+        // The plain way stops at anything outside Tab, LF and U+0020–U+D7FF, U+E000–U+FFFD
+        // (every surrogate, paired or not); the split way at control characters (CR included)
+        // and U+FFFE/U+FFFF only, unpaired surrogates being ruled out before.
+        let plain = NONE;
+        let split = NONE;
+        for (let i = s.length - 1; i >= from; i--) {
+          const c = s.charCodeAt(i);
+          if (
+            !(c === 9 || c === 10 || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd))
+          ) {
+            plain = i;
+          }
+          if ((c < 0x20 && c !== 9 && c !== 10) || c === 0xfffe || c === 0xffff) split = i;
+        }
+        assert.equal(firstSuspect(s, from, false), plain, JSON.stringify(s));
+        assert.equal(firstSuspect(s, from, true), split, JSON.stringify(s));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it("finds a character that is not a Char in every context, after valid suspects", () => {

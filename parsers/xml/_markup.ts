@@ -1,0 +1,186 @@
+/**
+ * The markup around the elements: comments, CDATA sections, processing instructions and the XML
+ * declaration, read from the tokenizer's buffer through a {@linkcode MarkupInput}.
+ *
+ * @module
+ */
+import { Failure } from "../_text.ts";
+import { TokenKind, type XmlAttribute, type XmlToken } from "./types.ts";
+import type { DtdInput } from "./_dtd.ts";
+import { NONE } from "./_search.ts";
+
+/** What the markup readers need of the tokenizer: the DOCTYPE reader's needs and a few more. */
+export interface MarkupInput extends DtdInput {
+  /** How many elements are open. */
+  readonly depth: number;
+  /** The buffer starts at the document's start (an XML declaration may be read). */
+  readonly atDocumentStart: boolean;
+  /** The encoding of byte input ("utf-8", "utf-16le", ...), undefined for text input. */
+  readonly encoding: string | undefined;
+  /** Checks that `text`, found at `at`, holds only Chars (fast when it obviously does). */
+  checkText(text: string, at: number): void;
+  /** A new token of `kind` at `at`, its line and column counted. */
+  newToken(kind: TokenKind, at: number): XmlToken;
+  /** The first `]]>` at or after `from`, or NONE. */
+  cdataEnd(from: number): number;
+}
+
+/** A token read, and the offset just past it. */
+export interface Markup {
+  /** The token. */
+  token: XmlToken;
+  /** Where the next token starts. */
+  end: number;
+}
+
+/** Reads a comment at `start` (its `<!--` seen). */
+export function readComment(input: MarkupInput, start: number): Markup {
+  const buf = input.buf;
+  const dd = buf.indexOf("--", start + 4);
+  if (dd < 0) input.more(start);
+  if (dd + 2 >= buf.length) input.more(start);
+  if (buf.charCodeAt(dd + 2) !== 62) {
+    throw new Failure("InvalidSyntax", "'--' not allowed in a comment", dd);
+  }
+  const text = buf.slice(start + 4, dd);
+  if (text.length > input.maxText) {
+    throw new Failure("LimitExceeded", "comment longer than maxTextLength", start);
+  }
+  input.checkText(text, start + 4);
+  const t = input.newToken(TokenKind.Comment, start);
+  t.text = text;
+  return { token: t, end: dd + 3 };
+}
+
+/** Reads a CDATA section at `start` (its `<![CDATA[` seen). */
+export function readCData(input: MarkupInput, start: number): Markup {
+  const buf = input.buf;
+  if (input.depth === 0) {
+    throw new Failure("InvalidSyntax", "CDATA outside the root element", start);
+  }
+  const end = input.cdataEnd(start + 9);
+  if (end === NONE) input.more(start);
+  const text = buf.slice(start + 9, end);
+  if (text.length > input.maxText) {
+    throw new Failure("LimitExceeded", "CDATA longer than maxTextLength", start);
+  }
+  input.checkText(text, start + 9);
+  const t = input.newToken(TokenKind.CData, start);
+  t.text = text;
+  return { token: t, end: end + 3 };
+}
+
+/** Reads a processing instruction, or the XML declaration, at `start` (its `<?` seen). */
+export function readPi(input: MarkupInput, start: number): Markup {
+  const buf = input.buf;
+  const nameEnd = input.name(start + 2);
+  const target = buf.slice(start + 2, nameEnd);
+  if (target.toLowerCase() === "xml") {
+    if (target === "xml" && start === 0 && input.atDocumentStart) {
+      return readXmlDeclaration(input, start, nameEnd);
+    }
+    throw new Failure(
+      "InvalidSyntax",
+      "the XML declaration is only allowed at the very start",
+      start,
+    );
+  }
+  if (input.ns && target.indexOf(":") >= 0) {
+    throw new Failure(
+      "Namespace",
+      "a processing instruction target must not contain ':'",
+      start + 2,
+    );
+  }
+  const end = buf.indexOf("?>", nameEnd);
+  if (end < 0) input.more(start);
+  let text = "";
+  if (end !== nameEnd) {
+    const j = input.ws(nameEnd);
+    if (j === nameEnd) {
+      throw new Failure("InvalidSyntax", "expected whitespace after the PI target", j);
+    }
+    text = buf.slice(j, end);
+    if (text.length > input.maxText) {
+      throw new Failure("LimitExceeded", "PI longer than maxTextLength", start);
+    }
+    input.checkText(text, j);
+  }
+  const t = input.newToken(TokenKind.ProcessingInstruction, start);
+  t.name = target;
+  t.localName = target;
+  t.text = text;
+  return { token: t, end: end + 2 };
+}
+
+/** Reads the XML declaration at `start`, whose target ends at `i`. */
+function readXmlDeclaration(input: MarkupInput, start: number, i: number): Markup {
+  const buf = input.buf;
+  const end = buf.indexOf("?>", i);
+  if (end < 0) input.more(start);
+  const t = input.newToken(TokenKind.XmlDeclaration, start);
+  const decl: XmlAttribute[] = [];
+  t.attributes = decl;
+  t.name = "xml";
+  t.localName = "xml";
+  const order = ["version", "encoding", "standalone"];
+  let next = 0;
+  for (;;) {
+    const j = input.ws(i);
+    if (j === end) break;
+    if (j === i) {
+      throw new Failure("InvalidSyntax", "expected whitespace in the XML declaration", j);
+    }
+    const nEnd = input.name(j);
+    const name = buf.slice(j, nEnd);
+    const idx = order.indexOf(name, next);
+    if (idx < 0 || (idx > 0 && next === 0)) {
+      throw new Failure(
+        "InvalidSyntax",
+        `unexpected ${JSON.stringify(name)} in the XML declaration`,
+        j,
+      );
+    }
+    next = idx + 1;
+    let k = input.ws(nEnd);
+    if (buf.charCodeAt(k) !== 61) throw new Failure("InvalidSyntax", "expected '='", k);
+    k = input.ws(k + 1);
+    const q = buf.charCodeAt(k);
+    if (q !== 34 && q !== 39) throw new Failure("InvalidSyntax", "expected a quoted value", k);
+    const close = buf.indexOf(q === 34 ? '"' : "'", k + 1);
+    if (close < 0 || close > end) throw new Failure("InvalidSyntax", "unterminated value", k);
+    const value = buf.slice(k + 1, close);
+    const ok = name === "version"
+      ? /^1\.[0-9]+$/.test(value)
+      : name === "encoding"
+      ? /^[A-Za-z][A-Za-z0-9._-]*$/.test(value)
+      : value === "yes" || value === "no";
+    if (!ok) {
+      throw new Failure("InvalidSyntax", `invalid ${name} ${JSON.stringify(value)}`, k + 1);
+    }
+    if (name === "encoding" && input.encoding !== undefined) {
+      checkEncoding(input.encoding, value, k + 1);
+    }
+    decl.push({ name, prefix: "", localName: name, namespaceUri: "", value });
+    i = close + 1;
+  }
+  if (next === 0) {
+    throw new Failure("InvalidSyntax", "the XML declaration needs a version", start);
+  }
+  return { token: t, end: end + 2 };
+}
+
+/** Checks that the encoding `declared` at `at` is the one the bytes are in (`actual`). */
+function checkEncoding(actual: string, declared: string, at: number): void {
+  const d = declared.toLowerCase();
+  const ok = actual === "utf-8"
+    ? d === "utf-8" || d === "utf8" || d === "us-ascii" || d === "ascii"
+    : d === "utf-16" || d === actual;
+  if (!ok) {
+    throw new Failure(
+      "InvalidEncoding",
+      `declared encoding ${declared} is not the document's ${actual} (only UTF-8 and UTF-16 are supported)`,
+      at,
+    );
+  }
+}

@@ -1,0 +1,815 @@
+/**
+ * The tokenizer of the strict XML 1.0 (Fifth Edition) pull parser: elements, attributes, text
+ * and the line count, from a buffer of decoded text. The concerns around it have modules of their
+ * own: byte input and encodings (`_encoding.ts`), which characters are allowed (`_chars.ts`),
+ * names and `QName` (`_names.ts`), namespace scopes (`_namespaces.ts`), references and entities
+ * (`_references.ts`), comments, CDATA, PIs and the XML declaration (`_markup.ts`), the DOCTYPE
+ * and its internal subset (`_dtd.ts`), and the helpers shared with the JSON parser
+ * (`../_text.ts`).
+ *
+ * @module
+ */
+import { Failure, isWellFormed } from "../_text.ts";
+import {
+  DEFAULT_XML_LIMITS,
+  TokenKind,
+  type XmlAttribute,
+  type XmlLimits,
+  XmlParseError,
+  type XmlParseErrorCode,
+  type XmlParseOptions,
+  type XmlToken,
+} from "./types.ts";
+import { NAME, NAME_CACHE, NAME_CACHE_MASK, QName, scanName } from "./_names.ts";
+import { ByteDecoder } from "./_encoding.ts";
+import { NamespaceScopes } from "./_namespaces.ts";
+import { applyDefaults, type AttDefault, DtdReader } from "./_dtd.ts";
+import { checkChars, firstSuspect, splitSearch } from "./_chars.ts";
+import { NONE, RememberedSearch } from "./_search.ts";
+import { EntityExpander, expandAt } from "./_references.ts";
+import { type Markup, type MarkupInput, readCData, readComment, readPi } from "./_markup.ts";
+
+/** `Tokenizer.nextNewline` must be searched again (the buffer changed). */
+const UNKNOWN = -2;
+
+/** Signals that the buffered input ends inside a token and more must be fed. */
+const NEED_MORE = Symbol("needMore");
+
+/** A newline and 0 to 63 spaces: the usual indentation between tags. */
+const INDENT: string[] = Array.from({ length: 64 }, (_, k) => "\n" + " ".repeat(k));
+
+/** The attributes of every token but start tags and the XML declaration: one fewer allocation. */
+const NO_ATTRS: XmlAttribute[] = Object.freeze([]) as unknown as XmlAttribute[];
+
+function tokenTooLarge(at: number): Failure<XmlParseErrorCode> {
+  return new Failure("LimitExceeded", "token larger than maxTextLength", at);
+}
+
+/** The tokenizer behind XmlParser; its private surface stays out of the public docs. */
+export class Tokenizer {
+  #buf = "";
+  #pos = 0;
+  #finished = false;
+  #base = 0;
+  #line = 1;
+  #lineStart = 0;
+  #cursor = 0;
+  /** Offset of the first newline at or after `cursor` (NONE: none in `buf`), or UNKNOWN. */
+  #nextNewline = UNKNOWN;
+  /** Non-Chars are searched the split way (see fastWellFormed); decided at the first text. */
+  #split: boolean | undefined;
+  /** In split mode: some appended text has an unpaired surrogate, so search the plain way. */
+  #lone = false;
+  // Remembered searches of `find*()`: `xAt` is the first x at or after `xFrom` (NONE: none in
+  // `buf`); `xFrom` NONE means nothing is remembered.
+  readonly #lt = new RememberedSearch("<");
+  readonly #amp = new RememberedSearch("&");
+  /** Searched by `findSuspect` with regexes, so it has no needle. */
+  readonly #suspect = new RememberedSearch("");
+  readonly #cdEnd = new RememberedSearch("]]>");
+  readonly #tab = new RememberedSearch("\t");
+  readonly #nl = new RememberedSearch("\n");
+  readonly #searches = [this.#lt, this.#amp, this.#suspect, this.#cdEnd, this.#tab, this.#nl];
+  #token: XmlToken | undefined;
+  #pendingEnd: XmlToken | undefined;
+  /** The start tag of each open element. */
+  #open: XmlToken[] = [];
+  /** The names and offsets of the attributes of the start tag being read (reused). */
+  readonly #attrQ: QName[] = [];
+  /** See `attrQ`. */
+  readonly #attrAt: number[] = [];
+  /** Where the name `qname()` scanned last ends. */
+  #qEnd = 0;
+  /** The namespace prefixes in scope. */
+  readonly #namespaces = new NamespaceScopes();
+  /** The first character of the input was looked at for a byte order mark. */
+  #bomSeen = false;
+  /** The attributes declared per element type (with a default or a type to normalize by). */
+  #attDefaults: Map<string, AttDefault[]> | undefined;
+  #rootSeen = false;
+  #rootClosed = false;
+  #doctypeSeen = false;
+  #tokens = 0;
+  /** Expands entity references, counting them against the limits. */
+  readonly #refs: EntityExpander;
+  /** What the markup and DOCTYPE readers use, made at the first of them. */
+  #markupInput: MarkupInput | undefined;
+  #heldBack = "";
+  /** The decoder of byte input. */
+  readonly #bytes = new ByteDecoder();
+  /** Where the input turned out not to be in its encoding: the end of the readable text. */
+  #encodingFailure: Failure<XmlParseErrorCode> | undefined;
+  #byteMode = false;
+  #failed: XmlParseError | undefined;
+  readonly #limits: XmlLimits;
+  // The limits read per token, as plain fields.
+  readonly #maxText: number;
+  readonly #maxName: number;
+  readonly #maxTokens: number;
+  /** The most characters one token may take in the input (with its markup and spaces). */
+  readonly #maxToken: number;
+  readonly #ns: boolean;
+  readonly #allowDoctype: boolean;
+
+  /**
+   * Creates a parser.
+   *
+   * @param input the whole document; omit it to feed chunks with `feed()` and `end()`
+   * @param options limits, namespace processing and DOCTYPE policy
+   */
+  constructor(input?: string | Uint8Array, options?: XmlParseOptions) {
+    this.#limits = options?.limits
+      ? { ...DEFAULT_XML_LIMITS, ...options.limits }
+      : DEFAULT_XML_LIMITS;
+    this.#maxText = this.#limits.maxTextLength;
+    this.#maxName = this.#limits.maxNameLength;
+    this.#maxTokens = this.#limits.maxTokens;
+    this.#maxToken = this.#maxText + 4 * this.#maxName + 65536;
+    this.#ns = options?.namespaces !== false;
+    this.#allowDoctype = options?.allowDoctype === true;
+    this.#refs = new EntityExpander(this.#limits);
+    if (input !== undefined) {
+      this.feed(input);
+      this.end();
+    }
+  }
+
+  /**
+   * Appends a chunk of the document (split anywhere). Text and bytes must not be mixed. Bytes
+   * that are not valid in the document's encoding end the input there: `next()` reads the
+   * tokens before them, then throws an `InvalidEncoding` XmlParseError.
+   *
+   * @param chunk the next piece of text, or of the encoded bytes
+   * @throws {XmlParseError} when an earlier call to `next()` failed
+   */
+  feed(chunk: string | Uint8Array): void {
+    if (this.#finished) throw new TypeError("XmlParser.feed() after end()");
+    if (this.#failed) throw this.#failed;
+    if (this.#encodingFailure) return;
+    let text: string;
+    if (typeof chunk === "string") {
+      text = chunk;
+    } else {
+      this.#byteMode = true;
+      text = this.#decodeBytes(chunk, false);
+    }
+    this.#append(text);
+  }
+
+  /** Marks the end of the input: parsing can complete. */
+  end(): void {
+    if (this.#finished || this.#encodingFailure) return;
+    if (this.#byteMode) {
+      const tail = this.#decodeBytes(new Uint8Array(0), true);
+      if (this.#encodingFailure) return;
+      if (tail) this.#append(tail);
+    }
+    this.#finished = true;
+    const held = this.#heldBack;
+    this.#heldBack = "";
+    if (held) {
+      this.#buf += held === "\r" ? "\n" : held;
+      if (held !== "\r") this.#lone = true;
+      this.#grown();
+    }
+  }
+
+  /** True when the last next() stopped for lack of input: feed more, then call next() again. */
+  get needsInput(): boolean {
+    return this.#waiting;
+  }
+
+  #waiting = false;
+
+  #decodeBytes(chunk: Uint8Array, final: boolean): string {
+    const decoded = this.#bytes.decode(chunk, final);
+    if (typeof decoded === "string") return decoded;
+    // Line ends normalised as append() does, so the error's line and column are right.
+    const prefix = (this.#heldBack + decoded.readable).replace(/\r\n?/g, "\n");
+    const at = this.#buf.length + prefix.length;
+    this.#buf += prefix;
+    this.#bomSeen = true;
+    this.#lone = true;
+    this.#grown();
+    this.#heldBack = "";
+    // The input ends at the bad bytes. next() reads the tokens before them, as it would if
+    // they had come in another chunk, and fails where it needs more.
+    this.#encodingFailure = new Failure(
+      "InvalidEncoding",
+      `invalid ${decoded.encoding} sequence`,
+      at,
+    );
+    return "";
+  }
+
+  #append(text: string): void {
+    if (text.length === 0) return;
+    let t = this.#heldBack + text;
+    this.#heldBack = "";
+    // A CR or a high surrogate at the end may pair with the next chunk's first character.
+    const last = t.charCodeAt(t.length - 1);
+    if (last === 13 || (last >= 0xd800 && last <= 0xdbff)) {
+      this.#heldBack = t.slice(-1);
+      t = t.slice(0, -1);
+    }
+    // A byte order mark is skipped once, at the very start of text input (the decoder takes the
+    // one of byte input); any later U+FEFF is a character of the document.
+    if (!this.#bomSeen && t.length > 0) {
+      this.#bomSeen = true;
+      if (!this.#byteMode && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
+    }
+    // Drop consumed text so a long stream keeps a small buffer.
+    if (this.#pos > 65536 && this.#pos > this.#buf.length >> 1) {
+      const cut = this.#pos;
+      // Count the lines of the text dropped, or the newlines past the cursor would be lost.
+      this.#advanceLines(cut);
+      this.#buf = this.#buf.slice(cut);
+      this.#pos -= cut;
+      this.#base += cut;
+      this.#cursor -= cut;
+      this.#lineStart -= cut;
+      for (const search of this.#searches) search.shift(cut);
+    }
+    this.#split ??= splitSearch(t.length);
+    if (this.#split && !this.#lone && !isWellFormed(t)) this.#lone = true;
+    const from = this.#buf.length;
+    this.#buf = from === 0 ? t : this.#buf + t;
+    this.#grown();
+    // Line ends are normalised before anything is parsed. A carriage return is not a Char, so
+    // when the search for those (needed anyway, and remembered) finds none, there is none.
+    if (this.#findSuspect(from) !== NONE && t.indexOf("\r") >= 0) {
+      this.#buf = this.#buf.slice(0, from) + t.replace(/\r\n?/g, "\n");
+      this.#suspect.forget();
+      this.#grown();
+    }
+  }
+
+  /** The buffer got longer: searches that found nothing must look again. */
+  #grown(): void {
+    this.#nextNewline = UNKNOWN;
+    for (const search of this.#searches) search.grown();
+  }
+
+  /** The first SUSPECT character at or after `from`, or NONE. */
+  #findSuspect(from: number): number {
+    const search = this.#suspect;
+    if (search.knows(from)) return search.at;
+    return search.remember(
+      from,
+      firstSuspect(this.#buf, from, this.#split === true && !this.#lone),
+    );
+  }
+
+  /** Checks that `s`, found at `at`, holds only Chars (a fast answer when it obviously does). */
+  #checkText(s: string, at: number): void {
+    if (this.#findSuspect(at) < at + s.length) checkChars(s, at);
+  }
+
+  /** The token read by the last successful {@linkcode XmlParser.next}. */
+  current(): XmlToken {
+    if (!this.#token) throw new TypeError("XmlParser.current() before a successful next()");
+    return this.#token;
+  }
+
+  /**
+   * Reads the next token.
+   *
+   * @returns true when a token was read; false at the end of the document, or, when feeding
+   *   chunks, when more input is needed first (see {@linkcode XmlParser.needsInput})
+   * @throws {XmlParseError} when the document is not well-formed or breaks a limit
+   */
+  next(): boolean {
+    if (this.#failed) throw this.#failed;
+    this.#waiting = false;
+    if (this.#pendingEnd) {
+      const e = this.#pendingEnd;
+      if (++this.#tokens > this.#maxTokens) {
+        // The end of a self-closing tag is a token of its own, at the tag's position.
+        const err = new XmlParseError(
+          "LimitExceeded",
+          `more than maxTokens ${this.#maxTokens}`,
+          e.line,
+          e.column,
+        );
+        this.#failed = err;
+        throw err;
+      }
+      this.#token = e;
+      this.#pendingEnd = undefined;
+      this.#afterEnd();
+      return true;
+    }
+    for (;;) {
+      const start = this.#pos;
+      try {
+        const t = this.#read();
+        // A token buffered whole may not be larger than one fed in chunks may grow (below).
+        if (this.#pos - start > this.#maxToken) throw tokenTooLarge(start);
+        if (t === null) continue; // skipped whitespace outside the root element
+        if (t === undefined) return false;
+        if (++this.#tokens > this.#maxTokens) {
+          throw new Failure("LimitExceeded", `more than maxTokens ${this.#maxTokens}`, start);
+        }
+        this.#token = t;
+        return true;
+      } catch (e) {
+        if (e === NEED_MORE) {
+          if (this.#encodingFailure) throw this.#fail(this.#encodingFailure);
+          this.#pos = start;
+          this.#waiting = true;
+          if (this.#buf.length - start > this.#maxToken) throw this.#fail(tokenTooLarge(start));
+          return false;
+        }
+        if (e instanceof Failure) throw this.#fail(e as Failure<XmlParseErrorCode>);
+        if (e instanceof RangeError) {
+          throw this.#fail(new Failure("LimitExceeded", "document too complex", start));
+        }
+        throw e;
+      }
+    }
+  }
+
+  #fail(f: Failure<XmlParseErrorCode>): XmlParseError {
+    this.#advanceLines(Math.min(Math.max(f.offset, this.#cursor), this.#buf.length));
+    const err = new XmlParseError(f.code, f.message, this.#line, f.offset - this.#lineStart + 1);
+    this.#failed = err;
+    return err;
+  }
+
+  /** Counts the lines up to `to` (newToken() calls it only when a newline comes before). */
+  #advanceLines(to: number): void {
+    const buf = this.#buf;
+    // The next newline at or after the cursor, remembered: a long line with many tokens would
+    // otherwise be searched to its end once per token.
+    let nl = this.#nextNewline;
+    if (nl === UNKNOWN) {
+      nl = buf.indexOf("\n", this.#cursor);
+      if (nl < 0) nl = NONE;
+    }
+    while (nl < to) {
+      this.#line++;
+      this.#lineStart = nl + 1;
+      nl = buf.indexOf("\n", nl + 1);
+      if (nl < 0) nl = NONE;
+    }
+    this.#nextNewline = nl;
+    this.#cursor = to;
+  }
+
+  #more(at: number): never {
+    if (!this.#finished) throw NEED_MORE;
+    throw new Failure("UnexpectedEnd", "unexpected end of document", at);
+  }
+
+  #newToken(kind: TokenKind, at: number): XmlToken {
+    // No newline since the last token (UNKNOWN is below any offset): nothing to count.
+    if (this.#nextNewline < at) this.#advanceLines(at);
+    return {
+      kind,
+      name: "",
+      prefix: "",
+      localName: "",
+      namespaceUri: "",
+      attributes: NO_ATTRS,
+      text: "",
+      selfClosing: false,
+      line: this.#line,
+      column: at - this.#lineStart + 1,
+    };
+  }
+
+  /** Reads one token: a token, null for skipped whitespace, undefined at the end. */
+  #read(): XmlToken | null | undefined {
+    const buf = this.#buf;
+    const start = this.#pos;
+    if (start >= buf.length) {
+      if (!this.#finished) throw NEED_MORE;
+      if (!this.#rootSeen) throw new Failure("UnexpectedEnd", "no root element", start);
+      if (this.#open.length > 0) {
+        throw new Failure(
+          "UnexpectedEnd",
+          `unclosed element <${this.#open[this.#open.length - 1].name}>`,
+          start,
+        );
+      }
+      return undefined;
+    }
+    if (buf.charCodeAt(start) !== 60) return this.#text(start);
+    const c = buf.charCodeAt(start + 1);
+    if (c !== c) this.#more(start);
+    if (c === 47) return this.#endTag(start);
+    if (c === 63) return this.#take(readPi(this.#markup(), start));
+    if (c === 33) {
+      if (buf.startsWith("<!--", start)) return this.#take(readComment(this.#markup(), start));
+      if (buf.startsWith("<![CDATA[", start)) return this.#take(readCData(this.#markup(), start));
+      if (buf.startsWith("<!DOCTYPE", start)) return this.#doctype(start);
+      if (
+        buf.length - start < 9 &&
+        ["<!DOCTYPE", "<![CDATA[", "<!--"].some((m) => m.startsWith(buf.slice(start)))
+      ) {
+        this.#more(start);
+      }
+      throw new Failure("InvalidSyntax", "invalid markup after '<!'", start);
+    }
+    return this.#startTag(start);
+  }
+
+  #text(start: number): XmlToken | null {
+    const buf = this.#buf;
+    if (buf.charCodeAt(start) === 10) {
+      // Indentation between tags, the most common text, needs no search and no checks, and its
+      // string is shared.
+      let i = start + 1;
+      let c = buf.charCodeAt(i);
+      while (c === 32) c = buf.charCodeAt(++i);
+      if (c === 60 && i - start <= INDENT.length && i - start <= this.#maxText) {
+        this.#pos = i;
+        if (this.#open.length === 0) return null;
+        const t = this.#newToken(TokenKind.Text, start);
+        t.text = INDENT[i - start - 1];
+        return t;
+      }
+    }
+    let end = this.#lt.find(this.#buf, start);
+    if (end === NONE) {
+      if (!this.#finished) throw NEED_MORE;
+      end = buf.length;
+    }
+    const raw = buf.slice(start, end);
+    if (this.#open.length === 0) {
+      if (/^[ \t\n]*$/.test(raw)) {
+        this.#pos = end;
+        return null;
+      }
+      const off = raw.search(/[^ \t\n]/);
+      throw new Failure("InvalidSyntax", "text outside the root element", start + off);
+    }
+    if (raw.length > this.#maxText) {
+      throw new Failure(
+        "LimitExceeded",
+        `text longer than maxTextLength ${this.#maxText}`,
+        start,
+      );
+    }
+    if (this.#findSuspect(start) < end) checkChars(raw, start);
+    const cdEnd = this.#cdEnd.find(this.#buf, start);
+    if (cdEnd < end) throw new Failure("InvalidSyntax", "']]>' not allowed in text", cdEnd);
+    const t = this.#newToken(TokenKind.Text, start);
+    t.text = this.#amp.find(this.#buf, start) < end
+      ? expandAt(buf, start, end, false, this.#amp, this.#maxText, this.#refs)
+      : raw;
+    this.#pos = end;
+    return t;
+  }
+
+  /** Scans a Name at `i`; returns its end. */
+  #name(i: number): number {
+    return scanName(this.#buf, i, this.#maxName, this.#needMore);
+  }
+
+  /** {@linkcode more}, for the scanners outside the class. */
+  readonly #needMore = (at: number): never => this.#more(at);
+
+  /**
+   * True when `keyword` is at `i`; asks for more input when the buffer ends inside what could
+   * still become it (DOCTYPE declarations are re-read whole until they end).
+   */
+  #keyword(keyword: string, i: number): boolean {
+    const buf = this.#buf;
+    if (buf.startsWith(keyword, i)) return true;
+    if (buf.length - i < keyword.length && keyword.startsWith(buf.slice(i))) this.#more(i);
+    return false;
+  }
+
+  #ws(i: number): number {
+    const buf = this.#buf;
+    let c = buf.charCodeAt(i);
+    while (c === 32 || c === 10 || c === 9) c = buf.charCodeAt(++i);
+    if (c !== c) this.#more(i);
+    return i;
+  }
+
+  /**
+   * Scans an element or attribute name at `i` (its end goes to `qEnd`). ASCII names are looked up
+   * in NAME_CACHE by a hash taken while scanning, so a repeated name costs no slice and no split.
+   */
+  #qname(i: number): QName {
+    const buf = this.#buf;
+    const start = i;
+    let c = buf.charCodeAt(i);
+    if (c < 128 && (NAME[c] & 1) !== 0) {
+      // The first eight characters packed 7 bits each into k1 and k2: with the length, they
+      // are the name itself, so a cached name up to 8 characters is matched without reading
+      // it again. Longer names hash the rest and compare it.
+      let k1 = c;
+      let k2 = 0;
+      let h = 0;
+      let n = 1;
+      c = buf.charCodeAt(++i);
+      while (c < 128 && (NAME[c] & 2) !== 0) {
+        if (n < 4) k1 = (k1 << 7) | c;
+        else if (n < 8) k2 = (k2 << 7) | c;
+        else h = (Math.imul(h, 31) + c) | 0;
+        n++;
+        c = buf.charCodeAt(++i);
+      }
+      const len = i - start;
+      // Anything else (a non-ASCII character, the end of the buffer, a name over the limit)
+      // takes the exact scan below.
+      if (c < 128 && len <= this.#maxName) {
+        this.#qEnd = i;
+        const slot = (k1 ^ Math.imul(k2, 0x9e3779b1) ^ Math.imul(h, 31) ^ len) & NAME_CACHE_MASK;
+        const q = NAME_CACHE[slot];
+        if (q !== undefined && q.k1 === k1 && q.k2 === k2 && q.name.length === len) {
+          if (len <= 8) return q;
+          const name = q.name;
+          let k = 8;
+          while (k < len && name.charCodeAt(k) === buf.charCodeAt(start + k)) k++;
+          if (k === len) return q;
+        }
+        return NAME_CACHE[slot] = new QName(buf.slice(start, i), k1, k2);
+      }
+    }
+    const end = this.#name(start);
+    this.#qEnd = end;
+    return new QName(buf.slice(start, end), -1, -1);
+  }
+
+  #startTag(start: number): XmlToken {
+    const buf = this.#buf;
+    if (this.#rootClosed) throw new Failure("InvalidSyntax", "a second root element", start);
+    const depth = this.#open.length;
+    if (depth >= this.#limits.maxDepth) {
+      throw new Failure(
+        "LimitExceeded",
+        `nesting deeper than maxDepth ${this.#limits.maxDepth}`,
+        start,
+      );
+    }
+    const ns = this.#ns;
+    // Lines counted up to the tag: the next newline is then past the tag's start, and a value
+    // that ends before it has none.
+    if (this.#nextNewline < start) this.#advanceLines(start);
+    const eq = this.#qname(start + 1);
+    const name = eq.name;
+    const attrs: XmlAttribute[] = [];
+    const attrQ = this.#attrQ;
+    const attrAt = this.#attrAt;
+    let declares = false;
+    let i = this.#qEnd;
+    let selfClosing = false;
+    for (;;) {
+      let c = buf.charCodeAt(i);
+      let afterWs = i;
+      if (c === 32 || c === 10 || c === 9) {
+        afterWs = this.#ws(i);
+        c = buf.charCodeAt(afterWs);
+      }
+      if (c === 62) {
+        i = afterWs + 1;
+        break;
+      }
+      if (c === 47) {
+        const d = buf.charCodeAt(afterWs + 1);
+        if (d !== d) this.#more(afterWs);
+        if (d !== 62) throw new Failure("InvalidSyntax", "expected '>' after '/'", afterWs + 1);
+        selfClosing = true;
+        i = afterWs + 2;
+        break;
+      }
+      if (c !== c) this.#more(afterWs);
+      if (afterWs === i) {
+        throw new Failure("InvalidSyntax", "expected whitespace before an attribute", i);
+      }
+      if (attrs.length >= this.#limits.maxAttributes) {
+        throw new Failure(
+          "LimitExceeded",
+          `more than maxAttributes ${this.#limits.maxAttributes}`,
+          afterWs,
+        );
+      }
+      const aq = this.#qname(afterWs);
+      const aName = aq.name;
+      let j = this.#qEnd;
+      if (buf.charCodeAt(j) !== 61) {
+        j = this.#ws(j);
+        if (buf.charCodeAt(j) !== 61) {
+          throw new Failure("InvalidSyntax", "expected '=' after the attribute name", j);
+        }
+      }
+      let q = buf.charCodeAt(++j);
+      if (q !== 34 && q !== 39) {
+        j = this.#ws(j);
+        q = buf.charCodeAt(j);
+        if (q !== 34 && q !== 39) {
+          throw new Failure("InvalidSyntax", "expected a quoted attribute value", j);
+        }
+      }
+      const close = buf.indexOf(q === 34 ? '"' : "'", j + 1);
+      if (close < 0) this.#more(j);
+      if (close - j - 1 > this.#maxText) {
+        throw new Failure("LimitExceeded", `attribute value longer than maxTextLength`, j);
+      }
+      const lt = this.#lt.find(this.#buf, j + 1);
+      if (lt < close) {
+        throw new Failure("InvalidSyntax", "'<' not allowed in an attribute value", lt);
+      }
+      const raw = buf.slice(j + 1, close);
+      if (this.#findSuspect(j + 1) < close) checkChars(raw, j + 1);
+      let value = raw;
+      if (this.#amp.find(this.#buf, j + 1) < close) {
+        value = expandAt(buf, j + 1, close, true, this.#amp, this.#maxText, this.#refs);
+      } else if (
+        (this.#nextNewline < close && this.#nl.find(this.#buf, j + 1) < close) ||
+        this.#tab.find(this.#buf, j + 1) < close
+      ) {
+        value = raw.replace(/[\t\n]/g, " ");
+      }
+      const n = attrs.length;
+      for (let k = 0; k < n; k++) {
+        if (attrs[k].name === aName) {
+          throw new Failure("DuplicateAttribute", `duplicate attribute ${aName}`, afterWs);
+        }
+      }
+      if (ns) {
+        if (aq.xmlns) declares = true;
+        attrQ[n] = aq;
+        attrAt[n] = afterWs;
+        attrs.push({
+          name: aName,
+          prefix: aq.prefix,
+          localName: aq.localName,
+          namespaceUri: "",
+          value,
+        });
+      } else attrs.push({ name: aName, prefix: "", localName: aName, namespaceUri: "", value });
+      i = close + 1;
+    }
+    if (this.#attDefaults !== undefined) {
+      const defs = this.#attDefaults.get(name);
+      if (
+        defs !== undefined &&
+        applyDefaults(
+          defs,
+          attrs,
+          start,
+          ns,
+          this.#limits.maxAttributes,
+          this.#attrQ,
+          this.#attrAt,
+          this.#refs,
+        )
+      ) declares = true;
+    }
+    const t = this.#newToken(TokenKind.StartElement, start);
+    t.name = name;
+    t.attributes = attrs;
+    t.selfClosing = selfClosing;
+    if (ns) {
+      if (declares) this.#namespaces.declare(attrs, attrQ, attrAt, this.#open.length);
+      if (!eq.valid) {
+        throw new Failure(
+          "Namespace",
+          `${JSON.stringify(name)} is not a valid qualified name`,
+          start + 1,
+        );
+      }
+      // The name resolved in this scope already (the common case) costs no call.
+      const scopes = this.#namespaces;
+      const uri = eq.epoch === scopes.epoch ? eq.uri : scopes.resolve(eq);
+      if (uri === undefined) {
+        throw new Failure("Namespace", `unbound prefix ${eq.prefix}`, start + 1);
+      }
+      if (eq.prefix === "xmlns") {
+        throw new Failure("Namespace", "element names must not use the xmlns prefix", start + 1);
+      }
+      t.prefix = eq.prefix;
+      t.localName = eq.localName;
+      t.namespaceUri = uri;
+      if (attrs.length > 0) this.#namespaces.resolveAttributes(attrs, attrQ, attrAt);
+    } else t.localName = name;
+    this.#open.push(t);
+    this.#rootSeen = true;
+    this.#pos = i;
+    if (selfClosing) {
+      const e = this.#newToken(TokenKind.EndElement, start);
+      e.name = name;
+      e.prefix = t.prefix;
+      e.localName = t.localName;
+      e.namespaceUri = t.namespaceUri;
+      this.#pendingEnd = e;
+    }
+    return t;
+  }
+
+  #afterEnd(): void {
+    this.#open.pop();
+    const depth = this.#open.length;
+    if (this.#namespaces.innermost === depth) this.#namespaces.end();
+    if (depth === 0) this.#rootClosed = true;
+  }
+
+  #endTag(start: number): XmlToken {
+    const buf = this.#buf;
+    const open = this.#open[this.#open.length - 1];
+    if (open !== undefined) {
+      // The usual case: the name of the open element, then optional whitespace and '>'. Names
+      // are short: comparing them here beats a call to startsWith().
+      const name = open.name;
+      const n = name.length;
+      const from = start + 2;
+      let k = 0;
+      while (k < n && name.charCodeAt(k) === buf.charCodeAt(from + k)) k++;
+      if (k === n) {
+        let j = from + n;
+        let c = buf.charCodeAt(j);
+        if (c === 32 || c === 10 || c === 9) {
+          j = this.#ws(j);
+          c = buf.charCodeAt(j);
+        }
+        if (c === 62) {
+          const t = this.#newToken(TokenKind.EndElement, start);
+          t.name = name;
+          t.prefix = open.prefix;
+          t.localName = open.localName;
+          t.namespaceUri = open.namespaceUri;
+          this.#pos = j + 1;
+          this.#afterEnd();
+          return t;
+        }
+      }
+    }
+    // Anything else is an error: find which.
+    const nameEnd = this.#name(start + 2);
+    const name = buf.slice(start + 2, nameEnd);
+    const j = this.#ws(nameEnd);
+    if (buf.charCodeAt(j) !== 62) {
+      throw new Failure("InvalidSyntax", "expected '>' to end the end tag", j);
+    }
+    if (open === undefined) {
+      throw new Failure("MismatchedTag", `end tag </${name}> without a start tag`, start);
+    }
+    throw new Failure("MismatchedTag", `expected </${open.name}>, found </${name}>`, start);
+  }
+
+  /** Takes a token read by a markup reader: the next one starts past it. */
+  #take(m: Markup): XmlToken {
+    this.#pos = m.end;
+    return m.token;
+  }
+
+  /** What the markup and DOCTYPE readers need of the tokenizer: the buffer and its scanners. */
+  #markup(): MarkupInput {
+    if (this.#markupInput) return this.#markupInput;
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return this.#markupInput = {
+      get buf() {
+        return self.#buf;
+      },
+      get depth() {
+        return self.#open.length;
+      },
+      get atDocumentStart() {
+        return self.#base === 0;
+      },
+      get encoding() {
+        return self.#byteMode ? self.#bytes.encoding : undefined;
+      },
+      ns: this.#ns,
+      limits: this.#limits,
+      maxText: this.#maxText,
+      more: (at) => this.#more(at),
+      name: (i) => this.#name(i),
+      keyword: (keyword, i) => this.#keyword(keyword, i),
+      ws: (i) => this.#ws(i),
+      checkChars,
+      checkText: (text, at) => this.#checkText(text, at),
+      newToken: (kind, at) => this.#newToken(kind, at),
+      cdataEnd: (from) => this.#cdEnd.find(this.#buf, from),
+    };
+  }
+
+  #doctype(start: number): XmlToken {
+    if (!this.#allowDoctype) {
+      throw new Failure(
+        "DoctypeNotAllowed",
+        "DOCTYPE is not allowed (enable allowDoctype for internal entities)",
+        start,
+      );
+    }
+    if (this.#doctypeSeen || this.#rootSeen) {
+      throw new Failure("InvalidSyntax", "DOCTYPE in the wrong place", start);
+    }
+    const d = new DtdReader(this.#markup()).read(start);
+    const t = this.#newToken(TokenKind.Doctype, start);
+    t.name = d.name;
+    t.localName = d.name;
+    t.text = d.subset;
+    this.#refs.declare(d.entities);
+    if (d.attDefaults.size > 0) this.#attDefaults = d.attDefaults;
+    this.#doctypeSeen = true;
+    this.#pos = d.end;
+    return t;
+  }
+}
