@@ -141,6 +141,7 @@ class DenoConn implements RawConn {
   #queue: Uint8Array[] = [];
   #queueHead = 0;
   #queued = 0;
+  #written = 0;
   #writing = false;
   #current: Uint8Array | null = null;
   #offset = 0;
@@ -174,6 +175,10 @@ class DenoConn implements RawConn {
 
   get writableLength(): number {
     return this.#queued;
+  }
+
+  get writeProgress(): number {
+    return this.#written;
   }
 
   start(handlers: RawConnHandlers): void {
@@ -293,10 +298,10 @@ class DenoConn implements RawConn {
   #pump(chunk: Uint8Array): void {
     this.#current = chunk;
     this.#offset = 0;
-    this.#conn.write(chunk).then(this.#written, this.#writeFailed);
+    this.#conn.write(chunk).then(this.#wrote, this.#writeFailed);
   }
 
-  readonly #written = (n: number): void => {
+  readonly #wrote = (n: number): void => {
     if (this.#closed) return;
     try {
       this.#advance(n);
@@ -310,9 +315,10 @@ class DenoConn implements RawConn {
     const chunk = this.#current!;
     // Counted as written bytes go, so a big chunk's progress shows (the idle sweep watches it).
     this.#queued -= n;
+    this.#written += n;
     this.#offset += n;
     if (this.#offset < chunk.length) {
-      this.#conn.write(chunk.subarray(this.#offset)).then(this.#written, this.#writeFailed);
+      this.#conn.write(chunk.subarray(this.#offset)).then(this.#wrote, this.#writeFailed);
       return;
     }
     this.#current = null;
@@ -364,6 +370,15 @@ class DenoConn implements RawConn {
   }
 
   destroy(): void {
+    this.#finish();
+  }
+
+  /**
+   * Deno offers no abortive close (no SO_LINGER, no reset call): the connection closes with a
+   * FIN, as `destroy` does. Callers that must signal a cut (a close-delimited body) cannot on
+   * this adapter; the Node adapter sends a reset.
+   */
+  reset(): void {
     this.#finish();
   }
 
@@ -476,14 +491,22 @@ function listenNow(options: TcpListenOptions): RawListener {
   let closed = false;
   // TLS connections open, from accept (their handshake included) until they close.
   let tlsOpen = 0;
+  // Of those, the ones still in their handshake.
+  let handshaking = 0;
   const tlsClosed = () => void tlsOpen--;
   const handshake = async (conn: Deno.TlsConn) => {
+    handshaking++;
     try {
-      const info = await withTimeout(
-        conn.handshake(),
-        tls!.handshakeTimeoutMs,
-        () => new TransportError("TlsHandshake", "TLS handshake timed out"),
-      );
+      let info: Deno.TlsHandshakeInfo;
+      try {
+        info = await withTimeout(
+          conn.handshake(),
+          tls!.handshakeTimeoutMs,
+          () => new TransportError("TlsHandshake", "TLS handshake timed out"),
+        );
+      } finally {
+        handshaking--;
+      }
       if (closed) {
         tlsClosed();
         conn.close();
@@ -540,6 +563,9 @@ function listenNow(options: TcpListenOptions): RawListener {
   return {
     host: addr.hostname,
     port: addr.port,
+    get handshaking() {
+      return handshaking;
+    },
     close(): Promise<void> {
       if (!closed) {
         closed = true;
