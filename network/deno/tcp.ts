@@ -230,8 +230,10 @@ class DenoConn implements RawConn {
         }
         if (n === room) {
           if (size < max) size *= 2;
-        } else if (n < min >>> 1) {
-          size = min;
+        } else if (n < size >>> 2) {
+          // Reads well under the slab: the next slab is sized to them (a connection that
+          // trickles, or is done with its bulk transfer, holds little).
+          size = Math.max(min, size >>> 1);
         }
         const start = used;
         used += n;
