@@ -262,8 +262,10 @@ export interface TransportConfig {
   /** Most sessions open at once; connections beyond are closed at accept. Default 65 536. */
   maxSessions?: number;
   /**
-   * Size of the read buffer per read (Deno adapter). Default 64 KiB. A
-   * stream whose reads keep filling it reads up to 4 times as much at once.
+   * Read buffer sizing (Deno adapter). Default 64 KiB. A connection starts
+   * with 4 KiB (or this, when smaller), so an idle one holds little; a
+   * stream whose reads keep filling the buffer gets buffers up to 4 times
+   * this size, and they shrink back once reads are small again.
    */
   readBufferSize?: number;
   /** TLS settings for `TlsMode.Server` listeners and `TlsMode.Client` connects. */

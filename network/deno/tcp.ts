@@ -29,7 +29,7 @@ const BULK_GROWTH = 4;
  */
 const MIN_SLAB = 4 * 1024;
 /** Reads one connection may complete per turn of the event loop before it lets the others run. */
-const READS_PER_TURN = 4;
+const READS_PER_TURN = 1;
 
 /**
  * Turns of the event loop. Deno completes a read whose bytes are already there within the same
