@@ -28,30 +28,22 @@ const BULK_GROWTH = 4;
  * an idle connection holds this much, not `readBufferSize`.
  */
 const MIN_SLAB = 4 * 1024;
-/**
- * Within one turn, a connection reads again at once only while its reads are bulk (at least this
- * big) and it has read less than `TURN_BYTES` in the turn; after a small read it waits for the
- * next turn.
- */
-const BULK_READ = 16 * 1024;
-/** Most bytes one connection reads in one turn. */
-const TURN_BYTES = 1024 * 1024;
+/** Reads one connection may complete per turn of the event loop before it lets the others run. */
+const READS_PER_TURN = 1;
 
 /**
  * Turns of the event loop. Deno completes a read whose bytes are already there within the same
  * turn, so with many busy connections the few whose peers answer fastest could keep the turn to
  * themselves (a request and its response per microtask) while the rest waited for the event loop
- * to poll their sockets: at 256 connections some waited most of a second. So a connection that
- * has read a small chunk (a request) in this turn waits for the next before it reads again.
+ * to poll their sockets: at 256 connections some waited most of a second. A connection that has
+ * read `READS_PER_TURN` times in one turn waits for the next.
  *
- * The count moves when a task of the event loop ends (an immediate scheduled by the reads, so a
- * read that had to wait for the poll finds a new turn and costs nothing more) and when a waiting
- * connection's turn ends: that is when the event loop has polled the sockets. A timer would say
- * so, but Deno's shortest timeout is about 2 ms, during which connections with bytes waiting sit
- * idle; instead the adapter keeps a loopback connection to itself with a read pending on one end,
- * and writes a byte on the other: the pending read completes at the next poll, together with
- * every other socket that is ready. Until the loopback is up (or where it cannot be opened) the
- * timer ends turns.
+ * A turn ends when the event loop has polled the sockets. A timer would say so, but Deno's
+ * shortest timeout is about 2 ms, during which connections with bytes waiting sit idle; instead
+ * the adapter keeps a loopback connection to itself with a read pending on one end, and writes a
+ * byte on the other: the pending read completes at the next poll, together with every other
+ * socket that is ready, and that ends the turn. Until the loopback is up (or where it cannot be
+ * opened) the timer ends turns.
  */
 const turns = {
   count: 0,
@@ -60,22 +52,7 @@ const turns = {
   /** Writes the byte that ends the turn at the next poll, once the loopback is up. */
   ping: null as (() => void) | null,
   opening: false,
-  /** An immediate will move the count at the end of the current task. */
-  marked: false,
 };
-
-const endTask = (): void => {
-  turns.marked = false;
-  turns.count++;
-};
-
-/** Moves the turn count once the current task of the event loop ends. */
-function markTask(): void {
-  if (!turns.marked) {
-    turns.marked = true;
-    setImmediate(endTask);
-  }
-}
 
 function endTurn(): void {
   const end = turns.end;
@@ -226,8 +203,7 @@ class DenoConn implements RawConn {
     let slab = new Uint8Array(size);
     let used = 0;
     let turn = -1;
-    let last = 0;
-    let bytesThisTurn = 0;
+    let readsThisTurn = 0;
     const handlers = this.#handlers!;
     try {
       for (;;) {
@@ -236,15 +212,14 @@ class DenoConn implements RawConn {
           this.#wake = null;
         }
         if (this.#closed) return;
-        if (turn === turns.count && (last < BULK_READ || bytesThisTurn >= TURN_BYTES)) {
-          await nextTurn();
-          if (this.#closed) return;
-        }
         if (turn !== turns.count) {
           turn = turns.count;
-          bytesThisTurn = 0;
+          readsThisTurn = 0;
+        } else if (++readsThisTurn >= READS_PER_TURN) {
+          await nextTurn();
+          if (this.#closed) return;
+          continue;
         }
-        markTask();
         if (slab.length - used < size >>> 2 || slab.length > size * 2) {
           slab = new Uint8Array(size);
           used = 0;
@@ -263,8 +238,6 @@ class DenoConn implements RawConn {
           // trickles, or is done with its bulk transfer, holds little).
           size = Math.max(min, size >>> 1);
         }
-        last = n;
-        bytesThisTurn += n;
         const start = used;
         used += n;
         handlers.onData(start === 0 && n === slab.length ? slab : slab.subarray(start, used));
