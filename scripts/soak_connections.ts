@@ -28,7 +28,7 @@ const EXCESS = 100;
  * The stated bound of the slow-body case, in multiples of `maxBufferedBytes`: the held bodies
  * (at most one cap) plus what the refused clients keep sending while the server reads and drops
  * it for the linger period (about 300 MB/s of short-lived read buffers with 1,000 clients, which
- * the garbage collector returns late). Measured peaks on 2026-12-03: Deno 595–716 MiB, Node 365
+ * the garbage collector returns late). Measured peaks on 2026-12-03: Deno 528–716 MiB, Node 365–440
  * MiB, from about 50 MiB; without the cap the held bodies alone would reach 2 GiB.
  */
 const BOUND_CAPS = 10;
