@@ -97,6 +97,11 @@ interface Conn {
   dispatchedAt: number;
   /** The span of the current request, when tracing is on. */
   span: Span | null;
+
+  /** The client ended its side: answer what it sent, then close. */
+  peerEnded: boolean;
+  /** A streamed body is being written. */
+  streaming: boolean;
 }
 
 interface Route {
@@ -222,7 +227,10 @@ export class WebhookServer implements AsyncDisposable {
     this.#writer = new ResponseWriter(options.dateHeader ?? true);
     const network = options.network ?? {};
     this.#ioFactory = options.transport ??
-      networkServerTransport((tls) => new SharedTransport({ ...network, tls }));
+      networkServerTransport((tls) =>
+        // Half-open: a client that ends its side once its request is sent still gets the answer.
+        new SharedTransport({ ...network, tls, allowHalfOpen: true })
+      );
     this.#json.maxPayloadSize = Math.min(this.#json.maxPayloadSize, this.#limits.maxBodyBytes);
   }
 
@@ -423,6 +431,7 @@ export class WebhookServer implements AsyncDisposable {
     const io = this.#ioFactory({
       onAccept: (sid, remote) => this.#onAccept(sid, remote),
       onData: (sid, data) => this.#onData(sid, data),
+      onEnd: (sid) => this.#onEnd(sid),
       onClose: (sid) => this.#onClose(sid),
     });
     this.#boundPort = await io.listen(this.#hostname, port, this.#tls);
@@ -524,6 +533,9 @@ export class WebhookServer implements AsyncDisposable {
       recorder: null,
       dispatchedAt: 0,
       span: null,
+
+      peerEnded: false,
+      streaming: false,
     });
   }
 
@@ -573,13 +585,27 @@ export class WebhookServer implements AsyncDisposable {
     this.#drive(conn);
   }
 
-  #closeConn(conn: Conn): void {
+  // The client sends no more. What it sent is answered (a request in progress, pipelined ones),
+  // then the connection closes; a partial request will never complete, so it closes now. A
+  // client that ends while a body streams to it is taken as gone (an event stream may never
+  // write again, so a reset from a client that closed fully might never come): the stream stops.
+  #onEnd(sid: number): void {
+    const conn = this.#conns.get(sid);
+    if (conn === undefined || conn.closing) return;
+    conn.peerEnded = true;
+    if (conn.lingerSince >= 0 || conn.streaming) this.#closeConn(conn);
+    else if (!conn.busy) this.#drive(conn);
+  }
+
+  /** Closes a connection once its queued bytes are written; `abortive` resets it instead. */
+  #closeConn(conn: Conn, abortive = false): void {
     if (conn.closing) return;
     conn.closing = true;
     conn.cancelStream?.();
     this.#release(conn);
     if (this.#corkSid === conn.sid) this.#flushCork();
-    this.#io?.close(conn.sid);
+    if (abortive && this.#io?.reset) this.#io.reset(conn.sid);
+    else this.#io?.close(conn.sid);
     this.#conns.delete(conn.sid);
     if (this.#conns.size === 0) this.#allClosed?.();
   }
@@ -664,6 +690,7 @@ export class WebhookServer implements AsyncDisposable {
         } else {
           conn.headDone = false;
         }
+        if (conn.peerEnded) this.#closeConn(conn);
         return;
       }
       conn.continueSent = false;
@@ -857,6 +884,7 @@ export class WebhookServer implements AsyncDisposable {
     let total = headBytes.length;
     const source = res.streamBody!;
     const isHead = msg.method === "HEAD";
+    conn.streaming = true;
     try {
       if (!isHead) {
         let iterable: AsyncIterable<Uint8Array | string> = source as AsyncIterable<Uint8Array>;
@@ -890,8 +918,12 @@ export class WebhookServer implements AsyncDisposable {
         error: e instanceof Error ? e.message : String(e),
       });
       keepAlive = false;
+      // A close-delimited body ends with the connection: a plain close would tell the client
+      // the body is complete, so the connection is reset (where the transport can).
+      if (!chunked) this.#closeConn(conn, true);
     }
     conn.cancelStream = null;
+    conn.streaming = false;
     this.#afterResponse(conn, req, res.status, total, keepAlive, started);
   }
 

@@ -41,6 +41,11 @@ export interface ServerTransportEvents {
   onAccept(sid: number, remoteAddress: string): void;
   /** Bytes arrived; the server may keep a reference to `data`. */
   onData(sid: number, data: Uint8Array): void;
+  /**
+   * The client ended its side (half-close) but may still read: the server answers what it
+   * received, then closes. A transport that closes on the client's end does not call it.
+   */
+  onEnd?(sid: number): void;
   /** The connection is gone (either side closed it, or it failed). */
   onClose(sid: number): void;
 }
@@ -59,6 +64,11 @@ export interface ServerTransport {
   sendAsync(sid: number, bytes: Uint8Array): Promise<void>;
   /** Closes a session after its queued bytes are written. Harmless when already closed. */
   close(sid: number): void;
+  /**
+   * Closes a session at once with a TCP reset where the transport can, so the client sees a
+   * response cut short as cut (a close-delimited body). Without it the server uses `close`.
+   */
+  reset?(sid: number): void;
   /** Stops accepting; open sessions stay. */
   stopListening(): Promise<void>;
   /** Closes everything. */
@@ -110,6 +120,7 @@ export function networkServerTransport(
             events.onAccept(sid, `${host}:${info.remotePort}`);
           },
           onData: (sid, data) => events.onData(sid, data),
+          onEnd: (sid) => events.onEnd?.(sid),
           onClose: (sid) => events.onClose(sid),
         });
         transport = t;
@@ -131,6 +142,11 @@ export function networkServerTransport(
       },
       close(sid) {
         transport?.close(sid);
+      },
+      reset(sid) {
+        const t = transport as (Transport & { reset?(sid: number): void }) | null;
+        if (t?.reset) t.reset(sid);
+        else t?.close(sid);
       },
       stopListening() {
         return transport?.stopListening() ?? Promise.resolve();

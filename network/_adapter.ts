@@ -59,6 +59,11 @@ export interface RawConn {
   readonly alpnProtocol: string | null;
   /** Bytes queued and not yet handed to the operating system. */
   readonly writableLength: number;
+  /**
+   * A count that moves whenever queued bytes go out to the operating system, even within one
+   * large write (the idle sweep tells a slow reader from a dead one by it).
+   */
+  readonly writeProgress: number;
   /** Starts reading and reporting. Called once. */
   start(handlers: RawConnHandlers): void;
   /** Queues bytes, in order. Ignored after `end`/`destroy`. */
@@ -71,6 +76,11 @@ export interface RawConn {
   end(): void;
   /** Closes at once, dropping what is queued. */
   destroy(): void;
+  /**
+   * Closes at once with a TCP reset (RST) where the runtime allows, so the peer sees an abortive
+   * close rather than an end of stream; where it does not (Deno), the same as `destroy`.
+   */
+  reset(): void;
 }
 
 /** Socket tuning shared by listen and connect. */
@@ -112,6 +122,8 @@ export interface RawListener {
   readonly host: string;
   /** The bound port. */
   readonly port: number;
+  /** TLS connections accepted and still in their handshake. */
+  readonly handshaking: number;
   /** Stops accepting. */
   close(): Promise<void>;
 }

@@ -16,6 +16,8 @@ export class CallbackSet {
   onConnect: NonNullable<TransportCallbacks["onConnect"]> = noop;
   /** Called with the bytes of a session. */
   onData: NonNullable<TransportCallbacks["onData"]> = noop;
+  /** Called when the peer ended its side (half-open sessions only). */
+  onEnd: NonNullable<TransportCallbacks["onEnd"]> = noop;
   /** Called once a session is gone. */
   onClose: NonNullable<TransportCallbacks["onClose"]> = noop;
   /** Called for errors not tied to one call. */
@@ -40,6 +42,7 @@ export class CallbackSet {
     this.onAccept = callbacks.onAccept ?? noop;
     this.onConnect = callbacks.onConnect ?? noop;
     this.onData = callbacks.onData ?? noop;
+    this.onEnd = callbacks.onEnd ?? noop;
     this.onClose = callbacks.onClose ?? noop;
     this.onError = callbacks.onError ?? noop;
   }

@@ -24,6 +24,7 @@ export interface ResolvedConfig {
   noDelay: boolean;
   keepAlive: boolean;
   keepAliveDelayMs: number;
+  allowHalfOpen: boolean;
   maxSessions: number;
   readBufferSize: number;
   tls: TlsConfig | undefined;
@@ -65,6 +66,7 @@ export function resolveConfig(config: TransportConfig = {}): ResolvedConfig {
     noDelay: config.noDelay ?? true,
     keepAlive: config.keepAlive ?? true,
     keepAliveDelayMs: check("keepAliveDelayMs", config.keepAliveDelayMs ?? 60_000, 0),
+    allowHalfOpen: config.allowHalfOpen ?? false,
     maxSessions: check("maxSessions", config.maxSessions ?? 65_536, 1),
     readBufferSize: check("readBufferSize", config.readBufferSize ?? 64 * 1024, 512),
     tls: config.tls,

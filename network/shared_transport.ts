@@ -84,8 +84,8 @@ interface Session {
   conn: RawConn;
   info: SessionInfo;
   last: number;
-  /** The write queue's size at the last sweep: when it moved, bytes went out. */
-  queued: number;
+  /** The connection's write progress at the last sweep: when it moved, bytes went out. */
+  progress: number;
   reason: CloseReason | null;
   error: TransportError | undefined;
   waiters: Waiter[] | null;
@@ -160,9 +160,9 @@ export class SharedTransport implements Transport {
     for (const s of this.#sessions.values()) {
       if (s.reason !== null) continue;
       // A queue still being written out to a slow reader is traffic, not idleness.
-      const queued = s.conn.writableLength;
-      if (queued !== s.queued) {
-        s.queued = queued;
+      const progress = s.conn.writeProgress;
+      if (progress !== s.progress) {
+        s.progress = progress;
         s.last = now;
       } else if (now - s.last >= limit) {
         this.#closeSession(s, "idle", undefined, false);
@@ -260,7 +260,7 @@ export class SharedTransport implements Transport {
         listenerId,
       },
       last: platform().now(),
-      queued: 0,
+      progress: 0,
       reason: null,
       error: undefined,
       waiters: null,
@@ -278,7 +278,18 @@ export class SharedTransport implements Transport {
           this.#callbackFailed(s, error, "onData");
         }
       },
-      onEnd: () => this.#closeSession(s, "remote", undefined, true),
+      onEnd: () => {
+        if (!this.#config.allowHalfOpen) {
+          this.#closeSession(s, "remote", undefined, true);
+          return;
+        }
+        // The peer will send no more, but may still read: the owner answers, then closes.
+        try {
+          this.#callbacks.onEnd(sid);
+        } catch (error) {
+          this.#callbackFailed(s, error, "onEnd");
+        }
+      },
       onError: (error) => {
         this.#stats.errors++;
         const mapped = error instanceof TransportError
@@ -499,6 +510,18 @@ export class SharedTransport implements Transport {
     if (s) this.#closeSession(s, "local", undefined, false);
   }
 
+  /**
+   * Closes a session at once with a TCP reset (RST), dropping queued bytes, so the peer sees an
+   * abortive close and not an end of stream (a cut response stays recognisably cut). The Node
+   * adapter sends the reset; Deno has no way to, and closes with a FIN as `abort` does.
+   */
+  reset(sid: SessionId): void {
+    const s = this.#sessions.get(sid);
+    if (s === undefined) return;
+    if (s.reason === null) s.reason = "local";
+    s.conn.reset();
+  }
+
   /** Stops reading from a session; the peer is slowed down by TCP flow control. */
   pauseReading(sid: SessionId): void {
     this.#sessions.get(sid)?.conn.pause();
@@ -533,7 +556,9 @@ export class SharedTransport implements Transport {
 
   /** A snapshot of the counters. */
   getStats(): UnifiedStats {
-    return { ...this.#stats, sessionsCurrent: this.#sessions.size };
+    let handshaking = 0;
+    for (const l of this.#listeners.values()) handshaking += l.raw.handshaking;
+    return { ...this.#stats, sessionsCurrent: this.#sessions.size, tlsHandshaking: handshaking };
   }
 
   /** Zeroes the counters; `sessionsPeak` restarts from the open sessions. */

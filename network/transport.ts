@@ -186,6 +186,11 @@ export interface TransportCallbacks {
    * should copy them (`data.slice()`) so they do not pin that buffer.
    */
   onData?: (sid: SessionId, data: Uint8Array) => void;
+  /**
+   * The peer ended its side (TCP FIN). Called only with `allowHalfOpen`: the session stays open
+   * for sending until it is closed; without it the transport closes the session itself.
+   */
+  onEnd?: (sid: SessionId) => void;
   /** The session is gone; called exactly once per session. */
   onClose?: (sid: SessionId, reason: CloseReason, error?: TransportError) => void;
   /** A failure not tied to a method call (accept failures, TLS handshake failures...). */
@@ -206,6 +211,8 @@ export interface UnifiedStats {
   tlsHandshakes: number;
   /** TLS handshakes failed. */
   tlsFailures: number;
+  /** TLS connections accepted and still in their handshake (they count against `maxSessions`). */
+  tlsHandshaking: number;
   /** Bytes received. */
   bytesIn: number;
   /** Bytes sent (queued for sending). */
@@ -246,11 +253,19 @@ export interface TransportConfig {
   keepAlive?: boolean;
   /** Idle time before the first keep-alive probe (Node adapter; Deno uses the OS default). Default 60 000 ms. */
   keepAliveDelayMs?: number;
+  /**
+   * Keep a session open for sending after the peer ends its side (a client that half-closes
+   * once its request is sent still gets the answer); `onEnd` reports the end and the owner closes
+   * the session. Default false: the transport closes the session when the peer ends.
+   */
+  allowHalfOpen?: boolean;
   /** Most sessions open at once; connections beyond are closed at accept. Default 65 536. */
   maxSessions?: number;
   /**
-   * Size of the read buffer per read (Deno adapter). Default 64 KiB. A
-   * stream whose reads keep filling it reads up to 4 times as much at once.
+   * Read buffer sizing (Deno adapter). Default 64 KiB. A connection starts
+   * with 4 KiB (or this, when smaller), so an idle one holds little; a
+   * stream whose reads keep filling the buffer gets buffers up to 4 times
+   * this size, and they shrink back once reads are small again.
    */
   readBufferSize?: number;
   /** TLS settings for `TlsMode.Server` listeners and `TlsMode.Client` connects. */
@@ -417,5 +432,6 @@ export function emptyStats(): UnifiedStats {
     backpressureCloses: 0,
     sessionsCurrent: 0,
     sessionsPeak: 0,
+    tlsHandshaking: 0,
   };
 }

@@ -21,8 +21,15 @@
  *    SIGKILL at a random moment; every acknowledged write must be there after
  *    reopening, and no batch half applied.
  *
+ * 7. Connections at scale, against a server alone in a child process, on Deno and on Node
+ *    (scripts/soak_connections.ts): 10,000 keep-alive connections (`--connections=N`) all
+ *    answered and the excess past `maxSessions` refused, RSS recorded; 1,000 clients
+ *    (`--slow-bodies=N`) each sending a body just under `maxBodyBytes` slowly, RSS under a
+ *    stated bound. 0 skips either.
+ *
  * Exits non-zero on any failure. Usage: `deno task soak [--seconds=60]
- * [--idle=1000] [--flood=5000] [--kv-rounds=100] [--cluster-seconds=60]`.
+ * [--idle=1000] [--flood=5000] [--kv-rounds=100] [--cluster-seconds=60] [--connections=10000]
+ * [--slow-bodies=1000]`.
  *
  * @module
  */
@@ -32,6 +39,7 @@ import { WebhookServer } from "../http/server.ts";
 import { SharedTransport } from "../network/shared_transport.ts";
 import { crashRounds } from "../tests/fixtures/kv/crash_rounds.ts";
 import { soakCluster } from "./soak_cluster.ts";
+import { soakConnections } from "./soak_connections.ts";
 
 const isDeno = "Deno" in globalThis;
 // deno-lint-ignore no-explicit-any
@@ -44,6 +52,8 @@ const idleCount = arg("idle", 1000);
 const floodCount = arg("flood", 5000);
 const kvRounds = arg("kv-rounds", 100);
 const clusterSeconds = arg("cluster-seconds", 60);
+const scaleConnections = arg("connections", 10_000);
+const slowBodies = arg("slow-bodies", 1_000);
 const headerTimeoutMs = 2000;
 
 const failures: string[] = [];
@@ -244,6 +254,15 @@ if (clusterSeconds > 0) {
     for (const failure of await soakCluster(clusterSeconds)) failures.push(`cluster: ${failure}`);
   } catch (error) {
     check(false, `cluster soak: ${(error as Error).message}`);
+  }
+}
+if (scaleConnections > 0 || slowBodies > 0) {
+  try {
+    for (const failure of await soakConnections(scaleConnections, slowBodies)) {
+      failures.push(`connections: ${failure}`);
+    }
+  } catch (error) {
+    check(false, `connection soak: ${(error as Error).message}`);
   }
 }
 console.log(failures.length === 0 ? "soak passed" : `soak FAILED: ${failures.join("; ")}`);

@@ -23,6 +23,92 @@ const SMALL_WRITE = 16 * 1024;
 const COALESCE_LIMIT = 64 * 1024;
 /** Reads that keep filling the buffer grow it up to this many times `readBufferSize`. */
 const BULK_GROWTH = 4;
+/**
+ * The first read buffer of a connection, and the size it shrinks back to once reads are small:
+ * an idle connection holds this much, not `readBufferSize`.
+ */
+const MIN_SLAB = 4 * 1024;
+/** Reads one connection may complete per turn of the event loop before it lets the others run. */
+const READS_PER_TURN = 1;
+
+/**
+ * Turns of the event loop. Deno completes a read whose bytes are already there within the same
+ * turn, so with many busy connections the few whose peers answer fastest could keep the turn to
+ * themselves (a request and its response per microtask) while the rest waited for the event loop
+ * to poll their sockets: at 256 connections some waited most of a second. A connection that has
+ * read `READS_PER_TURN` times in one turn waits for the next.
+ *
+ * A turn ends when the event loop has polled the sockets. A timer would say so, but Deno's
+ * shortest timeout is about 2 ms, during which connections with bytes waiting sit idle; instead
+ * the adapter keeps a loopback connection to itself with a read pending on one end, and writes a
+ * byte on the other: the pending read completes at the next poll, together with every other
+ * socket that is ready, and that ends the turn. Until the loopback is up (or where it cannot be
+ * opened) the timer ends turns.
+ */
+const turns = {
+  count: 0,
+  next: null as Promise<void> | null,
+  end: null as (() => void) | null,
+  /** Writes the byte that ends the turn at the next poll, once the loopback is up. */
+  ping: null as (() => void) | null,
+  opening: false,
+};
+
+function endTurn(): void {
+  const end = turns.end;
+  turns.next = null;
+  turns.end = null;
+  turns.count++;
+  end?.();
+}
+
+const PING = new Uint8Array(1);
+
+function nextTurn(): Promise<void> {
+  if (turns.next !== null) return turns.next;
+  turns.next = new Promise<void>((resolve) => turns.end = resolve);
+  if (turns.ping !== null) turns.ping();
+  else setTimeout(endTurn, 0);
+  return turns.next;
+}
+
+async function openTurnSignal(): Promise<void> {
+  if (turns.opening) return;
+  turns.opening = true;
+  let listener: Deno.Listener | null = null;
+  try {
+    // Never a permission prompt from inside a library: without net access to the loopback
+    // already granted, the timer ends turns.
+    if (Deno.permissions.querySync({ name: "net", host: "127.0.0.1" }).state !== "granted") return;
+    listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const addr = listener.addr as Deno.NetAddr;
+    const [tx, rx] = await Promise.all([
+      Deno.connect({ hostname: "127.0.0.1", port: addr.port }),
+      listener.accept(),
+    ]);
+    tx.setNoDelay(true);
+    // Neither end may keep the process alive.
+    tx.unref();
+    rx.unref();
+    const onPingFailed = () => {
+      turns.ping = null;
+    };
+    turns.ping = () => void tx.write(PING).catch(onPingFailed);
+    const buffer = new Uint8Array(64);
+    (async () => {
+      try {
+        while ((await rx.read(buffer)) !== null) if (turns.end !== null) endTurn();
+      } catch { /* closed */ }
+      turns.ping = null;
+    })();
+  } catch {
+    // No loopback (permissions, descriptors): the timer ends turns.
+  } finally {
+    try {
+      listener?.close();
+    } catch { /* already closed */ }
+  }
+}
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : "";
@@ -58,6 +144,7 @@ class DenoConn implements RawConn {
   #queue: Uint8Array[] = [];
   #queueHead = 0;
   #queued = 0;
+  #written = 0;
   #writing = false;
   #current: Uint8Array | null = null;
   #offset = 0;
@@ -93,21 +180,30 @@ class DenoConn implements RawConn {
     return this.#queued;
   }
 
+  get writeProgress(): number {
+    return this.#written;
+  }
+
   start(handlers: RawConnHandlers): void {
     this.#handlers = handlers;
+    if (!turns.opening) openTurnSignal();
     this.#readLoop();
   }
 
   async #readLoop(): Promise<void> {
-    const base = this.#readBufferSize;
+    const max = Math.max(this.#readBufferSize, MIN_SLAB) * BULK_GROWTH;
+    const min = Math.min(this.#readBufferSize, MIN_SLAB);
     // Reads land in a slab and are handed out as views of it. A region once handed out is never
     // written again (the next read goes after it, or into a fresh slab), so every view is owned
-    // by its receiver, while small reads cost neither an allocation nor a copy each. A stream
-    // whose reads fill all the room offered gets slabs up to BULK_GROWTH times bigger, so bulk
-    // transfers take fewer, larger reads; the size falls back once reads are small again.
-    let size = base;
+    // by its receiver, while small reads cost neither an allocation nor a copy each. The slab
+    // starts small (an idle connection holds little); a stream whose reads fill all the room
+    // offered gets slabs up to `max`, so bulk transfers take fewer, larger reads; once reads are
+    // small again the next slab is small too.
+    let size = min;
     let slab = new Uint8Array(size);
     let used = 0;
+    let turn = -1;
+    let readsThisTurn = 0;
     const handlers = this.#handlers!;
     try {
       for (;;) {
@@ -116,7 +212,15 @@ class DenoConn implements RawConn {
           this.#wake = null;
         }
         if (this.#closed) return;
-        if (slab.length - used < base >>> 2) {
+        if (turn !== turns.count) {
+          turn = turns.count;
+          readsThisTurn = 0;
+        } else if (++readsThisTurn >= READS_PER_TURN) {
+          await nextTurn();
+          if (this.#closed) return;
+          continue;
+        }
+        if (slab.length - used < size >>> 2 || slab.length > size * 2) {
           slab = new Uint8Array(size);
           used = 0;
         }
@@ -128,9 +232,11 @@ class DenoConn implements RawConn {
           return;
         }
         if (n === room) {
-          if (size < base * BULK_GROWTH) size *= 2;
-        } else if (n < base >>> 1) {
-          size = base;
+          if (size < max) size *= 2;
+        } else if (n < size >>> 2) {
+          // Reads well under the slab: the next slab is sized to them (a connection that
+          // trickles, or is done with its bulk transfer, holds little).
+          size = Math.max(min, size >>> 1);
         }
         const start = used;
         used += n;
@@ -197,10 +303,10 @@ class DenoConn implements RawConn {
   #pump(chunk: Uint8Array): void {
     this.#current = chunk;
     this.#offset = 0;
-    this.#conn.write(chunk).then(this.#written, this.#writeFailed);
+    this.#conn.write(chunk).then(this.#wrote, this.#writeFailed);
   }
 
-  readonly #written = (n: number): void => {
+  readonly #wrote = (n: number): void => {
     if (this.#closed) return;
     try {
       this.#advance(n);
@@ -214,9 +320,10 @@ class DenoConn implements RawConn {
     const chunk = this.#current!;
     // Counted as written bytes go, so a big chunk's progress shows (the idle sweep watches it).
     this.#queued -= n;
+    this.#written += n;
     this.#offset += n;
     if (this.#offset < chunk.length) {
-      this.#conn.write(chunk.subarray(this.#offset)).then(this.#written, this.#writeFailed);
+      this.#conn.write(chunk.subarray(this.#offset)).then(this.#wrote, this.#writeFailed);
       return;
     }
     this.#current = null;
@@ -268,6 +375,15 @@ class DenoConn implements RawConn {
   }
 
   destroy(): void {
+    this.#finish();
+  }
+
+  /**
+   * Deno offers no abortive close (no SO_LINGER, no reset call): the connection closes with a
+   * FIN, as `destroy` does. Callers that must signal a cut (a close-delimited body) cannot on
+   * this adapter; the Node adapter sends a reset.
+   */
+  reset(): void {
     this.#finish();
   }
 
@@ -380,14 +496,22 @@ function listenNow(options: TcpListenOptions): RawListener {
   let closed = false;
   // TLS connections open, from accept (their handshake included) until they close.
   let tlsOpen = 0;
+  // Of those, the ones still in their handshake.
+  let handshaking = 0;
   const tlsClosed = () => void tlsOpen--;
   const handshake = async (conn: Deno.TlsConn) => {
+    handshaking++;
     try {
-      const info = await withTimeout(
-        conn.handshake(),
-        tls!.handshakeTimeoutMs,
-        () => new TransportError("TlsHandshake", "TLS handshake timed out"),
-      );
+      let info: Deno.TlsHandshakeInfo;
+      try {
+        info = await withTimeout(
+          conn.handshake(),
+          tls!.handshakeTimeoutMs,
+          () => new TransportError("TlsHandshake", "TLS handshake timed out"),
+        );
+      } finally {
+        handshaking--;
+      }
       if (closed) {
         tlsClosed();
         conn.close();
@@ -444,6 +568,9 @@ function listenNow(options: TcpListenOptions): RawListener {
   return {
     host: addr.hostname,
     port: addr.port,
+    get handshaking() {
+      return handshaking;
+    },
     close(): Promise<void> {
       if (!closed) {
         closed = true;

@@ -50,6 +50,9 @@ export function mapNodeError(error: unknown, what: string, tlsPhase: boolean): T
   return socketFailure("ConnectFailed", what, error);
 }
 
+/** Most bytes handed to a socket at once (the rest waits in the adapter, see `writeProgress`). */
+const HANDOFF = 256 * 1024;
+
 class NodeConn implements RawConn {
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -61,6 +64,13 @@ class NodeConn implements RawConn {
   #highWaterMark: number;
   #handlers: RawConnHandlers | null = null;
   #early: Error | null = null;
+  /** Bytes waiting to be handed to the socket (it gets about HANDOFF at a time). */
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+  /** Bytes handed to the socket so far. */
+  #handed = 0;
+  /** `end` was called while bytes were held: end once they are handed over. */
+  #ending = false;
   #holdErrors = (error: Error): void => {
     this.#early ??= error;
   };
@@ -80,7 +90,14 @@ class NodeConn implements RawConn {
   }
 
   get writableLength(): number {
-    return this.#socket.writableLength;
+    return this.#socket.writableLength + this.#heldBytes;
+  }
+
+  get writeProgress(): number {
+    // Bytes handed to the socket whose writes are done. The socket is given at most about
+    // HANDOFF bytes at a time (the rest waits here), so even one large send shows progress as
+    // its pieces complete: Node reports none within one write, or one writev of everything queued.
+    return this.#handed - this.#socket.writableLength;
   }
 
   start(handlers: RawConnHandlers): void {
@@ -92,7 +109,9 @@ class NodeConn implements RawConn {
     });
     socket.on("end", () => handlers.onEnd());
     socket.on("error", (error: Error) => handlers.onError(error));
-    socket.on("drain", () => handlers.onDrain());
+    socket.on("drain", () => {
+      if (this.#held.length === 0) handlers.onDrain();
+    });
     socket.on("close", () => handlers.onClosed());
     socket.off("error", this.#holdErrors);
     // Closed before anyone listened: report it (the transport ignores a second report).
@@ -104,18 +123,50 @@ class NodeConn implements RawConn {
   write(data: Uint8Array): void {
     if (data.length === 0) return;
     const socket = this.#socket;
-    if (socket.destroyed || socket.writableEnded) return;
-    if (socket.writableLength + data.length <= this.#highWaterMark) {
+    if (socket.destroyed || socket.writableEnded || this.#ending) return;
+    if (this.#held.length > 0 || socket.writableLength >= HANDOFF) {
+      this.#held.push(data);
+      this.#heldBytes += data.length;
+      return;
+    }
+    if (data.length > HANDOFF) {
+      this.#held.push(data.subarray(HANDOFF));
+      this.#heldBytes += data.length - HANDOFF;
+      data = data.subarray(0, HANDOFF);
+    }
+    this.#handed += data.length;
+    const after = socket.writableLength + data.length;
+    if (this.#held.length === 0 && after < HANDOFF && after <= this.#highWaterMark) {
       socket.write(data);
       return;
     }
-    // Over our mark but maybe under the socket's own (16 KiB): Node would then never emit
-    // "drain", so this chunk's flush tells when the queue is back under the mark.
-    socket.write(data, this.#flushed);
+    // The socket is full enough that later bytes will wait here, or the queue is over our mark
+    // but maybe under the socket's own (16 KiB, where Node would never emit "drain"): this
+    // piece's completion hands over more and tells when the queue is back under the mark.
+    socket.write(data, this.#written);
   }
 
-  readonly #flushed = (error?: Error | null): void => {
-    if (!error && this.#socket.writableLength <= this.#highWaterMark) this.#handlers?.onDrain();
+  readonly #written = (error?: Error | null): void => {
+    if (error) return;
+    const socket = this.#socket;
+    while (this.#held.length > 0 && socket.writableLength < HANDOFF && !socket.destroyed) {
+      let piece = this.#held[0];
+      if (piece.length > HANDOFF) {
+        this.#held[0] = piece.subarray(HANDOFF);
+        piece = piece.subarray(0, HANDOFF);
+      } else {
+        this.#held.shift();
+      }
+      this.#heldBytes -= piece.length;
+      this.#handed += piece.length;
+      socket.write(piece, this.#written);
+    }
+    if (this.#held.length === 0 && this.#ending) {
+      this.#ending = false;
+      this.#endNow();
+      return;
+    }
+    if (this.writableLength <= this.#highWaterMark) this.#handlers?.onDrain();
   };
 
   pause(): void {
@@ -129,12 +180,36 @@ class NodeConn implements RawConn {
   end(): void {
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
+    // Bytes still held here go first; the last piece's completion ends the socket.
+    if (this.#held.length > 0) this.#ending = true;
+    else this.#endNow();
+  }
+
+  #endNow(): void {
+    const socket = this.#socket;
+    if (socket.destroyed || socket.writableEnded) return;
     // `end` flushes, then the socket is destroyed even if the peer never answers the FIN.
     socket.end(() => socket.destroy());
   }
 
   destroy(): void {
+    this.#held = [];
+    this.#heldBytes = 0;
     this.#socket.destroy();
+  }
+
+  reset(): void {
+    this.#held = [];
+    this.#heldBytes = 0;
+    const socket = this.#socket as net.Socket & { resetAndDestroy?: () => net.Socket };
+    // A TLS socket (and Deno's node:net) may lack it; a plain close is the honest fallback.
+    if (typeof socket.resetAndDestroy === "function" && !socket.destroyed) {
+      try {
+        socket.resetAndDestroy();
+        return;
+      } catch { /* not a TCP handle: fall through */ }
+    }
+    socket.destroy();
   }
 }
 
@@ -157,6 +232,9 @@ export function listenTcp(options: TcpListenOptions): Promise<RawListener> {
   const what = `listen on ${options.host}:${options.port}`;
   const config = options.tls;
   let server: net.Server;
+  // TLS connections still in their handshake, and what ends that state for each raw socket.
+  let handshaking = 0;
+  const secure = new WeakMap<net.Socket, () => void>();
   if (config) {
     if (config.requireClientCert && detectRuntime() === "deno") {
       return Promise.reject(
@@ -203,9 +281,24 @@ export function listenTcp(options: TcpListenOptions): Promise<RawListener> {
         return;
       }
       tlsOpen++;
-      socket.once("close", () => tlsOpen--);
+      handshaking++;
+      let secured = false;
+      secure.set(socket, () => {
+        if (!secured) {
+          secured = true;
+          handshaking--;
+        }
+      });
+      socket.once("close", () => {
+        tlsOpen--;
+        secure.get(socket)?.();
+        secure.delete(socket);
+      });
     });
     server.on("secureConnection", (socket: tls.TLSSocket) => {
+      // The TLS socket wraps the raw one the "connection" event saw.
+      const raw = (socket as unknown as { _parent?: net.Socket })._parent;
+      if (raw) secure.get(raw)?.();
       tune(socket, options);
       options.onConnection(new NodeConn(socket, true, options.highWaterMark));
     });
@@ -214,7 +307,7 @@ export function listenTcp(options: TcpListenOptions): Promise<RawListener> {
       options.onError(mapNodeError(error, "TLS accept", true), true);
     });
   } else {
-    server = net.createServer();
+    server = net.createServer({ allowHalfOpen: true });
     server.on("connection", (socket: net.Socket) => {
       tune(socket, options);
       options.onConnection(new NodeConn(socket, false, options.highWaterMark));
@@ -241,6 +334,9 @@ export function listenTcp(options: TcpListenOptions): Promise<RawListener> {
       resolve({
         host: address.address,
         port: address.port,
+        get handshaking() {
+          return handshaking;
+        },
         close(): Promise<void> {
           // `server.close`'s callback waits for every accepted connection to end; the listening
           // socket itself is gone after one turn of the event loop.
@@ -282,7 +378,7 @@ export function connectTcp(options: TcpConnectOptions): Promise<RawConn> {
           ALPNProtocols: config.alpnProtocols,
         });
       } else {
-        socket = net.connect({ host: options.host, port: options.port });
+        socket = net.connect({ host: options.host, port: options.port, allowHalfOpen: true });
       }
     } catch (error) {
       reject(mapNodeError(error, what, config !== null));

@@ -1,8 +1,7 @@
 /**
- * HTTP server throughput: wrk (64 keep-alive connections, one thread)
- * against a JSON hello route and a `/users/{id}` route, our
- * `WebhookServer` against the runtime's own server and a popular
- * framework, in one run, printing requests per second and ratios.
+ * HTTP server throughput, latency and memory: wrk (keep-alive, one thread) against a JSON hello
+ * route and a `/users/{id}` route, our `WebhookServer` against the runtime's own server and a
+ * popular framework, in one run, printing medians with min–max and ratios.
  *
  * - Deno: ours, raw `Deno.serve`, npm `hono` on `Deno.serve`.
  * - Node: ours, raw `node:http`, npm `fastify`.
@@ -10,20 +9,29 @@
  *   parses nothing and writes a fixed response per read (`Deno.listen`,
  *   `node:net`). Any HTTP server on those sockets costs at least this much.
  *
- * The server process is pinned to core 0 and wrk to core 1 (taskset) when
- * the machine has them. All servers run at once and the measuring rounds
- * interleave them; each figure is the best round for requests per second
- * and the median round for CPU time per request (this process's user +
- * system time while wrk ran), which is much steadier than throughput on a
- * shared machine. Usage: `deno run -A scripts/bench/http_server.ts
- * [--duration=4] [--rounds=3]`, or `node npm/scripts/bench/http_server.js`
- * after the npm build.
+ * Three parts:
+ * 1. Throughput at 64 connections, every candidate, both routes.
+ * 2. Latency of /json at 64, 256 and 1,024 connections, ours and the runtime's own server: p50,
+ *    p99, p99.9 and max (wrk's own histogram, read by a Lua `done` hook), and fairness: the
+ *    slowest connection's request count against the median connection's (counted by the
+ *    servers, keyed by the client's port).
+ * 3. Server memory per idle keep-alive connection: ours and the runtime's own server, each alone
+ *    in a child process (this script with `--serve=`), 5,000 connections that each made one
+ *    request, resident memory (/proc, Linux) after minus before, divided by the count.
+ *
+ * The servers run in this process, pinned to core 0, wrk on core 1 (taskset) when the machine
+ * has them. Rounds interleave the candidates (order reversed every other round), so a load change
+ * on a shared machine hits all alike; ratios are per round (ours and the peer back to back).
+ * Usage: `deno run -A scripts/bench/http_server.ts [--duration=3] [--rounds=5] [--idle=5000]
+ * [--mem-rounds=5]`, or `node npm/scripts/bench/http_server.js` after `deno task build:npm --bench`.
  *
  * @module
  */
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { createServer as createNetServer, type Socket } from "node:net";
-import process from "node:process";
+import { connect, createServer as createNetServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
 import { WebhookServer } from "../../http/server.ts";
 import { pinToCoreZero, runCommand } from "./_harness.ts";
 
@@ -33,31 +41,71 @@ const g = globalThis as any;
 const args: string[] = isDeno ? g.Deno.args : g.process.argv.slice(2);
 const arg = (name: string, fallback: string): string =>
   args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
-const duration = Number(arg("duration", "4"));
-const rounds = Number(arg("rounds", "3"));
-const connections = Number(arg("connections", "64"));
+const duration = Number(arg("duration", "3"));
+const rounds = Number(arg("rounds", "5"));
+const idleConnections = Number(arg("idle", "5000"));
+const memRounds = Number(arg("mem-rounds", "5"));
+const latencyConnections = [64, 256, 1024];
+const paths = ["/json", "/users/42"];
 
 interface Running {
   port: number;
   stop(): Promise<void>;
 }
-type Candidate = { name: string; start(port: number): Promise<Running> };
+interface StartOptions {
+  /** Keep-alive idle limit, where the server has one (the memory runs hold idle connections). */
+  idleMs?: number;
+}
+type Candidate = { name: string; start(port: number, options: StartOptions): Promise<Running> };
 
 const USER = (id: string): string => JSON.stringify({ id, name: "Ada", email: "ada@example.com" });
+
+/** Requests per client port during the current run (ours and the runtime's server count). */
+const perConnection = new Map<number, number>();
+function count(port: number): void {
+  perConnection.set(port, (perConnection.get(port) ?? 0) + 1);
+}
 
 const run = runCommand;
 let pinned = false;
 
-async function wrk(url: string, seconds: number): Promise<{ rps: number; requests: number }> {
-  const wrkArgs = ["-t1", `-c${connections}`, `-d${seconds}s`, url];
+/** Latency figures of one wrk run, in microseconds. */
+interface Latency {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+const LUA = `${tmpdir()}/iora_http_bench_latency.lua`;
+writeFileSync(
+  LUA,
+  `done = function(summary, latency, requests)
+  io.write(string.format("LATENCY %d %d %d %d\\n", latency:percentile(50), latency:percentile(99),
+    latency:percentile(99.9), latency.max))
+end
+`,
+);
+
+async function wrk(
+  url: string,
+  connections: number,
+  seconds: number,
+): Promise<{ rps: number; lat: Latency }> {
+  const wrkArgs = ["-t1", `-c${connections}`, `-d${seconds}s`, "-s", LUA, url];
   const out = pinned
     ? await run("taskset", ["-c", "1", "wrk", ...wrkArgs])
     : await run("wrk", wrkArgs);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  const n = /(\d+) requests in/.exec(out);
+  const l = /LATENCY (\d+) (\d+) (\d+) (\d+)/.exec(out);
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
-  if (errors) console.log(`    (${url}: ${errors[0]})`);
-  return { rps: m ? Number(m[1]) : 0, requests: n ? Number(n[1]) : 0 };
+  if (errors) console.log(`    (${url} c=${connections}: ${errors[0]})`);
+  return {
+    rps: m ? Number(m[1]) : 0,
+    lat: l
+      ? { p50: Number(l[1]), p99: Number(l[2]), p999: Number(l[3]), max: Number(l[4]) }
+      : { p50: NaN, p99: NaN, p999: NaN, max: NaN },
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -68,11 +116,17 @@ async function freePort(): Promise<number> {
   return typeof a === "object" && a ? a.port : 0;
 }
 
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
 const ours: Candidate = {
   name: "iora WebhookServer",
-  async start(port) {
-    const server = new WebhookServer();
-    server.onGet("/json", (_req, res) => res.json({ message: "Hello, World!" }));
+  async start(port, options) {
+    const server = new WebhookServer({ keepAliveTimeoutMs: options.idleMs });
+    server.onGet("/json", (req, res) => {
+      const remote = req.remoteAddress;
+      count(Number(remote.slice(remote.lastIndexOf(":") + 1)));
+      res.json({ message: "Hello, World!" });
+    });
     server.onGet(
       "/users/{id}",
       (req, res) => res.setContent(USER(req.params.id), "application/json"),
@@ -87,9 +141,12 @@ const denoServe: Candidate = {
   start(port) {
     const server = g.Deno.serve(
       { hostname: "127.0.0.1", port, onListen() {} },
-      (req: Request) => {
+      (req: Request, info: { remoteAddr: { port: number } }) => {
         const path = new URL(req.url).pathname;
-        if (path === "/json") return Response.json({ message: "Hello, World!" });
+        if (path === "/json") {
+          count(info.remoteAddr.port);
+          return Response.json({ message: "Hello, World!" });
+        }
         if (path.startsWith("/users/")) {
           return new Response(USER(path.slice(7)), {
             headers: { "content-type": "application/json" },
@@ -119,10 +176,11 @@ const hono: Candidate = {
 
 const nodeHttp: Candidate = {
   name: "node:http",
-  async start(port) {
+  async start(port, options) {
     const server = createServer((req, res) => {
       const path = req.url ?? "/";
       if (path === "/json") {
+        count(req.socket.remotePort ?? 0);
         const body = JSON.stringify({ message: "Hello, World!" });
         res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
         res.end(body);
@@ -135,6 +193,7 @@ const nodeHttp: Candidate = {
         res.end();
       }
     });
+    if (options.idleMs !== undefined) server.keepAliveTimeout = options.idleMs;
     await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
     return {
       port,
@@ -242,73 +301,197 @@ const nodeFloor: Candidate = {
   },
 };
 
-pinned = await pinToCoreZero();
-const candidates = isDeno
-  ? [ours, denoServe, hono, denoFloor]
-  : [ours, nodeHttp, fastify, nodeFloor];
-const runtime = isDeno ? `Deno ${g.Deno.version.deno}` : `Node ${g.process.version}`;
-const paths = ["/json", "/users/42"];
-console.log(
-  `${runtime}; wrk -t1 -c${connections} -d${duration}s, best of ${rounds} interleaved rounds; ${
-    pinned ? "server on core 0, wrk on core 1" : "unpinned"
-  }; ours on SharedTransport`,
-);
-// Every server runs for the whole bench (an idle one costs nothing) and the rounds interleave
-// them, so a burst of load from elsewhere on the machine hits all of them alike. Requests per
-// second is the best round; CPU per request (user + system time of this process while wrk
-// ran, divided by the requests served) is the median round and is far less sensitive to
-// other processes than throughput is.
-const running: Array<{ c: Candidate; server: Running }> = [];
-for (const c of candidates) running.push({ c, server: await c.start(await freePort()) });
-const rps = new Map<string, Record<string, number>>();
-const cpu = new Map<string, Record<string, number[]>>();
-try {
-  for (const { c, server } of running) {
-    for (const path of paths) await wrk(`http://127.0.0.1:${server.port}${path}`, 1); // warm-up
-    rps.set(c.name, {});
-    cpu.set(c.name, {});
+// ---------------------------------------------------------------- memory per idle connection
+
+/**
+ * `--serve=<name> --port=<n>`: this script as a child process serving one candidate alone, so
+ * that its resident memory is the server's and nothing else's.
+ */
+async function serveAlone(name: string, port: number): Promise<void> {
+  const c = candidates.find((x) => x.name === name);
+  if (c === undefined) throw new Error(`no candidate ${name}`);
+  await c.start(port, { idleMs: 120_000 });
+  console.log("ready");
+  // Lives until the parent kills it.
+  setInterval(() => {}, 60_000);
+}
+
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** Opens `n` keep-alive connections to `port`, each makes one request and reads its answer. */
+async function openIdle(port: number, n: number): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  const request = new TextEncoder().encode("GET /json HTTP/1.1\r\nHost: bench\r\n\r\n");
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const s = connect({ host: "127.0.0.1", port }, () => s.write(request));
+      s.once("data", () => resolve());
+      s.once("error", reject);
+      s.once("close", () => reject(new Error("closed before the answer")));
+      sockets.push(s);
+    });
+  for (let i = 0; i < n; i += 250) {
+    await Promise.all(Array.from({ length: Math.min(250, n - i) }, one));
   }
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? running : [...running].reverse();
-    for (const { c, server } of order) {
-      for (const path of paths) {
-        const before = process.cpuUsage();
-        const r = await wrk(`http://127.0.0.1:${server.port}${path}`, duration);
-        const used = process.cpuUsage(before);
-        const row = rps.get(c.name)!;
-        row[path] = Math.max(row[path] ?? 0, r.rps);
-        (cpu.get(c.name)![path] ??= []).push(
-          r.requests > 0 ? (used.user + used.system) / r.requests : Infinity,
-        );
+  return sockets;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Server memory per idle keep-alive connection (bytes), `idle` connections, in a child process. */
+async function memoryPerConnection(name: string, idle: number): Promise<number> {
+  const port = await freePort();
+  const self = isDeno
+    ? ["run", "-A", g.Deno.mainModule.replace("file://", "")]
+    : [g.process.argv[1]];
+  const exe = isDeno ? g.Deno.execPath() : g.process.execPath;
+  const argv = [...self, `--serve=${name}`, `--port=${port}`];
+  const child = pinned
+    ? spawn("taskset", ["-c", "0", exe, ...argv], { stdio: ["ignore", "pipe", "inherit"] })
+    : spawn(exe, argv, { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on("data", (d: Uint8Array) => {
+        if (new TextDecoder().decode(d).includes("ready")) resolve();
+      });
+      child.once("exit", () => reject(new Error(`${name} server exited`)));
+    });
+    // Warm-up: the first connections compile code and size pools; they are not what is measured.
+    for (const s of await openIdle(port, 500)) s.destroy();
+    await sleep(500);
+    const before = rssOf(child.pid!);
+    const sockets = await openIdle(port, idle);
+    await sleep(1000);
+    const after = rssOf(child.pid!);
+    for (const s of sockets) s.destroy();
+    return (after - before) / idle;
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+const denoCandidates = [ours, denoServe, hono, denoFloor];
+const nodeCandidates = [ours, nodeHttp, fastify, nodeFloor];
+const candidates = isDeno ? denoCandidates : nodeCandidates;
+const peer = candidates[1];
+const serveName = args.find((a) => a.startsWith("--serve="))?.slice(8);
+if (serveName !== undefined) {
+  await serveAlone(serveName, Number(arg("port", "0")));
+} else {
+  await main();
+}
+
+interface Sample {
+  rps: number;
+  lat: Latency;
+  /** The slowest connection's requests / the median connection's (null when not counted). */
+  fairness: number | null;
+}
+
+async function main(): Promise<void> {
+  pinned = await pinToCoreZero();
+  const runtime = isDeno ? `Deno ${g.Deno.version.deno}` : `Node ${g.process.version}`;
+  console.log(
+    `${runtime}; wrk -t1 -d${duration}s, ${rounds} interleaved rounds, median (min–max); ${
+      pinned ? "server on core 0, wrk on core 1" : "unpinned"
+    }; ours on SharedTransport`,
+  );
+  const running: Array<{ c: Candidate; server: Running }> = [];
+  for (const c of candidates) running.push({ c, server: await c.start(await freePort(), {}) });
+  // Runs: every candidate on both paths at 64 connections; ours and the peer at the higher counts.
+  const runs: Array<{ path: string; conns: number; who: Candidate[] }> = [
+    { path: "/json", conns: 64, who: candidates },
+    { path: "/users/42", conns: 64, who: candidates },
+    ...latencyConnections.filter((c) => c !== 64).map((conns) => ({
+      path: "/json",
+      conns,
+      who: [ours, peer],
+    })),
+  ];
+  const samples = new Map<string, Sample[]>();
+  const key = (c: Candidate, path: string, conns: number) => `${c.name} ${path} ${conns}`;
+  try {
+    for (const { server } of running) {
+      for (const path of paths) await wrk(`http://127.0.0.1:${server.port}${path}`, 64, 1);
+    }
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? running : [...running].reverse();
+      for (const run of runs) {
+        for (const { c, server } of order) {
+          if (!run.who.includes(c)) continue;
+          perConnection.clear();
+          const r = await wrk(`http://127.0.0.1:${server.port}${run.path}`, run.conns, duration);
+          let fairness: number | null = null;
+          if (perConnection.size > 0) {
+            const counts = [...perConnection.values()].sort((a, b) => a - b);
+            fairness = counts[0] / counts[counts.length >> 1];
+          }
+          const k = key(c, run.path, run.conns);
+          if (!samples.has(k)) samples.set(k, []);
+          samples.get(k)!.push({ rps: r.rps, lat: r.lat, fairness });
+        }
       }
     }
+  } finally {
+    for (const { server } of running) await server.stop();
   }
-} finally {
-  for (const { server } of running) await server.stop();
-}
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-for (const { c } of running) {
-  const row = rps.get(c.name)!;
-  const usage = cpu.get(c.name)!;
+
+  const fmt = (xs: number[], digits = 0) =>
+    `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${
+      Math.max(...xs).toFixed(digits)
+    })`;
+  const ms = (us: number[]) => fmt(us.map((u) => u / 1000), 1);
+  console.log("\nthroughput, 64 connections: req/s median (min–max)");
+  for (const path of paths) {
+    for (const c of candidates) {
+      const s = samples.get(key(c, path, 64))!;
+      console.log(`  ${path.padEnd(10)} ${c.name.padEnd(22)} ${fmt(s.map((x) => x.rps))}`);
+    }
+    const mine = samples.get(key(ours, path, 64))!;
+    for (const c of candidates.slice(1)) {
+      const theirs = samples.get(key(c, path, 64))!;
+      // Per round: ours and the peer ran back to back, so their ratio is the steady figure.
+      const ratios = mine.map((m, i) => m.rps / theirs[i].rps);
+      console.log(`  ${path.padEnd(10)} ours / ${c.name.padEnd(20)} ${fmt(ratios, 2)}x`);
+    }
+  }
   console.log(
-    `  ${c.name.padEnd(22)} /json ${row["/json"].toFixed(0).padStart(7)} req/s ${
-      median(usage["/json"]).toFixed(1).padStart(5)
-    } us CPU/req   /users/{id} ${row["/users/42"].toFixed(0).padStart(7)} req/s ${
-      median(usage["/users/42"]).toFixed(1).padStart(5)
-    } us CPU/req`,
+    "\nlatency, /json: ms median over rounds (min–max); slowest connection's requests / median's",
   );
-}
-const mine = rps.get(ours.name)!;
-const myCpu = cpu.get(ours.name)!;
-for (const { c } of running) {
-  if (c === ours) continue;
-  const row = rps.get(c.name)!;
-  const theirCpu = cpu.get(c.name)!;
-  const ratio = (p: string) => (mine[p] / row[p]).toFixed(2);
-  const eff = (p: string) => (median(theirCpu[p]) / median(myCpu[p])).toFixed(2);
+  for (const conns of latencyConnections) {
+    for (const c of [ours, peer]) {
+      const s = samples.get(key(c, "/json", conns))!;
+      const lat = (f: (l: Latency) => number) => ms(s.map((x) => f(x.lat)));
+      const fair = s.map((x) => x.fairness ?? NaN);
+      console.log(
+        `  c=${String(conns).padEnd(5)} ${c.name.padEnd(20)} p50 ${lat((l) => l.p50)}  p99 ${
+          lat((l) => l.p99)
+        }  p99.9 ${lat((l) => l.p999)}  max ${lat((l) => l.max)}  slowest/median ${fmt(fair, 2)}`,
+      );
+    }
+    const mine = samples.get(key(ours, "/json", conns))!;
+    const theirs = samples.get(key(peer, "/json", conns))!;
+    const ratios = mine.map((m, i) => m.lat.p99 / theirs[i].lat.p99);
+    console.log(`  c=${String(conns).padEnd(5)} p99 ours / ${peer.name}: ${fmt(ratios, 2)}x`);
+  }
+
   console.log(
-    `  ours / ${c.name.padEnd(20)} req/s /json ${ratio("/json")}x  /users/{id} ${
-      ratio("/users/42")
-    }x   CPU efficiency /json ${eff("/json")}x  /users/{id} ${eff("/users/42")}x`,
+    `\nmemory per idle keep-alive connection, ${idleConnections} connections, server alone in a child process (KiB)`,
   );
+  const mem = new Map<string, number[]>([[ours.name, []], [peer.name, []]]);
+  for (let round = 0; round < memRounds; round++) {
+    for (const c of round % 2 === 0 ? [ours, peer] : [peer, ours]) {
+      mem.get(c.name)!.push((await memoryPerConnection(c.name, idleConnections)) / 1024);
+    }
+  }
+  for (const [name, xs] of mem) console.log(`  ${name.padEnd(22)} ${fmt(xs, 1)} KiB`);
+  const m0 = mem.get(ours.name)!;
+  const m1 = mem.get(peer.name)!;
+  console.log(`  ours / ${peer.name}: ${fmt(m0.map((x, i) => x / m1[i]), 2)}x`);
 }
