@@ -4,7 +4,7 @@
 import { platform } from "../core/platform/mod.ts";
 import type { WebhookRequest } from "../http/request.ts";
 import type { WebhookResponse } from "../http/response.ts";
-import type { IoraService } from "./iora_service.ts";
+import type { ServiceContext } from "./service_context.ts";
 import { STATUS_PAGE_HTML, STATUS_PAGE_SCRIPT } from "./_status_page_assets.ts";
 
 /** The JSON the page polls (`GET /_iora/stats`). */
@@ -40,7 +40,7 @@ function isLoopback(remote: string): boolean {
 }
 
 /** The snapshot of `service` now. */
-export function statusSnapshot(service: IoraService): StatusSnapshot {
+export function statusSnapshot(service: ServiceContext): StatusSnapshot {
   const calls = new Map(service.apiRegistry.getCallStats().map((s) => [s.name, s]));
   const server = service.webhookServer.getStats();
   const traffic = service.webhookServer.getRouteStats().map((s) => ({
@@ -124,7 +124,7 @@ const SECURITY_HEADERS: [string, string][] = [
  * @param service the service
  * @param loopbackOnly answer clients on loopback addresses only (others get 404)
  */
-export function registerStatusPage(service: IoraService, loopbackOnly: boolean): void {
+export function registerStatusPage(service: ServiceContext, loopbackOnly: boolean): void {
   const serve = (
     body: (req: WebhookRequest) => string,
     contentType: string,

@@ -18,42 +18,10 @@
 import { platform } from "../core/platform/mod.ts";
 import type { ClusterHealth } from "./cluster/cluster.ts";
 import type { ServiceContext } from "./service_context.ts";
+import type { HealthCheck, HealthReport, HealthStatus } from "./health_types.ts";
 
-/** The media type of a {@linkcode HealthReport}. */
-export const HEALTH_CONTENT_TYPE = "application/health+json";
-
-/** `pass`: healthy; `warn`: healthy with a concern; `fail`: unhealthy (answered with 503). */
-export type HealthStatus = "pass" | "warn" | "fail";
-
-/** One measurement of one component (an element of a `checks` entry). */
-export interface HealthCheck {
-  /** Which instance of the component (a plugin's name, an origin). */
-  componentId?: string;
-  /** `component`, `datastore` or `system`. */
-  componentType?: string;
-  /** The measured value. */
-  observedValue?: number | string;
-  /** The unit of `observedValue`. */
-  observedUnit?: string;
-  /** This measurement's status. */
-  status: HealthStatus;
-  /** When it was taken (ISO 8601). */
-  time: string;
-  /** Why it is not `pass`. */
-  output?: string;
-}
-
-/** A whole health report, as `GET /health` answers it. */
-export interface HealthReport {
-  /** The worst status of the checks (`fail` while the service shuts down). */
-  status: HealthStatus;
-  /** What the service is. */
-  description: string;
-  /** Why the status is not `pass`. */
-  output?: string;
-  /** Checks by `component:measurement`. */
-  checks: Record<string, HealthCheck[]>;
-}
+export { HEALTH_CONTENT_TYPE } from "./health_types.ts";
+export type { HealthCheck, HealthReport, HealthStatus } from "./health_types.ts";
 
 const DESCRIPTION = "Iora service";
 const RANK: Record<HealthStatus, number> = { pass: 0, warn: 1, fail: 2 };

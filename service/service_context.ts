@@ -31,7 +31,7 @@ import type { HttpClient, HttpClientConfig } from "../http/client.ts";
 import type { RouteBuilder, WebhookServer } from "../http/server.ts";
 import type { ApiFunction, ApiRegistry, SafeApiFunction } from "./api_registry.ts";
 import type { ClusterServices } from "./cluster/cluster.ts";
-import type { HealthReport } from "./health.ts";
+import type { HealthReport } from "./health_types.ts";
 import type { RedisStateStore } from "./cluster/state_store.ts";
 import type { ServiceConfig } from "./config.ts";
 import type { ModuleSpec } from "./module_spec.ts";

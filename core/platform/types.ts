@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ContextManager, TracerProvider } from "../tracing.ts";
+import type { ContextManager, TracerProvider } from "../tracing_api.ts";
 
 /** The name of a runtime implementation. */
 export type RuntimeName = "deno" | "node";

@@ -18,7 +18,7 @@ import {
   PREDEFINED,
   QName,
 } from "./_names.ts";
-import type { EntityExpander } from "./_references.ts";
+import type { EntityDecl, EntityExpander } from "./_references.ts";
 
 /** An attribute declared for an element type in the internal subset. */
 export interface AttDefault {
@@ -32,12 +32,6 @@ export interface AttDefault {
   raw: string | undefined;
   /** `raw` normalized as an attribute value, once it was needed. */
   value: string | undefined;
-}
-
-/** An internal entity declared in the internal subset. */
-export interface EntityDecl {
-  /** Replacement text with character references already expanded, or null when external. */
-  value: string | null;
 }
 
 /** What the reader needs of the tokenizer: its buffer and the scanners shared with content. */

@@ -8,8 +8,13 @@
 import { Failure, lineColumnAt } from "../_text.ts";
 import { type XmlLimits, XmlParseError } from "./types.ts";
 import { charRefCodePoint, isName, isXmlChar, PREDEFINED, predefinedAt } from "./_names.ts";
-import type { EntityDecl } from "./_dtd.ts";
 import type { RememberedSearch } from "./_search.ts";
+
+/** An internal entity declared in the internal subset. */
+export interface EntityDecl {
+  /** Replacement text with character references already expanded, or null when external. */
+  value: string | null;
+}
 
 /**
  * Decodes character references and the five predefined entities in `text`.
