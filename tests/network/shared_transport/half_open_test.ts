@@ -1,9 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { availableAdapters } from "../../network/adapters.ts";
-import { SharedTransport } from "../../network/shared_transport.ts";
-import { deferred } from "../harness.ts";
+import { availableAdapters } from "../../../network/adapters.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
+import { deferred } from "../../harness.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { SharedTransport } from "../../network/shared_transport.ts";
-import { deferred, waitFor } from "../harness.ts";
-import { patternBytes } from "./_helpers.ts";
+import { SharedTransport } from "../../../network/shared_transport.ts";
+import { deferred, waitFor } from "../../harness.ts";
+import { patternBytes } from "../_helpers.ts";
 
 // Deno completes a read whose bytes are already there without a turn of the event loop, so a
 // connection with a backlog could read on and on while another's bytes, arrived meanwhile,
