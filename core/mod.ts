@@ -23,3 +23,4 @@ export * from "./expiring_cache.ts";
 export * from "./thread_pool.ts";
 export * from "./metrics.ts";
 export * from "./tracing.ts";
+export * from "./tracing_api.ts";

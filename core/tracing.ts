@@ -9,7 +9,8 @@
  *
  * @example
  * ```ts
- * import { parseTraceparent, Tracing, type TracerProvider } from "./tracing.ts";
+ * import { parseTraceparent, Tracing } from "./tracing.ts";
+ * import type { TracerProvider } from "./tracing_api.ts";
  * const ended: string[] = [];
  * const provider: TracerProvider = {
  *   getTracer: () => ({
@@ -33,15 +34,6 @@
 import { platform } from "./platform/mod.ts";
 import type { AsyncContext } from "./platform/types.ts";
 
-export type {
-  ContextManager,
-  Span,
-  SpanAttributes,
-  SpanContext,
-  TraceContext,
-  Tracer,
-  TracerProvider,
-} from "./tracing_api.ts";
 import type {
   ContextManager,
   Span,

@@ -60,7 +60,8 @@ import { fetchRoute } from "./_fetch_bridge.ts";
 import { CONTINUE, ResponseWriter } from "./_writer.ts";
 import { noResponses, statusClass } from "./status_class.ts";
 import { RouteMetrics, type RouteRecorder } from "./_route_metrics.ts";
-import { parseTraceparent, type Span, Tracing } from "../core/tracing.ts";
+import { parseTraceparent, Tracing } from "../core/tracing.ts";
+import type { Span } from "../core/tracing_api.ts";
 
 // The request, the response, the transport, the error and the option types live in their own
 // modules; this one re-exports them, as it held them before (its importers keep working).

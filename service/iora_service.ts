@@ -34,7 +34,8 @@ import {
   type ServiceConfigInput,
 } from "./config.ts";
 import { IoraError } from "../core/errors.ts";
-import { type TracerProvider, Tracing } from "../core/tracing.ts";
+import { Tracing } from "../core/tracing.ts";
+import type { TracerProvider } from "../core/tracing_api.ts";
 import { PluginError } from "./errors.ts";
 import { measureEventLoopLag, registerServiceMetrics } from "./_service_metrics.ts";
 import { registerStatusPage } from "./_status_page.ts";

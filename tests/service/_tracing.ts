@@ -5,7 +5,7 @@ import type {
   SpanContext,
   TraceContext,
   TracerProvider,
-} from "../../core/tracing.ts";
+} from "../../core/tracing_api.ts";
 
 /** A span as the in-test provider records it. */
 export interface Recorded {
