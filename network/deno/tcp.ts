@@ -28,15 +28,24 @@ const BULK_GROWTH = 4;
  * an idle connection holds this much, not `readBufferSize`.
  */
 const MIN_SLAB = 4 * 1024;
-/** Reads one connection may complete per turn of the event loop before it lets the others run. */
-const READS_PER_TURN = 1;
+/**
+ * Reads all connections together may complete in one turn of the event loop before a connection
+ * that has read in it waits for the next, so the loop polls every socket at least once per this
+ * many reads.
+ */
+const READS_PER_TURN = 32;
+/** Reads one connection may complete in one turn (a backlog is read a few chunks per turn). */
+const CONN_READS_PER_TURN = 4;
 
 /**
  * Turns of the event loop. Deno completes a read whose bytes are already there within the same
  * turn, so with many busy connections the few whose peers answer fastest could keep the turn to
  * themselves (a request and its response per microtask) while the rest waited for the event loop
- * to poll their sockets: at 256 connections some waited most of a second. A connection that has
- * read `READS_PER_TURN` times in one turn waits for the next.
+ * to poll their sockets: at 256 connections some waited most of a second. A connection waits
+ * for the next turn once it has read `CONN_READS_PER_TURN` times in this one, or has read in it
+ * and `READS_PER_TURN` reads completed in it overall. A single busy connection so pays one wait
+ * per few reads, not one per read (its round trips cost 0.87–0.91x raw `Deno.connect`, against
+ * 0.66–0.70x when every connection waited after each read).
  *
  * A turn ends when the event loop has polled the sockets. A timer would say so, but Deno's
  * shortest timeout is about 2 ms, during which connections with bytes waiting sit idle; instead
@@ -47,6 +56,8 @@ const READS_PER_TURN = 1;
  */
 const turns = {
   count: 0,
+  /** Reads completed in this turn, all connections together. */
+  reads: 0,
   next: null as Promise<void> | null,
   end: null as (() => void) | null,
   /** Writes the byte that ends the turn at the next poll, once the loopback is up. */
@@ -59,6 +70,7 @@ function endTurn(): void {
   turns.next = null;
   turns.end = null;
   turns.count++;
+  turns.reads = 0;
   end?.();
 }
 
@@ -215,7 +227,7 @@ class DenoConn implements RawConn {
         if (turn !== turns.count) {
           turn = turns.count;
           readsThisTurn = 0;
-        } else if (++readsThisTurn >= READS_PER_TURN) {
+        } else if (readsThisTurn >= CONN_READS_PER_TURN || turns.reads >= READS_PER_TURN) {
           await nextTurn();
           if (this.#closed) return;
           continue;
@@ -231,6 +243,8 @@ class DenoConn implements RawConn {
           handlers.onEnd();
           return;
         }
+        turns.reads++;
+        readsThisTurn++;
         if (n === room) {
           if (size < max) size *= 2;
         } else if (n < size >>> 2) {
