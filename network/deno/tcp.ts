@@ -98,6 +98,14 @@ async function openTurnSignal(): Promise<void> {
       Deno.connect({ hostname: "127.0.0.1", port: addr.port }),
       listener.accept(),
     ]);
+    // Another local process may have connected to the listener first: then the accepted end is
+    // not ours, its pings would never come back and every waiting read would hang. Use the
+    // loopback only when the accepted end is the one we connected.
+    if ((rx.remoteAddr as Deno.NetAddr).port !== (tx.localAddr as Deno.NetAddr).port) {
+      tx.close();
+      rx.close();
+      return;
+    }
     tx.setNoDelay(true);
     // Neither end may keep the process alive.
     tx.unref();
