@@ -37,6 +37,10 @@ import type {
 } from "./message_types.ts";
 
 import { isPlainName, malformed, nameLabels, readName } from "./_names.ts";
+import { parseIpv4, parseIpv6 } from "../network/ip_address.ts";
+
+/** Re-exported: the DNS codec writes and reads AAAA addresses with it. */
+export { parseIpv6 } from "../network/ip_address.ts";
 export { validateName } from "./_names.ts";
 
 /** The class IN. */
@@ -411,60 +415,9 @@ class Writer {
   }
 }
 
-function parseIpv4(s: string): Uint8Array {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  const out = m ? Uint8Array.from(m.slice(1).map(Number)) : null;
-  if (!out || m!.slice(1).some((x) => Number(x) > 255)) {
-    throw new DnsMessageError("Unencodable", `not an IPv4 address: ${s}`, -1);
-  }
-  return out;
-}
-
-/**
- * The 16 octets of an IPv6 address (with optional embedded IPv4 tail), or
- * `null` when `s` is not one.
- *
- * @example
- * ```ts
- * import { parseIpv6 } from "./message.ts";
- * console.log(parseIpv6("::1")?.[15]); // 1
- * ```
- */
-export function parseIpv6(s: string): Uint8Array | null {
-  if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(":")) return null;
-  let tail: number[] = [];
-  const lastColon = s.lastIndexOf(":");
-  if (s.includes(".")) {
-    try {
-      tail = [...parseIpv4(s.slice(lastColon + 1))];
-    } catch {
-      return null;
-    }
-    s = s.slice(0, lastColon + 1) + "0:0";
-  }
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  const groups = (h: string): number[] | null => {
-    if (h === "") return [];
-    const out: number[] = [];
-    for (const g of h.split(":")) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = groups(halves[0]);
-  const rest = halves.length === 2 ? groups(halves[1]) : [];
-  if (!head || !rest) return null;
-  const fill = 8 - head.length - rest.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) return null;
-  const all = [...head, ...new Array<number>(halves.length === 2 ? fill : 0).fill(0), ...rest];
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  if (tail.length) out.set(tail, 12);
+function encodeIpv4(s: string): Uint8Array {
+  const out = parseIpv4(s);
+  if (out === null) throw new DnsMessageError("Unencodable", `not an IPv4 address: ${s}`, -1);
   return out;
 }
 
@@ -478,7 +431,7 @@ function writeRecord(w: Writer, r: DnsRecord): void {
   const start = w.len;
   switch (r.kind) {
     case "A":
-      w.bytes(parseIpv4(r.address));
+      w.bytes(encodeIpv4(r.address));
       break;
     case "AAAA": {
       const b = parseIpv6(r.address);

@@ -2,6 +2,7 @@
 // snapshot the script polls every second). No I/O per request: everything is read from the
 // components' counters.
 import { platform } from "../core/platform/mod.ts";
+import { isLoopbackAddress } from "../network/ip_address.ts";
 import type { WebhookRequest } from "../http/request.ts";
 import type { WebhookResponse } from "../http/response.ts";
 import type { ServiceContext } from "./service_context.ts";
@@ -33,10 +34,9 @@ export interface StatusSnapshot {
   dns: { queries: number; cacheHits: number; timeouts: number; errors: number };
 }
 
-/** True for a `host:port` on 127.0.0.0/8 or ::1. */
+/** True for a `host:port` (IPv6 in brackets) on 127.0.0.0/8 or ::1. */
 function isLoopback(remote: string): boolean {
-  return remote.startsWith("127.") || remote.startsWith("[::1]") ||
-    remote.startsWith("[::ffff:127.");
+  return isLoopbackAddress(remote.slice(0, remote.lastIndexOf(":")));
 }
 
 /** The snapshot of `service` now. */

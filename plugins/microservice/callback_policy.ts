@@ -26,7 +26,7 @@
  * @module
  */
 import { IoraError } from "../../core/errors.ts";
-import { parseIpv6 } from "../../dns/message.ts";
+import { parseIpAddress } from "../../network/ip_address.ts";
 
 /** A `callbackUrl` that is malformed or that the policy refuses (`code`: `CallbackRefused`). */
 export class CallbackRefusedError extends IoraError {
@@ -60,35 +60,9 @@ const REFUSED: [string, string][] = [
   ["ff00::/8", "a multicast"],
 ];
 
-function parseIpv4(text: string): Uint8Array | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    if (!/^\d{1,3}$/.test(parts[i]) || Number(parts[i]) > 255) return null;
-    out[i] = Number(parts[i]);
-  }
-  return out;
-}
-
-/**
- * The bytes of an IPv4 or IPv6 address (brackets allowed), or null. IPv4-mapped IPv6
- * addresses (`::ffff:10.0.0.1`) come back as their IPv4 bytes, so they meet the IPv4 rules.
- */
-function parseAddress(text: string): Uint8Array | null {
-  const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
-  const v4 = parseIpv4(bare);
-  if (v4) return v4;
-  if (!bare.includes(":")) return null;
-  const v6 = parseIpv6(bare);
-  if (!v6) return null;
-  const mapped = v6.slice(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff;
-  return mapped ? v6.slice(12) : v6;
-}
-
 function parseRange(text: string): Range | null {
   const slash = text.indexOf("/");
-  const bytes = parseAddress(slash < 0 ? text : text.slice(0, slash));
+  const bytes = parseIpAddress(slash < 0 ? text : text.slice(0, slash));
   if (!bytes) return null;
   const bits = slash < 0 ? bytes.length * 8 : Number(text.slice(slash + 1));
   if (!Number.isInteger(bits) || bits < 0 || bits > bytes.length * 8) return null;
@@ -148,7 +122,7 @@ export class CallbackPolicy {
    * @returns the reason, or undefined
    */
   refusal(address: string): string | undefined {
-    const bytes = parseAddress(address);
+    const bytes = parseIpAddress(address);
     if (!bytes) return `${address} is not an IP address`;
     if (this.#ranges.some((range) => inRange(bytes, range))) return undefined;
     for (const [range, kind] of REFUSED_RANGES) {
@@ -184,7 +158,7 @@ export class CallbackPolicy {
     const host = parsed.hostname.toLowerCase().replace(/\.$/, "");
     if (this.#hosts.has(host)) return parsed;
     let addresses: string[];
-    if (parseAddress(host)) addresses = [host.replace(/^\[|\]$/g, "")];
+    if (parseIpAddress(host)) addresses = [host.replace(/^\[|\]$/g, "")];
     else {
       try {
         addresses = await resolve(host);
