@@ -8,13 +8,16 @@
  * Run: `deno run -A scripts/bench/transport.ts` or, after
  * `deno task build:npm`, `node npm/scripts/bench/transport.js`.
  * Options: `--mb N` (throughput volume, default 128), `--rtt N` (round
- * trips, default 10000), `--rounds N` (best of N, default 3).
+ * trips, default 10000), `--rounds N` (default 7, at least 5). Every figure is
+ * the median with min–max over the rounds, and every ratio the median of
+ * the per-round ratios (rounds alternate which side runs first).
  *
  * @module
  */
 import * as net from "node:net";
 import { availableAdapters } from "../../network/adapters.ts";
 import { SharedTransport } from "../../network/shared_transport.ts";
+import { fmt, ratio, ROUNDS as DEFAULT_ROUNDS, stats } from "./_harness.ts";
 
 type RuntimeName = "deno" | "node";
 
@@ -31,7 +34,7 @@ function option(name: string, fallback: number): number {
 
 const MB = option("mb", 128);
 const RTT = option("rtt", 10_000);
-const ROUNDS = option("rounds", 3);
+const ROUNDS = Math.max(5, option("rounds", DEFAULT_ROUNDS));
 const CHUNK = 64 * 1024;
 const MSG = 32;
 const HWM = 1024 * 1024;
@@ -309,16 +312,19 @@ async function measure(c: Case): Promise<{ mbps: number; rtps: number }> {
 
 const runtimeName = "Deno" in globalThis ? "deno" : "node";
 console.log(
-  `transport bench on ${runtimeName}: ${MB} MiB echo, ${RTT} x ${MSG}-byte round trips, best of ${ROUNDS}`,
+  `transport bench on ${runtimeName}: ${MB} MiB echo, ${RTT} x ${MSG}-byte round trips, ` +
+    `median (min–max) of ${ROUNDS} rounds`,
 );
+
+type Series = { mbps: number[]; rtps: number[] };
 
 for (const adapter of availableAdapters()) {
   const raw = adapter === "deno" ? denoCase() : nodeCase;
   const rawName = adapter === "deno" ? "raw Deno.connect/listen" : "raw node:net";
   const ours = oursCase(adapter);
-  const best = {
-    ours: { mbps: 0, rtps: 0 },
-    raw: { mbps: 0, rtps: 0 },
+  const series: Record<"ours" | "raw", Series> = {
+    ours: { mbps: [], rtps: [] },
+    raw: { mbps: [], rtps: [] },
   };
   for (let r = 0; r < ROUNDS; r++) {
     // Alternate the order so neither side always runs on a warmer machine.
@@ -327,30 +333,36 @@ for (const adapter of availableAdapters()) {
       : [["ours", ours], ["raw", raw]];
     for (const [name, c] of order) {
       const m = await measure(c);
-      best[name].mbps = Math.max(best[name].mbps, m.mbps);
-      best[name].rtps = Math.max(best[name].rtps, m.rtps);
+      series[name].mbps.push(m.mbps);
+      series[name].rtps.push(m.rtps);
     }
   }
-  const f = (x: number) => x.toFixed(0).padStart(8);
+  const oursStats = { mbps: stats(series.ours.mbps), rtps: stats(series.ours.rtps) };
+  const rawStats = { mbps: stats(series.raw.mbps), rtps: stats(series.raw.rtps) };
   console.log(`\n${adapter} adapter vs ${rawName}`);
   console.log(
-    `  throughput  ours ${f(best.ours.mbps)} MB/s  raw ${f(best.raw.mbps)} MB/s  ratio ${
-      (best.ours.mbps / best.raw.mbps).toFixed(2)
+    `  throughput  ours ${fmt(oursStats.mbps, 0)} MB/s  raw ${fmt(rawStats.mbps, 0)} MB/s  ratio ${
+      fmt(ratio(oursStats.mbps, rawStats.mbps), 2)
     }`,
   );
   console.log(
-    `  round trips ours ${f(best.ours.rtps)} /s    raw ${f(best.raw.rtps)} /s    ratio ${
-      (best.ours.rtps / best.raw.rtps).toFixed(2)
+    `  round trips ours ${fmt(oursStats.rtps, 0)} /s  raw ${fmt(rawStats.rtps, 0)} /s  ratio ${
+      fmt(ratio(oursStats.rtps, rawStats.rtps), 2)
     }`,
   );
   if (adapter === "deno") {
-    // Context: raw Deno paying for an owned buffer per read, as our transport does.
-    let owned = 0;
-    for (let r = 0; r < ROUNDS; r++) owned = Math.max(owned, (await measure(denoCase(true))).mbps);
+    // Context: raw Deno paying for an owned buffer per read, as our transport does,
+    // measured in rounds of its own right after ours.
+    const owned: number[] = [];
+    const again: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      owned.push((await measure(denoCase(true))).mbps);
+      again.push((await measure(ours)).mbps);
+    }
     console.log(
-      `  throughput  raw Deno with a fresh buffer per read ${f(owned)} MB/s; ours / that ${
-        (best.ours.mbps / owned).toFixed(2)
-      }`,
+      `  throughput  raw Deno with a fresh buffer per read ${
+        fmt(stats(owned), 0)
+      } MB/s; ours / that ${fmt(ratio(stats(again), stats(owned)), 2)}`,
     );
   }
 }
