@@ -130,6 +130,21 @@ export abstract class HttpParserBase<Head extends HttpHeadBase> {
     this.#owned = true;
   }
 
+  /**
+   * Drops what was received and the message in progress (its body so far included), for a
+   * connection whose further input is thrown away: the parser is idle again and holds nothing.
+   */
+  discard(): void {
+    this.#buf = EMPTY;
+    this.#owned = false;
+    this.#pos = this.#len = this.#scan = 0;
+    this.#state = State.Head;
+    this.#head = null;
+    this.#remaining = 0;
+    this.#acc = EMPTY;
+    this.#bodyBytes = 0;
+  }
+
   /** Bytes received but not yet consumed by a complete message. */
   get bufferedBytes(): number {
     return this.#len - this.#pos;

@@ -572,7 +572,7 @@ export class WebhookServer implements AsyncDisposable {
       this.#stats.responses["5xx"]++;
       this.#release(conn);
       this.#send(sid, this.#writer.error(503, "ServiceUnavailable", "server busy: retry later", 1));
-      conn.lingerSince = now;
+      this.#linger(conn, now);
       return;
     }
     conn.parser.push(data);
@@ -584,6 +584,14 @@ export class WebhookServer implements AsyncDisposable {
       return;
     }
     this.#drive(conn);
+  }
+
+  // Reads and drops what the client still sends, until it is quiet or a few seconds have passed
+  // (the sweep closes it), so the answer just sent is not lost to a reset.
+  #linger(conn: Conn, now: number): void {
+    conn.lingerSince = now;
+    conn.parser.discard(); // the refused request's bytes and body so far
+    this.#io?.discardInput?.(conn.sid);
   }
 
   // The client sends no more. What it sent is answered (a request in progress, pipelined ones),
@@ -671,7 +679,7 @@ export class WebhookServer implements AsyncDisposable {
           // closed with input pending answers with a reset, which clients report instead of
           // the response (RFC 9112 section 9.6). Read and drop input for a while first.
           // (Other refusals come from broken clients: those connections close at once.)
-          conn.lingerSince = this.#time();
+          this.#linger(conn, this.#time());
         } else {
           this.#closeConn(conn);
         }

@@ -69,6 +69,12 @@ export interface ServerTransport {
    * response cut short as cut (a close-delimited body). Without it the server uses `close`.
    */
   reset?(sid: number): void;
+  /**
+   * The server drops whatever the session still sends (a lingering close after a refusal): the
+   * transport may then read it into a shared scratch buffer (`onData` bytes valid only during the
+   * call, their length all that counts) rather than into memory of its own per read.
+   */
+  discardInput?(sid: number): void;
   /** Stops accepting; open sessions stay. */
   stopListening(): Promise<void>;
   /** Closes everything. */
@@ -147,6 +153,11 @@ export function networkServerTransport(
         const t = transport as (Transport & { reset?(sid: number): void }) | null;
         if (t?.reset) t.reset(sid);
         else t?.close(sid);
+      },
+      discardInput(sid) {
+        (transport as (Transport & { discardInput?(sid: number): void }) | null)?.discardInput?.(
+          sid,
+        );
       },
       stopListening() {
         return transport?.stopListening() ?? Promise.resolve();

@@ -72,6 +72,13 @@ export interface RawConn {
   pause(): void;
   /** Resumes reading. */
   resume(): void;
+  /**
+   * From now on the owner drops what arrives (a lingering close): where the adapter owns the read
+   * buffer (Deno), reads go into one scratch buffer shared by every such connection, and the
+   * views `onData` receives are valid only during the call; the Node runtime allocates its own
+   * buffers, so there it changes nothing.
+   */
+  discardInput(): void;
   /** Writes what is queued, then closes. */
   end(): void;
   /** Closes at once, dropping what is queued. */

@@ -532,6 +532,17 @@ export class SharedTransport implements Transport {
     this.#sessions.get(sid)?.conn.resume();
   }
 
+  /**
+   * Tells the transport that the caller drops what the session still receives (a lingering
+   * close: reading on so the peer gets the answer instead of a reset). Where the adapter owns
+   * the read buffers (Deno), the reads then share one scratch buffer: `onData` still reports
+   * every read, but its bytes are valid only during the call and may be overwritten by another
+   * session's read; only their length is meaningful.
+   */
+  discardInput(sid: SessionId): void {
+    this.#sessions.get(sid)?.conn.discardInput();
+  }
+
   /** What is known about a session, or undefined when it is gone. */
   getSessionInfo(sid: SessionId): SessionInfo | undefined {
     return this.#sessions.get(sid)?.info;

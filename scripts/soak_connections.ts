@@ -10,7 +10,7 @@
  * 2. 1,000 clients (`--slow-bodies=N`) each sending a body one byte under `maxBodyBytes`
  *    (1 MiB) in 16 KiB pieces 50 ms apart: the server holds at most `maxBufferedBytes` (64 MiB)
  *    of request bodies and refuses the rest with 503, so its RSS must stay under the start plus
- *    ten times that cap (see `BOUND_CAPS`; without the cap the bodies would take 2 GiB).
+ *    eight times that cap (see `BOUND_CAPS`; without the cap the bodies would take 2 GiB).
  *
  * Usage: `deno run -A scripts/soak_connections.ts [--connections=10000] [--slow-bodies=1000]`;
  * {@linkcode soakConnections} runs it from `scripts/soak.ts`.
@@ -26,12 +26,15 @@ const MAX_BUFFERED = 64 * 1024 * 1024;
 const EXCESS = 100;
 /**
  * The stated bound of the slow-body case, in multiples of `maxBufferedBytes`: the held bodies
- * (at most one cap) plus what the refused clients keep sending while the server reads and drops
- * it for the linger period (about 300 MB/s of short-lived read buffers with 1,000 clients, which
- * the garbage collector returns late). Measured peaks on 2026-12-03: Deno 528–716 MiB, Node 365–440
- * MiB, from about 50 MiB; without the cap the held bodies alone would reach 2 GiB.
+ * (at most one cap of received bytes, in buffers grown by doubling, so up to twice that) plus
+ * the garbage of that growth and of the reads of ~930 refused clients that keep sending while
+ * the server reads and drops their input for the linger period (a refused request's parser is
+ * emptied, and on Deno those reads share one scratch buffer). Measured peaks on 2026-12-03: Deno
+ * 406–414 MiB, Node 236 MiB, from about 50 MiB (before the refused requests were dropped and their
+ * reads shared a buffer: Deno 528–716, Node 365–440); without the cap the held bodies alone would
+ * reach 2 GiB.
  */
-const BOUND_CAPS = 10;
+const BOUND_CAPS = 8;
 
 interface ServerChild {
   proc: ChildProcess;

@@ -29,6 +29,12 @@ const BULK_GROWTH = 4;
  */
 const MIN_SLAB = 4 * 1024;
 /**
+ * Where the reads of connections whose input is dropped go (see `discardInput`): one buffer for
+ * all of them, so a flood sent to a lingering close costs no memory per read. Reads completing in
+ * the same turn overwrite each other here: only their lengths mean anything.
+ */
+const DISCARD_SCRATCH = new Uint8Array(16 * 1024);
+/**
  * Reads all connections together may complete in one turn of the event loop before a connection
  * that has read in it waits for the next, so the loop polls every socket at least once per this
  * many reads.
@@ -171,6 +177,7 @@ class DenoConn implements RawConn {
   #ending = false;
   #closed = false;
   #paused = false;
+  #discarding = false;
   #wake: (() => void) | null = null;
 
   #onFinish: (() => void) | undefined;
@@ -240,12 +247,13 @@ class DenoConn implements RawConn {
           if (this.#closed) return;
           continue;
         }
-        if (slab.length - used < size >>> 2 || slab.length > size * 2) {
+        const discarding = this.#discarding;
+        if (!discarding && (slab.length - used < size >>> 2 || slab.length > size * 2)) {
           slab = new Uint8Array(size);
           used = 0;
         }
-        const room = slab.length - used;
-        const n = await this.#conn.read(used === 0 ? slab : slab.subarray(used));
+        const target = discarding ? DISCARD_SCRATCH : used === 0 ? slab : slab.subarray(used);
+        const n = await this.#conn.read(target);
         if (this.#closed) return;
         if (n === null) {
           handlers.onEnd();
@@ -253,7 +261,11 @@ class DenoConn implements RawConn {
         }
         turns.reads++;
         readsThisTurn++;
-        if (n === room) {
+        if (discarding) {
+          handlers.onData(DISCARD_SCRATCH.subarray(0, n));
+          continue;
+        }
+        if (n === target.length) {
           if (size < max) size *= 2;
         } else if (n < size >>> 2) {
           // Reads well under the slab: the next slab is sized to them (a connection that
@@ -388,6 +400,10 @@ class DenoConn implements RawConn {
     this.#paused = false;
     const wake = this.#wake;
     if (wake) wake();
+  }
+
+  discardInput(): void {
+    this.#discarding = true;
   }
 
   end(): void {

@@ -177,6 +177,10 @@ class NodeConn implements RawConn {
     this.#socket.resume();
   }
 
+  discardInput(): void {
+    // Node allocates the buffers it reads into: nothing to share here.
+  }
+
   end(): void {
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;

@@ -70,6 +70,23 @@ describe("HttpHeaders", () => {
 });
 
 describe("HttpRequestParser", () => {
+  it("discard drops a message in progress, its body so far and pipelined bytes", () => {
+    const p = new HttpRequestParser();
+    p.push(b("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n"));
+    p.push(new Uint8Array(40_000));
+    assert.equal(p.next(), null);
+    assert.ok(p.pendingHead !== null && !p.idle);
+    p.discard();
+    assert.equal(p.bufferedBytes, 0);
+    assert.equal(p.pendingHead, null);
+    assert.equal(p.idle, true);
+    // Nothing of the dropped message leaks into the next one.
+    p.push(b("GET /next HTTP/1.1\r\nHost: h\r\n\r\n"));
+    const m = p.next();
+    assert.equal(m?.target, "/next");
+    assert.equal(m?.body.length, 0);
+  });
+
   it("parses a simple GET with headers", () => {
     const [m] = parseAll("GET /a/b?x=1 HTTP/1.1\r\nHost: example\r\nX-Y:  v v \r\n\r\n");
     assert.equal(m.method, "GET");
