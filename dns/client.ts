@@ -55,6 +55,7 @@ export * from "./client_types.ts";
 export * from "./query.ts";
 import type { DnsClientStats, DnsConfig, ResolveOptions } from "./client_types.ts";
 import { type DnsCallback, DnsQuery } from "./query.ts";
+import { parseIpv4, parseIpv6 } from "../network/ip_address.ts";
 
 interface Resolved {
   servers: DnsServerAddress[];
@@ -110,10 +111,6 @@ function addressesOf(records: DnsRecord[]): string[] {
 
 function same<T>(x: T): T {
   return x;
-}
-
-function isIpv4(s: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(s);
 }
 
 /**
@@ -635,7 +632,9 @@ export class DnsClient implements Disposable {
     if (hosts.size === 0) return null;
     const list = hosts.get(name.toLowerCase().replace(/\.$/, ""));
     if (!list) return null;
-    const wanted = list.filter((a) => (family === 4 ? isIpv4(a) : a.includes(":")));
+    const wanted = list.filter((
+      a,
+    ) => (family === 4 ? parseIpv4(a) !== null : parseIpv6(a) !== null));
     return wanted.length > 0 ? wanted : null;
   }
 

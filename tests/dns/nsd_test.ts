@@ -215,7 +215,8 @@ describe("DnsClient against nsd", () => {
     );
     await platform().writeTextFile(
       dir.join("hosts"),
-      "192.0.2.99 www.example.test pinned\n::1 pinned\n",
+      // Garbage addresses are not answers: 300.1.2.3 is no IPv4 address, 1:2:3 no IPv6 one.
+      "192.0.2.99 www.example.test pinned\n::1 pinned\n300.1.2.3 pinned\n1:2:3 pinned\n",
     );
     using c = new DnsClient({
       resolvConfPath: dir.join("resolv.conf"),
