@@ -236,7 +236,8 @@ if (kvRounds > 0) {
     const t0 = platform().now();
     const summary = await crashRounds(`${dir}/crash.kv`, kvRounds);
     console.log(
-      `  ${summary.acked} acknowledged writes, ${summary.compactions} finished compactions, ` +
+      `  ${summary.acked} acknowledged writes, ${summary.compactionsStarted} compactions started ` +
+        `(${summary.compactions} finished before a kill), ` +
         `${summary.tornTails} torn tails, ${summary.keys} keys, ${
           ((platform().now() - t0) / 1000).toFixed(1)
         } s`,
