@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { availableAdapters } from "../../network/adapters.ts";
 import { WebhookServer } from "../../http/server.ts";
+import { networkServerTransport } from "../../http/server_transport.ts";
+import { SharedTransport } from "../../network/shared_transport.ts";
 import { deferred } from "../harness.ts";
 
 /** Sends `request`, half-closes, and resolves with what came back and how the connection ended. */
@@ -26,12 +28,24 @@ function halfCloseExchange(
 for (const runtime of availableAdapters()) {
   describe(`WebhookServer connection ends on the ${runtime} adapter`, () => {
     it("answers an async handler after the client half-closed", async () => {
-      const server = new WebhookServer({ network: { runtime } });
-      const clientDone = deferred<void>("the client's FIN");
+      // The server's own transport, with its end-of-input event watched: the handler answers
+      // only once the server has taken in the client's FIN.
+      const finSeen = deferred<void>("the server to see the client's FIN");
+      const transport = networkServerTransport((tls) =>
+        new SharedTransport({ runtime, tls, allowHalfOpen: true })
+      );
+      const server = new WebhookServer({
+        transport: (events) =>
+          transport({
+            ...events,
+            onEnd: (sid) => {
+              events.onEnd?.(sid);
+              finSeen.resolve();
+            },
+          }),
+      });
       server.onGet("/slow", async (_req, res) => {
-        // The handler works on after the client has ended its side (its FIN is on the way).
-        await clientDone.wait();
-        await new Promise((r) => setTimeout(r, 30));
+        await finSeen.wait();
         res.json({ late: true });
       });
       await server.start({ hostname: "127.0.0.1", port: 0 });
@@ -39,7 +53,6 @@ for (const runtime of availableAdapters()) {
         const { text, end } = await halfCloseExchange(
           server.port,
           "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n",
-          () => clientDone.resolve(),
         );
         assert.equal(end, "end");
         assert.match(text, /^HTTP\/1\.1 200 /);
