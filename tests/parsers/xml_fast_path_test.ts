@@ -164,6 +164,64 @@ describe("XML fast paths", () => {
     assert.deepEqual(parseChunks(`<r>a${high}</r>`, [5]).error, ["InvalidCharacter", 1, 5]);
   });
 
+  it("finds a non-Char deep inside long plain runs, whole and at every chunk boundary", () => {
+    // The character check must not be skipped for long ASCII runs (text, attribute values,
+    // CDATA, comments, PIs), after a long clean stretch, or where a chunk ends beside it.
+    const plain = (n: number) => "abc def ghi ".repeat(Math.ceil(n / 12)).slice(0, n);
+    const items = Array.from({ length: 200 }, (_, k) => `<i n="${k}">${plain(40)}</i>\n`).join("");
+    const templates = [
+      `<r>${plain(5000)}@${plain(5000)}</r>`,
+      `<r>\n${items}<z>${plain(3000)}@</z></r>`,
+      `<r><s a="${plain(3000)}@${plain(100)}"/></r>`,
+      `<r>\n${items}<s b='1' a='${plain(2000)}@'/></r>`,
+      `<r><![CDATA[${plain(4000)}@${plain(10)}]]></r>`,
+      `<r><!--${plain(4000)}@--></r>`,
+      `<r><?pi ${plain(4000)}@?></r>`,
+    ];
+    for (const tpl of templates) {
+      for (const bad of BAD_CHARS) {
+        const doc = tpl.replace("@", bad);
+        const at = doc.indexOf(bad);
+        const before = doc.slice(0, at);
+        const expected = [
+          "InvalidCharacter",
+          before.split("\n").length,
+          at - (before.lastIndexOf("\n") + 1) + 1,
+        ];
+        const label = `${tpl.slice(0, 20)}... with U+${bad.charCodeAt(0).toString(16)}`;
+        assert.deepEqual(errorOf(doc), expected, label);
+        assert.deepEqual(errorOf(doc, { namespaces: false }), expected, label);
+        for (const cuts of [[at - 1], [at], [at + 1], [at - 1, at + 1], [1, 100, at - 7]]) {
+          assert.deepEqual(parseChunks(doc, cuts).error, expected, `${label} cut at ${cuts}`);
+        }
+        const many: number[] = [];
+        for (let c = 997; c < doc.length; c += 997) many.push(c);
+        assert.deepEqual(parseChunks(doc, many).error, expected, `${label} in chunks of 997`);
+      }
+    }
+    // Surrogate pairs are Chars wherever the chunks split them; halves alone are not.
+    const pair = "\u{1F600}";
+    const good = `<r a="${plain(3000)}${pair}">${plain(3000)}${pair}${plain(10)}</r>`;
+    const whole = parseWhole(good);
+    assert.equal(whole.error, undefined);
+    for (const p of [good.indexOf(pair), good.lastIndexOf(pair)]) {
+      assert.deepEqual(parseChunks(good, [p + 1]), whole, `pair split at ${p + 1}`);
+    }
+    const high = String.fromCharCode(0xd83d);
+    const low = String.fromCharCode(0xde00);
+    const text = `<r>${plain(3000)}`;
+    assert.deepEqual(parseChunks(`${text}${high}x</r>`, [text.length + 1]).error, [
+      "InvalidCharacter",
+      1,
+      text.length + 1,
+    ]);
+    assert.deepEqual(parseChunks(`${text}${low}</r>`, [text.length]).error, [
+      "InvalidCharacter",
+      1,
+      text.length + 1,
+    ]);
+  });
+
   it("finds '<' in an attribute value wherever the search for '<' last stopped", () => {
     assert.deepEqual(errorOf("<r a='1' b='2<'>x</r>"), ["InvalidSyntax", 1, 14]);
     assert.deepEqual(errorOf("<r>t<s a='1'/><s b='<'/></r>"), ["InvalidSyntax", 1, 21]);
