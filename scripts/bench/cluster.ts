@@ -5,12 +5,16 @@
  * - `client`: the two candidate clients, raw: npm @redis/client (chosen) and ioredis, on
  *   sequential SET+GET pairs and on 10 000 concurrent commands (pipelined by both).
  * - `state set`: RedisStateStore.set (+ flush) against raw `SET`s with @redis/client, one at a
- *   time (each awaited) and 10 000 concurrent (pipelined; ours awaits `flush()`).
- *   The floor: the same Lua script (HSET + announcement) sent raw with @redis/client, one call
- *   per write, with a subscriber reading the announcements as every replica does: the cost of
- *   the design for writes one at a time, which the store's own overhead is measured against
- *   (`ours/floor`). Concurrent writes of one tick go in one call (ours batches; the floor
- *   does not, so there it shows what batching saves).
+ *   time (each awaited) and 10 000 concurrent (pipelined; ours awaits `flush()`). A second
+ *   connection tracks the store's namespace the way another instance's replica does
+ *   (`RedisConnection.track`: Redis pushes it an invalidation per written key), so the figure
+ *   includes telling one replica; the raw `SET`s go to keys nobody tracks.
+ *   The floor: what the design costs without the store's code: the same `SET` a store sends
+ *   (same key layout, same JSON value), raw with @redis/client, from a connection with the
+ *   same tracking mode (`CLIENT TRACKING ON BCAST PREFIX ... NOLOOP`), its keys tracked by the
+ *   same listening connection (`ours/floor`). Concurrent writes of one tick: ours sends runs
+ *   of sets as one `MSET`; the floor sends one `SET` per write, so there it shows what that
+ *   saves.
  * - `state get`: RedisStateStore.get (a replica read) against a raw `GET` (different work:
  *   printed to show what the replica saves, not as an overhead figure).
  * - `events work-queue`: ClusterEventBus.enqueue on one instance, consume on another (two
@@ -28,7 +32,8 @@
  */
 import { createClient } from "@redis/client";
 import { Redis as IORedis } from "npm:ioredis@6.0.0";
-import { RedisStateStore, STATE_WRITE_SCRIPT } from "../../service/cluster/state_store.ts";
+import { RedisStateStore } from "../../service/cluster/state_store.ts";
+import { RedisConnection } from "../../service/cluster/connection.ts";
 import { ClusterEventBus } from "../../service/cluster/event_bus.ts";
 import { startRedis } from "../../tests/fixtures/cluster/redis_server.ts";
 
@@ -222,30 +227,25 @@ try {
   // --- state store -------------------------------------------------------------------------
   {
     const store = await RedisStateStore.open({ url: redis.url, namespace: "bench" });
-    const floorSub = raw.duplicate();
-    await floorSub.connect();
-    let floorSeen = 0;
-    await floorSub.subscribe("floor:changes", (m) => {
-      if (JSON.parse(m).s === "floor") floorSeen++;
-    });
-    const sha = await raw.sendCommand<string>(["SCRIPT", "LOAD", STATE_WRITE_SCRIPT.source]);
-    let seq = 0;
-    const floorSet = (key: string) => {
-      const change = [++seq, "s", key, key, VALUE, 0];
-      return raw.sendCommand([
-        "EVALSHA",
-        sha,
-        "2",
-        "floor:state",
-        "floor:state:ttl",
-        "floor:changes",
-        JSON.stringify({ s: "floor", c: [change] }),
-        "s",
-        key,
-        JSON.stringify([key, VALUE]),
-        "0",
-      ]);
-    };
+    const floorWriter = raw.duplicate();
+    await floorWriter.connect();
+    await floorWriter.sendCommand([
+      "CLIENT",
+      "TRACKING",
+      "ON",
+      "BCAST",
+      "PREFIX",
+      "floor:state:{bench}:",
+      "NOLOOP",
+    ]);
+    // The other instance's replica: told of every write, to ours and to the floor's keys alike.
+    const listener = await RedisConnection.connect({ url: redis.url });
+    let heard = 0;
+    let floorHeard = 0;
+    await listener.track("iora:state:{bench}:", { invalidated: () => heard++, resync() {} });
+    await listener.track("floor:state:{bench}:", { invalidated: () => floorHeard++, resync() {} });
+    const floorSet = (key: string) =>
+      floorWriter.sendCommand(["SET", `floor:state:{bench}:${key}`, JSON.stringify([key, VALUE])]);
     const seqN = 3000;
     const concN = 10_000;
     const r = {
@@ -324,8 +324,9 @@ try {
       }
     }
     await store.close();
-    await floorSub.close();
-    if (floorSeen === 0) throw new Error("the floor's subscriber saw nothing");
+    await floorWriter.close();
+    await listener.close();
+    if (heard === 0 || floorHeard === 0) throw new Error("the listening replica heard nothing");
     report("state set", "one at a time (awaited)", "ops/s", r.seqOurs, r.seqFloor, "floor");
     report("state set", "one at a time (awaited)", "ops/s", r.seqOurs, r.seqRaw, "raw SET");
     report(
