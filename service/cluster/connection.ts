@@ -321,6 +321,10 @@ export class RedisConnection implements AsyncDisposable {
       // on a reconnect, and commands that timed out here stay in its queue until Redis answers
       // or the socket drops. `maxPending` is enforced here; the client's bound caps the rest.
       commandsQueueMaxLength: o.maxPending * 2 + 16,
+      // No timer per command: since @redis/client 6 every command gets one by default
+      // (`AbortSignal.timeout`, 5 s), which costs about a quarter of a single SET's CPU here;
+      // our own sweep (see `command`) enforces `commandTimeoutMs` instead.
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: o.connectTimeoutMs,
         reconnectStrategy: (retries: number, cause: Error) => {
