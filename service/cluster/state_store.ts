@@ -428,9 +428,11 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     if (this.#batch.length >= BATCH_LIMIT) this.#sendBatch();
     else if (!this.#batchScheduled) {
       this.#batchScheduled = true;
-      queueMicrotask(() => this.#sendBatch());
+      queueMicrotask(this.#sendBatchTask);
     }
   }
+
+  readonly #sendBatchTask = (): void => this.#sendBatch();
 
   /** Sends the tick's writes, in order, as few commands written together (pipelined). */
   #sendBatch(): void {
@@ -507,8 +509,19 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
    * {@linkcode ClusterError} `WriteFailed` (the first failure since the last flush) when
    * one did not.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
     this.#sendBatch();
+    // The common case (one write, or one batch) without an async frame of its own.
+    if (this.#inflight.size === 1 && this.#failure === undefined) {
+      const [only] = this.#inflight;
+      return only.then(() =>
+        this.#inflight.size === 0 && this.#failure === undefined ? undefined : this.#drain()
+      );
+    }
+    return this.#drain();
+  }
+
+  async #drain(): Promise<void> {
     while (this.#inflight.size > 0) {
       if (this.#inflight.size === 1) await this.#inflight.values().next().value;
       else await Promise.all([...this.#inflight]); // they never reject
