@@ -107,13 +107,20 @@ export async function soakCluster(
     // Every acknowledged state write is in Redis, with its value.
     let missing = 0;
     let wrong = 0;
-    const stored = await raw.command(["HGETALL", "iora:state:soak"]);
+    // One Redis key per entry (see RedisStateStore's layout): iora:state:{soak}:<key>.
+    const prefix = "iora:state:{soak}:";
     const map = new Map<string, string>();
-    if (Array.isArray(stored)) {
-      for (let i = 0; i + 1 < stored.length; i += 2) {
-        map.set(String(stored[i]), String(stored[i + 1]));
-      }
-    }
+    let cursor = "0";
+    do {
+      const reply = await raw.command(["SCAN", cursor, "MATCH", `${prefix}*`, "COUNT", 1000]);
+      const [next, keys] = reply as [string, string[]];
+      cursor = next;
+      if (keys.length === 0) continue;
+      const values = await raw.command(["MGET", ...keys]) as (string | null)[];
+      keys.forEach((key, i) => {
+        if (values[i] !== null) map.set(key.slice(prefix.length), String(values[i]));
+      });
+    } while (cursor !== "0");
     // Write n of an instance goes to slot n % SLOTS; a slot must hold its last acknowledged
     // write or a later one.
     for (const c of children) {

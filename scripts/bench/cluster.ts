@@ -4,13 +4,17 @@
  *
  * - `client`: the two candidate clients, raw: npm @redis/client (chosen) and ioredis, on
  *   sequential SET+GET pairs and on 10 000 concurrent commands (pipelined by both).
- * - `state set`: RedisStateStore.set (+ flush) against raw `SET`s with @redis/client, one at a
- *   time (each awaited) and 10 000 concurrent (pipelined; ours awaits `flush()`).
- *   The floor: the same Lua script (HSET + announcement) sent raw with @redis/client, one call
- *   per write, with a subscriber reading the announcements as every replica does: the cost of
- *   the design for writes one at a time, which the store's own overhead is measured against
- *   (`ours/floor`). Concurrent writes of one tick go in one call (ours batches; the floor
- *   does not, so there it shows what batching saves).
+ * - `state set`: RedisStateStore.set (+ flush) against raw `SET`s with @redis/client (its
+ *   defaults), one at a time (each awaited) and 10 000 concurrent (pipelined; ours awaits
+ *   `flush()`): the goal rows (phase A, no other replica).
+ *   Phase B adds another instance's replica: a second connection tracking the store's
+ *   namespace (`RedisConnection.track`: Redis pushes it an invalidation per written key, read
+ *   in this process). There ours is measured against the floor, what the design costs without
+ *   the store's code: the same `SET` a store sends (same key layout, same JSON value), raw
+ *   with @redis/client, from a connection in the same tracking mode
+ *   (`CLIENT TRACKING ON BCAST PREFIX ... NOLOOP`), its keys tracked by the same listener.
+ *   Concurrent writes of one tick: ours sends runs of sets as one `MSET`; the floor and the
+ *   raw reference send one `SET` per write.
  * - `state get`: RedisStateStore.get (a replica read) against a raw `GET` (different work:
  *   printed to show what the replica saves, not as an overhead figure).
  * - `events work-queue`: ClusterEventBus.enqueue on one instance, consume on another (two
@@ -28,7 +32,8 @@
  */
 import { createClient } from "@redis/client";
 import { Redis as IORedis } from "npm:ioredis@6.0.0";
-import { RedisStateStore, STATE_WRITE_SCRIPT } from "../../service/cluster/state_store.ts";
+import { RedisStateStore } from "../../service/cluster/state_store.ts";
+import { RedisConnection } from "../../service/cluster/connection.ts";
 import { ClusterEventBus } from "../../service/cluster/event_bus.ts";
 import { startRedis } from "../../tests/fixtures/cluster/redis_server.ts";
 
@@ -222,87 +227,97 @@ try {
   // --- state store -------------------------------------------------------------------------
   {
     const store = await RedisStateStore.open({ url: redis.url, namespace: "bench" });
-    const floorSub = raw.duplicate();
-    await floorSub.connect();
-    let floorSeen = 0;
-    await floorSub.subscribe("floor:changes", (m) => {
-      if (JSON.parse(m).s === "floor") floorSeen++;
-    });
-    const sha = await raw.sendCommand<string>(["SCRIPT", "LOAD", STATE_WRITE_SCRIPT.source]);
-    let seq = 0;
-    const floorSet = (key: string) => {
-      const change = [++seq, "s", key, key, VALUE, 0];
-      return raw.sendCommand([
-        "EVALSHA",
-        sha,
-        "2",
-        "floor:state",
-        "floor:state:ttl",
-        "floor:changes",
-        JSON.stringify({ s: "floor", c: [change] }),
-        "s",
-        key,
-        JSON.stringify([key, VALUE]),
-        "0",
-      ]);
+    const floorWriter = raw.duplicate();
+    await floorWriter.connect();
+    await floorWriter.sendCommand([
+      "CLIENT",
+      "TRACKING",
+      "ON",
+      "BCAST",
+      "PREFIX",
+      "floor:state:{bench}:",
+      "NOLOOP",
+    ]);
+    // The other instance's replica, listening in phase B only: told of every write, to ours and
+    // to the floor's keys alike.
+    const listener = await RedisConnection.connect({ url: redis.url });
+    let heard = 0;
+    let floorHeard = 0;
+    const listen = async () => {
+      const a = await listener.track("iora:state:{bench}:", {
+        invalidated: () => heard++,
+        resync() {},
+      });
+      const b = await listener.track("floor:state:{bench}:", {
+        invalidated: () => floorHeard++,
+        resync() {},
+      });
+      return () => Promise.all([a(), b()]);
     };
+    const floorSet = (key: string) =>
+      floorWriter.sendCommand(["SET", `floor:state:{bench}:${key}`, JSON.stringify([key, VALUE])]);
     const seqN = 3000;
     const concN = 10_000;
-    const r = {
-      seqOurs: [] as number[],
-      seqRaw: [] as number[],
-      seqFloor: [] as number[],
-      concOurs: [] as number[],
-      concRaw: [] as number[],
-      concFloor: [] as number[],
-    };
+    // ours alone, raw SET (phase A); ours with a listening replica, the floor (phase B)
+    const seq: number[][] = [[], [], [], []];
+    const conc: number[][] = [[], [], [], []];
     const getOurs: number[] = [];
     const getRaw: number[] = [];
+    const oursSeq = () =>
+      rate(seqN, async () => {
+        for (let i = 0; i < seqN; i++) {
+          store.set(`k${i % 1000}`, VALUE);
+          await store.flush();
+        }
+      });
+    const oursConc = () =>
+      rate(concN, async () => {
+        for (let i = 0; i < concN; i++) store.set(`k${i % 1000}`, VALUE);
+        await store.flush();
+      });
+    const seqRuns = [
+      oursSeq,
+      () =>
+        rate(seqN, async () => {
+          for (let i = 0; i < seqN; i++) await raw.sendCommand(["SET", `raw:k${i % 1000}`, VALUE]);
+        }),
+      oursSeq,
+      () =>
+        rate(seqN, async () => {
+          for (let i = 0; i < seqN; i++) await floorSet(`k${i % 1000}`);
+        }),
+    ];
+    const concRuns = [
+      oursConc,
+      () =>
+        rate(concN, async () => {
+          await Promise.all(
+            Array.from({ length: concN }, (_, i) =>
+              raw.sendCommand(["SET", `raw:k${i % 1000}`, VALUE])),
+          );
+        }),
+      oursConc,
+      () =>
+        rate(concN, async () => {
+          await Promise.all(Array.from({ length: concN }, (_, i) => floorSet(`k${i % 1000}`)));
+        }),
+    ];
     for (let round = 0; round <= ROUNDS; round++) {
       const keep = round > 0;
-      const seqRuns = [
-        () =>
-          rate(seqN, async () => {
-            for (let i = 0; i < seqN; i++) {
-              store.set(`k${i % 1000}`, VALUE);
-              await store.flush();
-            }
-          }),
-        () =>
-          rate(seqN, async () => {
-            for (let i = 0; i < seqN; i++) await floorSet(`k${i % 1000}`);
-          }),
-        () =>
-          rate(seqN, async () => {
-            for (let i = 0; i < seqN; i++) {
-              await raw.sendCommand(["SET", `raw:k${i % 1000}`, VALUE]);
-            }
-          }),
-      ];
-      const concRuns = [
-        () =>
-          rate(concN, async () => {
-            for (let i = 0; i < concN; i++) store.set(`k${i % 1000}`, VALUE);
-            await store.flush();
-          }),
-        () =>
-          rate(concN, async () => {
-            await Promise.all(Array.from({ length: concN }, (_, i) => floorSet(`k${i % 1000}`)));
-          }),
-        () =>
-          rate(concN, async () => {
-            await Promise.all(
-              Array.from({ length: concN }, (_, i) =>
-                raw.sendCommand(["SET", `raw:k${i % 1000}`, VALUE])),
-            );
-          }),
-      ];
       // Alternate the order between rounds, so a load change does not always hit the same one.
-      const order = round % 2 ? [0, 1, 2] : [2, 1, 0];
-      const seqR: number[] = [];
-      const concR: number[] = [];
-      for (const k of order) seqR[k] = await seqRuns[k]();
-      for (const k of order) concR[k] = await concRuns[k]();
+      const phases = round % 2 ? [[0, 1], [2, 3]] : [[3, 2], [1, 0]];
+      for (const phase of phases) {
+        const stop = phase.includes(2) ? await listen() : undefined;
+        for (const k of phase) {
+          const x = await seqRuns[k]();
+          if (keep) seq[k].push(x);
+        }
+        for (const k of phase) {
+          const x = await concRuns[k]();
+          if (keep) conc[k].push(x);
+        }
+        await stop?.();
+      }
       const e = await rate(100_000, () => {
         let hits = 0;
         for (let i = 0; i < 100_000; i++) if (store.get(`k${i % 1000}`) !== undefined) hits++;
@@ -313,30 +328,19 @@ try {
         for (let i = 0; i < seqN; i++) await raw.sendCommand(["GET", `raw:k${i % 1000}`]);
       });
       if (keep) {
-        r.seqOurs.push(seqR[0]);
-        r.seqFloor.push(seqR[1]);
-        r.seqRaw.push(seqR[2]);
-        r.concOurs.push(concR[0]);
-        r.concFloor.push(concR[1]);
-        r.concRaw.push(concR[2]);
         getOurs.push(e);
         getRaw.push(f);
       }
     }
     await store.close();
-    await floorSub.close();
-    if (floorSeen === 0) throw new Error("the floor's subscriber saw nothing");
-    report("state set", "one at a time (awaited)", "ops/s", r.seqOurs, r.seqFloor, "floor");
-    report("state set", "one at a time (awaited)", "ops/s", r.seqOurs, r.seqRaw, "raw SET");
-    report(
-      "state set",
-      "10k concurrent, floor unbatched",
-      "ops/s",
-      r.concOurs,
-      r.concFloor,
-      "floor",
-    );
-    report("state set", "10k concurrent (pipelined)", "ops/s", r.concOurs, r.concRaw, "raw SET");
+    await floorWriter.close();
+    await listener.close();
+    if (heard === 0 || floorHeard === 0) throw new Error("the listening replica heard nothing");
+    report("state set", "one at a time (awaited)", "ops/s", seq[0], seq[1], "raw SET");
+    report("state set", "10k concurrent (pipelined)", "ops/s", conc[0], conc[1], "raw SET");
+    report("state set", "one at a time, replica told", "ops/s", seq[2], seq[3], "floor");
+    report("state set", "10k concurrent, replica told", "ops/s", conc[2], conc[3], "floor");
+    report("state set", "floor vs raw SET, one at a time", "ops/s", seq[3], seq[1], "raw SET");
     report("state get", "replica read vs raw GET", "ops/s", getOurs, getRaw, "raw GET");
   }
 

@@ -6,7 +6,9 @@
  * jitter), while commands wait in a bounded queue (`maxPending`) for at most
  * `commandTimeoutMs`, then fail with a typed error; subscriptions are made on
  * a second connection and resumed by the client after a reconnect, and
- * `onStatus` tells the backends when to resynchronise.
+ * `onStatus` tells the backends when to resynchronise. {@linkcode RedisConnection.track}
+ * turns on Redis's server-assisted client-side caching (`CLIENT TRACKING ... BCAST NOLOOP`,
+ * Redis 6+) for key prefixes, with the invalidations delivered to a third connection (RESP3).
  *
  * The client does its own socket I/O through `node:net`, which Deno and
  * Node both provide; this module itself touches no runtime API.
@@ -37,8 +39,12 @@ export type RedisReply = string | number | null | RedisReply[];
 /** Where the connection is. */
 export type RedisStatus = "connecting" | "ready" | "reconnecting" | "closed";
 
-/** Which of a {@linkcode RedisConnection}'s sockets a status change concerns. */
-export type RedisSocketRole = "command" | "subscriber";
+/**
+ * Which of a {@linkcode RedisConnection}'s sockets a status change concerns: the command
+ * socket, the subscriber (opened by the first `subscribe`) or the one receiving key
+ * invalidations (opened by the first `track`).
+ */
+export type RedisSocketRole = "command" | "subscriber" | "invalidations";
 
 /** Options of {@linkcode RedisConnection.connect}. */
 export interface RedisConnectionOptions {
@@ -115,6 +121,21 @@ export interface RedisScript {
 /** The listener of {@linkcode RedisConnection.subscribe}. */
 export type RedisMessageListener = (message: string, channel: string) => void;
 
+/** What {@linkcode RedisConnection.track} reports to. */
+export interface RedisTrackingListener {
+  /**
+   * A key under the tracked prefix was changed, removed or expired in Redis by anyone but
+   * this connection's command socket (`NOLOOP`); `null`: any key may have changed (a
+   * `FLUSHDB`/`FLUSHALL`).
+   */
+  invalidated(key: string | null): void;
+  /**
+   * Tracking was set up again after a socket was lost: invalidations sent meanwhile were
+   * missed, so what was read before must be read again.
+   */
+  resync(): void;
+}
+
 /** The listener of {@linkcode RedisConnection.onStatus}. */
 export type RedisStatusListener = (status: RedisStatus, role: RedisSocketRole) => void;
 
@@ -132,6 +153,11 @@ interface Client {
   destroy(): void;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   readonly isReady: boolean;
+}
+
+// The Redis keys of an `invalidate` push: Buffers (the client's push type mapping), or null.
+function keyText(key: unknown): string | null {
+  return key === null || key === undefined ? null : String(key);
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -181,6 +207,14 @@ export class RedisConnection implements AsyncDisposable {
   #client!: Client;
   #sub: Client | undefined;
   #subConnecting: Promise<Client> | undefined;
+  #inv: Client | undefined;
+  #invConnecting: Promise<Client> | undefined;
+  // Tracked prefixes and who hears about them; tracking is set up again whenever this changes
+  // and after a reconnect of the command or the invalidations socket.
+  #tracked = new Map<string, RedisTrackingListener>();
+  #tracking: Promise<void> | undefined;
+  #trackAgain = false;
+  #trackResync = false;
   #status: RedisStatus = "connecting";
   #closed = false;
   #pending = 0;
@@ -272,16 +306,25 @@ export class RedisConnection implements AsyncDisposable {
     let everReady = false;
     const client = createClient({
       url: this.#rawUrl,
-      RESP: 2,
+      // RESP3 only where pushes are needed: the invalidations socket's replies are never read
+      // by a backend, while every backend reads the command socket's RESP2 replies.
+      RESP: role === "invalidations" ? 3 : 2,
+      emitInvalidate: role === "invalidations" ? true : undefined,
       name: o.clientName === undefined
         ? undefined
         : role === "subscriber"
         ? `${o.clientName}:sub`
+        : role === "invalidations"
+        ? `${o.clientName}:inv`
         : o.clientName,
       // Room beyond ours: the client queues its own commands (the name, the resubscriptions)
       // on a reconnect, and commands that timed out here stay in its queue until Redis answers
       // or the socket drops. `maxPending` is enforced here; the client's bound caps the rest.
       commandsQueueMaxLength: o.maxPending * 2 + 16,
+      // No timer per command: since @redis/client 6 every command gets one by default
+      // (`AbortSignal.timeout`, 5 s), which costs about a quarter of a single SET's CPU here;
+      // our own sweep (see `command`) enforces `commandTimeoutMs` instead.
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: o.connectTimeoutMs,
         reconnectStrategy: (retries: number, cause: Error) => {
@@ -335,6 +378,10 @@ export class RedisConnection implements AsyncDisposable {
 
   #setStatus(status: RedisStatus, role: RedisSocketRole): void {
     if (role === "command") this.#status = status;
+    // A new command socket has no tracking; a new invalidations socket has a new client id.
+    if (status === "ready" && role !== "subscriber" && this.#tracked.size > 0) {
+      this.#retrack(true).catch(() => {});
+    }
     for (const listener of this.#listeners) {
       try {
         listener(status, role);
@@ -579,6 +626,168 @@ export class RedisConnection implements AsyncDisposable {
     return this.#subConnecting;
   }
 
+  /**
+   * Asks Redis to report every change of a key starting with `prefix` made through another
+   * connection (server-assisted client-side caching in broadcasting mode:
+   * `CLIENT TRACKING ON REDIRECT <id> BCAST PREFIX ... NOLOOP` on the command socket, the
+   * invalidations pushed to a third socket in RESP3). Writes sent through this connection's
+   * command socket are not reported back to it (`NOLOOP`), so two trackers of one prefix
+   * must use two connections: an overlapping prefix is refused. Expiry and eviction are
+   * reported too. After the command or the invalidations socket was lost, tracking is set
+   * up again and `listener.resync()` is called. Needs Redis 6 or later.
+   *
+   * @returns a function that stops tracking `prefix`
+   * @throws {ClusterError} `InvalidArgument` for an empty or overlapping prefix; `Protocol`
+   *   when Redis refuses tracking (before 6.0); `Unavailable`/`Timeout` as commands do
+   *
+   * @example
+   * ```ts ignore
+   * import { RedisConnection } from "./connection.ts";
+   * const redis = await RedisConnection.connect({ url: "redis://127.0.0.1:6379" });
+   * const stop = await redis.track("app:", {
+   *   invalidated: (key) => console.log("changed elsewhere:", key),
+   *   resync: () => console.log("re-read everything"),
+   * });
+   * await stop();
+   * await redis.close();
+   * ```
+   */
+  async track(prefix: string, listener: RedisTrackingListener): Promise<() => Promise<void>> {
+    this.#checkOpen();
+    if (typeof prefix !== "string" || prefix === "") {
+      throw new ClusterError("InvalidArgument", "a tracked prefix must be a non-empty string");
+    }
+    for (const other of this.#tracked.keys()) {
+      if (other.startsWith(prefix) || prefix.startsWith(other)) {
+        throw new ClusterError(
+          "InvalidArgument",
+          `prefix ${JSON.stringify(prefix)} overlaps ${
+            JSON.stringify(other)
+          }, already tracked on this connection to ${this.url} (use another connection)`,
+          this.url,
+        );
+      }
+    }
+    this.#tracked.set(prefix, listener);
+    try {
+      await this.#retrack(false);
+    } catch (error) {
+      this.#tracked.delete(prefix);
+      this.#retrack(false).catch(() => {});
+      throw error;
+    }
+    let done = false;
+    return async () => {
+      if (done || this.#closed) return;
+      done = true;
+      if (this.#tracked.get(prefix) === listener) this.#tracked.delete(prefix);
+      await within(this.#retrack(false).catch(() => {}), 1000);
+    };
+  }
+
+  /** Sets tracking up for the current prefixes; runs are serialised (the last one wins). */
+  #retrack(resync: boolean): Promise<void> {
+    if (resync) this.#trackResync = true;
+    if (this.#tracking) {
+      this.#trackAgain = true;
+      return this.#tracking;
+    }
+    const run = (async () => {
+      let failure: unknown;
+      do {
+        this.#trackAgain = false;
+        failure = undefined;
+        try {
+          await this.#applyTracking();
+        } catch (error) {
+          // Lost again: the next "ready" brings another run.
+          failure = error;
+        }
+      } while (this.#trackAgain && !this.#closed);
+      if (failure === undefined && this.#trackResync) {
+        this.#trackResync = false;
+        for (const listener of [...this.#tracked.values()]) {
+          try {
+            listener.resync();
+          } catch { /* a listener's failure is its own */ }
+        }
+      }
+      if (failure !== undefined) throw failure;
+    })();
+    this.#tracking = run;
+    const clear = () => {
+      if (this.#tracking === run) this.#tracking = undefined;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  async #applyTracking(): Promise<void> {
+    if (this.#closed) return;
+    const prefixes = [...this.#tracked.keys()];
+    // OFF first: Redis refuses a prefix that overlaps one it already tracks for the client.
+    const off = this.command(["CLIENT", "TRACKING", "OFF"]);
+    if (prefixes.length === 0) {
+      await off;
+      return;
+    }
+    const inv = await this.#invalidations();
+    const id = await within(
+      inv.sendCommand<number>(["CLIENT", "ID"]).catch((error) => {
+        throw this.#wrap(error, "CLIENT ID");
+      }),
+      this.#options.commandTimeoutMs,
+    );
+    if (id === undefined) {
+      await off.catch(() => {});
+      throw new ClusterError(
+        "Timeout",
+        `no reply from Redis at ${this.url} to CLIENT ID within ${this.#options.commandTimeoutMs} ms`,
+        this.url,
+      );
+    }
+    const on = this.command([
+      "CLIENT",
+      "TRACKING",
+      "ON",
+      "REDIRECT",
+      String(id),
+      "BCAST",
+      ...prefixes.flatMap((p) => ["PREFIX", p]),
+      "NOLOOP",
+    ]);
+    await Promise.all([off, on]);
+  }
+
+  #invalidations(): Promise<Client> {
+    if (this.#inv) return Promise.resolve(this.#inv);
+    this.#invConnecting ??= this.#open("invalidations").then(
+      (client) => {
+        if (this.#closed) {
+          client.destroy();
+          throw new ClusterError("Closed", `the Redis connection to ${this.url} is closed`);
+        }
+        client.on("invalidate", (key) => this.#invalidated(keyText(key)));
+        this.#inv = client;
+        return client;
+      },
+      (error) => {
+        this.#invConnecting = undefined;
+        throw error;
+      },
+    );
+    return this.#invConnecting;
+  }
+
+  #invalidated(key: string | null): void {
+    for (const [prefix, listener] of this.#tracked) {
+      if (key !== null && !key.startsWith(prefix)) continue;
+      try {
+        listener.invalidated(key);
+      } catch { /* a listener's failure is its own */ }
+    }
+  }
+
   /** Counters since connect or the last `resetStats()`. */
   getStats(): RedisConnectionStats {
     return { ...this.#stats, pending: this.#pending, status: this.#status };
@@ -596,7 +805,7 @@ export class RedisConnection implements AsyncDisposable {
   }
 
   /**
-   * Closes both sockets: commands already sent get their replies for up to `graceMs`, then
+   * Closes its sockets: commands already sent get their replies for up to `graceMs`, then
    * everything still waiting fails with `Closed`. Closing twice is harmless.
    *
    * @param options `graceMs` (default 1000; 0 drops the sockets at once, ending a blocking
@@ -608,7 +817,10 @@ export class RedisConnection implements AsyncDisposable {
     this.#closed = true;
     this.#status = "closed";
     clearInterval(this.#sweeper);
-    const clients = [this.#client, this.#sub].filter((c): c is Client => c !== undefined);
+    this.#tracked.clear();
+    const clients = [this.#client, this.#sub, this.#inv].filter((c): c is Client =>
+      c !== undefined
+    );
     await Promise.all(clients.map(async (client) => {
       if (client.isReady && grace > 0) await within(client.close().catch(() => {}), grace);
       try {

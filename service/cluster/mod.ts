@@ -32,6 +32,7 @@ export {
   type RedisSocketRole,
   type RedisStatus,
   type RedisStatusListener,
+  type RedisTrackingListener,
 } from "./connection.ts";
 export {
   type RedisStateSetOptions,

@@ -2,35 +2,59 @@
  * {@linkcode RedisStateStore}: the {@linkcode StateStore} API (synchronous
  * reads) shared by every instance through Redis.
  *
- * Each instance keeps a replica of its namespace in memory: loaded at open,
- * kept fresh by a pub/sub channel on which every write is announced, and
- * reloaded after a reconnect. A write is applied to the local replica at
- * once and sent to Redis, where a Lua script stores it and announces it in
- * one step; the writes of one tick go together (one script call, one
- * announcement), which is how concurrent writes are pipelined. `flush()`
- * sends what is queued and waits for every write made so far.
+ * Each instance keeps a replica of its namespace in memory: loaded at open
+ * (`SCAN` of the namespace's keys, then their values read in batches), kept
+ * fresh by Redis's server-assisted client-side caching, and reloaded after a
+ * reconnect. Every entry is a Redis key of its own and a write is a plain
+ * `SET` (`PX` for a TTL), `DEL` for a removal: it costs Redis what any `SET`
+ * costs. Redis tells every other instance which keys changed
+ * (`CLIENT TRACKING ON ... BCAST PREFIX <namespace> NOLOOP`, Redis 6 or later:
+ * see {@linkcode RedisConnection.track}); an instance re-reads the changed keys
+ * (one batched read per tick) and applies what Redis holds. The writer is not
+ * told about its own writes (`NOLOOP`), so a write costs it nothing more. A
+ * write is applied to the local replica at once and sent to Redis at the end
+ * of the tick; the writes of one tick are written to the socket together
+ * (pipelined), runs of plain sets as one `MSET`. `flush()` sends what is
+ * queued and waits for every write made so far.
  *
  * Consistency, as documented for users:
  * - read-your-writes on the instance that wrote;
- * - another instance sees a write once its announcement arrives (normally
- *   well under a millisecond on a LAN; at most until the next reload after a
- *   lost connection);
- * - every replica applies writes in Redis's order, so concurrent writers of
- *   one key converge on the value Redis kept (the last one it ran): a
- *   replica holds its own unannounced writes over others' announcements that
- *   Redis ran earlier;
+ * - another instance sees a write once Redis's invalidation has arrived and
+ *   its re-read has come back (two short hops: normally well under a
+ *   millisecond each on a LAN; at most until the next reload after a lost
+ *   connection);
+ * - every replica converges on the value Redis holds: a re-read is sent on
+ *   the same socket as the instance's own writes, after them, so it sees
+ *   Redis's value after them; a replica keeps its own writes that Redis has
+ *   not run yet over a re-read that Redis ran before them. Intermediate values
+ *   of a key written many times quickly may be skipped (a re-read sees the
+ *   latest);
  * - a write is durable (as durable as Redis) once `flush()` resolves; a write
  *   that failed is reported to `onWriteError` and by the next `flush()`, and
  *   the replica is reloaded from Redis so it does not keep a value Redis
  *   never got;
- * - a TTL is counted by Redis's clock; replicas drop the entry at the same
- *   moment give or take the announcement's delay.
+ * - a TTL is counted by Redis's clock: Redis expires the key and reports the
+ *   expiry as a change; replicas also drop the entry on their own when its
+ *   time (the TTL left when they read it) has passed, so a read does not
+ *   return it late. No TTL hash and no sweep are needed any more.
+ * - `clear()` deletes the namespace's keys in one Lua script (`SCAN` +
+ *   `UNLINK`, atomic, O(keys in the namespace)); other instances drop them as
+ *   the invalidations arrive, key by key.
  *
- * Layout in Redis (namespace `ns`, prefix `iora:`): the hash `iora:state:ns`
- * (field: the folded key; value: JSON `[key as set, value]`), the hash
- * `iora:state:ns:ttl` (field: folded key; value: expiry in ms of Redis's
- * clock) and the channel `iora:state:ns:changes`. The whole namespace is
- * loaded by every instance: keep it to what fits in memory.
+ * Layout in Redis (namespace `ns`, prefix `iora:`): one string key per entry,
+ * `iora:state:{ns}:<folded key>`, holding JSON `[key as set, value]`, with
+ * Redis's own expiry for a TTL. The braces end the namespace unambiguously (a
+ * namespace cannot hold them) and keep a namespace in one slot of a Redis
+ * Cluster. A value under the namespace that is not such JSON (planted, or
+ * corrupt) is skipped, counted (`badEntries`) and logged, never applied. The
+ * whole namespace is loaded by every instance: keep it to what fits in memory.
+ * Stores of the same namespace need connections of their own (a shared
+ * connection refuses a second tracker of one prefix: `NOLOOP` would hide
+ * their writes from each other).
+ *
+ * This layout replaced a hash per namespace with a Lua write script and a
+ * pub/sub announcement per write (which cost Redis about twice a `SET`);
+ * entries stored in the old layout (`iora:state:ns` hashes) are not read.
  *
  * @example
  * ```ts ignore
@@ -39,7 +63,7 @@
  * store.set("Order.42", "paid");
  * store.set("session:ada", "token", { ttlMs: 60_000 });
  * await store.flush(); // both writes are in Redis now
- * console.log(store.get("order.42")); // "paid" (on every instance, once announced)
+ * console.log(store.get("order.42")); // "paid" (on every instance, once re-read)
  * ```
  *
  * @module
@@ -50,7 +74,7 @@ import { platform } from "../../core/platform/mod.ts";
 import { defaultLogger } from "../../core/logger.ts";
 import { ClusterError } from "./errors.ts";
 import type { RedisConnection, RedisConnectionChoice, RedisReply } from "./connection.ts";
-import { ownedConnection, randomId } from "./_shared.ts";
+import { ownedConnection } from "./_shared.ts";
 
 /** Options of {@linkcode RedisStateStore.open}. */
 export interface RedisStateStoreOptions extends RedisConnectionChoice {
@@ -60,7 +84,7 @@ export interface RedisStateStoreOptions extends RedisConnectionChoice {
    */
   namespace?: string;
   /**
-   * Prefix of every Redis key and channel.
+   * Prefix of every Redis key.
    * @default {"iora:"}
    */
   prefix?: string;
@@ -71,8 +95,9 @@ export interface RedisStateStoreOptions extends RedisConnectionChoice {
    */
   maxPendingWrites?: number;
   /**
-   * How often expired entries are removed from Redis (replicas drop them on their own).
-   * @default {60000}
+   * Accepted and ignored: Redis expires entries itself (each entry is a key with its own
+   * `PX`), so there is no sweep any more.
+   * @deprecated no longer used
    */
   sweepIntervalMs?: number;
   /** Called when a write failed to reach Redis (default: logged). */
@@ -91,9 +116,17 @@ export interface RedisStateStoreStats {
   writes: number;
   /** Writes that failed. */
   writeErrors: number;
-  /** Changes of other instances applied to the replica. */
+  /** Entries re-read from Redis after another instance changed them (or they expired). */
   remoteUpdates: number;
-  /** Announcements that could not be read (ignored). */
+  /**
+   * Values under the namespace that are not entries of this store (not JSON `[key, value]`
+   * of that key, or not a string): skipped, logged, dropped from the replica.
+   */
+  badEntries: number;
+  /**
+   * Always 0: the store no longer receives announcements (see `badEntries`).
+   * @deprecated use `badEntries`
+   */
   badMessages: number;
   /** Times the replica was reloaded from Redis (after a reconnect or a failed write). */
   reloads: number;
@@ -102,98 +135,44 @@ export interface RedisStateStoreStats {
 }
 
 /**
- * The Lua script of every {@linkcode RedisStateStore} write: runs a batch of writes and
- * announces them in one step (atomic, so announcements follow Redis's order of writes).
- * KEYS: the namespace's hash and its TTL hash. ARGV[1]: channel, ARGV[2]: announcement, then
- * per write four arguments: op (`s` set, `d` delete, `c` clear), field, stored entry, TTL in
- * ms (0: none). Runs of sets become one HSET (and one HDEL of their TTLs). Exported for the
- * benchmark's floor (the same script sent raw); not part of the module's surface.
- *
- * @example
- * ```ts ignore
- * import { STATE_WRITE_SCRIPT } from "./state_store.ts";
- * console.log(STATE_WRITE_SCRIPT.source.includes("PUBLISH")); // true
- * ```
+ * Reads keys for a replica: per key its value (nil when absent, 0 when it is not a string)
+ * and the milliseconds it has left (`PTTL`: -1 without a TTL, -2 when absent).
  */
-export const STATE_WRITE_SCRIPT: { readonly source: string } = {
-  source: `
-local now = nil
-local hset = {}
-local untimed = {}
-local function flush()
-  if #hset > 0 then
-    redis.call('HSET', KEYS[1], unpack(hset))
-    hset = {}
-  end
-  if #untimed > 0 then
-    redis.call('HDEL', KEYS[2], unpack(untimed))
-    untimed = {}
-  end
+const READ = `
+local r = {}
+for i = 1, #KEYS do
+  local v = redis.pcall('GET', KEYS[i])
+  if type(v) == 'table' then v = 0 end
+  r[#r + 1] = v
+  r[#r + 1] = redis.call('PTTL', KEYS[i])
 end
-for i = 3, #ARGV, 4 do
-  local op = ARGV[i]
-  if op == 's' then
-    hset[#hset + 1] = ARGV[i + 1]
-    hset[#hset + 1] = ARGV[i + 2]
-    local ttl = tonumber(ARGV[i + 3])
-    if ttl > 0 then
-      flush()
-      if now == nil then
-        local t = redis.call('TIME')
-        now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-      end
-      redis.call('HSET', KEYS[2], ARGV[i + 1], string.format('%d', now + ttl))
-    else
-      untimed[#untimed + 1] = ARGV[i + 1]
-    end
-  else
-    flush()
-    if op == 'd' then
-      redis.call('HDEL', KEYS[1], ARGV[i + 1])
-      redis.call('HDEL', KEYS[2], ARGV[i + 1])
-    else
-      redis.call('DEL', KEYS[1], KEYS[2])
-    end
+return r`;
+
+/** `clear()`: deletes every key matching ARGV[1], atomically; returns how many. */
+const CLEAR = `
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local cursor = '0'
+local n = 0
+repeat
+  local r = redis.call('SCAN', cursor, 'MATCH', ARGV[1], 'COUNT', 1000)
+  cursor = r[1]
+  if #r[2] > 0 then
+    redis.call('UNLINK', unpack(r[2]))
+    n = n + #r[2]
   end
-end
-flush()
-redis.call('PUBLISH', ARGV[1], ARGV[2])
-return 1`,
-};
+until cursor == '0'
+return n`;
 
-// Removes expired entries; with ARGV[1] == '1' also returns the content and,
-// for keys with a TTL, the milliseconds they have left.
-const LOAD = {
-  source: `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local exp = redis.call('HGETALL', KEYS[2])
-local left = {}
-for i = 1, #exp, 2 do
-  local at = tonumber(exp[i + 1])
-  if at == nil or at <= now then
-    redis.call('HDEL', KEYS[1], exp[i])
-    redis.call('HDEL', KEYS[2], exp[i])
-  else
-    left[#left + 1] = exp[i]
-    left[#left + 1] = string.format('%d', at - now)
-  end
-end
-if ARGV[1] ~= '1' then return 0 end
-return {redis.call('HGETALL', KEYS[1]), left}`,
-};
+/** One write: [sequence number, op (set, delete, clear), folded key, stored JSON, ttl ms]. */
+type Change = [number, "s" | "d" | "c", string, string, number];
 
-/** One write: [sequence number, op, folded key, key, value, ttl ms]. */
-type Change = [number, "s" | "d" | "c", string, string, string, number];
-
-/** An announcement: the writing instance and its writes, in the order Redis ran them. */
-interface Announcement {
-  s: string;
-  c: Change[];
-}
-
-/** Writes sent in one script call at most (larger batches are split). */
+/** Writes in one command at most (a larger tick is split), and keys read in one call. */
 const BATCH_LIMIT = 500;
+
+/** `text` with the glob characters of `SCAN MATCH` escaped. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
 
 /**
  * A {@linkcode StateStore} shared through Redis, with a local replica for
@@ -206,7 +185,7 @@ const BATCH_LIMIT = 500;
  * const b = await RedisStateStore.open({ url: "redis://127.0.0.1:6379", namespace: "app" });
  * a.set("leader", "node-a");
  * await a.flush();
- * // b has it as soon as the announcement arrives
+ * // b has it as soon as Redis's invalidation arrives and b has re-read the key
  * await a.close();
  * await b.close();
  * ```
@@ -216,34 +195,41 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   readonly namespace: string;
   readonly #redis: RedisConnection;
   readonly #ownsConnection: boolean;
-  readonly #hash: string;
-  readonly #ttlHash: string;
-  readonly #channel: string;
-  readonly #id = randomId();
+  // Every key of the namespace starts with it: `<prefix>state:{<namespace>}:`.
+  readonly #keyPrefix: string;
   readonly #maxPending: number;
   readonly #onWriteError: (error: ClusterError) => void;
   #seq = 0;
-  // folded key -> sequence number of our last write whose announcement has not come back
+  // folded key -> sequence number of our last write to it that Redis has not answered yet
   #own = new Map<string, number>();
+  // sequence number of our last clear that Redis has not answered yet (0: none)
   #ownClear = 0;
+  // Re-reads waiting for Redis, and the writes Redis answered meanwhile: those stay in #own
+  // until no re-read is out, because a re-read's reply may be handled after a later write's
+  // (promise chains of different lengths), and must still see that write as ours.
+  #reads = 0;
+  #answeredWhileReading: Change[][] = [];
   // folded key -> local expiry time (ms of platform().now())
   #expiry = new Map<string, number>();
   #inflight = new Set<Promise<void>>();
-  // Writes made in the current tick, sent together (one script call, one announcement).
+  // Writes made in the current tick, sent together at its end.
   #batch: Change[] = [];
   #batchScheduled = false;
   #pendingWrites = 0;
   #failure: ClusterError | undefined;
-  #buffer: [string, Change][] | undefined = [];
+  // Keys Redis reported changed, re-read at the end of the tick (after a load, during one).
+  #stale = new Set<string>();
+  #rereadScheduled = false;
+  // While a load runs: keys written here since it started (their local value wins).
+  #loading: Set<string> | undefined;
+  #clearedWhileLoading = false;
   #closed = false;
-  // True while the replica itself is changed (announcements, reloads, expiry): not a write.
+  // True while the replica itself is changed (re-reads, reloads, expiry): not a write.
   #internal = false;
   #reloading: Promise<void> | undefined;
   #reloadAgain = false;
-  #unsubscribe: (() => Promise<void>) | undefined;
-  #offStatus: (() => void) | undefined;
-  #sweep: ReturnType<typeof setInterval> | undefined;
-  #stats = { writes: 0, writeErrors: 0, remoteUpdates: 0, badMessages: 0, reloads: 0 };
+  #untrack: (() => Promise<void>) | undefined;
+  #stats = { writes: 0, writeErrors: 0, remoteUpdates: 0, badEntries: 0, reloads: 0 };
 
   private constructor(
     redis: RedisConnection,
@@ -254,10 +240,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     this.#redis = redis;
     this.#ownsConnection = owns;
     this.namespace = options.namespace ?? "default";
-    const prefix = options.prefix ?? "iora:";
-    this.#hash = `${prefix}state:${this.namespace}`;
-    this.#ttlHash = `${this.#hash}:ttl`;
-    this.#channel = `${this.#hash}:changes`;
+    this.#keyPrefix = `${options.prefix ?? "iora:"}state:{${this.namespace}}:`;
     this.#maxPending = options.maxPendingWrites ?? 10_000;
     this.#onWriteError = options.onWriteError ??
       ((error) =>
@@ -268,9 +251,11 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   }
 
   /**
-   * Connects (unless given a connection), subscribes to the namespace's announcements and
+   * Connects (unless given a connection), asks Redis to report the namespace's changes and
    * loads the namespace. Fails with {@linkcode ClusterError} `Unavailable` naming the URL
-   * when Redis cannot be reached.
+   * when Redis cannot be reached, `Protocol` when it refuses tracking (Redis before 6.0),
+   * and `InvalidArgument` when the given connection already tracks this namespace (open
+   * a second store of one namespace on a connection of its own).
    *
    * @example
    * ```ts ignore
@@ -285,16 +270,11 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     const { connection, owned } = await ownedConnection(options, "iora-state");
     const store = new RedisStateStore(connection, owned, options);
     try {
-      store.#unsubscribe = await connection.subscribe(store.#channel, (m) => store.#message(m));
-      store.#offStatus = connection.onStatus((status, role) => {
-        if (status === "ready" && role === "subscriber") store.#reload();
+      store.#untrack = await connection.track(store.#keyPrefix, {
+        invalidated: (key) => store.#invalidated(key),
+        resync: () => store.#reload(),
       });
       await store.#load();
-      const sweep = options.sweepIntervalMs ?? 60_000;
-      store.#sweep = setInterval(() => {
-        connection.script(LOAD, [store.#hash, store.#ttlHash], ["0"]).catch(() => {});
-      }, sweep);
-      platform().unrefTimer(store.#sweep);
     } catch (error) {
       await store.#shutdown();
       throw error;
@@ -377,7 +357,11 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   protected override checkWritable(): void {
     if (this.#internal) return;
     if (this.#closed) {
-      throw new ClusterError("Closed", `state store ${this.#hash} is closed`, this.#redis.url);
+      throw new ClusterError(
+        "Closed",
+        `state store ${this.#keyPrefix}* is closed`,
+        this.#redis.url,
+      );
     }
     if (this.#pendingWrites >= this.#maxPending) {
       throw new ClusterError(
@@ -403,8 +387,8 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     const folded = foldKey(key);
     const ms = Math.ceil(ttl);
     if (ms > 0) this.#expiry.set(folded, platform().now() + ms);
-    else this.#expiry.delete(folded);
-    this.#queue([this.#own1(folded), "s", folded, key, value, ms]);
+    else if (this.#expiry.size !== 0) this.#expiry.delete(folded);
+    this.#queue([this.#mine(folded), "s", folded, JSON.stringify([key, value]), ms]);
   }
 
   /** Removes `key` from the replica and from Redis; true when the replica had it. */
@@ -414,7 +398,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     this.#expired(folded);
     const had = super.remove(key);
     this.#expiry.delete(folded);
-    this.#queue([this.#own1(folded), "d", folded, "", "", 0]);
+    this.#queue([this.#mine(folded), "d", folded, "", 0]);
     return had;
   }
 
@@ -423,15 +407,16 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     this.checkWritable();
     super.clear();
     this.#expiry.clear();
-    this.#own.clear();
     const n = ++this.#seq;
     this.#ownClear = n;
-    this.#queue([n, "c", "", "", "", 0]);
+    if (this.#loading) this.#clearedWhileLoading = true;
+    this.#queue([n, "c", "", "", 0]);
   }
 
-  #own1(folded: string): number {
+  #mine(folded: string): number {
     const n = ++this.#seq;
     this.#own.set(folded, n);
+    this.#loading?.add(folded);
     return n;
   }
 
@@ -443,55 +428,80 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     if (this.#batch.length >= BATCH_LIMIT) this.#sendBatch();
     else if (!this.#batchScheduled) {
       this.#batchScheduled = true;
-      queueMicrotask(() => this.#sendBatch());
+      queueMicrotask(this.#sendBatchTask);
     }
   }
 
+  readonly #sendBatchTask = (): void => this.#sendBatch();
+
+  /** Sends the tick's writes, in order, as few commands written together (pipelined). */
   #sendBatch(): void {
     this.#batchScheduled = false;
     const batch = this.#batch;
     if (batch.length === 0) return;
     this.#batch = [];
-    const args: (string | number)[] = [this.#channel, JSON.stringify({ s: this.#id, c: batch })];
-    for (const [, op, folded, key, value, ttl] of batch) {
-      args.push(op, folded, op === "s" ? JSON.stringify([key, value]) : "", ttl);
-    }
-    const p: Promise<void> = this.#redis.script(
-      STATE_WRITE_SCRIPT,
-      [this.#hash, this.#ttlHash],
-      args,
-    ).then(
-      () => {
-        this.#inflight.delete(p);
-        this.#pendingWrites -= batch.length;
-      },
-      (error) => {
-        this.#inflight.delete(p);
-        this.#pendingWrites -= batch.length;
-        this.#stats.writeErrors += batch.length;
-        // No announcement will come back for these.
-        for (const [n, op, folded] of batch) {
-          if (op === "c") {
-            if (this.#ownClear === n) this.#ownClear = 0;
-          } else if (this.#own.get(folded) === n) this.#own.delete(folded);
+    for (let i = 0; i < batch.length;) {
+      const [, op, folded, stored, ttl] = batch[i];
+      let j = i + 1;
+      let reply: Promise<RedisReply>;
+      if (op === "c") {
+        reply = this.#redis.command(["EVAL", CLEAR, 0, `${globEscape(this.#keyPrefix)}*`]);
+      } else if (op === "d") {
+        while (j < batch.length && batch[j][1] === "d") j++;
+        const args = ["DEL"];
+        for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][2]);
+        reply = this.#redis.command(args);
+      } else if (ttl > 0) {
+        reply = this.#redis.command(["SET", this.#keyPrefix + folded, stored, "PX", ttl]);
+      } else {
+        while (j < batch.length && batch[j][1] === "s" && batch[j][4] === 0) j++;
+        if (j === i + 1) reply = this.#redis.command(["SET", this.#keyPrefix + folded, stored]);
+        else {
+          const args = ["MSET"];
+          for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][2], batch[k][3]);
+          reply = this.#redis.command(args);
         }
-        const failure = new ClusterError(
-          "WriteFailed",
-          `${batch.length} state write(s) to ${this.#hash} did not reach Redis at ${this.#redis.url}: ${
-            (error as Error).message
-          }`,
-          this.#redis.url,
-          { cause: error },
-        );
-        this.#failure ??= failure;
-        try {
-          this.#onWriteError(failure);
-        } catch { /* the handler's failure is its own */ }
-        // The replica holds values Redis does not: reload it once Redis answers again.
-        if (!this.#closed && this.#redis.status === "ready") this.#reload();
-      },
+      }
+      const part = i === 0 && j === batch.length ? batch : batch.slice(i, j);
+      const p: Promise<void> = reply.then(
+        () => this.#settled(p, part, undefined),
+        (error) => this.#settled(p, part, error),
+      );
+      this.#inflight.add(p);
+      i = j;
+    }
+  }
+
+  #settled(p: Promise<void>, part: Change[], error: unknown): void {
+    this.#inflight.delete(p);
+    this.#pendingWrites -= part.length;
+    if (this.#reads > 0) this.#answeredWhileReading.push(part);
+    else this.#answered(part);
+    if (error === undefined) return;
+    this.#stats.writeErrors += part.length;
+    const failure = new ClusterError(
+      "WriteFailed",
+      `${part.length} state write(s) to ${this.#keyPrefix}* did not reach Redis at ${this.#redis.url}: ${
+        (error as Error).message
+      }`,
+      this.#redis.url,
+      { cause: error },
     );
-    this.#inflight.add(p);
+    this.#failure ??= failure;
+    try {
+      this.#onWriteError(failure);
+    } catch { /* the handler's failure is its own */ }
+    // The replica holds values Redis does not: reload it once Redis answers again.
+    if (!this.#closed && this.#redis.status === "ready") this.#reload();
+  }
+
+  /** Forgets writes Redis has answered (a re-read sent from now on sees them). */
+  #answered(part: Change[]): void {
+    for (const [n, op, folded] of part) {
+      if (op === "c") {
+        if (this.#ownClear === n) this.#ownClear = 0;
+      } else if (this.#own.get(folded) === n) this.#own.delete(folded);
+    }
   }
 
   /**
@@ -499,128 +509,207 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
    * {@linkcode ClusterError} `WriteFailed` (the first failure since the last flush) when
    * one did not.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
     this.#sendBatch();
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    // The common case (one write, or one batch) without an async frame of its own.
+    if (this.#inflight.size === 1 && this.#failure === undefined) {
+      const [only] = this.#inflight;
+      return only.then(() =>
+        this.#inflight.size === 0 && this.#failure === undefined ? undefined : this.#drain()
+      );
+    }
+    return this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#inflight.size > 0) {
+      if (this.#inflight.size === 1) await this.#inflight.values().next().value;
+      else await Promise.all([...this.#inflight]); // they never reject
+    }
     const failure = this.#failure;
     this.#failure = undefined;
     if (failure) throw failure;
   }
 
-  // --- announcements and reloads -------------------------------------------------------
+  // --- invalidations, re-reads and loads ----------------------------------------------
 
-  #message(text: string): void {
-    let announcement: Announcement;
-    try {
-      announcement = parseJsonAs(text);
-      if (typeof announcement?.s !== "string" || !Array.isArray(announcement.c)) {
-        throw new Error("not an announcement");
-      }
-    } catch {
-      this.#stats.badMessages++;
+  #invalidated(key: string | null): void {
+    if (this.#closed) return;
+    if (key === null) {
+      this.#reload(); // the whole database was flushed
       return;
     }
-    for (const change of announcement.c) {
-      if (!Array.isArray(change) || typeof change[0] !== "number") {
-        this.#stats.badMessages++;
-        continue;
-      }
-      if (this.#buffer) this.#buffer.push([announcement.s, change]);
-      else this.#apply(announcement.s, change);
+    this.#stale.add(key.slice(this.#keyPrefix.length));
+    if (!this.#rereadScheduled && !this.#loading) {
+      this.#rereadScheduled = true;
+      queueMicrotask(() => this.#reread());
     }
   }
 
-  #apply(source: string, [n, op, folded, key, value, ttl]: Change): void {
-    if (this.#closed) return;
-    if (source === this.#id) {
-      // Our own announcement: Redis has run our write, later than every announcement before it.
-      if (op === "c") {
-        if (this.#ownClear === n) this.#ownClear = 0;
-      } else if (this.#own.get(folded) === n) this.#own.delete(folded);
-      return;
+  /** Re-reads the keys Redis reported changed, after our own writes sent so far. */
+  #reread(): void {
+    this.#rereadScheduled = false;
+    if (this.#closed || this.#loading || this.#stale.size === 0) return;
+    const keys = [...this.#stale];
+    this.#stale.clear();
+    this.#sendBatch();
+    const upTo = this.#seq;
+    for (let i = 0; i < keys.length; i += BATCH_LIMIT) {
+      const chunk = keys.slice(i, i + BATCH_LIMIT);
+      this.#reads++;
+      this.#read(chunk).then(
+        (reply) => {
+          // Our clear or writes sent after this read win: Redis runs them later.
+          if (!this.#closed && this.#ownClear <= upTo) {
+            const now = platform().now();
+            for (let k = 0; k < chunk.length; k++) {
+              if ((this.#own.get(chunk[k]) ?? 0) > upTo) continue;
+              this.#stats.remoteUpdates++;
+              this.#apply(chunk[k], this.#entry(chunk[k], reply[2 * k]), reply[2 * k + 1], now);
+            }
+          }
+          this.#readDone(); // after the checks above, which need the writes answered meanwhile
+        },
+        () => {
+          this.#readDone();
+          // Redis is away (the resync after the reconnect reloads) or slow: reload.
+          if (!this.#closed && this.#redis.status === "ready") this.#reload();
+        },
+      );
     }
-    // Redis ran this before our own pending clear or write of the key: ours wins.
-    if (this.#ownClear !== 0) return;
-    if (op === "c") {
-      const keep = new Set(this.#own.keys());
-      for (const k of super.keys()) {
-        const f = foldKey(k);
-        if (!keep.has(f)) {
-          this.#localRemove(k);
-          this.#expiry.delete(f);
+  }
+
+  #readDone(): void {
+    if (--this.#reads > 0 || this.#answeredWhileReading.length === 0) return;
+    for (const part of this.#answeredWhileReading) this.#answered(part);
+    this.#answeredWhileReading = [];
+  }
+
+  /**
+   * Values and TTLs of `folded` keys, as READ gives them. Sent with `EVAL`, not `EVALSHA`:
+   * a script Redis does not know yet (`NOSCRIPT` after a restart) would be sent again
+   * later, behind writes made after it, and so would see or do things out of order.
+   */
+  #read(folded: string[]): Promise<RedisReply[]> {
+    return this.#redis.command([
+      "EVAL",
+      READ,
+      folded.length,
+      ...folded.map((f) => this.#keyPrefix + f),
+    ])
+      .then((reply) => {
+        if (!Array.isArray(reply) || reply.length !== folded.length * 2) {
+          throw new ClusterError(
+            "Protocol",
+            `unexpected reply reading ${this.#keyPrefix}*`,
+            this.#redis.url,
+          );
         }
-      }
-      this.#stats.remoteUpdates++;
-      return;
+        return reply;
+      });
+  }
+
+  /**
+   * The entry stored under `folded`: [key, value], null when absent, undefined (reported)
+   * when the value is not an entry of this store.
+   */
+  #entry(folded: string, stored: RedisReply): [string, string] | null | undefined {
+    if (stored === null) return null;
+    if (typeof stored === "string") {
+      try {
+        const pair = parseJsonAs<unknown>(stored);
+        if (
+          Array.isArray(pair) && pair.length === 2 && typeof pair[0] === "string" &&
+          typeof pair[1] === "string" && foldKey(pair[0]) === folded
+        ) {
+          return [pair[0], pair[1]];
+        }
+      } catch { /* reported below */ }
     }
-    if (typeof folded !== "string" || this.#own.has(folded)) return;
-    if (op === "s" && typeof key === "string" && typeof value === "string") {
-      this.#localSet(key, value);
-      if (typeof ttl === "number" && ttl > 0) this.#expiry.set(folded, platform().now() + ttl);
-      else this.#expiry.delete(folded);
-    } else if (op === "d") {
+    this.#stats.badEntries++;
+    defaultLogger().warn("redis state: skipped a value that is not an entry of this store", {
+      namespace: this.namespace,
+      key: this.#keyPrefix + folded,
+    });
+    return undefined;
+  }
+
+  /** Applies what Redis holds for `folded` to the replica (an unusable value: dropped). */
+  #apply(
+    folded: string,
+    entry: [string, string] | null | undefined,
+    pttl: RedisReply,
+    now: number,
+  ): void {
+    if (!entry) {
       this.#localRemove(folded);
       this.#expiry.delete(folded);
-    } else {
-      this.#stats.badMessages++;
       return;
     }
-    this.#stats.remoteUpdates++;
+    this.#localSet(entry[0], entry[1]); // with the spelling Redis holds
+    if (typeof pttl === "number" && pttl > 0) this.#expiry.set(folded, now + pttl);
+    else this.#expiry.delete(folded);
   }
 
-  /** Loads the namespace into the replica, then applies the announcements that came meanwhile. */
+  /**
+   * Loads the namespace into the replica. Changes reported meanwhile are re-read after it;
+   * keys written here meanwhile keep their local value (Redis runs those writes after the
+   * reads).
+   */
   async #load(): Promise<void> {
-    this.#buffer ??= [];
-    let reply: RedisReply;
+    const touched = new Set<string>();
+    this.#loading = touched;
+    this.#clearedWhileLoading = false;
+    const fresh = new Map<string, [[string, string] | null | undefined, RedisReply]>();
     try {
-      reply = await this.#redis.script(LOAD, [this.#hash, this.#ttlHash], ["1"]);
-    } catch (error) {
-      this.#buffer = undefined;
-      throw error;
+      this.#sendBatch(); // writes made so far go before the reads
+      const match = `${globEscape(this.#keyPrefix)}*`;
+      let cursor = "0";
+      do {
+        const reply = await this.#redis.command(["SCAN", cursor, "MATCH", match, "COUNT", 1000]);
+        if (
+          !Array.isArray(reply) || typeof reply[0] !== "string" || !Array.isArray(reply[1])
+        ) {
+          throw new ClusterError(
+            "Protocol",
+            `unexpected reply scanning ${this.#keyPrefix}*`,
+            this.#redis.url,
+          );
+        }
+        cursor = reply[0];
+        const folded = reply[1].map((k) => String(k).slice(this.#keyPrefix.length));
+        for (let i = 0; i < folded.length; i += BATCH_LIMIT) {
+          const chunk = folded.slice(i, i + BATCH_LIMIT);
+          const values = await this.#read(chunk);
+          for (let k = 0; k < chunk.length; k++) {
+            fresh.set(chunk[k], [this.#entry(chunk[k], values[2 * k]), values[2 * k + 1]]);
+          }
+        }
+      } while (cursor !== "0");
+    } finally {
+      this.#loading = undefined;
     }
     if (this.#closed) return;
-    const [entries, left] = Array.isArray(reply) ? reply : [];
-    if (!Array.isArray(entries) || !Array.isArray(left)) {
-      this.#buffer = undefined;
-      throw new ClusterError("Protocol", `unexpected reply loading ${this.#hash}`, this.#redis.url);
-    }
-    const now = platform().now();
-    const fresh = new Map<string, [string, string]>();
-    for (let i = 0; i + 1 < entries.length; i += 2) {
-      try {
-        const pair = parseJsonAs(String(entries[i + 1]));
-        if (Array.isArray(pair) && typeof pair[0] === "string" && typeof pair[1] === "string") {
-          fresh.set(String(entries[i]), [pair[0], pair[1]]);
-          continue;
+    if (!this.#clearedWhileLoading) {
+      const now = platform().now();
+      for (const key of super.keys()) {
+        const folded = foldKey(key);
+        if (!fresh.has(folded) && !touched.has(folded)) {
+          this.#localRemove(key);
+          this.#expiry.delete(folded);
         }
-      } catch { /* counted below */ }
-      this.#stats.badMessages++;
-    }
-    // Our writes still on their way win over the snapshot (Redis will run them after it).
-    for (const key of super.keys()) {
-      const folded = foldKey(key);
-      if (!fresh.has(folded) && !this.#own.has(folded) && this.#ownClear === 0) {
-        this.#localRemove(key);
-        this.#expiry.delete(folded);
+      }
+      for (const [folded, [entry, pttl]] of fresh) {
+        if (!touched.has(folded)) this.#apply(folded, entry, pttl, now);
       }
     }
-    if (this.#ownClear === 0) {
-      for (const [folded, [key, value]] of fresh) {
-        if (this.#own.has(folded)) continue;
-        this.#localSet(key, value);
-        this.#expiry.delete(folded);
-      }
-      for (let i = 0; i + 1 < left.length; i += 2) {
-        const folded = String(left[i]);
-        if (!this.#own.has(folded)) this.#expiry.set(folded, now + Number(left[i + 1]));
-      }
+    if (this.#stale.size > 0 && !this.#rereadScheduled) {
+      this.#rereadScheduled = true;
+      queueMicrotask(() => this.#reread());
     }
-    const buffered = this.#buffer ?? [];
-    this.#buffer = undefined;
-    for (const [source, change] of buffered) this.#apply(source, change);
   }
 
-  /** Reloads after a reconnect (announcements were missed) or a failed write. */
+  /** Reloads after a reconnect (changes were missed), a flush of Redis or a failed write. */
   #reload(): void {
     if (this.#closed) return;
     if (this.#reloading) {
@@ -630,20 +719,13 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     this.#reloading = (async () => {
       do {
         this.#reloadAgain = false;
-        this.#buffer ??= [];
-        // Writes sent before now are in Redis (or failed) once settled: their announcements
-        // may have been lost with the old subscription, so stop waiting for them.
-        const upTo = this.#seq;
         this.#sendBatch();
-        await Promise.allSettled([...this.#inflight]);
-        for (const [folded, n] of this.#own) if (n <= upTo) this.#own.delete(folded);
-        if (this.#ownClear !== 0 && this.#ownClear <= upTo) this.#ownClear = 0;
+        await Promise.all([...this.#inflight]);
         try {
           await this.#load();
           this.#stats.reloads++;
         } catch {
-          // Redis went away again: the next "ready" brings another reload.
-          this.#buffer = undefined;
+          // Redis went away again: the resync after the reconnect brings another reload.
         }
       } while (this.#reloadAgain && !this.#closed);
     })().finally(() => (this.#reloading = undefined));
@@ -658,24 +740,22 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
 
   /** Counters since open or the last `resetStats()`. */
   getStats(): RedisStateStoreStats {
-    return { ...this.#stats, pendingWrites: this.#pendingWrites };
+    return { ...this.#stats, badMessages: 0, pendingWrites: this.#pendingWrites };
   }
 
   /** Zeroes the counters. */
   resetStats(): void {
-    this.#stats = { writes: 0, writeErrors: 0, remoteUpdates: 0, badMessages: 0, reloads: 0 };
+    this.#stats = { writes: 0, writeErrors: 0, remoteUpdates: 0, badEntries: 0, reloads: 0 };
   }
 
   async #shutdown(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#sweep);
-    this.#offStatus?.();
-    await this.#unsubscribe?.().catch(() => {});
+    await this.#untrack?.().catch(() => {});
     if (this.#ownsConnection) await this.#redis.close();
   }
 
   /**
-   * Waits for pending writes (as `flush()`), then unsubscribes and closes the store's own
+   * Waits for pending writes (as `flush()`), then stops tracking and closes the store's own
    * connection; rejects with the flush's failure after closing. Closing twice is harmless.
    */
   async close(): Promise<void> {
@@ -711,9 +791,5 @@ function checkOptions(options: RedisStateStoreOptions): void {
   const max = options.maxPendingWrites ?? 10_000;
   if (!Number.isInteger(max) || max < 1) {
     throw new ClusterError("InvalidArgument", `maxPendingWrites must be an integer >= 1`);
-  }
-  const sweep = options.sweepIntervalMs ?? 60_000;
-  if (!(Number.isFinite(sweep) && sweep >= 10)) {
-    throw new ClusterError("InvalidArgument", `sweepIntervalMs must be >= 10`);
   }
 }

@@ -85,4 +85,58 @@ describe("RedisConnection", () => {
       (e) => e instanceof ClusterError && e.code === "Closed",
     );
   });
+  it("tracks prefixes: reports others' changes and expiry, not its own, and resyncs after a restart", async () => {
+    const redis = await startRedis();
+    const conn = await RedisConnection.connect({ url: redis.url, reconnectMaxMs: 100 });
+    const other = await RedisConnection.connect({ url: redis.url, reconnectMaxMs: 100 });
+    try {
+      const heard: (string | null)[] = [];
+      let resyncs = 0;
+      const stop = await conn.track("t:a:", {
+        invalidated: (key) => heard.push(key),
+        resync: () => resyncs++,
+      });
+      await assert.rejects(
+        conn.track("t:a:b:", { invalidated() {}, resync() {} }),
+        (e) => e instanceof ClusterError && e.code === "InvalidArgument",
+      );
+      await assert.rejects(
+        conn.track("t:", { invalidated() {}, resync() {} }),
+        (e) => e instanceof ClusterError && e.code === "InvalidArgument",
+      );
+      await conn.command(["SET", "t:a:own", "1"]); // NOLOOP: not reported back
+      await other.command(["SET", "t:a:x", "1"]);
+      await other.command(["SET", "t:b:x", "1"]); // another prefix
+      await other.command(["SET", "t:a:ttl", "1", "PX", "30"]);
+      await waitFor(() => heard.filter((k) => k === "t:a:ttl").length === 2, {
+        what: "the set and the expiry of t:a:ttl to be reported",
+      });
+      assert.deepEqual(heard, ["t:a:x", "t:a:ttl", "t:a:ttl"]);
+      await redis.restart();
+      await waitFor(() => resyncs >= 1, { what: "tracking to be set up again" });
+      await waitFor(async () => {
+        try {
+          await other.command(["SET", "t:a:after", "1"]);
+          return heard.includes("t:a:after");
+        } catch {
+          return false;
+        }
+      }, { what: "a change after the restart to be reported" });
+      await stop();
+      heard.length = 0;
+      await other.command(["SET", "t:a:y", "1"]);
+      await other.command(["SET", "t:a:sentinel", "1"]);
+      assert.equal(await other.command(["GET", "t:a:sentinel"]), "1");
+      // Nothing is reported once stopped (the prefix may be tracked again).
+      const again: string[] = [];
+      await conn.track("t:a:", { invalidated: (k) => k && again.push(k), resync() {} });
+      await other.command(["SET", "t:a:z", "1"]);
+      await waitFor(() => again.includes("t:a:z"));
+      assert.deepEqual(heard, []);
+    } finally {
+      await other.close();
+      await conn.close();
+      await redis.stop();
+    }
+  });
 });
