@@ -143,7 +143,10 @@ export type RedisStatusListener = (status: RedisStatus, role: RedisSocketRole) =
 // command typings, which are large and change between majors.
 interface Client {
   connect(): Promise<unknown>;
-  sendCommand<T>(args: readonly string[], options?: { timeout?: number }): Promise<T>;
+  sendCommand<T>(
+    args: readonly string[],
+    options?: { timeout?: number; abortSignal?: AbortSignal },
+  ): Promise<T>;
   subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
   unsubscribe(
     channel: string,
@@ -318,12 +321,14 @@ export class RedisConnection implements AsyncDisposable {
         ? `${o.clientName}:inv`
         : o.clientName,
       // Room beyond ours: the client queues its own commands (the name, the resubscriptions)
-      // on a reconnect, and commands that timed out here stay in its queue until Redis answers
-      // or the socket drops. `maxPending` is enforced here; the client's bound caps the rest.
+      // on a reconnect, and commands already written that timed out here stay in its queue
+      // until Redis answers or the socket drops (unwritten ones are withdrawn, see `command`).
+      // `maxPending` is enforced here; the client's bound caps the rest.
       commandsQueueMaxLength: o.maxPending * 2 + 16,
       // No timer per command: since @redis/client 6 every command gets one by default
       // (`AbortSignal.timeout`, 5 s), which costs about a quarter of a single SET's CPU here;
-      // our own sweep (see `command`) enforces `commandTimeoutMs` instead.
+      // our own sweep (see `command`) enforces `commandTimeoutMs` instead, and withdraws a
+      // command queued while Redis was away once it timed out, so it never runs late.
       commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: o.connectTimeoutMs,
@@ -484,10 +489,15 @@ export class RedisConnection implements AsyncDisposable {
     this.#stats.commands++;
     // One sweep timer per connection enforces the deadlines: a timer per command (the
     // client's own `timeout` option) costs about a third of a command's time on Node.
+    // While the socket is down the client keeps commands to send once it reconnects: one that
+    // failed here as timed out must then never run, so it can be withdrawn. A ready socket
+    // writes a command at once (past withdrawing), so only these pay for a signal.
+    const withdraw = this.#client.isReady ? undefined : new AbortController();
     return new Promise<RedisReply>((resolve, reject) => {
       const waiting: Waiting = {
         deadline: Date.now() + (options.timeoutMs ?? this.#options.commandTimeoutMs),
         fail: () => {
+          withdraw?.abort();
           this.#pending--;
           this.#stats.commandErrors++;
           reject(
@@ -502,7 +512,10 @@ export class RedisConnection implements AsyncDisposable {
         },
       };
       this.#waiting.add(waiting);
-      this.#client.sendCommand<RedisReply>(strings).then(
+      this.#client.sendCommand<RedisReply>(
+        strings,
+        withdraw && { abortSignal: withdraw.signal },
+      ).then(
         (reply) => {
           if (!this.#waiting.delete(waiting)) return; // timed out already
           this.#pending--;

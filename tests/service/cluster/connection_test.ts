@@ -85,6 +85,31 @@ describe("RedisConnection", () => {
       (e) => e instanceof ClusterError && e.code === "Closed",
     );
   });
+  it("a command that timed out while Redis was away never runs after the reconnect", async () => {
+    const redis = await startRedis();
+    const conn = await RedisConnection.connect({
+      url: redis.url,
+      commandTimeoutMs: 200,
+      reconnectMinMs: 20,
+      reconnectMaxMs: 100,
+    });
+    try {
+      await redis.kill();
+      await waitFor(() => conn.status === "reconnecting", { what: "the loss to be noticed" });
+      await assert.rejects(
+        conn.command(["SET", "ghost", "1"]),
+        (e) => e instanceof ClusterError && ["Timeout", "Unavailable"].includes(e.code),
+      );
+      await redis.restart();
+      await waitFor(() => conn.status === "ready", { what: "the reconnect" });
+      // Reported as failed, so it must not have happened: the queue was flushed ahead of this.
+      assert.equal(await conn.command(["GET", "ghost"]), null);
+    } finally {
+      await conn.close();
+      await redis.stop();
+    }
+  });
+
   it("tracks prefixes: reports others' changes and expiry, not its own, and resyncs after a restart", async () => {
     const redis = await startRedis();
     const conn = await RedisConnection.connect({ url: redis.url, reconnectMaxMs: 100 });
