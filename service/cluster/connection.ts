@@ -158,6 +158,12 @@ interface Client {
   readonly isReady: boolean;
 }
 
+/** A socket opened on first use, and its opening while under way. */
+interface LazySocket {
+  client?: Client;
+  connecting?: Promise<Client>;
+}
+
 // The Redis keys of an `invalidate` push: Buffers (the client's push type mapping), or null.
 function keyText(key: unknown): string | null {
   return key === null || key === undefined ? null : String(key);
@@ -208,10 +214,9 @@ export class RedisConnection implements AsyncDisposable {
     clientName?: string;
   };
   #client!: Client;
-  #sub: Client | undefined;
-  #subConnecting: Promise<Client> | undefined;
-  #inv: Client | undefined;
-  #invConnecting: Promise<Client> | undefined;
+  // The sockets opened on first use: by the first `subscribe`, by the first `track`.
+  #sub: LazySocket = {};
+  #inv: LazySocket = {};
   // Tracked prefixes and who hears about them; tracking is set up again whenever this changes
   // and after a reconnect of the command or the invalidations socket.
   #tracked = new Map<string, RedisTrackingListener>();
@@ -621,22 +626,32 @@ export class RedisConnection implements AsyncDisposable {
   }
 
   #subscriber(): Promise<Client> {
-    if (this.#sub) return Promise.resolve(this.#sub);
-    this.#subConnecting ??= this.#open("subscriber").then(
+    return this.#openLazy(this.#sub, "subscriber");
+  }
+
+  /** The socket of `slot`, opened (as `role`) at the first call; `setup` runs on it once. */
+  #openLazy(
+    slot: LazySocket,
+    role: "subscriber" | "invalidations",
+    setup?: (client: Client) => void,
+  ): Promise<Client> {
+    if (slot.client) return Promise.resolve(slot.client);
+    slot.connecting ??= this.#open(role).then(
       (client) => {
         if (this.#closed) {
           client.destroy();
           throw new ClusterError("Closed", `the Redis connection to ${this.url} is closed`);
         }
-        this.#sub = client;
+        setup?.(client);
+        slot.client = client;
         return client;
       },
       (error) => {
-        this.#subConnecting = undefined;
+        slot.connecting = undefined;
         throw error;
       },
     );
-    return this.#subConnecting;
+    return slot.connecting;
   }
 
   /**
@@ -773,23 +788,11 @@ export class RedisConnection implements AsyncDisposable {
   }
 
   #invalidations(): Promise<Client> {
-    if (this.#inv) return Promise.resolve(this.#inv);
-    this.#invConnecting ??= this.#open("invalidations").then(
-      (client) => {
-        if (this.#closed) {
-          client.destroy();
-          throw new ClusterError("Closed", `the Redis connection to ${this.url} is closed`);
-        }
-        client.on("invalidate", (key) => this.#invalidated(keyText(key)));
-        this.#inv = client;
-        return client;
-      },
-      (error) => {
-        this.#invConnecting = undefined;
-        throw error;
-      },
+    return this.#openLazy(
+      this.#inv,
+      "invalidations",
+      (client) => client.on("invalidate", (key) => this.#invalidated(keyText(key))),
     );
-    return this.#invConnecting;
   }
 
   #invalidated(key: string | null): void {
@@ -831,7 +834,7 @@ export class RedisConnection implements AsyncDisposable {
     this.#status = "closed";
     clearInterval(this.#sweeper);
     this.#tracked.clear();
-    const clients = [this.#client, this.#sub, this.#inv].filter((c): c is Client =>
+    const clients = [this.#client, this.#sub.client, this.#inv.client].filter((c): c is Client =>
       c !== undefined
     );
     await Promise.all(clients.map(async (client) => {
