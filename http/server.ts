@@ -32,6 +32,7 @@ import {
 } from "./message.ts";
 import { Router } from "./router.ts";
 import { SharedTransport } from "../network/shared_transport.ts";
+import type { UnifiedStats } from "../network/transport.ts";
 import { type JsonConfig, WebhookRequest } from "./request.ts";
 import { WebhookResponse } from "./response.ts";
 import {
@@ -402,6 +403,17 @@ export class WebhookServer implements AsyncDisposable {
    */
   getRouteStats(): RouteStats[] {
     return this.#metrics?.stats() ?? [];
+  }
+
+  /**
+   * The counters of the transport under the server (sessions accepted and closed, TLS
+   * handshakes, bytes, backpressure closes), while it listens: null before `start()`, after
+   * `stop()`, and for a custom transport that keeps none.
+   *
+   * @returns the transport's counters, or null
+   */
+  getTransportStats(): UnifiedStats | null {
+    return this.#io?.getStats?.() ?? null;
   }
 
   /** Zeroes the counters (active connections and buffered bytes stay as they are). */
