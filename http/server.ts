@@ -204,7 +204,7 @@ export class WebhookServer implements AsyncDisposable {
   /** Stamps read the real clock when the access log reports durations. */
   readonly #precise: boolean;
   /** The clock of request latencies (histogram and access log): one reading per request. */
-  readonly #clock: TurnClock = new TurnClock(platform().now);
+  readonly #clock: TurnClock = new TurnClock();
   #allClosed: (() => void) | null = null;
   #stopping: Promise<void> | null = null;
   #starting: Promise<void> | null = null;
