@@ -242,6 +242,11 @@ export class ThreadPool implements AsyncDisposable {
     return this.#queuedLive;
   }
 
+  /** True once {@linkcode close} was called: the pool takes no new tasks. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
   /** True when the pending queue is full: wait with {@linkcode waitForRoom} before enqueueing more. */
   get needsDrain(): boolean {
     return this.#queuedLive >= this.#maxQueue;

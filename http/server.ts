@@ -32,6 +32,7 @@ import {
 } from "./message.ts";
 import { Router } from "./router.ts";
 import { SharedTransport } from "../network/shared_transport.ts";
+import type { UnifiedStats } from "../network/transport.ts";
 import { type JsonConfig, WebhookRequest } from "./request.ts";
 import { WebhookResponse } from "./response.ts";
 import {
@@ -60,6 +61,7 @@ import { fetchRoute } from "./_fetch_bridge.ts";
 import { CONTINUE, ResponseWriter } from "./_writer.ts";
 import { noResponses, statusClass } from "./status_class.ts";
 import { RouteMetrics, type RouteRecorder } from "./_route_metrics.ts";
+import { TurnClock } from "./_turn_clock.ts";
 import { parseTraceparent, Tracing } from "../core/tracing.ts";
 import type { Span } from "../core/tracing_api.ts";
 
@@ -94,7 +96,7 @@ interface Conn {
   held: number;
   /** The metrics of the route answering the current request, when metrics are on. */
   recorder: RouteRecorder | null;
-  /** When the current request was dispatched (read only with metrics on). */
+  /** The turn clock at the current request's dispatch (read only with metrics on). */
   dispatchedAt: number;
   /** The span of the current request, when tracing is on. */
   span: Span | null;
@@ -201,6 +203,8 @@ export class WebhookServer implements AsyncDisposable {
   #slack = 0;
   /** Stamps read the real clock when the access log reports durations. */
   readonly #precise: boolean;
+  /** The clock of request latencies (histogram and access log): one reading per request. */
+  readonly #clock: TurnClock = new TurnClock();
   #allClosed: (() => void) | null = null;
   #stopping: Promise<void> | null = null;
   #starting: Promise<void> | null = null;
@@ -399,6 +403,17 @@ export class WebhookServer implements AsyncDisposable {
    */
   getRouteStats(): RouteStats[] {
     return this.#metrics?.stats() ?? [];
+  }
+
+  /**
+   * The counters of the transport under the server (sessions accepted and closed, TLS
+   * handshakes, bytes, backpressure closes), while it listens: null before `start()`, after
+   * `stop()`, and for a custom transport that keeps none.
+   *
+   * @returns the transport's counters, or null
+   */
+  getTransportStats(): UnifiedStats | null {
+    return this.#io?.getStats?.() ?? null;
   }
 
   /** Zeroes the counters (active connections and buffered bytes stay as they are). */
@@ -739,7 +754,7 @@ export class WebhookServer implements AsyncDisposable {
     const res = new WebhookResponse();
     if (this.#metrics !== null) {
       conn.recorder = this.#metrics.unmatched;
-      conn.dispatchedAt = platform().now();
+      conn.dispatchedAt = this.#clock.now();
     }
     if (msg.unsupportedExpect !== null) {
       res.json({ error: `unsupported expectation: ${msg.unsupportedExpect}` }, 417);
@@ -958,17 +973,21 @@ export class WebhookServer implements AsyncDisposable {
       span.end();
       conn.span = null;
     }
-    if (conn.recorder !== null) {
-      conn.recorder.record(req.method, status, (platform().now() - conn.dispatchedAt) / 1000);
+    const recorder = conn.recorder;
+    const logger = this.#logger;
+    // The response is with the transport: its end, read once for the histogram and the log.
+    const ended = recorder !== null || logger !== undefined ? this.#clock.fresh() : 0;
+    if (recorder !== null) {
+      recorder.record(req.method, status, (ended - conn.dispatchedAt) / 1000);
       conn.recorder = null;
     }
-    if (this.#logger !== undefined) {
-      this.#logger.info("request", {
+    if (logger !== undefined) {
+      logger.info("request", {
         method: req.method,
         path: req.path,
         status,
         bytes,
-        ms: Math.round((platform().now() - started) * 100) / 100,
+        ms: Math.round((ended - started) * 100) / 100,
         remote: req.remoteAddress,
       });
     }
@@ -979,7 +998,7 @@ export class WebhookServer implements AsyncDisposable {
 
   // A stamp for timeouts (and, with an access log, durations).
   #time(): number {
-    return this.#precise ? platform().now() : this.#now;
+    return this.#precise ? this.#clock.now() : this.#now;
   }
 
   #onSweep(): void {

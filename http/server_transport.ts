@@ -15,7 +15,12 @@
  *
  * @module
  */
-import { type TlsConfig, TlsMode, type Transport } from "../network/transport.ts";
+import {
+  type TlsConfig,
+  TlsMode,
+  type Transport,
+  type UnifiedStats,
+} from "../network/transport.ts";
 
 /** The TLS settings of {@linkcode WebhookServer.enableTls}. */
 export interface WebhookTlsConfig {
@@ -77,6 +82,8 @@ export interface ServerTransport {
   discardInput?(sid: number): void;
   /** Stops accepting; open sessions stay. */
   stopListening(): Promise<void>;
+  /** The transport's counters while it listens (null before `listen` and after `stop`). */
+  getStats?(): UnifiedStats | null;
   /** Closes everything. */
   stop(): Promise<void>;
 }
@@ -161,6 +168,9 @@ export function networkServerTransport(
       },
       stopListening() {
         return transport?.stopListening() ?? Promise.resolve();
+      },
+      getStats() {
+        return transport?.getStats() ?? null;
       },
       async stop() {
         const t = transport;

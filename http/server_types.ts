@@ -80,9 +80,14 @@ export interface WebhookServerOptions {
   logger?: AccessLogger;
   /**
    * Where to count requests by route pattern, method and status class
-   * (`iora_http_server_route_requests_total`) and their latency from dispatch to the response
-   * written (`iora_http_server_request_duration_seconds`); requests no route matched share the
-   * route label `(unmatched)`. None when absent (no cost per request).
+   * (`iora_http_server_route_requests_total`) and their latency
+   * (`iora_http_server_request_duration_seconds`); requests no route matched share the route
+   * label `(unmatched)`. None when absent (no cost per request). The latency ends when the
+   * response is handed to the transport (a streamed body: its last chunk) and starts at the
+   * request's dispatch, read from a clock reading shared by the event-loop turn that dispatches
+   * it: taken after the request's bytes arrived and no later than its dispatch, so a request
+   * that waited behind others of its turn has that wait counted, and none is ever recorded as
+   * shorter than it took (one clock read per request instead of two).
    */
   metrics?: MetricsRegistry;
   /**

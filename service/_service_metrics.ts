@@ -4,6 +4,9 @@
 import type { ResponsesByClass } from "../http/status_class.ts";
 import type { Gauge, MetricSample, MetricsRegistry } from "../core/metrics.ts";
 import { platform } from "../core/platform/mod.ts";
+import type { ThreadPool } from "../core/thread_pool.ts";
+import type { ThreadPoolStats } from "../core/thread_pool_types.ts";
+import type { UnifiedStats } from "../network/transport.ts";
 import type { ServiceContext } from "./service_context.ts";
 
 type Collected = [
@@ -32,9 +35,16 @@ export function measureEventLoopLag(): Promise<number> {
  * Registers the service's collectors (names prefixed `iora_`, process metrics as Prometheus
  * names them).
  *
+ * @param metrics the service's registry
+ * @param service the service
+ * @param threadPools the open pools the service made, by name
  * @returns the event-loop lag gauge, for the scrape handler to set
  */
-export function registerServiceMetrics(metrics: MetricsRegistry, service: ServiceContext): Gauge {
+export function registerServiceMetrics(
+  metrics: MetricsRegistry,
+  service: ServiceContext,
+  threadPools: () => ReadonlyMap<string, ThreadPool>,
+): Gauge {
   const server = () => service.webhookServer.getStats();
   const client = () => service.httpClient.getStats();
   const dns = () => service.dnsClient.getStats();
@@ -42,10 +52,27 @@ export function registerServiceMetrics(metrics: MetricsRegistry, service: Servic
   const timers = () => service.timerService.getStats();
   const apis = () => service.apiRegistry.getCallStats();
   const breakers = () => [...service.httpClient.getBreakerStats()];
-  // Plugins that keep stats publish them as an API: read with the raw accessor, so a scrape
-  // does not count as calls. No samples while the plugin is not loaded.
-  const fromApi = <S>(api: string, read: (stats: S) => MetricSample[]) => (): MetricSample[] =>
-    service.apiRegistry.hasApi(api) ? read(service.apiRegistry.getExportedApi<() => S>(api)()) : [];
+  // Plugins that keep stats publish them as an API: read from the registry's entry, past the
+  // accessors, so a scrape does not count as calls. No samples while the plugin is not loaded.
+  const fromApi = <S>(api: string, read: (stats: S) => MetricSample[]) => (): MetricSample[] => {
+    const fn = service.apiRegistry._entry(api)?.fn as (() => S) | undefined;
+    return fn === undefined ? [] : read(fn());
+  };
+  // The transport under the HTTP server (none while it is stopped): one series per transport,
+  // labelled, so other transports can join the families.
+  const transport = (read: (stats: UnifiedStats) => number) => (): MetricSample[] => {
+    const stats = service.webhookServer.getTransportStats();
+    return stats === null ? [] : [{ labels: { transport: "http_server" }, value: read(stats) }];
+  };
+  const pools = (read: (stats: ThreadPoolStats) => MetricSample[]) => (): MetricSample[] => {
+    const out: MetricSample[] = [];
+    for (const [pool, p] of threadPools()) {
+      for (const sample of read(p.getStats())) {
+        out.push({ labels: { pool, ...sample.labels }, value: sample.value });
+      }
+    }
+    return out;
+  };
   type Rpc = {
     totalRequests: number;
     successfulRequests: number;
@@ -120,6 +147,125 @@ export function registerServiceMetrics(metrics: MetricsRegistry, service: Servic
       "Connections closed by a timeout.",
       "counter",
       () => one(server().timeouts),
+    ],
+    [
+      "iora_transport_sessions_accepted_total",
+      "Sessions a server transport accepted, by transport.",
+      "counter",
+      transport((t) => t.accepted),
+    ],
+    [
+      "iora_transport_sessions_closed_total",
+      "Sessions a server transport closed, for any reason, by transport.",
+      "counter",
+      transport((t) => t.closed),
+    ],
+    [
+      "iora_transport_sessions",
+      "Sessions a server transport has open, by transport.",
+      "gauge",
+      transport((t) => t.sessionsCurrent),
+    ],
+    [
+      "iora_transport_sessions_peak",
+      "Most sessions a server transport had open at once, by transport.",
+      "gauge",
+      transport((t) => t.sessionsPeak),
+    ],
+    [
+      "iora_transport_errors_total",
+      "Socket errors and failed handshakes of a server transport, by transport.",
+      "counter",
+      transport((t) => t.errors),
+    ],
+    [
+      "iora_transport_tls_handshakes_total",
+      "TLS handshakes a server transport completed, by transport.",
+      "counter",
+      transport((t) => t.tlsHandshakes),
+    ],
+    [
+      "iora_transport_tls_failures_total",
+      "TLS handshakes a server transport saw fail, by transport.",
+      "counter",
+      transport((t) => t.tlsFailures),
+    ],
+    [
+      "iora_transport_received_bytes_total",
+      "Bytes a server transport received, by transport.",
+      "counter",
+      transport((t) => t.bytesIn),
+    ],
+    [
+      "iora_transport_sent_bytes_total",
+      "Bytes a server transport queued for sending, by transport.",
+      "counter",
+      transport((t) => t.bytesOut),
+    ],
+    [
+      "iora_transport_backpressure_closes_total",
+      "Sessions a server transport closed because their write queue overflowed, by transport.",
+      "counter",
+      transport((t) => t.backpressureCloses),
+    ],
+    [
+      "iora_thread_pool_tasks_submitted_total",
+      "Tasks a thread pool accepted, by pool.",
+      "counter",
+      pools((p) => one(p.submitted)),
+    ],
+    [
+      "iora_thread_pool_tasks_finished_total",
+      "Tasks a thread pool finished, by pool and outcome.",
+      "counter",
+      pools((p) => [
+        { labels: { outcome: "completed" }, value: p.completed },
+        { labels: { outcome: "failed" }, value: p.failed },
+        { labels: { outcome: "timed_out" }, value: p.timedOut },
+        { labels: { outcome: "aborted" }, value: p.aborted },
+      ]),
+    ],
+    [
+      "iora_thread_pool_tasks_rejected_total",
+      "Tasks a thread pool refused because its queue was full, by pool.",
+      "counter",
+      pools((p) => one(p.rejected)),
+    ],
+    [
+      "iora_thread_pool_tasks_queued",
+      "Tasks waiting for a worker, by pool.",
+      "gauge",
+      pools((p) => one(p.queued)),
+    ],
+    [
+      "iora_thread_pool_tasks_running",
+      "Tasks in workers, by pool.",
+      "gauge",
+      pools((p) => one(p.running)),
+    ],
+    [
+      "iora_thread_pool_threads",
+      "Workers alive, by pool.",
+      "gauge",
+      pools((p) => one(p.threads)),
+    ],
+    [
+      "iora_thread_pool_threads_peak",
+      "Most workers alive at once, by pool.",
+      "gauge",
+      pools((p) => one(p.peakThreads)),
+    ],
+    [
+      "iora_thread_pool_workers_started_total",
+      "Workers a thread pool started, by pool.",
+      "counter",
+      pools((p) => one(p.workersStarted)),
+    ],
+    [
+      "iora_thread_pool_workers_crashed_total",
+      "Workers of a thread pool that died unexpectedly, by pool.",
+      "counter",
+      pools((p) => one(p.workersCrashed)),
     ],
     [
       "iora_http_client_requests_total",
@@ -222,7 +368,7 @@ export function registerServiceMetrics(metrics: MetricsRegistry, service: Servic
     ],
     [
       "iora_api_calls_total",
-      "Exported-API calls through the registry, by API.",
+      "Exported-API calls through the registry (every accessor), by API.",
       "counter",
       () => apis().map((a) => ({ labels: { api: a.name }, value: a.calls })),
     ],

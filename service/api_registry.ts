@@ -30,13 +30,15 @@ interface ApiEntry {
   valid: boolean;
   /** The name's counters, shared by every export of the name (they survive reloads). */
   readonly stats: ApiCallStats;
+  /** What `getExportedApi` hands out: `fn` with counting, made on the first request. */
+  raw: ApiFunction | null;
 }
 
 /** Calls of one API name through the registry, since it was first exported. */
 export interface ApiCallStats {
   /** The API name. */
   readonly name: string;
-  /** Calls through `callExportedApi` and safe handles (not through the raw `getExportedApi`). */
+  /** Calls through every accessor: `callExportedApi`, safe handles and `getExportedApi`'s functions. */
   calls: number;
   /** Of those, the ones that threw or whose promise rejected. */
   errors: number;
@@ -84,6 +86,28 @@ function counted<R>(entry: ApiEntry, ...args: unknown[]): R {
     throw error;
   }
   return (out instanceof Promise ? countRejection(out, stats) : out) as R;
+}
+
+/**
+ * The function `getExportedApi` returns for `entry`: calls its function as it is (a stale one
+ * keeps running the old code, as documented), counting the call and its failure the way the
+ * other accessors do, traced when the registry traces. Inline, as in `callExportedApi`.
+ */
+function countingFunction(entry: ApiEntry, registry: ApiRegistry): ApiFunction {
+  const fn = entry.fn as unknown as (...a: unknown[]) => unknown;
+  const stats = entry.stats;
+  return (...args: unknown[]): unknown => {
+    const tracing = registry.tracing;
+    if (tracing !== null) return traced(entry, args, tracing);
+    stats.calls++;
+    try {
+      const out = fn(...args);
+      return out instanceof Promise ? countRejection(out, stats) : out;
+    } catch (error) {
+      stats.errors++;
+      throw error;
+    }
+  };
 }
 
 function countRejection(promise: Promise<unknown>, stats: ApiCallStats): Promise<unknown> {
@@ -372,7 +396,7 @@ export class ApiRegistry {
       stats = { name, calls: 0, errors: 0 };
       this.#stats.set(name, stats);
     }
-    this.#entries.set(name, { name, owner, fn, valid: true, stats });
+    this.#entries.set(name, { name, owner, fn, valid: true, stats, raw: null });
   }
 
   /**
@@ -412,10 +436,12 @@ export class ApiRegistry {
   }
 
   /**
-   * The function itself: the fastest accessor, but it goes stale when its
-   * plugin unloads (calling it then runs the old code against a plugin that
-   * has cleaned up). Throws {@linkcode ApiUnavailableError} when nobody
-   * exports `name` now.
+   * The function, bound to the export of now: the fastest accessor, but it goes stale when its
+   * plugin unloads (calling it then runs the old code against a plugin that has cleaned up).
+   * Its calls are counted in {@linkcode ApiRegistry.getCallStats} like the other accessors'
+   * (and traced when the registry traces): it is a thin wrapper made once per export, so two
+   * requests for the same export get the same function. Throws
+   * {@linkcode ApiUnavailableError} when nobody exports `name` now.
    *
    * @param name the API name
    * @returns the exported function
@@ -423,7 +449,7 @@ export class ApiRegistry {
   getExportedApi<F extends ApiFunction>(name: string): F {
     const entry = this.#entries.get(name);
     if (entry === undefined) throw new ApiUnavailableError(name, "no module exports it");
-    return entry.fn as F;
+    return (entry.raw ??= countingFunction(entry, this)) as F;
   }
 
   /**
@@ -462,8 +488,8 @@ export class ApiRegistry {
   }
 
   /**
-   * Calls and failures of every API name ever exported, sorted by name. Calls through
-   * `callExportedApi` and safe handles count; the raw functions of `getExportedApi` do not.
+   * Calls and failures of every API name ever exported, sorted by name. Calls through every
+   * accessor count: `callExportedApi`, safe handles and the functions of `getExportedApi`.
    *
    * @returns one snapshot per name
    *

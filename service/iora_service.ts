@@ -33,7 +33,9 @@ import {
   type ServiceConfig,
   type ServiceConfigInput,
 } from "./config.ts";
-import { IoraError } from "../core/errors.ts";
+import { asRangeError, IoraError } from "../core/errors.ts";
+import { ThreadPool } from "../core/thread_pool.ts";
+import { type ThreadPoolConfig, ThreadPoolError } from "../core/thread_pool_types.ts";
 import { Tracing } from "../core/tracing.ts";
 import type { TracerProvider } from "../core/tracing_api.ts";
 import { PluginError } from "./errors.ts";
@@ -146,6 +148,8 @@ export class IoraService implements ServiceContext, AsyncDisposable {
   #clusterFallback: ClusterHealth | undefined;
   #health: HealthReporter;
   #eventLoopLag: Gauge | undefined;
+  /** The pools of {@linkcode IoraService.makeThreadPool}, by name, for the metrics. */
+  readonly #threadPools = new Map<string, ThreadPool>();
 
   private constructor(
     config: ServiceConfig,
@@ -430,6 +434,34 @@ export class IoraService implements ServiceContext, AsyncDisposable {
   }
 
   /**
+   * A new {@linkcode ThreadPool} whose counters the service's metrics report, as
+   * `iora_thread_pool_*{pool="<name>"}`, until it is closed. The caller owns it: close it when
+   * done (an open pool with workers keeps the process alive). Names are unique among the
+   * service's open pools.
+   *
+   * @example
+   * ```ts ignore
+   * await using pool = service.makeThreadPool({ name: "resize", maxThreads: 2 });
+   * const small = await pool.enqueue(new URL("./images.ts", import.meta.url), "resize", bytes);
+   * ```
+   *
+   * @param config the pool's settings; `name` labels its series
+   * @returns the pool
+   */
+  makeThreadPool(config: ThreadPoolConfig = {}): ThreadPool {
+    const name = config.name ?? "iora-pool";
+    const open = this.#threadPools.get(name);
+    if (open !== undefined && !open.closing) {
+      throw asRangeError(
+        new ThreadPoolError("InvalidArgument", `the service has an open thread pool "${name}"`),
+      );
+    }
+    const pool = new ThreadPool(config);
+    this.#threadPools.set(name, pool);
+    return pool;
+  }
+
+  /**
    * Routes on the HTTP server: `service.on("/api/x").handleJson(fn)`.
    *
    * @param path the route path (`{name}` parameters, `*` wildcard)
@@ -524,7 +556,13 @@ export class IoraService implements ServiceContext, AsyncDisposable {
 
   async #start(): Promise<void> {
     const { server } = this.config;
-    this.#eventLoopLag = registerServiceMetrics(this.metrics, this);
+    this.#eventLoopLag = registerServiceMetrics(this.metrics, this, () => {
+      // A closed pool's series go with it.
+      for (const [name, pool] of this.#threadPools) {
+        if (pool.closing) this.#threadPools.delete(name);
+      }
+      return this.#threadPools;
+    });
     if (server.enabled) {
       this.webhookServer.onGet("/health", (_req, res) => {
         const report = this.health();

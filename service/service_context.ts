@@ -25,6 +25,8 @@ import type { ExpiringCache } from "../core/expiring_cache.ts";
 import type { Logger } from "../core/logger.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
 import type { JsonFileStore } from "../core/state_store.ts";
+import type { ThreadPool } from "../core/thread_pool.ts";
+import type { ThreadPoolConfig } from "../core/thread_pool_types.ts";
 import type { TimerService } from "../core/timer.ts";
 import type { DnsClient } from "../dns/client.ts";
 import type { HttpClient, HttpClientConfig } from "../http/client.ts";
@@ -125,6 +127,14 @@ export interface ServiceContext {
    * @returns the client
    */
   makeHttpClient(overrides?: HttpClientConfig): HttpClient;
+  /**
+   * A new thread pool whose counters the service's metrics report until it is closed. The
+   * caller owns it: close it when done.
+   *
+   * @param config the pool's settings; `name` (unique among the open pools) labels its series
+   * @returns the pool
+   */
+  makeThreadPool(config?: ThreadPoolConfig): ThreadPool;
   /**
    * Routes on the HTTP server: `service.on("/api/x").handleJson(fn)`.
    *

@@ -9,10 +9,13 @@
  *    Goal: under 5 ms a scrape.
  * 2. The HTTP server with metrics on (per-route counters and latency histogram) against the
  *    same server with metrics off: wrk (64 keep-alive connections, one thread) on
- *    `/users/{id}`, rounds interleaved. Goal: metrics on costs no more than 3%.
+ *    `/users/{id}`, rounds interleaved. Goal: metrics on costs no more than 3%. With
+ *    `--control`, the "on" server has metrics off too: the ratio then shows the bench's own
+ *    noise (two identical servers), the floor under which a cost cannot be told from it.
  *
  * Every figure is the median of the rounds with their min–max. Usage:
- * `deno run -A scripts/bench/metrics.ts [--rounds=7] [--duration=3] [--part=scrape|server]`, or
+ * `deno run -A scripts/bench/metrics.ts [--rounds=7] [--duration=3] [--part=scrape|server]
+ * [--control]`, or
  * `node npm/scripts/bench/metrics.js` after `deno task build:npm --bench`.
  *
  * @module
@@ -155,7 +158,8 @@ async function serverBench(): Promise<void> {
   }
   const pinned = await pinToCoreZero();
   const off = await startServer(false);
-  const on = await startServer(true);
+  const control = args.includes("--control");
+  const on = await startServer(!control);
   const wrk = async (port: number, seconds: number) => {
     const wrkArgs = ["-t1", "-c64", `-d${seconds}s`, `http://127.0.0.1:${port}/users/42`];
     const before = process.cpuUsage();
@@ -185,7 +189,8 @@ async function serverBench(): Promise<void> {
     const cpuRatio = cpu.on.map((v, i) => v / cpu.off[i]);
     console.log(
       `${runtime}  HTTP server, GET /users/{id}, wrk -t1 -c64 -d${duration}s, ${rounds} rounds` +
-        (pinned ? " (server on core 0, wrk on core 1)" : ""),
+        (pinned ? " (server on core 0, wrk on core 1)" : "") +
+        (control ? "; CONTROL: both servers have metrics off" : ""),
     );
     console.log(
       `${runtime}    metrics off   ${spread(rps.off, 0)} req/s, ${spread(cpu.off, 2)} µs CPU/req`,

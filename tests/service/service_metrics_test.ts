@@ -1,12 +1,16 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ShellRunner } from "../../core/shell_runner.ts";
+import type { ThreadPool } from "../../core/thread_pool.ts";
 import { IoraService } from "../../service/iora_service.ts";
 import { WebhookServer } from "../../http/server.ts";
 import { spawn } from "node:child_process";
 import { platform } from "../../core/platform/mod.ts";
 import { freePort, tempDir, waitFor } from "../harness.ts";
 import { pluginFixture, serviceConfig, shippedPlugin } from "./_fixtures.ts";
+
+const EXT = new URL(import.meta.url).pathname.endsWith(".js") ? ".js" : ".ts";
+const POOL_TASKS = new URL(`../fixtures/core/pool_tasks${EXT}`, import.meta.url);
 
 /** The value of the sample line `name{labels}` in `text`, or undefined. */
 function sample(text: string, series: string): number | undefined {
@@ -88,14 +92,21 @@ describe("service metrics", () => {
       assert.equal(add.call(2, 3), 5);
       assert.throws(() => service.callExportedApi("host.fail"), /no/);
       await assert.rejects(service.callExportedApi<Promise<void>>("host.reject"), /no/);
+      // The raw function counts too: the same one each time, its throws and rejections as errors.
+      const raw = service.getExportedApi<(a: number, b: number) => number>("base.add");
+      assert.equal(raw, service.getExportedApi("base.add"));
+      assert.equal(raw(2, 2), 4);
+      assert.throws(() => service.getExportedApi<() => void>("host.fail")(), /no/);
+      await assert.rejects(service.getExportedApi<() => Promise<void>>("host.reject")(), /no/);
       await service.reloadModule("base");
       assert.equal(add.call(1, 1), 2);
+      assert.equal(service.getExportedApi<(a: number, b: number) => number>("base.add")(1, 1), 2);
       const text = service.metrics.render();
-      assert.equal(sample(text, `iora_api_calls_total{api="base.add"}`), 3);
+      assert.equal(sample(text, `iora_api_calls_total{api="base.add"}`), 5);
       assert.equal(sample(text, `iora_api_errors_total{api="base.add"}`), 0);
-      assert.equal(sample(text, `iora_api_calls_total{api="host.fail"}`), 1);
-      assert.equal(sample(text, `iora_api_errors_total{api="host.fail"}`), 1);
-      assert.equal(sample(text, `iora_api_errors_total{api="host.reject"}`), 1);
+      assert.equal(sample(text, `iora_api_calls_total{api="host.fail"}`), 2);
+      assert.equal(sample(text, `iora_api_errors_total{api="host.fail"}`), 2);
+      assert.equal(sample(text, `iora_api_errors_total{api="host.reject"}`), 2);
     } finally {
       await service.shutdown();
     }
@@ -117,6 +128,7 @@ describe("service metrics", () => {
         dns: { servers: [`127.0.0.1:${closed}`], timeout: 200, retryCount: 0 },
       }),
     );
+    let pool: ThreadPool | undefined;
     try {
       const base = `http://127.0.0.1:${service.webhookServer.port}`;
       service.webhookServer.onGet("/items/{id}", (req, res) => res.json({ id: req.params.id }));
@@ -138,6 +150,12 @@ describe("service metrics", () => {
         body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "nope" }),
       });
       await rpc.body?.cancel();
+      // A pool the service made, with a job done and one failed.
+      pool = service.makeThreadPool({ name: "crunch", minThreads: 1, maxThreads: 1 });
+      assert.equal(await pool.enqueue<number>(POOL_TASKS, "add", 2, 3), 5);
+      await assert.rejects(pool.enqueue(POOL_TASKS, "fail", "no"), /no/);
+      assert.throws(() => service.makeThreadPool({ name: "crunch" }), RangeError);
+      await scrape(base); // a scrape reads the plugins' stats APIs: not counted as calls
       const prom = await scrape(base);
       assert.equal(prom.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
       const text = await prom.text();
@@ -146,6 +164,27 @@ describe("service metrics", () => {
       assert.ok(sample(text, "iora_dns_queries_total")! >= 1);
       assert.equal(sample(text, "iora_kv_keys"), 1);
       assert.equal(sample(text, `iora_jsonrpc_requests_total{outcome="error"}`), 1);
+      assert.equal(sample(text, `iora_api_calls_total{api="kvstore.stats"}`), 0);
+      assert.equal(sample(text, `iora_api_calls_total{api="jsonrpc.getStats"}`), 0);
+      const crunch = `pool="crunch"`;
+      assert.equal(sample(text, `iora_thread_pool_tasks_submitted_total{${crunch}}`), 2);
+      const finished = "iora_thread_pool_tasks_finished_total";
+      assert.equal(sample(text, `${finished}{${crunch},outcome="completed"}`), 1);
+      assert.equal(sample(text, `${finished}{${crunch},outcome="failed"}`), 1);
+      assert.equal(sample(text, `iora_thread_pool_threads{${crunch}}`), 1);
+      assert.equal(sample(text, `iora_thread_pool_workers_started_total{${crunch}}`), 1);
+      // The server's transport: every fetch above was a connection of its own or kept alive;
+      // this scrape's connection is open now.
+      const http = `transport="http_server"`;
+      const accepted = sample(text, `iora_transport_sessions_accepted_total{${http}}`)!;
+      assert.ok(accepted >= 1, `accepted ${accepted}`);
+      assert.ok(sample(text, `iora_transport_sessions{${http}}`)! >= 1);
+      assert.ok(sample(text, `iora_transport_sessions_peak{${http}}`)! >= 1);
+      assert.equal(
+        sample(text, `iora_transport_received_bytes_total{${http}}`),
+        sample(text, "iora_http_server_received_bytes_total"),
+      );
+      assert.equal(sample(text, `iora_transport_tls_failures_total{${http}}`), 0);
       // Every sample line belongs to a family announced by its TYPE line.
       const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
       for (const line of text.split("\n").filter((l) => l !== "" && !l.startsWith("#"))) {
@@ -171,7 +210,11 @@ describe("service metrics", () => {
       assert.match(om, /^# UNIT process_cpu_seconds seconds$/m);
       assert.match(om, /^# UNIT iora_http_server_request_duration_seconds seconds$/m);
       assert.doesNotMatch(om, /^# TYPE \S+_total /m);
+      // A closed pool's series go with it.
+      await pool.close();
+      assert.doesNotMatch(service.metrics.render(), /pool="crunch"/);
     } finally {
+      await pool?.close();
       await service.shutdown();
     }
   });
