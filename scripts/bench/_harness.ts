@@ -148,12 +148,13 @@ export async function runCommand(cmd: string, argv: string[]): Promise<string> {
 }
 
 /**
- * Pins this process to core 0 with `taskset`, leaving core 1 to a load generator; false when it
- * cannot (no taskset, one core).
+ * Pins this process to core 0 with `taskset`, every thread it has (`-a`: the runtime's I/O,
+ * GC and compiler threads too, which would otherwise share the load generator's core), leaving
+ * core 1 to a load generator; false when it cannot (no taskset, one core).
  */
 export async function pinToCoreZero(): Promise<boolean> {
   try {
-    await runCommand("taskset", ["-p", "-c", "0", String(platform().pid())]);
+    await runCommand("taskset", ["-a", "-p", "-c", "0", String(platform().pid())]);
     return true;
   } catch {
     return false;
