@@ -40,6 +40,7 @@ import { SharedTransport } from "../network/shared_transport.ts";
 import { crashRounds } from "../tests/fixtures/kv/crash_rounds.ts";
 import { soakCluster } from "./soak_cluster.ts";
 import { soakConnections } from "./soak_connections.ts";
+import { soakChecks } from "./_soak_checks.ts";
 
 const isDeno = "Deno" in globalThis;
 // deno-lint-ignore no-explicit-any
@@ -56,11 +57,7 @@ const scaleConnections = arg("connections", 10_000);
 const slowBodies = arg("slow-bodies", 1_000);
 const headerTimeoutMs = 2000;
 
-const failures: string[] = [];
-function check(ok: boolean, what: string): void {
-  console.log(`  ${ok ? "ok  " : "FAIL"} ${what}`);
-  if (!ok) failures.push(what);
-}
+const { check, failures } = soakChecks();
 
 function rss(): number {
   return isDeno ? g.Deno.memoryUsage().rss : g.process.memoryUsage().rss;

@@ -14,6 +14,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { RedisConnection } from "../service/cluster/connection.ts";
 import { startRedis } from "../tests/fixtures/cluster/redis_server.ts";
+import { soakChecks } from "./_soak_checks.ts";
 
 /** Keys per instance, as in tests/fixtures/cluster/soak_instance.ts. */
 const SLOTS = 5000;
@@ -84,11 +85,7 @@ export async function soakCluster(
   seconds: number,
   log: (line: string) => void = console.log,
 ): Promise<string[]> {
-  const failures: string[] = [];
-  const check = (ok: boolean, what: string) => {
-    log(`  ${ok ? "ok  " : "FAIL"} ${what}`);
-    if (!ok) failures.push(what);
-  };
+  const { check, failures } = soakChecks(log);
   const redis = await startRedis();
   const children: Child[] = [];
   let raw: RedisConnection | undefined;

@@ -20,6 +20,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { soakChecks } from "./_soak_checks.ts";
 
 const MAX_BODY = 1024 * 1024;
 const MAX_BUFFERED = 64 * 1024 * 1024;
@@ -159,11 +160,7 @@ export async function soakConnections(
   slowBodies = 1_000,
   log: (line: string) => void = console.log,
 ): Promise<string[]> {
-  const failures: string[] = [];
-  const check = (ok: boolean, what: string) => {
-    log(`  ${ok ? "ok  " : "FAIL"} ${what}`);
-    if (!ok) failures.push(what);
-  };
+  const { check, failures } = soakChecks(log);
   for (const runtime of ["deno", "node"] as const) {
     if (connections > 0) {
       log(`${runtime}: ${connections} keep-alive connections (+${EXCESS} past maxSessions)`);
