@@ -20,7 +20,6 @@
  */
 import { asRangeError } from "../core/errors.ts";
 import { platform } from "../core/platform/mod.ts";
-import { JsonParseError, type JsonValue } from "../parsers/json.ts";
 import {
   DEFAULT_HTTP_LIMITS,
   encodeChunk,
@@ -45,7 +44,6 @@ import { WebhookServerError } from "./server_error.ts";
 import type {
   AccessLogger,
   FetchHandler,
-  JsonHandler,
   ListenOptions,
   RouteBuilder,
   RouteHandler,
@@ -56,14 +54,17 @@ import type {
   WebhookServerOptions,
   WebhookServerStats,
 } from "./server_types.ts";
-import { isBadBody } from "./_json_body.ts";
+import { answerHandlerFailure } from "./_handler_failure.ts";
+import { jsonRoute } from "./_json_route.ts";
+import { bodyPieces } from "./_body_pieces.ts";
+import { SendCork } from "./_send_cork.ts";
+import { type Conn, type ConnDeadlines, newConn, overdue } from "./_server_connection.ts";
 import { fetchRoute } from "./_fetch_bridge.ts";
 import { CONTINUE, ResponseWriter } from "./_writer.ts";
 import { noResponses, statusClass } from "./status_class.ts";
 import { RouteMetrics, type RouteRecorder } from "./_route_metrics.ts";
 import { TurnClock } from "./_turn_clock.ts";
 import { parseTraceparent, Tracing } from "../core/tracing.ts";
-import type { Span } from "../core/tracing_api.ts";
 
 // The request, the response, the transport, the error and the option types live in their own
 // modules; this one re-exports them, as it held them before (its importers keep working).
@@ -72,40 +73,6 @@ export { type BodyStream, WebhookResponse } from "./response.ts";
 export * from "./server_transport.ts";
 export { WebhookServerError } from "./server_error.ts";
 export type * from "./server_types.ts";
-
-interface Conn {
-  sid: number;
-  remote: string;
-  parser: HttpRequestParser;
-  busy: boolean;
-  closing: boolean;
-  requests: number;
-  /** When the current request's first byte arrived, or -1 while idle. */
-  requestStart: number;
-  /** True once the current request's head is complete. */
-  headDone: boolean;
-  lastActivity: number;
-  continueSent: boolean;
-  /** When the request being handled began (valid while busy). */
-  busySince: number;
-  /** Cancels the body being streamed on this connection, once it closes; else null. */
-  cancelStream: (() => void) | null;
-  /** When the connection began discarding input after a refused request, or -1. */
-  lingerSince: number;
-  /** Request bytes this connection holds (counted in the server's `bufferedBytes`). */
-  held: number;
-  /** The metrics of the route answering the current request, when metrics are on. */
-  recorder: RouteRecorder | null;
-  /** The turn clock at the current request's dispatch (read only with metrics on). */
-  dispatchedAt: number;
-  /** The span of the current request, when tracing is on. */
-  span: Span | null;
-
-  /** The client ended its side: answer what it sent, then close. */
-  peerEnded: boolean;
-  /** A streamed body is being written. */
-  streaming: boolean;
-}
 
 interface Route {
   handler: RouteHandler;
@@ -129,12 +96,6 @@ function zeroStats(): WebhookServerStats {
   };
 }
 
-const ENCODER = new TextEncoder();
-/** After a refused request, input is dropped until the client is quiet this long... */
-const LINGER_QUIET_MS = 2_000;
-/** ...or for this long at most. */
-const LINGER_MAX_MS = 10_000;
-
 /** An option that must be a positive number (`Infinity` for no limit), or its default. */
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -143,13 +104,6 @@ function positive(name: string, value: number | undefined, fallback: number): nu
     throw asRangeError(new WebhookServerError("InvalidConfig", message));
   }
   return value;
-}
-
-function isJsonContentType(ct: string | null): boolean {
-  if (ct === null) return false;
-  const semi = ct.indexOf(";");
-  const base = (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
-  return base === "application/json" || (base.startsWith("application/") && base.endsWith("+json"));
 }
 
 /**
@@ -169,9 +123,7 @@ export class WebhookServer implements AsyncDisposable {
   readonly #routes = new Map<string, RouteInfo>();
   readonly #routeOwner: (() => string | undefined) | undefined;
   readonly #limits: HttpLimits;
-  readonly #headerTimeout: number;
-  readonly #idleTimeout: number;
-  readonly #requestTimeout: number;
+  readonly #deadlines: ConnDeadlines;
   readonly #maxConnections: number;
   readonly #maxRequests: number;
   readonly #maxBuffered: number;
@@ -189,9 +141,8 @@ export class WebhookServer implements AsyncDisposable {
   #shuttingDown = false;
   #sweep: ReturnType<typeof setInterval> | null = null;
   readonly #writer: ResponseWriter;
-  /** The session whose sends are being held while its requests are driven, or -1. */
-  #corkSid = -1;
-  #corked: Uint8Array | null = null;
+  /** Holds a connection's sends while its requests are driven. */
+  readonly #cork = new SendCork((sid, bytes) => this.#io?.send(sid, bytes));
   /**
    * The coarse clock the timeout stamps come from: the time of the last sweep. Timeouts are only
    * checked by the sweep anyway, so a stamp up to one period old costs no precision the sweep
@@ -218,9 +169,11 @@ export class WebhookServer implements AsyncDisposable {
    */
   constructor(options: WebhookServerOptions = {}) {
     this.#limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
-    this.#headerTimeout = positive("headerTimeoutMs", options.headerTimeoutMs, 10_000);
-    this.#idleTimeout = positive("keepAliveTimeoutMs", options.keepAliveTimeoutMs, 5_000);
-    this.#requestTimeout = positive("requestTimeoutMs", options.requestTimeoutMs, 30_000);
+    this.#deadlines = {
+      headerTimeout: positive("headerTimeoutMs", options.headerTimeoutMs, 10_000),
+      idleTimeout: positive("keepAliveTimeoutMs", options.keepAliveTimeoutMs, 5_000),
+      requestTimeout: positive("requestTimeoutMs", options.requestTimeoutMs, 30_000),
+    };
     this.#maxConnections = positive("maxConnections", options.maxConnections, 10_000);
     this.#maxRequests = options.maxRequestsPerConnection ?? Infinity;
     this.#maxBuffered = positive("maxBufferedBytes", options.maxBufferedBytes, 256 * 1024 * 1024);
@@ -346,7 +299,13 @@ export class WebhookServer implements AsyncDisposable {
   on(path: string): RouteBuilder {
     const builder: RouteBuilder = {
       handleJson: (fn, options) => {
-        for (const m of options?.methods ?? ["POST"]) this.route(m, path, this.#jsonRoute(fn));
+        for (const m of options?.methods ?? ["POST"]) {
+          this.route(
+            m,
+            path,
+            jsonRoute(fn, () => this.#json),
+          );
+        }
         return builder;
       },
       handle: (method, handler) => {
@@ -454,9 +413,10 @@ export class WebhookServer implements AsyncDisposable {
     this.#io = io;
     this.#writer.updateDate();
     this.#now = platform().now();
+    const { headerTimeout, idleTimeout, requestTimeout } = this.#deadlines;
     const period = Math.max(
       20,
-      Math.min(1000, this.#headerTimeout / 4, this.#idleTimeout / 4, this.#requestTimeout / 4),
+      Math.min(1000, Math.min(headerTimeout, idleTimeout, requestTimeout) / 4),
     );
     this.#slack = period;
     this.#sweep = setInterval(() => this.#onSweep(), period);
@@ -531,28 +491,8 @@ export class WebhookServer implements AsyncDisposable {
       return;
     }
     const now = this.#time();
-    this.#conns.set(sid, {
-      sid,
-      remote,
-      parser: new HttpRequestParser({ limits: this.#limits }),
-      busy: false,
-      closing: false,
-      requests: 0,
-      requestStart: now,
-      headDone: false,
-      lastActivity: now,
-      continueSent: false,
-      busySince: now,
-      cancelStream: null,
-      lingerSince: -1,
-      held: 0,
-      recorder: null,
-      dispatchedAt: 0,
-      span: null,
-
-      peerEnded: false,
-      streaming: false,
-    });
+    const parser = new HttpRequestParser({ limits: this.#limits });
+    this.#conns.set(sid, newConn(sid, remote, parser, now));
   }
 
   #onClose(sid: number): void {
@@ -627,7 +567,7 @@ export class WebhookServer implements AsyncDisposable {
     conn.closing = true;
     conn.cancelStream?.();
     this.#release(conn);
-    if (this.#corkSid === conn.sid) this.#flushCork();
+    if (this.#cork.sid === conn.sid) this.#cork.release();
     if (abortive && this.#io?.reset) this.#io.reset(conn.sid);
     else this.#io?.close(conn.sid);
     this.#conns.delete(conn.sid);
@@ -636,46 +576,21 @@ export class WebhookServer implements AsyncDisposable {
 
   #send(sid: number, bytes: Uint8Array): void {
     this.#stats.bytesOut += bytes.length;
-    if (sid === this.#corkSid) {
-      // Responses to pipelined requests leave in one write. Consecutive slab views are
-      // adjacent in memory, so joining them is only a wider view.
-      const held = this.#corked;
-      if (held === null) {
-        this.#corked = bytes;
-        return;
-      }
-      if (held.buffer === bytes.buffer && held.byteOffset + held.length === bytes.byteOffset) {
-        this.#corked = new Uint8Array(held.buffer, held.byteOffset, held.length + bytes.length);
-        return;
-      }
-      this.#io?.send(sid, held);
-      this.#corked = bytes;
-      return;
-    }
-    this.#io?.send(sid, bytes);
-  }
-
-  #flushCork(): void {
-    const held = this.#corked;
-    const sid = this.#corkSid;
-    this.#corked = null;
-    this.#corkSid = -1;
-    if (held !== null) this.#io?.send(sid, held);
+    this.#cork.send(sid, bytes);
   }
 
   // Parses and dispatches as many requests as are complete, one at a time; what they send
   // synchronously is held and written once at the end.
   #drive(conn: Conn): void {
-    if (this.#corkSid !== -1) {
-      // Never nested in practice; if it were, the outer drive keeps its own held bytes.
+    // Never nested in practice; if it were, the outer drive keeps its own held bytes.
+    if (!this.#cork.hold(conn.sid)) {
       this.#driveCorked(conn);
       return;
     }
-    this.#corkSid = conn.sid;
     try {
       this.#driveCorked(conn);
     } finally {
-      this.#flushCork();
+      this.#cork.release();
     }
   }
 
@@ -813,26 +728,8 @@ export class WebhookServer implements AsyncDisposable {
   }
 
   #handlerFailed(res: WebhookResponse, e: unknown, req: WebhookRequest): void {
-    if (res.streamBody instanceof ReadableStream) res.streamBody.cancel().catch(() => {});
-    res.streamBody = null;
-    res.headers.delete("content-type");
-    if (e instanceof WebhookServerError && e.code === "PayloadTooLarge") {
-      res.json({ error: e.message, code: e.code }, 413);
-      return;
-    }
-    if (e instanceof JsonParseError && isBadBody(e)) {
-      res.json({
-        error: e.message,
-        code: e.code,
-        line: e.line,
-        column: e.column,
-        offset: e.offset,
-      }, 400);
-      return;
-    }
+    if (!answerHandlerFailure(res, e)) return;
     this.#stats.handlerErrors++;
-    // No stack or message in the response: it may carry internals.
-    res.json({ error: "Internal Server Error" }, 500);
     this.#logger?.error("handler failed", {
       method: req.method,
       path: req.path,
@@ -911,18 +808,9 @@ export class WebhookServer implements AsyncDisposable {
     conn.streaming = true;
     try {
       if (!isHead) {
-        let iterable: AsyncIterable<Uint8Array | string> = source as AsyncIterable<Uint8Array>;
-        if (source instanceof ReadableStream) {
-          const reader = source.getReader();
-          // A client that goes away cancels the source, which may be waiting for data that
-          // never comes (server-sent events): its pending read then ends.
-          conn.cancelStream = () => void reader.cancel().catch(() => {});
-          iterable = readerChunks(reader);
-        }
-        for await (const piece of iterable) {
+        const pieces = bodyPieces(source, (cancel) => (conn.cancelStream = cancel));
+        for await (const bytes of pieces) {
           if (conn.closing) break;
-          const bytes = typeof piece === "string" ? ENCODER.encode(piece) : piece;
-          if (bytes.length === 0) continue;
           const framed = chunked ? encodeChunk(bytes) : bytes;
           total += framed.length;
           await this.#sendAsync(conn.sid, framed);
@@ -952,7 +840,7 @@ export class WebhookServer implements AsyncDisposable {
   }
 
   #sendAsync(sid: number, bytes: Uint8Array): Promise<void> {
-    if (sid === this.#corkSid) this.#flushCork();
+    if (sid === this.#cork.sid) this.#cork.release();
     this.#stats.bytesOut += bytes.length;
     return this.#io?.sendAsync(sid, bytes) ?? Promise.resolve();
   }
@@ -1008,83 +896,14 @@ export class WebhookServer implements AsyncDisposable {
     const now = this.#now - this.#slack;
     for (const conn of this.#conns.values()) {
       if (conn.closing) continue;
-      if (conn.lingerSince >= 0) {
-        // Done once the client is quiet for a moment, and in any case after a few seconds.
-        if (
-          now - conn.lastActivity > Math.min(LINGER_QUIET_MS, this.#idleTimeout) ||
-          now - conn.lingerSince > Math.min(LINGER_MAX_MS, this.#requestTimeout)
-        ) {
-          this.#closeConn(conn);
-        }
-        continue;
-      }
-      if (conn.busy) {
-        if (now - conn.busySince > this.#requestTimeout) {
-          // A handler still running past the request deadline: give up on the connection.
-          this.#stats.timeouts++;
-          this.#closeConn(conn);
-        }
-        continue;
-      }
-      if (conn.requestStart < 0) {
-        if (now - conn.lastActivity > this.#idleTimeout) {
-          this.#stats.timeouts++;
-          this.#closeConn(conn);
-        }
-        continue;
-      }
-      const age = now - conn.requestStart;
-      if ((!conn.headDone && age > this.#headerTimeout) || age > this.#requestTimeout) {
-        this.#stats.timeouts++;
+      const due = overdue(conn, now, this.#deadlines);
+      if (due === null) continue;
+      if (due === "408") {
         this.#stats.responses["4xx"]++;
         this.#send(conn.sid, this.#writer.error(408, "RequestTimeout", "request timed out"));
-        this.#closeConn(conn);
       }
+      if (due !== "close") this.#stats.timeouts++;
+      this.#closeConn(conn);
     }
-  }
-
-  // ---------------------------------------------------------------- adapters
-
-  #jsonRoute(fn: JsonHandler): RouteHandler {
-    return (req, res) => {
-      let value: JsonValue = null;
-      if (req.body.length > 0 || req.headers.has("content-type")) {
-        if (!isJsonContentType(req.headers.get("content-type"))) {
-          res.json({ error: "expected an application/json body" }, 415);
-          return;
-        }
-        if (req.body.length > this.#json.maxPayloadSize) {
-          res.json({ error: `JSON body exceeds ${this.#json.maxPayloadSize} bytes` }, 413);
-          return;
-        }
-        value = req.json();
-      }
-      const out = fn(value, req);
-      if (out instanceof Promise) {
-        return out.then((v) => {
-          if (v === undefined) res.status = 204;
-          else res.json(v);
-        });
-      }
-      if (out === undefined) res.status = 204;
-      else res.json(out);
-    };
-  }
-}
-
-/** Yields `head` (pieces already read), then the rest of `reader`; releases its lock at the end. */
-async function* readerChunks(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  head: readonly Uint8Array[] = [],
-): AsyncIterable<Uint8Array> {
-  try {
-    for (const h of head) yield h;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
   }
 }
