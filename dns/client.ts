@@ -23,24 +23,23 @@
  *
  * @module
  */
-import { platform } from "../core/platform/mod.ts";
-import { type CachedAnswer, cacheKey, DnsCache, type DnsCacheStats } from "./cache.ts";
-import { type DnsErrorCode, DnsResolverError } from "./errors.ts";
-import { cancelledError } from "./_stackless.ts";
-import { Flight, onAbort } from "./_flight.ts";
+import { DnsCache, type DnsCacheStats } from "./cache.ts";
+import type { DnsResolverError } from "./errors.ts";
+import { ServerAttempts } from "./_attempts.ts";
+import { clientStats, zeroCounters } from "./_client_counters.ts";
+import { HostsTable } from "./_hosts_table.ts";
+import { Lookups } from "./_lookups.ts";
+import { NameResolver } from "./_name_resolver.ts";
+import { byMxPriority, byNaptrOrder, bySrvOrder, targetOf, textOf } from "./_record_views.ts";
+import { ResolverSettingsSource } from "./_settings.ts";
 import {
-  type DnsMessage,
   type DnsQuestion,
-  DnsRcode,
   type DnsRecord,
   DnsType,
   type MxRecord,
   type NaptrRecord,
   reverseName,
-  sameName,
-  type SoaRecord,
   type SrvRecord,
-  validateName,
 } from "./message.ts";
 import {
   discoverService,
@@ -48,70 +47,12 @@ import {
   type ServiceResult,
   type ServiceTypeValue,
 } from "./service_discovery.ts";
-import { parseHosts, parseResolvConf } from "./system_config.ts";
-import { type DnsServerAddress, DnsTransport, parseServer } from "./transport.ts";
+import { DnsTransport } from "./transport.ts";
 
 export * from "./client_types.ts";
 export * from "./query.ts";
 import type { DnsClientStats, DnsConfig, ResolveOptions } from "./client_types.ts";
 import { type DnsCallback, DnsQuery } from "./query.ts";
-import { parseIpv4, parseIpv6 } from "../network/ip_address.ts";
-
-interface Resolved {
-  servers: DnsServerAddress[];
-  search: string[];
-  ndots: number;
-  timeout: number;
-  retryCount: number;
-  rotate: boolean;
-}
-
-const RCODE_ERRORS: Record<number, DnsErrorCode> = {
-  [DnsRcode.FormErr]: "FormErr",
-  [DnsRcode.ServFail]: "ServFail",
-  [DnsRcode.NotImp]: "NotImp",
-  [DnsRcode.Refused]: "Refused",
-};
-
-function cancelled(q?: { name: string; type: number }): DnsResolverError {
-  return cancelledError(q);
-}
-
-interface Counters {
-  totalQueries: number;
-  cacheHits: number;
-  cacheMisses: number;
-  timeouts: number;
-  errors: number;
-  retries: number;
-  deduplicated: number;
-}
-
-function zeroCounters(): Counters {
-  return {
-    totalQueries: 0,
-    cacheHits: 0,
-    cacheMisses: 0,
-    timeouts: 0,
-    errors: 0,
-    retries: 0,
-    deduplicated: 0,
-  };
-}
-
-const ONLY_SERVER = [0];
-
-function addressOf(r: DnsRecord): string {
-  return (r as { address: string }).address;
-}
-
-function addressesOf(records: DnsRecord[]): string[] {
-  return records.map(addressOf);
-}
-
-function same<T>(x: T): T {
-  return x;
-}
 
 /**
  * The DNS client; see the module documentation.
@@ -125,19 +66,17 @@ function same<T>(x: T): T {
  * ```
  */
 export class DnsClient implements Disposable {
+  // A resolution goes down through: NameResolver (search list, CNAME chains, hosts file, the
+  // short paths) -> Lookups (one exact question: the cache, sharing questions in flight) ->
+  // ServerAttempts (servers, retries, backoff, failover) -> DnsTransport (the wire).
   #config: DnsConfig;
   #transport: DnsTransport;
   #cache: DnsCache;
-  #cacheEnabled: boolean;
-  #flights = new Map<string, Flight>();
-  #resolved: Resolved | null = null;
-  #resolving: Promise<Resolved> | null = null;
-  #hosts: Map<string, string[]> | null = null;
-  #hostsLoading: Promise<Map<string, string[]>> | null = null;
-  #downUntil: number[] = [];
-  #rotation = 0;
+  #lookups: Lookups;
+  #resolver: NameResolver;
   #closed = false;
-  #s: Counters = zeroCounters();
+  /** The client's counters, shared with the lookups and attempts (reset in place). */
+  #s = zeroCounters();
 
   /**
    * Creates a client; files are read and sockets opened on the first query.
@@ -146,18 +85,7 @@ export class DnsClient implements Disposable {
    */
   constructor(config: DnsConfig = {}) {
     this.#config = config;
-    if (config.servers && config.servers.length > 0) {
-      const servers = config.servers.map(parseServer);
-      this.#resolved = {
-        servers,
-        search: config.search ?? [],
-        ndots: config.ndots ?? 1,
-        timeout: config.timeout ?? 3000,
-        retryCount: config.retryCount ?? 2,
-        rotate: config.rotate ?? false,
-      };
-      this.#downUntil = servers.map(() => 0);
-    }
+    const settings = new ResolverSettingsSource(config);
     this.#transport = new DnsTransport({
       socketCount: config.socketCount,
       maxUdpSize: config.maxUdpSize,
@@ -166,336 +94,17 @@ export class DnsClient implements Disposable {
       runtime: config.runtime,
       udpIdleMs: config.socketIdleTimeout,
     });
-    this.#cacheEnabled = config.enableCache ?? true;
+    const cacheEnabled = config.enableCache ?? true;
     this.#cache = new DnsCache({ maxSize: config.maxCacheSize, maxTtl: config.cacheTimeout });
-  }
-
-  // -------------------------------------------------------------------------
-  // configuration
-
-  #settings(): Resolved | Promise<Resolved> {
-    if (this.#resolved) return this.#resolved;
-    if (this.#resolving) return this.#resolving;
-    const path = this.#config.resolvConfPath ?? "/etc/resolv.conf";
-    this.#resolving = platform().readTextFile(path).then(
-      (text) => {
-        const conf = parseResolvConf(text);
-        if (conf.servers.length === 0) {
-          throw new DnsResolverError("NoServers", `no nameserver in ${path}`);
-        }
-        const c = this.#config;
-        const servers = conf.servers.map(parseServer);
-        this.#downUntil = servers.map(() => 0);
-        this.#resolved = {
-          servers,
-          search: c.search ?? conf.search,
-          ndots: c.ndots ?? conf.ndots,
-          timeout: c.timeout ?? conf.timeoutMs,
-          retryCount: c.retryCount ?? conf.attempts - 1,
-          rotate: c.rotate ?? conf.rotate,
-        };
-        return this.#resolved;
-      },
-      (error) => {
-        this.#resolving = null;
-        if (error instanceof DnsResolverError) throw error;
-        throw new DnsResolverError(
-          "NoServers",
-          `no servers configured and ${path} cannot be read: ${
-            error instanceof Error ? error.message : error
-          }`,
-          undefined,
-          undefined,
-          { cause: error },
-        );
-      },
+    const attempts = new ServerAttempts(
+      config,
+      settings,
+      this.#transport,
+      cacheEnabled ? this.#cache : null,
+      this.#s,
     );
-    return this.#resolving;
-  }
-
-  #hostsMap(): Map<string, string[]> | Promise<Map<string, string[]>> {
-    if (this.#hosts) return this.#hosts;
-    const path = this.#config.hostsPath === undefined ? "/etc/hosts" : this.#config.hostsPath;
-    if (path === null) return (this.#hosts = new Map());
-    this.#hostsLoading ??= platform().readTextFile(path).then(
-      (text) => (this.#hosts = parseHosts(text)),
-      () => (this.#hosts = new Map()),
-    );
-    return this.#hostsLoading;
-  }
-
-  // -------------------------------------------------------------------------
-  // one question: cache, deduplication, retries, failover
-
-  /**
-   * The outcome for one exact question (no search list, no CNAME chasing):
-   * cached, shared with an identical question in flight, or queried.
-   */
-  #lookup(q: DnsQuestion, signal: AbortSignal | undefined): Promise<CachedAnswer> {
-    this.#s.totalQueries++;
-    if (this.#closed) {
-      return Promise.reject(new DnsResolverError("Closed", "the DNS client is closed", q));
-    }
-    if (signal?.aborted) return Promise.reject(cancelled(q));
-    const key = cacheKey(q);
-    if (this.#cacheEnabled) {
-      const hit = this.#cache.getByKey(key);
-      if (hit !== undefined) {
-        this.#s.cacheHits++;
-        return Promise.resolve(hit);
-      }
-    }
-    this.#s.cacheMisses++;
-    let flight = this.#flights.get(key);
-    if (flight) this.#s.deduplicated++;
-    else {
-      const f = new Flight(key, q);
-      flight = f;
-      this.#flights.set(key, f);
-      f.promise = this.#fly(f).finally(() => {
-        if (this.#flights.get(key) === f) this.#flights.delete(key);
-      });
-    }
-    const f = flight;
-    if (!signal) {
-      f.refs = Infinity;
-      return f.promise;
-    }
-    f.refs++;
-    return new Promise<CachedAnswer>((resolve, reject) => {
-      const unsubscribe = onAbort(signal, () => {
-        if (--f.refs === 0) {
-          if (this.#flights.get(key) === f) this.#flights.delete(key);
-          f.abandon();
-        }
-        reject(cancelled(q));
-      });
-      f.promise.then(
-        (v) => {
-          unsubscribe();
-          resolve(v);
-        },
-        (e) => {
-          unsubscribe();
-          reject(e);
-        },
-      );
-    });
-  }
-
-  /** Servers to try, in order: live ones first (from a rotating start with `rotate`). */
-  #serverOrder(count: number, rotate: boolean): number[] {
-    if (count === 1) return ONLY_SERVER;
-    const now = performance.now();
-    const alive: number[] = [];
-    const dead: number[] = [];
-    const start = rotate ? this.#rotation++ % count : 0;
-    for (let k = 0; k < count; k++) {
-      const i = (start + k) % count;
-      (this.#downUntil[i] > now ? dead : alive).push(i);
-    }
-    return alive.length > 0 ? alive : dead;
-  }
-
-  async #fly(f: Flight): Promise<CachedAnswer> {
-    const s = this.#settings();
-    const settings = s instanceof Promise ? await s : s;
-    const c = this.#config;
-    const q = f.question;
-    const maxTime = c.maxResolutionTime ?? 10_000;
-    const deadline = maxTime > 0 ? performance.now() + maxTime : Infinity;
-    const mode = c.transportMode ?? "Both";
-    let delay = c.initialRetryDelay ?? 50;
-    let last: DnsResolverError | null = null;
-    const order = this.#serverOrder(settings.servers.length, settings.rotate);
-    for (let attempt = 0; attempt <= settings.retryCount; attempt++) {
-      if (f.cancelled) throw cancelled(q);
-      if (attempt > 0) {
-        this.#s.retries++;
-        const jitter = 1 + (c.jitterFactor ?? 0.1) * (Math.random() * 2 - 1);
-        const wait = Math.min(delay, c.maxRetryDelay ?? 1000) * jitter;
-        delay *= c.retryMultiplier ?? 2;
-        if (performance.now() + wait >= deadline) break;
-        if (wait > 0) await f.sleep(wait);
-        if (f.cancelled) throw cancelled(q);
-      }
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) break;
-      const index = order[attempt % order.length];
-      const server = settings.servers[index];
-      const ex = this.#transport.exchange(server, q, {
-        timeoutMs: Math.max(1, Math.min(settings.timeout, remaining)),
-        tcp: mode === "TCP",
-        noTcpFallback: mode === "UDP",
-      });
-      f.current = ex;
-      let msg: DnsMessage;
-      try {
-        msg = await ex.promise;
-      } catch (error) {
-        f.current = null;
-        if (!(error instanceof DnsResolverError)) throw error;
-        if (error.code === "Timeout") {
-          this.#s.timeouts++;
-          this.#downUntil[index] = performance.now() + (c.serverDownTime ?? 30_000);
-          last = error;
-          continue;
-        }
-        if (error.code === "NetworkError") {
-          last = error;
-          continue;
-        }
-        if (error.code !== "Cancelled") this.#s.errors++;
-        throw error;
-      }
-      f.current = null;
-      this.#downUntil[index] = 0;
-      const outcome = this.#outcome(q, msg);
-      if (outcome instanceof DnsResolverError) {
-        last = outcome;
-        continue;
-      }
-      return outcome;
-    }
-    this.#s.errors++;
-    throw last ?? new DnsResolverError(
-      "Timeout",
-      `no answer for ${q.name} within maxResolutionTime`,
-      q,
-    );
-  }
-
-  /** An answer to cache and return, or the rcode's error for a retry. */
-  #outcome(q: DnsQuestion, msg: DnsMessage): CachedAnswer | DnsResolverError {
-    const rcode = msg.rcode;
-    if (rcode === DnsRcode.NoError || rcode === DnsRcode.NXDomain) {
-      const records = msg.answers;
-      const negative = rcode === DnsRcode.NXDomain ||
-        !records.some((r) => r.type === q.type || r.type === DnsType.CNAME);
-      const answer: CachedAnswer = { rcode, records, negative };
-      if (this.#cacheEnabled) {
-        let ttl = 0;
-        if (negative) {
-          // RFC 2308 §5: min(SOA TTL, SOA MINIMUM); without an SOA, not cached.
-          const soa = msg.authorities.find((r): r is SoaRecord => r.kind === "SOA");
-          if (soa) ttl = Math.min(soa.ttl, soa.minimum);
-        } else {
-          ttl = Infinity;
-          for (const r of records) if (r.ttl < ttl) ttl = r.ttl;
-        }
-        this.#cache.set(q, answer, ttl);
-      }
-      return answer;
-    }
-    const code = RCODE_ERRORS[rcode] ?? "ServerError";
-    return new DnsResolverError(
-      code,
-      `${q.name}: the server answered ${code} (rcode ${rcode})`,
-      q,
-      rcode,
-    );
-  }
-
-  // -------------------------------------------------------------------------
-  // names: search list and CNAME chains
-
-  async #candidates(name: string): Promise<string[]> {
-    if (name.endsWith(".")) return [name.slice(0, -1)];
-    const s = this.#settings();
-    const settings = s instanceof Promise ? await s : s;
-    if (settings.search.length === 0) return [name];
-    const dots = name.split(".").length - 1;
-    const searched = settings.search.map((d) => `${name}.${d}`);
-    return dots >= settings.ndots ? [name, ...searched] : [...searched, name];
-  }
-
-  #chase(
-    name: string,
-    type: number,
-    signal: AbortSignal | undefined,
-    seen: Set<string> = new Set(),
-  ): Promise<DnsRecord[]> {
-    return this.#lookup({ name, type }, signal).then((answer) =>
-      this.#follow(answer, name, type, signal, seen)
-    );
-  }
-
-  /**
-   * The records of `type` at the end of the CNAME chain from `name` in
-   * `answer`; when the chain leaves the answer, the chase goes on with a new
-   * question. `seen` holds the CNAME targets met so far (loop and length check).
-   */
-  #follow(
-    answer: CachedAnswer,
-    name: string,
-    type: number,
-    signal: AbortSignal | undefined,
-    seen: Set<string>,
-  ): DnsRecord[] | Promise<DnsRecord[]> {
-    if (answer.rcode === DnsRcode.NXDomain) {
-      throw new DnsResolverError(
-        "NXDomain",
-        `${name} does not exist`,
-        { name, type },
-        answer.rcode,
-      );
-    }
-    const records = answer.records;
-    let target = name;
-    if (type !== DnsType.CNAME) {
-      const limit = this.#config.maxCnameHops ?? 8;
-      for (;;) {
-        const cname = records.find((r) => r.kind === "CNAME" && sameName(r.name, target));
-        if (!cname || cname.kind !== "CNAME") break;
-        const key = cname.target.toLowerCase();
-        if (seen.has(key) || seen.size >= limit) {
-          throw new DnsResolverError(
-            "CnameLoop",
-            `the CNAME chain through ${name} loops or is longer than ${limit}`,
-            { name, type },
-          );
-        }
-        seen.add(key);
-        target = cname.target;
-      }
-    }
-    const matches = records.filter((r) => r.type === type && sameName(r.name, target));
-    if (matches.length > 0) return matches;
-    if (target === name) {
-      throw new DnsResolverError(
-        "NoData",
-        `${name} has no record of type ${type}`,
-        { name, type },
-        0,
-      );
-    }
-    return this.#chase(target, type, signal, seen);
-  }
-
-  /**
-   * The short path of a resolution when no search list or hosts entry is in
-   * play: one cached-or-shared lookup and one continuation, so a settle (an
-   * answer or an abort) reaches the caller in two promise hops. Null when the
-   * full path must run.
-   */
-  #direct<T>(
-    name: string,
-    type: number,
-    signal: AbortSignal | undefined,
-    map: (records: DnsRecord[]) => T,
-  ): Promise<T> | null {
-    const settings = this.#resolved;
-    if (settings === null || settings.search.length > 0 || name.endsWith(".")) return null;
-    try {
-      validateName(name);
-    } catch {
-      return null; // the full path reports it
-    }
-    const seen = new Set<string>();
-    return this.#lookup({ name, type }, signal).then((answer) => {
-      const r = this.#follow(answer, name, type, signal, seen);
-      return r instanceof Promise ? r.then(map) : map(r);
-    });
+    this.#lookups = new Lookups(this.#cache, cacheEnabled, attempts, this.#s);
+    this.#resolver = new NameResolver(config, settings, new HostsTable(config), this.#lookups);
   }
 
   /**
@@ -511,33 +120,7 @@ export class DnsClient implements Disposable {
    * ```
    */
   query(name: string, type: number, options: ResolveOptions = {}): Promise<DnsRecord[]> {
-    const fast = this.#fromCache(name, type, false, options.signal);
-    if (fast) return Promise.resolve(fast);
-    return this.#direct(name, type, options.signal, same) ?? this.#querySlow(name, type, options);
-  }
-
-  async #querySlow(name: string, type: number, options: ResolveOptions): Promise<DnsRecord[]> {
-    try {
-      validateName(name);
-    } catch (error) {
-      throw new DnsResolverError(
-        "InvalidName",
-        `not a valid domain name: ${error instanceof Error ? error.message : error}`,
-        { name, type },
-        undefined,
-        { cause: error },
-      );
-    }
-    const candidates = await this.#candidates(name);
-    for (let i = 0;; i++) {
-      try {
-        return await this.#chase(candidates[i], type, options.signal);
-      } catch (error) {
-        const absent = error instanceof DnsResolverError &&
-          (error.code === "NXDomain" || error.code === "NoData");
-        if (!absent || i === candidates.length - 1) throw error;
-      }
-    }
+    return this.#resolver.query(name, type, options);
   }
 
   // -------------------------------------------------------------------------
@@ -554,11 +137,7 @@ export class DnsClient implements Disposable {
    * ```
    */
   resolveA(name: string, options?: ResolveOptions): Promise<string[]> {
-    const fast = this.#fromCache(name, DnsType.A, true, options?.signal);
-    if (fast) return Promise.resolve(fast.map(addressOf));
-    return (this.#hostsKnownAbsent(name) &&
-      this.#direct(name, DnsType.A, options?.signal, addressesOf)) ||
-      this.#resolveAddress(name, 4, options);
+    return this.#resolver.addresses(name, 4, options);
   }
 
   /**
@@ -572,70 +151,7 @@ export class DnsClient implements Disposable {
    * ```
    */
   resolveAAAA(name: string, options?: ResolveOptions): Promise<string[]> {
-    const fast = this.#fromCache(name, DnsType.AAAA, true, options?.signal);
-    if (fast) return Promise.resolve(fast.map(addressOf));
-    return (this.#hostsKnownAbsent(name) &&
-      this.#direct(name, DnsType.AAAA, options?.signal, addressesOf)) ||
-      this.#resolveAddress(name, 6, options);
-  }
-
-  /** True when the hosts file is loaded and has no entry for `name`. */
-  #hostsKnownAbsent(name: string): boolean {
-    const hosts = this.#hosts;
-    return hosts !== null &&
-      (hosts.size === 0 || !hosts.has(name.toLowerCase().replace(/\.$/, "")));
-  }
-
-  async #resolveAddress(name: string, family: 4 | 6, options?: ResolveOptions): Promise<string[]> {
-    const local = await this.#fromHosts(name, family);
-    if (local) return local;
-    return (await this.query(name, family === 4 ? DnsType.A : DnsType.AAAA, options)).map(
-      addressOf,
-    );
-  }
-
-  /**
-   * The synchronous path of a cache hit: the records of `type` owned by `name`
-   * itself, when everything the full path would consult is already known
-   * (settings and hosts loaded, no search list in play, a live positive
-   * entry with no CNAME to follow); otherwise null, and the full path runs.
-   */
-  #fromCache(
-    name: string,
-    type: number,
-    address: boolean,
-    signal: AbortSignal | undefined,
-  ): DnsRecord[] | null {
-    const settings = this.#resolved;
-    if (!this.#cacheEnabled || this.#closed || settings === null || signal?.aborted) return null;
-    if (address) {
-      const hosts = this.#hosts;
-      if (hosts === null || (hosts.size > 0 && hosts.has(name.toLowerCase()))) return null;
-    }
-    if (settings.search.length > 0 || name.endsWith(".")) return null;
-    const key = cacheKey({ name, type });
-    const hit = this.#cache.getPositiveByKey(key);
-    if (hit === undefined) return null;
-    const records = hit.records;
-    for (let i = 0; i < records.length; i++) {
-      // A CNAME (or a stray owner) takes the full path; the hit is counted there again.
-      if (records[i].type !== type || !sameName(records[i].name, name)) return null;
-    }
-    this.#s.totalQueries++;
-    this.#s.cacheHits++;
-    return records;
-  }
-
-  async #fromHosts(name: string, family: 4 | 6): Promise<string[] | null> {
-    const h = this.#hostsMap();
-    const hosts = h instanceof Promise ? await h : h;
-    if (hosts.size === 0) return null;
-    const list = hosts.get(name.toLowerCase().replace(/\.$/, ""));
-    if (!list) return null;
-    const wanted = list.filter((
-      a,
-    ) => (family === 4 ? parseIpv4(a) !== null : parseIpv6(a) !== null));
-    return wanted.length > 0 ? wanted : null;
+    return this.#resolver.addresses(name, 6, options);
   }
 
   /**
@@ -716,7 +232,7 @@ export class DnsClient implements Disposable {
    */
   async resolveSrv(name: string, options?: ResolveOptions): Promise<SrvRecord[]> {
     return ((await this.query(name, DnsType.SRV, options)) as SrvRecord[])
-      .sort((a, b) => a.priority - b.priority || b.weight - a.weight);
+      .sort(bySrvOrder);
   }
 
   /**
@@ -731,7 +247,7 @@ export class DnsClient implements Disposable {
    */
   async resolveNaptr(name: string, options?: ResolveOptions): Promise<NaptrRecord[]> {
     return ((await this.query(name, DnsType.NAPTR, options)) as NaptrRecord[])
-      .sort((a, b) => a.order - b.order || a.preference - b.preference);
+      .sort(byNaptrOrder);
   }
 
   /**
@@ -746,7 +262,7 @@ export class DnsClient implements Disposable {
    */
   async resolveMx(name: string, options?: ResolveOptions): Promise<MxRecord[]> {
     return ((await this.query(name, DnsType.MX, options)) as MxRecord[])
-      .sort((a, b) => a.priority - b.priority);
+      .sort(byMxPriority);
   }
 
   /**
@@ -760,9 +276,7 @@ export class DnsClient implements Disposable {
    * ```
    */
   async resolveTxt(name: string, options?: ResolveOptions): Promise<string[]> {
-    return (await this.query(name, DnsType.TXT, options)).map((r) =>
-      (r as { texts: string[] }).texts.join("")
-    );
+    return (await this.query(name, DnsType.TXT, options)).map(textOf);
   }
 
   /**
@@ -777,9 +291,7 @@ export class DnsClient implements Disposable {
    */
   async resolvePtr(addressOrName: string, options?: ResolveOptions): Promise<string[]> {
     const name = reverseName(addressOrName) ?? addressOrName;
-    return (await this.query(name, DnsType.PTR, options)).map((r) =>
-      (r as { target: string }).target
-    );
+    return (await this.query(name, DnsType.PTR, options)).map(targetOf);
   }
 
   /**
@@ -793,9 +305,7 @@ export class DnsClient implements Disposable {
    * ```
    */
   async resolveCname(name: string, options?: ResolveOptions): Promise<string[]> {
-    return (await this.query(name, DnsType.CNAME, options)).map((r) =>
-      (r as { target: string }).target
-    );
+    return (await this.query(name, DnsType.CNAME, options)).map(targetOf);
   }
 
   /**
@@ -917,14 +427,7 @@ export class DnsClient implements Disposable {
    * ```
    */
   lookupCached(q: DnsQuestion): DnsRecord[] | undefined {
-    this.#s.totalQueries++;
-    const hit = this.#cacheEnabled ? this.#cache.getByKey(cacheKey(q)) : undefined;
-    if (hit === undefined) {
-      this.#s.cacheMisses++;
-      return undefined;
-    }
-    this.#s.cacheHits++;
-    return hit.records;
+    return this.#lookups.cachedRecords(q);
   }
 
   /**
@@ -990,20 +493,7 @@ export class DnsClient implements Disposable {
    * ```
    */
   getStats(): DnsClientStats {
-    const t = this.#transport.getStats();
-    const looked = this.#s.cacheHits + this.#s.cacheMisses;
-    const ratio = looked === 0 ? 0 : this.#s.cacheHits / looked;
-    return {
-      ...this.#s,
-      hitRatio: ratio,
-      cacheHitRatio: ratio,
-      tcpFallbacks: t.tcpFallbacks,
-      spoofedDropped: t.spoofedDropped,
-      malformedDropped: t.malformedDropped,
-      packetsSent: t.packetsSent,
-      tcpQueries: t.tcpQueries,
-      tcpConnections: t.tcpConnections,
-    };
+    return clientStats(this.#s, this.#transport.getStats());
   }
 
   /**
@@ -1016,7 +506,7 @@ export class DnsClient implements Disposable {
    * ```
    */
   resetStats(): void {
-    this.#s = zeroCounters();
+    Object.assign(this.#s, zeroCounters());
     this.#transport.resetStats();
     this.#cache.resetStats();
   }
@@ -1046,7 +536,7 @@ export class DnsClient implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const f of this.#flights.values()) f.cancel();
+    this.#lookups.close();
     this.#transport.close();
   }
 
