@@ -69,6 +69,7 @@
  * @module
  */
 import { parseJsonAs } from "./_json.ts";
+import { quoteJsonString } from "../../parsers/json_stringify.ts";
 import { foldKey, StateStore } from "../../core/state_store.ts";
 import { platform } from "../../core/platform/mod.ts";
 import { defaultLogger } from "../../core/logger.ts";
@@ -166,6 +167,15 @@ return n`;
 /** One write: [sequence number, op (set, delete, clear), folded key, stored JSON, ttl ms]. */
 type Change = [number, "s" | "d" | "c", string, string, number];
 
+/** Who waits for the write commands sent so far (`upTo`) to be answered. */
+interface Waiter {
+  upTo: number;
+  // A flush reports the first failure since the last flush; a reload does not take it.
+  takesFailure: boolean;
+  resolve(): void;
+  reject(error: ClusterError): void;
+}
+
 /** Writes in one command at most (a larger tick is split), and keys read in one call. */
 const BATCH_LIMIT = 500;
 
@@ -211,7 +221,12 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   #answeredWhileReading: Change[][] = [];
   // folded key -> local expiry time (ms of platform().now())
   #expiry = new Map<string, number>();
-  #inflight = new Set<Promise<void>>();
+  // Numbers of the write commands sent and not answered yet, oldest first (a command that
+  // times out is answered before older ones), and how many were sent.
+  #inflight = new Set<number>();
+  #sent = 0;
+  // flush() calls (and reloads) waiting for the commands sent before them, oldest first.
+  #waiters: Waiter[] = [];
   // Writes made in the current tick, sent together at its end.
   #batch: Change[] = [];
   #batchScheduled = false;
@@ -388,7 +403,9 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     const ms = Math.ceil(ttl);
     if (ms > 0) this.#expiry.set(folded, platform().now() + ms);
     else if (this.#expiry.size !== 0) this.#expiry.delete(folded);
-    this.#queue([this.#mine(folded), "s", folded, JSON.stringify([key, value]), ms]);
+    // JSON.stringify([key, value]), without the engine's call for text that needs no escaping
+    const stored = "[" + quoteJsonString(key) + "," + quoteJsonString(value) + "]";
+    this.#queue([this.#mine(folded), "s", folded, stored, ms]);
   }
 
   /** Removes `key` from the replica and from Redis; true when the replica had it. */
@@ -420,12 +437,18 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     return n;
   }
 
-  /** Adds a write to the current tick's batch, sent at the end of the tick (or by `flush()`). */
+  /**
+   * Sends a write at once when no other is on its way to Redis (one awaited write at a time
+   * waits for no tick); otherwise adds it to the current tick's batch, sent at the end of the
+   * tick (or by `flush()`) behind the writes sent before it.
+   */
   #queue(change: Change): void {
     this.#stats.writes++;
     this.#pendingWrites++;
     this.#batch.push(change);
-    if (this.#batch.length >= BATCH_LIMIT) this.#sendBatch();
+    if (
+      this.#batch.length >= BATCH_LIMIT || (this.#batch.length === 1 && this.#inflight.size === 0)
+    ) this.#sendBatch();
     else if (!this.#batchScheduled) {
       this.#batchScheduled = true;
       queueMicrotask(this.#sendBatchTask);
@@ -443,41 +466,41 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     for (let i = 0; i < batch.length;) {
       const [, op, folded, stored, ttl] = batch[i];
       let j = i + 1;
-      let reply: Promise<RedisReply>;
+      let args: string[];
       if (op === "c") {
-        reply = this.#redis.command(["EVAL", CLEAR, 0, `${globEscape(this.#keyPrefix)}*`]);
+        args = ["EVAL", CLEAR, "0", `${globEscape(this.#keyPrefix)}*`];
       } else if (op === "d") {
         while (j < batch.length && batch[j][1] === "d") j++;
-        const args = ["DEL"];
+        args = ["DEL"];
         for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][2]);
-        reply = this.#redis.command(args);
       } else if (ttl > 0) {
-        reply = this.#redis.command(["SET", this.#keyPrefix + folded, stored, "PX", ttl]);
+        args = ["SET", this.#keyPrefix + folded, stored, "PX", String(ttl)];
       } else {
         while (j < batch.length && batch[j][1] === "s" && batch[j][4] === 0) j++;
-        if (j === i + 1) reply = this.#redis.command(["SET", this.#keyPrefix + folded, stored]);
+        if (j === i + 1) args = ["SET", this.#keyPrefix + folded, stored];
         else {
-          const args = ["MSET"];
+          args = ["MSET"];
           for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][2], batch[k][3]);
-          reply = this.#redis.command(args);
         }
       }
       const part = i === 0 && j === batch.length ? batch : batch.slice(i, j);
-      const p: Promise<void> = reply.then(
-        () => this.#settled(p, part, undefined),
-        (error) => this.#settled(p, part, error),
-      );
-      this.#inflight.add(p);
+      const id = ++this.#sent;
+      this.#inflight.add(id);
+      this.#redis.send(args, (error) => this.#settled(id, part, error));
       i = j;
     }
   }
 
-  #settled(p: Promise<void>, part: Change[], error: unknown): void {
-    this.#inflight.delete(p);
+  #settled(id: number, part: Change[], error: ClusterError | undefined): void {
+    this.#inflight.delete(id);
     this.#pendingWrites -= part.length;
     if (this.#reads > 0) this.#answeredWhileReading.push(part);
     else this.#answered(part);
-    if (error === undefined) return;
+    if (error !== undefined) this.#failed(part, error);
+    if (this.#waiters.length > 0) this.#release();
+  }
+
+  #failed(part: Change[], error: ClusterError): void {
     this.#stats.writeErrors += part.length;
     const failure = new ClusterError(
       "WriteFailed",
@@ -497,10 +520,11 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
 
   /** Forgets writes Redis has answered (a re-read sent from now on sees them). */
   #answered(part: Change[]): void {
-    for (const [n, op, folded] of part) {
-      if (op === "c") {
-        if (this.#ownClear === n) this.#ownClear = 0;
-      } else if (this.#own.get(folded) === n) this.#own.delete(folded);
+    for (let i = 0; i < part.length; i++) {
+      const change = part[i];
+      if (change[1] === "c") {
+        if (this.#ownClear === change[0]) this.#ownClear = 0;
+      } else if (this.#own.get(change[2]) === change[0]) this.#own.delete(change[2]);
     }
   }
 
@@ -511,24 +535,44 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
    */
   flush(): Promise<void> {
     this.#sendBatch();
-    // The common case (one write, or one batch) without an async frame of its own.
-    if (this.#inflight.size === 1 && this.#failure === undefined) {
-      const [only] = this.#inflight;
-      return only.then(() =>
-        this.#inflight.size === 0 && this.#failure === undefined ? undefined : this.#drain()
-      );
-    }
-    return this.#drain();
+    return this.#settledSoFar(true);
   }
 
-  async #drain(): Promise<void> {
-    while (this.#inflight.size > 0) {
-      if (this.#inflight.size === 1) await this.#inflight.values().next().value;
-      else await Promise.all([...this.#inflight]); // they never reject
+  /**
+   * Resolves once every write command sent so far is answered (later ones are not waited
+   * for); a flush (`takesFailure`) rejects with the failure kept since the last flush instead.
+   * Settled directly by the reply's callback: no promise chain between the reply and the
+   * caller.
+   */
+  #settledSoFar(takesFailure: boolean): Promise<void> {
+    if (this.#inflight.size === 0) {
+      const failure = takesFailure ? this.#takeFailure() : undefined;
+      return failure ? Promise.reject(failure) : Promise.resolve();
     }
+    return new Promise<void>((resolve, reject) =>
+      this.#waiters.push({ upTo: this.#sent, takesFailure, resolve, reject })
+    );
+  }
+
+  #takeFailure(): ClusterError | undefined {
     const failure = this.#failure;
     this.#failure = undefined;
-    if (failure) throw failure;
+    return failure;
+  }
+
+  /** Settles the waiters whose commands are all answered, oldest first. */
+  #release(): void {
+    const oldest = this.#inflight.size === 0 ? Infinity : this.#inflight.values().next().value!;
+    let n = 0;
+    while (n < this.#waiters.length && this.#waiters[n].upTo < oldest) n++;
+    if (n === 0) return;
+    const released = n === this.#waiters.length ? this.#waiters : this.#waiters.slice(0, n);
+    this.#waiters = n === this.#waiters.length ? [] : this.#waiters.slice(n);
+    for (const waiter of released) {
+      const failure = waiter.takesFailure ? this.#takeFailure() : undefined;
+      if (failure) waiter.reject(failure);
+      else waiter.resolve();
+    }
   }
 
   // --- invalidations, re-reads and loads ----------------------------------------------
@@ -720,7 +764,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
       do {
         this.#reloadAgain = false;
         this.#sendBatch();
-        await Promise.all([...this.#inflight]);
+        await this.#settledSoFar(false);
         try {
           await this.#load();
           this.#stats.reloads++;
