@@ -164,8 +164,8 @@ repeat
 until cursor == '0'
 return n`;
 
-/** One write: [sequence number, op (set, delete, clear), folded key, stored JSON, ttl ms]. */
-type Change = [number, "s" | "d" | "c", string, string, number];
+/** One write: [op (set, delete, clear), folded key, stored JSON, ttl ms]. */
+type Change = ["s" | "d" | "c", string, string, number];
 
 /** Who waits for the write commands sent so far (`upTo`) to be answered. */
 interface Waiter {
@@ -210,15 +210,13 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   readonly #maxPending: number;
   readonly #onWriteError: (error: ClusterError) => void;
   #seq = 0;
-  // folded key -> sequence number of our last write to it that Redis has not answered yet
-  #own = new Map<string, number>();
-  // sequence number of our last clear that Redis has not answered yet (0: none)
-  #ownClear = 0;
-  // Re-reads waiting for Redis, and the writes Redis answered meanwhile: those stay in #own
-  // until no re-read is out, because a re-read's reply may be handled after a later write's
-  // (promise chains of different lengths), and must still see that write as ours.
+  // Re-reads waiting for Redis, and while any is out: folded key -> sequence number of our
+  // last write to it, and of our last clear (0: none). A re-read's reply must not undo a
+  // write Redis runs after it; it sees every write sent before it, so nothing is kept while
+  // no re-read is out (a lone write touches neither).
   #reads = 0;
-  #answeredWhileReading: Change[][] = [];
+  #own = new Map<string, number>();
+  #ownClear = 0;
   // folded key -> local expiry time (ms of platform().now())
   #expiry = new Map<string, number>();
   // Numbers of the write commands sent and not answered yet, oldest first (a command that
@@ -405,7 +403,8 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     else if (this.#expiry.size !== 0) this.#expiry.delete(folded);
     // JSON.stringify([key, value]), without the engine's call for text that needs no escaping
     const stored = "[" + quoteJsonString(key) + "," + quoteJsonString(value) + "]";
-    this.#queue([this.#mine(folded), "s", folded, stored, ms]);
+    this.#mine(folded);
+    this.#queue(["s", folded, stored, ms]);
   }
 
   /** Removes `key` from the replica and from Redis; true when the replica had it. */
@@ -415,7 +414,8 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     this.#expired(folded);
     const had = super.remove(key);
     this.#expiry.delete(folded);
-    this.#queue([this.#mine(folded), "d", folded, "", 0]);
+    this.#mine(folded);
+    this.#queue(["d", folded, "", 0]);
     return had;
   }
 
@@ -425,16 +425,16 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     super.clear();
     this.#expiry.clear();
     const n = ++this.#seq;
-    this.#ownClear = n;
+    if (this.#reads > 0) this.#ownClear = n;
     if (this.#loading) this.#clearedWhileLoading = true;
-    this.#queue([n, "c", "", "", 0]);
+    this.#queue(["c", "", "", 0]);
   }
 
-  #mine(folded: string): number {
+  /** Notes a write of ours to `folded`, for the re-reads and the load under way. */
+  #mine(folded: string): void {
     const n = ++this.#seq;
-    this.#own.set(folded, n);
+    if (this.#reads > 0) this.#own.set(folded, n);
     this.#loading?.add(folded);
-    return n;
   }
 
   /**
@@ -464,23 +464,23 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     if (batch.length === 0) return;
     this.#batch = [];
     for (let i = 0; i < batch.length;) {
-      const [, op, folded, stored, ttl] = batch[i];
+      const [op, folded, stored, ttl] = batch[i];
       let j = i + 1;
       let args: string[];
       if (op === "c") {
         args = ["EVAL", CLEAR, "0", `${globEscape(this.#keyPrefix)}*`];
       } else if (op === "d") {
-        while (j < batch.length && batch[j][1] === "d") j++;
+        while (j < batch.length && batch[j][0] === "d") j++;
         args = ["DEL"];
-        for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][2]);
+        for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][1]);
       } else if (ttl > 0) {
         args = ["SET", this.#keyPrefix + folded, stored, "PX", String(ttl)];
       } else {
-        while (j < batch.length && batch[j][1] === "s" && batch[j][4] === 0) j++;
+        while (j < batch.length && batch[j][0] === "s" && batch[j][3] === 0) j++;
         if (j === i + 1) args = ["SET", this.#keyPrefix + folded, stored];
         else {
           args = ["MSET"];
-          for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][2], batch[k][3]);
+          for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][1], batch[k][2]);
         }
       }
       const part = i === 0 && j === batch.length ? batch : batch.slice(i, j);
@@ -494,8 +494,6 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   #settled(id: number, part: Change[], error: ClusterError | undefined): void {
     this.#inflight.delete(id);
     this.#pendingWrites -= part.length;
-    if (this.#reads > 0) this.#answeredWhileReading.push(part);
-    else this.#answered(part);
     if (error !== undefined) this.#failed(part, error);
     if (this.#waiters.length > 0) this.#release();
   }
@@ -516,16 +514,6 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     } catch { /* the handler's failure is its own */ }
     // The replica holds values Redis does not: reload it once Redis answers again.
     if (!this.#closed && this.#redis.status === "ready") this.#reload();
-  }
-
-  /** Forgets writes Redis has answered (a re-read sent from now on sees them). */
-  #answered(part: Change[]): void {
-    for (let i = 0; i < part.length; i++) {
-      const change = part[i];
-      if (change[1] === "c") {
-        if (this.#ownClear === change[0]) this.#ownClear = 0;
-      } else if (this.#own.get(change[2]) === change[0]) this.#own.delete(change[2]);
-    }
   }
 
   /**
@@ -612,7 +600,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
               this.#apply(chunk[k], this.#entry(chunk[k], reply[2 * k]), reply[2 * k + 1], now);
             }
           }
-          this.#readDone(); // after the checks above, which need the writes answered meanwhile
+          this.#readDone(); // after the checks above, which need the writes made meanwhile
         },
         () => {
           this.#readDone();
@@ -624,9 +612,9 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   }
 
   #readDone(): void {
-    if (--this.#reads > 0 || this.#answeredWhileReading.length === 0) return;
-    for (const part of this.#answeredWhileReading) this.#answered(part);
-    this.#answeredWhileReading = [];
+    if (--this.#reads > 0) return;
+    this.#own.clear();
+    this.#ownClear = 0;
   }
 
   /**
