@@ -35,6 +35,8 @@ interface Waiting {
   // Set while the socket is down: withdraws the command from the client's queue on timeout.
   withdraw: AbortController | undefined;
   callback: RedisReplyCallback;
+  // Answered, failed or timed out: the callback was called.
+  done: boolean;
 }
 
 /** A Redis reply, as RESP2 gives it: bulk/simple strings, integers, nil and arrays. */
@@ -243,7 +245,10 @@ export class RedisConnection implements AsyncDisposable {
   #status: RedisStatus = "connecting";
   #closed = false;
   #pending = 0;
-  #waiting = new Set<Waiting>();
+  // Commands waiting for a reply, oldest first from #waitingFrom; one that is done is dropped
+  // once none before it waits (replies come in order), or by the sweep.
+  #waiting: Waiting[] = [];
+  #waitingFrom = 0;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #scripts = new Map<string, string>();
   #listeners = new Set<RedisStatusListener>();
@@ -560,34 +565,50 @@ export class RedisConnection implements AsyncDisposable {
       name: strings[0],
       withdraw,
       callback,
+      done: false,
     };
-    this.#waiting.add(waiting);
+    this.#waiting.push(waiting);
     this.#client.sendCommand<RedisReply>(
       strings,
       withdraw && { abortSignal: withdraw.signal },
     ).then(
       (reply) => {
-        if (!this.#waiting.delete(waiting)) return; // timed out already
-        this.#pending--;
+        if (waiting.done) return; // timed out already
+        this.#done(waiting);
         call(callback, undefined, reply);
       },
       (error) => {
-        if (!this.#waiting.delete(waiting)) return;
-        this.#pending--;
+        if (waiting.done) return;
+        this.#done(waiting);
         this.#stats.commandErrors++;
         call(callback, this.#wrap(error, strings[0]));
       },
     );
   }
 
+  /** Marks `waiting` done and drops the done commands at the front. */
+  #done(waiting: Waiting): void {
+    waiting.done = true;
+    this.#pending--;
+    const list = this.#waiting;
+    let from = this.#waitingFrom;
+    while (from < list.length && list[from].done) from++;
+    if (from === list.length) {
+      list.length = 0;
+      from = 0;
+    }
+    this.#waitingFrom = from;
+  }
+
   #sweep(): void {
-    if (this.#waiting.size === 0) return;
+    const list = this.#waiting;
+    if (list.length === 0) return;
     const now = Date.now();
-    for (const waiting of this.#waiting) {
-      if (waiting.deadline <= now) {
-        this.#waiting.delete(waiting);
+    for (let i = this.#waitingFrom; i < list.length; i++) {
+      const waiting = list[i];
+      if (!waiting.done && waiting.deadline <= now) {
+        this.#done(waiting);
         waiting.withdraw?.abort();
-        this.#pending--;
         this.#stats.commandErrors++;
         call(
           waiting.callback,
@@ -598,6 +619,11 @@ export class RedisConnection implements AsyncDisposable {
           ),
         );
       }
+    }
+    // Done commands behind one still waiting (a blocking command, say) are dropped here.
+    if (this.#waiting.length - this.#waitingFrom > 1024) {
+      this.#waiting = this.#waiting.slice(this.#waitingFrom).filter((w) => !w.done);
+      this.#waitingFrom = 0;
     }
   }
 

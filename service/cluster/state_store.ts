@@ -12,10 +12,12 @@
  * see {@linkcode RedisConnection.track}); an instance re-reads the changed keys
  * (one batched read per tick) and applies what Redis holds. The writer is not
  * told about its own writes (`NOLOOP`), so a write costs it nothing more. A
- * write is applied to the local replica at once and sent to Redis at the end
- * of the tick; the writes of one tick are written to the socket together
- * (pipelined), runs of plain sets as one `MSET`. `flush()` sends what is
- * queued and waits for every write made so far.
+ * write is applied to the local replica at once; it is sent to Redis at once
+ * when no other write is on its way, otherwise at the end of the tick, behind
+ * the writes sent before it: the writes of one tick are written to the socket
+ * together (pipelined), runs of plain sets as one `MSET`. `flush()` sends what
+ * is queued and waits for every write made so far (not for those made while
+ * it waits).
  *
  * Consistency, as documented for users:
  * - read-your-writes on the instance that wrote;
@@ -76,6 +78,7 @@ import { defaultLogger } from "../../core/logger.ts";
 import { ClusterError } from "./errors.ts";
 import type { RedisConnection, RedisConnectionChoice, RedisReply } from "./connection.ts";
 import { ownedConnection } from "./_shared.ts";
+import { WritesInFlight } from "./_writes_in_flight.ts";
 
 /** Options of {@linkcode RedisStateStore.open}. */
 export interface RedisStateStoreOptions extends RedisConnectionChoice {
@@ -167,15 +170,6 @@ return n`;
 /** One write: [op (set, delete, clear), folded key, stored JSON, ttl ms]. */
 type Change = ["s" | "d" | "c", string, string, number];
 
-/** Who waits for the write commands sent so far (`upTo`) to be answered. */
-interface Waiter {
-  upTo: number;
-  // A flush reports the first failure since the last flush; a reload does not take it.
-  takesFailure: boolean;
-  resolve(): void;
-  reject(error: ClusterError): void;
-}
-
 /** Writes in one command at most (a larger tick is split), and keys read in one call. */
 const BATCH_LIMIT = 500;
 
@@ -219,17 +213,12 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   #ownClear = 0;
   // folded key -> local expiry time (ms of platform().now())
   #expiry = new Map<string, number>();
-  // Numbers of the write commands sent and not answered yet, oldest first (a command that
-  // times out is answered before older ones), and how many were sent.
-  #inflight = new Set<number>();
-  #sent = 0;
-  // flush() calls (and reloads) waiting for the commands sent before them, oldest first.
-  #waiters: Waiter[] = [];
+  // Write commands sent and not answered yet, and the flushes (and reloads) waiting for them.
+  #inflight = new WritesInFlight();
   // Writes made in the current tick, sent together at its end.
   #batch: Change[] = [];
   #batchScheduled = false;
   #pendingWrites = 0;
-  #failure: ClusterError | undefined;
   // Keys Redis reported changed, re-read at the end of the tick (after a load, during one).
   #stale = new Set<string>();
   #rereadScheduled = false;
@@ -447,7 +436,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     this.#pendingWrites++;
     this.#batch.push(change);
     if (
-      this.#batch.length >= BATCH_LIMIT || (this.#batch.length === 1 && this.#inflight.size === 0)
+      this.#batch.length >= BATCH_LIMIT || (this.#batch.length === 1 && this.#inflight.idle)
     ) this.#sendBatch();
     else if (!this.#batchScheduled) {
       this.#batchScheduled = true;
@@ -483,37 +472,36 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
           for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][1], batch[k][2]);
         }
       }
-      const part = i === 0 && j === batch.length ? batch : batch.slice(i, j);
-      const id = ++this.#sent;
-      this.#inflight.add(id);
-      this.#redis.send(args, (error) => this.#settled(id, part, error));
+      const writes = j - i;
+      const id = this.#inflight.sending();
+      this.#redis.send(args, (error) => this.#settled(id, writes, error));
       i = j;
     }
   }
 
-  #settled(id: number, part: Change[], error: ClusterError | undefined): void {
-    this.#inflight.delete(id);
-    this.#pendingWrites -= part.length;
-    if (error !== undefined) this.#failed(part, error);
-    if (this.#waiters.length > 0) this.#release();
+  /** Command `id`, carrying `writes` writes, was answered (or failed with `error`). */
+  #settled(id: number, writes: number, error: ClusterError | undefined): void {
+    this.#pendingWrites -= writes;
+    this.#inflight.answered(id, error === undefined ? undefined : this.#failed(writes, error));
   }
 
-  #failed(part: Change[], error: ClusterError): void {
-    this.#stats.writeErrors += part.length;
+  /** Counts, reports and returns the failure of `writes` writes; reloads the replica. */
+  #failed(writes: number, error: ClusterError): ClusterError {
+    this.#stats.writeErrors += writes;
     const failure = new ClusterError(
       "WriteFailed",
-      `${part.length} state write(s) to ${this.#keyPrefix}* did not reach Redis at ${this.#redis.url}: ${
+      `${writes} state write(s) to ${this.#keyPrefix}* did not reach Redis at ${this.#redis.url}: ${
         (error as Error).message
       }`,
       this.#redis.url,
       { cause: error },
     );
-    this.#failure ??= failure;
     try {
       this.#onWriteError(failure);
     } catch { /* the handler's failure is its own */ }
     // The replica holds values Redis does not: reload it once Redis answers again.
     if (!this.#closed && this.#redis.status === "ready") this.#reload();
+    return failure;
   }
 
   /**
@@ -523,44 +511,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
    */
   flush(): Promise<void> {
     this.#sendBatch();
-    return this.#settledSoFar(true);
-  }
-
-  /**
-   * Resolves once every write command sent so far is answered (later ones are not waited
-   * for); a flush (`takesFailure`) rejects with the failure kept since the last flush instead.
-   * Settled directly by the reply's callback: no promise chain between the reply and the
-   * caller.
-   */
-  #settledSoFar(takesFailure: boolean): Promise<void> {
-    if (this.#inflight.size === 0) {
-      const failure = takesFailure ? this.#takeFailure() : undefined;
-      return failure ? Promise.reject(failure) : Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) =>
-      this.#waiters.push({ upTo: this.#sent, takesFailure, resolve, reject })
-    );
-  }
-
-  #takeFailure(): ClusterError | undefined {
-    const failure = this.#failure;
-    this.#failure = undefined;
-    return failure;
-  }
-
-  /** Settles the waiters whose commands are all answered, oldest first. */
-  #release(): void {
-    const oldest = this.#inflight.size === 0 ? Infinity : this.#inflight.values().next().value!;
-    let n = 0;
-    while (n < this.#waiters.length && this.#waiters[n].upTo < oldest) n++;
-    if (n === 0) return;
-    const released = n === this.#waiters.length ? this.#waiters : this.#waiters.slice(0, n);
-    this.#waiters = n === this.#waiters.length ? [] : this.#waiters.slice(n);
-    for (const waiter of released) {
-      const failure = waiter.takesFailure ? this.#takeFailure() : undefined;
-      if (failure) waiter.reject(failure);
-      else waiter.resolve();
-    }
+    return this.#inflight.wait(true);
   }
 
   // --- invalidations, re-reads and loads ----------------------------------------------
@@ -752,7 +703,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
       do {
         this.#reloadAgain = false;
         this.#sendBatch();
-        await this.#settledSoFar(false);
+        await this.#inflight.wait(false);
         try {
           await this.#load();
           this.#stats.reloads++;
@@ -787,17 +738,21 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   }
 
   /**
-   * Waits for pending writes (as `flush()`), then stops tracking and closes the store's own
-   * connection; rejects with the flush's failure after closing. Closing twice is harmless.
+   * Waits for pending writes (as `flush()`, and for writes made meanwhile), then stops
+   * tracking and closes the store's own connection; rejects with the first failure after
+   * closing. Closing twice is harmless.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     let failure: unknown;
-    try {
-      await this.flush();
-    } catch (error) {
-      failure = error;
-    }
+    // Writes made while it waits are waited for too (a flush waits for those before it only).
+    do {
+      try {
+        await this.flush();
+      } catch (error) {
+        failure ??= error;
+      }
+    } while (this.#pendingWrites > 0 && !this.#closed);
     await this.#reloading;
     await this.#shutdown();
     if (failure) throw failure;

@@ -61,7 +61,14 @@ describe("RedisConnection", () => {
       for (const [error] of await Promise.all(blocked)) {
         assert.ok(error instanceof ClusterError && error.code === "Timeout");
       }
+      // A command behind one that waits longer (the socket is still blocked) times out on its
+      // own deadline; the one waiting longer ends with the connection.
+      const longer = outcome(["PING"], { timeoutMs: 60_000 });
+      const [behind] = await outcome(["PING"], { timeoutMs: 100 });
+      assert.ok(behind instanceof ClusterError && behind.code === "Timeout");
       await conn.close({ graceMs: 0 });
+      const [ended] = await longer;
+      assert.ok(ended instanceof ClusterError && ended.code === "Closed", String(ended));
       const [closed] = await outcome(["PING"]);
       assert.ok(closed instanceof ClusterError && closed.code === "Closed");
     } finally {
