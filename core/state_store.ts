@@ -75,6 +75,11 @@ function checkString(what: string, value: unknown): asserts value is string {
   }
 }
 
+// The key is named in the message: quoted only when the check fails, not on every set.
+function checkValue(key: string, value: unknown): asserts value is string {
+  if (typeof value !== "string") checkString(`value of ${JSON.stringify(key)}`, value);
+}
+
 /**
  * An in-memory string key/value store with case-insensitive keys (the
  * seed's ConcreteStateStore).
@@ -113,9 +118,16 @@ export class StateStore {
   /** Sets `key` to `value`; the key keeps this spelling. */
   set(key: string, value: string): void {
     checkString("key", key);
-    checkString(`value of ${JSON.stringify(key)}`, value);
+    checkValue(key, value);
     this.checkWritable();
-    this.#entries.set(foldKey(key), [key, value]);
+    const folded = foldKey(key);
+    const entry = this.#entries.get(folded);
+    // An entry rewritten in place keeps its objects: no garbage per set of a known key.
+    if (entry === undefined) this.#entries.set(folded, [key, value]);
+    else {
+      if (entry[0] !== key) entry[0] = key;
+      entry[1] = value;
+    }
     this.changed();
   }
 

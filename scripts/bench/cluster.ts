@@ -5,7 +5,8 @@
  * - `client`: the two candidate clients, raw: npm @redis/client (chosen) and ioredis, on
  *   sequential SET+GET pairs and on 10 000 concurrent commands (pipelined by both).
  * - `state set`: RedisStateStore.set (+ flush) against raw `SET`s with @redis/client (its
- *   defaults), one at a time (each awaited) and 10 000 concurrent (pipelined; ours awaits
+ *   defaults) of what the store sends (same key layout, same JSON value, made beforehand),
+ *   one at a time (each awaited) and 10 000 concurrent (pipelined; ours awaits
  *   `flush()`): the goal rows (phase A, no other replica).
  *   Phase B adds another instance's replica: a second connection tracking the store's
  *   namespace (`RedisConnection.track`: Redis pushes it an invalidation per written key, read
@@ -24,7 +25,8 @@
  * - `events broadcast`: ClusterEventBus.broadcast to a subscriber on another bus, against
  *   plain PUBLISH/SUBSCRIBE with @redis/client.
  *
- * Rounds of ours and the reference interleave; medians with min–max over the rounds.
+ * Rounds of ours and the reference interleave (single awaited writes take turns every 100
+ * writes within a round); medians with min–max over the rounds.
  * Usage: `deno run -A scripts/bench/cluster.ts [rounds]` or, after
  * `deno task build:npm --bench`, `node npm/scripts/bench/cluster.js [rounds]`.
  *
@@ -66,7 +68,10 @@ function fmt(x: number): string {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
-/** One figure: median (min–max), with ours/peer of the medians when both are given. */
+/**
+ * One figure: median (min–max), with ours/peer of the medians when both are given, and the
+ * median (min–max) of ours/peer round by round.
+ */
 function report(
   section: string,
   what: string,
@@ -77,7 +82,13 @@ function report(
 ) {
   const line = (name: string, xs: number[]) =>
     `${name} ${fmt(median(xs))} ${unit} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
-  const ratio = peer ? `  ours/${peerName} ${(median(ours) / median(peer)).toFixed(2)}x` : "";
+  // Also ours/peer round by round (the sides of a round ran side by side): median (min–max).
+  const perRound = peer?.map((p, i) => ours[i] / p) ?? [];
+  const ratio = peer
+    ? `  ours/${peerName} ${(median(ours) / median(peer)).toFixed(2)}x, per round ${
+      median(perRound).toFixed(2)
+    }x (${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)})`
+    : "";
   console.log(
     `${runtime}  ${section.padEnd(18)} ${what.padEnd(30)} ${line("ours", ours)}${
       peer ? `  ${line(peerName, peer)}` : ""
@@ -89,6 +100,26 @@ async function rate(n: number, fn: () => Promise<void>): Promise<number> {
   const t0 = performance.now();
   await fn();
   return n / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * Writes/s of each of `writers`, `n` awaited writes each, made in turns of 100: the machine's
+ * state (which core sleeps, what else runs) changes over seconds and so hits them alike.
+ */
+async function alternate(
+  n: number,
+  writers: ((i: number) => Promise<unknown>)[],
+): Promise<number[]> {
+  const ms = writers.map(() => 0);
+  for (let from = 0; from < n; from += 100) {
+    for (let k = 0; k < writers.length; k++) {
+      const w = (k + from / 100) % writers.length; // who goes first changes every turn
+      const t0 = performance.now();
+      for (let i = from; i < Math.min(n, from + 100); i++) await writers[w](i);
+      ms[w] += performance.now() - t0;
+    }
+  }
+  return ms.map((t) => n / (t / 1000));
 }
 
 function p99(latencies: number[]): number {
@@ -254,8 +285,14 @@ try {
       });
       return () => Promise.all([a(), b()]);
     };
-    const floorSet = (key: string) =>
-      floorWriter.sendCommand(["SET", `floor:state:{bench}:${key}`, JSON.stringify([key, VALUE])]);
+    // The raw and floor writers send what the store sends for `k<i>`: the same key layout
+    // (a prefix of the same length) and the same JSON value, made beforehand (the store
+    // encodes each write; they pay for no encoding).
+    const stored = Array.from({ length: 1000 }, (_, i) => JSON.stringify([`k${i}`, VALUE]));
+    const rawSet = (i: number) =>
+      raw.sendCommand(["SET", `rawp:state:{bench}:k${i % 1000}`, stored[i % 1000]]);
+    const floorSet = (i: number) =>
+      floorWriter.sendCommand(["SET", `floor:state:{bench}:k${i % 1000}`, stored[i % 1000]]);
     const seqN = 3000;
     const concN = 10_000;
     // ours alone, raw SET (phase A); ours with a listening replica, the floor (phase B)
@@ -263,43 +300,30 @@ try {
     const conc: number[][] = [[], [], [], []];
     const getOurs: number[] = [];
     const getRaw: number[] = [];
-    const oursSeq = () =>
-      rate(seqN, async () => {
-        for (let i = 0; i < seqN; i++) {
-          store.set(`k${i % 1000}`, VALUE);
-          await store.flush();
-        }
-      });
+    const oursWrite = (i: number) => {
+      store.set(`k${i % 1000}`, VALUE);
+      return store.flush();
+    };
     const oursConc = () =>
       rate(concN, async () => {
         for (let i = 0; i < concN; i++) store.set(`k${i % 1000}`, VALUE);
         await store.flush();
       });
-    const seqRuns = [
-      oursSeq,
-      () =>
-        rate(seqN, async () => {
-          for (let i = 0; i < seqN; i++) await raw.sendCommand(["SET", `raw:k${i % 1000}`, VALUE]);
-        }),
-      oursSeq,
-      () =>
-        rate(seqN, async () => {
-          for (let i = 0; i < seqN; i++) await floorSet(`k${i % 1000}`);
-        }),
-    ];
+    // One awaited write each: ours alone, raw SET (phase A); ours with a listening replica, the
+    // floor (phase B).
+    const seqWrites = [oursWrite, rawSet, oursWrite, floorSet];
     const concRuns = [
       oursConc,
       () =>
         rate(concN, async () => {
           await Promise.all(
-            Array.from({ length: concN }, (_, i) =>
-              raw.sendCommand(["SET", `raw:k${i % 1000}`, VALUE])),
+            Array.from({ length: concN }, (_, i) => rawSet(i)),
           );
         }),
       oursConc,
       () =>
         rate(concN, async () => {
-          await Promise.all(Array.from({ length: concN }, (_, i) => floorSet(`k${i % 1000}`)));
+          await Promise.all(Array.from({ length: concN }, (_, i) => floorSet(i)));
         }),
     ];
     for (let round = 0; round <= ROUNDS; round++) {
@@ -308,10 +332,8 @@ try {
       const phases = round % 2 ? [[0, 1], [2, 3]] : [[3, 2], [1, 0]];
       for (const phase of phases) {
         const stop = phase.includes(2) ? await listen() : undefined;
-        for (const k of phase) {
-          const x = await seqRuns[k]();
-          if (keep) seq[k].push(x);
-        }
+        const rates = await alternate(seqN, phase.map((k) => seqWrites[k]));
+        if (keep) phase.forEach((k, n) => seq[k].push(rates[n]));
         for (const k of phase) {
           const x = await concRuns[k]();
           if (keep) conc[k].push(x);
@@ -325,7 +347,9 @@ try {
         return Promise.resolve();
       });
       const f = await rate(seqN, async () => {
-        for (let i = 0; i < seqN; i++) await raw.sendCommand(["GET", `raw:k${i % 1000}`]);
+        for (let i = 0; i < seqN; i++) {
+          await raw.sendCommand(["GET", `rawp:state:{bench}:k${i % 1000}`]);
+        }
       });
       if (keep) {
         getOurs.push(e);

@@ -27,14 +27,26 @@ import { createClient } from "@redis/client";
 import { platform } from "../../core/platform/mod.ts";
 import { ClusterError, redactUrl } from "./errors.ts";
 
-/** A command waiting for its reply, with its deadline. */
+/** A command waiting for its reply, with its deadline and who hears the outcome. */
 interface Waiting {
   deadline: number;
-  fail(): void;
+  timeoutMs: number;
+  name: string;
+  // Set while the socket is down: withdraws the command from the client's queue on timeout.
+  withdraw: AbortController | undefined;
+  callback: RedisReplyCallback;
+  // Answered, failed or timed out: the callback was called.
+  done: boolean;
 }
 
 /** A Redis reply, as RESP2 gives it: bulk/simple strings, integers, nil and arrays. */
 export type RedisReply = string | number | null | RedisReply[];
+
+/**
+ * What {@linkcode RedisConnection.send} calls with a command's outcome, once: a
+ * {@linkcode ClusterError} (`reply` undefined), or no error and the reply.
+ */
+export type RedisReplyCallback = (error: ClusterError | undefined, reply?: RedisReply) => void;
 
 /** Where the connection is. */
 export type RedisStatus = "connecting" | "ready" | "reconnecting" | "closed";
@@ -177,6 +189,13 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return v;
 }
 
+/** Calls a {@linkcode RedisReplyCallback}; what it throws is its own. */
+function call(callback: RedisReplyCallback, error: ClusterError | undefined, reply?: RedisReply) {
+  try {
+    callback(error, reply);
+  } catch { /* the caller's failure is its own */ }
+}
+
 /** `promise`, or undefined after `ms` (the timer is cleared either way: nothing is left running). */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -226,7 +245,10 @@ export class RedisConnection implements AsyncDisposable {
   #status: RedisStatus = "connecting";
   #closed = false;
   #pending = 0;
-  #waiting = new Set<Waiting>();
+  // Commands waiting for a reply, oldest first from #waitingFrom; one that is done is dropped
+  // once none before it waits (replies come in order), or by the sweep.
+  #waiting: Waiting[] = [];
+  #waitingFrom = 0;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #scripts = new Map<string, string>();
   #listeners = new Set<RedisStatusListener>();
@@ -471,79 +493,137 @@ export class RedisConnection implements AsyncDisposable {
    */
   command(
     args: readonly (string | number)[],
-    options: { timeoutMs?: number } = {},
+    options?: { timeoutMs?: number },
   ): Promise<RedisReply> {
-    try {
-      this.#checkOpen();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (this.#pending >= this.#options.maxPending) {
-      this.#stats.rejectedQueueFull++;
-      this.#stats.commandErrors++;
-      return Promise.reject(
-        new ClusterError(
+    return new Promise<RedisReply>((resolve, reject) =>
+      this.send(
+        args,
+        (error, reply) => error ? reject(error) : resolve(reply as RedisReply),
+        options,
+      )
+    );
+  }
+
+  /**
+   * Sends one command as {@linkcode command} does, and calls `callback` with its outcome
+   * instead of settling a promise: the same errors, the same timeout, never synchronously.
+   * For a caller that keeps its own promise (a batch of writes and the flush waiting for
+   * it): the reply then reaches the one awaiting it without a promise of this layer in
+   * between. What `callback` throws is dropped.
+   *
+   * @example
+   * ```ts ignore
+   * import { RedisConnection } from "./connection.ts";
+   * const redis = await RedisConnection.connect({ url: "redis://127.0.0.1:6379" });
+   * redis.send(["INCR", "visits"], (error, reply) => console.log(error ?? reply));
+   * ```
+   */
+  send(
+    args: readonly (string | number)[],
+    callback: RedisReplyCallback,
+    options?: { timeoutMs?: number },
+  ): void {
+    if (this.#closed || this.#pending >= this.#options.maxPending) {
+      let error: ClusterError;
+      if (this.#closed) {
+        error = new ClusterError(
+          "Closed",
+          `the Redis connection to ${this.url} is closed`,
+          this.url,
+        );
+      } else {
+        this.#stats.rejectedQueueFull++;
+        this.#stats.commandErrors++;
+        error = new ClusterError(
           "QueueFull",
           `${this.#pending} commands already wait for Redis at ${this.url} (maxPending)`,
           this.url,
-        ),
-      );
+        );
+      }
+      queueMicrotask(() => call(callback, error));
+      return;
     }
-    const strings = args.map((a) => typeof a === "string" ? a : String(a));
+    let strings = args as readonly string[];
+    for (let i = 0; i < args.length; i++) {
+      if (typeof args[i] !== "string") {
+        strings = args.map((a) => typeof a === "string" ? a : String(a));
+        break;
+      }
+    }
     this.#pending++;
     this.#stats.commands++;
+    const timeoutMs = options?.timeoutMs ?? this.#options.commandTimeoutMs;
     // One sweep timer per connection enforces the deadlines: a timer per command (the
     // client's own `timeout` option) costs about a third of a command's time on Node.
     // While the socket is down the client keeps commands to send once it reconnects: one that
     // failed here as timed out must then never run, so it can be withdrawn. A ready socket
     // writes a command at once (past withdrawing), so only these pay for a signal.
     const withdraw = this.#client.isReady ? undefined : new AbortController();
-    return new Promise<RedisReply>((resolve, reject) => {
-      const waiting: Waiting = {
-        deadline: Date.now() + (options.timeoutMs ?? this.#options.commandTimeoutMs),
-        fail: () => {
-          withdraw?.abort();
-          this.#pending--;
-          this.#stats.commandErrors++;
-          reject(
-            new ClusterError(
-              "Timeout",
-              `no reply from Redis at ${this.url} to ${strings[0]} within ${
-                options.timeoutMs ?? this.#options.commandTimeoutMs
-              } ms`,
-              this.url,
-            ),
-          );
-        },
-      };
-      this.#waiting.add(waiting);
-      this.#client.sendCommand<RedisReply>(
-        strings,
-        withdraw && { abortSignal: withdraw.signal },
-      ).then(
-        (reply) => {
-          if (!this.#waiting.delete(waiting)) return; // timed out already
-          this.#pending--;
-          resolve(reply);
-        },
-        (error) => {
-          if (!this.#waiting.delete(waiting)) return;
-          this.#pending--;
-          this.#stats.commandErrors++;
-          reject(this.#wrap(error, strings[0]));
-        },
-      );
-    });
+    const waiting: Waiting = {
+      deadline: Date.now() + timeoutMs,
+      timeoutMs,
+      name: strings[0],
+      withdraw,
+      callback,
+      done: false,
+    };
+    this.#waiting.push(waiting);
+    this.#client.sendCommand<RedisReply>(
+      strings,
+      withdraw && { abortSignal: withdraw.signal },
+    ).then(
+      (reply) => {
+        if (waiting.done) return; // timed out already
+        this.#done(waiting);
+        call(callback, undefined, reply);
+      },
+      (error) => {
+        if (waiting.done) return;
+        this.#done(waiting);
+        this.#stats.commandErrors++;
+        call(callback, this.#wrap(error, strings[0]));
+      },
+    );
+  }
+
+  /** Marks `waiting` done and drops the done commands at the front. */
+  #done(waiting: Waiting): void {
+    waiting.done = true;
+    this.#pending--;
+    const list = this.#waiting;
+    let from = this.#waitingFrom;
+    while (from < list.length && list[from].done) from++;
+    if (from === list.length) {
+      list.length = 0;
+      from = 0;
+    }
+    this.#waitingFrom = from;
   }
 
   #sweep(): void {
-    if (this.#waiting.size === 0) return;
+    const list = this.#waiting;
+    if (list.length === 0) return;
     const now = Date.now();
-    for (const waiting of this.#waiting) {
-      if (waiting.deadline <= now) {
-        this.#waiting.delete(waiting);
-        waiting.fail();
+    for (let i = this.#waitingFrom; i < list.length; i++) {
+      const waiting = list[i];
+      if (!waiting.done && waiting.deadline <= now) {
+        this.#done(waiting);
+        waiting.withdraw?.abort();
+        this.#stats.commandErrors++;
+        call(
+          waiting.callback,
+          new ClusterError(
+            "Timeout",
+            `no reply from Redis at ${this.url} to ${waiting.name} within ${waiting.timeoutMs} ms`,
+            this.url,
+          ),
+        );
       }
+    }
+    // Done commands behind one still waiting (a blocking command, say) are dropped here.
+    if (this.#waiting.length - this.#waitingFrom > 1024) {
+      this.#waiting = this.#waiting.slice(this.#waitingFrom).filter((w) => !w.done);
+      this.#waitingFrom = 0;
     }
   }
 

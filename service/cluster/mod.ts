@@ -28,6 +28,7 @@ export {
   type RedisConnectionStats,
   type RedisMessageListener,
   type RedisReply,
+  type RedisReplyCallback,
   type RedisScript,
   type RedisSocketRole,
   type RedisStatus,

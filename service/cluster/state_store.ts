@@ -12,10 +12,12 @@
  * see {@linkcode RedisConnection.track}); an instance re-reads the changed keys
  * (one batched read per tick) and applies what Redis holds. The writer is not
  * told about its own writes (`NOLOOP`), so a write costs it nothing more. A
- * write is applied to the local replica at once and sent to Redis at the end
- * of the tick; the writes of one tick are written to the socket together
- * (pipelined), runs of plain sets as one `MSET`. `flush()` sends what is
- * queued and waits for every write made so far.
+ * write is applied to the local replica at once; it is sent to Redis at once
+ * when no other write is on its way, otherwise at the end of the tick, behind
+ * the writes sent before it: the writes of one tick are written to the socket
+ * together (pipelined), runs of plain sets as one `MSET`. `flush()` sends what
+ * is queued and waits for every write made so far (not for those made while
+ * it waits).
  *
  * Consistency, as documented for users:
  * - read-your-writes on the instance that wrote;
@@ -69,12 +71,14 @@
  * @module
  */
 import { parseJsonAs } from "./_json.ts";
+import { quoteJsonString } from "../../parsers/json_stringify.ts";
 import { foldKey, StateStore } from "../../core/state_store.ts";
 import { platform } from "../../core/platform/mod.ts";
 import { defaultLogger } from "../../core/logger.ts";
 import { ClusterError } from "./errors.ts";
 import type { RedisConnection, RedisConnectionChoice, RedisReply } from "./connection.ts";
 import { ownedConnection } from "./_shared.ts";
+import { WritesInFlight } from "./_writes_in_flight.ts";
 
 /** Options of {@linkcode RedisStateStore.open}. */
 export interface RedisStateStoreOptions extends RedisConnectionChoice {
@@ -163,8 +167,8 @@ repeat
 until cursor == '0'
 return n`;
 
-/** One write: [sequence number, op (set, delete, clear), folded key, stored JSON, ttl ms]. */
-type Change = [number, "s" | "d" | "c", string, string, number];
+/** One write: [op (set, delete, clear), folded key, stored JSON, ttl ms]. */
+type Change = ["s" | "d" | "c", string, string, number];
 
 /** Writes in one command at most (a larger tick is split), and keys read in one call. */
 const BATCH_LIMIT = 500;
@@ -200,23 +204,21 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   readonly #maxPending: number;
   readonly #onWriteError: (error: ClusterError) => void;
   #seq = 0;
-  // folded key -> sequence number of our last write to it that Redis has not answered yet
-  #own = new Map<string, number>();
-  // sequence number of our last clear that Redis has not answered yet (0: none)
-  #ownClear = 0;
-  // Re-reads waiting for Redis, and the writes Redis answered meanwhile: those stay in #own
-  // until no re-read is out, because a re-read's reply may be handled after a later write's
-  // (promise chains of different lengths), and must still see that write as ours.
+  // Re-reads waiting for Redis, and while any is out: folded key -> sequence number of our
+  // last write to it, and of our last clear (0: none). A re-read's reply must not undo a
+  // write Redis runs after it; it sees every write sent before it, so nothing is kept while
+  // no re-read is out (a lone write touches neither).
   #reads = 0;
-  #answeredWhileReading: Change[][] = [];
+  #own = new Map<string, number>();
+  #ownClear = 0;
   // folded key -> local expiry time (ms of platform().now())
   #expiry = new Map<string, number>();
-  #inflight = new Set<Promise<void>>();
+  // Write commands sent and not answered yet, and the flushes (and reloads) waiting for them.
+  #inflight = new WritesInFlight();
   // Writes made in the current tick, sent together at its end.
   #batch: Change[] = [];
   #batchScheduled = false;
   #pendingWrites = 0;
-  #failure: ClusterError | undefined;
   // Keys Redis reported changed, re-read at the end of the tick (after a load, during one).
   #stale = new Set<string>();
   #rereadScheduled = false;
@@ -388,7 +390,10 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     const ms = Math.ceil(ttl);
     if (ms > 0) this.#expiry.set(folded, platform().now() + ms);
     else if (this.#expiry.size !== 0) this.#expiry.delete(folded);
-    this.#queue([this.#mine(folded), "s", folded, JSON.stringify([key, value]), ms]);
+    // JSON.stringify([key, value]), without the engine's call for text that needs no escaping
+    const stored = "[" + quoteJsonString(key) + "," + quoteJsonString(value) + "]";
+    this.#mine(folded);
+    this.#queue(["s", folded, stored, ms]);
   }
 
   /** Removes `key` from the replica and from Redis; true when the replica had it. */
@@ -398,7 +403,8 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     this.#expired(folded);
     const had = super.remove(key);
     this.#expiry.delete(folded);
-    this.#queue([this.#mine(folded), "d", folded, "", 0]);
+    this.#mine(folded);
+    this.#queue(["d", folded, "", 0]);
     return had;
   }
 
@@ -408,24 +414,30 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     super.clear();
     this.#expiry.clear();
     const n = ++this.#seq;
-    this.#ownClear = n;
+    if (this.#reads > 0) this.#ownClear = n;
     if (this.#loading) this.#clearedWhileLoading = true;
-    this.#queue([n, "c", "", "", 0]);
+    this.#queue(["c", "", "", 0]);
   }
 
-  #mine(folded: string): number {
+  /** Notes a write of ours to `folded`, for the re-reads and the load under way. */
+  #mine(folded: string): void {
     const n = ++this.#seq;
-    this.#own.set(folded, n);
+    if (this.#reads > 0) this.#own.set(folded, n);
     this.#loading?.add(folded);
-    return n;
   }
 
-  /** Adds a write to the current tick's batch, sent at the end of the tick (or by `flush()`). */
+  /**
+   * Sends a write at once when no other is on its way to Redis (one awaited write at a time
+   * waits for no tick); otherwise adds it to the current tick's batch, sent at the end of the
+   * tick (or by `flush()`) behind the writes sent before it.
+   */
   #queue(change: Change): void {
     this.#stats.writes++;
     this.#pendingWrites++;
     this.#batch.push(change);
-    if (this.#batch.length >= BATCH_LIMIT) this.#sendBatch();
+    if (
+      this.#batch.length >= BATCH_LIMIT || (this.#batch.length === 1 && this.#inflight.idle)
+    ) this.#sendBatch();
     else if (!this.#batchScheduled) {
       this.#batchScheduled = true;
       queueMicrotask(this.#sendBatchTask);
@@ -441,67 +453,55 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
     if (batch.length === 0) return;
     this.#batch = [];
     for (let i = 0; i < batch.length;) {
-      const [, op, folded, stored, ttl] = batch[i];
+      const [op, folded, stored, ttl] = batch[i];
       let j = i + 1;
-      let reply: Promise<RedisReply>;
+      let args: string[];
       if (op === "c") {
-        reply = this.#redis.command(["EVAL", CLEAR, 0, `${globEscape(this.#keyPrefix)}*`]);
+        args = ["EVAL", CLEAR, "0", `${globEscape(this.#keyPrefix)}*`];
       } else if (op === "d") {
-        while (j < batch.length && batch[j][1] === "d") j++;
-        const args = ["DEL"];
-        for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][2]);
-        reply = this.#redis.command(args);
+        while (j < batch.length && batch[j][0] === "d") j++;
+        args = ["DEL"];
+        for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][1]);
       } else if (ttl > 0) {
-        reply = this.#redis.command(["SET", this.#keyPrefix + folded, stored, "PX", ttl]);
+        args = ["SET", this.#keyPrefix + folded, stored, "PX", String(ttl)];
       } else {
-        while (j < batch.length && batch[j][1] === "s" && batch[j][4] === 0) j++;
-        if (j === i + 1) reply = this.#redis.command(["SET", this.#keyPrefix + folded, stored]);
+        while (j < batch.length && batch[j][0] === "s" && batch[j][3] === 0) j++;
+        if (j === i + 1) args = ["SET", this.#keyPrefix + folded, stored];
         else {
-          const args = ["MSET"];
-          for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][2], batch[k][3]);
-          reply = this.#redis.command(args);
+          args = ["MSET"];
+          for (let k = i; k < j; k++) args.push(this.#keyPrefix + batch[k][1], batch[k][2]);
         }
       }
-      const part = i === 0 && j === batch.length ? batch : batch.slice(i, j);
-      const p: Promise<void> = reply.then(
-        () => this.#settled(p, part, undefined),
-        (error) => this.#settled(p, part, error),
-      );
-      this.#inflight.add(p);
+      const writes = j - i;
+      const id = this.#inflight.sending();
+      this.#redis.send(args, (error) => this.#settled(id, writes, error));
       i = j;
     }
   }
 
-  #settled(p: Promise<void>, part: Change[], error: unknown): void {
-    this.#inflight.delete(p);
-    this.#pendingWrites -= part.length;
-    if (this.#reads > 0) this.#answeredWhileReading.push(part);
-    else this.#answered(part);
-    if (error === undefined) return;
-    this.#stats.writeErrors += part.length;
+  /** Command `id`, carrying `writes` writes, was answered (or failed with `error`). */
+  #settled(id: number, writes: number, error: ClusterError | undefined): void {
+    this.#pendingWrites -= writes;
+    this.#inflight.answered(id, error === undefined ? undefined : this.#failed(writes, error));
+  }
+
+  /** Counts, reports and returns the failure of `writes` writes; reloads the replica. */
+  #failed(writes: number, error: ClusterError): ClusterError {
+    this.#stats.writeErrors += writes;
     const failure = new ClusterError(
       "WriteFailed",
-      `${part.length} state write(s) to ${this.#keyPrefix}* did not reach Redis at ${this.#redis.url}: ${
+      `${writes} state write(s) to ${this.#keyPrefix}* did not reach Redis at ${this.#redis.url}: ${
         (error as Error).message
       }`,
       this.#redis.url,
       { cause: error },
     );
-    this.#failure ??= failure;
     try {
       this.#onWriteError(failure);
     } catch { /* the handler's failure is its own */ }
     // The replica holds values Redis does not: reload it once Redis answers again.
     if (!this.#closed && this.#redis.status === "ready") this.#reload();
-  }
-
-  /** Forgets writes Redis has answered (a re-read sent from now on sees them). */
-  #answered(part: Change[]): void {
-    for (const [n, op, folded] of part) {
-      if (op === "c") {
-        if (this.#ownClear === n) this.#ownClear = 0;
-      } else if (this.#own.get(folded) === n) this.#own.delete(folded);
-    }
+    return failure;
   }
 
   /**
@@ -511,24 +511,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
    */
   flush(): Promise<void> {
     this.#sendBatch();
-    // The common case (one write, or one batch) without an async frame of its own.
-    if (this.#inflight.size === 1 && this.#failure === undefined) {
-      const [only] = this.#inflight;
-      return only.then(() =>
-        this.#inflight.size === 0 && this.#failure === undefined ? undefined : this.#drain()
-      );
-    }
-    return this.#drain();
-  }
-
-  async #drain(): Promise<void> {
-    while (this.#inflight.size > 0) {
-      if (this.#inflight.size === 1) await this.#inflight.values().next().value;
-      else await Promise.all([...this.#inflight]); // they never reject
-    }
-    const failure = this.#failure;
-    this.#failure = undefined;
-    if (failure) throw failure;
+    return this.#inflight.wait(true);
   }
 
   // --- invalidations, re-reads and loads ----------------------------------------------
@@ -568,7 +551,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
               this.#apply(chunk[k], this.#entry(chunk[k], reply[2 * k]), reply[2 * k + 1], now);
             }
           }
-          this.#readDone(); // after the checks above, which need the writes answered meanwhile
+          this.#readDone(); // after the checks above, which need the writes made meanwhile
         },
         () => {
           this.#readDone();
@@ -580,9 +563,9 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   }
 
   #readDone(): void {
-    if (--this.#reads > 0 || this.#answeredWhileReading.length === 0) return;
-    for (const part of this.#answeredWhileReading) this.#answered(part);
-    this.#answeredWhileReading = [];
+    if (--this.#reads > 0) return;
+    this.#own.clear();
+    this.#ownClear = 0;
   }
 
   /**
@@ -720,7 +703,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
       do {
         this.#reloadAgain = false;
         this.#sendBatch();
-        await Promise.all([...this.#inflight]);
+        await this.#inflight.wait(false);
         try {
           await this.#load();
           this.#stats.reloads++;
@@ -755,17 +738,21 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
   }
 
   /**
-   * Waits for pending writes (as `flush()`), then stops tracking and closes the store's own
-   * connection; rejects with the flush's failure after closing. Closing twice is harmless.
+   * Waits for pending writes (as `flush()`, and for writes made meanwhile), then stops
+   * tracking and closes the store's own connection; rejects with the first failure after
+   * closing. Closing twice is harmless.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     let failure: unknown;
-    try {
-      await this.flush();
-    } catch (error) {
-      failure = error;
-    }
+    // Writes made while it waits are waited for too (a flush waits for those before it only).
+    do {
+      try {
+        await this.flush();
+      } catch (error) {
+        failure ??= error;
+      }
+    } while (this.#pendingWrites > 0 && !this.#closed);
     await this.#reloading;
     await this.#shutdown();
     if (failure) throw failure;

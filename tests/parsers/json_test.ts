@@ -10,6 +10,7 @@ import {
   tryParseJson,
 } from "../../parsers/json.ts";
 import type { JsonValue } from "../../parsers/json.ts";
+import { quoteJsonString } from "../../parsers/json_stringify.ts";
 
 const enc = new TextEncoder();
 
@@ -380,6 +381,19 @@ describe("stringifyJson", () => {
     assert.equal(stringifyJson(v as never, { indent: "\t" }), JSON.stringify(v, null, "\t"));
     assert.equal(stringifyJson([NaN, undefined] as never, { indent: 1 }), "[\n null,\n null\n]");
     assert.equal(stringifyJson("\ud800", { indent: 1 }), JSON.stringify("\ud800"));
+  });
+
+  it("quotes a string as JSON.stringify does, escapes and lone surrogates included", () => {
+    for (const s of ["", "plain", 'say "hi"', "back\\slash", "tab\tnl\n\u0000\u001f", "é€😀"]) {
+      assert.equal(quoteJsonString(s), JSON.stringify(s));
+    }
+    assert.equal(quoteJsonString("\ud800x\udc00"), '"\\ud800x\\udc00"');
+    fc.assert(
+      fc.property(fc.string({ unit: fc.nat(0xffff).map((c) => String.fromCharCode(c)) }), (s) => {
+        assert.equal(quoteJsonString(s), JSON.stringify(s));
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it("sorts keys at every level", () => {

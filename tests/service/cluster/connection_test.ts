@@ -25,6 +25,58 @@ describe("RedisConnection", () => {
     assert.equal(redactUrl("redis://:pw@h:1"), "redis://:***@h:1");
   });
 
+  it("send calls back once with the reply or a typed error, never synchronously", async () => {
+    const redis = await startRedis();
+    const conn = await RedisConnection.connect({ url: redis.url, maxPending: 2 });
+    try {
+      const outcome = (args: (string | number)[], options?: { timeoutMs?: number }) => {
+        let calls = 0;
+        let sync = true;
+        const done = new Promise<[ClusterError | undefined, unknown]>((resolve) =>
+          conn.send(args, (error, reply) => {
+            calls++;
+            assert.equal(sync, false, "called back synchronously");
+            resolve([error, reply]);
+          }, options)
+        );
+        sync = false;
+        return done.then(async (result) => {
+          await new Promise((r) => setTimeout(r, 0)); // a second call would have come by now
+          assert.equal(calls, 1);
+          return result;
+        });
+      };
+      assert.deepEqual(await outcome(["SET", "n", 41]), [undefined, "OK"]);
+      assert.deepEqual(await outcome(["INCR", "n"]), [undefined, 42]);
+      const [refused] = await outcome(["INCR", "no", "such", "arity"]);
+      assert.ok(refused instanceof ClusterError && refused.code === "Protocol");
+      // maxPending 2: two blocked commands fill it; a third fails at once with QueueFull, the
+      // blocked ones with Timeout when their deadline passes.
+      const blocked = [
+        outcome(["BLPOP", "never", "0"], { timeoutMs: 200 }),
+        outcome(["BLPOP", "never", "0"], { timeoutMs: 200 }),
+      ];
+      const [full] = await outcome(["PING"]);
+      assert.ok(full instanceof ClusterError && full.code === "QueueFull");
+      for (const [error] of await Promise.all(blocked)) {
+        assert.ok(error instanceof ClusterError && error.code === "Timeout");
+      }
+      // A command behind one that waits longer (the socket is still blocked) times out on its
+      // own deadline; the one waiting longer ends with the connection.
+      const longer = outcome(["PING"], { timeoutMs: 60_000 });
+      const [behind] = await outcome(["PING"], { timeoutMs: 100 });
+      assert.ok(behind instanceof ClusterError && behind.code === "Timeout");
+      await conn.close({ graceMs: 0 });
+      const [ended] = await longer;
+      assert.ok(ended instanceof ClusterError && ended.code === "Closed", String(ended));
+      const [closed] = await outcome(["PING"]);
+      assert.ok(closed instanceof ClusterError && closed.code === "Closed");
+    } finally {
+      await conn.close({ graceMs: 0 });
+      await redis.stop();
+    }
+  });
+
   it("bounds what waits while Redis is lost, fails it with typed errors, and reconnects", async () => {
     const redis = await startRedis();
     const statuses: string[] = [];

@@ -72,6 +72,60 @@ describe("RedisStateStore", () => {
     );
   });
 
+  it("sends a lone write at once, and the rest of the tick behind it as one MSET", async () => {
+    const namespace = `pipe${++ns}`;
+    await using shared = await RedisConnection.connect({ url: redis.url });
+    await using store = await RedisStateStore.open({ connection: shared, namespace });
+    const sent = () => shared.getStats().commands;
+    const before = sent();
+    store.set("a", "1");
+    assert.equal(sent(), before + 1, "a write with none on its way is sent at once");
+    store.set("b", "2");
+    store.set("c", "3");
+    assert.equal(sent(), before + 1, "later writes of the tick wait for its end");
+    await store.flush();
+    assert.equal(sent(), before + 2, "and go together, as one command");
+    assert.deepEqual(
+      await shared.command([
+        "MGET",
+        ...["a", "b", "c"].map((k) => `iora:state:{${namespace}}:${k}`),
+      ]),
+      [["a", "1"], ["b", "2"], ["c", "3"]].map((pair) => JSON.stringify(pair)),
+    );
+    // Concurrent writes of one tick: one MSET, in order (the last write of a key wins).
+    const burst = sent();
+    for (let i = 0; i < 50; i++) store.set(`k${i % 10}`, String(i));
+    await store.flush();
+    assert.equal(sent(), burst + 2); // the first at once, the other 49 as one MSET
+    assert.equal(
+      await shared.command(["GET", `iora:state:{${namespace}}:k3`]),
+      JSON.stringify(["k3", "43"]),
+    );
+  });
+
+  it("flush waits for the writes made before it, not for later ones", async () => {
+    const namespace = `flushes${++ns}`;
+    const gate = `iora-test-gate:${namespace}`;
+    await using shared = await RedisConnection.connect({ url: redis.url });
+    await using store = await RedisStateStore.open({ connection: shared, namespace });
+    await using other = await RedisConnection.connect({ url: redis.url });
+    store.set("first", "1");
+    const first = store.flush();
+    // Redis answers a connection's commands in order: the blocked BLPOP holds back what the
+    // store sends after it.
+    const blocked = shared.command(["BLPOP", gate, "0"], { timeoutMs: 30_000 });
+    store.set("second", "2");
+    const second = store.flush();
+    await first;
+    assert.equal(store.dirty, true, "the later write is still on its way");
+    assert.equal(await other.command(["EXISTS", `iora:state:{${namespace}}:second`]), 0);
+    await other.command(["LPUSH", gate, "go"]);
+    await blocked;
+    await second;
+    assert.equal(store.dirty, false);
+    assert.equal(await other.command(["EXISTS", `iora:state:{${namespace}}:second`]), 1);
+  });
+
   it("expires entries with a TTL on every instance and in Redis", async () => {
     const namespace = `ttl${++ns}`;
     await using a = await RedisStateStore.open({ url: redis.url, namespace });
