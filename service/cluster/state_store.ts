@@ -98,12 +98,6 @@ export interface RedisStateStoreOptions extends RedisConnectionChoice {
    * @default {10000}
    */
   maxPendingWrites?: number;
-  /**
-   * Accepted and ignored: Redis expires entries itself (each entry is a key with its own
-   * `PX`), so there is no sweep any more.
-   * @deprecated no longer used
-   */
-  sweepIntervalMs?: number;
   /** Called when a write failed to reach Redis (default: logged). */
   onWriteError?: (error: ClusterError) => void;
 }
@@ -127,11 +121,6 @@ export interface RedisStateStoreStats {
    * of that key, or not a string): skipped, logged, dropped from the replica.
    */
   badEntries: number;
-  /**
-   * Always 0: the store no longer receives announcements (see `badEntries`).
-   * @deprecated use `badEntries`
-   */
-  badMessages: number;
   /** Times the replica was reloaded from Redis (after a reconnect or a failed write). */
   reloads: number;
   /** Writes waiting for Redis now. */
@@ -723,7 +712,7 @@ export class RedisStateStore extends StateStore implements AsyncDisposable {
 
   /** Counters since open or the last `resetStats()`. */
   getStats(): RedisStateStoreStats {
-    return { ...this.#stats, badMessages: 0, pendingWrites: this.#pendingWrites };
+    return { ...this.#stats, pendingWrites: this.#pendingWrites };
   }
 
   /** Zeroes the counters. */
