@@ -13,7 +13,6 @@ import { Failure, isWellFormed } from "../_text.ts";
 import {
   DEFAULT_XML_LIMITS,
   TokenKind,
-  type XmlAttribute,
   type XmlLimits,
   XmlParseError,
   type XmlParseErrorCode,
@@ -27,10 +26,9 @@ import { applyDefaults, type AttDefault, DtdReader } from "./_dtd.ts";
 import { checkChars, firstSuspect, splitSearch } from "./_chars.ts";
 import { NONE, RememberedSearch } from "./_search.ts";
 import { EntityExpander, expandAt } from "./_references.ts";
-import { type Markup, type MarkupInput, readCData, readComment, readPi } from "./_markup.ts";
-
-/** `Tokenizer.nextNewline` must be searched again (the buffer changed). */
-const UNKNOWN = -2;
+import { type MarkupInput, readCData, readComment, readPi } from "./_markup.ts";
+import { AttributeList } from "./_attributes.ts";
+import { TokenCursor } from "./_cursor.ts";
 
 /** Signals that the buffered input ends inside a token and more must be fed. */
 const NEED_MORE = Symbol("needMore");
@@ -38,8 +36,10 @@ const NEED_MORE = Symbol("needMore");
 /** A newline and 0 to 63 spaces: the usual indentation between tags. */
 const INDENT: string[] = Array.from({ length: 64 }, (_, k) => "\n" + " ".repeat(k));
 
-/** The attributes of every token but start tags and the XML declaration: one fewer allocation. */
-const NO_ATTRS: XmlAttribute[] = Object.freeze([]) as unknown as XmlAttribute[];
+/** What `Tokenizer.read()` did: read a token, skipped whitespace, or found the end. */
+const TOKEN = 1;
+const SKIPPED = 0;
+const END = -1;
 
 function tokenTooLarge(at: number): Failure<XmlParseErrorCode> {
   return new Failure("LimitExceeded", "token larger than maxTextLength", at);
@@ -53,9 +53,8 @@ export class Tokenizer {
   #base = 0;
   #line = 1;
   #lineStart = 0;
+  /** Lines are counted up to here (`line` is the line of this offset). */
   #cursor = 0;
-  /** Offset of the first newline at or after `cursor` (NONE: none in `buf`), or UNKNOWN. */
-  #nextNewline = UNKNOWN;
   /** Non-Chars are searched the split way (see fastWellFormed); decided at the first text. */
   #split: boolean | undefined;
   /** In split mode: some appended text has an unpaired surrogate, so search the plain way. */
@@ -70,14 +69,19 @@ export class Tokenizer {
   readonly #tab = new RememberedSearch("\t");
   readonly #nl = new RememberedSearch("\n");
   readonly #searches = [this.#lt, this.#amp, this.#suspect, this.#cdEnd, this.#tab, this.#nl];
-  #token: XmlToken | undefined;
-  #pendingEnd: XmlToken | undefined;
-  /** The start tag of each open element. */
-  #open: XmlToken[] = [];
-  /** The names and offsets of the attributes of the start tag being read (reused). */
-  readonly #attrQ: QName[] = [];
-  /** See `attrQ`. */
-  readonly #attrAt: number[] = [];
+  /** The last token read: what `next()` returned (its fields are written when it is whole). */
+  readonly cursor: TokenCursor;
+  /** The current token is a self-closing start tag whose end is the next token. */
+  #pendingEnd = false;
+  /** The name of each open element. */
+  readonly #openQ: QName[] = [];
+  /** The namespace URI of each open element. */
+  readonly #openUri: string[] = [];
+  /**
+   * The attributes of the start tag being read; it becomes the cursor's when the tag is whole
+   * (and the cursor's becomes this), so a tag that stops for more input leaves the cursor alone.
+   */
+  #spare = new AttributeList();
   /** Where the name `qname()` scanned last ends. */
   #qEnd = 0;
   /** The namespace prefixes in scope. */
@@ -127,6 +131,7 @@ export class Tokenizer {
     this.#maxToken = this.#maxText + 4 * this.#maxName + 65536;
     this.#ns = options?.namespaces !== false;
     this.#allowDoctype = options?.allowDoctype === true;
+    this.cursor = new TokenCursor(this.#ns);
     this.#refs = new EntityExpander(this.#limits);
     if (input !== undefined) {
       this.feed(input);
@@ -221,6 +226,11 @@ export class Tokenizer {
     // Drop consumed text so a long stream keeps a small buffer.
     if (this.#pos > 65536 && this.#pos > this.#buf.length >> 1) {
       const cut = this.#pos;
+      // The current token's position is counted now: its start goes with the text.
+      if (this.cursor.started) {
+        this.#locate();
+        this.cursor.at -= cut;
+      }
       // Count the lines of the text dropped, or the newlines past the cursor would be lost.
       this.#advanceLines(cut);
       this.#buf = this.#buf.slice(cut);
@@ -246,7 +256,6 @@ export class Tokenizer {
 
   /** The buffer got longer: searches that found nothing must look again. */
   #grown(): void {
-    this.#nextNewline = UNKNOWN;
     for (const search of this.#searches) search.grown();
   }
 
@@ -267,8 +276,23 @@ export class Tokenizer {
 
   /** The token read by the last successful {@linkcode XmlParser.next}. */
   current(): XmlToken {
-    if (!this.#token) throw new TypeError("XmlParser.current() before a successful next()");
-    return this.#token;
+    if (!this.cursor.started) throw new TypeError("XmlParser.current() before a successful next()");
+    const c = this.cursor;
+    if (c.line === 0) this.#locate();
+    return c.toToken();
+  }
+
+  /** Counts the lines up to the current token, for the cursor's `line` and `column`. */
+  locate(): void {
+    if (this.cursor.line === 0) this.#locate();
+  }
+
+  #locate(): void {
+    const c = this.cursor;
+    if (c.line !== 0) return;
+    if (this.#cursor < c.at) this.#advanceLines(c.at);
+    c.line = this.#line;
+    c.column = c.at - this.#lineStart + 1;
   }
 
   /**
@@ -282,36 +306,35 @@ export class Tokenizer {
     if (this.#failed) throw this.#failed;
     this.#waiting = false;
     if (this.#pendingEnd) {
-      const e = this.#pendingEnd;
+      this.#pendingEnd = false;
+      const c = this.cursor;
       if (++this.#tokens > this.#maxTokens) {
         // The end of a self-closing tag is a token of its own, at the tag's position.
+        this.#locate();
         const err = new XmlParseError(
           "LimitExceeded",
           `more than maxTokens ${this.#maxTokens}`,
-          e.line,
-          e.column,
+          c.line,
+          c.column,
         );
         this.#failed = err;
         throw err;
       }
-      this.#token = e;
-      this.#pendingEnd = undefined;
+      c.kind = TokenKind.EndElement;
+      c.selfClosing = false;
+      c.attrs.count = 0;
       this.#afterEnd();
       return true;
     }
     for (;;) {
       const start = this.#pos;
       try {
-        const t = this.#read();
-        // A token buffered whole may not be larger than one fed in chunks may grow (below).
-        if (this.#pos - start > this.#maxToken) throw tokenTooLarge(start);
-        if (t === null) continue; // skipped whitespace outside the root element
-        if (t === undefined) return false;
-        if (++this.#tokens > this.#maxTokens) {
-          throw new Failure("LimitExceeded", `more than maxTokens ${this.#maxTokens}`, start);
+        const r = this.#read();
+        if (r === TOKEN) {
+          this.cursor.started = true;
+          return true;
         }
-        this.#token = t;
-        return true;
+        if (r === END) return false;
       } catch (e) {
         if (e === NEED_MORE) {
           if (this.#encodingFailure) throw this.#fail(this.#encodingFailure);
@@ -329,6 +352,40 @@ export class Tokenizer {
     }
   }
 
+  /**
+   * Counts a token that ends at `end`, before it becomes the current one (a token buffered whole
+   * may not be larger than one fed in chunks may grow: see next()).
+   */
+  #count(start: number, end: number): void {
+    if (end - start > this.#maxToken) throw tokenTooLarge(start);
+    if (++this.#tokens > this.#maxTokens) {
+      throw new Failure("LimitExceeded", `more than maxTokens ${this.#maxTokens}`, start);
+    }
+  }
+
+  /**
+   * Makes a token of `kind` at `start` (ending at `end`) the current one, with `name` (also its
+   * local name), `text`, and the attributes read into `spare` (the cursor's go there, emptied).
+   */
+  #emit(kind: TokenKind, start: number, end: number, name: string, text: string): void {
+    this.#count(start, end);
+    const c = this.cursor;
+    const attrs = this.#spare;
+    this.#spare = c.attrs;
+    this.#spare.count = 0;
+    c.attrs = attrs;
+    c.kind = kind;
+    c.at = start;
+    c.name = name;
+    c.prefix = "";
+    c.localName = name;
+    c.uri = "";
+    c.text = text;
+    c.selfClosing = false;
+    c.line = 0;
+    this.#pos = end;
+  }
+
   #fail(f: Failure<XmlParseErrorCode>): XmlParseError {
     this.#advanceLines(Math.min(Math.max(f.offset, this.#cursor), this.#buf.length));
     const err = new XmlParseError(f.code, f.message, this.#line, f.offset - this.#lineStart + 1);
@@ -336,23 +393,22 @@ export class Tokenizer {
     return err;
   }
 
-  /** Counts the lines up to `to` (newToken() calls it only when a newline comes before). */
+  /**
+   * Counts the lines from `cursor` up to `to` (only when a position is asked for: an error's, or
+   * a token's through `current()` or `line`).
+   */
   #advanceLines(to: number): void {
+    if (to <= this.#cursor) return;
     const buf = this.#buf;
-    // The next newline at or after the cursor, remembered: a long line with many tokens would
-    // otherwise be searched to its end once per token.
-    let nl = this.#nextNewline;
-    if (nl === UNKNOWN) {
-      nl = buf.indexOf("\n", this.#cursor);
-      if (nl < 0) nl = NONE;
-    }
+    // The newline search is remembered (attribute values ask it too): a long line with many
+    // tokens would otherwise be searched to its end once per token.
+    const search = this.#nl;
+    let nl = search.find(buf, this.#cursor);
     while (nl < to) {
       this.#line++;
       this.#lineStart = nl + 1;
-      nl = buf.indexOf("\n", nl + 1);
-      if (nl < 0) nl = NONE;
+      nl = search.find(buf, nl + 1);
     }
-    this.#nextNewline = nl;
     this.#cursor = to;
   }
 
@@ -361,47 +417,41 @@ export class Tokenizer {
     throw new Failure("UnexpectedEnd", "unexpected end of document", at);
   }
 
-  #newToken(kind: TokenKind, at: number): XmlToken {
-    // No newline since the last token (UNKNOWN is below any offset): nothing to count.
-    if (this.#nextNewline < at) this.#advanceLines(at);
-    return {
-      kind,
-      name: "",
-      prefix: "",
-      localName: "",
-      namespaceUri: "",
-      attributes: NO_ATTRS,
-      text: "",
-      selfClosing: false,
-      line: this.#line,
-      column: at - this.#lineStart + 1,
-    };
-  }
-
-  /** Reads one token: a token, null for skipped whitespace, undefined at the end. */
-  #read(): XmlToken | null | undefined {
+  /** Reads one token into the cursor: TOKEN, or SKIPPED for whitespace, or END. */
+  #read(): number {
     const buf = this.#buf;
     const start = this.#pos;
     if (start >= buf.length) {
       if (!this.#finished) throw NEED_MORE;
       if (!this.#rootSeen) throw new Failure("UnexpectedEnd", "no root element", start);
-      if (this.#open.length > 0) {
+      const open = this.#openQ;
+      if (open.length > 0) {
         throw new Failure(
           "UnexpectedEnd",
-          `unclosed element <${this.#open[this.#open.length - 1].name}>`,
+          `unclosed element <${open[open.length - 1].name}>`,
           start,
         );
       }
-      return undefined;
+      return END;
     }
     if (buf.charCodeAt(start) !== 60) return this.#text(start);
     const c = buf.charCodeAt(start + 1);
     if (c !== c) this.#more(start);
     if (c === 47) return this.#endTag(start);
-    if (c === 63) return this.#take(readPi(this.#markup(), start));
+    if (c === 63) {
+      this.#spare.count = 0;
+      readPi(this.#markup(), start);
+      return TOKEN;
+    }
     if (c === 33) {
-      if (buf.startsWith("<!--", start)) return this.#take(readComment(this.#markup(), start));
-      if (buf.startsWith("<![CDATA[", start)) return this.#take(readCData(this.#markup(), start));
+      if (buf.startsWith("<!--", start)) {
+        readComment(this.#markup(), start);
+        return TOKEN;
+      }
+      if (buf.startsWith("<![CDATA[", start)) {
+        readCData(this.#markup(), start);
+        return TOKEN;
+      }
       if (buf.startsWith("<!DOCTYPE", start)) return this.#doctype(start);
       if (
         buf.length - start < 9 &&
@@ -414,7 +464,7 @@ export class Tokenizer {
     return this.#startTag(start);
   }
 
-  #text(start: number): XmlToken | null {
+  #text(start: number): number {
     const buf = this.#buf;
     if (buf.charCodeAt(start) === 10) {
       // Indentation between tags, the most common text, needs no search and no checks, and its
@@ -423,11 +473,12 @@ export class Tokenizer {
       let c = buf.charCodeAt(i);
       while (c === 32) c = buf.charCodeAt(++i);
       if (c === 60 && i - start <= INDENT.length && i - start <= this.#maxText) {
-        this.#pos = i;
-        if (this.#open.length === 0) return null;
-        const t = this.#newToken(TokenKind.Text, start);
-        t.text = INDENT[i - start - 1];
-        return t;
+        if (this.#openQ.length === 0) {
+          this.#pos = i;
+          return SKIPPED;
+        }
+        this.#emitText(start, i, INDENT[i - start - 1]);
+        return TOKEN;
       }
     }
     let end = this.#lt.find(this.#buf, start);
@@ -436,10 +487,11 @@ export class Tokenizer {
       end = buf.length;
     }
     const raw = buf.slice(start, end);
-    if (this.#open.length === 0) {
+    if (this.#openQ.length === 0) {
       if (/^[ \t\n]*$/.test(raw)) {
+        if (end - start > this.#maxToken) throw tokenTooLarge(start);
         this.#pos = end;
-        return null;
+        return SKIPPED;
       }
       const off = raw.search(/[^ \t\n]/);
       throw new Failure("InvalidSyntax", "text outside the root element", start + off);
@@ -454,12 +506,31 @@ export class Tokenizer {
     if (this.#findSuspect(start) < end) checkChars(raw, start);
     const cdEnd = this.#cdEnd.find(this.#buf, start);
     if (cdEnd < end) throw new Failure("InvalidSyntax", "']]>' not allowed in text", cdEnd);
-    const t = this.#newToken(TokenKind.Text, start);
-    t.text = this.#amp.find(this.#buf, start) < end
-      ? expandAt(buf, start, end, false, this.#amp, this.#maxText, this.#refs)
-      : raw;
+    this.#emitText(
+      start,
+      end,
+      this.#amp.find(this.#buf, start) < end
+        ? expandAt(buf, start, end, false, this.#amp, this.#maxText, this.#refs)
+        : raw,
+    );
+    return TOKEN;
+  }
+
+  /** {@linkcode emit} for text: the most common token, so only the fields that change. */
+  #emitText(start: number, end: number, text: string): void {
+    this.#count(start, end);
+    const c = this.cursor;
+    c.kind = TokenKind.Text;
+    c.at = start;
+    c.text = text;
+    if (c.attrs.count !== 0) c.attrs.count = 0;
+    c.name = "";
+    c.prefix = "";
+    c.localName = "";
+    c.uri = "";
+    c.selfClosing = false;
+    c.line = 0;
     this.#pos = end;
-    return t;
   }
 
   /** Scans a Name at `i`; returns its end. */
@@ -535,10 +606,10 @@ export class Tokenizer {
     return new QName(buf.slice(start, end), -1, -1);
   }
 
-  #startTag(start: number): XmlToken {
+  #startTag(start: number): number {
     const buf = this.#buf;
     if (this.#rootClosed) throw new Failure("InvalidSyntax", "a second root element", start);
-    const depth = this.#open.length;
+    const depth = this.#openQ.length;
     if (depth >= this.#limits.maxDepth) {
       throw new Failure(
         "LimitExceeded",
@@ -547,14 +618,11 @@ export class Tokenizer {
       );
     }
     const ns = this.#ns;
-    // Lines counted up to the tag: the next newline is then past the tag's start, and a value
-    // that ends before it has none.
-    if (this.#nextNewline < start) this.#advanceLines(start);
     const eq = this.#qname(start + 1);
     const name = eq.name;
-    const attrs: XmlAttribute[] = [];
-    const attrQ = this.#attrQ;
-    const attrAt = this.#attrAt;
+    const attrs = this.#spare;
+    attrs.count = 0;
+    const attrQ = attrs.q;
     let declares = false;
     let i = this.#qEnd;
     let selfClosing = false;
@@ -581,7 +649,8 @@ export class Tokenizer {
       if (afterWs === i) {
         throw new Failure("InvalidSyntax", "expected whitespace before an attribute", i);
       }
-      if (attrs.length >= this.#limits.maxAttributes) {
+      const n = attrs.count;
+      if (n >= this.#limits.maxAttributes) {
         throw new Failure(
           "LimitExceeded",
           `more than maxAttributes ${this.#limits.maxAttributes}`,
@@ -620,53 +689,31 @@ export class Tokenizer {
       if (this.#amp.find(this.#buf, j + 1) < close) {
         value = expandAt(buf, j + 1, close, true, this.#amp, this.#maxText, this.#refs);
       } else if (
-        (this.#nextNewline < close && this.#nl.find(this.#buf, j + 1) < close) ||
-        this.#tab.find(this.#buf, j + 1) < close
+        this.#nl.find(this.#buf, j + 1) < close || this.#tab.find(this.#buf, j + 1) < close
       ) {
         value = raw.replace(/[\t\n]/g, " ");
       }
-      const n = attrs.length;
       for (let k = 0; k < n; k++) {
-        if (attrs[k].name === aName) {
+        if (attrQ[k].name === aName) {
           throw new Failure("DuplicateAttribute", `duplicate attribute ${aName}`, afterWs);
         }
       }
-      if (ns) {
-        if (aq.xmlns) declares = true;
-        attrQ[n] = aq;
-        attrAt[n] = afterWs;
-        attrs.push({
-          name: aName,
-          prefix: aq.prefix,
-          localName: aq.localName,
-          namespaceUri: "",
-          value,
-        });
-      } else attrs.push({ name: aName, prefix: "", localName: aName, namespaceUri: "", value });
+      if (aq.xmlns) declares = true;
+      attrs.add(aq, value, afterWs);
       i = close + 1;
     }
     if (this.#attDefaults !== undefined) {
       const defs = this.#attDefaults.get(name);
       if (
         defs !== undefined &&
-        applyDefaults(
-          defs,
-          attrs,
-          start,
-          ns,
-          this.#limits.maxAttributes,
-          this.#attrQ,
-          this.#attrAt,
-          this.#refs,
-        )
+        applyDefaults(defs, attrs, start, this.#limits.maxAttributes, this.#refs)
       ) declares = true;
     }
-    const t = this.#newToken(TokenKind.StartElement, start);
-    t.name = name;
-    t.attributes = attrs;
-    t.selfClosing = selfClosing;
+    let prefix = "";
+    let localName = name;
+    let uri = "";
     if (ns) {
-      if (declares) this.#namespaces.declare(attrs, attrQ, attrAt, this.#open.length);
+      if (declares) this.#namespaces.declare(attrs, depth);
       if (!eq.valid) {
         throw new Failure(
           "Namespace",
@@ -676,42 +723,51 @@ export class Tokenizer {
       }
       // The name resolved in this scope already (the common case) costs no call.
       const scopes = this.#namespaces;
-      const uri = eq.epoch === scopes.epoch ? eq.uri : scopes.resolve(eq);
-      if (uri === undefined) {
+      const resolved = eq.epoch === scopes.epoch ? eq.uri : scopes.resolve(eq);
+      if (resolved === undefined) {
         throw new Failure("Namespace", `unbound prefix ${eq.prefix}`, start + 1);
       }
       if (eq.prefix === "xmlns") {
         throw new Failure("Namespace", "element names must not use the xmlns prefix", start + 1);
       }
-      t.prefix = eq.prefix;
-      t.localName = eq.localName;
-      t.namespaceUri = uri;
-      if (attrs.length > 0) this.#namespaces.resolveAttributes(attrs, attrQ, attrAt);
-    } else t.localName = name;
-    this.#open.push(t);
+      prefix = eq.prefix;
+      localName = eq.localName;
+      uri = resolved;
+      if (attrs.count > 0) scopes.resolveAttributes(attrs);
+    }
+    this.#count(start, i);
+    const c = this.cursor;
+    this.#spare = c.attrs;
+    c.attrs = attrs;
+    c.kind = TokenKind.StartElement;
+    c.at = start;
+    c.name = name;
+    c.prefix = prefix;
+    c.localName = localName;
+    c.uri = uri;
+    c.text = "";
+    c.selfClosing = selfClosing;
+    c.line = 0;
+    this.#openQ.push(eq);
+    this.#openUri.push(uri);
     this.#rootSeen = true;
     this.#pos = i;
-    if (selfClosing) {
-      const e = this.#newToken(TokenKind.EndElement, start);
-      e.name = name;
-      e.prefix = t.prefix;
-      e.localName = t.localName;
-      e.namespaceUri = t.namespaceUri;
-      this.#pendingEnd = e;
-    }
-    return t;
+    this.#pendingEnd = selfClosing;
+    return TOKEN;
   }
 
   #afterEnd(): void {
-    this.#open.pop();
-    const depth = this.#open.length;
+    this.#openQ.pop();
+    this.#openUri.pop();
+    const depth = this.#openQ.length;
     if (this.#namespaces.innermost === depth) this.#namespaces.end();
     if (depth === 0) this.#rootClosed = true;
   }
 
-  #endTag(start: number): XmlToken {
+  #endTag(start: number): number {
     const buf = this.#buf;
-    const open = this.#open[this.#open.length - 1];
+    const top = this.#openQ.length - 1;
+    const open = this.#openQ[top];
     if (open !== undefined) {
       // The usual case: the name of the open element, then optional whitespace and '>'. Names
       // are short: comparing them here beats a call to startsWith().
@@ -728,14 +784,27 @@ export class Tokenizer {
           c = buf.charCodeAt(j);
         }
         if (c === 62) {
-          const t = this.#newToken(TokenKind.EndElement, start);
+          this.#count(start, j + 1);
+          const t = this.cursor;
+          t.kind = TokenKind.EndElement;
+          t.at = start;
           t.name = name;
-          t.prefix = open.prefix;
-          t.localName = open.localName;
-          t.namespaceUri = open.namespaceUri;
+          if (this.#ns) {
+            t.prefix = open.prefix;
+            t.localName = open.localName;
+            t.uri = this.#openUri[top];
+          } else {
+            t.prefix = "";
+            t.localName = name;
+            t.uri = "";
+          }
+          t.text = "";
+          if (t.attrs.count !== 0) t.attrs.count = 0;
+          t.selfClosing = false;
+          t.line = 0;
           this.#pos = j + 1;
           this.#afterEnd();
-          return t;
+          return TOKEN;
         }
       }
     }
@@ -752,12 +821,6 @@ export class Tokenizer {
     throw new Failure("MismatchedTag", `expected </${open.name}>, found </${name}>`, start);
   }
 
-  /** Takes a token read by a markup reader: the next one starts past it. */
-  #take(m: Markup): XmlToken {
-    this.#pos = m.end;
-    return m.token;
-  }
-
   /** What the markup and DOCTYPE readers need of the tokenizer: the buffer and its scanners. */
   #markup(): MarkupInput {
     if (this.#markupInput) return this.#markupInput;
@@ -768,7 +831,7 @@ export class Tokenizer {
         return self.#buf;
       },
       get depth() {
-        return self.#open.length;
+        return self.#openQ.length;
       },
       get atDocumentStart() {
         return self.#base === 0;
@@ -785,12 +848,13 @@ export class Tokenizer {
       ws: (i) => this.#ws(i),
       checkChars,
       checkText: (text, at) => this.#checkText(text, at),
-      newToken: (kind, at) => this.#newToken(kind, at),
+      emit: (kind, at, end, name, text) => this.#emit(kind, at, end, name, text),
+      attribute: (q, value, at) => this.#spare.add(q, value, at),
       cdataEnd: (from) => this.#cdEnd.find(this.#buf, from),
     };
   }
 
-  #doctype(start: number): XmlToken {
+  #doctype(start: number): number {
     if (!this.#allowDoctype) {
       throw new Failure(
         "DoctypeNotAllowed",
@@ -802,14 +866,11 @@ export class Tokenizer {
       throw new Failure("InvalidSyntax", "DOCTYPE in the wrong place", start);
     }
     const d = new DtdReader(this.#markup()).read(start);
-    const t = this.#newToken(TokenKind.Doctype, start);
-    t.name = d.name;
-    t.localName = d.name;
-    t.text = d.subset;
+    this.#spare.count = 0;
+    this.#emit(TokenKind.Doctype, start, d.end, d.name, d.subset);
     this.#refs.declare(d.entities);
     if (d.attDefaults.size > 0) this.#attDefaults = d.attDefaults;
     this.#doctypeSeen = true;
-    this.#pos = d.end;
-    return t;
+    return TOKEN;
   }
 }

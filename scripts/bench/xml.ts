@@ -80,7 +80,26 @@ async function streaming(f: string, ns: boolean): Promise<void> {
       };
       p.write(text).close();
     },
-    ours: () => {
+    cursor: () => {
+      const p = new XmlParser(text, { namespaces: ns });
+      try {
+        while (p.next()) {
+          const kind = p.kind;
+          if (kind === TokenKind.StartElement) {
+            see(p.name);
+            const n = p.attributeCount;
+            for (let i = 0; i < n; i++) {
+              see(p.attributeName(i));
+              see(p.attributeValue(i));
+            }
+          } else if (kind === TokenKind.EndElement) see(p.name);
+          else if (kind === TokenKind.Text) see(p.text);
+        }
+      } catch (e) {
+        throw e;
+      }
+    },
+    tokens: () => {
       const p = new XmlParser(text, { namespaces: ns });
       try {
         while (p.next()) {
@@ -101,9 +120,12 @@ async function streaming(f: string, ns: boolean): Promise<void> {
   });
   row(f, `saxes (${label})`, r.saxes);
   row(f, `sax (${label})`, r.sax);
-  row(f, `XmlParser pull (${label})`, r.ours);
-  row(f, `  vs saxes (${label})`, r.ours, r.saxes);
-  row(f, `  vs sax (${label})`, r.ours, r.sax);
+  row(f, `XmlParser pull, cursor (${label})`, r.cursor);
+  row(f, `  vs saxes (${label})`, r.cursor, r.saxes);
+  row(f, `  vs sax (${label})`, r.cursor, r.sax);
+  row(f, `XmlParser pull, current() (${label})`, r.tokens);
+  row(f, `  vs saxes (${label})`, r.tokens, r.saxes);
+  row(f, `  vs sax (${label})`, r.tokens, r.sax);
 }
 
 /** One tree case: `file` built into a tree by buildDom and the two tree builders. */
