@@ -75,6 +75,8 @@ export class Tokenizer {
   #pendingEnd = false;
   /** The name of each open element. */
   readonly #openQ: QName[] = [];
+  /** How many elements are open (the entries of `openQ` and `openUri` past it mean nothing). */
+  #depth = 0;
   /** The namespace URI of each open element. */
   readonly #openUri: string[] = [];
   /**
@@ -424,13 +426,9 @@ export class Tokenizer {
     if (start >= buf.length) {
       if (!this.#finished) throw NEED_MORE;
       if (!this.#rootSeen) throw new Failure("UnexpectedEnd", "no root element", start);
-      const open = this.#openQ;
-      if (open.length > 0) {
-        throw new Failure(
-          "UnexpectedEnd",
-          `unclosed element <${open[open.length - 1].name}>`,
-          start,
-        );
+      if (this.#depth > 0) {
+        const name = this.#openQ[this.#depth - 1].name;
+        throw new Failure("UnexpectedEnd", `unclosed element <${name}>`, start);
       }
       return END;
     }
@@ -473,7 +471,7 @@ export class Tokenizer {
       let c = buf.charCodeAt(i);
       while (c === 32) c = buf.charCodeAt(++i);
       if (c === 60 && i - start <= INDENT.length && i - start <= this.#maxText) {
-        if (this.#openQ.length === 0) {
+        if (this.#depth === 0) {
           this.#pos = i;
           return SKIPPED;
         }
@@ -487,7 +485,7 @@ export class Tokenizer {
       end = buf.length;
     }
     const raw = buf.slice(start, end);
-    if (this.#openQ.length === 0) {
+    if (this.#depth === 0) {
       if (/^[ \t\n]*$/.test(raw)) {
         if (end - start > this.#maxToken) throw tokenTooLarge(start);
         this.#pos = end;
@@ -609,7 +607,7 @@ export class Tokenizer {
   #startTag(start: number): number {
     const buf = this.#buf;
     if (this.#rootClosed) throw new Failure("InvalidSyntax", "a second root element", start);
-    const depth = this.#openQ.length;
+    const depth = this.#depth;
     if (depth >= this.#limits.maxDepth) {
       throw new Failure(
         "LimitExceeded",
@@ -674,24 +672,20 @@ export class Tokenizer {
           throw new Failure("InvalidSyntax", "expected a quoted attribute value", j);
         }
       }
-      const close = buf.indexOf(q === 34 ? '"' : "'", j + 1);
-      if (close < 0) this.#more(j);
-      if (close - j - 1 > this.#maxText) {
-        throw new Failure("LimitExceeded", `attribute value longer than maxTextLength`, j);
+      // A short value of plain characters (the most common kind) is read without searches;
+      // anything else (a reference, '<', whitespace to normalise, a character that may not be a
+      // Char, a longer value) takes the searches.
+      let close = j + 1;
+      let d = buf.charCodeAt(close);
+      const limit = close + 64;
+      while (d !== q && d >= 32 && d !== 38 && d !== 60 && d < 0xd800 && close < limit) {
+        d = buf.charCodeAt(++close);
       }
-      const lt = this.#lt.find(this.#buf, j + 1);
-      if (lt < close) {
-        throw new Failure("InvalidSyntax", "'<' not allowed in an attribute value", lt);
-      }
-      const raw = buf.slice(j + 1, close);
-      if (this.#findSuspect(j + 1) < close) checkChars(raw, j + 1);
-      let value = raw;
-      if (this.#amp.find(this.#buf, j + 1) < close) {
-        value = expandAt(buf, j + 1, close, true, this.#amp, this.#maxText, this.#refs);
-      } else if (
-        this.#nl.find(this.#buf, j + 1) < close || this.#tab.find(this.#buf, j + 1) < close
-      ) {
-        value = raw.replace(/[\t\n]/g, " ");
+      let value: string;
+      if (d === q && close - j - 1 <= this.#maxText) value = buf.slice(j + 1, close);
+      else {
+        close = buf.indexOf(q === 34 ? '"' : "'", j + 1);
+        value = this.#attributeValue(j, close);
       }
       for (let k = 0; k < n; k++) {
         if (attrQ[k].name === aName) {
@@ -748,26 +742,50 @@ export class Tokenizer {
     c.text = "";
     c.selfClosing = selfClosing;
     c.line = 0;
-    this.#openQ.push(eq);
-    this.#openUri.push(uri);
+    this.#openQ[depth] = eq;
+    if (ns) this.#openUri[depth] = uri;
+    this.#depth = depth + 1;
     this.#rootSeen = true;
     this.#pos = i;
     this.#pendingEnd = selfClosing;
     return TOKEN;
   }
 
+  /**
+   * Reads the attribute value quoted at `j` and closed at `close` (negative when not found yet):
+   * checks it, decodes its references and normalises its whitespace.
+   */
+  #attributeValue(j: number, close: number): string {
+    const buf = this.#buf;
+    if (close < 0) this.#more(j);
+    if (close - j - 1 > this.#maxText) {
+      throw new Failure("LimitExceeded", `attribute value longer than maxTextLength`, j);
+    }
+    const lt = this.#lt.find(buf, j + 1);
+    if (lt < close) {
+      throw new Failure("InvalidSyntax", "'<' not allowed in an attribute value", lt);
+    }
+    const raw = buf.slice(j + 1, close);
+    if (this.#findSuspect(j + 1) < close) checkChars(raw, j + 1);
+    if (this.#amp.find(buf, j + 1) < close) {
+      return expandAt(buf, j + 1, close, true, this.#amp, this.#maxText, this.#refs);
+    }
+    if (this.#nl.find(buf, j + 1) < close || this.#tab.find(buf, j + 1) < close) {
+      return raw.replace(/[\t\n]/g, " ");
+    }
+    return raw;
+  }
+
   #afterEnd(): void {
-    this.#openQ.pop();
-    this.#openUri.pop();
-    const depth = this.#openQ.length;
+    const depth = --this.#depth;
     if (this.#namespaces.innermost === depth) this.#namespaces.end();
     if (depth === 0) this.#rootClosed = true;
   }
 
   #endTag(start: number): number {
     const buf = this.#buf;
-    const top = this.#openQ.length - 1;
-    const open = this.#openQ[top];
+    const top = this.#depth - 1;
+    const open = top >= 0 ? this.#openQ[top] : undefined;
     if (open !== undefined) {
       // The usual case: the name of the open element, then optional whitespace and '>'. Names
       // are short: comparing them here beats a call to startsWith().
@@ -831,7 +849,7 @@ export class Tokenizer {
         return self.#buf;
       },
       get depth() {
-        return self.#openQ.length;
+        return self.#depth;
       },
       get atDocumentStart() {
         return self.#base === 0;
