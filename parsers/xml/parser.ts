@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TokenKind, XmlParseOptions, XmlToken } from "./types.ts";
+import type { TokenKind, XmlAttribute, XmlParseOptions, XmlToken } from "./types.ts";
 import { Tokenizer } from "./_tokenizer.ts";
 import type { TokenCursor } from "./_cursor.ts";
 import type { AttributeList } from "./_attributes.ts";
@@ -243,6 +243,14 @@ export class XmlParser {
    */
   attributeValue(index: number): string {
     return this.#attrs(index).value[index];
+  }
+
+  /**
+   * The current token's attributes as new objects (those of a StartElement, or the
+   * pseudo-attributes of the XmlDeclaration; empty for other kinds), as in `current()`.
+   */
+  attributes(): XmlAttribute[] {
+    return this.#cursor().attrs.toArray(this.#c.ns);
   }
 
   /**
