@@ -32,8 +32,8 @@ export interface MarkupInput extends DtdInput {
   cdataEnd(from: number): number;
 }
 
-/** Reads a comment at `start` (its `<!--` seen); returns where the next token starts. */
-export function readComment(input: MarkupInput, start: number): number {
+/** Reads a comment at `start` (its `<!--` seen) into the current token. */
+export function readComment(input: MarkupInput, start: number): void {
   const buf = input.buf;
   const dd = buf.indexOf("--", start + 4);
   if (dd < 0) input.more(start);
@@ -47,11 +47,10 @@ export function readComment(input: MarkupInput, start: number): number {
   }
   input.checkText(text, start + 4);
   input.emit(TokenKind.Comment, start, dd + 3, "", text);
-  return dd + 3;
 }
 
-/** Reads a CDATA section at `start` (its `<![CDATA[` seen); returns where the next token starts. */
-export function readCData(input: MarkupInput, start: number): number {
+/** Reads a CDATA section at `start` (its `<![CDATA[` seen) into the current token. */
+export function readCData(input: MarkupInput, start: number): void {
   const buf = input.buf;
   if (input.depth === 0) {
     throw new Failure("InvalidSyntax", "CDATA outside the root element", start);
@@ -64,20 +63,20 @@ export function readCData(input: MarkupInput, start: number): number {
   }
   input.checkText(text, start + 9);
   input.emit(TokenKind.CData, start, end + 3, "", text);
-  return end + 3;
 }
 
 /**
- * Reads a processing instruction, or the XML declaration, at `start` (its `<?` seen); returns
- * where the next token starts.
+ * Reads a processing instruction, or the XML declaration, at `start` (its `<?` seen) into the
+ * current token.
  */
-export function readPi(input: MarkupInput, start: number): number {
+export function readPi(input: MarkupInput, start: number): void {
   const buf = input.buf;
   const nameEnd = input.name(start + 2);
   const target = buf.slice(start + 2, nameEnd);
   if (target.toLowerCase() === "xml") {
     if (target === "xml" && start === 0 && input.atDocumentStart) {
-      return readXmlDeclaration(input, start, nameEnd);
+      readXmlDeclaration(input, start, nameEnd);
+      return;
     }
     throw new Failure(
       "InvalidSyntax",
@@ -107,11 +106,10 @@ export function readPi(input: MarkupInput, start: number): number {
     input.checkText(text, j);
   }
   input.emit(TokenKind.ProcessingInstruction, start, end + 2, target, text);
-  return end + 2;
 }
 
 /** Reads the XML declaration at `start`, whose target ends at `i`. */
-function readXmlDeclaration(input: MarkupInput, start: number, i: number): number {
+function readXmlDeclaration(input: MarkupInput, start: number, i: number): void {
   const buf = input.buf;
   const end = buf.indexOf("?>", i);
   if (end < 0) input.more(start);
@@ -160,7 +158,6 @@ function readXmlDeclaration(input: MarkupInput, start: number, i: number): numbe
     throw new Failure("InvalidSyntax", "the XML declaration needs a version", start);
   }
   input.emit(TokenKind.XmlDeclaration, start, end + 2, "xml", "");
-  return end + 2;
 }
 
 /** Checks that the encoding `declared` at `at` is the one the bytes are in (`actual`). */

@@ -29,6 +29,7 @@ import { EntityExpander, expandAt } from "./_references.ts";
 import { type MarkupInput, readCData, readComment, readPi } from "./_markup.ts";
 import { AttributeList } from "./_attributes.ts";
 import { TokenCursor } from "./_cursor.ts";
+import { TokenizerInput } from "./_input.ts";
 
 /** Signals that the buffered input ends inside a token and more must be fed. */
 const NEED_MORE = Symbol("needMore");
@@ -46,29 +47,7 @@ function tokenTooLarge(at: number): Failure<XmlParseErrorCode> {
 }
 
 /** The tokenizer behind XmlParser; its private surface stays out of the public docs. */
-export class Tokenizer {
-  #buf = "";
-  #pos = 0;
-  #finished = false;
-  #base = 0;
-  #line = 1;
-  #lineStart = 0;
-  /** Lines are counted up to here (`line` is the line of this offset). */
-  #cursor = 0;
-  /** Non-Chars are searched the split way (see fastWellFormed); decided at the first text. */
-  #split: boolean | undefined;
-  /** In split mode: some appended text has an unpaired surrogate, so search the plain way. */
-  #lone = false;
-  // Remembered searches of `find*()`: `xAt` is the first x at or after `xFrom` (NONE: none in
-  // `buf`); `xFrom` NONE means nothing is remembered.
-  readonly #lt = new RememberedSearch("<");
-  readonly #amp = new RememberedSearch("&");
-  /** Searched by `findSuspect` with regexes, so it has no needle. */
-  readonly #suspect = new RememberedSearch("");
-  readonly #cdEnd = new RememberedSearch("]]>");
-  readonly #tab = new RememberedSearch("\t");
-  readonly #nl = new RememberedSearch("\n");
-  readonly #searches = [this.#lt, this.#amp, this.#suspect, this.#cdEnd, this.#tab, this.#nl];
+export class Tokenizer extends TokenizerInput {
   /** The last token read: what `next()` returned (its fields are written when it is whole). */
   readonly cursor: TokenCursor;
   /** The current token is a self-closing start tag whose end is the next token. */
@@ -88,8 +67,6 @@ export class Tokenizer {
   #qEnd = 0;
   /** The namespace prefixes in scope. */
   readonly #namespaces = new NamespaceScopes();
-  /** The first character of the input was looked at for a byte order mark. */
-  #bomSeen = false;
   /** The attributes declared per element type (with a default or a type to normalize by). */
   #attDefaults: Map<string, AttDefault[]> | undefined;
   #rootSeen = false;
@@ -100,13 +77,6 @@ export class Tokenizer {
   readonly #refs: EntityExpander;
   /** What the markup and DOCTYPE readers use, made at the first of them. */
   #markupInput: MarkupInput | undefined;
-  #heldBack = "";
-  /** The decoder of byte input. */
-  readonly #bytes = new ByteDecoder();
-  /** Where the input turned out not to be in its encoding: the end of the readable text. */
-  #encodingFailure: Failure<XmlParseErrorCode> | undefined;
-  #byteMode = false;
-  #failed: XmlParseError | undefined;
   readonly #limits: XmlLimits;
   // The limits read per token, as plain fields.
   readonly #maxText: number;
@@ -124,6 +94,7 @@ export class Tokenizer {
    * @param options limits, namespace processing and DOCTYPE policy
    */
   constructor(input?: string | Uint8Array, options?: XmlParseOptions) {
+    super();
     this.#limits = options?.limits
       ? { ...DEFAULT_XML_LIMITS, ...options.limits }
       : DEFAULT_XML_LIMITS;
@@ -141,46 +112,6 @@ export class Tokenizer {
     }
   }
 
-  /**
-   * Appends a chunk of the document (split anywhere). Text and bytes must not be mixed. Bytes
-   * that are not valid in the document's encoding end the input there: `next()` reads the
-   * tokens before them, then throws an `InvalidEncoding` XmlParseError.
-   *
-   * @param chunk the next piece of text, or of the encoded bytes
-   * @throws {XmlParseError} when an earlier call to `next()` failed
-   */
-  feed(chunk: string | Uint8Array): void {
-    if (this.#finished) throw new TypeError("XmlParser.feed() after end()");
-    if (this.#failed) throw this.#failed;
-    if (this.#encodingFailure) return;
-    let text: string;
-    if (typeof chunk === "string") {
-      text = chunk;
-    } else {
-      this.#byteMode = true;
-      text = this.#decodeBytes(chunk, false);
-    }
-    this.#append(text);
-  }
-
-  /** Marks the end of the input: parsing can complete. */
-  end(): void {
-    if (this.#finished || this.#encodingFailure) return;
-    if (this.#byteMode) {
-      const tail = this.#decodeBytes(new Uint8Array(0), true);
-      if (this.#encodingFailure) return;
-      if (tail) this.#append(tail);
-    }
-    this.#finished = true;
-    const held = this.#heldBack;
-    this.#heldBack = "";
-    if (held) {
-      this.#buf += held === "\r" ? "\n" : held;
-      if (held !== "\r") this.#lone = true;
-      this.#grown();
-    }
-  }
-
   /** True when the last next() stopped for lack of input: feed more, then call next() again. */
   get needsInput(): boolean {
     return this.#waiting;
@@ -188,92 +119,12 @@ export class Tokenizer {
 
   #waiting = false;
 
-  #decodeBytes(chunk: Uint8Array, final: boolean): string {
-    const decoded = this.#bytes.decode(chunk, final);
-    if (typeof decoded === "string") return decoded;
-    // Line ends normalised as append() does, so the error's line and column are right.
-    const prefix = (this.#heldBack + decoded.readable).replace(/\r\n?/g, "\n");
-    const at = this.#buf.length + prefix.length;
-    this.#buf += prefix;
-    this.#bomSeen = true;
-    this.#lone = true;
-    this.#grown();
-    this.#heldBack = "";
-    // The input ends at the bad bytes. next() reads the tokens before them, as it would if
-    // they had come in another chunk, and fails where it needs more.
-    this.#encodingFailure = new Failure(
-      "InvalidEncoding",
-      `invalid ${decoded.encoding} sequence`,
-      at,
-    );
-    return "";
-  }
-
-  #append(text: string): void {
-    if (text.length === 0) return;
-    let t = this.#heldBack + text;
-    this.#heldBack = "";
-    // A CR or a high surrogate at the end may pair with the next chunk's first character.
-    const last = t.charCodeAt(t.length - 1);
-    if (last === 13 || (last >= 0xd800 && last <= 0xdbff)) {
-      this.#heldBack = t.slice(-1);
-      t = t.slice(0, -1);
+  /** The current token's position is counted now: its start goes with the dropped text. */
+  protected dropping(cut: number): void {
+    if (this.cursor.started) {
+      this.#locate();
+      this.cursor.at -= cut;
     }
-    // A byte order mark is skipped once, at the very start of text input (the decoder takes the
-    // one of byte input); any later U+FEFF is a character of the document.
-    if (!this.#bomSeen && t.length > 0) {
-      this.#bomSeen = true;
-      if (!this.#byteMode && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
-    }
-    // Drop consumed text so a long stream keeps a small buffer.
-    if (this.#pos > 65536 && this.#pos > this.#buf.length >> 1) {
-      const cut = this.#pos;
-      // The current token's position is counted now: its start goes with the text.
-      if (this.cursor.started) {
-        this.#locate();
-        this.cursor.at -= cut;
-      }
-      // Count the lines of the text dropped, or the newlines past the cursor would be lost.
-      this.#advanceLines(cut);
-      this.#buf = this.#buf.slice(cut);
-      this.#pos -= cut;
-      this.#base += cut;
-      this.#cursor -= cut;
-      this.#lineStart -= cut;
-      for (const search of this.#searches) search.shift(cut);
-    }
-    this.#split ??= splitSearch(t.length);
-    if (this.#split && !this.#lone && !isWellFormed(t)) this.#lone = true;
-    const from = this.#buf.length;
-    this.#buf = from === 0 ? t : this.#buf + t;
-    this.#grown();
-    // Line ends are normalised before anything is parsed. A carriage return is not a Char, so
-    // when the search for those (needed anyway, and remembered) finds none, there is none.
-    if (this.#findSuspect(from) !== NONE && t.indexOf("\r") >= 0) {
-      this.#buf = this.#buf.slice(0, from) + t.replace(/\r\n?/g, "\n");
-      this.#suspect.forget();
-      this.#grown();
-    }
-  }
-
-  /** The buffer got longer: searches that found nothing must look again. */
-  #grown(): void {
-    for (const search of this.#searches) search.grown();
-  }
-
-  /** The first SUSPECT character at or after `from`, or NONE. */
-  #findSuspect(from: number): number {
-    const search = this.#suspect;
-    if (search.knows(from)) return search.at;
-    return search.remember(
-      from,
-      firstSuspect(this.#buf, from, this.#split === true && !this.#lone),
-    );
-  }
-
-  /** Checks that `s`, found at `at`, holds only Chars (a fast answer when it obviously does). */
-  #checkText(s: string, at: number): void {
-    if (this.#findSuspect(at) < at + s.length) checkChars(s, at);
   }
 
   /** The token read by the last successful {@linkcode XmlParser.next}. */
@@ -292,9 +143,9 @@ export class Tokenizer {
   #locate(): void {
     const c = this.cursor;
     if (c.line !== 0) return;
-    if (this.#cursor < c.at) this.#advanceLines(c.at);
-    c.line = this.#line;
-    c.column = c.at - this.#lineStart + 1;
+    if (this.counted < c.at) this.advanceLines(c.at);
+    c.line = this.line;
+    c.column = c.at - this.lineStart + 1;
   }
 
   /**
@@ -305,7 +156,7 @@ export class Tokenizer {
    * @throws {XmlParseError} when the document is not well-formed or breaks a limit
    */
   next(): boolean {
-    if (this.#failed) throw this.#failed;
+    if (this.failed) throw this.failed;
     this.#waiting = false;
     if (this.#pendingEnd) {
       this.#pendingEnd = false;
@@ -319,7 +170,7 @@ export class Tokenizer {
           c.line,
           c.column,
         );
-        this.#failed = err;
+        this.failed = err;
         throw err;
       }
       c.kind = TokenKind.EndElement;
@@ -329,7 +180,7 @@ export class Tokenizer {
       return true;
     }
     for (;;) {
-      const start = this.#pos;
+      const start = this.pos;
       try {
         const r = this.#read();
         if (r === TOKEN) {
@@ -339,10 +190,10 @@ export class Tokenizer {
         if (r === END) return false;
       } catch (e) {
         if (e === NEED_MORE) {
-          if (this.#encodingFailure) throw this.#fail(this.#encodingFailure);
-          this.#pos = start;
+          if (this.encodingFailure) throw this.#fail(this.encodingFailure);
+          this.pos = start;
           this.#waiting = true;
-          if (this.#buf.length - start > this.#maxToken) throw this.#fail(tokenTooLarge(start));
+          if (this.buf.length - start > this.#maxToken) throw this.#fail(tokenTooLarge(start));
           return false;
         }
         if (e instanceof Failure) throw this.#fail(e as Failure<XmlParseErrorCode>);
@@ -385,46 +236,27 @@ export class Tokenizer {
     c.text = text;
     c.selfClosing = false;
     c.line = 0;
-    this.#pos = end;
+    this.pos = end;
   }
 
   #fail(f: Failure<XmlParseErrorCode>): XmlParseError {
-    this.#advanceLines(Math.min(Math.max(f.offset, this.#cursor), this.#buf.length));
-    const err = new XmlParseError(f.code, f.message, this.#line, f.offset - this.#lineStart + 1);
-    this.#failed = err;
+    this.advanceLines(Math.min(Math.max(f.offset, this.counted), this.buf.length));
+    const err = new XmlParseError(f.code, f.message, this.line, f.offset - this.lineStart + 1);
+    this.failed = err;
     return err;
   }
 
-  /**
-   * Counts the lines from `cursor` up to `to` (only when a position is asked for: an error's, or
-   * a token's through `current()` or `line`).
-   */
-  #advanceLines(to: number): void {
-    if (to <= this.#cursor) return;
-    const buf = this.#buf;
-    // The newline search is remembered (attribute values ask it too): a long line with many
-    // tokens would otherwise be searched to its end once per token.
-    const search = this.#nl;
-    let nl = search.find(buf, this.#cursor);
-    while (nl < to) {
-      this.#line++;
-      this.#lineStart = nl + 1;
-      nl = search.find(buf, nl + 1);
-    }
-    this.#cursor = to;
-  }
-
   #more(at: number): never {
-    if (!this.#finished) throw NEED_MORE;
+    if (!this.finished) throw NEED_MORE;
     throw new Failure("UnexpectedEnd", "unexpected end of document", at);
   }
 
   /** Reads one token into the cursor: TOKEN, or SKIPPED for whitespace, or END. */
   #read(): number {
-    const buf = this.#buf;
-    const start = this.#pos;
+    const buf = this.buf;
+    const start = this.pos;
     if (start >= buf.length) {
-      if (!this.#finished) throw NEED_MORE;
+      if (!this.finished) throw NEED_MORE;
       if (!this.#rootSeen) throw new Failure("UnexpectedEnd", "no root element", start);
       if (this.#depth > 0) {
         const name = this.#openQ[this.#depth - 1].name;
@@ -463,7 +295,7 @@ export class Tokenizer {
   }
 
   #text(start: number): number {
-    const buf = this.#buf;
+    const buf = this.buf;
     if (buf.charCodeAt(start) === 10) {
       // Indentation between tags, the most common text, needs no search and no checks, and its
       // string is shared.
@@ -472,23 +304,23 @@ export class Tokenizer {
       while (c === 32) c = buf.charCodeAt(++i);
       if (c === 60 && i - start <= INDENT.length && i - start <= this.#maxText) {
         if (this.#depth === 0) {
-          this.#pos = i;
+          this.pos = i;
           return SKIPPED;
         }
         this.#emitText(start, i, INDENT[i - start - 1]);
         return TOKEN;
       }
     }
-    let end = this.#lt.find(this.#buf, start);
+    let end = this.lt.find(this.buf, start);
     if (end === NONE) {
-      if (!this.#finished) throw NEED_MORE;
+      if (!this.finished) throw NEED_MORE;
       end = buf.length;
     }
     const raw = buf.slice(start, end);
     if (this.#depth === 0) {
       if (/^[ \t\n]*$/.test(raw)) {
         if (end - start > this.#maxToken) throw tokenTooLarge(start);
-        this.#pos = end;
+        this.pos = end;
         return SKIPPED;
       }
       const off = raw.search(/[^ \t\n]/);
@@ -501,14 +333,14 @@ export class Tokenizer {
         start,
       );
     }
-    if (this.#findSuspect(start) < end) checkChars(raw, start);
-    const cdEnd = this.#cdEnd.find(this.#buf, start);
+    if (this.findSuspect(start) < end) checkChars(raw, start);
+    const cdEnd = this.cdEnd.find(this.buf, start);
     if (cdEnd < end) throw new Failure("InvalidSyntax", "']]>' not allowed in text", cdEnd);
     this.#emitText(
       start,
       end,
-      this.#amp.find(this.#buf, start) < end
-        ? expandAt(buf, start, end, false, this.#amp, this.#maxText, this.#refs)
+      this.amp.find(this.buf, start) < end
+        ? expandAt(buf, start, end, false, this.amp, this.#maxText, this.#refs)
         : raw,
     );
     return TOKEN;
@@ -528,12 +360,12 @@ export class Tokenizer {
     c.uri = "";
     c.selfClosing = false;
     c.line = 0;
-    this.#pos = end;
+    this.pos = end;
   }
 
   /** Scans a Name at `i`; returns its end. */
   #name(i: number): number {
-    return scanName(this.#buf, i, this.#maxName, this.#needMore);
+    return scanName(this.buf, i, this.#maxName, this.#needMore);
   }
 
   /** {@linkcode more}, for the scanners outside the class. */
@@ -544,14 +376,14 @@ export class Tokenizer {
    * still become it (DOCTYPE declarations are re-read whole until they end).
    */
   #keyword(keyword: string, i: number): boolean {
-    const buf = this.#buf;
+    const buf = this.buf;
     if (buf.startsWith(keyword, i)) return true;
     if (buf.length - i < keyword.length && keyword.startsWith(buf.slice(i))) this.#more(i);
     return false;
   }
 
   #ws(i: number): number {
-    const buf = this.#buf;
+    const buf = this.buf;
     let c = buf.charCodeAt(i);
     while (c === 32 || c === 10 || c === 9) c = buf.charCodeAt(++i);
     if (c !== c) this.#more(i);
@@ -563,7 +395,7 @@ export class Tokenizer {
    * in NAME_CACHE by a hash taken while scanning, so a repeated name costs no slice and no split.
    */
   #qname(i: number): QName {
-    const buf = this.#buf;
+    const buf = this.buf;
     const start = i;
     let c = buf.charCodeAt(i);
     if (c < 128 && (NAME[c] & 1) !== 0) {
@@ -605,7 +437,7 @@ export class Tokenizer {
   }
 
   #startTag(start: number): number {
-    const buf = this.#buf;
+    const buf = this.buf;
     if (this.#rootClosed) throw new Failure("InvalidSyntax", "a second root element", start);
     const depth = this.#depth;
     if (depth >= this.#limits.maxDepth) {
@@ -746,7 +578,7 @@ export class Tokenizer {
     if (ns) this.#openUri[depth] = uri;
     this.#depth = depth + 1;
     this.#rootSeen = true;
-    this.#pos = i;
+    this.pos = i;
     this.#pendingEnd = selfClosing;
     return TOKEN;
   }
@@ -756,21 +588,21 @@ export class Tokenizer {
    * checks it, decodes its references and normalises its whitespace.
    */
   #attributeValue(j: number, close: number): string {
-    const buf = this.#buf;
+    const buf = this.buf;
     if (close < 0) this.#more(j);
     if (close - j - 1 > this.#maxText) {
       throw new Failure("LimitExceeded", `attribute value longer than maxTextLength`, j);
     }
-    const lt = this.#lt.find(buf, j + 1);
+    const lt = this.lt.find(buf, j + 1);
     if (lt < close) {
       throw new Failure("InvalidSyntax", "'<' not allowed in an attribute value", lt);
     }
     const raw = buf.slice(j + 1, close);
-    if (this.#findSuspect(j + 1) < close) checkChars(raw, j + 1);
-    if (this.#amp.find(buf, j + 1) < close) {
-      return expandAt(buf, j + 1, close, true, this.#amp, this.#maxText, this.#refs);
+    if (this.findSuspect(j + 1) < close) checkChars(raw, j + 1);
+    if (this.amp.find(buf, j + 1) < close) {
+      return expandAt(buf, j + 1, close, true, this.amp, this.#maxText, this.#refs);
     }
-    if (this.#nl.find(buf, j + 1) < close || this.#tab.find(buf, j + 1) < close) {
+    if (this.nl.find(buf, j + 1) < close || this.tab.find(buf, j + 1) < close) {
       return raw.replace(/[\t\n]/g, " ");
     }
     return raw;
@@ -783,7 +615,7 @@ export class Tokenizer {
   }
 
   #endTag(start: number): number {
-    const buf = this.#buf;
+    const buf = this.buf;
     const top = this.#depth - 1;
     const open = top >= 0 ? this.#openQ[top] : undefined;
     if (open !== undefined) {
@@ -820,7 +652,7 @@ export class Tokenizer {
           if (t.attrs.count !== 0) t.attrs.count = 0;
           t.selfClosing = false;
           t.line = 0;
-          this.#pos = j + 1;
+          this.pos = j + 1;
           this.#afterEnd();
           return TOKEN;
         }
@@ -846,16 +678,16 @@ export class Tokenizer {
     const self = this;
     return this.#markupInput = {
       get buf() {
-        return self.#buf;
+        return self.buf;
       },
       get depth() {
         return self.#depth;
       },
       get atDocumentStart() {
-        return self.#base === 0;
+        return self.base === 0;
       },
       get encoding() {
-        return self.#byteMode ? self.#bytes.encoding : undefined;
+        return self.byteMode ? self.bytes.encoding : undefined;
       },
       ns: this.#ns,
       limits: this.#limits,
@@ -865,10 +697,10 @@ export class Tokenizer {
       keyword: (keyword, i) => this.#keyword(keyword, i),
       ws: (i) => this.#ws(i),
       checkChars,
-      checkText: (text, at) => this.#checkText(text, at),
+      checkText: (text, at) => this.checkText(text, at),
       emit: (kind, at, end, name, text) => this.#emit(kind, at, end, name, text),
       attribute: (q, value, at) => this.#spare.add(q, value, at),
-      cdataEnd: (from) => this.#cdEnd.find(this.#buf, from),
+      cdataEnd: (from) => this.cdEnd.find(this.buf, from),
     };
   }
 
