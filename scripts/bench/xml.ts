@@ -5,6 +5,9 @@
  * handlers a real application registers, on both sides: start tag (its name and every
  * attribute's name and value read), end tag (its name read), text (read), and errors (saxes and
  * sax report them to an `error` handler; ours throws a typed error, caught around the loop).
+ * Ours is read two ways, each a row: through its cursor (`kind`, `name`, `attributeName(i)`,
+ * `attributeValue(i)`, `text`: no object per token) and through `current()` (a token object
+ * per token, as saxes and sax hand out).
  *
  * Trees: `buildDom` against npm fast-xml-parser and npm txml, both asked to parse XML as XML
  * (txml with `selfClosingTags: []` and `keepComments`, fast-xml-parser keeping attributes);
