@@ -1,7 +1,9 @@
 /**
- * The tokenizer of the strict XML 1.0 (Fifth Edition) pull parser: elements, attributes, text
- * and the line count, from a buffer of decoded text. The concerns around it have modules of their
- * own: byte input and encodings (`_encoding.ts`), which characters are allowed (`_chars.ts`),
+ * The tokenizer of the strict XML 1.0 (Fifth Edition) pull parser: elements, attributes and
+ * text, read from a buffer of decoded text into the current token (`_cursor.ts`, attributes in
+ * `_attributes.ts`). The concerns around it have modules of their own: the buffer, its searches
+ * and the line count (`_input.ts`), byte input and encodings (`_encoding.ts`), which characters
+ * are allowed (`_chars.ts`),
  * names and `QName` (`_names.ts`), namespace scopes (`_namespaces.ts`), references and entities
  * (`_references.ts`), comments, CDATA, PIs and the XML declaration (`_markup.ts`), the DOCTYPE
  * and its internal subset (`_dtd.ts`), and the helpers shared with the JSON parser
@@ -9,7 +11,7 @@
  *
  * @module
  */
-import { Failure, isWellFormed } from "../_text.ts";
+import { Failure } from "../_text.ts";
 import {
   DEFAULT_XML_LIMITS,
   TokenKind,
@@ -20,11 +22,10 @@ import {
   type XmlToken,
 } from "./types.ts";
 import { NAME, NAME_CACHE, NAME_CACHE_MASK, QName, scanName } from "./_names.ts";
-import { ByteDecoder } from "./_encoding.ts";
 import { NamespaceScopes } from "./_namespaces.ts";
 import { applyDefaults, type AttDefault, DtdReader } from "./_dtd.ts";
-import { checkChars, firstSuspect, splitSearch } from "./_chars.ts";
-import { NONE, RememberedSearch } from "./_search.ts";
+import { checkChars } from "./_chars.ts";
+import { NONE } from "./_search.ts";
 import { EntityExpander, expandAt } from "./_references.ts";
 import { type MarkupInput, readCData, readComment, readPi } from "./_markup.ts";
 import { AttributeList } from "./_attributes.ts";
