@@ -254,64 +254,81 @@ export class Tokenizer extends TokenizerInput {
 
   /** Reads one token into the cursor: TOKEN, or SKIPPED for whitespace, or END. */
   #read(): number {
+    // Kept small, so that it is inlined into next(); the rarer cases have calls of their own.
     const buf = this.buf;
     const start = this.pos;
-    if (start >= buf.length) {
-      if (!this.finished) throw NEED_MORE;
-      if (!this.#rootSeen) throw new Failure("UnexpectedEnd", "no root element", start);
-      if (this.#depth > 0) {
-        const name = this.#openQ[this.#depth - 1].name;
-        throw new Failure("UnexpectedEnd", `unclosed element <${name}>`, start);
-      }
-      return END;
+    const c0 = buf.charCodeAt(start);
+    if (c0 === 60) {
+      const c = buf.charCodeAt(start + 1);
+      if (c === 47) return this.#endTag(start);
+      if (c !== 33 && c !== 63 && c === c) return this.#startTag(start);
+      return this.#markupAt(start, c);
     }
-    if (buf.charCodeAt(start) !== 60) return this.#text(start);
-    const c = buf.charCodeAt(start + 1);
+    if (c0 === 10) return this.#indent(start);
+    if (c0 === c0) return this.#text(start);
+    return this.#atEnd(start);
+  }
+
+  /** The end of the buffer: of the document, or of the input fed so far. */
+  #atEnd(start: number): number {
+    if (!this.finished) throw NEED_MORE;
+    if (!this.#rootSeen) throw new Failure("UnexpectedEnd", "no root element", start);
+    if (this.#depth > 0) {
+      const name = this.#openQ[this.#depth - 1].name;
+      throw new Failure("UnexpectedEnd", `unclosed element <${name}>`, start);
+    }
+    return END;
+  }
+
+  /** Markup at `start` other than a tag: `c` (NaN at the end of the buffer) follows its '<'. */
+  #markupAt(start: number, c: number): number {
+    const buf = this.buf;
     if (c !== c) this.#more(start);
-    if (c === 47) return this.#endTag(start);
     if (c === 63) {
       this.#spare.count = 0;
       readPi(this.#markup(), start);
       return TOKEN;
     }
-    if (c === 33) {
-      if (buf.startsWith("<!--", start)) {
-        readComment(this.#markup(), start);
-        return TOKEN;
-      }
-      if (buf.startsWith("<![CDATA[", start)) {
-        readCData(this.#markup(), start);
-        return TOKEN;
-      }
-      if (buf.startsWith("<!DOCTYPE", start)) return this.#doctype(start);
-      if (
-        buf.length - start < 9 &&
-        ["<!DOCTYPE", "<![CDATA[", "<!--"].some((m) => m.startsWith(buf.slice(start)))
-      ) {
-        this.#more(start);
-      }
-      throw new Failure("InvalidSyntax", "invalid markup after '<!'", start);
+    if (buf.startsWith("<!--", start)) {
+      readComment(this.#markup(), start);
+      return TOKEN;
     }
-    return this.#startTag(start);
+    if (buf.startsWith("<![CDATA[", start)) {
+      readCData(this.#markup(), start);
+      return TOKEN;
+    }
+    if (buf.startsWith("<!DOCTYPE", start)) return this.#doctype(start);
+    if (
+      buf.length - start < 9 &&
+      ["<!DOCTYPE", "<![CDATA[", "<!--"].some((m) => m.startsWith(buf.slice(start)))
+    ) {
+      this.#more(start);
+    }
+    throw new Failure("InvalidSyntax", "invalid markup after '<!'", start);
+  }
+
+  /**
+   * Text at `start` that begins with a newline: indentation between tags (the most common text)
+   * needs no search and no checks, and its string is shared; other text takes `text()`.
+   */
+  #indent(start: number): number {
+    const buf = this.buf;
+    let i = start + 1;
+    let c = buf.charCodeAt(i);
+    while (c === 32) c = buf.charCodeAt(++i);
+    if (c === 60 && i - start <= INDENT.length && i - start <= this.#maxText) {
+      if (this.#depth === 0) {
+        this.pos = i;
+        return SKIPPED;
+      }
+      this.#emitText(start, i, INDENT[i - start - 1]);
+      return TOKEN;
+    }
+    return this.#text(start);
   }
 
   #text(start: number): number {
     const buf = this.buf;
-    if (buf.charCodeAt(start) === 10) {
-      // Indentation between tags, the most common text, needs no search and no checks, and its
-      // string is shared.
-      let i = start + 1;
-      let c = buf.charCodeAt(i);
-      while (c === 32) c = buf.charCodeAt(++i);
-      if (c === 60 && i - start <= INDENT.length && i - start <= this.#maxText) {
-        if (this.#depth === 0) {
-          this.pos = i;
-          return SKIPPED;
-        }
-        this.#emitText(start, i, INDENT[i - start - 1]);
-        return TOKEN;
-      }
-    }
     let end = this.lt.find(this.buf, start);
     if (end === NONE) {
       if (!this.finished) throw NEED_MORE;
@@ -659,7 +676,13 @@ export class Tokenizer extends TokenizerInput {
         }
       }
     }
-    // Anything else is an error: find which.
+    return this.#badEndTag(start);
+  }
+
+  /** Fails on the end tag at `start`, which does not end the open element: finds why. */
+  #badEndTag(start: number): never {
+    const buf = this.buf;
+    const open = this.#depth > 0 ? this.#openQ[this.#depth - 1] : undefined;
     const nameEnd = this.#name(start + 2);
     const name = buf.slice(start + 2, nameEnd);
     const j = this.#ws(nameEnd);
