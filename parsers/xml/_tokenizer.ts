@@ -241,6 +241,8 @@ export class Tokenizer extends TokenizerInput {
   }
 
   #fail(f: Failure<XmlParseErrorCode>): XmlParseError {
+    // The last token keeps its position: the count is about to move past it.
+    if (this.cursor.started) this.#locate();
     this.advanceLines(Math.min(Math.max(f.offset, this.counted), this.buf.length));
     const err = new XmlParseError(f.code, f.message, this.line, f.offset - this.lineStart + 1);
     this.failed = err;

@@ -244,6 +244,23 @@ describe("XmlParser cursor", () => {
     assert.deepEqual([a.name, a.attributes[0].value, a.column], ["a", "1", 1]);
   });
 
+  it("keeps the last token's position after an error further on", () => {
+    const p = new XmlParser("<r>\n  <a x='1'/>\n\n\n  </b>");
+    const placed: [string, number, number][] = [];
+    assert.throws(() => {
+      while (p.next()) placed.push([p.kind, p.line, p.column]);
+    }, XmlParseError);
+    const [kind, line, column] = placed[placed.length - 1];
+    assert.deepEqual([p.kind, p.line, p.column], [kind, line, column]);
+    const q = new XmlParser("<r>\n  <a x='1'/>\n\n\n  </b>");
+    assert.throws(() => {
+      while (q.next());
+    }, XmlParseError);
+    // Never asked for before the error: counted from the same lines.
+    assert.deepEqual([q.kind, q.name, q.line, q.column], [TokenKind.Text, "", 2, 13]);
+    assert.equal(q.current().line, 2);
+  });
+
   it("refuses reads before the first token and out of range", () => {
     const p = new XmlParser("<a x='1'/>");
     assert.throws(() => p.kind, TypeError);
