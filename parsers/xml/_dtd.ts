@@ -6,7 +6,8 @@
  *
  * @module
  */
-import type { XmlAttribute, XmlLimits } from "./types.ts";
+import type { XmlLimits } from "./types.ts";
+import type { AttributeList } from "./_attributes.ts";
 import { Failure } from "../_text.ts";
 import {
   charRefCodePoint,
@@ -526,25 +527,21 @@ export class DtdReader {
 /**
  * Supplies the declared defaults of attributes a start tag (at `start`) leaves out, and
  * normalizes the values of attributes declared with a type other than CDATA (XML 1.0 3.3.2,
- * 3.3.3). With namespaces (`ns`), each supplied attribute's QName and offset go to `attrQ` and
- * `attrAt` at its index. True when a supplied attribute declares a namespace.
+ * 3.3.3). A supplied attribute is placed at `start`. True when a supplied attribute declares a
+ * namespace.
  */
 export function applyDefaults(
   defs: AttDefault[],
-  attrs: XmlAttribute[],
+  attrs: AttributeList,
   start: number,
-  ns: boolean,
   maxAttributes: number,
-  attrQ: QName[],
-  attrAt: number[],
   entities: EntityExpander,
 ): boolean {
   let declares = false;
   for (const def of defs) {
-    let k = 0;
-    while (k < attrs.length && attrs[k].name !== def.name) k++;
-    if (k < attrs.length) {
-      if (def.tokenized) attrs[k].value = normalizeTokens(attrs[k].value);
+    const k = attrs.indexOf(def.name);
+    if (k >= 0) {
+      if (def.tokenized) attrs.value[k] = normalizeTokens(attrs.value[k]);
       continue;
     }
     if (def.raw === undefined) continue;
@@ -554,26 +551,15 @@ export function applyDefaults(
       const v = entities.expand(def.raw, start, true, 1);
       def.value = def.tokenized ? normalizeTokens(v) : v;
     }
-    if (k >= maxAttributes) {
+    if (attrs.count >= maxAttributes) {
       throw new Failure(
         "LimitExceeded",
         `more than maxAttributes ${maxAttributes}`,
         start,
       );
     }
-    const q = def.q;
-    if (ns) {
-      attrQ[k] = q;
-      attrAt[k] = start;
-      if (q.xmlns) declares = true;
-    }
-    attrs.push({
-      name: def.name,
-      prefix: ns ? q.prefix : "",
-      localName: ns ? q.localName : def.name,
-      namespaceUri: "",
-      value: def.value,
-    });
+    if (def.q.xmlns) declares = true;
+    attrs.add(def.q, def.value, start);
   }
   return declares;
 }

@@ -5,9 +5,10 @@
  * @module
  */
 import { Failure } from "../_text.ts";
-import { TokenKind, type XmlAttribute, type XmlToken } from "./types.ts";
+import { TokenKind } from "./types.ts";
 import type { DtdInput } from "./_dtd.ts";
 import { NONE } from "./_search.ts";
+import { QName } from "./_names.ts";
 
 /** What the markup readers need of the tokenizer: the DOCTYPE reader's needs and a few more. */
 export interface MarkupInput extends DtdInput {
@@ -19,22 +20,20 @@ export interface MarkupInput extends DtdInput {
   readonly encoding: string | undefined;
   /** Checks that `text`, found at `at`, holds only Chars (fast when it obviously does). */
   checkText(text: string, at: number): void;
-  /** A new token of `kind` at `at`, its line and column counted. */
-  newToken(kind: TokenKind, at: number): XmlToken;
+  /**
+   * Makes the token of `kind` at `at` (ending at `end`: the next token starts there) the current
+   * one, with `name` (also its local name) and `text`, and the attributes given to `attribute()`
+   * since the last token.
+   */
+  emit(kind: TokenKind, at: number, end: number, name: string, text: string): void;
+  /** Adds a pseudo-attribute to the token `emit()` makes next. */
+  attribute(q: QName, value: string, at: number): void;
   /** The first `]]>` at or after `from`, or NONE. */
   cdataEnd(from: number): number;
 }
 
-/** A token read, and the offset just past it. */
-export interface Markup {
-  /** The token. */
-  token: XmlToken;
-  /** Where the next token starts. */
-  end: number;
-}
-
-/** Reads a comment at `start` (its `<!--` seen). */
-export function readComment(input: MarkupInput, start: number): Markup {
+/** Reads a comment at `start` (its `<!--` seen) into the current token. */
+export function readComment(input: MarkupInput, start: number): void {
   const buf = input.buf;
   const dd = buf.indexOf("--", start + 4);
   if (dd < 0) input.more(start);
@@ -47,13 +46,11 @@ export function readComment(input: MarkupInput, start: number): Markup {
     throw new Failure("LimitExceeded", "comment longer than maxTextLength", start);
   }
   input.checkText(text, start + 4);
-  const t = input.newToken(TokenKind.Comment, start);
-  t.text = text;
-  return { token: t, end: dd + 3 };
+  input.emit(TokenKind.Comment, start, dd + 3, "", text);
 }
 
-/** Reads a CDATA section at `start` (its `<![CDATA[` seen). */
-export function readCData(input: MarkupInput, start: number): Markup {
+/** Reads a CDATA section at `start` (its `<![CDATA[` seen) into the current token. */
+export function readCData(input: MarkupInput, start: number): void {
   const buf = input.buf;
   if (input.depth === 0) {
     throw new Failure("InvalidSyntax", "CDATA outside the root element", start);
@@ -65,19 +62,21 @@ export function readCData(input: MarkupInput, start: number): Markup {
     throw new Failure("LimitExceeded", "CDATA longer than maxTextLength", start);
   }
   input.checkText(text, start + 9);
-  const t = input.newToken(TokenKind.CData, start);
-  t.text = text;
-  return { token: t, end: end + 3 };
+  input.emit(TokenKind.CData, start, end + 3, "", text);
 }
 
-/** Reads a processing instruction, or the XML declaration, at `start` (its `<?` seen). */
-export function readPi(input: MarkupInput, start: number): Markup {
+/**
+ * Reads a processing instruction, or the XML declaration, at `start` (its `<?` seen) into the
+ * current token.
+ */
+export function readPi(input: MarkupInput, start: number): void {
   const buf = input.buf;
   const nameEnd = input.name(start + 2);
   const target = buf.slice(start + 2, nameEnd);
   if (target.toLowerCase() === "xml") {
     if (target === "xml" && start === 0 && input.atDocumentStart) {
-      return readXmlDeclaration(input, start, nameEnd);
+      readXmlDeclaration(input, start, nameEnd);
+      return;
     }
     throw new Failure(
       "InvalidSyntax",
@@ -106,23 +105,14 @@ export function readPi(input: MarkupInput, start: number): Markup {
     }
     input.checkText(text, j);
   }
-  const t = input.newToken(TokenKind.ProcessingInstruction, start);
-  t.name = target;
-  t.localName = target;
-  t.text = text;
-  return { token: t, end: end + 2 };
+  input.emit(TokenKind.ProcessingInstruction, start, end + 2, target, text);
 }
 
 /** Reads the XML declaration at `start`, whose target ends at `i`. */
-function readXmlDeclaration(input: MarkupInput, start: number, i: number): Markup {
+function readXmlDeclaration(input: MarkupInput, start: number, i: number): void {
   const buf = input.buf;
   const end = buf.indexOf("?>", i);
   if (end < 0) input.more(start);
-  const t = input.newToken(TokenKind.XmlDeclaration, start);
-  const decl: XmlAttribute[] = [];
-  t.attributes = decl;
-  t.name = "xml";
-  t.localName = "xml";
   const order = ["version", "encoding", "standalone"];
   let next = 0;
   for (;;) {
@@ -161,13 +151,13 @@ function readXmlDeclaration(input: MarkupInput, start: number, i: number): Marku
     if (name === "encoding" && input.encoding !== undefined) {
       checkEncoding(input.encoding, value, k + 1);
     }
-    decl.push({ name, prefix: "", localName: name, namespaceUri: "", value });
+    input.attribute(new QName(name, -1, -1), value, j);
     i = close + 1;
   }
   if (next === 0) {
     throw new Failure("InvalidSyntax", "the XML declaration needs a version", start);
   }
-  return { token: t, end: end + 2 };
+  input.emit(TokenKind.XmlDeclaration, start, end + 2, "xml", "");
 }
 
 /** Checks that the encoding `declared` at `at` is the one the bytes are in (`actual`). */

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { type XmlAttribute } from "./types.ts";
 import { Failure } from "../_text.ts";
+import type { AttributeList } from "./_attributes.ts";
 import { newScopeEpoch, type QName } from "./_names.ts";
 
 const XML_NS = "http://www.w3.org/XML/1998/namespace";
@@ -52,41 +52,41 @@ export class NamespaceScopes {
    * Binds the prefixes a start tag declares (its xmlns attributes), checking each binding; the
    * element is the one at `depth` (the number of elements open around it).
    */
-  declare(attrs: XmlAttribute[], qs: QName[], at: number[], depth: number): void {
+  declare(attrs: AttributeList, depth: number): void {
     this.#scopes.push(depth, this.#prefixes.length);
     this.innermost = depth;
-    for (let k = 0; k < attrs.length; k++) {
-      const q = qs[k];
+    for (let k = 0; k < attrs.count; k++) {
+      const q = attrs.q[k];
       if (!q.xmlns) continue;
-      const a = attrs[k];
+      const at = attrs.at[k];
       if (!q.valid) {
         throw new Failure(
           "Namespace",
           `${JSON.stringify(q.name)} is not a valid qualified name`,
-          at[k],
+          at,
         );
       }
       const prefix = q.prefix === "" ? "" : q.localName;
-      const uri = a.value;
+      const uri = attrs.value[k];
       if (prefix !== "") {
         if (prefix === "xmlns") {
-          throw new Failure("Namespace", "the xmlns prefix must not be declared", at[k]);
+          throw new Failure("Namespace", "the xmlns prefix must not be declared", at);
         }
         if (uri === "") {
-          throw new Failure("Namespace", `prefix ${prefix} bound to an empty URI`, at[k]);
+          throw new Failure("Namespace", `prefix ${prefix} bound to an empty URI`, at);
         }
       }
       if (prefix === "xml" ? uri !== XML_NS : uri === XML_NS) {
         throw new Failure(
           "Namespace",
           "the xml prefix and its namespace belong only to each other",
-          at[k],
+          at,
         );
       }
       if (uri === XMLNS_NS) {
-        throw new Failure("Namespace", "the xmlns namespace must not be bound", at[k]);
+        throw new Failure("Namespace", "the xmlns namespace must not be bound", at);
       }
-      a.namespaceUri = XMLNS_NS;
+      attrs.uri[k] = XMLNS_NS;
       this.#prefixes.push(prefix);
       this.#uris.push(uri);
     }
@@ -94,37 +94,39 @@ export class NamespaceScopes {
   }
 
   /** Gives the attributes (other than xmlns ones) their namespace; checks expanded names. */
-  resolveAttributes(attrs: XmlAttribute[], qs: QName[], at: number[]): void {
+  resolveAttributes(attrs: AttributeList): void {
+    const qs = attrs.q;
+    const uris = attrs.uri;
     let prefixed = 0;
-    for (let k = 0; k < attrs.length; k++) {
+    for (let k = 0; k < attrs.count; k++) {
       const q = qs[k];
       if (q.xmlns) continue;
       if (!q.valid) {
         throw new Failure(
           "Namespace",
           `${JSON.stringify(q.name)} is not a valid qualified name`,
-          at[k],
+          attrs.at[k],
         );
       }
       if (q.prefix === "") continue;
       const u = this.resolve(q);
       if (u === undefined || u === "") {
-        throw new Failure("Namespace", `unbound prefix ${q.prefix}`, at[k]);
+        throw new Failure("Namespace", `unbound prefix ${q.prefix}`, attrs.at[k]);
       }
-      attrs[k].namespaceUri = u;
+      uris[k] = u;
       prefixed++;
     }
     if (prefixed > 1) {
-      for (let k = 0; k < attrs.length; k++) {
-        const a = attrs[k];
-        if (a.prefix === "" || a.namespaceUri === XMLNS_NS) continue;
+      for (let k = 0; k < attrs.count; k++) {
+        const a = qs[k];
+        if (a.prefix === "" || uris[k] === XMLNS_NS) continue;
         for (let m = 0; m < k; m++) {
-          const b = attrs[m];
-          if (b.prefix !== "" && b.localName === a.localName && b.namespaceUri === a.namespaceUri) {
+          const b = qs[m];
+          if (b.prefix !== "" && b.localName === a.localName && uris[m] === uris[k]) {
             throw new Failure(
               "DuplicateAttribute",
               `attributes ${b.name} and ${a.name} have the same expanded name`,
-              at[k],
+              attrs.at[k],
             );
           }
         }

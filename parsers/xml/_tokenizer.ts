@@ -1,7 +1,9 @@
 /**
- * The tokenizer of the strict XML 1.0 (Fifth Edition) pull parser: elements, attributes, text
- * and the line count, from a buffer of decoded text. The concerns around it have modules of their
- * own: byte input and encodings (`_encoding.ts`), which characters are allowed (`_chars.ts`),
+ * The tokenizer of the strict XML 1.0 (Fifth Edition) pull parser: elements, attributes and
+ * text, read from a buffer of decoded text into the current token (`_cursor.ts`, attributes in
+ * `_attributes.ts`). The concerns around it have modules of their own: the buffer, its searches
+ * and the line count (`_input.ts`), byte input and encodings (`_encoding.ts`), which characters
+ * are allowed (`_chars.ts`),
  * names and `QName` (`_names.ts`), namespace scopes (`_namespaces.ts`), references and entities
  * (`_references.ts`), comments, CDATA, PIs and the XML declaration (`_markup.ts`), the DOCTYPE
  * and its internal subset (`_dtd.ts`), and the helpers shared with the JSON parser
@@ -9,11 +11,10 @@
  *
  * @module
  */
-import { Failure, isWellFormed } from "../_text.ts";
+import { Failure } from "../_text.ts";
 import {
   DEFAULT_XML_LIMITS,
   TokenKind,
-  type XmlAttribute,
   type XmlLimits,
   XmlParseError,
   type XmlParseErrorCode,
@@ -21,16 +22,15 @@ import {
   type XmlToken,
 } from "./types.ts";
 import { NAME, NAME_CACHE, NAME_CACHE_MASK, QName, scanName } from "./_names.ts";
-import { ByteDecoder } from "./_encoding.ts";
 import { NamespaceScopes } from "./_namespaces.ts";
 import { applyDefaults, type AttDefault, DtdReader } from "./_dtd.ts";
-import { checkChars, firstSuspect, splitSearch } from "./_chars.ts";
-import { NONE, RememberedSearch } from "./_search.ts";
+import { checkChars } from "./_chars.ts";
+import { NONE } from "./_search.ts";
 import { EntityExpander, expandAt } from "./_references.ts";
-import { type Markup, type MarkupInput, readCData, readComment, readPi } from "./_markup.ts";
-
-/** `Tokenizer.nextNewline` must be searched again (the buffer changed). */
-const UNKNOWN = -2;
+import { type MarkupInput, readCData, readComment, readPi } from "./_markup.ts";
+import { AttributeList } from "./_attributes.ts";
+import { TokenCursor } from "./_cursor.ts";
+import { TokenizerInput } from "./_input.ts";
 
 /** Signals that the buffered input ends inside a token and more must be fed. */
 const NEED_MORE = Symbol("needMore");
@@ -38,52 +38,36 @@ const NEED_MORE = Symbol("needMore");
 /** A newline and 0 to 63 spaces: the usual indentation between tags. */
 const INDENT: string[] = Array.from({ length: 64 }, (_, k) => "\n" + " ".repeat(k));
 
-/** The attributes of every token but start tags and the XML declaration: one fewer allocation. */
-const NO_ATTRS: XmlAttribute[] = Object.freeze([]) as unknown as XmlAttribute[];
+/** What `Tokenizer.read()` did: read a token, skipped whitespace, or found the end. */
+const TOKEN = 1;
+const SKIPPED = 0;
+const END = -1;
 
 function tokenTooLarge(at: number): Failure<XmlParseErrorCode> {
   return new Failure("LimitExceeded", "token larger than maxTextLength", at);
 }
 
 /** The tokenizer behind XmlParser; its private surface stays out of the public docs. */
-export class Tokenizer {
-  #buf = "";
-  #pos = 0;
-  #finished = false;
-  #base = 0;
-  #line = 1;
-  #lineStart = 0;
-  #cursor = 0;
-  /** Offset of the first newline at or after `cursor` (NONE: none in `buf`), or UNKNOWN. */
-  #nextNewline = UNKNOWN;
-  /** Non-Chars are searched the split way (see fastWellFormed); decided at the first text. */
-  #split: boolean | undefined;
-  /** In split mode: some appended text has an unpaired surrogate, so search the plain way. */
-  #lone = false;
-  // Remembered searches of `find*()`: `xAt` is the first x at or after `xFrom` (NONE: none in
-  // `buf`); `xFrom` NONE means nothing is remembered.
-  readonly #lt = new RememberedSearch("<");
-  readonly #amp = new RememberedSearch("&");
-  /** Searched by `findSuspect` with regexes, so it has no needle. */
-  readonly #suspect = new RememberedSearch("");
-  readonly #cdEnd = new RememberedSearch("]]>");
-  readonly #tab = new RememberedSearch("\t");
-  readonly #nl = new RememberedSearch("\n");
-  readonly #searches = [this.#lt, this.#amp, this.#suspect, this.#cdEnd, this.#tab, this.#nl];
-  #token: XmlToken | undefined;
-  #pendingEnd: XmlToken | undefined;
-  /** The start tag of each open element. */
-  #open: XmlToken[] = [];
-  /** The names and offsets of the attributes of the start tag being read (reused). */
-  readonly #attrQ: QName[] = [];
-  /** See `attrQ`. */
-  readonly #attrAt: number[] = [];
+export class Tokenizer extends TokenizerInput {
+  /** The last token read: what `next()` returned (its fields are written when it is whole). */
+  readonly cursor: TokenCursor;
+  /** The current token is a self-closing start tag whose end is the next token. */
+  #pendingEnd = false;
+  /** The name of each open element. */
+  readonly #openQ: QName[] = [];
+  /** How many elements are open (the entries of `openQ` and `openUri` past it mean nothing). */
+  #depth = 0;
+  /** The namespace URI of each open element. */
+  readonly #openUri: string[] = [];
+  /**
+   * The attributes of the start tag being read; it becomes the cursor's when the tag is whole
+   * (and the cursor's becomes this), so a tag that stops for more input leaves the cursor alone.
+   */
+  #spare = new AttributeList();
   /** Where the name `qname()` scanned last ends. */
   #qEnd = 0;
   /** The namespace prefixes in scope. */
   readonly #namespaces = new NamespaceScopes();
-  /** The first character of the input was looked at for a byte order mark. */
-  #bomSeen = false;
   /** The attributes declared per element type (with a default or a type to normalize by). */
   #attDefaults: Map<string, AttDefault[]> | undefined;
   #rootSeen = false;
@@ -94,13 +78,6 @@ export class Tokenizer {
   readonly #refs: EntityExpander;
   /** What the markup and DOCTYPE readers use, made at the first of them. */
   #markupInput: MarkupInput | undefined;
-  #heldBack = "";
-  /** The decoder of byte input. */
-  readonly #bytes = new ByteDecoder();
-  /** Where the input turned out not to be in its encoding: the end of the readable text. */
-  #encodingFailure: Failure<XmlParseErrorCode> | undefined;
-  #byteMode = false;
-  #failed: XmlParseError | undefined;
   readonly #limits: XmlLimits;
   // The limits read per token, as plain fields.
   readonly #maxText: number;
@@ -118,6 +95,7 @@ export class Tokenizer {
    * @param options limits, namespace processing and DOCTYPE policy
    */
   constructor(input?: string | Uint8Array, options?: XmlParseOptions) {
+    super();
     this.#limits = options?.limits
       ? { ...DEFAULT_XML_LIMITS, ...options.limits }
       : DEFAULT_XML_LIMITS;
@@ -127,50 +105,11 @@ export class Tokenizer {
     this.#maxToken = this.#maxText + 4 * this.#maxName + 65536;
     this.#ns = options?.namespaces !== false;
     this.#allowDoctype = options?.allowDoctype === true;
+    this.cursor = new TokenCursor(this.#ns);
     this.#refs = new EntityExpander(this.#limits);
     if (input !== undefined) {
       this.feed(input);
       this.end();
-    }
-  }
-
-  /**
-   * Appends a chunk of the document (split anywhere). Text and bytes must not be mixed. Bytes
-   * that are not valid in the document's encoding end the input there: `next()` reads the
-   * tokens before them, then throws an `InvalidEncoding` XmlParseError.
-   *
-   * @param chunk the next piece of text, or of the encoded bytes
-   * @throws {XmlParseError} when an earlier call to `next()` failed
-   */
-  feed(chunk: string | Uint8Array): void {
-    if (this.#finished) throw new TypeError("XmlParser.feed() after end()");
-    if (this.#failed) throw this.#failed;
-    if (this.#encodingFailure) return;
-    let text: string;
-    if (typeof chunk === "string") {
-      text = chunk;
-    } else {
-      this.#byteMode = true;
-      text = this.#decodeBytes(chunk, false);
-    }
-    this.#append(text);
-  }
-
-  /** Marks the end of the input: parsing can complete. */
-  end(): void {
-    if (this.#finished || this.#encodingFailure) return;
-    if (this.#byteMode) {
-      const tail = this.#decodeBytes(new Uint8Array(0), true);
-      if (this.#encodingFailure) return;
-      if (tail) this.#append(tail);
-    }
-    this.#finished = true;
-    const held = this.#heldBack;
-    this.#heldBack = "";
-    if (held) {
-      this.#buf += held === "\r" ? "\n" : held;
-      if (held !== "\r") this.#lone = true;
-      this.#grown();
     }
   }
 
@@ -181,94 +120,33 @@ export class Tokenizer {
 
   #waiting = false;
 
-  #decodeBytes(chunk: Uint8Array, final: boolean): string {
-    const decoded = this.#bytes.decode(chunk, final);
-    if (typeof decoded === "string") return decoded;
-    // Line ends normalised as append() does, so the error's line and column are right.
-    const prefix = (this.#heldBack + decoded.readable).replace(/\r\n?/g, "\n");
-    const at = this.#buf.length + prefix.length;
-    this.#buf += prefix;
-    this.#bomSeen = true;
-    this.#lone = true;
-    this.#grown();
-    this.#heldBack = "";
-    // The input ends at the bad bytes. next() reads the tokens before them, as it would if
-    // they had come in another chunk, and fails where it needs more.
-    this.#encodingFailure = new Failure(
-      "InvalidEncoding",
-      `invalid ${decoded.encoding} sequence`,
-      at,
-    );
-    return "";
-  }
-
-  #append(text: string): void {
-    if (text.length === 0) return;
-    let t = this.#heldBack + text;
-    this.#heldBack = "";
-    // A CR or a high surrogate at the end may pair with the next chunk's first character.
-    const last = t.charCodeAt(t.length - 1);
-    if (last === 13 || (last >= 0xd800 && last <= 0xdbff)) {
-      this.#heldBack = t.slice(-1);
-      t = t.slice(0, -1);
+  /** The current token's position is counted now: its start goes with the dropped text. */
+  protected dropping(cut: number): void {
+    if (this.cursor.started) {
+      this.#locate();
+      this.cursor.at -= cut;
     }
-    // A byte order mark is skipped once, at the very start of text input (the decoder takes the
-    // one of byte input); any later U+FEFF is a character of the document.
-    if (!this.#bomSeen && t.length > 0) {
-      this.#bomSeen = true;
-      if (!this.#byteMode && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
-    }
-    // Drop consumed text so a long stream keeps a small buffer.
-    if (this.#pos > 65536 && this.#pos > this.#buf.length >> 1) {
-      const cut = this.#pos;
-      // Count the lines of the text dropped, or the newlines past the cursor would be lost.
-      this.#advanceLines(cut);
-      this.#buf = this.#buf.slice(cut);
-      this.#pos -= cut;
-      this.#base += cut;
-      this.#cursor -= cut;
-      this.#lineStart -= cut;
-      for (const search of this.#searches) search.shift(cut);
-    }
-    this.#split ??= splitSearch(t.length);
-    if (this.#split && !this.#lone && !isWellFormed(t)) this.#lone = true;
-    const from = this.#buf.length;
-    this.#buf = from === 0 ? t : this.#buf + t;
-    this.#grown();
-    // Line ends are normalised before anything is parsed. A carriage return is not a Char, so
-    // when the search for those (needed anyway, and remembered) finds none, there is none.
-    if (this.#findSuspect(from) !== NONE && t.indexOf("\r") >= 0) {
-      this.#buf = this.#buf.slice(0, from) + t.replace(/\r\n?/g, "\n");
-      this.#suspect.forget();
-      this.#grown();
-    }
-  }
-
-  /** The buffer got longer: searches that found nothing must look again. */
-  #grown(): void {
-    this.#nextNewline = UNKNOWN;
-    for (const search of this.#searches) search.grown();
-  }
-
-  /** The first SUSPECT character at or after `from`, or NONE. */
-  #findSuspect(from: number): number {
-    const search = this.#suspect;
-    if (search.knows(from)) return search.at;
-    return search.remember(
-      from,
-      firstSuspect(this.#buf, from, this.#split === true && !this.#lone),
-    );
-  }
-
-  /** Checks that `s`, found at `at`, holds only Chars (a fast answer when it obviously does). */
-  #checkText(s: string, at: number): void {
-    if (this.#findSuspect(at) < at + s.length) checkChars(s, at);
   }
 
   /** The token read by the last successful {@linkcode XmlParser.next}. */
   current(): XmlToken {
-    if (!this.#token) throw new TypeError("XmlParser.current() before a successful next()");
-    return this.#token;
+    if (!this.cursor.started) throw new TypeError("XmlParser.current() before a successful next()");
+    const c = this.cursor;
+    if (c.line === 0) this.#locate();
+    return c.toToken();
+  }
+
+  /** Counts the lines up to the current token, for the cursor's `line` and `column`. */
+  locate(): void {
+    if (this.cursor.line === 0) this.#locate();
+  }
+
+  #locate(): void {
+    const c = this.cursor;
+    if (c.line !== 0) return;
+    if (this.counted < c.at) this.advanceLines(c.at);
+    c.line = this.line;
+    c.column = c.at - this.lineStart + 1;
   }
 
   /**
@@ -279,45 +157,44 @@ export class Tokenizer {
    * @throws {XmlParseError} when the document is not well-formed or breaks a limit
    */
   next(): boolean {
-    if (this.#failed) throw this.#failed;
+    if (this.failed) throw this.failed;
     this.#waiting = false;
     if (this.#pendingEnd) {
-      const e = this.#pendingEnd;
+      this.#pendingEnd = false;
+      const c = this.cursor;
       if (++this.#tokens > this.#maxTokens) {
         // The end of a self-closing tag is a token of its own, at the tag's position.
+        this.#locate();
         const err = new XmlParseError(
           "LimitExceeded",
           `more than maxTokens ${this.#maxTokens}`,
-          e.line,
-          e.column,
+          c.line,
+          c.column,
         );
-        this.#failed = err;
+        this.failed = err;
         throw err;
       }
-      this.#token = e;
-      this.#pendingEnd = undefined;
+      c.kind = TokenKind.EndElement;
+      c.selfClosing = false;
+      c.attrs.count = 0;
       this.#afterEnd();
       return true;
     }
     for (;;) {
-      const start = this.#pos;
+      const start = this.pos;
       try {
-        const t = this.#read();
-        // A token buffered whole may not be larger than one fed in chunks may grow (below).
-        if (this.#pos - start > this.#maxToken) throw tokenTooLarge(start);
-        if (t === null) continue; // skipped whitespace outside the root element
-        if (t === undefined) return false;
-        if (++this.#tokens > this.#maxTokens) {
-          throw new Failure("LimitExceeded", `more than maxTokens ${this.#maxTokens}`, start);
+        const r = this.#read();
+        if (r === TOKEN) {
+          this.cursor.started = true;
+          return true;
         }
-        this.#token = t;
-        return true;
+        if (r === END) return false;
       } catch (e) {
         if (e === NEED_MORE) {
-          if (this.#encodingFailure) throw this.#fail(this.#encodingFailure);
-          this.#pos = start;
+          if (this.encodingFailure) throw this.#fail(this.encodingFailure);
+          this.pos = start;
           this.#waiting = true;
-          if (this.#buf.length - start > this.#maxToken) throw this.#fail(tokenTooLarge(start));
+          if (this.buf.length - start > this.#maxToken) throw this.#fail(tokenTooLarge(start));
           return false;
         }
         if (e instanceof Failure) throw this.#fail(e as Failure<XmlParseErrorCode>);
@@ -329,117 +206,142 @@ export class Tokenizer {
     }
   }
 
+  /**
+   * Counts a token that ends at `end`, before it becomes the current one (a token buffered whole
+   * may not be larger than one fed in chunks may grow: see next()).
+   */
+  #count(start: number, end: number): void {
+    if (end - start > this.#maxToken) throw tokenTooLarge(start);
+    if (++this.#tokens > this.#maxTokens) {
+      throw new Failure("LimitExceeded", `more than maxTokens ${this.#maxTokens}`, start);
+    }
+  }
+
+  /**
+   * Makes a token of `kind` at `start` (ending at `end`) the current one, with `name` (also its
+   * local name), `text`, and the attributes read into `spare` (the cursor's go there, emptied).
+   */
+  #emit(kind: TokenKind, start: number, end: number, name: string, text: string): void {
+    this.#count(start, end);
+    const c = this.cursor;
+    const attrs = this.#spare;
+    this.#spare = c.attrs;
+    this.#spare.count = 0;
+    c.attrs = attrs;
+    c.kind = kind;
+    c.at = start;
+    c.name = name;
+    c.prefix = "";
+    c.localName = name;
+    c.uri = "";
+    c.text = text;
+    c.selfClosing = false;
+    c.line = 0;
+    this.pos = end;
+  }
+
   #fail(f: Failure<XmlParseErrorCode>): XmlParseError {
-    this.#advanceLines(Math.min(Math.max(f.offset, this.#cursor), this.#buf.length));
-    const err = new XmlParseError(f.code, f.message, this.#line, f.offset - this.#lineStart + 1);
-    this.#failed = err;
+    // The last token keeps its position: the count is about to move past it.
+    if (this.cursor.started) this.#locate();
+    this.advanceLines(Math.min(Math.max(f.offset, this.counted), this.buf.length));
+    const err = new XmlParseError(f.code, f.message, this.line, f.offset - this.lineStart + 1);
+    this.failed = err;
     return err;
   }
 
-  /** Counts the lines up to `to` (newToken() calls it only when a newline comes before). */
-  #advanceLines(to: number): void {
-    const buf = this.#buf;
-    // The next newline at or after the cursor, remembered: a long line with many tokens would
-    // otherwise be searched to its end once per token.
-    let nl = this.#nextNewline;
-    if (nl === UNKNOWN) {
-      nl = buf.indexOf("\n", this.#cursor);
-      if (nl < 0) nl = NONE;
-    }
-    while (nl < to) {
-      this.#line++;
-      this.#lineStart = nl + 1;
-      nl = buf.indexOf("\n", nl + 1);
-      if (nl < 0) nl = NONE;
-    }
-    this.#nextNewline = nl;
-    this.#cursor = to;
-  }
-
   #more(at: number): never {
-    if (!this.#finished) throw NEED_MORE;
+    if (!this.finished) throw NEED_MORE;
     throw new Failure("UnexpectedEnd", "unexpected end of document", at);
   }
 
-  #newToken(kind: TokenKind, at: number): XmlToken {
-    // No newline since the last token (UNKNOWN is below any offset): nothing to count.
-    if (this.#nextNewline < at) this.#advanceLines(at);
-    return {
-      kind,
-      name: "",
-      prefix: "",
-      localName: "",
-      namespaceUri: "",
-      attributes: NO_ATTRS,
-      text: "",
-      selfClosing: false,
-      line: this.#line,
-      column: at - this.#lineStart + 1,
-    };
+  /** Reads one token into the cursor: TOKEN, or SKIPPED for whitespace, or END. */
+  #read(): number {
+    // Kept small, so that it is inlined into next(); the rarer cases have calls of their own.
+    const buf = this.buf;
+    const start = this.pos;
+    const c0 = buf.charCodeAt(start);
+    if (c0 === 60) {
+      const c = buf.charCodeAt(start + 1);
+      if (c === 47) return this.#endTag(start);
+      if (c !== 33 && c !== 63 && c === c) return this.#startTag(start);
+      return this.#markupAt(start, c);
+    }
+    if (c0 === 10) return this.#indent(start);
+    if (c0 === c0) return this.#text(start);
+    return this.#atEnd(start);
   }
 
-  /** Reads one token: a token, null for skipped whitespace, undefined at the end. */
-  #read(): XmlToken | null | undefined {
-    const buf = this.#buf;
-    const start = this.#pos;
-    if (start >= buf.length) {
-      if (!this.#finished) throw NEED_MORE;
-      if (!this.#rootSeen) throw new Failure("UnexpectedEnd", "no root element", start);
-      if (this.#open.length > 0) {
-        throw new Failure(
-          "UnexpectedEnd",
-          `unclosed element <${this.#open[this.#open.length - 1].name}>`,
-          start,
-        );
-      }
-      return undefined;
+  /** The end of the buffer: of the document, or of the input fed so far. */
+  #atEnd(start: number): number {
+    if (!this.finished) throw NEED_MORE;
+    if (!this.#rootSeen) throw new Failure("UnexpectedEnd", "no root element", start);
+    if (this.#depth > 0) {
+      const name = this.#openQ[this.#depth - 1].name;
+      throw new Failure("UnexpectedEnd", `unclosed element <${name}>`, start);
     }
-    if (buf.charCodeAt(start) !== 60) return this.#text(start);
-    const c = buf.charCodeAt(start + 1);
+    return END;
+  }
+
+  /** Markup at `start` other than a tag: `c` (NaN at the end of the buffer) follows its '<'. */
+  #markupAt(start: number, c: number): number {
+    const buf = this.buf;
     if (c !== c) this.#more(start);
-    if (c === 47) return this.#endTag(start);
-    if (c === 63) return this.#take(readPi(this.#markup(), start));
-    if (c === 33) {
-      if (buf.startsWith("<!--", start)) return this.#take(readComment(this.#markup(), start));
-      if (buf.startsWith("<![CDATA[", start)) return this.#take(readCData(this.#markup(), start));
-      if (buf.startsWith("<!DOCTYPE", start)) return this.#doctype(start);
-      if (
-        buf.length - start < 9 &&
-        ["<!DOCTYPE", "<![CDATA[", "<!--"].some((m) => m.startsWith(buf.slice(start)))
-      ) {
-        this.#more(start);
-      }
-      throw new Failure("InvalidSyntax", "invalid markup after '<!'", start);
+    if (c === 63) {
+      this.#spare.count = 0;
+      readPi(this.#markup(), start);
+      return TOKEN;
     }
-    return this.#startTag(start);
+    if (buf.startsWith("<!--", start)) {
+      readComment(this.#markup(), start);
+      return TOKEN;
+    }
+    if (buf.startsWith("<![CDATA[", start)) {
+      readCData(this.#markup(), start);
+      return TOKEN;
+    }
+    if (buf.startsWith("<!DOCTYPE", start)) return this.#doctype(start);
+    if (
+      buf.length - start < 9 &&
+      ["<!DOCTYPE", "<![CDATA[", "<!--"].some((m) => m.startsWith(buf.slice(start)))
+    ) {
+      this.#more(start);
+    }
+    throw new Failure("InvalidSyntax", "invalid markup after '<!'", start);
   }
 
-  #text(start: number): XmlToken | null {
-    const buf = this.#buf;
-    if (buf.charCodeAt(start) === 10) {
-      // Indentation between tags, the most common text, needs no search and no checks, and its
-      // string is shared.
-      let i = start + 1;
-      let c = buf.charCodeAt(i);
-      while (c === 32) c = buf.charCodeAt(++i);
-      if (c === 60 && i - start <= INDENT.length && i - start <= this.#maxText) {
-        this.#pos = i;
-        if (this.#open.length === 0) return null;
-        const t = this.#newToken(TokenKind.Text, start);
-        t.text = INDENT[i - start - 1];
-        return t;
+  /**
+   * Text at `start` that begins with a newline: indentation between tags (the most common text)
+   * needs no search and no checks, and its string is shared; other text takes `text()`.
+   */
+  #indent(start: number): number {
+    const buf = this.buf;
+    let i = start + 1;
+    let c = buf.charCodeAt(i);
+    while (c === 32) c = buf.charCodeAt(++i);
+    if (c === 60 && i - start <= INDENT.length && i - start <= this.#maxText) {
+      if (this.#depth === 0) {
+        this.pos = i;
+        return SKIPPED;
       }
+      this.#emitText(start, i, INDENT[i - start - 1]);
+      return TOKEN;
     }
-    let end = this.#lt.find(this.#buf, start);
+    return this.#text(start);
+  }
+
+  #text(start: number): number {
+    const buf = this.buf;
+    let end = this.lt.find(this.buf, start);
     if (end === NONE) {
-      if (!this.#finished) throw NEED_MORE;
+      if (!this.finished) throw NEED_MORE;
       end = buf.length;
     }
     const raw = buf.slice(start, end);
-    if (this.#open.length === 0) {
+    if (this.#depth === 0) {
       if (/^[ \t\n]*$/.test(raw)) {
-        this.#pos = end;
-        return null;
+        if (end - start > this.#maxToken) throw tokenTooLarge(start);
+        this.pos = end;
+        return SKIPPED;
       }
       const off = raw.search(/[^ \t\n]/);
       throw new Failure("InvalidSyntax", "text outside the root element", start + off);
@@ -451,20 +353,39 @@ export class Tokenizer {
         start,
       );
     }
-    if (this.#findSuspect(start) < end) checkChars(raw, start);
-    const cdEnd = this.#cdEnd.find(this.#buf, start);
+    if (this.findSuspect(start) < end) checkChars(raw, start);
+    const cdEnd = this.cdEnd.find(this.buf, start);
     if (cdEnd < end) throw new Failure("InvalidSyntax", "']]>' not allowed in text", cdEnd);
-    const t = this.#newToken(TokenKind.Text, start);
-    t.text = this.#amp.find(this.#buf, start) < end
-      ? expandAt(buf, start, end, false, this.#amp, this.#maxText, this.#refs)
-      : raw;
-    this.#pos = end;
-    return t;
+    this.#emitText(
+      start,
+      end,
+      this.amp.find(this.buf, start) < end
+        ? expandAt(buf, start, end, false, this.amp, this.#maxText, this.#refs)
+        : raw,
+    );
+    return TOKEN;
+  }
+
+  /** {@linkcode emit} for text: the most common token, so only the fields that change. */
+  #emitText(start: number, end: number, text: string): void {
+    this.#count(start, end);
+    const c = this.cursor;
+    c.kind = TokenKind.Text;
+    c.at = start;
+    c.text = text;
+    if (c.attrs.count !== 0) c.attrs.count = 0;
+    c.name = "";
+    c.prefix = "";
+    c.localName = "";
+    c.uri = "";
+    c.selfClosing = false;
+    c.line = 0;
+    this.pos = end;
   }
 
   /** Scans a Name at `i`; returns its end. */
   #name(i: number): number {
-    return scanName(this.#buf, i, this.#maxName, this.#needMore);
+    return scanName(this.buf, i, this.#maxName, this.#needMore);
   }
 
   /** {@linkcode more}, for the scanners outside the class. */
@@ -475,14 +396,14 @@ export class Tokenizer {
    * still become it (DOCTYPE declarations are re-read whole until they end).
    */
   #keyword(keyword: string, i: number): boolean {
-    const buf = this.#buf;
+    const buf = this.buf;
     if (buf.startsWith(keyword, i)) return true;
     if (buf.length - i < keyword.length && keyword.startsWith(buf.slice(i))) this.#more(i);
     return false;
   }
 
   #ws(i: number): number {
-    const buf = this.#buf;
+    const buf = this.buf;
     let c = buf.charCodeAt(i);
     while (c === 32 || c === 10 || c === 9) c = buf.charCodeAt(++i);
     if (c !== c) this.#more(i);
@@ -494,7 +415,7 @@ export class Tokenizer {
    * in NAME_CACHE by a hash taken while scanning, so a repeated name costs no slice and no split.
    */
   #qname(i: number): QName {
-    const buf = this.#buf;
+    const buf = this.buf;
     const start = i;
     let c = buf.charCodeAt(i);
     if (c < 128 && (NAME[c] & 1) !== 0) {
@@ -535,10 +456,10 @@ export class Tokenizer {
     return new QName(buf.slice(start, end), -1, -1);
   }
 
-  #startTag(start: number): XmlToken {
-    const buf = this.#buf;
+  #startTag(start: number): number {
+    const buf = this.buf;
     if (this.#rootClosed) throw new Failure("InvalidSyntax", "a second root element", start);
-    const depth = this.#open.length;
+    const depth = this.#depth;
     if (depth >= this.#limits.maxDepth) {
       throw new Failure(
         "LimitExceeded",
@@ -547,14 +468,11 @@ export class Tokenizer {
       );
     }
     const ns = this.#ns;
-    // Lines counted up to the tag: the next newline is then past the tag's start, and a value
-    // that ends before it has none.
-    if (this.#nextNewline < start) this.#advanceLines(start);
     const eq = this.#qname(start + 1);
     const name = eq.name;
-    const attrs: XmlAttribute[] = [];
-    const attrQ = this.#attrQ;
-    const attrAt = this.#attrAt;
+    const attrs = this.#spare;
+    attrs.count = 0;
+    const attrQ = attrs.q;
     let declares = false;
     let i = this.#qEnd;
     let selfClosing = false;
@@ -581,7 +499,8 @@ export class Tokenizer {
       if (afterWs === i) {
         throw new Failure("InvalidSyntax", "expected whitespace before an attribute", i);
       }
-      if (attrs.length >= this.#limits.maxAttributes) {
+      const n = attrs.count;
+      if (n >= this.#limits.maxAttributes) {
         throw new Failure(
           "LimitExceeded",
           `more than maxAttributes ${this.#limits.maxAttributes}`,
@@ -605,68 +524,42 @@ export class Tokenizer {
           throw new Failure("InvalidSyntax", "expected a quoted attribute value", j);
         }
       }
-      const close = buf.indexOf(q === 34 ? '"' : "'", j + 1);
-      if (close < 0) this.#more(j);
-      if (close - j - 1 > this.#maxText) {
-        throw new Failure("LimitExceeded", `attribute value longer than maxTextLength`, j);
+      // A short value of plain characters (the most common kind) is read without searches;
+      // anything else (a reference, '<', whitespace to normalise, a character that may not be a
+      // Char, a longer value) takes the searches.
+      let close = j + 1;
+      let d = buf.charCodeAt(close);
+      const limit = close + 64;
+      while (d !== q && d >= 32 && d !== 38 && d !== 60 && d < 0xd800 && close < limit) {
+        d = buf.charCodeAt(++close);
       }
-      const lt = this.#lt.find(this.#buf, j + 1);
-      if (lt < close) {
-        throw new Failure("InvalidSyntax", "'<' not allowed in an attribute value", lt);
+      let value: string;
+      if (d === q && close - j - 1 <= this.#maxText) value = buf.slice(j + 1, close);
+      else {
+        close = buf.indexOf(q === 34 ? '"' : "'", j + 1);
+        value = this.#attributeValue(j, close);
       }
-      const raw = buf.slice(j + 1, close);
-      if (this.#findSuspect(j + 1) < close) checkChars(raw, j + 1);
-      let value = raw;
-      if (this.#amp.find(this.#buf, j + 1) < close) {
-        value = expandAt(buf, j + 1, close, true, this.#amp, this.#maxText, this.#refs);
-      } else if (
-        (this.#nextNewline < close && this.#nl.find(this.#buf, j + 1) < close) ||
-        this.#tab.find(this.#buf, j + 1) < close
-      ) {
-        value = raw.replace(/[\t\n]/g, " ");
-      }
-      const n = attrs.length;
       for (let k = 0; k < n; k++) {
-        if (attrs[k].name === aName) {
+        if (attrQ[k].name === aName) {
           throw new Failure("DuplicateAttribute", `duplicate attribute ${aName}`, afterWs);
         }
       }
-      if (ns) {
-        if (aq.xmlns) declares = true;
-        attrQ[n] = aq;
-        attrAt[n] = afterWs;
-        attrs.push({
-          name: aName,
-          prefix: aq.prefix,
-          localName: aq.localName,
-          namespaceUri: "",
-          value,
-        });
-      } else attrs.push({ name: aName, prefix: "", localName: aName, namespaceUri: "", value });
+      if (aq.xmlns) declares = true;
+      attrs.add(aq, value, afterWs);
       i = close + 1;
     }
     if (this.#attDefaults !== undefined) {
       const defs = this.#attDefaults.get(name);
       if (
         defs !== undefined &&
-        applyDefaults(
-          defs,
-          attrs,
-          start,
-          ns,
-          this.#limits.maxAttributes,
-          this.#attrQ,
-          this.#attrAt,
-          this.#refs,
-        )
+        applyDefaults(defs, attrs, start, this.#limits.maxAttributes, this.#refs)
       ) declares = true;
     }
-    const t = this.#newToken(TokenKind.StartElement, start);
-    t.name = name;
-    t.attributes = attrs;
-    t.selfClosing = selfClosing;
+    let prefix = "";
+    let localName = name;
+    let uri = "";
     if (ns) {
-      if (declares) this.#namespaces.declare(attrs, attrQ, attrAt, this.#open.length);
+      if (declares) this.#namespaces.declare(attrs, depth);
       if (!eq.valid) {
         throw new Failure(
           "Namespace",
@@ -676,42 +569,75 @@ export class Tokenizer {
       }
       // The name resolved in this scope already (the common case) costs no call.
       const scopes = this.#namespaces;
-      const uri = eq.epoch === scopes.epoch ? eq.uri : scopes.resolve(eq);
-      if (uri === undefined) {
+      const resolved = eq.epoch === scopes.epoch ? eq.uri : scopes.resolve(eq);
+      if (resolved === undefined) {
         throw new Failure("Namespace", `unbound prefix ${eq.prefix}`, start + 1);
       }
       if (eq.prefix === "xmlns") {
         throw new Failure("Namespace", "element names must not use the xmlns prefix", start + 1);
       }
-      t.prefix = eq.prefix;
-      t.localName = eq.localName;
-      t.namespaceUri = uri;
-      if (attrs.length > 0) this.#namespaces.resolveAttributes(attrs, attrQ, attrAt);
-    } else t.localName = name;
-    this.#open.push(t);
-    this.#rootSeen = true;
-    this.#pos = i;
-    if (selfClosing) {
-      const e = this.#newToken(TokenKind.EndElement, start);
-      e.name = name;
-      e.prefix = t.prefix;
-      e.localName = t.localName;
-      e.namespaceUri = t.namespaceUri;
-      this.#pendingEnd = e;
+      prefix = eq.prefix;
+      localName = eq.localName;
+      uri = resolved;
+      if (attrs.count > 0) scopes.resolveAttributes(attrs);
     }
-    return t;
+    this.#count(start, i);
+    const c = this.cursor;
+    this.#spare = c.attrs;
+    c.attrs = attrs;
+    c.kind = TokenKind.StartElement;
+    c.at = start;
+    c.name = name;
+    c.prefix = prefix;
+    c.localName = localName;
+    c.uri = uri;
+    c.text = "";
+    c.selfClosing = selfClosing;
+    c.line = 0;
+    this.#openQ[depth] = eq;
+    if (ns) this.#openUri[depth] = uri;
+    this.#depth = depth + 1;
+    this.#rootSeen = true;
+    this.pos = i;
+    this.#pendingEnd = selfClosing;
+    return TOKEN;
+  }
+
+  /**
+   * Reads the attribute value quoted at `j` and closed at `close` (negative when not found yet):
+   * checks it, decodes its references and normalises its whitespace.
+   */
+  #attributeValue(j: number, close: number): string {
+    const buf = this.buf;
+    if (close < 0) this.#more(j);
+    if (close - j - 1 > this.#maxText) {
+      throw new Failure("LimitExceeded", `attribute value longer than maxTextLength`, j);
+    }
+    const lt = this.lt.find(buf, j + 1);
+    if (lt < close) {
+      throw new Failure("InvalidSyntax", "'<' not allowed in an attribute value", lt);
+    }
+    const raw = buf.slice(j + 1, close);
+    if (this.findSuspect(j + 1) < close) checkChars(raw, j + 1);
+    if (this.amp.find(buf, j + 1) < close) {
+      return expandAt(buf, j + 1, close, true, this.amp, this.#maxText, this.#refs);
+    }
+    if (this.nl.find(buf, j + 1) < close || this.tab.find(buf, j + 1) < close) {
+      return raw.replace(/[\t\n]/g, " ");
+    }
+    return raw;
   }
 
   #afterEnd(): void {
-    this.#open.pop();
-    const depth = this.#open.length;
+    const depth = --this.#depth;
     if (this.#namespaces.innermost === depth) this.#namespaces.end();
     if (depth === 0) this.#rootClosed = true;
   }
 
-  #endTag(start: number): XmlToken {
-    const buf = this.#buf;
-    const open = this.#open[this.#open.length - 1];
+  #endTag(start: number): number {
+    const buf = this.buf;
+    const top = this.#depth - 1;
+    const open = top >= 0 ? this.#openQ[top] : undefined;
     if (open !== undefined) {
       // The usual case: the name of the open element, then optional whitespace and '>'. Names
       // are short: comparing them here beats a call to startsWith().
@@ -728,18 +654,37 @@ export class Tokenizer {
           c = buf.charCodeAt(j);
         }
         if (c === 62) {
-          const t = this.#newToken(TokenKind.EndElement, start);
+          this.#count(start, j + 1);
+          const t = this.cursor;
+          t.kind = TokenKind.EndElement;
+          t.at = start;
           t.name = name;
-          t.prefix = open.prefix;
-          t.localName = open.localName;
-          t.namespaceUri = open.namespaceUri;
-          this.#pos = j + 1;
+          if (this.#ns) {
+            t.prefix = open.prefix;
+            t.localName = open.localName;
+            t.uri = this.#openUri[top];
+          } else {
+            t.prefix = "";
+            t.localName = name;
+            t.uri = "";
+          }
+          t.text = "";
+          if (t.attrs.count !== 0) t.attrs.count = 0;
+          t.selfClosing = false;
+          t.line = 0;
+          this.pos = j + 1;
           this.#afterEnd();
-          return t;
+          return TOKEN;
         }
       }
     }
-    // Anything else is an error: find which.
+    return this.#badEndTag(start);
+  }
+
+  /** Fails on the end tag at `start`, which does not end the open element: finds why. */
+  #badEndTag(start: number): never {
+    const buf = this.buf;
+    const open = this.#depth > 0 ? this.#openQ[this.#depth - 1] : undefined;
     const nameEnd = this.#name(start + 2);
     const name = buf.slice(start + 2, nameEnd);
     const j = this.#ws(nameEnd);
@@ -752,12 +697,6 @@ export class Tokenizer {
     throw new Failure("MismatchedTag", `expected </${open.name}>, found </${name}>`, start);
   }
 
-  /** Takes a token read by a markup reader: the next one starts past it. */
-  #take(m: Markup): XmlToken {
-    this.#pos = m.end;
-    return m.token;
-  }
-
   /** What the markup and DOCTYPE readers need of the tokenizer: the buffer and its scanners. */
   #markup(): MarkupInput {
     if (this.#markupInput) return this.#markupInput;
@@ -765,16 +704,16 @@ export class Tokenizer {
     const self = this;
     return this.#markupInput = {
       get buf() {
-        return self.#buf;
+        return self.buf;
       },
       get depth() {
-        return self.#open.length;
+        return self.#depth;
       },
       get atDocumentStart() {
-        return self.#base === 0;
+        return self.base === 0;
       },
       get encoding() {
-        return self.#byteMode ? self.#bytes.encoding : undefined;
+        return self.byteMode ? self.bytes.encoding : undefined;
       },
       ns: this.#ns,
       limits: this.#limits,
@@ -784,13 +723,14 @@ export class Tokenizer {
       keyword: (keyword, i) => this.#keyword(keyword, i),
       ws: (i) => this.#ws(i),
       checkChars,
-      checkText: (text, at) => this.#checkText(text, at),
-      newToken: (kind, at) => this.#newToken(kind, at),
-      cdataEnd: (from) => this.#cdEnd.find(this.#buf, from),
+      checkText: (text, at) => this.checkText(text, at),
+      emit: (kind, at, end, name, text) => this.#emit(kind, at, end, name, text),
+      attribute: (q, value, at) => this.#spare.add(q, value, at),
+      cdataEnd: (from) => this.cdEnd.find(this.buf, from),
     };
   }
 
-  #doctype(start: number): XmlToken {
+  #doctype(start: number): number {
     if (!this.#allowDoctype) {
       throw new Failure(
         "DoctypeNotAllowed",
@@ -802,14 +742,11 @@ export class Tokenizer {
       throw new Failure("InvalidSyntax", "DOCTYPE in the wrong place", start);
     }
     const d = new DtdReader(this.#markup()).read(start);
-    const t = this.#newToken(TokenKind.Doctype, start);
-    t.name = d.name;
-    t.localName = d.name;
-    t.text = d.subset;
+    this.#spare.count = 0;
+    this.#emit(TokenKind.Doctype, start, d.end, d.name, d.subset);
     this.#refs.declare(d.entities);
     if (d.attDefaults.size > 0) this.#attDefaults = d.attDefaults;
     this.#doctypeSeen = true;
-    this.#pos = d.end;
-    return t;
+    return TOKEN;
   }
 }

@@ -343,11 +343,18 @@ export function buildDom(
   let root: XmlElement | undefined;
   let current: XmlElement | null = null;
   let declaration: XmlAttribute[] | undefined;
+  // The parser's cursor: no token object is made.
   while (parser.next()) {
-    const t = parser.current();
-    switch (t.kind) {
+    const kind = parser.kind;
+    switch (kind) {
       case TokenKind.StartElement: {
-        const e = new XmlElement(t.name, t.attributes, t.prefix, t.localName, t.namespaceUri);
+        const e = new XmlElement(
+          parser.name,
+          parser.attributes(),
+          parser.prefix,
+          parser.localName,
+          parser.namespaceUri,
+        );
         e.parent = current;
         if (current) current.children.push(e);
         else {
@@ -362,29 +369,30 @@ export function buildDom(
         break;
       case TokenKind.Text:
       case TokenKind.CData: {
-        const cdata = t.kind === TokenKind.CData;
+        const cdata = kind === TokenKind.CData;
+        const text = parser.text;
         const last = current!.children[current!.children.length - 1];
-        if (!cdata && last && last.kind === "Text" && !last.cdata) last.text += t.text;
-        else current!.children.push({ kind: "Text", text: t.text, cdata, parent: current });
+        if (!cdata && last && last.kind === "Text" && !last.cdata) last.text += text;
+        else current!.children.push({ kind: "Text", text, cdata, parent: current });
         break;
       }
       case TokenKind.Comment: {
-        const n: XmlComment = { kind: "Comment", text: t.text, parent: current };
+        const n: XmlComment = { kind: "Comment", text: parser.text, parent: current };
         (current ? current.children : top).push(n);
         break;
       }
       case TokenKind.ProcessingInstruction: {
         const n: XmlProcessingInstruction = {
           kind: "ProcessingInstruction",
-          target: t.name,
-          text: t.text,
+          target: parser.name,
+          text: parser.text,
           parent: current,
         };
         (current ? current.children : top).push(n);
         break;
       }
       case TokenKind.XmlDeclaration:
-        declaration = t.attributes;
+        declaration = parser.attributes();
         break;
     }
   }

@@ -5,6 +5,9 @@
  * handlers a real application registers, on both sides: start tag (its name and every
  * attribute's name and value read), end tag (its name read), text (read), and errors (saxes and
  * sax report them to an `error` handler; ours throws a typed error, caught around the loop).
+ * Ours is read two ways, each a row: through its cursor (`kind`, `name`, `attributeName(i)`,
+ * `attributeValue(i)`, `text`: no object per token) and through `current()` (a token object
+ * per token, as saxes and sax hand out).
  *
  * Trees: `buildDom` against npm fast-xml-parser and npm txml, both asked to parse XML as XML
  * (txml with `selfClosingTags: []` and `keepComments`, fast-xml-parser keeping attributes);
@@ -80,7 +83,26 @@ async function streaming(f: string, ns: boolean): Promise<void> {
       };
       p.write(text).close();
     },
-    ours: () => {
+    cursor: () => {
+      const p = new XmlParser(text, { namespaces: ns });
+      try {
+        while (p.next()) {
+          const kind = p.kind;
+          if (kind === TokenKind.StartElement) {
+            see(p.name);
+            const n = p.attributeCount;
+            for (let i = 0; i < n; i++) {
+              see(p.attributeName(i));
+              see(p.attributeValue(i));
+            }
+          } else if (kind === TokenKind.EndElement) see(p.name);
+          else if (kind === TokenKind.Text) see(p.text);
+        }
+      } catch (e) {
+        throw e;
+      }
+    },
+    tokens: () => {
       const p = new XmlParser(text, { namespaces: ns });
       try {
         while (p.next()) {
@@ -101,9 +123,12 @@ async function streaming(f: string, ns: boolean): Promise<void> {
   });
   row(f, `saxes (${label})`, r.saxes);
   row(f, `sax (${label})`, r.sax);
-  row(f, `XmlParser pull (${label})`, r.ours);
-  row(f, `  vs saxes (${label})`, r.ours, r.saxes);
-  row(f, `  vs sax (${label})`, r.ours, r.sax);
+  row(f, `XmlParser pull, cursor (${label})`, r.cursor);
+  row(f, `  vs saxes (${label})`, r.cursor, r.saxes);
+  row(f, `  vs sax (${label})`, r.cursor, r.sax);
+  row(f, `XmlParser pull, current() (${label})`, r.tokens);
+  row(f, `  vs saxes (${label})`, r.tokens, r.saxes);
+  row(f, `  vs sax (${label})`, r.tokens, r.sax);
 }
 
 /** One tree case: `file` built into a tree by buildDom and the two tree builders. */
