@@ -32,7 +32,8 @@ import { parseJsonAs } from "./_json.ts";
 import { ExpiringCache, type ExpiringCacheStats } from "../../core/expiring_cache.ts";
 import { ClusterError } from "./errors.ts";
 import type { RedisConnection, RedisConnectionChoice } from "./connection.ts";
-import { checkName, checkPositive, ownedConnection, randomId } from "./_shared.ts";
+import { checkName, checkPositive } from "./_option_checks.ts";
+import { ownedConnection, randomId } from "./_shared.ts";
 
 /** Options of {@linkcode ClusterCache.open}. */
 export interface ClusterCacheOptions extends RedisConnectionChoice {

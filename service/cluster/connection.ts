@@ -23,74 +23,31 @@
  *
  * @module
  */
-import { createClient } from "@redis/client";
-import { platform } from "../../core/platform/mod.ts";
 import { ClusterError, redactUrl } from "./errors.ts";
+import { type ConnectionSettings, connectionSettings } from "./_connection_options.ts";
+import { LazySocket } from "./_lazy_socket.ts";
+import { openRedisClient, type RedisClient } from "./_redis_client.ts";
+import { closedError, redisFailure, timeoutError } from "./_redis_failure.ts";
+import { PrefixTracking, type TrackingOwner } from "./_tracking.ts";
+import { callBack, type WaitingCommand, WaitingCommands } from "./_waiting_commands.ts";
+import { within } from "./_within.ts";
+import type {
+  RedisConnectionOptions,
+  RedisConnectionStats,
+  RedisMessageListener,
+  RedisReply,
+  RedisReplyCallback,
+  RedisScript,
+  RedisSocketRole,
+  RedisStatus,
+  RedisStatusListener,
+  RedisTrackingListener,
+} from "./connection_types.ts";
+export type * from "./connection_types.ts";
 
-/** A command waiting for its reply, with its deadline and who hears the outcome. */
-interface Waiting {
-  deadline: number;
-  timeoutMs: number;
-  name: string;
-  // Set while the socket is down: withdraws the command from the client's queue on timeout.
-  withdraw: AbortController | undefined;
-  callback: RedisReplyCallback;
-  // Answered, failed or timed out: the callback was called.
-  done: boolean;
-}
-
-/** A Redis reply, as RESP2 gives it: bulk/simple strings, integers, nil and arrays. */
-export type RedisReply = string | number | null | RedisReply[];
-
-/**
- * What {@linkcode RedisConnection.send} calls with a command's outcome, once: a
- * {@linkcode ClusterError} (`reply` undefined), or no error and the reply.
- */
-export type RedisReplyCallback = (error: ClusterError | undefined, reply?: RedisReply) => void;
-
-/** Where the connection is. */
-export type RedisStatus = "connecting" | "ready" | "reconnecting" | "closed";
-
-/**
- * Which of a {@linkcode RedisConnection}'s sockets a status change concerns: the command
- * socket, the subscriber (opened by the first `subscribe`) or the one receiving key
- * invalidations (opened by the first `track`).
- */
-export type RedisSocketRole = "command" | "subscriber" | "invalidations";
-
-/** Options of {@linkcode RedisConnection.connect}. */
-export interface RedisConnectionOptions {
-  /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. */
-  url: string;
-  /**
-   * Longest wait for the first connection; a refusal fails at once.
-   * @default {5000}
-   */
-  connectTimeoutMs?: number;
-  /**
-   * Longest wait for a command's reply, time spent queued while Redis is away included.
-   * @default {5000}
-   */
-  commandTimeoutMs?: number;
-  /**
-   * The most commands waiting for a reply (queued while Redis is away included); beyond it a
-   * command fails at once with `QueueFull`, so an outage cannot grow memory without bound.
-   * @default {10000}
-   */
-  maxPending?: number;
-  /**
-   * First reconnect delay; it doubles on every failed attempt up to `reconnectMaxMs`, with
-   * up to 25 % random jitter so that many instances do not reconnect in step.
-   * @default {50}
-   */
-  reconnectMinMs?: number;
-  /**
-   * Longest reconnect delay.
-   * @default {2000}
-   */
-  reconnectMaxMs?: number;
-  /** The name shown by `CLIENT LIST` (the subscriber connection gets `:sub`). */
-  clientName?: string;
+/** The counters of {@linkcode RedisConnectionStats} but the current state, at zero. */
+function noCounts() {
+  return { commands: 0, commandErrors: 0, rejectedQueueFull: 0, disconnects: 0, reconnects: 0 };
 }
 
 /**
@@ -104,109 +61,6 @@ export interface RedisConnectionChoice {
   connection?: RedisConnection;
   /** Options of the backend's own connection, when `url` is given. */
   connectionOptions?: Omit<RedisConnectionOptions, "url">;
-}
-
-/** Counters of a {@linkcode RedisConnection}. */
-export interface RedisConnectionStats {
-  /** Commands sent. */
-  commands: number;
-  /** Commands that failed (error replies, timeouts, lost connection, queue full). */
-  commandErrors: number;
-  /** Commands refused because `maxPending` were waiting. */
-  rejectedQueueFull: number;
-  /** Times a socket was lost. */
-  disconnects: number;
-  /** Times a lost socket was re-established. */
-  reconnects: number;
-  /** Commands waiting for a reply now. */
-  pending: number;
-  /** The command socket's status now. */
-  status: RedisStatus;
-}
-
-/** A Lua script run with `EVALSHA`, loaded again when Redis has forgotten it (after a restart). */
-export interface RedisScript {
-  /** The Lua source. */
-  readonly source: string;
-}
-
-/** The listener of {@linkcode RedisConnection.subscribe}. */
-export type RedisMessageListener = (message: string, channel: string) => void;
-
-/** What {@linkcode RedisConnection.track} reports to. */
-export interface RedisTrackingListener {
-  /**
-   * A key under the tracked prefix was changed, removed or expired in Redis by anyone but
-   * this connection's command socket (`NOLOOP`); `null`: any key may have changed (a
-   * `FLUSHDB`/`FLUSHALL`).
-   */
-  invalidated(key: string | null): void;
-  /**
-   * Tracking was set up again after a socket was lost: invalidations sent meanwhile were
-   * missed, so what was read before must be read again.
-   */
-  resync(): void;
-}
-
-/** The listener of {@linkcode RedisConnection.onStatus}. */
-export type RedisStatusListener = (status: RedisStatus, role: RedisSocketRole) => void;
-
-// The slice of the client's API used here: sendCommand keeps us independent of its
-// command typings, which are large and change between majors.
-interface Client {
-  connect(): Promise<unknown>;
-  sendCommand<T>(
-    args: readonly string[],
-    options?: { timeout?: number; abortSignal?: AbortSignal },
-  ): Promise<T>;
-  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
-  unsubscribe(
-    channel: string,
-    listener?: (message: string, channel: string) => void,
-  ): Promise<void>;
-  close(): Promise<void>;
-  destroy(): void;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  readonly isReady: boolean;
-}
-
-/** A socket opened on first use, and its opening while under way. */
-interface LazySocket {
-  client?: Client;
-  connecting?: Promise<Client>;
-}
-
-// The Redis keys of an `invalidate` push: Buffers (the client's push type mapping), or null.
-function keyText(key: unknown): string | null {
-  return key === null || key === undefined ? null : String(key);
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!(typeof v === "number" && v > 0 && Number.isFinite(v))) {
-    throw new ClusterError("InvalidArgument", `${name} must be a positive number, got ${v}`);
-  }
-  return v;
-}
-
-/** Calls a {@linkcode RedisReplyCallback}; what it throws is its own. */
-function call(callback: RedisReplyCallback, error: ClusterError | undefined, reply?: RedisReply) {
-  try {
-    callback(error, reply);
-  } catch { /* the caller's failure is its own */ }
-}
-
-/** `promise`, or undefined after `ms` (the timer is cleared either way: nothing is left running). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -228,63 +82,40 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
 export class RedisConnection implements AsyncDisposable {
   /** The URL, password removed. */
   readonly url: string;
-  readonly #rawUrl: string;
-  readonly #options: Required<Omit<RedisConnectionOptions, "clientName">> & {
-    clientName?: string;
-  };
-  #client!: Client;
-  // The sockets opened on first use: by the first `subscribe`, by the first `track`.
-  #sub: LazySocket = {};
-  #inv: LazySocket = {};
-  // Tracked prefixes and who hears about them; tracking is set up again whenever this changes
-  // and after a reconnect of the command or the invalidations socket.
-  #tracked = new Map<string, RedisTrackingListener>();
-  #tracking: Promise<void> | undefined;
-  #trackAgain = false;
-  #trackResync = false;
+  readonly #options: ConnectionSettings;
+  #client!: RedisClient;
+  // What its sockets report to and tracking works through.
+  readonly #owner: TrackingOwner;
+  // The subscriber socket, opened by the first `subscribe`.
+  readonly #sub: LazySocket;
+  // The tracked prefixes, with the invalidations socket opened by the first `track`.
+  readonly #tracking: PrefixTracking;
   #status: RedisStatus = "connecting";
   #closed = false;
-  #pending = 0;
-  // Commands waiting for a reply, oldest first from #waitingFrom; one that is done is dropped
-  // once none before it waits (replies come in order), or by the sweep.
-  #waiting: Waiting[] = [];
-  #waitingFrom = 0;
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  readonly #waiting: WaitingCommands;
   #scripts = new Map<string, string>();
   #listeners = new Set<RedisStatusListener>();
-  #stats = { commands: 0, commandErrors: 0, rejectedQueueFull: 0, disconnects: 0, reconnects: 0 };
+  #stats = noCounts();
 
   private constructor(options: RedisConnectionOptions) {
-    if (!options || typeof options.url !== "string" || options.url === "") {
-      throw new ClusterError("InvalidArgument", "a Redis url is required (redis://host:port)");
-    }
-    let parsed: URL;
-    try {
-      parsed = new URL(options.url);
-    } catch {
-      throw new ClusterError("InvalidArgument", `bad Redis url ${redactUrl(options.url)}`);
-    }
-    if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-      throw new ClusterError(
-        "InvalidArgument",
-        `a Redis url starts with redis:// or rediss://, got ${redactUrl(options.url)}`,
-      );
-    }
-    this.#rawUrl = options.url;
+    this.#options = connectionSettings(options);
     this.url = redactUrl(options.url);
-    const maxPending = positive("maxPending", options.maxPending, 10_000);
-    if (!Number.isInteger(maxPending)) {
-      throw new ClusterError("InvalidArgument", "maxPending must be an integer");
-    }
-    this.#options = {
-      url: options.url,
-      connectTimeoutMs: positive("connectTimeoutMs", options.connectTimeoutMs, 5000),
-      commandTimeoutMs: positive("commandTimeoutMs", options.commandTimeoutMs, 5000),
-      maxPending,
-      reconnectMinMs: positive("reconnectMinMs", options.reconnectMinMs, 50),
-      reconnectMaxMs: positive("reconnectMaxMs", options.reconnectMaxMs, 2000),
-      clientName: options.clientName,
+    this.#owner = {
+      url: this.url,
+      isClosed: () => this.#closed,
+      socketStatus: (status, role) => {
+        if (status === "reconnecting") this.#stats.disconnects++;
+        else if (status === "ready") this.#stats.reconnects++;
+        this.#setStatus(status, role);
+      },
+      command: (args) => this.command(args),
     };
+    this.#sub = new LazySocket(this.#options, "subscriber", this.#owner);
+    this.#tracking = new PrefixTracking(this.#options, this.#owner);
+    this.#waiting = new WaitingCommands((waiting) => {
+      this.#stats.commandErrors++;
+      callBack(waiting.callback, timeoutError(this.url, waiting.name, waiting.timeoutMs));
+    });
   }
 
   /**
@@ -303,11 +134,11 @@ export class RedisConnection implements AsyncDisposable {
    */
   static async connect(options: RedisConnectionOptions): Promise<RedisConnection> {
     const connection = new RedisConnection(options);
-    connection.#client = await connection.#open("command");
+    connection.#client = await openRedisClient(connection.#options, "command", connection.#owner);
     connection.#setStatus("ready", "command");
-    const tick = Math.max(10, Math.min(100, connection.#options.commandTimeoutMs / 4));
-    connection.#sweeper = setInterval(() => connection.#sweep(), tick);
-    platform().unrefTimer(connection.#sweeper);
+    connection.#waiting.start(
+      Math.max(10, Math.min(100, connection.#options.commandTimeoutMs / 4)),
+    );
     return connection;
   }
 
@@ -316,7 +147,6 @@ export class RedisConnection implements AsyncDisposable {
     this.#checkOpen();
     return RedisConnection.connect({
       ...this.#options,
-      url: this.#rawUrl,
       clientName: clientName ?? this.#options.clientName,
     });
   }
@@ -331,88 +161,11 @@ export class RedisConnection implements AsyncDisposable {
     return { ...this.#options, url: this.url };
   }
 
-  async #open(role: RedisSocketRole): Promise<Client> {
-    const o = this.#options;
-    let everReady = false;
-    const client = createClient({
-      url: this.#rawUrl,
-      // RESP3 only where pushes are needed: the invalidations socket's replies are never read
-      // by a backend, while every backend reads the command socket's RESP2 replies.
-      RESP: role === "invalidations" ? 3 : 2,
-      emitInvalidate: role === "invalidations" ? true : undefined,
-      name: o.clientName === undefined
-        ? undefined
-        : role === "subscriber"
-        ? `${o.clientName}:sub`
-        : role === "invalidations"
-        ? `${o.clientName}:inv`
-        : o.clientName,
-      // Room beyond ours: the client queues its own commands (the name, the resubscriptions)
-      // on a reconnect, and commands already written that timed out here stay in its queue
-      // until Redis answers or the socket drops (unwritten ones are withdrawn, see `command`).
-      // `maxPending` is enforced here; the client's bound caps the rest.
-      commandsQueueMaxLength: o.maxPending * 2 + 16,
-      // No timer per command: since @redis/client 6 every command gets one by default
-      // (`AbortSignal.timeout`, 5 s), which costs about a quarter of a single SET's CPU here;
-      // our own sweep (see `command`) enforces `commandTimeoutMs` instead, and withdraws a
-      // command queued while Redis was away once it timed out, so it never runs late.
-      commandOptions: { timeout: 0 },
-      socket: {
-        connectTimeout: o.connectTimeoutMs,
-        reconnectStrategy: (retries: number, cause: Error) => {
-          if (this.#closed) return false;
-          // Before the first connection, give up at once: connect() reports it, naming the URL.
-          if (!everReady) return cause instanceof Error ? cause : new Error(String(cause));
-          const base = Math.min(o.reconnectMaxMs, o.reconnectMinMs * 2 ** Math.min(retries, 20));
-          return Math.round(base * (1 + Math.random() * 0.25));
-        },
-      },
-    }) as unknown as Client;
-    let lost = false;
-    client.on("error", () => {
-      // Reported through status changes and failed commands; without a
-      // listener the client's EventEmitter would throw.
-    });
-    client.on("end", () => {
-      if (everReady && !this.#closed) this.#setStatus("closed", role);
-    });
-    client.on("reconnecting", () => {
-      if (!everReady || this.#closed) return;
-      if (!lost) {
-        lost = true;
-        this.#stats.disconnects++;
-        this.#setStatus("reconnecting", role);
-      }
-    });
-    client.on("ready", () => {
-      if (!everReady || this.#closed) return;
-      if (lost) {
-        lost = false;
-        this.#stats.reconnects++;
-        this.#setStatus("ready", role);
-      }
-    });
-    try {
-      await client.connect();
-    } catch (error) {
-      client.destroy?.();
-      if (error instanceof ClusterError) throw error;
-      throw new ClusterError(
-        "Unavailable",
-        `cannot reach Redis at ${this.url}: ${(error as Error)?.message ?? error}`,
-        this.url,
-        { cause: error },
-      );
-    }
-    everReady = true;
-    return client;
-  }
-
   #setStatus(status: RedisStatus, role: RedisSocketRole): void {
     if (role === "command") this.#status = status;
     // A new command socket has no tracking; a new invalidations socket has a new client id.
-    if (status === "ready" && role !== "subscriber" && this.#tracked.size > 0) {
-      this.#retrack(true).catch(() => {});
+    if (status === "ready" && role !== "subscriber" && this.#tracking.active) {
+      this.#tracking.retrack(true).catch(() => {});
     }
     for (const listener of this.#listeners) {
       try {
@@ -434,54 +187,12 @@ export class RedisConnection implements AsyncDisposable {
   }
 
   #checkOpen(): void {
-    if (this.#closed) {
-      throw new ClusterError("Closed", `the Redis connection to ${this.url} is closed`, this.url);
-    }
+    if (this.#closed) throw closedError(this.url);
   }
 
-  #wrap(error: unknown, what: string): ClusterError {
-    if (error instanceof ClusterError) return error;
-    const e = error as Error;
-    const name = e?.constructor?.name ?? "";
-    if (name === "ErrorReply" || name === "SimpleError" || name === "BlobError") {
-      return new ClusterError(
-        "Protocol",
-        `Redis at ${this.url} refused ${what}: ${e.message}`,
-        this.url,
-        {
-          cause: error,
-        },
-      );
-    }
-    if (name.includes("Timeout")) {
-      return new ClusterError(
-        "Timeout",
-        `no reply from Redis at ${this.url} to ${what} within ${this.#options.commandTimeoutMs} ms`,
-        this.url,
-        { cause: error },
-      );
-    }
-    if (this.#closed || name === "ClientClosedError") {
-      return new ClusterError("Closed", `the Redis connection to ${this.url} is closed`, this.url, {
-        cause: error,
-      });
-    }
-    if (/queue is full/i.test(e?.message ?? "")) {
-      return new ClusterError(
-        "QueueFull",
-        `too many commands wait for Redis at ${this.url}`,
-        this.url,
-        {
-          cause: error,
-        },
-      );
-    }
-    return new ClusterError(
-      "Unavailable",
-      `Redis at ${this.url} is unavailable (${what}): ${e?.message ?? error}`,
-      this.url,
-      { cause: error },
-    );
+  /** The typed error for what the client failed with while doing `what`. */
+  #failure(error: unknown, what: string): ClusterError {
+    return redisFailure(error, what, this.url, this.#options.commandTimeoutMs, this.#closed);
   }
 
   /**
@@ -523,24 +234,21 @@ export class RedisConnection implements AsyncDisposable {
     callback: RedisReplyCallback,
     options?: { timeoutMs?: number },
   ): void {
-    if (this.#closed || this.#pending >= this.#options.maxPending) {
+    const waitingCommands = this.#waiting;
+    if (this.#closed || waitingCommands.pending >= this.#options.maxPending) {
       let error: ClusterError;
       if (this.#closed) {
-        error = new ClusterError(
-          "Closed",
-          `the Redis connection to ${this.url} is closed`,
-          this.url,
-        );
+        error = closedError(this.url);
       } else {
         this.#stats.rejectedQueueFull++;
         this.#stats.commandErrors++;
         error = new ClusterError(
           "QueueFull",
-          `${this.#pending} commands already wait for Redis at ${this.url} (maxPending)`,
+          `${waitingCommands.pending} commands already wait for Redis at ${this.url} (maxPending)`,
           this.url,
         );
       }
-      queueMicrotask(() => call(callback, error));
+      queueMicrotask(() => callBack(callback, error));
       return;
     }
     let strings = args as readonly string[];
@@ -550,7 +258,6 @@ export class RedisConnection implements AsyncDisposable {
         break;
       }
     }
-    this.#pending++;
     this.#stats.commands++;
     const timeoutMs = options?.timeoutMs ?? this.#options.commandTimeoutMs;
     // One sweep timer per connection enforces the deadlines: a timer per command (the
@@ -559,7 +266,7 @@ export class RedisConnection implements AsyncDisposable {
     // failed here as timed out must then never run, so it can be withdrawn. A ready socket
     // writes a command at once (past withdrawing), so only these pay for a signal.
     const withdraw = this.#client.isReady ? undefined : new AbortController();
-    const waiting: Waiting = {
+    const waiting: WaitingCommand = {
       deadline: Date.now() + timeoutMs,
       timeoutMs,
       name: strings[0],
@@ -567,64 +274,23 @@ export class RedisConnection implements AsyncDisposable {
       callback,
       done: false,
     };
-    this.#waiting.push(waiting);
+    waitingCommands.add(waiting);
     this.#client.sendCommand<RedisReply>(
       strings,
       withdraw && { abortSignal: withdraw.signal },
     ).then(
       (reply) => {
         if (waiting.done) return; // timed out already
-        this.#done(waiting);
-        call(callback, undefined, reply);
+        this.#waiting.done(waiting);
+        callBack(callback, undefined, reply);
       },
       (error) => {
         if (waiting.done) return;
-        this.#done(waiting);
+        this.#waiting.done(waiting);
         this.#stats.commandErrors++;
-        call(callback, this.#wrap(error, strings[0]));
+        callBack(callback, this.#failure(error, strings[0]));
       },
     );
-  }
-
-  /** Marks `waiting` done and drops the done commands at the front. */
-  #done(waiting: Waiting): void {
-    waiting.done = true;
-    this.#pending--;
-    const list = this.#waiting;
-    let from = this.#waitingFrom;
-    while (from < list.length && list[from].done) from++;
-    if (from === list.length) {
-      list.length = 0;
-      from = 0;
-    }
-    this.#waitingFrom = from;
-  }
-
-  #sweep(): void {
-    const list = this.#waiting;
-    if (list.length === 0) return;
-    const now = Date.now();
-    for (let i = this.#waitingFrom; i < list.length; i++) {
-      const waiting = list[i];
-      if (!waiting.done && waiting.deadline <= now) {
-        this.#done(waiting);
-        waiting.withdraw?.abort();
-        this.#stats.commandErrors++;
-        call(
-          waiting.callback,
-          new ClusterError(
-            "Timeout",
-            `no reply from Redis at ${this.url} to ${waiting.name} within ${waiting.timeoutMs} ms`,
-            this.url,
-          ),
-        );
-      }
-    }
-    // Done commands behind one still waiting (a blocking command, say) are dropped here.
-    if (this.#waiting.length - this.#waitingFrom > 1024) {
-      this.#waiting = this.#waiting.slice(this.#waitingFrom).filter((w) => !w.done);
-      this.#waitingFrom = 0;
-    }
   }
 
   /**
@@ -685,7 +351,7 @@ export class RedisConnection implements AsyncDisposable {
     if (typeof channel !== "string" || channel === "") {
       throw new ClusterError("InvalidArgument", "a channel must be a non-empty string");
     }
-    const sub = await this.#subscriber();
+    const sub = await this.#sub.open();
     const wrapped = (message: string, ch: string) => {
       try {
         listener(message, ch);
@@ -694,7 +360,7 @@ export class RedisConnection implements AsyncDisposable {
     try {
       await sub.subscribe(channel, wrapped);
     } catch (error) {
-      throw this.#wrap(error, "SUBSCRIBE");
+      throw this.#failure(error, "SUBSCRIBE");
     }
     let done = false;
     return async () => {
@@ -703,35 +369,6 @@ export class RedisConnection implements AsyncDisposable {
       // Bounded: while the subscriber reconnects, the unsubscribe would wait in its queue.
       await within(sub.unsubscribe(channel, wrapped).catch(() => {}), 1000);
     };
-  }
-
-  #subscriber(): Promise<Client> {
-    return this.#openLazy(this.#sub, "subscriber");
-  }
-
-  /** The socket of `slot`, opened (as `role`) at the first call; `setup` runs on it once. */
-  #openLazy(
-    slot: LazySocket,
-    role: "subscriber" | "invalidations",
-    setup?: (client: Client) => void,
-  ): Promise<Client> {
-    if (slot.client) return Promise.resolve(slot.client);
-    slot.connecting ??= this.#open(role).then(
-      (client) => {
-        if (this.#closed) {
-          client.destroy();
-          throw new ClusterError("Closed", `the Redis connection to ${this.url} is closed`);
-        }
-        setup?.(client);
-        slot.client = client;
-        return client;
-      },
-      (error) => {
-        slot.connecting = undefined;
-        throw error;
-      },
-    );
-    return slot.connecting;
   }
 
   /**
@@ -762,142 +399,17 @@ export class RedisConnection implements AsyncDisposable {
    */
   async track(prefix: string, listener: RedisTrackingListener): Promise<() => Promise<void>> {
     this.#checkOpen();
-    if (typeof prefix !== "string" || prefix === "") {
-      throw new ClusterError("InvalidArgument", "a tracked prefix must be a non-empty string");
-    }
-    for (const other of this.#tracked.keys()) {
-      if (other.startsWith(prefix) || prefix.startsWith(other)) {
-        throw new ClusterError(
-          "InvalidArgument",
-          `prefix ${JSON.stringify(prefix)} overlaps ${
-            JSON.stringify(other)
-          }, already tracked on this connection to ${this.url} (use another connection)`,
-          this.url,
-        );
-      }
-    }
-    this.#tracked.set(prefix, listener);
-    try {
-      await this.#retrack(false);
-    } catch (error) {
-      this.#tracked.delete(prefix);
-      this.#retrack(false).catch(() => {});
-      throw error;
-    }
-    let done = false;
-    return async () => {
-      if (done || this.#closed) return;
-      done = true;
-      if (this.#tracked.get(prefix) === listener) this.#tracked.delete(prefix);
-      await within(this.#retrack(false).catch(() => {}), 1000);
-    };
-  }
-
-  /** Sets tracking up for the current prefixes; runs are serialised (the last one wins). */
-  #retrack(resync: boolean): Promise<void> {
-    if (resync) this.#trackResync = true;
-    if (this.#tracking) {
-      this.#trackAgain = true;
-      return this.#tracking;
-    }
-    const run = (async () => {
-      let failure: unknown;
-      do {
-        this.#trackAgain = false;
-        failure = undefined;
-        try {
-          await this.#applyTracking();
-        } catch (error) {
-          // Lost again: the next "ready" brings another run.
-          failure = error;
-        }
-      } while (this.#trackAgain && !this.#closed);
-      if (failure === undefined && this.#trackResync) {
-        this.#trackResync = false;
-        for (const listener of [...this.#tracked.values()]) {
-          try {
-            listener.resync();
-          } catch { /* a listener's failure is its own */ }
-        }
-      }
-      if (failure !== undefined) throw failure;
-    })();
-    this.#tracking = run;
-    const clear = () => {
-      if (this.#tracking === run) this.#tracking = undefined;
-    };
-    run.then(clear, clear);
-    return run;
-  }
-
-  async #applyTracking(): Promise<void> {
-    if (this.#closed) return;
-    const prefixes = [...this.#tracked.keys()];
-    // OFF first: Redis refuses a prefix that overlaps one it already tracks for the client.
-    const off = this.command(["CLIENT", "TRACKING", "OFF"]);
-    if (prefixes.length === 0) {
-      await off;
-      return;
-    }
-    const inv = await this.#invalidations();
-    const id = await within(
-      inv.sendCommand<number>(["CLIENT", "ID"]).catch((error) => {
-        throw this.#wrap(error, "CLIENT ID");
-      }),
-      this.#options.commandTimeoutMs,
-    );
-    if (id === undefined) {
-      await off.catch(() => {});
-      throw new ClusterError(
-        "Timeout",
-        `no reply from Redis at ${this.url} to CLIENT ID within ${this.#options.commandTimeoutMs} ms`,
-        this.url,
-      );
-    }
-    const on = this.command([
-      "CLIENT",
-      "TRACKING",
-      "ON",
-      "REDIRECT",
-      String(id),
-      "BCAST",
-      ...prefixes.flatMap((p) => ["PREFIX", p]),
-      "NOLOOP",
-    ]);
-    await Promise.all([off, on]);
-  }
-
-  #invalidations(): Promise<Client> {
-    return this.#openLazy(
-      this.#inv,
-      "invalidations",
-      (client) => client.on("invalidate", (key) => this.#invalidated(keyText(key))),
-    );
-  }
-
-  #invalidated(key: string | null): void {
-    for (const [prefix, listener] of this.#tracked) {
-      if (key !== null && !key.startsWith(prefix)) continue;
-      try {
-        listener.invalidated(key);
-      } catch { /* a listener's failure is its own */ }
-    }
+    return await this.#tracking.add(prefix, listener);
   }
 
   /** Counters since connect or the last `resetStats()`. */
   getStats(): RedisConnectionStats {
-    return { ...this.#stats, pending: this.#pending, status: this.#status };
+    return { ...this.#stats, pending: this.#waiting.pending, status: this.#status };
   }
 
   /** Zeroes the counters. */
   resetStats(): void {
-    this.#stats = {
-      commands: 0,
-      commandErrors: 0,
-      rejectedQueueFull: 0,
-      disconnects: 0,
-      reconnects: 0,
-    };
+    this.#stats = noCounts();
   }
 
   /**
@@ -912,11 +424,11 @@ export class RedisConnection implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#status = "closed";
-    clearInterval(this.#sweeper);
-    this.#tracked.clear();
-    const clients = [this.#client, this.#sub.client, this.#inv.client].filter((c): c is Client =>
-      c !== undefined
-    );
+    this.#waiting.stop();
+    this.#tracking.clear();
+    const clients = [this.#client, this.#sub.client, this.#tracking.socket.client].filter((
+      c,
+    ): c is RedisClient => c !== undefined);
     await Promise.all(clients.map(async (client) => {
       if (client.isReady && grace > 0) await within(client.close().catch(() => {}), grace);
       try {

@@ -36,7 +36,8 @@ import { platform } from "../../core/platform/mod.ts";
 import { defaultLogger } from "../../core/logger.ts";
 import { ClusterError } from "./errors.ts";
 import type { RedisConnection, RedisConnectionChoice, RedisReply } from "./connection.ts";
-import { checkName, checkPositive, ownedConnection, randomId } from "./_shared.ts";
+import { checkName, checkPositive } from "./_option_checks.ts";
+import { ownedConnection, randomId } from "./_shared.ts";
 
 /** Options of {@linkcode ClusterEventBus.start}. */
 export interface ClusterEventBusOptions extends RedisConnectionChoice {

@@ -33,7 +33,8 @@
 import { platform } from "../../core/platform/mod.ts";
 import { ClusterError } from "./errors.ts";
 import type { RedisConnection, RedisConnectionChoice, RedisReply } from "./connection.ts";
-import { checkName, checkPositive, ownedConnection, randomId } from "./_shared.ts";
+import { checkName, checkPositive } from "./_option_checks.ts";
+import { ownedConnection, randomId } from "./_shared.ts";
 
 /** Options of {@linkcode ClusterLocks.start}. */
 export interface ClusterLocksOptions extends RedisConnectionChoice {

@@ -26,7 +26,8 @@ import { parseJsonAs } from "./_json.ts";
 import { CircuitBreaker, type CircuitBreakerConfig } from "../../network/circuit_breaker.ts";
 import { ClusterError } from "./errors.ts";
 import type { RedisConnection, RedisConnectionChoice } from "./connection.ts";
-import { checkName, checkPositive, ownedConnection, randomId } from "./_shared.ts";
+import { checkName, checkPositive } from "./_option_checks.ts";
+import { ownedConnection, randomId } from "./_shared.ts";
 
 /** What an instance says about itself when it registers. */
 export interface InstanceRegistration {
