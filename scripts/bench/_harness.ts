@@ -10,6 +10,16 @@ import { platform } from "../../core/platform/mod.ts";
 /** `"deno"` or `"node"`, printed at the start of every row. */
 export const runtime: string = "Deno" in globalThis ? "deno" : "node";
 
+/** The runtime with its version: `deno 2.9.6`, `node v20.20.2`. */
+export const runtimeVersion: string = "Deno" in globalThis
+  ? `deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`
+  : `node ${(globalThis as unknown as { process: { version: string } }).process.version}`;
+
+/** The benchmark's command-line arguments (after the script's name). */
+export const benchArgs: string[] = "Deno" in globalThis
+  ? (globalThis as unknown as { Deno: { args: string[] } }).Deno.args
+  : (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
+
 /** Reads `/work/shared/corpus/<sub>/<name>`, found relative to this script. */
 export async function corpus(sub: string, name: string): Promise<Uint8Array> {
   // The corpus sits beside the repository; the npm build sits one level deeper.
@@ -42,6 +52,16 @@ export function stats(values: number[]): Stats {
   const mid = s.length >> 1;
   const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
   return { median, min: s[0], max: s[s.length - 1], values };
+}
+
+/** The median of `values` (at least one). */
+export function median(values: number[]): number {
+  return stats(values).median;
+}
+
+/** A rate or a time with about three significant figures (`123456`, `12.3`, `1.23`). */
+export function figure(x: number): string {
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
 /** `median (min–max)` with `digits` decimals, the form every figure is reported in. */

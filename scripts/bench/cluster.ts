@@ -38,13 +38,8 @@ import { RedisStateStore } from "../../service/cluster/state_store.ts";
 import { RedisConnection } from "../../service/cluster/connection.ts";
 import { ClusterEventBus } from "../../service/cluster/event_bus.ts";
 import { startRedis } from "../../tests/fixtures/cluster/redis_server.ts";
+import { benchArgs as argv, figure, median, runtimeVersion as runtime } from "./_harness.ts";
 
-const runtime = "Deno" in globalThis
-  ? `deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`
-  : `node ${(globalThis as unknown as { process: { version: string } }).process.version}`;
-const argv: string[] = "Deno" in globalThis
-  ? (globalThis as unknown as { Deno: { args: string[] } }).Deno.args
-  : (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
 const ROUNDS = Math.max(5, Number(argv[0]) || 5);
 const CLIENT_VERSION = "6.3.1"; // as pinned by the npm lockfile and deno.lock
 const IOREDIS_VERSION = "6.0.0";
@@ -57,16 +52,6 @@ type RawClient = {
   connect(): Promise<unknown>;
   close(): Promise<void>;
 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function fmt(x: number): string {
-  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
-}
 
 /**
  * One figure: median (min–max), with ours/peer of the medians when both are given, and the
@@ -81,7 +66,7 @@ function report(
   peerName = "raw",
 ) {
   const line = (name: string, xs: number[]) =>
-    `${name} ${fmt(median(xs))} ${unit} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
+    `${name} ${figure(median(xs))} ${unit} (${figure(Math.min(...xs))}–${figure(Math.max(...xs))})`;
   // Also ours/peer round by round (the sides of a round ran side by side): median (min–max).
   const perRound = peer?.map((p, i) => ours[i] / p) ?? [];
   const ratio = peer

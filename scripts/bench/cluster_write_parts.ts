@@ -23,13 +23,8 @@ import { createClient } from "@redis/client";
 import { RedisStateStore } from "../../service/cluster/state_store.ts";
 import { RedisConnection } from "../../service/cluster/connection.ts";
 import { startRedis } from "../../tests/fixtures/cluster/redis_server.ts";
+import { benchArgs as argv, figure, median, runtimeVersion as runtime } from "./_harness.ts";
 
-const runtime = "Deno" in globalThis
-  ? `deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`
-  : `node ${(globalThis as unknown as { process: { version: string } }).process.version}`;
-const argv: string[] = "Deno" in globalThis
-  ? (globalThis as unknown as { Deno: { args: string[] } }).Deno.args
-  : (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
 const ROUNDS = Math.max(3, Number(argv[0]) || 11);
 const N = 3000;
 // Variants take turns every BLOCK writes: the machine's state (which core sleeps, what else
@@ -42,16 +37,6 @@ type RawClient = {
   connect(): Promise<unknown>;
   close(): Promise<void>;
 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function fmt(x: number): string {
-  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
-}
 
 /** Milliseconds of `BLOCK` awaited writes made by `write(i)`, from `i = from`. */
 async function block(write: (i: number) => Promise<unknown>, from: number): Promise<number> {
@@ -136,9 +121,9 @@ try {
   );
   for (let v = 0; v < variants.length; v++) {
     console.log(
-      `${runtime}  ${variants[v][0].padEnd(14)} ${fmt(median(rates[v]))} writes/s (${
-        fmt(Math.min(...rates[v]))
-      }–${fmt(Math.max(...rates[v]))})  vs raw ${median(ratios[v]).toFixed(2)}x (${
+      `${runtime}  ${variants[v][0].padEnd(14)} ${figure(median(rates[v]))} writes/s (${
+        figure(Math.min(...rates[v]))
+      }–${figure(Math.max(...rates[v]))})  vs raw ${median(ratios[v]).toFixed(2)}x (${
         Math.min(...ratios[v]).toFixed(2)
       }–${Math.max(...ratios[v]).toFixed(2)})`,
     );
