@@ -46,6 +46,39 @@ export class TokenCursor {
   constructor(readonly ns: boolean) {}
 
   /**
+   * Makes these fields describe a new token (its line is counted later, when asked for).
+   *
+   * @param kind what the token is
+   * @param at where it starts in the tokenizer's buffer
+   * @param name its name as written
+   * @param prefix the name's prefix
+   * @param localName the name without its prefix
+   * @param uri the element's namespace URI
+   * @param text its text
+   * @param selfClosing a start tag written as `<name/>`
+   */
+  set(
+    kind: TokenKind,
+    at: number,
+    name: string,
+    prefix: string,
+    localName: string,
+    uri: string,
+    text: string,
+    selfClosing: boolean,
+  ): void {
+    this.kind = kind;
+    this.at = at;
+    this.name = name;
+    this.prefix = prefix;
+    this.localName = localName;
+    this.uri = uri;
+    this.text = text;
+    this.selfClosing = selfClosing;
+    this.line = 0;
+  }
+
+  /**
    * The token as a new {@linkcode XmlToken} (`line` must be counted). A new one per call: kept
    * here, the object would cost a write barrier per token (the cursor outlives young objects).
    */

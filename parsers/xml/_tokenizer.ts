@@ -228,15 +228,7 @@ export class Tokenizer extends TokenizerInput {
     this.#spare = c.attrs;
     this.#spare.count = 0;
     c.attrs = attrs;
-    c.kind = kind;
-    c.at = start;
-    c.name = name;
-    c.prefix = "";
-    c.localName = name;
-    c.uri = "";
-    c.text = text;
-    c.selfClosing = false;
-    c.line = 0;
+    c.set(kind, start, name, "", name, "", text, false);
     this.pos = end;
   }
 
@@ -366,20 +358,12 @@ export class Tokenizer extends TokenizerInput {
     return TOKEN;
   }
 
-  /** {@linkcode emit} for text: the most common token, so only the fields that change. */
+  /** {@linkcode emit} for text, the most common token: no attribute lists are swapped. */
   #emitText(start: number, end: number, text: string): void {
     this.#count(start, end);
     const c = this.cursor;
-    c.kind = TokenKind.Text;
-    c.at = start;
-    c.text = text;
     if (c.attrs.count !== 0) c.attrs.count = 0;
-    c.name = "";
-    c.prefix = "";
-    c.localName = "";
-    c.uri = "";
-    c.selfClosing = false;
-    c.line = 0;
+    c.set(TokenKind.Text, start, "", "", "", "", text, false);
     this.pos = end;
   }
 
@@ -585,15 +569,7 @@ export class Tokenizer extends TokenizerInput {
     const c = this.cursor;
     this.#spare = c.attrs;
     c.attrs = attrs;
-    c.kind = TokenKind.StartElement;
-    c.at = start;
-    c.name = name;
-    c.prefix = prefix;
-    c.localName = localName;
-    c.uri = uri;
-    c.text = "";
-    c.selfClosing = selfClosing;
-    c.line = 0;
+    c.set(TokenKind.StartElement, start, name, prefix, localName, uri, "", selfClosing);
     this.#openQ[depth] = eq;
     if (ns) this.#openUri[depth] = uri;
     this.#depth = depth + 1;
