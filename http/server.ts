@@ -63,7 +63,8 @@ import { fetchRoute } from "./_fetch_bridge.ts";
 import { CONTINUE, ResponseWriter } from "./_writer.ts";
 import { noResponses, statusClass } from "./status_class.ts";
 import { RouteMetrics, type RouteRecorder } from "./_route_metrics.ts";
-import { TurnClock } from "./_turn_clock.ts";
+import type { TurnClock } from "./_turn_clock.ts";
+import { TurnLatencies } from "./_turn_latencies.ts";
 import { parseTraceparent, Tracing } from "../core/tracing.ts";
 
 // The request, the response, the transport, the error and the option types live in their own
@@ -154,8 +155,10 @@ export class WebhookServer implements AsyncDisposable {
   #slack = 0;
   /** Stamps read the real clock when the access log reports durations. */
   readonly #precise: boolean;
-  /** The clock of request latencies (histogram and access log): one reading per request. */
-  readonly #clock: TurnClock = new TurnClock();
+  /** The route latencies (histogram), timed with readings shared by an event-loop turn. */
+  readonly #latencies: TurnLatencies = new TurnLatencies();
+  /** The clock of request starts, and of the access log's ends. */
+  readonly #clock: TurnClock = this.#latencies.clock;
   #allClosed: (() => void) | null = null;
   #stopping: Promise<void> | null = null;
   #starting: Promise<void> | null = null;
@@ -864,9 +867,13 @@ export class WebhookServer implements AsyncDisposable {
     const recorder = conn.recorder;
     const logger = this.#logger;
     // The response is with the transport: its end, read once for the histogram and the log.
-    const ended = recorder !== null || logger !== undefined ? this.#clock.fresh() : 0;
+    // With an access log the end is read now, for the log and the histogram alike; the histogram
+    // alone takes its turn's end reading.
+    const ended = logger !== undefined ? this.#clock.fresh() : 0;
     if (recorder !== null) {
-      recorder.record(req.method, status, (ended - conn.dispatchedAt) / 1000);
+      if (logger !== undefined) {
+        recorder.record(req.method, status, (ended - conn.dispatchedAt) / 1000);
+      } else this.#latencies.finished(recorder, req.method, status, conn.dispatchedAt);
       conn.recorder = null;
     }
     if (logger !== undefined) {
