@@ -40,6 +40,11 @@ export interface ExchangeResult {
   body: Uint8Array | ReadableStream<Uint8Array>;
 }
 
+/** Reads and drops a body that is not handed to the caller (a redirect's, a retried one's). */
+export async function discard(result: ExchangeResult): Promise<void> {
+  if (result.body instanceof ReadableStream) await result.body.cancel().catch(() => {});
+}
+
 interface Pending {
   exchange: Exchange;
   resolve(result: ExchangeResult): void;

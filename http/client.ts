@@ -19,17 +19,22 @@
  * @module
  */
 import { DnsClient } from "../dns/client.ts";
-import { type JsonValue, stringifyJson } from "../parsers/json.ts";
-import type { TlsConfig } from "../network/transport.ts";
+import type { JsonValue } from "../parsers/json.ts";
 import { CircuitBreakerManager, type CircuitBreakerStats } from "../network/circuit_breaker.ts";
 import { Tracing } from "../core/tracing.ts";
 import { HttpClientError } from "./client_error.ts";
 import { HttpClientResponse } from "./client_response.ts";
 import { HttpHeaders } from "./message.ts";
-import type { JsonConfig } from "./request.ts";
-import { type ExchangeResult, StaleConnectionError } from "./_client_connection.ts";
+import { discard, type ExchangeResult, StaleConnectionError } from "./_client_connection.ts";
 import { ConnectionPool, type HostResolver, type Origin } from "./_connection_pool.ts";
-import { noResponses, statusClass } from "./status_class.ts";
+import { statusClass } from "./status_class.ts";
+import { type ClientSettings, clientSettings, requestOptions } from "./_client_options.ts";
+import { parseUrl, redacted } from "./_client_url.ts";
+import { originOf, serviceTargets } from "./_client_origin.ts";
+import { jsonBody, prepareBody, type PreparedBody } from "./_client_body.ts";
+import { abortable, backoffMs, resendable, retryAfterMs } from "./_client_retry.ts";
+import { redirectHop } from "./_client_redirect.ts";
+import { countFailure, statsSnapshot, zeroPoolStats, zeroStats } from "./_client_stats.ts";
 
 export type { HostResolver };
 export type {
@@ -44,99 +49,8 @@ import type {
   HttpClientConfig,
   HttpClientStats,
   HttpRequestOptions,
-  HttpRetryConfig,
   HttpStreamResponse,
 } from "./client_types.ts";
-
-const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
-const CROSS_ORIGIN_DROPPED = ["authorization", "cookie", "proxy-authorization"];
-const BODY_HEADERS = ["content-type", "content-length", "content-encoding", "transfer-encoding"];
-const OPTION_KEYS = ["headers", "body", "signal", "retries", "timeouts"];
-const encoder = new TextEncoder();
-
-type PreparedBody = Uint8Array | ReadableStream<Uint8Array> | null;
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || Number.isNaN(value) || value <= 0) {
-    throw new RangeError(`HttpClient: ${name} must be a positive number of milliseconds`);
-  }
-  return value;
-}
-
-function originOf(url: URL): Origin {
-  const tls = url.protocol === "https:" || url.protocol === "srv+https:";
-  const port = url.port === "" ? (tls ? 443 : 80) : Number(url.port);
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  return { key: `${url.protocol}//${url.host}`, tls, host, port };
-}
-
-function parseUrl(input: string | URL): URL {
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    throw new HttpClientError("InvalidRequest", `not an absolute URL: ${String(input)}`);
-  }
-  if (!["http:", "https:", "srv+http:", "srv+https:"].includes(url.protocol)) {
-    throw new HttpClientError(
-      "InvalidRequest",
-      `${url.href}: only http:, https:, srv+http: and srv+https: are supported`,
-    );
-  }
-  if (url.username || url.password) {
-    throw new HttpClientError(
-      "InvalidRequest",
-      `${url.origin}: credentials in the URL are not sent; use an Authorization header`,
-    );
-  }
-  return url;
-}
-
-function isOptions(value: object): value is HttpRequestOptions {
-  const keys = Object.keys(value);
-  return keys.length === 0 || keys.some((k) => OPTION_KEYS.includes(k));
-}
-
-/** Milliseconds a `Retry-After` value asks for, or undefined when it says nothing usable. */
-function retryAfterMs(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-function abortable(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-function zeroStats(): HttpClientStats {
-  return {
-    requests: 0,
-    responses: noResponses(),
-    connectionsOpened: 0,
-    connectionsReused: 0,
-    connectionsClosed: 0,
-    retries: 0,
-    redirects: 0,
-    timeouts: 0,
-    errors: {},
-  };
-}
 
 /**
  * An HTTP/1.1 client (the seed's `HttpClient`). Safe to share: requests
@@ -153,15 +67,7 @@ function zeroStats(): HttpClientStats {
  */
 export class HttpClient implements AsyncDisposable {
   readonly #pool: ConnectionPool;
-  readonly #connectTimeout: number;
-  readonly #headersTimeout: number;
-  readonly #bodyTimeout: number;
-  readonly #requestTimeout: number;
-  readonly #followRedirects: boolean;
-  readonly #maxRedirects: number;
-  readonly #defaultHeaders: [string, string][];
-  readonly #retry: Required<HttpRetryConfig>;
-  readonly #json: JsonConfig;
+  readonly #settings: ClientSettings;
   readonly #breakers: CircuitBreakerManager | undefined;
   readonly #tracing: Tracing | null;
   #dns: HostResolver | undefined;
@@ -175,52 +81,15 @@ export class HttpClient implements AsyncDisposable {
    * @param config timeouts, pooling, redirects, retries, TLS and DNS
    */
   constructor(config: HttpClientConfig = {}) {
-    this.#connectTimeout = positive("connectTimeout", config.connectTimeout, 10_000);
-    this.#headersTimeout = positive("headersTimeout", config.headersTimeout, 30_000);
-    this.#bodyTimeout = positive("bodyTimeout", config.bodyTimeout, 30_000);
-    this.#requestTimeout = positive("requestTimeout", config.requestTimeout, Infinity);
-    this.#followRedirects = config.followRedirects ?? true;
-    this.#maxRedirects = config.maxRedirects ?? 5;
-    if (!Number.isInteger(this.#maxRedirects) || this.#maxRedirects < 0) {
-      throw new RangeError("HttpClient: maxRedirects must be an integer of 0 or more");
-    }
-    const defaults = new HttpHeaders(config.defaultHeaders);
-    if (!defaults.has("user-agent")) defaults.set("user-agent", config.userAgent ?? "iora");
-    this.#defaultHeaders = [...defaults];
-    const retry = config.retry === false ? { limit: 0 } : config.retry ?? {};
-    this.#retry = {
-      limit: retry.limit ?? 2,
-      statusCodes: retry.statusCodes ?? [408, 429, 500, 502, 503, 504],
-      backoffMs: retry.backoffMs ?? 200,
-      maxDelayMs: retry.maxDelayMs ?? 30_000,
-    };
-    this.#json = {
-      maxPayloadSize: config.jsonConfig?.maxPayloadSize ?? 10 * 1024 * 1024,
-      parseLimits: config.jsonConfig?.parseLimits ?? {},
-    };
+    this.#settings = clientSettings(config);
     this.#dns = config.dns;
     this.#tracing = config.tracing ?? null;
     this.#breakers = config.circuitBreaker === undefined
       ? undefined
       : new CircuitBreakerManager(config.circuitBreaker);
-    const tls = config.tlsConfig;
-    const tlsConfig: TlsConfig | undefined = tls === undefined ? undefined : {
-      caFile: tls.caFile,
-      certFile: tls.certFile ?? tls.clientCertFile,
-      keyFile: tls.keyFile ?? tls.clientKeyFile,
-      verifyPeer: tls.verifyPeer,
-    };
     this.#pool = new ConnectionPool({
-      transport: { ...config.transport },
-      tls: tlsConfig,
-      connectTimeoutMs: this.#connectTimeout,
-      idleTimeoutMs: positive("connectionIdleTimeout", config.connectionIdleTimeout, 4000),
-      maxConnectionsPerHost: positive("maxConnectionsPerHost", config.maxConnectionsPerHost, 256),
-      reuse: config.reuseConnections ?? config.enableKeepAlive ?? true,
-      maxResponseBytes: positive("maxResponseBytes", config.maxResponseBytes, 64 * 1024 * 1024),
-      maxHeaderBytes: positive("maxHeaderBytes", config.maxHeaderBytes, 64 * 1024),
+      ...this.#settings.pool,
       resolver: () => this.#dns ??= this.#ownDns = new DnsClient(),
-      attemptDelayMs: 250,
     });
   }
 
@@ -237,7 +106,7 @@ export class HttpClient implements AsyncDisposable {
     options?: HttpRequestOptions | Record<string, string>,
     retries?: number,
   ): Promise<HttpClientResponse> {
-    return this.request("GET", url, this.#options(options, retries));
+    return this.request("GET", url, requestOptions(options, retries));
   }
 
   /**
@@ -255,7 +124,7 @@ export class HttpClient implements AsyncDisposable {
     options?: HttpRequestOptions | Record<string, string>,
     retries?: number,
   ): Promise<HttpClientResponse> {
-    return this.request("POST", url, { ...this.#options(options, retries), body });
+    return this.request("POST", url, { ...requestOptions(options, retries), body });
   }
 
   /**
@@ -271,7 +140,7 @@ export class HttpClient implements AsyncDisposable {
     body?: HttpRequestOptions["body"],
     options?: HttpRequestOptions | Record<string, string>,
   ): Promise<HttpClientResponse> {
-    return this.request("PUT", url, { ...this.#options(options), body });
+    return this.request("PUT", url, { ...requestOptions(options), body });
   }
 
   /**
@@ -287,7 +156,7 @@ export class HttpClient implements AsyncDisposable {
     body?: HttpRequestOptions["body"],
     options?: HttpRequestOptions | Record<string, string>,
   ): Promise<HttpClientResponse> {
-    return this.request("PATCH", url, { ...this.#options(options), body });
+    return this.request("PATCH", url, { ...requestOptions(options), body });
   }
 
   /**
@@ -301,7 +170,7 @@ export class HttpClient implements AsyncDisposable {
     url: string | URL,
     options?: HttpRequestOptions | Record<string, string>,
   ): Promise<HttpClientResponse> {
-    return this.request("DELETE", url, this.#options(options));
+    return this.request("DELETE", url, requestOptions(options));
   }
 
   /**
@@ -319,14 +188,14 @@ export class HttpClient implements AsyncDisposable {
     options?: HttpRequestOptions | Record<string, string>,
     retries?: number,
   ): Promise<HttpClientResponse> {
-    const base = this.#options(options, retries);
+    const base = requestOptions(options, retries);
     const headers = new HttpHeaders(base.headers as Record<string, string> | undefined);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
     if (!headers.has("accept")) headers.set("accept", "application/json");
     return this.request("POST", url, {
       ...base,
       headers,
-      body: encoder.encode(stringifyJson(value as JsonValue)),
+      body: jsonBody(value),
     });
   }
 
@@ -341,7 +210,7 @@ export class HttpClient implements AsyncDisposable {
     url: string | URL,
     options?: HttpRequestOptions | Record<string, string>,
   ): Promise<T> {
-    const base = this.#options(options);
+    const base = requestOptions(options);
     const headers = new HttpHeaders(base.headers as Record<string, string> | undefined);
     if (!headers.has("accept")) headers.set("accept", "application/json");
     return (await this.request("GET", url, { ...base, headers })).parseJsonOrThrow<T>();
@@ -368,7 +237,7 @@ export class HttpClient implements AsyncDisposable {
       result.headers,
       result.body as Uint8Array,
       redirects,
-      this.#json,
+      this.#settings.json,
     );
   }
 
@@ -402,15 +271,7 @@ export class HttpClient implements AsyncDisposable {
    * @returns a snapshot
    */
   getStats(): HttpClientStats {
-    const pool = this.#pool.stats;
-    return {
-      ...this.#stats,
-      responses: { ...this.#stats.responses },
-      errors: { ...this.#stats.errors },
-      connectionsOpened: pool.connectionsOpened,
-      connectionsReused: pool.connectionsReused,
-      connectionsClosed: pool.connectionsClosed,
-    };
+    return statsSnapshot(this.#stats, this.#pool.stats);
   }
 
   /**
@@ -426,13 +287,7 @@ export class HttpClient implements AsyncDisposable {
   /** Zeroes the counters. */
   resetStats(): void {
     this.#stats = zeroStats();
-    const open = this.#pool.stats.connectionsOpen;
-    this.#pool.stats = {
-      connectionsOpened: 0,
-      connectionsReused: 0,
-      connectionsClosed: 0,
-      connectionsOpen: open,
-    };
+    this.#pool.stats = zeroPoolStats(this.#pool.stats);
   }
 
   /** Closes the idle connections (after a network change, say). */
@@ -453,18 +308,6 @@ export class HttpClient implements AsyncDisposable {
     return this.close();
   }
 
-  #options(
-    options: HttpRequestOptions | Record<string, string> | undefined,
-    retries?: number,
-  ): HttpRequestOptions {
-    const base: HttpRequestOptions = options === undefined
-      ? {}
-      : isOptions(options)
-      ? options
-      : { headers: options as Record<string, string> };
-    return retries === undefined ? base : { ...base, retries };
-  }
-
   async #run(
     method: string,
     input: string | URL,
@@ -472,7 +315,7 @@ export class HttpClient implements AsyncDisposable {
     stream: boolean,
   ): Promise<{ result: ExchangeResult; url: string; redirects: number }> {
     this.#stats.requests++;
-    const total = options.timeouts?.total ?? this.#requestTimeout;
+    const total = options.timeouts?.total ?? this.#settings.requestTimeout;
     const controller = new AbortController();
     const timer = Number.isFinite(total)
       ? setTimeout(
@@ -516,8 +359,7 @@ export class HttpClient implements AsyncDisposable {
         `${String(input)}: ${(error as Error).message}`,
         { cause: error },
       );
-      this.#stats.errors[failure.code] = (this.#stats.errors[failure.code] ?? 0) + 1;
-      if (failure.code.endsWith("Timeout")) this.#stats.timeouts++;
+      countFailure(this.#stats, failure);
       if (span !== null) Tracing.fail(span, failure);
       throw failure;
     } finally {
@@ -536,55 +378,21 @@ export class HttpClient implements AsyncDisposable {
   ): Promise<{ result: ExchangeResult; url: string; redirects: number }> {
     if (this.#closed) throw new HttpClientError("Closed", "the HTTP client is closed");
     let url = parseUrl(input);
-    const headers = new HttpHeaders(this.#defaultHeaders);
+    const headers = new HttpHeaders(this.#settings.defaultHeaders);
     for (const [name, value] of new HttpHeaders(options.headers)) headers.set(name, value);
     if (traceparent !== null && !headers.has("traceparent")) {
       headers.set("traceparent", traceparent);
     }
-    let body = this.#body(options.body, headers);
-    const replayable = !(body instanceof ReadableStream);
+    let body = prepareBody(options.body, headers);
     for (let redirects = 0;; redirects++) {
       const result = await this.#attempt(method, url, headers, body, options, stream, signal);
-      const location = result.headers.get("location");
-      const redirect = this.#followRedirects && location !== null &&
-        [301, 302, 303, 307, 308].includes(result.status);
-      if (!redirect) return { result, url: url.href, redirects };
-      if (redirects >= this.#maxRedirects) {
-        await discard(result);
-        throw new HttpClientError(
-          "RedirectFailed",
-          `${url.href}: more than ${this.#maxRedirects} redirects`,
-        );
-      }
-      let next: URL;
-      try {
-        next = parseUrl(new URL(location!, url));
-      } catch (error) {
-        await discard(result);
-        throw new HttpClientError("RedirectFailed", `${url.href}: bad Location ${location}`, {
-          cause: error,
-        });
-      }
-      const toGet = result.status === 303 ? method !== "HEAD" : (result.status === 301 ||
-        result.status === 302) && method === "POST";
-      if (toGet) {
-        method = "GET";
-        body = null;
-        for (const name of BODY_HEADERS) headers.delete(name);
-      } else if (body !== null && !replayable) {
-        await discard(result);
-        throw new HttpClientError(
-          "RedirectFailed",
-          `${url.href}: a ${result.status} redirect needs the body again, and a stream cannot be replayed`,
-        );
-      }
-      // Credentials stay with the origin they were meant for (as fetch does).
-      if (next.origin !== url.origin) {
-        for (const name of CROSS_ORIGIN_DROPPED) headers.delete(name);
-      }
-      await discard(result);
+      const { followRedirects, maxRedirects } = this.#settings;
+      const hop = followRedirects
+        ? await redirectHop(result, { method, url, body }, headers, redirects, maxRedirects)
+        : undefined;
+      if (hop === undefined) return { result, url: url.href, redirects };
       this.#stats.redirects++;
-      url = next;
+      ({ method, url, body } = hop);
     }
   }
 
@@ -599,8 +407,9 @@ export class HttpClient implements AsyncDisposable {
     stream: boolean,
     signal: AbortSignal,
   ): Promise<ExchangeResult> {
-    const limit = options.retries ?? this.#retry.limit;
-    const idempotent = IDEMPOTENT.has(method) && !(body instanceof ReadableStream);
+    const retry = this.#settings.retry;
+    const limit = options.retries ?? retry.limit;
+    const idempotent = resendable(method, body);
     for (let attempt = 0;; attempt++) {
       let result: ExchangeResult;
       try {
@@ -611,25 +420,20 @@ export class HttpClient implements AsyncDisposable {
           (error.retryable || (idempotent && error.code === "ConnectionClosed"));
         if (!retryable || attempt >= limit) throw error;
         this.#stats.retries++;
-        await abortable(this.#backoff(attempt), signal);
+        await abortable(backoffMs(retry, attempt), signal);
         continue;
       }
       this.#stats.responses[statusClass(result.status)]++;
-      if (!idempotent || attempt >= limit || !this.#retry.statusCodes.includes(result.status)) {
+      if (!idempotent || attempt >= limit || !retry.statusCodes.includes(result.status)) {
         return result;
       }
       const asked = retryAfterMs(result.headers.get("retry-after"));
-      const wait = asked ?? this.#backoff(attempt);
-      if (wait > this.#retry.maxDelayMs) return result;
+      const wait = asked ?? backoffMs(retry, attempt);
+      if (wait > retry.maxDelayMs) return result;
       await discard(result);
       this.#stats.retries++;
       await abortable(wait, signal);
     }
-  }
-
-  #backoff(attempt: number): number {
-    const base = Math.min(this.#retry.maxDelayMs, this.#retry.backoffMs * 2 ** attempt);
-    return base / 2 + Math.random() * base / 2;
   }
 
   // One origin, or the targets of a service (srv+http:, srv+https:) in their order, moving on
@@ -656,43 +460,13 @@ export class HttpClient implements AsyncDisposable {
         signal,
       );
     }
-    const tls = url.protocol === "srv+https:";
-    const resolver = this.#pool.resolver();
-    if (resolver.resolveServiceDomain === undefined) {
-      throw new HttpClientError(
-        "InvalidRequest",
-        `${url.href}: the resolver cannot discover services`,
-      );
-    }
-    let targets: { host: string; address: string; port: number }[];
-    try {
-      ({ targets } = await resolver.resolveServiceDomain(url.hostname, [tls ? "TLS" : "TCP"], {
-        service: "http",
-        defaultPorts: { TCP: 80, TLS: 443 },
-        signal,
-      }));
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      throw new HttpClientError(
-        "DnsFailed",
-        `${url.href}: service discovery failed: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    const targets = await serviceTargets(url, this.#pool.resolver(), signal);
     let last: unknown = new HttpClientError("DnsFailed", `${url.href}: the service has no target`);
-    for (const target of targets) {
-      const host = target.host.replace(/\.$/, "");
-      const origin: Origin = {
-        key: `${url.protocol}//${host}:${target.port}@${target.address}`,
-        tls,
-        host,
-        port: target.port,
-        address: target.address,
-      };
+    for (const { origin, authority } of targets) {
       try {
         return await this.#guarded(
           origin,
-          `${host}:${target.port}`,
+          authority,
           method,
           url,
           headers,
@@ -774,8 +548,8 @@ export class HttpClient implements AsyncDisposable {
       headers: fields,
       body,
       url: url.href,
-      headersTimeoutMs: options.timeouts?.headers ?? this.#headersTimeout,
-      bodyTimeoutMs: options.timeouts?.body ?? this.#bodyTimeout,
+      headersTimeoutMs: options.timeouts?.headers ?? this.#settings.headersTimeout,
+      bodyTimeoutMs: options.timeouts?.body ?? this.#settings.bodyTimeout,
       stream,
     };
     for (let fresh = false;; fresh = true) {
@@ -788,46 +562,11 @@ export class HttpClient implements AsyncDisposable {
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         const replay = error instanceof StaleConnectionError && reused && !fresh &&
-          IDEMPOTENT.has(method) && !(body instanceof ReadableStream);
+          resendable(method, body);
         if (!replay) throw error;
       } finally {
         signal.removeEventListener("abort", onAbort);
       }
     }
-  }
-
-  #body(body: HttpRequestOptions["body"], headers: HttpHeaders): PreparedBody {
-    if (body === undefined) return null;
-    if (body instanceof ReadableStream) {
-      headers.delete("content-length");
-      headers.set("transfer-encoding", "chunked");
-      return body;
-    }
-    const bytes = typeof body === "string" ? encoder.encode(body) : body;
-    if (!(bytes instanceof Uint8Array)) {
-      throw new HttpClientError("InvalidRequest", "a body is bytes, a string or a ReadableStream");
-    }
-    if (typeof body === "string" && !headers.has("content-type")) {
-      headers.set("content-type", "text/plain; charset=utf-8");
-    }
-    headers.set("content-length", String(bytes.length));
-    return bytes;
-  }
-}
-
-/** Reads and drops a body that is not handed to the caller (a redirect's, a retried one's). */
-async function discard(result: ExchangeResult): Promise<void> {
-  if (result.body instanceof ReadableStream) await result.body.cancel().catch(() => {});
-}
-
-/** A URL for a span attribute: without user name and password. */
-function redacted(input: string | URL): string {
-  try {
-    const url = new URL(String(input));
-    url.username = "";
-    url.password = "";
-    return url.href;
-  } catch {
-    return String(input);
   }
 }

@@ -34,17 +34,18 @@ import { platform } from "../../core/platform/mod.ts";
 import type { FileHandle } from "../../core/platform/mod.ts";
 import { ValueCache } from "./_cache.ts";
 import {
-  encodeRecord,
   ENTRY_HEADER,
   type EntryInput,
   entrySize,
   FILE_HEADER,
-  fileHeader,
   OP_SET,
   RECORD_HEADER,
-  sealRecord,
 } from "./_format.ts";
 import { type DamagedRegion, NotAStore, scanFile } from "./_scan.ts";
+import { createStoreFile, dirOf, exists, keepDamagedCopy } from "./_files.ts";
+import { entryInput, keyBytes } from "./_entry.ts";
+import { type Op, WriteQueue } from "./_write_queue.ts";
+import { CompactFile, type Slot } from "./_compact.ts";
 
 export type { DamagedRegion };
 export * from "./store_types.ts";
@@ -56,39 +57,8 @@ import {
 } from "./store_types.ts";
 import { type Settings, settings } from "./_settings.ts";
 
-interface Slot {
-  pos: number; // file offset of the value
-  len: number;
-  npos: number; // the value's offset in the file a running compaction writes
-}
-
-interface Op {
-  record: Uint8Array;
-  names: string[];
-  entries: EntryInput[];
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
-const LONE_SURROGATE = /\p{Cs}/u;
-const COMPACT_CHUNK = 256 * 1024;
 const TAIL_PAUSE_BYTES = 64 * 1024;
-
-function dirOf(path: string): string {
-  const slash = path.lastIndexOf("/");
-  return slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await platform().stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A durable binary key-value store. Reads are synchronous (cache, else one
@@ -116,29 +86,25 @@ export class KvStore implements AsyncDisposable {
   #index = new Map<string, Slot>();
   #cache: ValueCache;
   #reader!: FileHandle;
-  #writer!: FileHandle;
+  #queue: WriteQueue;
   #options: Settings;
-  #fileBytes = 0;
   #liveBytes = FILE_HEADER;
-  #seq = 0;
-  #pending: Op[] = [];
-  #flushScheduled = false;
-  #chain: Promise<void> = Promise.resolve();
-  #failed: KvStoreError | undefined;
-  #dirty = false;
-  #lastSync = 0;
-  #syncTimer: ReturnType<typeof setTimeout> | undefined;
   #compacting: Promise<void> | undefined;
   #closing = false;
   #closed = false;
-  #stats = { writes: 0, syncs: 0, compactions: 0 };
+  #compactions = 0;
 
   private constructor(path: string, options: Settings, recovery: KvRecovery) {
     this.path = path;
     this.#options = options;
     this.#cache = new ValueCache(options.cacheBytes);
     this.recovery = recovery;
-    this.#lastSync = platform().now();
+    this.#queue = new WriteQueue(
+      path,
+      options,
+      (op, recordAt) => this.#apply(op, recordAt),
+      () => this.#maybeCompact(),
+    );
   }
 
   /**
@@ -156,7 +122,7 @@ export class KvStore implements AsyncDisposable {
     const p = platform();
     await p.remove(`${path}.compact`).catch(() => {}); // a compaction a crash interrupted
     try {
-      if (!(await exists(path))) await KvStore.#create(path);
+      if (!(await exists(path))) await createStoreFile(path);
     } catch (error) {
       throw new KvStoreError("Io", `cannot create ${path}`, { cause: error });
     }
@@ -170,12 +136,12 @@ export class KvStore implements AsyncDisposable {
     const store = new KvStore(path, full, recovery);
     try {
       store.#reader = await p.open(path, { read: true });
-      store.#writer = await p.open(path, { write: true, append: true });
+      store.#queue.writer = await p.open(path, { write: true, append: true });
       const size = (await p.stat(path)).size;
       if (size === 0) {
         // Only a file someone else made empty: ours start with a header, written before the rename.
         await store.#closeHandles();
-        await KvStore.#create(path);
+        await createStoreFile(path);
         return KvStore.open(path, options);
       }
       await store.#replay(size);
@@ -185,20 +151,6 @@ export class KvStore implements AsyncDisposable {
       throw new KvStoreError("Io", `cannot open ${path}`, { cause: error });
     }
     return store;
-  }
-
-  static async #create(path: string): Promise<void> {
-    const p = platform();
-    const temp = `${path}.new`;
-    const handle = await p.open(temp, { write: true, create: true, truncate: true });
-    try {
-      await handle.write(fileHeader());
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await p.rename(temp, path);
-    await p.syncDir(dirOf(path));
   }
 
   async #replay(size: number): Promise<void> {
@@ -235,8 +187,8 @@ export class KvStore implements AsyncDisposable {
       throw error;
     }
     this.#liveBytes = live;
-    this.#fileBytes = size;
-    this.#seq = scan.lastSeq;
+    this.#queue.fileBytes = size;
+    this.#queue.seq = scan.lastSeq;
     const r = this.recovery;
     r.version = scan.version;
     r.damaged = scan.damaged;
@@ -260,35 +212,13 @@ export class KvStore implements AsyncDisposable {
         ),
       );
     }
-    if (r.damaged.length > 0 || r.tailBytes > 0) r.damagedCopy = await this.#keepCopy(size);
+    if (r.damaged.length > 0 || r.tailBytes > 0) {
+      r.damagedCopy = await keepDamagedCopy(this.path, this.#reader, size);
+    }
     if (r.damaged.length > 0 || r.tailBytes > 0 || r.version === 0) {
       // Rewrite clean (and in format v1): nothing is appended after garbage or to a v0 file.
       await this.#compactOnce();
     }
-  }
-
-  async #keepCopy(size: number): Promise<string> {
-    const p = platform();
-    let copy = `${this.path}.damaged`;
-    for (let n = 1; await exists(copy); n++) copy = `${this.path}.damaged.${n}`;
-    const out = await p.open(copy, { write: true, create: true, truncate: true });
-    try {
-      const buffer = new Uint8Array(1024 * 1024);
-      for (let at = 0; at < size;) {
-        const n = await this.#reader.readAt(
-          buffer.subarray(0, Math.min(buffer.length, size - at)),
-          at,
-        );
-        if (!n) break;
-        await out.write(buffer.subarray(0, n));
-        at += n;
-      }
-      await out.sync();
-    } finally {
-      await out.close();
-    }
-    await p.syncDir(dirOf(this.path));
-    return copy;
   }
 
   // Reads.
@@ -382,7 +312,7 @@ export class KvStore implements AsyncDisposable {
    */
   set(key: string, value: Uint8Array | string): Promise<void> {
     try {
-      return this.#submit([key], [this.#entry(key, value)]);
+      return this.#submit([key], [entryInput(key, value, this.#options)]);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -413,7 +343,9 @@ export class KvStore implements AsyncDisposable {
       const inputs: EntryInput[] = [];
       let bytes = 0;
       for (const [key, value] of entries) {
-        const e = value === null ? { key: this.#key(key), value: null } : this.#entry(key, value);
+        const e = value === null
+          ? { key: keyBytes(key, this.#options), value: null }
+          : entryInput(key, value, this.#options);
         bytes += entrySize(e.key.length, e.value?.length ?? 0);
         if (bytes > this.#options.maxBatchBytes) {
           throw new KvStoreError(
@@ -437,12 +369,12 @@ export class KvStore implements AsyncDisposable {
    * @returns true when it existed
    */
   async delete(key: string): Promise<boolean> {
-    const keyBytes = this.#key(key);
+    const encoded = keyBytes(key, this.#options);
     if (!this.#index.has(key)) {
       if (this.#closed) throw new KvStoreError("Closed", "the store is closed");
       return false;
     }
-    await this.#submit([key], [{ key: keyBytes, value: null }]);
+    await this.#submit([key], [{ key: encoded, value: null }]);
     return true;
   }
 
@@ -452,9 +384,8 @@ export class KvStore implements AsyncDisposable {
    */
   async flush(): Promise<void> {
     if (this.#closed) throw new KvStoreError("Closed", "the store is closed");
-    this.#schedule();
-    await this.#exclusive(() => this.#syncIfDirty());
-    if (this.#failed) throw this.#failed;
+    await this.#queue.drain();
+    if (this.#queue.failed) throw this.#queue.failed;
   }
 
   /**
@@ -479,13 +410,15 @@ export class KvStore implements AsyncDisposable {
     const { hits, misses } = this.#cache;
     return {
       keys: this.#index.size,
-      fileBytes: this.#fileBytes,
+      fileBytes: this.#queue.fileBytes,
       liveBytes: this.#liveBytes,
       cacheBytes: this.#cache.bytes,
       cacheHitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
       cacheHits: hits,
       cacheMisses: misses,
-      ...this.#stats,
+      writes: this.#queue.writes,
+      syncs: this.#queue.syncs,
+      compactions: this.#compactions,
       corruptRecords: this.recovery.damaged.length,
       recoveredBytes: this.recovery.damaged.reduce((n, d) => n + d.length, 0) +
         this.recovery.tailBytes,
@@ -503,7 +436,9 @@ export class KvStore implements AsyncDisposable {
 
   /** Zeroes the write, sync, compaction and cache counters. */
   resetStats(): void {
-    this.#stats = { writes: 0, syncs: 0, compactions: 0 };
+    this.#queue.writes = 0;
+    this.#queue.syncs = 0;
+    this.#compactions = 0;
     this.#cache.hits = 0;
     this.#cache.misses = 0;
   }
@@ -517,9 +452,8 @@ export class KvStore implements AsyncDisposable {
     this.#closing = true;
     this.#closed = true;
     await this.#compacting?.catch(() => {});
-    this.#schedule();
-    await this.#exclusive(() => this.#syncIfDirty()).catch(() => {});
-    clearTimeout(this.#syncTimer);
+    await this.#queue.drain().catch(() => {});
+    this.#queue.stopTimer();
     await this.#closeHandles();
     this.#cache.clear();
   }
@@ -531,149 +465,14 @@ export class KvStore implements AsyncDisposable {
 
   async #closeHandles(): Promise<void> {
     await this.#reader?.close();
-    await this.#writer?.close();
+    await this.#queue.writer?.close();
   }
 
-  #key(key: string): Uint8Array {
-    if (typeof key !== "string" || key === "" || LONE_SURROGATE.test(key)) {
-      throw new KvStoreError("InvalidKey", "keys are non-empty, well-formed strings");
-    }
-    const bytes = encoder.encode(key);
-    if (bytes.length > this.#options.maxKeyBytes) {
-      throw new KvStoreError("InvalidKey", `key exceeds ${this.#options.maxKeyBytes} bytes`);
-    }
-    return bytes;
-  }
-
-  #entry(key: string, value: Uint8Array | string): EntryInput {
-    const keyBytes = this.#key(key);
-    let bytes: Uint8Array;
-    if (typeof value === "string") {
-      // A lone surrogate would be stored as U+FFFD: a silent change, refused instead.
-      if (LONE_SURROGATE.test(value)) {
-        throw new KvStoreError("InvalidValue", "string values must be well-formed UTF-16");
-      }
-      bytes = encoder.encode(value);
-    } else if (value instanceof Uint8Array) bytes = value;
-    else throw new KvStoreError("InvalidValue", "values are Uint8Array or string");
-    if (bytes.length > this.#options.maxValueBytes) {
-      throw new KvStoreError("InvalidValue", `value exceeds ${this.#options.maxValueBytes} bytes`);
-    }
-    return { key: keyBytes, value: bytes };
-  }
-
-  // The write path: writers queue records; one flush at a time appends all queued records
-  // with one write and (in "always" mode) one fsync, so concurrent writers share it.
+  // The write path (`_write_queue.ts`): a closed store takes no more writes.
 
   #submit(names: string[], entries: EntryInput[]): Promise<void> {
     if (this.#closed) return Promise.reject(new KvStoreError("Closed", "the store is closed"));
-    if (this.#failed) return Promise.reject(this.#failed);
-    let body = 0;
-    for (const e of entries) body += entrySize(e.key.length, e.value?.length ?? 0);
-    // Encoding copies the values: a caller changing its buffer later changes nothing here.
-    const record = encodeRecord(entries, body);
-    return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ record, names, entries, resolve, reject });
-      this.#schedule();
-    });
-  }
-
-  #schedule(): void {
-    if (this.#flushScheduled || this.#pending.length === 0) return;
-    this.#flushScheduled = true;
-    this.#chain = this.#chain.then(() => this.#flush());
-  }
-
-  /** Runs `task` on the write chain: no flush runs while it does. */
-  #exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#chain.then(task);
-    this.#chain = run.then(() => {}, () => {});
-    return run;
-  }
-
-  #fail(error: unknown, what: string): KvStoreError {
-    // After a failed write or fsync the file's state is unknown: stop writing (fail-stop).
-    this.#failed ??= new KvStoreError(
-      "Io",
-      `${what} ${this.path} failed; the store takes no more writes`,
-      {
-        cause: error,
-      },
-    );
-    return this.#failed;
-  }
-
-  async #flush(): Promise<void> {
-    this.#flushScheduled = false;
-    const group = this.#pending;
-    this.#pending = [];
-    if (group.length === 0) return;
-    if (this.#failed) {
-      for (const op of group) op.reject(this.#failed);
-      return;
-    }
-    let total = 0;
-    for (const op of group) total += op.record.length;
-    let out: Uint8Array;
-    if (group.length === 1) {
-      out = group[0].record;
-      sealRecord(out, 0, ++this.#seq);
-    } else {
-      out = new Uint8Array(total);
-      let at = 0;
-      for (const op of group) {
-        out.set(op.record, at);
-        sealRecord(out, at, ++this.#seq);
-        at += op.record.length;
-      }
-    }
-    const base = this.#fileBytes;
-    try {
-      this.#writer.writeSync(out);
-    } catch (error) {
-      const failure = this.#fail(error, "appending to");
-      for (const op of group) op.reject(failure);
-      return;
-    }
-    this.#fileBytes += total;
-    let at = base;
-    for (const op of group) {
-      this.#apply(op, at);
-      at += op.record.length;
-    }
-    this.#stats.writes += group.length;
-    if (this.#options.sync === "always") {
-      try {
-        await this.#writer.sync();
-        this.#stats.syncs++;
-      } catch (error) {
-        const failure = this.#fail(error, "fsync of");
-        for (const op of group) op.reject(failure);
-        return;
-      }
-    } else {
-      this.#dirty = true;
-      if (
-        this.#options.sync === "batch" &&
-        platform().now() - this.#lastSync >= this.#options.syncIntervalMs
-      ) {
-        // Overdue: a writer that never yields to the event loop would starve the timer.
-        try {
-          await this.#syncIfDirty();
-        } catch (error) {
-          for (const op of group) op.reject(error);
-          return;
-        }
-      } else if (this.#options.sync === "batch" && this.#syncTimer === undefined) {
-        this.#syncTimer = setTimeout(() => {
-          this.#syncTimer = undefined;
-          this.#exclusive(() => this.#syncIfDirty()).catch(() => {});
-        }, this.#options.syncIntervalMs);
-        platform().unrefTimer(this.#syncTimer);
-      }
-    }
-    for (const op of group) op.resolve();
-    this.#maybeCompact();
+    return this.#queue.submit(names, entries);
   }
 
   #apply(op: Op, recordAt: number): void {
@@ -703,23 +502,12 @@ export class KvStore implements AsyncDisposable {
     }
   }
 
-  async #syncIfDirty(): Promise<void> {
-    if (!this.#dirty || this.#failed) return;
-    this.#dirty = false;
-    this.#lastSync = platform().now();
-    try {
-      await this.#writer.sync();
-      this.#stats.syncs++;
-    } catch (error) {
-      throw this.#fail(error, "fsync of");
-    }
-  }
-
   #maybeCompact(): void {
     const { compactRatio, compactMinBytes } = this.#options;
     if (
       this.#compacting === undefined && !this.#closing &&
-      this.#fileBytes > compactMinBytes && this.#fileBytes > compactRatio * this.#liveBytes
+      this.#queue.fileBytes > compactMinBytes &&
+      this.#queue.fileBytes > compactRatio * this.#liveBytes
     ) {
       this.compact().catch((error) => {
         if (this.#closing) return;
@@ -737,75 +525,34 @@ export class KvStore implements AsyncDisposable {
     const p = platform();
     const temp = `${this.path}.compact`;
     const snapshot = [...this.#index];
-    const tailStart = this.#fileBytes;
-    const seq = this.#seq;
+    const tailStart = this.#queue.fileBytes;
+    const seq = this.#queue.seq;
     const source = await p.open(this.path, { read: true });
     let out: FileHandle | undefined;
     let swapped = false;
     try {
       out = await p.open(temp, { write: true, create: true, truncate: true });
-      await out.write(fileHeader());
-      let outBytes = FILE_HEADER;
-      let chunk: EntryInput[] = [];
-      let chunkSlots: Slot[] = [];
-      let chunkBytes = 0;
-      const emit = async () => {
-        if (chunk.length === 0) return;
-        const record = encodeRecord(chunk, chunkBytes);
-        sealRecord(record, 0, seq);
-        let at = outBytes + RECORD_HEADER;
-        for (let i = 0; i < chunk.length; i++) {
-          at += ENTRY_HEADER + chunk[i].key.length;
-          chunkSlots[i].npos = at;
-          at += chunkSlots[i].len;
-        }
-        await out!.write(record);
-        outBytes += record.length;
-        chunk = [];
-        chunkSlots = [];
-        chunkBytes = 0;
-      };
+      const file = new CompactFile(out, source, this.path, seq, tailStart);
+      await file.writeHeader();
       for (const [name, slot] of snapshot) {
         if (this.#closing) throw new KvStoreError("Closed", "closed during compaction");
         if (this.#index.get(name) !== slot) continue; // changed since: the tail has it
-        let value = this.#cache.peek(name);
-        if (value === undefined) {
-          value = new Uint8Array(slot.len);
-          if (slot.len > 0 && (await source.readAt(value, slot.pos)) !== slot.len) {
-            throw new KvStoreError("Io", `${this.path}: short read at ${slot.pos}`);
-          }
-        }
-        const key = encoder.encode(name);
-        chunk.push({ key, value });
-        chunkSlots.push(slot);
-        chunkBytes += entrySize(key.length, slot.len);
-        if (chunkBytes >= COMPACT_CHUNK) await emit();
+        await file.add(name, slot, this.#cache.peek(name));
       }
-      await emit();
+      await file.endValues();
       // The tail: records appended since the snapshot, copied as they are.
-      const outTail = outBytes;
-      let copied = tailStart;
-      const copyTail = async (end: number) => {
-        const buffer = new Uint8Array(Math.min(Math.max(end - copied, 0), 1024 * 1024));
-        while (copied < end) {
-          const n = await source.readAt(
-            buffer.subarray(0, Math.min(buffer.length, end - copied)),
-            copied,
-          );
-          if (!n) throw new KvStoreError("Io", `${this.path}: short read at ${copied}`);
-          await out!.write(buffer.subarray(0, n));
-          copied += n;
-          outBytes += n;
-        }
-      };
-      for (let round = 0; round < 8 && this.#fileBytes - copied > TAIL_PAUSE_BYTES; round++) {
+      for (
+        let round = 0;
+        round < 8 && this.#queue.fileBytes - file.copied > TAIL_PAUSE_BYTES;
+        round++
+      ) {
         if (this.#closing) throw new KvStoreError("Closed", "closed during compaction");
-        await copyTail(this.#fileBytes);
+        await file.copyTail(this.#queue.fileBytes);
       }
       await out.sync(); // most of it, before the writers pause
-      await this.#exclusive(async () => {
-        if (this.#failed) throw this.#failed;
-        await copyTail(this.#fileBytes);
+      await this.#queue.exclusive(async () => {
+        if (this.#queue.failed) throw this.#queue.failed;
+        await file.copyTail(this.#queue.fileBytes);
         await out!.sync();
         // Handles on the new file before the rename: nothing can fail between swap and use.
         const reader = await p.open(temp, { read: true });
@@ -819,20 +566,16 @@ export class KvStore implements AsyncDisposable {
         }
         swapped = true;
         await p.syncDir(dirOf(this.path)).catch((error) => {
-          throw this.#fail(error, "fsync of the directory of");
+          throw this.#queue.fail(error, "fsync of the directory of");
         });
-        const delta = outTail - tailStart;
-        for (const slot of this.#index.values()) {
-          slot.pos = slot.pos >= tailStart ? slot.pos + delta : slot.npos;
-          slot.npos = -1;
-        }
+        file.relocate(this.#index.values());
         const oldReader = this.#reader;
-        const oldWriter = this.#writer;
+        const oldWriter = this.#queue.writer;
         this.#reader = reader;
-        this.#writer = writer;
-        this.#fileBytes = outBytes;
-        this.#dirty = false;
-        this.#stats.compactions++;
+        this.#queue.writer = writer;
+        this.#queue.fileBytes = file.bytes;
+        this.#queue.dirty = false;
+        this.#compactions++;
         await oldReader.close();
         await oldWriter.close();
       });
