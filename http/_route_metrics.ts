@@ -37,7 +37,7 @@ export class RouteRecorder {
    * @param method the request method as sent
    * @param status the response status
    * @param seconds the time from the request's dispatch (its turn's clock reading) to its
-   *   response
+   *   response (the end of the turn that answered it)
    */
   record(method: string, status: number, seconds: number): void {
     const series = this.#methods.get(method) ?? this.#add(method);
@@ -100,7 +100,8 @@ export class RouteMetrics {
     this.#latency = registry.histogram(
       "iora_http_server_request_duration_seconds",
       "Time from a request's dispatch (or the start of the event-loop turn that dispatched it) " +
-        "to its response handed to the transport, by route pattern and method.",
+        "to its response handed to the transport (or the end of that turn), by route pattern " +
+        "and method.",
       undefined,
       ["route", "method"],
     );

@@ -82,12 +82,14 @@ export interface WebhookServerOptions {
    * Where to count requests by route pattern, method and status class
    * (`iora_http_server_route_requests_total`) and their latency
    * (`iora_http_server_request_duration_seconds`); requests no route matched share the route
-   * label `(unmatched)`. None when absent (no cost per request). The latency ends when the
-   * response is handed to the transport (a streamed body: its last chunk) and starts at the
+   * label `(unmatched)`. None when absent (no cost per request). The latency starts at the
    * request's dispatch, read from a clock reading shared by the event-loop turn that dispatches
    * it: taken after the request's bytes arrived and no later than its dispatch, so a request
-   * that waited behind others of its turn has that wait counted, and none is ever recorded as
-   * shorter than it took (one clock read per request instead of two).
+   * that waited behind others of its turn has that wait counted. It ends when the response has
+   * been handed to the transport (a streamed body: its last chunk), read once for all the
+   * responses of a turn when the turn ends: a figure may include the rest of its turn's work,
+   * and none is ever recorded as shorter than it took. Where turns hold one request each (Node)
+   * or an access log is kept, each end is read at once.
    */
   metrics?: MetricsRegistry;
   /**
