@@ -1,10 +1,11 @@
 // The HTTP server's per-route metrics: responses by route pattern (never the raw path), method
 // and status class, and a latency histogram by route and method. Each route and method gets its
-// counters and histogram series once (its first request); after that a request costs a map
-// lookup by method and a few additions, and allocates nothing.
+// counters and histogram series once (its first request); after that a request costs a few
+// additions (and a map lookup by method when it differs from the route's last request's), and
+// allocates nothing.
 import type { HistogramSeries, MetricsRegistry } from "../core/metrics.ts";
 import type { Histogram } from "../core/metrics.ts";
-import { noResponses, type ResponsesByClass, statusClass } from "./status_class.ts";
+import { type ResponsesByClass, STATUS_CLASSES, statusClassIndex } from "./status_class.ts";
 import type { RouteStats } from "./server_types.ts";
 
 /** The route label of requests no route matched (404 and 405 answers, refused expectations). */
@@ -15,7 +16,8 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIO
 
 interface MethodSeries {
   readonly method: string;
-  readonly responses: ResponsesByClass;
+  /** Responses by status class, indexed as `STATUS_CLASSES`. */
+  readonly responses: number[];
   seconds: number;
   readonly latency: HistogramSeries;
 }
@@ -25,6 +27,9 @@ export class RouteRecorder {
   readonly route: string;
   readonly #latency: Histogram;
   readonly #methods = new Map<string, MethodSeries>();
+  /** The method of the last request as sent, and its series: most requests repeat it. */
+  #lastMethod = "";
+  #last: MethodSeries | null = null;
 
   constructor(route: string, latency: Histogram) {
     this.route = route;
@@ -40,8 +45,13 @@ export class RouteRecorder {
    *   response (the end of the turn that answered it)
    */
   record(method: string, status: number, seconds: number): void {
-    const series = this.#methods.get(method) ?? this.#add(method);
-    series.responses[statusClass(status)]++;
+    let series = this.#last;
+    if (method !== this.#lastMethod || series === null) {
+      series = this.#methods.get(method) ?? this.#add(method);
+      this.#last = series;
+      this.#lastMethod = method;
+    }
+    series.responses[statusClassIndex(status)]++;
     series.seconds += seconds;
     series.latency.observe(seconds);
   }
@@ -50,14 +60,10 @@ export class RouteRecorder {
   stats(out: RouteStats[]): void {
     for (const s of this.#methods.values()) {
       let requests = 0;
-      for (const n of Object.values(s.responses)) requests += n;
-      out.push({
-        route: this.route,
-        method: s.method,
-        requests,
-        responses: { ...s.responses },
-        seconds: s.seconds,
-      });
+      for (const n of s.responses) requests += n;
+      const responses = {} as ResponsesByClass;
+      STATUS_CLASSES.forEach((name, i) => responses[name] = s.responses[i]);
+      out.push({ route: this.route, method: s.method, requests, responses, seconds: s.seconds });
     }
   }
 
@@ -68,7 +74,7 @@ export class RouteRecorder {
     if (known !== undefined) return known;
     const series: MethodSeries = {
       method: name,
-      responses: noResponses(),
+      responses: [0, 0, 0, 0, 0],
       seconds: 0,
       latency: this.#latency.series({ route: this.route, method: name }),
     };

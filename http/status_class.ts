@@ -26,6 +26,26 @@ export interface ResponsesByClass {
   "5xx": number;
 }
 
+/** The status classes, in order: {@linkcode statusClassIndex} indexes this list. */
+export const STATUS_CLASSES: readonly (keyof ResponsesByClass)[] = [
+  "1xx",
+  "2xx",
+  "3xx",
+  "4xx",
+  "5xx",
+];
+
+/**
+ * The position of the class a status code counts under in {@linkcode STATUS_CLASSES}, for
+ * counters kept in an array (cheaper per response than a property named by a string).
+ *
+ * @param status the status code
+ * @returns 0 for 1xx (and below) to 4 for 5xx (and above)
+ */
+export function statusClassIndex(status: number): number {
+  return status < 200 ? 0 : status < 300 ? 1 : status < 400 ? 2 : status < 500 ? 3 : 4;
+}
+
 /**
  * The class a status code counts under (a code above 599 counts as 5xx).
  *
@@ -33,15 +53,7 @@ export interface ResponsesByClass {
  * @returns its class
  */
 export function statusClass(status: number): keyof ResponsesByClass {
-  return status < 200
-    ? "1xx"
-    : status < 300
-    ? "2xx"
-    : status < 400
-    ? "3xx"
-    : status < 500
-    ? "4xx"
-    : "5xx";
+  return STATUS_CLASSES[statusClassIndex(status)];
 }
 
 /**
