@@ -44,6 +44,7 @@ const SYSTEM_TOOLS: Record<string, string> = {
   nginx: "nginx",
   promtool: "prometheus",
   chromium: "chromium",
+  ss: "iproute2",
 };
 
 async function run(cmd: string, args: string[], options: { capture?: boolean; cwd?: URL } = {}) {

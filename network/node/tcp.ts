@@ -50,6 +50,16 @@ export function mapNodeError(error: unknown, what: string, tlsPhase: boolean): T
   return socketFailure("ConnectFailed", what, error);
 }
 
+/**
+ * The listening socket's queue of connections not yet accepted, asked as deep as the system
+ * allows (Linux caps it at `net.core.somaxconn`, 4096 on current kernels). Node's default, 511,
+ * overflows when a thousand clients connect while the event loop is busy answering others: the
+ * kernel then drops their handshakes and they retry after a second or more (seen as a
+ * multi-second p99 with 1,024 connections, with node:http too). Deno's listener (511 too)
+ * counted no overflow in the same runs.
+ */
+export const LISTEN_BACKLOG = 65535;
+
 /** Most bytes handed to a socket at once (the rest waits in the adapter, see `writeProgress`). */
 const HANDOFF = 256 * 1024;
 
@@ -327,7 +337,7 @@ export function listenTcp(options: TcpListenOptions): Promise<RawListener> {
       );
     };
     server.once("error", onListenError);
-    server.listen({ host: options.host, port: options.port }, () => {
+    server.listen({ host: options.host, port: options.port, backlog: LISTEN_BACKLOG }, () => {
       server.off("error", onListenError);
       server.on(
         "error",
