@@ -15,13 +15,16 @@
  *    p99, p99.9 and max (wrk's own histogram, read by a Lua `done` hook), and fairness: the
  *    slowest connection's request count against the median connection's (counted by the
  *    servers, keyed by the client's port).
- * 3. Server memory per idle keep-alive connection: ours and the runtime's own server, each alone
- *    in a child process (this script with `--serve=`), 5,000 connections that each made one
- *    request, resident memory (/proc, Linux) after minus before, divided by the count.
+ * 3. Server memory per idle keep-alive connection: ours and the runtime's own server, 5,000
+ *    connections that each made one request, resident memory (/proc, Linux) after minus before,
+ *    divided by the count.
  *
- * The servers run in this process, pinned to core 0, wrk on core 1 (taskset) when the machine
- * has them. Rounds interleave the candidates (order reversed every other round), so a load change
- * on a shared machine hits all alike; ratios are per round (ours and the peer back to back).
+ * Each server runs alone in a child process (this script with `--serve=`), started afresh for
+ * each round and warmed up, pinned to core 0, wrk on core 1 (taskset) when the machine has them:
+ * servers sharing a process share its garbage collector and its event loop, which skews both
+ * throughput and tail latency (`Deno.serve` ran ~30% slower beside the others). Rounds
+ * interleave the candidates (order reversed every other round), so a load change on a shared
+ * machine hits all alike; ratios are per round.
  * Usage: `deno run -A scripts/bench/http_server.ts [--duration=3] [--rounds=5] [--idle=5000]
  * [--mem-rounds=5]`, or `node npm/scripts/bench/http_server.js` after `deno task build:npm --bench`.
  *
@@ -32,6 +35,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { connect, createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
+import process from "node:process";
 import { WebhookServer } from "../../http/server.ts";
 import { pinToCoreZero, runCommand } from "./_harness.ts";
 
@@ -305,15 +309,81 @@ const nodeFloor: Candidate = {
 
 /**
  * `--serve=<name> --port=<n>`: this script as a child process serving one candidate alone, so
- * that its resident memory is the server's and nothing else's.
+ * that its time, its tail and its resident memory are the server's and nothing else's. A line
+ * on stdin asks for the requests counted per client port since the last ask (one line of JSON
+ * on stdout, `COUNTS [...]`).
  */
 async function serveAlone(name: string, port: number): Promise<void> {
   const c = candidates.find((x) => x.name === name);
   if (c === undefined) throw new Error(`no candidate ${name}`);
   await c.start(port, { idleMs: 120_000 });
+  process.stdin.on("data", () => {
+    process.stdout.write(`COUNTS ${JSON.stringify([...perConnection.values()])}\n`);
+    perConnection.clear();
+  });
   console.log("ready");
   // Lives until the parent kills it.
   setInterval(() => {}, 60_000);
+}
+
+/** A candidate serving alone in a child process. */
+interface Alone {
+  port: number;
+  pid: number;
+  /** The requests per client port since the last call. */
+  counts(): Promise<number[]>;
+  stop(): void;
+}
+
+/** Starts `name` alone in a child process (pinned to core 0 when wrk gets core 1). */
+async function startAlone(name: string): Promise<Alone> {
+  const port = await freePort();
+  const self = isDeno
+    ? ["run", "-A", g.Deno.mainModule.replace("file://", "")]
+    : [g.process.argv[1]];
+  const exe = isDeno ? g.Deno.execPath() : g.process.execPath;
+  const argv = [...self, `--serve=${name}`, `--port=${port}`];
+  const child = pinned
+    ? spawn("taskset", ["-c", "0", exe, ...argv], { stdio: ["pipe", "pipe", "inherit"] })
+    : spawn(exe, argv, { stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  let waiting: ((line: string) => void) | null = null;
+  let failed: ((error: Error) => void) | null = null;
+  child.once("exit", () => failed?.(new Error(`${name} server exited`)));
+  child.stdout!.on("data", (d: Uint8Array) => {
+    out += new TextDecoder().decode(d);
+    for (let nl = out.indexOf("\n"); nl !== -1; nl = out.indexOf("\n")) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      waiting?.(line);
+    }
+  });
+  const next = (prefix: string) =>
+    new Promise<string>((resolve, reject) => {
+      waiting = (line) => {
+        if (!line.startsWith(prefix)) return;
+        waiting = null;
+        failed = null;
+        resolve(line);
+      };
+      failed = reject;
+    });
+  try {
+    await next("ready");
+  } catch (e) {
+    child.kill("SIGKILL");
+    throw e;
+  }
+  return {
+    port,
+    pid: child.pid!,
+    async counts() {
+      const line = next("COUNTS ");
+      child.stdin!.write("counts\n");
+      return JSON.parse((await line).slice(7)) as number[];
+    },
+    stop: () => child.kill("SIGKILL"),
+  };
 }
 
 function rssOf(pid: number): number {
@@ -344,33 +414,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Server memory per idle keep-alive connection (bytes), `idle` connections, in a child process. */
 async function memoryPerConnection(name: string, idle: number): Promise<number> {
-  const port = await freePort();
-  const self = isDeno
-    ? ["run", "-A", g.Deno.mainModule.replace("file://", "")]
-    : [g.process.argv[1]];
-  const exe = isDeno ? g.Deno.execPath() : g.process.execPath;
-  const argv = [...self, `--serve=${name}`, `--port=${port}`];
-  const child = pinned
-    ? spawn("taskset", ["-c", "0", exe, ...argv], { stdio: ["ignore", "pipe", "inherit"] })
-    : spawn(exe, argv, { stdio: ["ignore", "pipe", "inherit"] });
+  const alone = await startAlone(name);
   try {
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on("data", (d: Uint8Array) => {
-        if (new TextDecoder().decode(d).includes("ready")) resolve();
-      });
-      child.once("exit", () => reject(new Error(`${name} server exited`)));
-    });
     // Warm-up: the first connections compile code and size pools; they are not what is measured.
-    for (const s of await openIdle(port, 500)) s.destroy();
+    for (const s of await openIdle(alone.port, 500)) s.destroy();
     await sleep(500);
-    const before = rssOf(child.pid!);
-    const sockets = await openIdle(port, idle);
+    const before = rssOf(alone.pid);
+    const sockets = await openIdle(alone.port, idle);
     await sleep(1000);
-    const after = rssOf(child.pid!);
+    const after = rssOf(alone.pid);
     for (const s of sockets) s.destroy();
     return (after - before) / idle;
   } finally {
-    child.kill("SIGKILL");
+    alone.stop();
   }
 }
 
@@ -402,8 +458,6 @@ async function main(): Promise<void> {
       pinned ? "server on core 0, wrk on core 1" : "unpinned"
     }; ours on SharedTransport`,
   );
-  const running: Array<{ c: Candidate; server: Running }> = [];
-  for (const c of candidates) running.push({ c, server: await c.start(await freePort(), {}) });
   // Runs: every candidate on both paths at 64 connections; ours and the peer at the higher counts.
   const runs: Array<{ path: string; conns: number; who: Candidate[] }> = [
     { path: "/json", conns: 64, who: candidates },
@@ -416,30 +470,26 @@ async function main(): Promise<void> {
   ];
   const samples = new Map<string, Sample[]>();
   const key = (c: Candidate, path: string, conns: number) => `${c.name} ${path} ${conns}`;
-  try {
-    for (const { server } of running) {
-      for (const path of paths) await wrk(`http://127.0.0.1:${server.port}${path}`, 64, 1);
-    }
-    for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? running : [...running].reverse();
-      for (const run of runs) {
-        for (const { c, server } of order) {
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? candidates : [...candidates].reverse();
+    for (const c of order) {
+      const alone = await startAlone(c.name);
+      try {
+        for (const path of paths) await wrk(`http://127.0.0.1:${alone.port}${path}`, 64, 1);
+        for (const run of runs) {
           if (!run.who.includes(c)) continue;
-          perConnection.clear();
-          const r = await wrk(`http://127.0.0.1:${server.port}${run.path}`, run.conns, duration);
-          let fairness: number | null = null;
-          if (perConnection.size > 0) {
-            const counts = [...perConnection.values()].sort((a, b) => a - b);
-            fairness = counts[0] / counts[counts.length >> 1];
-          }
+          await alone.counts();
+          const r = await wrk(`http://127.0.0.1:${alone.port}${run.path}`, run.conns, duration);
+          const counts = (await alone.counts()).sort((a, b) => a - b);
+          const fairness = counts.length > 0 ? counts[0] / counts[counts.length >> 1] : null;
           const k = key(c, run.path, run.conns);
           if (!samples.has(k)) samples.set(k, []);
           samples.get(k)!.push({ rps: r.rps, lat: r.lat, fairness });
         }
+      } finally {
+        alone.stop();
       }
     }
-  } finally {
-    for (const { server } of running) await server.stop();
   }
 
   const fmt = (xs: number[], digits = 0) =>
@@ -456,7 +506,7 @@ async function main(): Promise<void> {
     const mine = samples.get(key(ours, path, 64))!;
     for (const c of candidates.slice(1)) {
       const theirs = samples.get(key(c, path, 64))!;
-      // Per round: ours and the peer ran back to back, so their ratio is the steady figure.
+      // Per round: ours and the peer ran in the same round, so their ratio is the steady figure.
       const ratios = mine.map((m, i) => m.rps / theirs[i].rps);
       console.log(`  ${path.padEnd(10)} ours / ${c.name.padEnd(20)} ${fmt(ratios, 2)}x`);
     }
