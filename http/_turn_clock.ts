@@ -40,7 +40,7 @@ export class TurnClock {
   /**
    * @param read the clock, in milliseconds. Default `performance.now()`, which is what every
    *   platform's `now()` returns, called directly because the extra call shows up per request.
-   * @param turnEnded called when a turn in which readings were shared has ended
+   * @param turnEnded called when a turn that opened (its first reading was taken) has ended
    */
   constructor(read: () => number = () => performance.now(), turnEnded: (() => void) | null = null) {
     this.#read = read;

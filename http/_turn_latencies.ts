@@ -11,6 +11,9 @@
 import type { RouteRecorder } from "./_route_metrics.ts";
 import { TurnClock } from "./_turn_clock.ts";
 
+/** Slots the waiting arrays keep between turns; a larger turn's are let go. */
+const KEPT_SLOTS = 4096;
+
 /** The latencies of responses, recorded with their turn's end reading. */
 export class TurnLatencies {
   /** The clock of the starts (and of any reading that cannot wait for the turn's end). */
@@ -61,6 +64,12 @@ export class TurnLatencies {
         this.#statuses[i],
         (ended - this.#starts[i]) / 1000,
       );
+    }
+    // A flood of pipelined requests can make one turn answer hundreds of thousands: do not keep
+    // arrays that size for the life of the server.
+    if (n > KEPT_SLOTS) {
+      this.#recorders.length = this.#methods.length = 0;
+      this.#statuses.length = this.#starts.length = 0;
     }
   }
 }

@@ -72,6 +72,23 @@ describe("TurnLatencies", () => {
     assert.deepEqual(seconds(metrics, "/b"), { count: 2, sum: (3 - 1 + 3 - 2) / 1000 });
   });
 
+  it("records every response of a turn far larger than the slots it keeps, then the next", async () => {
+    const clock = countedClock();
+    const latencies = new TurnLatencies(clock.read);
+    const metrics = new MetricsRegistry();
+    const recorder = new RouteMetrics(metrics).forRoute("/flood");
+    const start = latencies.clock.now();
+    for (let i = 0; i < 10_000; i++) latencies.finished(recorder, "GET", 200, start);
+    await endOfTurn();
+    assert.equal(seconds(metrics, "/flood").count, 10_000);
+    const next = latencies.clock.now();
+    latencies.finished(recorder, "GET", 200, next);
+    latencies.finished(recorder, "GET", 404, next);
+    await endOfTurn();
+    assert.equal(seconds(metrics, "/flood").count, 10_002);
+    assert.equal(clock.readings(), 4);
+  });
+
   it("reads each end at once where turns hold one response each", async () => {
     const clock = countedClock();
     const latencies = new TurnLatencies(clock.read);
