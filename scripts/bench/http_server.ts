@@ -321,8 +321,9 @@ async function serveAlone(name: string, port: number): Promise<void> {
     process.stdout.write(`COUNTS ${JSON.stringify([...perConnection.values()])}\n`);
     perConnection.clear();
   });
+  // Lives until the parent kills it, or goes when the parent does (its stdin closes).
+  process.stdin.on("end", () => process.exit(0));
   console.log("ready");
-  // Lives until the parent kills it.
   setInterval(() => {}, 60_000);
 }
 
